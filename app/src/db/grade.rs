@@ -1,0 +1,43 @@
+//! Human grades of sampled tasks.
+
+use super::{Db, DbResult, Tx, on_db, on_tx};
+use crate::domain::status::{EditSeverity, GradeVerdict};
+use crate::model::Grade;
+
+pub struct NewGrade<'a> {
+    pub external_id: Option<&'a str>,
+    pub task_id: i64,
+    pub reviewer_id: Option<i64>,
+    pub grader: &'a str,
+    pub verdict: GradeVerdict,
+    pub edit_severity: EditSeverity,
+    pub review_seconds: i64,
+    pub note: &'a str,
+    pub graded_at: i64,
+    pub content_hash: &'a str,
+}
+
+pub async fn insert_grade(tx: &mut Tx, grade: &NewGrade<'_>) -> DbResult<i64> {
+    let sql =
+        "INSERT INTO grades (external_id, task_id, reviewer_id, grader, verdict, edit_severity,
+                   review_seconds, note, graded_at, content_hash)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(grade.external_id)
+        .bind(grade.task_id)
+        .bind(grade.reviewer_id)
+        .bind(grade.grader)
+        .bind(grade.verdict.as_str())
+        .bind(grade.edit_severity.as_str())
+        .bind(grade.review_seconds)
+        .bind(grade.note)
+        .bind(grade.graded_at)
+        .bind(grade.content_hash)
+        .fetch_one(conn)
+        .await)?)
+}
+
+pub async fn list_task_grades(db: &Db, task_id: i64) -> DbResult<Vec<Grade>> {
+    let sql = "SELECT * FROM grades WHERE task_id = $1 ORDER BY graded_at, id";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(task_id).fetch_all(pool).await)?)
+}

@@ -1,0 +1,231 @@
+//! Teams, users, sessions, sign-in attempts and API keys.
+
+use super::{Db, DbResult, Tx, execute, on_db, on_tx};
+use crate::domain::Micros;
+use crate::domain::status::Role;
+use crate::model::{ApiKey, KeyScope, Session, Team, User};
+
+pub async fn insert_team(
+    tx: &mut Tx,
+    slug: &str,
+    name: &str,
+    labour_rate: Micros,
+    at: i64,
+) -> DbResult<i64> {
+    let sql = "INSERT INTO teams (slug, name, labour_rate_micros_per_hour, created_at)
+               VALUES ($1, $2, $3, $4) RETURNING id";
+    Ok(
+        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(slug).bind(name).bind(labour_rate.0).bind(at).fetch_one(conn).await)?,
+    )
+}
+
+pub async fn set_team_labour_rate(tx: &mut Tx, team_id: i64, labour_rate: Micros) -> DbResult<()> {
+    let sql = "UPDATE teams SET labour_rate_micros_per_hour = $1 WHERE id = $2";
+    execute!(tx, sqlx::query(sql).bind(labour_rate.0).bind(team_id))?;
+    Ok(())
+}
+
+pub async fn list_teams(db: &Db) -> DbResult<Vec<Team>> {
+    let sql = "SELECT * FROM teams ORDER BY name";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+}
+
+pub async fn get_team(db: &Db, id: i64) -> DbResult<Team> {
+    let sql = "SELECT * FROM teams WHERE id = $1";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_one(pool).await)?)
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub can_edit_costs: bool,
+    pub is_demo: bool,
+}
+
+pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>, at: i64) -> DbResult<i64> {
+    let sql = "INSERT INTO users (email, name, password_hash, role, can_edit_costs, is_demo,
+                                  created_at, password_changed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
+    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(user.email.to_lowercase())
+        .bind(user.name)
+        .bind(user.password_hash)
+        .bind(user.role.as_str())
+        .bind(user.can_edit_costs)
+        .bind(user.is_demo)
+        .bind(at)
+        .fetch_one(conn)
+        .await)?)
+}
+
+pub async fn get_user(db: &Db, id: i64) -> DbResult<User> {
+    let sql = "SELECT * FROM users WHERE id = $1";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_one(pool).await)?)
+}
+
+pub async fn find_user_by_email(db: &Db, email: &str) -> DbResult<Option<User>> {
+    let sql = "SELECT * FROM users WHERE email = $1";
+    Ok(
+        on_db!(db, pool => sqlx::query_as(sql).bind(email.trim().to_lowercase()).fetch_optional(pool).await)?,
+    )
+}
+
+pub async fn list_users(db: &Db) -> DbResult<Vec<User>> {
+    let sql = "SELECT * FROM users ORDER BY email";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+}
+
+pub async fn count_users(db: &Db) -> DbResult<i64> {
+    let sql = "SELECT COUNT(*) FROM users";
+    Ok(on_db!(db, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?)
+}
+
+pub async fn set_password_hash(tx: &mut Tx, user_id: i64, hash: &str, at: i64) -> DbResult<()> {
+    let sql = "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3";
+    execute!(tx, sqlx::query(sql).bind(hash).bind(at).bind(user_id))?;
+    Ok(())
+}
+
+pub async fn add_user_to_team(tx: &mut Tx, user_id: i64, team_id: i64) -> DbResult<()> {
+    let sql = "INSERT INTO user_teams (user_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+    execute!(tx, sqlx::query(sql).bind(user_id).bind(team_id))?;
+    Ok(())
+}
+
+pub async fn user_team_ids(db: &Db, user_id: i64) -> DbResult<Vec<i64>> {
+    let sql = "SELECT team_id FROM user_teams WHERE user_id = $1 ORDER BY team_id";
+    Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(user_id).fetch_all(pool).await)?)
+}
+
+pub async fn insert_session(tx: &mut Tx, session: &Session) -> DbResult<()> {
+    let sql =
+        "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6)";
+    execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(&session.id_hash)
+            .bind(session.user_id)
+            .bind(&session.csrf_token)
+            .bind(session.created_at)
+            .bind(session.last_seen_at)
+            .bind(session.expires_at)
+    )?;
+    Ok(())
+}
+
+/// The session with this id hash, if it is neither expired nor revoked at `now`.
+pub async fn live_session(db: &Db, id_hash: &str, now: i64) -> DbResult<Option<Session>> {
+    let sql =
+        "SELECT * FROM sessions WHERE id_hash = $1 AND revoked_at IS NULL AND expires_at > $2";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id_hash).bind(now).fetch_optional(pool).await)?)
+}
+
+pub async fn revoke_session(tx: &mut Tx, id_hash: &str, at: i64) -> DbResult<()> {
+    let sql = "UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL";
+    execute!(tx, sqlx::query(sql).bind(at).bind(id_hash))?;
+    Ok(())
+}
+
+pub async fn revoke_user_sessions(tx: &mut Tx, user_id: i64, at: i64) -> DbResult<u64> {
+    let sql = "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
+    let done = execute!(tx, sqlx::query(sql).bind(at).bind(user_id))?;
+    Ok(done)
+}
+
+pub async fn record_login_attempt(
+    tx: &mut Tx,
+    email: &str,
+    address: &str,
+    succeeded: bool,
+    at: i64,
+) -> DbResult<()> {
+    let sql = "INSERT INTO login_attempts (email, address, succeeded, at) VALUES ($1, $2, $3, $4)";
+    execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(email)
+            .bind(address)
+            .bind(succeeded)
+            .bind(at)
+    )?;
+    Ok(())
+}
+
+/// Failed sign-ins since `since` for this email and for this address.
+pub async fn recent_failures(
+    db: &Db,
+    email: &str,
+    address: &str,
+    since: i64,
+) -> DbResult<(i64, i64)> {
+    let sql = "SELECT
+                 COALESCE(SUM(CASE WHEN email = $1 THEN 1 ELSE 0 END), 0),
+                 COALESCE(SUM(CASE WHEN address = $2 THEN 1 ELSE 0 END), 0)
+               FROM login_attempts
+               WHERE NOT succeeded AND at >= $3 AND (email = $1 OR address = $2)";
+    let row: (i64, i64) = on_db!(db, pool => sqlx::query_as(sql).bind(email).bind(address).bind(since).fetch_one(pool).await)?;
+    Ok(row)
+}
+
+pub async fn insert_api_key(
+    tx: &mut Tx,
+    name: &str,
+    prefix: &str,
+    key_hash: &str,
+    created_by: Option<i64>,
+    scopes: &[KeyScope],
+    at: i64,
+) -> DbResult<i64> {
+    let sql = "INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at)
+               VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    let id: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(name).bind(prefix).bind(key_hash).bind(created_by).bind(at)
+        .fetch_one(conn).await)?;
+    for scope in scopes {
+        let (team_id, workflow_id) = match *scope {
+            KeyScope::Team(team) => (Some(team), None),
+            KeyScope::Workflow(workflow) => (None, Some(workflow)),
+        };
+        let sql =
+            "INSERT INTO api_key_scopes (api_key_id, team_id, workflow_id) VALUES ($1, $2, $3)";
+        execute!(
+            tx,
+            sqlx::query(sql).bind(id).bind(team_id).bind(workflow_id)
+        )?;
+    }
+    Ok(id)
+}
+
+/// The live (not revoked) key with this hash.
+pub async fn find_api_key(db: &Db, key_hash: &str) -> DbResult<Option<ApiKey>> {
+    let sql = "SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(key_hash).fetch_optional(pool).await)?)
+}
+
+pub async fn api_key_scopes(db: &Db, api_key_id: i64) -> DbResult<Vec<KeyScope>> {
+    let sql = "SELECT team_id, workflow_id FROM api_key_scopes WHERE api_key_id = $1";
+    let rows: Vec<(Option<i64>, Option<i64>)> =
+        on_db!(db, pool => sqlx::query_as(sql).bind(api_key_id).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match row {
+            (Some(team), _) => Some(KeyScope::Team(team)),
+            (None, Some(workflow)) => Some(KeyScope::Workflow(workflow)),
+            (None, None) => None,
+        })
+        .collect())
+}
+
+pub async fn list_api_keys(db: &Db) -> DbResult<Vec<ApiKey>> {
+    let sql = "SELECT * FROM api_keys ORDER BY created_at DESC";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+}
+
+pub async fn revoke_api_key(tx: &mut Tx, id: i64, at: i64) -> DbResult<bool> {
+    let sql = "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+    let done = execute!(tx, sqlx::query(sql).bind(at).bind(id))?;
+    Ok(done == 1)
+}

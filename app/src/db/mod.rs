@@ -1,0 +1,236 @@
+//! Storage: SQLite (embedded default) and PostgreSQL (production) behind one set of functions.
+//!
+//! Each query is written once with `$n` placeholders, which both backends accept, and compiled
+//! for both by [`on_db!`] / [`on_tx!`]; there is no `AnyPool` and no runtime SQL rewriting.
+//! Timestamps are epoch milliseconds and money is integer micro-dollars, so the column types
+//! mean the same on both backends.
+
+pub mod audit;
+pub mod config_version;
+pub mod gate;
+pub mod grade;
+pub mod identity;
+pub mod import;
+pub mod outcome;
+pub mod platform_cost;
+pub mod price;
+pub mod queue;
+pub mod rollup;
+pub mod task;
+pub mod workflow;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Runs `$body` with `$conn` bound to the backend's pool; the body is compiled once per backend.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($conn) => $body,
+            $crate::db::Db::Postgres($conn) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::db::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+/// Executes a statement built by `$query` in the transaction; yields the number of rows affected.
+#[macro_export]
+macro_rules! execute {
+    ($tx:expr, $query:expr) => {
+        $crate::on_tx!($tx, conn => $query.execute(conn).await.map(|done| done.rows_affected()))
+    };
+}
+
+pub use crate::{execute, on_db, on_tx};
+
+/// A connection pool to one of the two supported backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A transaction on either backend.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Storage failures, classified so that callers can answer with the right status code.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("the database URL must start with sqlite: or postgres:")]
+    UnsupportedUrl,
+    #[error("a row with the same {0} already exists")]
+    Conflict(String),
+    #[error("{0} refers to a row that does not exist")]
+    MissingReference(String),
+    #[error("not found")]
+    NotFound,
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("the database refused the write: it is read-only or the disk is full")]
+    ReadOnly(#[source] sqlx::Error),
+    #[error(transparent)]
+    Sqlx(sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::RowNotFound => DbError::NotFound,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                DbError::Unavailable(err)
+            }
+            sqlx::Error::Database(db) => {
+                let message = db.message().to_ascii_lowercase();
+                if db.is_unique_violation() {
+                    DbError::Conflict(db.constraint().unwrap_or("key").to_owned())
+                } else if db.is_foreign_key_violation() {
+                    DbError::MissingReference(db.constraint().unwrap_or("a reference").to_owned())
+                } else if message.contains("readonly")
+                    || message.contains("read-only")
+                    || message.contains("disk")
+                {
+                    DbError::ReadOnly(err)
+                } else if matches!(
+                    db.code().as_deref(),
+                    Some("57P01" | "57P02" | "57P03" | "08006" | "08001")
+                ) {
+                    DbError::Unavailable(err)
+                } else {
+                    DbError::Sqlx(err)
+                }
+            }
+            _ => DbError::Sqlx(err),
+        }
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+impl Db {
+    /// Opens a pool for `url` (`sqlite://path` or `postgres://...`), creating a SQLite file if
+    /// needed. SQLite runs in WAL mode with foreign keys on.
+    pub async fn connect(url: &str) -> DbResult<Db> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(DbError::UnsupportedUrl)
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the migrations of this backend that have not run yet.
+    pub async fn migrate(&self) -> DbResult<()> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> DbResult<()> {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn begin(&self) -> DbResult<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> DbResult<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

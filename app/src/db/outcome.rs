@@ -1,0 +1,63 @@
+//! Outcome events: late signals (resolved, reopened...) that can change a task's verdict.
+
+use super::{Db, DbResult, Tx, execute, on_db, on_tx};
+use crate::domain::status::OutcomeKind;
+use crate::model::OutcomeEvent;
+
+pub struct NewOutcome<'a> {
+    pub external_id: &'a str,
+    pub workflow_id: i64,
+    pub task_external_id: &'a str,
+    pub kind: OutcomeKind,
+    pub occurred_at: i64,
+    pub source: &'a str,
+    pub detail: &'a str,
+    pub content_hash: &'a str,
+}
+
+/// Stores an event, tied to its task when the task is already known.
+pub async fn insert_outcome(tx: &mut Tx, event: &NewOutcome<'_>, at: i64) -> DbResult<i64> {
+    let sql =
+        "INSERT INTO outcome_events (external_id, workflow_id, task_external_id, task_id, kind,
+                   occurred_at, source, detail, content_hash, created_at)
+               VALUES ($1, $2, $3,
+                   (SELECT id FROM tasks WHERE workflow_id = $2 AND external_id = $3),
+                   $4, $5, $6, $7, $8, $9)
+               RETURNING id";
+    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(event.external_id)
+        .bind(event.workflow_id)
+        .bind(event.task_external_id)
+        .bind(event.kind.as_str())
+        .bind(event.occurred_at)
+        .bind(event.source)
+        .bind(event.detail)
+        .bind(event.content_hash)
+        .bind(at)
+        .fetch_one(conn)
+        .await)?)
+}
+
+/// Ties events that arrived before their task to it.
+pub async fn claim_outcomes(
+    tx: &mut Tx,
+    task_id: i64,
+    workflow_id: i64,
+    task_external_id: &str,
+) -> DbResult<u64> {
+    let sql = "UPDATE outcome_events SET task_id = $1
+               WHERE workflow_id = $2 AND task_external_id = $3 AND task_id IS NULL";
+    let done = execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(task_id)
+            .bind(workflow_id)
+            .bind(task_external_id)
+    )?;
+    Ok(done)
+}
+
+pub async fn list_task_outcomes(db: &Db, task_id: i64) -> DbResult<Vec<OutcomeEvent>> {
+    let sql = "SELECT * FROM outcome_events WHERE task_id = $1 ORDER BY occurred_at, id";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(task_id).fetch_all(pool).await)?)
+}

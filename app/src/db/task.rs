@@ -1,0 +1,185 @@
+//! Tasks, their attempts, and the calls inside each attempt.
+
+use super::{Db, DbResult, Tx, execute, on_db, on_tx};
+use crate::domain::status::{ReportedStatus, TaskStatus};
+use crate::model::{Attempt, Call, NewTask, Task};
+
+pub async fn insert_task(tx: &mut Tx, task: &NewTask, at: i64) -> DbResult<i64> {
+    let sql =
+        "INSERT INTO tasks (external_id, workflow_id, task_type_id, team_id, config_version_id,
+                   segment, started_at, finished_at, reported_status, status, status_rule_id,
+                   status_reason, pending_until, escalation_reason, review_seconds, input_summary,
+                   output, expected, checks, metrics, content_hash, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                       $17, $18, $19, $20, $21, $22, $22)
+               RETURNING id";
+    let reported = task.reported_status.unwrap_or(ReportedStatus::Running);
+    let status = task.status.unwrap_or(TaskStatus::Pending);
+    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(&task.external_id)
+        .bind(task.workflow_id)
+        .bind(task.task_type_id)
+        .bind(task.team_id)
+        .bind(task.config_version_id)
+        .bind(&task.segment)
+        .bind(task.started_at)
+        .bind(task.finished_at)
+        .bind(reported.as_str())
+        .bind(status.as_str())
+        .bind(task.status_rule_id)
+        .bind(&task.status_reason)
+        .bind(task.pending_until)
+        .bind(&task.escalation_reason)
+        .bind(task.review_seconds)
+        .bind(&task.input_summary)
+        .bind(&task.output)
+        .bind(&task.expected)
+        .bind(&task.checks)
+        .bind(&task.metrics)
+        .bind(&task.content_hash)
+        .bind(at)
+        .fetch_one(conn)
+        .await)?)
+}
+
+pub async fn get_task(db: &Db, id: i64) -> DbResult<Task> {
+    let sql = "SELECT * FROM tasks WHERE id = $1";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_one(pool).await)?)
+}
+
+pub async fn find_task(db: &Db, workflow_id: i64, external_id: &str) -> DbResult<Option<Task>> {
+    let sql = "SELECT * FROM tasks WHERE workflow_id = $1 AND external_id = $2";
+    Ok(
+        on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(external_id).fetch_optional(pool).await)?,
+    )
+}
+
+/// Records a task's verdict and the rule and reason behind it.
+pub async fn set_task_status(
+    tx: &mut Tx,
+    task_id: i64,
+    status: TaskStatus,
+    rule_id: Option<i64>,
+    reason: &str,
+    pending_until: Option<i64>,
+    at: i64,
+) -> DbResult<()> {
+    let sql = "UPDATE tasks SET status = $1, status_rule_id = $2, status_reason = $3,
+                   pending_until = $4, updated_at = $5
+               WHERE id = $6";
+    execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(status.as_str())
+            .bind(rule_id)
+            .bind(reason)
+            .bind(pending_until)
+            .bind(at)
+            .bind(task_id)
+    )?;
+    Ok(())
+}
+
+pub struct NewAttempt<'a> {
+    pub task_id: i64,
+    pub number: i64,
+    pub correlation_id: &'a str,
+    pub status: crate::domain::status::AttemptStatus,
+    pub error: Option<&'a str>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub content_hash: &'a str,
+}
+
+/// Inserts an attempt and claims the calls that arrived before it with its correlation id.
+pub async fn insert_attempt(tx: &mut Tx, attempt: &NewAttempt<'_>) -> DbResult<i64> {
+    let sql = "INSERT INTO attempts (task_id, number, correlation_id, status, error, started_at,
+                   finished_at, content_hash)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+    let id: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(attempt.task_id)
+        .bind(attempt.number)
+        .bind(attempt.correlation_id)
+        .bind(attempt.status.as_str())
+        .bind(attempt.error)
+        .bind(attempt.started_at)
+        .bind(attempt.finished_at)
+        .bind(attempt.content_hash)
+        .fetch_one(conn)
+        .await)?;
+    let sql = "UPDATE calls SET attempt_id = $1, task_id = $2 WHERE correlation_id = $3 AND attempt_id IS NULL";
+    execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(id)
+            .bind(attempt.task_id)
+            .bind(attempt.correlation_id)
+    )?;
+    Ok(id)
+}
+
+pub async fn list_attempts(db: &Db, task_id: i64) -> DbResult<Vec<Attempt>> {
+    let sql = "SELECT * FROM attempts WHERE task_id = $1 ORDER BY number";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(task_id).fetch_all(pool).await)?)
+}
+
+/// Inserts a call; `task_id` and `attempt_id` are taken from the attempt with the call's
+/// correlation id when it is already stored.
+pub async fn insert_call(tx: &mut Tx, call: &Call) -> DbResult<i64> {
+    let sql =
+        "INSERT INTO calls (external_id, workflow_id, correlation_id, task_id, attempt_id, kind,
+                   step, provider, model, input_tokens, output_tokens, cache_read_tokens,
+                   cache_write_tokens, reasoning_tokens, reported_cost_micros, cost_micros,
+                   cache_read_cost_micros, cache_write_cost_micros, cost_source, price_id,
+                   started_at, latency_ms, status, error_type, trace_id, span_id, parent_span_id,
+                   content_hash, created_at)
+               VALUES ($1, $2, $3,
+                   COALESCE($4, (SELECT task_id FROM attempts WHERE correlation_id = $3)),
+                   COALESCE($5, (SELECT id FROM attempts WHERE correlation_id = $3)),
+                   $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                   $22, $23, $24, $25, $26, $27, $28, $29)
+               RETURNING id";
+    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(&call.external_id)
+        .bind(call.workflow_id)
+        .bind(&call.correlation_id)
+        .bind(call.task_id)
+        .bind(call.attempt_id)
+        .bind(call.kind.as_str())
+        .bind(&call.step)
+        .bind(&call.provider)
+        .bind(&call.model)
+        .bind(call.input_tokens)
+        .bind(call.output_tokens)
+        .bind(call.cache_read_tokens)
+        .bind(call.cache_write_tokens)
+        .bind(call.reasoning_tokens)
+        .bind(call.reported_cost_micros)
+        .bind(call.cost_micros.0)
+        .bind(call.cache_read_cost_micros.0)
+        .bind(call.cache_write_cost_micros.0)
+        .bind(call.cost_source.as_str())
+        .bind(call.price_id)
+        .bind(call.started_at)
+        .bind(call.latency_ms)
+        .bind(call.status.as_str())
+        .bind(&call.error_type)
+        .bind(&call.trace_id)
+        .bind(&call.span_id)
+        .bind(&call.parent_span_id)
+        .bind(&call.content_hash)
+        .bind(call.created_at)
+        .fetch_one(conn)
+        .await)?)
+}
+
+pub async fn get_call(db: &Db, id: i64) -> DbResult<Call> {
+    let sql = "SELECT * FROM calls WHERE id = $1";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_one(pool).await)?)
+}
+
+/// Every call of a task, in the order they started.
+pub async fn list_task_calls(db: &Db, task_id: i64) -> DbResult<Vec<Call>> {
+    let sql = "SELECT * FROM calls WHERE task_id = $1 ORDER BY started_at, id";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(task_id).fetch_all(pool).await)?)
+}

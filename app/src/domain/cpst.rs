@@ -1,0 +1,388 @@
+//! Cost per successful task: the one place the formula lives.
+//!
+//! CPST = (model + tool + retry + cache + human review labour + allocated platform cost)
+//!        / tasks whose verdict is `succeeded`.
+//!
+//! Every decided task's cost counts in the numerator, whatever its verdict; pending tasks are
+//! left out of both sides until they are decided.
+
+use super::money::Micros;
+use super::status::{CallKind, TaskStatus};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::ops::{Add, AddAssign};
+
+/// Where the money went. Each dollar lands in exactly one component.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostBreakdown {
+    /// Model calls of a task's first attempt, less their cache tokens.
+    pub model: Micros,
+    /// Tool calls and retrievals of a task's first attempt.
+    pub tool: Micros,
+    /// Every call of every attempt after the first.
+    pub retry: Micros,
+    /// Cache reads and writes of a task's first attempt.
+    pub cache: Micros,
+    /// Review minutes at the team's loaded hourly rate.
+    pub labour: Micros,
+    /// Fixed monthly costs spread over the days of the window.
+    pub platform: Micros,
+}
+
+impl CostBreakdown {
+    pub fn total(&self) -> Micros {
+        self.model + self.tool + self.retry + self.cache + self.labour + self.platform
+    }
+
+    /// Component labels and amounts, in the order every page shows them.
+    pub fn components(&self) -> [(&'static str, Micros); 6] {
+        [
+            ("Model", self.model),
+            ("Tool", self.tool),
+            ("Retry", self.retry),
+            ("Cache", self.cache),
+            ("Human review", self.labour),
+            ("Platform", self.platform),
+        ]
+    }
+
+    /// The share of one call's cost in each component.
+    pub fn of_call(kind: CallKind, attempt_number: i64, cost: Micros, cache_cost: Micros) -> Self {
+        if attempt_number > 1 {
+            return CostBreakdown {
+                retry: cost,
+                ..Default::default()
+            };
+        }
+        match kind {
+            CallKind::Model | CallKind::Other => CostBreakdown {
+                model: cost - cache_cost,
+                cache: cache_cost,
+                ..Default::default()
+            },
+            CallKind::Tool | CallKind::Retrieval => CostBreakdown {
+                tool: cost,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+impl Add for CostBreakdown {
+    type Output = CostBreakdown;
+    fn add(mut self, rhs: CostBreakdown) -> CostBreakdown {
+        self += rhs;
+        self
+    }
+}
+
+impl AddAssign for CostBreakdown {
+    fn add_assign(&mut self, rhs: CostBreakdown) {
+        self.model += rhs.model;
+        self.tool += rhs.tool;
+        self.retry += rhs.retry;
+        self.cache += rhs.cache;
+        self.labour += rhs.labour;
+        self.platform += rhs.platform;
+    }
+}
+
+/// Labour cost of `seconds` of review at `rate_per_hour`.
+pub fn labour_cost(seconds: i64, rate_per_hour: Micros) -> Micros {
+    rate_per_hour.scale(seconds, 3600)
+}
+
+/// Cost per successful task, or the statement that there is none to divide by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cpst {
+    Cost(Micros),
+    #[default]
+    NoSuccessfulTasks,
+}
+
+impl Cpst {
+    pub fn micros(self) -> Option<Micros> {
+        match self {
+            Cpst::Cost(m) => Some(m),
+            Cpst::NoSuccessfulTasks => None,
+        }
+    }
+}
+
+impl fmt::Display for Cpst {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cpst::Cost(m) => m.fmt(f),
+            Cpst::NoSuccessfulTasks => f.write_str("no successful tasks"),
+        }
+    }
+}
+
+/// How many tasks reached each verdict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    pub pending: u64,
+    pub succeeded: u64,
+    pub assisted: u64,
+    pub failed: u64,
+    pub escalated: u64,
+    pub abandoned: u64,
+}
+
+impl StatusCounts {
+    pub fn get(&self, status: TaskStatus) -> u64 {
+        match status {
+            TaskStatus::Pending => self.pending,
+            TaskStatus::Succeeded => self.succeeded,
+            TaskStatus::Assisted => self.assisted,
+            TaskStatus::Failed => self.failed,
+            TaskStatus::Escalated => self.escalated,
+            TaskStatus::Abandoned => self.abandoned,
+        }
+    }
+
+    fn get_mut(&mut self, status: TaskStatus) -> &mut u64 {
+        match status {
+            TaskStatus::Pending => &mut self.pending,
+            TaskStatus::Succeeded => &mut self.succeeded,
+            TaskStatus::Assisted => &mut self.assisted,
+            TaskStatus::Failed => &mut self.failed,
+            TaskStatus::Escalated => &mut self.escalated,
+            TaskStatus::Abandoned => &mut self.abandoned,
+        }
+    }
+
+    /// Decided tasks: every verdict but pending.
+    pub fn decided(&self) -> u64 {
+        self.succeeded + self.assisted + self.failed + self.escalated + self.abandoned
+    }
+}
+
+/// Any set of tasks (a workflow, a team, a day, a configuration version...) being totalled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSet {
+    pub counts: StatusCounts,
+    pub costs: CostBreakdown,
+}
+
+impl TaskSet {
+    /// Adds `tasks` tasks with one verdict and their summed cost. A pending task's cost is held
+    /// back until its verdict is known, so that CPST never divides settled cost by unsettled work.
+    pub fn add(&mut self, status: TaskStatus, tasks: u64, cost: CostBreakdown) {
+        *self.counts.get_mut(status) += tasks;
+        if status != TaskStatus::Pending {
+            self.costs += cost;
+        }
+    }
+
+    /// Adds fixed cost that belongs to the set as a whole (platform costs for the window).
+    pub fn add_platform(&mut self, amount: Micros) {
+        self.costs.platform += amount;
+    }
+
+    pub fn merge(&mut self, other: &TaskSet) {
+        for status in TaskStatus::ALL {
+            *self.counts.get_mut(*status) += other.counts.get(*status);
+        }
+        self.costs += other.costs;
+    }
+
+    pub fn total_cost(&self) -> Micros {
+        self.costs.total()
+    }
+
+    /// Total cost divided by the tasks that met their success rule.
+    pub fn cost_per_successful_task(&self) -> Cpst {
+        match self.total_cost().per(self.counts.succeeded) {
+            Some(cost) => Cpst::Cost(cost),
+            None => Cpst::NoSuccessfulTasks,
+        }
+    }
+
+    /// Total cost divided by every decided task, successful or not.
+    pub fn cost_per_attempted_task(&self) -> Option<Micros> {
+        self.total_cost().per(self.counts.decided())
+    }
+
+    /// Share of decided tasks that succeeded, with its 95% Wilson interval.
+    pub fn success_rate(&self) -> Option<Proportion> {
+        Proportion::wilson(self.counts.succeeded, self.counts.decided())
+    }
+}
+
+/// A proportion with its 95% Wilson score interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Proportion {
+    pub value: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub successes: u64,
+    pub trials: u64,
+}
+
+impl Proportion {
+    const Z95: f64 = 1.959_963_984_540_054;
+
+    pub fn wilson(successes: u64, trials: u64) -> Option<Proportion> {
+        if trials == 0 {
+            return None;
+        }
+        let n = trials as f64;
+        let p = successes as f64 / n;
+        let z2 = Self::Z95 * Self::Z95;
+        let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+        let half = Self::Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+        Some(Proportion {
+            value: p,
+            // At the extremes the bound is exactly 0 or 1; say so rather than 0.9999999999999999.
+            lower: if successes == 0 {
+                0.0
+            } else {
+                (centre - half).max(0.0)
+            },
+            upper: if successes == trials {
+                1.0
+            } else {
+                (centre + half).min(1.0)
+            },
+            successes,
+            trials,
+        })
+    }
+}
+
+/// A rate as a percentage with one decimal: `93.1%`.
+pub fn percent(rate: f64) -> String {
+    format!("{:.1}%", rate * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dollars(d: i64) -> Micros {
+        Micros(d * 1_000_000)
+    }
+
+    fn set_with(succeeded: u64, failed: u64, model_cost: Micros) -> TaskSet {
+        let mut set = TaskSet::default();
+        set.add(TaskStatus::Succeeded, succeeded, CostBreakdown::default());
+        set.add(TaskStatus::Failed, failed, CostBreakdown::default());
+        set.costs.model = model_cost;
+        set
+    }
+
+    #[test]
+    fn week_one_of_the_support_team_costs_about_a_dollar_five_per_solved_ticket() {
+        // $420 of model cost, 12.5 hours of editing at $30/hour, 760 solved tickets.
+        let mut set = set_with(760, 0, dollars(420));
+        set.costs.labour = labour_cost(12 * 3600 + 1800, dollars(30));
+        assert_eq!(set.total_cost(), dollars(795));
+        assert_eq!(
+            set.cost_per_successful_task(),
+            Cpst::Cost(Micros(1_046_053))
+        );
+    }
+
+    #[test]
+    fn week_two_cheaper_prompt_costs_about_a_dollar_seventy_four_once_labour_counts() {
+        // $270 of model cost, 26.4 hours of editing at $30/hour, 610 solved tickets.
+        let mut set = set_with(610, 0, dollars(270));
+        set.costs.labour = labour_cost(26 * 3600 + 1440, dollars(30));
+        assert_eq!(set.total_cost(), dollars(1062));
+        assert_eq!(
+            set.cost_per_successful_task(),
+            Cpst::Cost(Micros(1_740_984))
+        );
+    }
+
+    #[test]
+    fn support_triage_agent_falls_from_a_dollar_forty_to_thirty_eight_cents() {
+        let v1 = set_with(7_200, 2_800, dollars(10_080));
+        let v2 = set_with(9_100, 900, dollars(3_486));
+        assert_eq!(v1.cost_per_successful_task(), Cpst::Cost(Micros(1_400_000)));
+        assert_eq!(v2.cost_per_successful_task(), Cpst::Cost(Micros(383_077)));
+    }
+
+    #[test]
+    fn an_eighty_percent_success_rate_makes_cpst_a_quarter_above_cost_per_attempt() {
+        let set = set_with(80, 20, dollars(100));
+        let per_attempt = set.cost_per_attempted_task().unwrap();
+        let cpst = set.cost_per_successful_task().micros().unwrap();
+        assert_eq!(per_attempt, dollars(1));
+        assert_eq!(cpst, Micros(1_250_000));
+    }
+
+    #[test]
+    fn assisted_tasks_pay_into_the_numerator_but_never_count_as_success() {
+        let mut set = TaskSet::default();
+        let one_dollar = CostBreakdown {
+            model: dollars(1),
+            ..Default::default()
+        };
+        set.add(TaskStatus::Succeeded, 1, one_dollar);
+        set.add(TaskStatus::Assisted, 1, one_dollar);
+        assert_eq!(set.cost_per_successful_task(), Cpst::Cost(dollars(2)));
+        assert_eq!(set.success_rate().unwrap().value, 0.5);
+    }
+
+    #[test]
+    fn pending_tasks_are_left_out_of_both_sides() {
+        let mut set = TaskSet::default();
+        set.add(
+            TaskStatus::Succeeded,
+            2,
+            CostBreakdown {
+                model: dollars(2),
+                ..Default::default()
+            },
+        );
+        set.add(
+            TaskStatus::Pending,
+            5,
+            CostBreakdown {
+                model: dollars(50),
+                ..Default::default()
+            },
+        );
+        assert_eq!(set.cost_per_successful_task(), Cpst::Cost(dollars(1)));
+        assert_eq!(set.counts.pending, 5);
+        assert_eq!(set.counts.decided(), 2);
+    }
+
+    #[test]
+    fn no_successes_is_stated_not_infinite_or_zero() {
+        let set = set_with(0, 3, dollars(9));
+        assert_eq!(set.cost_per_successful_task(), Cpst::NoSuccessfulTasks);
+        assert_eq!(
+            set.cost_per_successful_task().to_string(),
+            "no successful tasks"
+        );
+    }
+
+    #[test]
+    fn a_call_in_a_retry_is_all_retry_cost_and_cache_is_split_out_of_model_cost() {
+        let first = CostBreakdown::of_call(CallKind::Model, 1, Micros(100), Micros(30));
+        assert_eq!(
+            (first.model, first.cache, first.retry),
+            (Micros(70), Micros(30), Micros(0))
+        );
+        let retry = CostBreakdown::of_call(CallKind::Tool, 2, Micros(100), Micros(0));
+        assert_eq!((retry.tool, retry.retry), (Micros(0), Micros(100)));
+        assert_eq!(
+            CostBreakdown::of_call(CallKind::Retrieval, 1, Micros(5), Micros(0)).tool,
+            Micros(5)
+        );
+    }
+
+    #[test]
+    fn wilson_interval_matches_the_textbook_example() {
+        // 81 successes in 263 trials: 0.3080, interval 0.2553 to 0.3662.
+        let p = Proportion::wilson(81, 263).unwrap();
+        assert!((p.lower - 0.2553).abs() < 1e-4, "{}", p.lower);
+        assert!((p.upper - 0.3662).abs() < 1e-4, "{}", p.upper);
+        assert!(Proportion::wilson(0, 0).is_none());
+        let all = Proportion::wilson(10, 10).unwrap();
+        assert_eq!(all.upper, 1.0);
+    }
+}

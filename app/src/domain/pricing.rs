@@ -1,0 +1,177 @@
+//! Pricing a call's tokens with a price book entry.
+//!
+//! Token counts follow the OpenTelemetry GenAI conventions: input tokens *include* cache-read
+//! and cache-write tokens, and output tokens include reasoning tokens. Each token is therefore
+//! priced once, at the rate of the bucket it really belongs to.
+
+use super::money::Micros;
+use serde::{Deserialize, Serialize};
+
+/// Token counts of one call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+    pub reasoning: i64,
+}
+
+/// Prices in micro-dollars per million tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rates {
+    pub input: i64,
+    pub output: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+    pub reasoning: i64,
+}
+
+/// A priced call: the total and the cache parts inside it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedUsage {
+    pub total: Micros,
+    pub cache_read: Micros,
+    pub cache_write: Micros,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UsageError {
+    #[error("cache tokens ({0}) exceed input tokens ({1}); input tokens must include cache tokens")]
+    CacheExceedsInput(i64, i64),
+    #[error(
+        "reasoning tokens ({0}) exceed output tokens ({1}); output tokens must include reasoning tokens"
+    )]
+    ReasoningExceedsOutput(i64, i64),
+    #[error("token counts cannot be negative")]
+    Negative,
+}
+
+impl Usage {
+    pub fn validate(&self) -> Result<(), UsageError> {
+        if [
+            self.input,
+            self.output,
+            self.cache_read,
+            self.cache_write,
+            self.reasoning,
+        ]
+        .iter()
+        .any(|n| *n < 0)
+        {
+            return Err(UsageError::Negative);
+        }
+        let cached = self.cache_read + self.cache_write;
+        if cached > self.input {
+            return Err(UsageError::CacheExceedsInput(cached, self.input));
+        }
+        if self.reasoning > self.output {
+            return Err(UsageError::ReasoningExceedsOutput(
+                self.reasoning,
+                self.output,
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.input == 0 && self.output == 0
+    }
+}
+
+fn cost(tokens: i64, micros_per_mtok: i64) -> Micros {
+    Micros(tokens).scale(micros_per_mtok, 1_000_000)
+}
+
+/// Prices `usage` at `rates`. The usage must have passed [`Usage::validate`].
+pub fn price_usage(usage: &Usage, rates: &Rates) -> PricedUsage {
+    let plain_input = usage.input - usage.cache_read - usage.cache_write;
+    let plain_output = usage.output - usage.reasoning;
+    let cache_read = cost(usage.cache_read, rates.cache_read);
+    let cache_write = cost(usage.cache_write, rates.cache_write);
+    let total = cost(plain_input, rates.input)
+        + cost(plain_output, rates.output)
+        + cost(usage.reasoning, rates.reasoning)
+        + cache_read
+        + cache_write;
+    PricedUsage {
+        total,
+        cache_read,
+        cache_write,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SONNET: Rates = Rates {
+        input: 3_000_000,
+        output: 15_000_000,
+        cache_read: 300_000,
+        cache_write: 3_750_000,
+        reasoning: 15_000_000,
+    };
+
+    #[test]
+    fn cache_tokens_are_priced_once_at_their_own_rate() {
+        // 10,000 input tokens of which 8,000 cache reads and 1,000 cache writes; 500 output.
+        let usage = Usage {
+            input: 10_000,
+            output: 500,
+            cache_read: 8_000,
+            cache_write: 1_000,
+            reasoning: 0,
+        };
+        let priced = price_usage(&usage, &SONNET);
+        assert_eq!(priced.cache_read, Micros(2_400));
+        assert_eq!(priced.cache_write, Micros(3_750));
+        // 1,000 plain input at $3/M = 3,000; 500 output at $15/M = 7,500.
+        assert_eq!(priced.total, Micros(3_000 + 7_500 + 2_400 + 3_750));
+    }
+
+    #[test]
+    fn reasoning_tokens_inside_output_use_the_reasoning_rate() {
+        let rates = Rates {
+            reasoning: 30_000_000,
+            ..SONNET
+        };
+        let usage = Usage {
+            input: 0,
+            output: 1_000,
+            reasoning: 400,
+            ..Default::default()
+        };
+        assert_eq!(
+            price_usage(&usage, &rates).total,
+            Micros(600 * 15 + 400 * 30)
+        );
+    }
+
+    #[test]
+    fn impossible_usage_is_refused() {
+        let usage = Usage {
+            input: 10,
+            cache_read: 11,
+            ..Default::default()
+        };
+        assert_eq!(usage.validate(), Err(UsageError::CacheExceedsInput(11, 10)));
+        let usage = Usage {
+            output: 1,
+            reasoning: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            usage.validate(),
+            Err(UsageError::ReasoningExceedsOutput(2, 1))
+        );
+        assert_eq!(
+            Usage {
+                input: -1,
+                ..Default::default()
+            }
+            .validate(),
+            Err(UsageError::Negative)
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! Finishline's web application: pages, components and server functions, rendered on the
+//! server (`ssr`) and hydrated in the browser (`hydrate`).
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod model;
+pub mod pages;
+pub mod report;
+mod shell;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod db;
+
+pub use shell::{App, shell};
+
+/// Browser entry point: attaches the server-rendered page to the reactive runtime.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,437 @@
+//! The records of the data model, as the pages and the API see them.
+//! Under `ssr` they also decode straight from database rows.
+
+use crate::domain::Micros;
+use crate::domain::status::{
+    AttemptStatus, CallKind, CallStatus, CostSource, EditSeverity, GradeVerdict, OutcomeKind,
+    QueueReason, ReportedStatus, ReviewMethod, Role, TaskStatus,
+};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use sqlx::FromRow;
+
+/// A team: owns workflows and pays for the review labour of its people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct Team {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "i64"))]
+    pub labour_rate_micros_per_hour: Micros,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub role: Role,
+    pub can_edit_costs: bool,
+    pub is_demo: bool,
+    pub created_at: i64,
+    pub password_changed_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    #[serde(skip)]
+    pub key_hash: String,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// One team or one workflow an API key may write for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyScope {
+    Team(i64),
+    Workflow(i64),
+}
+
+/// A workflow with its budget, quality target and autonomy settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct Workflow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub team_id: i64,
+    pub description: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "i64"))]
+    pub budget_cpst_micros: Micros,
+    pub quality_target_bp: i64,
+    pub gate_window_days: i64,
+    pub gate_min_sample: i64,
+    pub drift_tolerance_bp: i64,
+    pub autonomy_level: i64,
+    pub review_sampling_bp: i64,
+    pub second_grader_bp: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The settings a workflow is created or edited with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowSettings {
+    pub slug: String,
+    pub name: String,
+    pub team_id: i64,
+    pub description: String,
+    pub budget_cpst_micros: Micros,
+    pub quality_target_bp: i64,
+    pub gate_window_days: i64,
+    pub gate_min_sample: i64,
+    pub drift_tolerance_bp: i64,
+    pub review_sampling_bp: i64,
+    pub second_grader_bp: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct TaskType {
+    pub id: i64,
+    pub workflow_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub user_goal: String,
+    pub pass_condition: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub review_method: ReviewMethod,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct SuccessRule {
+    pub id: i64,
+    pub task_type_id: i64,
+    pub version: i64,
+    /// The rule as JSON.
+    pub definition: String,
+    pub effective_from: i64,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct ConfigVersion {
+    pub id: i64,
+    pub workflow_id: i64,
+    pub label: String,
+    pub description: String,
+    pub first_seen_at: i64,
+}
+
+/// One unit of user work and its verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct Task {
+    pub id: i64,
+    pub external_id: String,
+    pub workflow_id: i64,
+    pub task_type_id: Option<i64>,
+    pub team_id: i64,
+    pub config_version_id: Option<i64>,
+    pub segment: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub reported_status: ReportedStatus,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub status: TaskStatus,
+    pub status_rule_id: Option<i64>,
+    pub status_reason: String,
+    pub pending_until: Option<i64>,
+    pub escalation_reason: Option<String>,
+    pub review_seconds: i64,
+    pub input_summary: String,
+    pub output: Option<String>,
+    pub expected: Option<String>,
+    pub checks: Option<String>,
+    pub metrics: Option<String>,
+    pub content_hash: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A task as it arrives, before it has an id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTask {
+    pub external_id: String,
+    pub workflow_id: i64,
+    pub task_type_id: Option<i64>,
+    pub team_id: i64,
+    pub config_version_id: Option<i64>,
+    pub segment: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub reported_status: Option<ReportedStatus>,
+    pub status: Option<TaskStatus>,
+    pub status_rule_id: Option<i64>,
+    pub status_reason: String,
+    pub pending_until: Option<i64>,
+    pub escalation_reason: Option<String>,
+    pub review_seconds: i64,
+    pub input_summary: String,
+    pub output: Option<String>,
+    pub expected: Option<String>,
+    pub checks: Option<String>,
+    pub metrics: Option<String>,
+    pub content_hash: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct Attempt {
+    pub id: i64,
+    pub task_id: i64,
+    pub number: i64,
+    pub correlation_id: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub status: AttemptStatus,
+    pub error: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub content_hash: String,
+}
+
+/// One model call, tool call or retrieval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct Call {
+    pub id: i64,
+    pub external_id: String,
+    pub workflow_id: i64,
+    pub correlation_id: String,
+    pub task_id: Option<i64>,
+    pub attempt_id: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub kind: CallKind,
+    pub step: String,
+    pub provider: String,
+    pub model: String,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    pub reasoning_tokens: i64,
+    pub reported_cost_micros: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "i64"))]
+    pub cost_micros: Micros,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "i64"))]
+    pub cache_read_cost_micros: Micros,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "i64"))]
+    pub cache_write_cost_micros: Micros,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub cost_source: CostSource,
+    pub price_id: Option<i64>,
+    pub started_at: i64,
+    pub latency_ms: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub status: CallStatus,
+    pub error_type: Option<String>,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    pub parent_span_id: Option<String>,
+    pub content_hash: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct OutcomeEvent {
+    pub id: i64,
+    pub external_id: String,
+    pub workflow_id: i64,
+    pub task_external_id: String,
+    pub task_id: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub kind: OutcomeKind,
+    pub occurred_at: i64,
+    pub source: String,
+    pub detail: String,
+    pub content_hash: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct Grade {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub task_id: i64,
+    pub reviewer_id: Option<i64>,
+    pub grader: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub verdict: GradeVerdict,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub edit_severity: EditSeverity,
+    pub review_seconds: i64,
+    pub note: String,
+    pub graded_at: i64,
+    pub content_hash: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct QueueItem {
+    pub id: i64,
+    pub task_id: i64,
+    pub slot: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub reason: QueueReason,
+    pub enqueued_at: i64,
+    pub claimed_by: Option<i64>,
+    pub claimed_at: Option<i64>,
+    pub done_at: Option<i64>,
+}
+
+/// A dated price book entry; prices are micro-dollars per million tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct Price {
+    pub id: i64,
+    pub provider: String,
+    pub model: String,
+    pub input_micros_per_mtok: i64,
+    pub output_micros_per_mtok: i64,
+    pub cache_read_micros_per_mtok: i64,
+    pub cache_write_micros_per_mtok: i64,
+    pub reasoning_micros_per_mtok: i64,
+    pub effective_from: i64,
+    pub effective_to: Option<i64>,
+    pub source: String,
+    pub checked_on: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct PlatformCost {
+    pub id: i64,
+    pub name: String,
+    pub workflow_id: Option<i64>,
+    pub team_id: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "i64"))]
+    pub monthly_micros: Micros,
+    pub effective_from: i64,
+    pub effective_to: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor_user_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct GateEvaluation {
+    pub id: i64,
+    pub workflow_id: i64,
+    pub evaluated_at: i64,
+    pub window_start: i64,
+    pub window_end: i64,
+    pub sample: i64,
+    pub successes: i64,
+    pub cpst_micros: Option<i64>,
+    pub previous_cpst_micros: Option<i64>,
+    pub quality_proven: bool,
+    pub cost_proven: bool,
+    pub evidence: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct AutonomyChange {
+    pub id: i64,
+    pub workflow_id: i64,
+    pub from_level: i64,
+    pub to_level: i64,
+    pub changed_by: Option<i64>,
+    pub gate_evaluation_id: Option<i64>,
+    pub changed_at: i64,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct ImportRun {
+    pub id: i64,
+    pub source: String,
+    pub source_hash: String,
+    pub rows_done: i64,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// One row of `task_rollups`: the tasks of one day sharing every grouping key and a verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct TaskRollup {
+    pub day: i64,
+    pub workflow_id: i64,
+    pub team_id: i64,
+    pub task_type_id: i64,
+    pub segment: String,
+    pub config_version_id: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub status: TaskStatus,
+    pub tasks: i64,
+    pub first_attempt_tasks: i64,
+    pub within_three_tasks: i64,
+    pub attempts: i64,
+    pub calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub model_cost_micros: i64,
+    pub tool_cost_micros: i64,
+    pub retry_cost_micros: i64,
+    pub cache_cost_micros: i64,
+    pub review_seconds: i64,
+    pub duration_ms: i64,
+}
+
+impl From<i64> for Micros {
+    fn from(value: i64) -> Self {
+        Micros(value)
+    }
+}

@@ -1,0 +1,226 @@
+//! The overview: cost per successful task, success and spend for every workflow and team.
+
+use crate::api::overview::{PERIODS, get_overview};
+use crate::domain::cpst::{Cpst, TaskSet, percent};
+use crate::domain::money::group_thousands;
+use crate::domain::time::format_day;
+use crate::report::{Overview, WorkflowFigures};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let query = use_query_map();
+    let days = move || {
+        query
+            .read()
+            .get("days")
+            .and_then(|d| d.parse::<i64>().ok())
+            .filter(|d| PERIODS.contains(d))
+            .unwrap_or(30)
+    };
+    let overview = Resource::new(days, get_overview);
+    view! {
+        <Title text="Overview" />
+        <div class="page-head">
+            <h1>"Cost per successful task"</h1>
+            <PeriodPicker current=Signal::derive(days) />
+        </div>
+        <Suspense fallback=|| view! { <p class="loading">"Loading figures…"</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(overview) => view! { <OverviewTables overview /> }.into_any(),
+                    Err(err) => view! { <p class="error" role="alert">{error_text(&err)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn error_text(err: &ServerFnError) -> String {
+    match err {
+        ServerFnError::ServerError(message) => message.clone(),
+        _ => "The figures could not be loaded. Check your connection and try again.".to_owned(),
+    }
+}
+
+#[component]
+fn PeriodPicker(current: Signal<i64>) -> impl IntoView {
+    view! {
+        <nav class="period-picker" aria-label="Period">
+            {PERIODS
+                .iter()
+                .map(|days| {
+                    let days = *days;
+                    view! {
+                        <a
+                            href=format!("/?days={days}")
+                            aria-current=move || (current.get() == days).then_some("page")
+                        >
+                            {format!("{days} days")}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
+#[component]
+fn OverviewTables(overview: Overview) -> impl IntoView {
+    let window = overview.window;
+    let pending = overview.total.counts.pending;
+    let empty = overview.workflows.is_empty();
+    view! {
+        <p class="window">
+            {format!("{} to {} (UTC)", format_day(window.first_day), format_day(window.last_day))}
+            {(pending > 0).then(|| view! {
+                <span class="pending-note">
+                    {format!(" · {} tasks still pending a verdict are left out of both sides", group_thousands(pending))}
+                </span>
+            })}
+        </p>
+        {if empty {
+            view! { <p class="empty">"No workflows yet. Define one, then send tasks and calls to see their cost."</p> }.into_any()
+        } else {
+            view! {
+                <section aria-labelledby="by-workflow">
+                    <h2 id="by-workflow">"By workflow"</h2>
+                    <WorkflowTable rows=overview.workflows total=overview.total />
+                </section>
+                <section aria-labelledby="by-team">
+                    <h2 id="by-team">"By team"</h2>
+                    <table class="figures">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Team"</th>
+                                <th scope="col" class="num">"Cost per successful task"</th>
+                                <th scope="col" class="num">"Success rate"</th>
+                                <th scope="col" class="num">"Succeeded"</th>
+                                <th scope="col" class="num">"Total spend"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {overview.teams.into_iter().map(|team| view! {
+                                <tr>
+                                    <th scope="row">{team.name}</th>
+                                    <SetCells set=team.set />
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            }.into_any()
+        }}
+    }
+}
+
+#[component]
+fn WorkflowTable(rows: Vec<WorkflowFigures>, total: TaskSet) -> impl IntoView {
+    view! {
+        <table class="figures">
+            <thead>
+                <tr>
+                    <th scope="col">"Workflow"</th>
+                    <th scope="col">"Team"</th>
+                    <th scope="col" class="num">"Cost per successful task"</th>
+                    <th scope="col">"Budget"</th>
+                    <th scope="col">"Trend"</th>
+                    <th scope="col" class="num">"Success rate"</th>
+                    <th scope="col" class="num">"Succeeded"</th>
+                    <th scope="col" class="num">"Total spend"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows.into_iter().map(|row| {
+                    let cpst = row.set.cost_per_successful_task();
+                    view! {
+                        <tr data-workflow=row.slug.clone()>
+                            <th scope="row">{row.name.clone()}</th>
+                            <td>{row.team_name.clone()}</td>
+                            <td class="num cpst">{cpst.to_string()}</td>
+                            <td><BudgetVerdict cpst budget=row.budget /></td>
+                            <td><Trend now=cpst before=row.previous_cpst /></td>
+                            <td class="num">{rate_text(&row.set)}</td>
+                            <td class="num">{group_thousands(row.set.counts.succeeded)}</td>
+                            <td class="num">{row.set.total_cost().to_string()}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+            <tfoot>
+                <tr>
+                    <th scope="row" colspan="2">"All workflows"</th>
+                    <td class="num cpst">{total.cost_per_successful_task().to_string()}</td>
+                    <td></td>
+                    <td></td>
+                    <td class="num">{rate_text(&total)}</td>
+                    <td class="num">{group_thousands(total.counts.succeeded)}</td>
+                    <td class="num">{total.total_cost().to_string()}</td>
+                </tr>
+            </tfoot>
+        </table>
+    }
+}
+
+#[component]
+fn SetCells(set: TaskSet) -> impl IntoView {
+    view! {
+        <td class="num cpst">{set.cost_per_successful_task().to_string()}</td>
+        <td class="num">{rate_text(&set)}</td>
+        <td class="num">{group_thousands(set.counts.succeeded)}</td>
+        <td class="num">{set.total_cost().to_string()}</td>
+    }
+}
+
+fn rate_text(set: &TaskSet) -> String {
+    set.success_rate()
+        .map(|p| percent(p.value))
+        .unwrap_or_else(|| "no decided tasks".to_owned())
+}
+
+/// Budget versus actual, in words as well as colour.
+#[component]
+fn BudgetVerdict(cpst: Cpst, budget: crate::domain::Micros) -> impl IntoView {
+    match cpst {
+        Cpst::Cost(cost) if cost <= budget => view! {
+            <span class="verdict under">{format!("Within {budget} budget")}</span>
+        }
+        .into_any(),
+        Cpst::Cost(cost) => view! {
+            <span class="verdict over">{format!("Over {budget} budget by {}", cost - budget)}</span>
+        }
+        .into_any(),
+        Cpst::NoSuccessfulTasks => view! {
+            <span class="verdict none">{format!("{budget} budget; undefined")}</span>
+        }
+        .into_any(),
+    }
+}
+
+/// Change against the previous period of the same length.
+#[component]
+fn Trend(now: Cpst, before: Cpst) -> impl IntoView {
+    match (now.micros(), before.micros()) {
+        (Some(now), Some(before)) if before.0 > 0 => {
+            let change = (now.0 - before.0) as f64 / before.0 as f64;
+            let (arrow, class, words) = if change > 0.005 {
+                ("▲", "trend up", "costlier than the previous period")
+            } else if change < -0.005 {
+                ("▼", "trend down", "cheaper than the previous period")
+            } else {
+                ("▶", "trend flat", "about the same as the previous period")
+            };
+            view! {
+                <span class=class title=words>
+                    <span aria-hidden="true">{arrow}" "</span>
+                    {format!("{:+.1}%", change * 100.0)}
+                    <span class="visually-hidden">{format!(" {words}")}</span>
+                </span>
+            }
+            .into_any()
+        }
+        _ => view! { <span class="trend none">"no earlier figure"</span> }.into_any(),
+    }
+}

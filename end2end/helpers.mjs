@@ -1,0 +1,35 @@
+// Shared set-up for the browser tests: Debian's Chromium driven by playwright-core.
+import { chromium } from "playwright-core";
+
+export const BASE = process.env.FINISHLINE_URL ?? "http://127.0.0.1:3000";
+
+export async function openBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/// A page that fails the test on any console error or failed request.
+export async function newPage(browser) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const problems = [];
+  page.on("console", (msg) => msg.type() === "error" && !msg.text().startsWith("Failed to load resource") && problems.push(`console: ${msg.text()}`));
+  page.on("response", (res) => res.status() >= 400 && problems.push(`${res.status()}: ${res.url()}`));
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("requestfailed", (req) => problems.push(`request failed: ${req.url()}`));
+  return { page, problems };
+}
+
+export async function screenshot(page, name) {
+  const dir = process.env.FINISHLINE_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
+}

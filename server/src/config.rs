@@ -1,0 +1,76 @@
+//! Command-line flags and environment variables.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "finishline",
+    version,
+    about = "What one finished piece of AI work really costs"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Where data lives: `sqlite://<file>` (default: a file in the data folder) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Folder for the embedded SQLite database.
+    #[arg(
+        long,
+        env = "FINISHLINE_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+}
+
+impl DatabaseArgs {
+    /// The database URL, creating the data folder when the default SQLite file is used.
+    pub fn url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        Ok(format!(
+            "sqlite://{}",
+            self.data_dir.join("finishline.db").display()
+        ))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web application and API (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load the demo dataset (demo-only users and about 90 days of generated data).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Load the demo dataset first if the database has no workflows yet.
+    #[arg(long, env = "FINISHLINE_DEMO")]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed of the generator: the same seed and end day give the same data.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Roughly how many tasks to generate.
+    #[arg(long, default_value_t = 30_000)]
+    pub tasks: u64,
+    /// Last day of the data (YYYY-MM-DD); defaults to today (UTC).
+    #[arg(long)]
+    pub end_day: Option<String>,
+}

@@ -1,0 +1,52 @@
+//! Finishline's HTTP server: the Leptos pages, the health check, and (later) the ingestion API.
+//! `router` builds the whole application so tests can drive it without binding a port.
+
+pub mod config;
+pub mod demo;
+pub mod health;
+
+use app::db::Db;
+use app::{App, shell};
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+/// The complete application: pages, server functions, static files and API routes.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let db = state.db.clone();
+    let provide_db = move || provide_context(db.clone());
+    let leptos = state.leptos.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .leptos_routes_with_context(&state, routes, provide_db.clone(), move || {
+            shell(leptos.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_db, shell))
+        .with_state(state)
+}

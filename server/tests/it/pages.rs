@@ -1,0 +1,80 @@
+//! Pages rendered by the real router from the database.
+
+use crate::helpers::{app, get, test_databases};
+use axum::http::StatusCode;
+use server::demo::{self, DemoSpec};
+
+#[tokio::test]
+async fn health_reports_a_reachable_database() {
+    for t in test_databases().await {
+        let (status, body) = get(&app(&t.db), "/healthz").await;
+        assert_eq!(status, StatusCode::OK, "{}", t.backend);
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["status"], "ok");
+        assert_eq!(json["database"], "reachable");
+    }
+}
+
+#[tokio::test]
+async fn health_says_degraded_when_the_database_is_gone() {
+    let t = crate::helpers::sqlite().await;
+    let router = app(&t.db);
+    t.db.close().await;
+    let (status, body) = get(&router, "/healthz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("unreachable"), "{body}");
+}
+
+#[tokio::test]
+async fn an_empty_installation_explains_what_to_do_first() {
+    let t = crate::helpers::sqlite().await;
+    let (status, body) = get(&app(&t.db), "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("No workflows yet"), "{body}");
+}
+
+#[tokio::test]
+async fn the_overview_is_rendered_on_the_server_from_stored_data() {
+    for t in test_databases().await {
+        let today = app::domain::time::day_of(app::db::now_ms());
+        demo::load(
+            &t.db,
+            &DemoSpec {
+                seed: 3,
+                tasks: 400,
+                end_day: today,
+            },
+        )
+        .await
+        .unwrap();
+        let (status, body) = get(&app(&t.db), "/?days=90").await;
+        assert_eq!(status, StatusCode::OK, "{}", t.backend);
+        for name in [
+            "Support triage",
+            "Invoice clearing",
+            "Memo drafting",
+            "Refund replies",
+            "Customer Operations",
+        ] {
+            assert!(body.contains(name), "{}: {name} missing", t.backend);
+        }
+        assert!(body.contains("data-workflow=\"support-triage\""));
+        assert!(
+            body.contains("budget"),
+            "budget verdicts are shown in words"
+        );
+        // The hydration script is on the page for the browser to pick up.
+        assert!(
+            body.contains("/pkg/finishline.js"),
+            "hydration script missing"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_address_is_a_404_page() {
+    let t = crate::helpers::sqlite().await;
+    let (status, body) = get(&app(&t.db), "/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("Page not found"));
+}
