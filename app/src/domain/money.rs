@@ -135,7 +135,7 @@ impl fmt::Display for Micros {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let abs = self.0.unsigned_abs();
-        let (decimals, unit) = if abs >= 1_000_000 || abs == 0 {
+        let (decimals, unit) = if abs >= 100_000 || abs == 0 {
             (2, 10_000)
         } else {
             (4, 100)
