@@ -178,6 +178,16 @@ pub struct Task {
     pub content_hash: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Attributed cost and usage, kept current by the rollup refresh.
+    pub model_cost_micros: i64,
+    pub tool_cost_micros: i64,
+    pub retry_cost_micros: i64,
+    pub cache_cost_micros: i64,
+    pub labour_cost_micros: i64,
+    pub attempt_count: i64,
+    pub call_count: i64,
+    pub token_count: i64,
+    pub primary_model: String,
 }
 
 /// A task as it arrives, before it has an id.
@@ -403,7 +413,7 @@ pub struct ImportRun {
 }
 
 /// One row of `task_rollups`: the tasks of one day sharing every grouping key and a verdict.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct TaskRollup {
     pub day: i64,
@@ -412,6 +422,8 @@ pub struct TaskRollup {
     pub task_type_id: i64,
     pub segment: String,
     pub config_version_id: i64,
+    /// The tasks' primary model, "provider/model"; empty for tasks without model calls.
+    pub model: String,
     #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: TaskStatus,
     pub tasks: i64,
@@ -426,6 +438,7 @@ pub struct TaskRollup {
     pub tool_cost_micros: i64,
     pub retry_cost_micros: i64,
     pub cache_cost_micros: i64,
+    pub labour_cost_micros: i64,
     pub review_seconds: i64,
     pub duration_ms: i64,
 }

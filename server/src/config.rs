@@ -53,6 +53,37 @@ pub enum Command {
     Migrate,
     /// Load the demo dataset (demo-only users and about 90 days of generated data).
     Demo(DemoArgs),
+    /// Create an API key for the read and ingestion API; prints the key once.
+    ApiKey(ApiKeyArgs),
+    /// Apply the price book again to a workflow's calls (audited; reported costs are kept).
+    Reprice(RepriceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RepriceArgs {
+    /// The workflow's slug.
+    #[arg(long)]
+    pub workflow: String,
+    /// First day of calls to reprice (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: String,
+    /// Last day of calls to reprice (YYYY-MM-DD, inclusive).
+    #[arg(long)]
+    pub to: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiKeyArgs {
+    /// A name that says who uses the key ("finance warehouse", "support gateway").
+    #[arg(long)]
+    pub name: String,
+    /// Limit the key to a team's workflows (slug; repeatable).
+    #[arg(long = "team")]
+    pub teams: Vec<String>,
+    /// Limit the key to a workflow (slug; repeatable). Without --team or --workflow the key
+    /// sees every workflow.
+    #[arg(long = "workflow")]
+    pub workflows: Vec<String>,
 }
 
 #[derive(Debug, Args, Default)]

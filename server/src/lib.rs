@@ -1,9 +1,11 @@
 //! Finishline's HTTP server: the Leptos pages, the health check, and (later) the ingestion API.
 //! `router` builds the whole application so tests can drive it without binding a port.
 
+pub mod api;
 pub mod config;
 pub mod demo;
 pub mod health;
+pub mod jobs;
 
 use app::db::Db;
 use app::{App, shell};
@@ -41,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     let leptos = state.leptos.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
+        .nest("/api/v1", api::router())
         .leptos_routes_with_context(&state, routes, provide_db.clone(), move || {
             shell(leptos.clone())
         })

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use app::db::Db;
 use clap::Parser;
-use server::config::{Cli, Command, DemoArgs, ServeArgs};
+use server::config::{ApiKeyArgs, Cli, Command, DemoArgs, RepriceArgs, ServeArgs};
 use server::{AppState, demo, router};
 use tracing_subscriber::EnvFilter;
 
@@ -26,6 +26,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => load_demo(&db, &args).await,
+        Command::ApiKey(args) => create_api_key(&db, &args).await,
+        Command::Reprice(args) => reprice(&db, &args).await,
         Command::Serve(args) => serve(db, args).await,
     }
 }
@@ -49,6 +51,55 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn create_api_key(db: &Db, args: &ApiKeyArgs) -> anyhow::Result<()> {
+    let mut scopes = Vec::new();
+    for slug in &args.teams {
+        let teams = app::db::identity::list_teams(db).await?;
+        let team = teams
+            .iter()
+            .find(|t| &t.slug == slug)
+            .with_context(|| format!("no team has the slug '{slug}'"))?;
+        scopes.push(app::model::KeyScope::Team(team.id));
+    }
+    for slug in &args.workflows {
+        let workflow = app::db::workflow::find_workflow_by_slug(db, slug)
+            .await?
+            .with_context(|| format!("no workflow has the slug '{slug}'"))?;
+        scopes.push(app::model::KeyScope::Workflow(workflow.id));
+    }
+    let secret = server::api::create_api_key(db, &args.name, &scopes, None).await?;
+    println!("{secret}");
+    eprintln!("This key is shown once. Send it as 'Authorization: Bearer <key>'.");
+    Ok(())
+}
+
+async fn reprice(db: &Db, args: &RepriceArgs) -> anyhow::Result<()> {
+    use app::domain::time::parse_day;
+    let workflow = app::db::workflow::find_workflow_by_slug(db, &args.workflow)
+        .await?
+        .with_context(|| format!("no workflow has the slug '{}'", args.workflow))?;
+    let from = parse_day(&args.from).context("--from must be a date like 2026-11-01")?;
+    let to = parse_day(&args.to).context("--to must be a date like 2026-11-30")?;
+    anyhow::ensure!(from <= to, "--from must not be after --to");
+    let actor = std::env::var("USER").unwrap_or_else(|_| "command line".into());
+    let mut tx = db.begin().await?;
+    let summary = app::db::reprice::reprice_calls(
+        &mut tx,
+        workflow.id,
+        from,
+        to,
+        (None, &format!("cli:{actor}")),
+        app::db::now_ms(),
+    )
+    .await?;
+    tx.commit().await?;
+    println!(
+        "Repriced {} calls of {} ({} changed): {} before, {} after.",
+        summary.calls, workflow.slug, summary.changed, summary.before, summary.after
+    );
+    Ok(())
+}
+
 async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     if args.demo && app::db::workflow::list_workflows(&db).await?.is_empty() {
         let end_day = app::domain::time::day_of(app::db::now_ms());
@@ -60,6 +111,10 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         println!("Loading the demo dataset (once)...");
         println!("{}", demo::load(&db, &spec).await?);
     }
+    if app::db::rollup::rebuild_if_missing(&db).await? {
+        println!("Rebuilt the daily rollups from raw rows.");
+    }
+    server::jobs::spawn_settling(db.clone());
     let conf =
         leptos::config::get_configuration(None).context("reading the Leptos configuration")?;
     let leptos = conf.leptos_options;

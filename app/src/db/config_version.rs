@@ -30,3 +30,9 @@ pub async fn list_config_versions(db: &Db, workflow_id: i64) -> DbResult<Vec<Con
     let sql = "SELECT * FROM config_versions WHERE workflow_id = $1 ORDER BY first_seen_at";
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).fetch_all(pool).await)?)
 }
+
+/// Every workflow's configuration versions, oldest first.
+pub async fn list_all_config_versions(db: &Db) -> DbResult<Vec<ConfigVersion>> {
+    let sql = "SELECT * FROM config_versions ORDER BY workflow_id, first_seen_at";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+}

@@ -19,9 +19,19 @@ pub async fn insert_team(
     )
 }
 
+/// Changes a team's loaded hourly rate. Labour is re-priced for all of the team's tasks, past
+/// ones included (the rate is a correction of what an hour costs, not a dated price), so the
+/// rollups of every day the team worked are recomputed in the same transaction.
 pub async fn set_team_labour_rate(tx: &mut Tx, team_id: i64, labour_rate: Micros) -> DbResult<()> {
     let sql = "UPDATE teams SET labour_rate_micros_per_hour = $1 WHERE id = $2";
     execute!(tx, sqlx::query(sql).bind(labour_rate.0).bind(team_id))?;
+    let spans = "SELECT workflow_id, MIN(started_at) / 86400000, MAX(started_at) / 86400000
+                 FROM tasks WHERE team_id = $1 GROUP BY workflow_id";
+    let spans: Vec<(i64, i64, i64)> =
+        on_tx!(tx, conn => sqlx::query_as(spans).bind(team_id).fetch_all(conn).await)?;
+    for (workflow_id, first_day, last_day) in spans {
+        super::rollup::refresh_task_rollups(tx, workflow_id, first_day, last_day).await?;
+    }
     Ok(())
 }
 

@@ -15,8 +15,11 @@ pub mod outcome;
 pub mod platform_cost;
 pub mod price;
 pub mod queue;
+pub mod report;
+pub mod reprice;
 pub mod rollup;
 pub mod task;
+pub mod verdict;
 pub mod workflow;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -102,6 +105,8 @@ pub enum DbError {
     MissingReference(String),
     #[error("not found")]
     NotFound,
+    #[error("a stored value is not valid: {0}")]
+    Corrupt(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     #[error("the database refused the write: it is read-only or the disk is full")]

@@ -2,11 +2,16 @@
 //! inside the transaction that changed them. Pages read rollups; percentiles and drill-downs
 //! read raw rows.
 
-use super::{Db, DbResult, Tx, execute, on_db};
+use super::{Db, DbError, DbResult, Tx, execute, on_db, on_tx};
+use crate::domain::Micros;
+use crate::domain::attribution::CallCost;
 use crate::domain::time::MS_PER_DAY;
 use crate::model::TaskRollup;
+use crate::report::rollup::{CallFacts, TaskFacts, TaskUsage, rollup_rows, task_usage};
 
-/// Recomputes the task rollups of one workflow for days `first_day..=last_day`.
+/// Recomputes the task rollups of one workflow for days `first_day..=last_day` from raw rows,
+/// and each task's attributed cost and usage with them. Cost attribution (components, cache
+/// amortisation) is the domain's; this only loads and stores.
 pub async fn refresh_task_rollups(
     tx: &mut Tx,
     workflow_id: i64,
@@ -14,6 +19,12 @@ pub async fn refresh_task_rollups(
     last_day: i64,
 ) -> DbResult<()> {
     let (from, to) = (first_day * MS_PER_DAY, (last_day + 1) * MS_PER_DAY);
+    let (tasks, calls) = load_slice(tx, workflow_id, from, to).await?;
+    let usage = task_usage(&calls);
+    let none = TaskUsage::default();
+    for task in &tasks {
+        store_task_usage(tx, task, usage.get(&task.id).unwrap_or(&none)).await?;
+    }
     let delete = "DELETE FROM task_rollups WHERE workflow_id = $1 AND day BETWEEN $2 AND $3";
     execute!(
         tx,
@@ -22,73 +33,201 @@ pub async fn refresh_task_rollups(
             .bind(first_day)
             .bind(last_day)
     )?;
-    // Each call's cost lands in exactly one component: everything in attempts after the first is
-    // retry; otherwise tools and retrievals are tool cost, and model calls split into cache and model.
-    let insert = "
-        WITH slice AS (
-            SELECT id FROM tasks WHERE workflow_id = $1 AND started_at >= $2 AND started_at < $3
-        ),
-        per_attempts AS (
-            SELECT task_id, COUNT(*) AS attempts FROM attempts
-            WHERE task_id IN (SELECT id FROM slice) GROUP BY task_id
-        ),
-        per_calls AS (
-            SELECT c.task_id,
-                COUNT(*) AS calls,
-                SUM(c.input_tokens) AS input_tokens,
-                SUM(c.output_tokens) AS output_tokens,
-                SUM(c.cache_read_tokens) AS cache_read_tokens,
-                SUM(CASE WHEN COALESCE(a.number, 1) = 1 AND c.kind IN ('model', 'other')
-                         THEN c.cost_micros - c.cache_read_cost_micros - c.cache_write_cost_micros ELSE 0 END) AS model_cost,
-                SUM(CASE WHEN COALESCE(a.number, 1) = 1 AND c.kind IN ('tool', 'retrieval')
-                         THEN c.cost_micros ELSE 0 END) AS tool_cost,
-                SUM(CASE WHEN COALESCE(a.number, 1) > 1 THEN c.cost_micros ELSE 0 END) AS retry_cost,
-                SUM(CASE WHEN COALESCE(a.number, 1) = 1 AND c.kind IN ('model', 'other')
-                         THEN c.cache_read_cost_micros + c.cache_write_cost_micros ELSE 0 END) AS cache_cost
-            FROM calls c LEFT JOIN attempts a ON a.id = c.attempt_id
-            WHERE c.task_id IN (SELECT id FROM slice)
-            GROUP BY c.task_id
-        ),
-        per_grades AS (
-            SELECT task_id, SUM(review_seconds) AS seconds FROM grades
-            WHERE task_id IN (SELECT id FROM slice) GROUP BY task_id
-        ),
-        per_task AS (
-            SELECT t.*,
-                CASE WHEN COALESCE(pa.attempts, 0) > 1 THEN pa.attempts ELSE 1 END AS n_attempts,
-                COALESCE(pc.calls, 0) AS n_calls,
-                COALESCE(pc.input_tokens, 0) AS n_input,
-                COALESCE(pc.output_tokens, 0) AS n_output,
-                COALESCE(pc.cache_read_tokens, 0) AS n_cache_read,
-                COALESCE(pc.model_cost, 0) AS c_model,
-                COALESCE(pc.tool_cost, 0) AS c_tool,
-                COALESCE(pc.retry_cost, 0) AS c_retry,
-                COALESCE(pc.cache_cost, 0) AS c_cache,
-                t.review_seconds + COALESCE(pg.seconds, 0) AS seconds
-            FROM tasks t
-            LEFT JOIN per_attempts pa ON pa.task_id = t.id
-            LEFT JOIN per_calls pc ON pc.task_id = t.id
-            LEFT JOIN per_grades pg ON pg.task_id = t.id
-            WHERE t.id IN (SELECT id FROM slice)
-        )
-        INSERT INTO task_rollups (day, workflow_id, team_id, task_type_id, segment, config_version_id,
-            status, tasks, first_attempt_tasks, within_three_tasks, attempts, calls, input_tokens,
-            output_tokens, cache_read_tokens, model_cost_micros, tool_cost_micros, retry_cost_micros,
-            cache_cost_micros, review_seconds, duration_ms)
-        SELECT started_at / 86400000, workflow_id, team_id, COALESCE(task_type_id, 0), segment,
-            COALESCE(config_version_id, 0), status,
-            COUNT(*),
-            SUM(CASE WHEN n_attempts <= 1 THEN 1 ELSE 0 END),
-            SUM(CASE WHEN n_attempts <= 3 THEN 1 ELSE 0 END),
-            SUM(n_attempts), SUM(n_calls), SUM(n_input), SUM(n_output), SUM(n_cache_read),
-            SUM(c_model), SUM(c_tool), SUM(c_retry), SUM(c_cache), SUM(seconds),
-            SUM(COALESCE(finished_at - started_at, 0))
-        FROM per_task
-        GROUP BY started_at / 86400000, workflow_id, team_id, COALESCE(task_type_id, 0), segment,
-            COALESCE(config_version_id, 0), status";
+    for row in rollup_rows(&tasks, &usage) {
+        insert_task_rollup(tx, &row).await?;
+    }
+    Ok(())
+}
+
+async fn store_task_usage(tx: &mut Tx, task: &TaskFacts, used: &TaskUsage) -> DbResult<()> {
+    let sql =
+        "UPDATE tasks SET model_cost_micros = $1, tool_cost_micros = $2, retry_cost_micros = $3,
+                   cache_cost_micros = $4, attempt_count = $5, call_count = $6, token_count = $7,
+                   primary_model = $8, labour_cost_micros = $9
+               WHERE id = $10";
     execute!(
         tx,
-        sqlx::query(insert).bind(workflow_id).bind(from).bind(to)
+        sqlx::query(sql)
+            .bind(used.cost.model.0)
+            .bind(used.cost.tool.0)
+            .bind(used.cost.retry.0)
+            .bind(used.cost.cache.0)
+            .bind(task.attempts.max(1))
+            .bind(used.calls)
+            .bind(used.input_tokens + used.output_tokens)
+            .bind(&used.primary_model)
+            .bind(task.labour_cost().0)
+            .bind(task.id)
+    )?;
+    Ok(())
+}
+
+/// Rebuilds every rollup from raw rows when tasks exist but rollups do not (after a migration
+/// that reshaped them). Returns whether it rebuilt.
+pub async fn rebuild_if_missing(db: &Db) -> DbResult<bool> {
+    let sql = "SELECT (SELECT COUNT(*) FROM tasks) > 0 AND (SELECT COUNT(*) FROM task_rollups) = 0";
+    let missing: bool = on_db!(db, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?;
+    if !missing {
+        return Ok(false);
+    }
+    let spans = "SELECT workflow_id, MIN(started_at) / 86400000, MAX(started_at) / 86400000 FROM tasks GROUP BY workflow_id";
+    let spans: Vec<(i64, i64, i64)> =
+        on_db!(db, pool => sqlx::query_as(spans).fetch_all(pool).await)?;
+    for (workflow_id, first_day, last_day) in spans {
+        let mut tx = db.begin().await?;
+        refresh_task_rollups(&mut tx, workflow_id, first_day, last_day).await?;
+        refresh_call_rollups(&mut tx, workflow_id, first_day, last_day).await?;
+        tx.commit().await?;
+    }
+    Ok(true)
+}
+
+type TaskRow = (i64, i64, i64, i64, String, i64, String, i64, i64, i64, i64);
+type CallRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+/// The tasks that started in `[from, to)` and all their calls.
+pub async fn load_slice(
+    tx: &mut Tx,
+    workflow_id: i64,
+    from: i64,
+    to: i64,
+) -> DbResult<(Vec<TaskFacts>, Vec<CallFacts>)> {
+    let tasks_sql = "
+        SELECT t.id, t.started_at / 86400000, t.team_id, COALESCE(t.task_type_id, 0), t.segment,
+            COALESCE(t.config_version_id, 0), t.status,
+            CAST(t.review_seconds + COALESCE((SELECT SUM(g.review_seconds) FROM grades g WHERE g.task_id = t.id), 0) AS BIGINT),
+            COALESCE(t.finished_at - t.started_at, 0),
+            (SELECT COUNT(*) FROM attempts a WHERE a.task_id = t.id),
+            tm.labour_rate_micros_per_hour
+        FROM tasks t
+        JOIN teams tm ON tm.id = t.team_id
+        WHERE t.workflow_id = $1 AND t.started_at >= $2 AND t.started_at < $3";
+    let rows: Vec<TaskRow> = on_tx!(tx, conn => sqlx::query_as(tasks_sql).bind(workflow_id).bind(from).bind(to).fetch_all(conn).await)?;
+    let mut tasks = Vec::with_capacity(rows.len());
+    for (
+        id,
+        day,
+        team_id,
+        task_type_id,
+        segment,
+        config_version_id,
+        status,
+        review_seconds,
+        duration_ms,
+        attempts,
+        rate,
+    ) in rows
+    {
+        let status = status
+            .parse()
+            .map_err(|e: crate::domain::status::UnknownValue| DbError::Corrupt(e.to_string()))?;
+        tasks.push(TaskFacts {
+            id,
+            day,
+            workflow_id,
+            team_id,
+            task_type_id,
+            segment,
+            config_version_id,
+            status,
+            review_seconds,
+            labour_rate: Micros(rate),
+            duration_ms,
+            attempts,
+        });
+    }
+    let calls_sql = "
+        SELECT c.task_id, COALESCE(a.number, 1), c.kind, c.provider, c.model, t.started_at / 86400000,
+            c.cost_micros, c.cache_read_cost_micros, c.cache_write_cost_micros, c.cache_read_tokens,
+            c.input_tokens, c.output_tokens
+        FROM calls c
+        JOIN tasks t ON t.id = c.task_id
+        LEFT JOIN attempts a ON a.id = c.attempt_id
+        WHERE t.workflow_id = $1 AND t.started_at >= $2 AND t.started_at < $3
+        ORDER BY c.id";
+    let rows: Vec<CallRow> = on_tx!(tx, conn => sqlx::query_as(calls_sql).bind(workflow_id).bind(from).bind(to).fetch_all(conn).await)?;
+    let mut calls = Vec::with_capacity(rows.len());
+    for (
+        task_id,
+        attempt_number,
+        kind,
+        provider,
+        model,
+        day,
+        cost,
+        read,
+        write,
+        read_tokens,
+        input,
+        output,
+    ) in rows
+    {
+        let kind = kind
+            .parse()
+            .map_err(|e: crate::domain::status::UnknownValue| DbError::Corrupt(e.to_string()))?;
+        calls.push(CallFacts {
+            cost: CallCost {
+                task_id,
+                attempt_number,
+                kind,
+                pool: (provider, model, day),
+                cost: Micros(cost),
+                cache_read_cost: Micros(read),
+                cache_write_cost: Micros(write),
+                cache_read_tokens: read_tokens,
+            },
+            input_tokens: input,
+            output_tokens: output,
+        });
+    }
+    Ok((tasks, calls))
+}
+
+async fn insert_task_rollup(tx: &mut Tx, row: &TaskRollup) -> DbResult<()> {
+    let sql = "INSERT INTO task_rollups (day, workflow_id, team_id, task_type_id, segment, config_version_id,
+            model, status, tasks, first_attempt_tasks, within_three_tasks, attempts, calls, input_tokens,
+            output_tokens, cache_read_tokens, model_cost_micros, tool_cost_micros, retry_cost_micros,
+            cache_cost_micros, labour_cost_micros, review_seconds, duration_ms)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
+    execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(row.day)
+            .bind(row.workflow_id)
+            .bind(row.team_id)
+            .bind(row.task_type_id)
+            .bind(&row.segment)
+            .bind(row.config_version_id)
+            .bind(&row.model)
+            .bind(row.status.as_str())
+            .bind(row.tasks)
+            .bind(row.first_attempt_tasks)
+            .bind(row.within_three_tasks)
+            .bind(row.attempts)
+            .bind(row.calls)
+            .bind(row.input_tokens)
+            .bind(row.output_tokens)
+            .bind(row.cache_read_tokens)
+            .bind(row.model_cost_micros)
+            .bind(row.tool_cost_micros)
+            .bind(row.retry_cost_micros)
+            .bind(row.cache_cost_micros)
+            .bind(row.labour_cost_micros)
+            .bind(row.review_seconds)
+            .bind(row.duration_ms)
     )?;
     Ok(())
 }

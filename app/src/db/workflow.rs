@@ -116,6 +116,12 @@ pub async fn list_task_types(db: &Db, workflow_id: i64) -> DbResult<Vec<TaskType
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).fetch_all(pool).await)?)
 }
 
+/// Every workflow's task types.
+pub async fn list_all_task_types(db: &Db) -> DbResult<Vec<TaskType>> {
+    let sql = "SELECT * FROM task_types ORDER BY workflow_id, name";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+}
+
 pub async fn task_type_segments(db: &Db, task_type_id: i64) -> DbResult<Vec<String>> {
     let sql = "SELECT segment FROM task_type_segments WHERE task_type_id = $1 ORDER BY segment";
     Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(task_type_id).fetch_all(pool).await)?)

@@ -385,4 +385,62 @@ mod tests {
         let all = Proportion::wilson(10, 10).unwrap();
         assert_eq!(all.upper, 1.0);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A task set with up to 50 successes and 50 failures and any cost up to $1,000.
+        fn any_set() -> impl Strategy<Value = TaskSet> {
+            (1u64..50, 0u64..50, 0i64..1_000_000_000, 0i64..100_000_000).prop_map(
+                |(won, lost, model, retry)| {
+                    let mut set = TaskSet::default();
+                    set.add(
+                        TaskStatus::Succeeded,
+                        won,
+                        CostBreakdown {
+                            model: Micros(model),
+                            ..Default::default()
+                        },
+                    );
+                    set.add(
+                        TaskStatus::Failed,
+                        lost,
+                        CostBreakdown {
+                            retry: Micros(retry),
+                            ..Default::default()
+                        },
+                    );
+                    set
+                },
+            )
+        }
+
+        proptest! {
+            #[test]
+            fn adding_a_failed_attempt_never_lowers_cpst(set in any_set(), cost in 0i64..10_000_000) {
+                let before = set.cost_per_successful_task().micros().unwrap();
+                let mut after = set;
+                after.add(TaskStatus::Failed, 1, CostBreakdown { retry: Micros(cost), ..Default::default() });
+                prop_assert!(after.cost_per_successful_task().micros().unwrap() >= before);
+            }
+
+            #[test]
+            fn a_success_below_average_cost_never_raises_cpst(set in any_set(), fraction in 0i64..=100) {
+                let before = set.cost_per_successful_task().micros().unwrap();
+                let cost = before.scale(fraction, 100);
+                let mut after = set;
+                after.add(TaskStatus::Succeeded, 1, CostBreakdown { model: cost, ..Default::default() });
+                prop_assert!(after.cost_per_successful_task().micros().unwrap() <= before);
+            }
+
+            #[test]
+            fn merging_sets_adds_costs_and_counts_exactly(a in any_set(), b in any_set()) {
+                let mut merged = a;
+                merged.merge(&b);
+                prop_assert_eq!(merged.total_cost(), a.total_cost() + b.total_cost());
+                prop_assert_eq!(merged.counts.decided(), a.counts.decided() + b.counts.decided());
+            }
+        }
+    }
 }

@@ -1,14 +1,21 @@
 //! Pure domain logic: money, task verdicts and the cost-per-successful-task arithmetic.
-//! No I/O, no sqlx, no Leptos: it compiles for the server and for the browser alike.
+//! No I/O, no sqlx, no Leptos: it compiles for the server and for the browser alike, except
+//! `verdict`, whose JSON Schema validation is server-only.
 
+pub mod attribution;
+pub mod compare;
 pub mod cpst;
+pub mod gate;
 pub mod money;
 pub mod platform;
 pub mod pricing;
 pub mod rule;
 pub mod sampling;
+pub mod stats;
 pub mod status;
 pub mod time;
+#[cfg(feature = "ssr")]
+pub mod verdict;
 
 pub use cpst::{CostBreakdown, Cpst, TaskSet};
 pub use money::Micros;

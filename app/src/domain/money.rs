@@ -78,7 +78,8 @@ impl Micros {
     }
 }
 
-fn div_round(numerator: i128, denominator: i128) -> i128 {
+/// `numerator / denominator`, rounded half away from zero.
+pub(crate) fn div_round(numerator: i128, denominator: i128) -> i128 {
     let quotient = numerator / denominator;
     let remainder = numerator % denominator;
     if 2 * remainder.abs() >= denominator.abs() {

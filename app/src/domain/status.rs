@@ -174,6 +174,12 @@ text_enum! {
     }
 }
 
+impl Default for TaskStatus {
+    fn default() -> Self {
+        TaskStatus::Pending
+    }
+}
+
 impl TaskStatus {
     pub fn label(self) -> &'static str {
         match self {

@@ -16,6 +16,7 @@ use app::domain::status::{
     QueueReason, ReportedStatus, Role, TaskStatus,
 };
 use app::domain::time::MS_PER_DAY;
+use app::domain::verdict::{self, evaluate_task};
 use app::model::{Call, NewTask, PlatformCost, Price, WorkflowSettings};
 use catalog::{TEAMS, VersionSpec, WORKFLOWS, WorkflowSpec};
 use rng::Rng;
@@ -379,22 +380,31 @@ async fn write_task(
         spec.escalation_reasons[rng.weighted(&weights)].0.to_owned()
     });
     let false_finish = succeeded && rng.chance(version.false_finish * task_type.difficulty);
-    let evidence = Evidence::generate(rng, spec.slug, false_finish, finished_at, cx.now);
-    let mut status = match reported {
-        ReportedStatus::Completed if evidence.pending => TaskStatus::Pending,
-        ReportedStatus::Completed if false_finish => TaskStatus::Failed,
-        ReportedStatus::Completed => TaskStatus::Succeeded,
-        ReportedStatus::Escalated => TaskStatus::Escalated,
-        ReportedStatus::Abandoned => TaskStatus::Abandoned,
-        _ => TaskStatus::Failed,
+    let evidence = Evidence::generate(rng, spec.slug, false_finish, finished_at);
+    // The verdict is the rule's, applied to what is known by `now`, as the server would decide.
+    let rule = catalog::rule_for(spec.slug, task_type.slug);
+    let mut known = verdict::Evidence {
+        reported: Some(reported),
+        finished_at: Some(finished_at),
+        output: Some(evidence.output.clone()),
+        expected: evidence.expected.clone(),
+        outcomes: evidence
+            .events
+            .iter()
+            .filter(|(_, at)| *at <= cx.now)
+            .copied()
+            .collect(),
+        ..Default::default()
     };
+    let automatic = evaluate_task(Some(&rule), &known, cx.now).status;
 
     // Grades: a deterministic 5% sample, graded unless it finished in the last two days.
     let sampled = is_sampled(&external_id, 500);
-    let graded = sampled && status != TaskStatus::Pending && finished_at < cx.now - 2 * MS_PER_DAY;
+    let graded =
+        sampled && automatic != TaskStatus::Pending && finished_at < cx.now - 2 * MS_PER_DAY;
     let mut grades = Vec::new();
     if graded {
-        let (verdict, severity) = match status {
+        let (verdict, severity) = match automatic {
             TaskStatus::Succeeded if rng.chance(version.assisted) => {
                 (GradeVerdict::Assisted, EditSeverity::Factual)
             }
@@ -426,12 +436,10 @@ async fn write_task(
                 rng.around(150, 0.6),
             ));
         }
-        match verdict {
-            GradeVerdict::Assisted => status = TaskStatus::Assisted,
-            GradeVerdict::Fail if status == TaskStatus::Succeeded => status = TaskStatus::Failed,
-            _ => {}
-        }
     }
+    known.grades = grades.iter().map(|g| g.1).collect();
+    let decided = evaluate_task(Some(&rule), &known, cx.now);
+    let status = decided.status;
 
     let handling = match reported {
         ReportedStatus::Completed => rng.around(version.handling_seconds, 0.5),
@@ -455,8 +463,8 @@ async fn write_task(
         reported_status: Some(reported),
         status: Some(status),
         status_rule_id: Some(ids.rules[tt_index]),
-        status_reason: status_reason(status, &evidence),
-        pending_until: evidence.pending.then_some(evidence.decided_at),
+        status_reason: decided.reason,
+        pending_until: decided.pending_until,
         escalation_reason,
         review_seconds: handling,
         input_summary: format!("{} #{}", task_type.name, cx.sequence),
@@ -715,29 +723,19 @@ impl PlannedCall {
     }
 }
 
-/// The evidence a task's success rule is judged on, and when it is complete.
+/// The evidence a task's success rule is judged on, events dated as they will happen.
 struct Evidence {
     output: serde_json::Value,
     expected: Option<serde_json::Value>,
     events: Vec<(OutcomeKind, i64)>,
-    /// When the verdict can be known (end of the reopen window, or the requester's answer).
-    decided_at: i64,
-    pending: bool,
 }
 
 impl Evidence {
-    fn generate(
-        rng: &mut Rng,
-        workflow: &str,
-        false_finish: bool,
-        finished_at: i64,
-        now: i64,
-    ) -> Evidence {
+    fn generate(rng: &mut Rng, workflow: &str, false_finish: bool, finished_at: i64) -> Evidence {
         use serde_json::json;
         let hour = 3_600_000;
         match workflow {
             "support-triage" => {
-                let decided_at = finished_at + 48 * hour;
                 let mut events = vec![(
                     OutcomeKind::Resolved,
                     finished_at + rng.between(1, 30) * 60_000,
@@ -753,8 +751,6 @@ impl Evidence {
                     output: json!({"category": category, "reply": "Drafted reply"}),
                     expected: None,
                     events,
-                    decided_at,
-                    pending: decided_at > now,
                 }
             }
             "invoice-clearing" => {
@@ -767,8 +763,6 @@ impl Evidence {
                         OutcomeKind::Reconciled,
                         finished_at + rng.between(1, 20) * hour,
                     )],
-                    decided_at: finished_at,
-                    pending: false,
                 }
             }
             "refund-replies" => {
@@ -781,8 +775,6 @@ impl Evidence {
                     output,
                     expected: None,
                     events: vec![],
-                    decided_at: finished_at,
-                    pending: false,
                 }
             }
             _ => {
@@ -796,24 +788,8 @@ impl Evidence {
                     output: json!({"title": "Draft memo"}),
                     expected: None,
                     events: vec![(kind, decided_at)],
-                    decided_at,
-                    pending: decided_at > now,
                 }
             }
         }
-    }
-}
-
-fn status_reason(status: TaskStatus, evidence: &Evidence) -> String {
-    match status {
-        TaskStatus::Pending => "Waiting for the end of the evidence window".into(),
-        TaskStatus::Succeeded => "Met its success rule".into(),
-        TaskStatus::Assisted => "A reviewer had to repair facts".into(),
-        TaskStatus::Failed if evidence.events.iter().any(|e| e.0 == OutcomeKind::Reopened) => {
-            "Reopened within 48 hours".into()
-        }
-        TaskStatus::Failed => "Did not meet its success rule".into(),
-        TaskStatus::Escalated => "Handed to a person".into(),
-        TaskStatus::Abandoned => "Abandoned before finishing".into(),
     }
 }

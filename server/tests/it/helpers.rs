@@ -98,3 +98,24 @@ pub async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
         .to_bytes();
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
+
+/// Sends a GET with an API key through the router and returns the status and body text.
+pub async fn api_get(app: &axum::Router, uri: &str, key: &str) -> (StatusCode, String) {
+    let request = Request::get(uri)
+        .header("authorization", format!("Bearer {key}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router answers");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}

@@ -1,6 +1,9 @@
 //! Integration tests: the real router and the real databases, SQLite and PostgreSQL both.
 
 mod demo;
+mod engine;
 mod helpers;
 mod pages;
+mod read_api;
 mod storage;
+mod verdicts;

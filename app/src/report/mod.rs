@@ -1,11 +1,16 @@
-//! Turns stored records (rollups, teams, platform costs) into the domain's task sets, per
-//! workflow and per team. Pure: the server feeds it rows, the pages render its result.
+//! Turns stored records (rollups, tasks, teams, platform costs) into the domain's figures.
+//! Pure: the server feeds it rows, the pages and the read API render its results.
+
+pub mod detail;
+pub mod figures;
+pub mod rollup;
 
 use crate::domain::Micros;
-use crate::domain::cpst::{CostBreakdown, Cpst, TaskSet, labour_cost};
+use crate::domain::cpst::{Cpst, TaskSet};
 use crate::domain::platform::{allocate, monthly_cost_in_window};
 use crate::domain::time::day_of;
-use crate::model::{PlatformCost, TaskRollup, Team, Workflow};
+use crate::model::{PlatformCost, TaskRollup, Workflow};
+use figures::{Filter, Grouping, Ledger, figures};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,40 +40,6 @@ impl Window {
     }
 }
 
-/// Task sets per workflow: call and labour costs from the rollups, labour priced at the rate
-/// of the team that did the work.
-pub fn task_sets_by_workflow(rows: &[TaskRollup], teams: &[Team]) -> BTreeMap<i64, TaskSet> {
-    let rates: HashMap<i64, Micros> = teams
-        .iter()
-        .map(|t| (t.id, t.labour_rate_micros_per_hour))
-        .collect();
-    let mut seconds: BTreeMap<(i64, i64, bool), i64> = BTreeMap::new();
-    let mut sets: BTreeMap<i64, TaskSet> = BTreeMap::new();
-    for row in rows {
-        let cost = CostBreakdown {
-            model: Micros(row.model_cost_micros),
-            tool: Micros(row.tool_cost_micros),
-            retry: Micros(row.retry_cost_micros),
-            cache: Micros(row.cache_cost_micros),
-            ..Default::default()
-        };
-        sets.entry(row.workflow_id)
-            .or_default()
-            .add(row.status, row.tasks as u64, cost);
-        let pending = row.status == crate::domain::TaskStatus::Pending;
-        *seconds
-            .entry((row.workflow_id, row.team_id, pending))
-            .or_default() += row.review_seconds;
-    }
-    for ((workflow_id, team_id, pending), secs) in seconds {
-        if !pending {
-            let rate = rates.get(&team_id).copied().unwrap_or_default();
-            sets.entry(workflow_id).or_default().costs.labour += labour_cost(secs, rate);
-        }
-    }
-    sets
-}
-
 /// Platform cost per workflow for the window: a workflow's own costs, plus its share of its
 /// team's costs in proportion to the tasks it decided in the window.
 pub fn platform_by_workflow(
@@ -91,10 +62,14 @@ pub fn platform_by_workflow(
             (None, Some(team_id)) => {
                 let members: Vec<&Workflow> =
                     workflows.iter().filter(|w| w.team_id == team_id).collect();
-                let weights: Vec<u64> = members
+                let mut weights: Vec<u64> = members
                     .iter()
                     .map(|w| decided_tasks.get(&w.id).copied().unwrap_or(0))
                     .collect();
+                // With no decided task anywhere in the team, the cost is shared evenly rather than lost.
+                if weights.iter().all(|w| *w == 0) {
+                    weights.fill(1);
+                }
                 for (workflow, share) in members.iter().zip(allocate(amount, &weights)) {
                     *out.entry(workflow.id).or_default() += share;
                 }
@@ -137,31 +112,34 @@ pub struct Overview {
     pub total: TaskSet,
 }
 
-/// Everything the overview is computed from.
-pub struct OverviewInputs<'a> {
-    pub window: Window,
-    pub workflows: &'a [Workflow],
-    pub teams: &'a [Team],
-    pub platform_costs: &'a [PlatformCost],
-    pub current: &'a [TaskRollup],
-    pub previous: &'a [TaskRollup],
-}
-
-pub fn overview(inputs: &OverviewInputs<'_>) -> Overview {
-    let current = complete_sets(inputs, inputs.current, inputs.window);
-    let previous = complete_sets(inputs, inputs.previous, inputs.window.previous());
-    let team_names: HashMap<i64, &str> = inputs
+/// The finance overview over `current`, with the CPST of `previous_rows` (the window before,
+/// same length) for the trend.
+pub fn overview(current: &Ledger<'_>, previous_rows: &[TaskRollup]) -> Overview {
+    let previous_ledger = Ledger {
+        window: current.window.previous(),
+        rows: previous_rows,
+        ..*current
+    };
+    let by_workflow = |ledger: &Ledger<'_>| -> HashMap<i64, TaskSet> {
+        figures(ledger, &Filter::default(), Grouping::Workflow)
+            .into_iter()
+            .filter_map(|g| Some((g.key.parse().ok()?, g.set)))
+            .collect()
+    };
+    let sets = by_workflow(current);
+    let previous = by_workflow(&previous_ledger);
+    let team_names: HashMap<i64, &str> = current
         .teams
         .iter()
         .map(|t| (t.id, t.name.as_str()))
         .collect();
     let mut teams: BTreeMap<i64, TaskSet> = BTreeMap::new();
     let mut total = TaskSet::default();
-    let workflows = inputs
+    let workflows = current
         .workflows
         .iter()
         .map(|w| {
-            let set = current.get(&w.id).copied().unwrap_or_default();
+            let set = sets.get(&w.id).copied().unwrap_or_default();
             teams.entry(w.team_id).or_default().merge(&set);
             total.merge(&set);
             WorkflowFigures {
@@ -191,27 +169,9 @@ pub fn overview(inputs: &OverviewInputs<'_>) -> Overview {
         })
         .collect();
     Overview {
-        window: inputs.window,
+        window: current.window,
         workflows,
         teams,
         total,
     }
-}
-
-fn complete_sets(
-    inputs: &OverviewInputs<'_>,
-    rows: &[TaskRollup],
-    window: Window,
-) -> BTreeMap<i64, TaskSet> {
-    let mut sets = task_sets_by_workflow(rows, inputs.teams);
-    let decided: BTreeMap<i64, u64> = sets
-        .iter()
-        .map(|(id, s)| (*id, s.counts.decided()))
-        .collect();
-    for (workflow_id, amount) in
-        platform_by_workflow(inputs.platform_costs, inputs.workflows, &decided, window)
-    {
-        sets.entry(workflow_id).or_default().add_platform(amount);
-    }
-    sets
 }

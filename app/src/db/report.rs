@@ -1,0 +1,115 @@
+//! What the CPST engine reads: the catalogue, rollup rows and one line per decided task.
+
+use super::{Db, DbError, DbResult, on_db};
+use super::{config_version, identity, platform_cost, rollup, workflow};
+use crate::model::{ConfigVersion, PlatformCost, TaskRollup, TaskType, Team, Workflow};
+use crate::report::Window;
+use crate::report::detail::TaskLine;
+use crate::report::figures::Ledger;
+
+/// The catalogue every figure is labelled and allocated with.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    pub workflows: Vec<Workflow>,
+    pub teams: Vec<Team>,
+    pub task_types: Vec<TaskType>,
+    pub config_versions: Vec<ConfigVersion>,
+    pub platform_costs: Vec<PlatformCost>,
+}
+
+impl Catalog {
+    pub async fn load(db: &Db) -> DbResult<Catalog> {
+        Ok(Catalog {
+            workflows: workflow::list_workflows(db).await?,
+            teams: identity::list_teams(db).await?,
+            task_types: workflow::list_all_task_types(db).await?,
+            config_versions: config_version::list_all_config_versions(db).await?,
+            platform_costs: platform_cost::list_platform_costs(db).await?,
+        })
+    }
+
+    /// A ledger over `rows` (every rollup row of `window`).
+    pub fn ledger<'a>(&'a self, window: Window, rows: &'a [TaskRollup]) -> Ledger<'a> {
+        Ledger {
+            window,
+            workflows: &self.workflows,
+            teams: &self.teams,
+            task_types: &self.task_types,
+            config_versions: &self.config_versions,
+            platform_costs: &self.platform_costs,
+            rows,
+        }
+    }
+}
+
+/// Every rollup row of the window.
+pub async fn window_rows(db: &Db, window: Window) -> DbResult<Vec<TaskRollup>> {
+    rollup::task_rollups(db, window.first_day, window.last_day, None).await
+}
+
+type LineRow = (
+    i64,
+    String,
+    i64,
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+);
+
+/// One line per decided task that started in the window, optionally of some workflows only.
+pub async fn task_lines(
+    db: &Db,
+    window: Window,
+    workflow_ids: Option<&[i64]>,
+) -> DbResult<Vec<TaskLine>> {
+    let sql = "SELECT id, external_id, workflow_id, team_id, COALESCE(task_type_id, 0), segment,
+                   COALESCE(config_version_id, 0), primary_model, started_at / 86400000, status,
+                   model_cost_micros + tool_cost_micros + retry_cost_micros + cache_cost_micros + labour_cost_micros,
+                   call_count, token_count, COALESCE(finished_at - started_at, 0), escalation_reason
+               FROM tasks
+               WHERE started_at >= $1 AND started_at < $2 AND status <> 'pending'";
+    let (from, to) = (
+        window.first_day * 86_400_000,
+        (window.last_day + 1) * 86_400_000,
+    );
+    let rows: Vec<LineRow> =
+        on_db!(db, pool => sqlx::query_as(sql).bind(from).bind(to).fetch_all(pool).await)?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        if workflow_ids.is_some_and(|ids| !ids.contains(&row.2)) {
+            continue;
+        }
+        lines.push(TaskLine {
+            id: row.0,
+            external_id: row.1,
+            workflow_id: row.2,
+            team_id: row.3,
+            task_type_id: row.4,
+            segment: row.5,
+            config_version_id: row.6,
+            model: row.7,
+            day: row.8,
+            status: row
+                .9
+                .parse()
+                .map_err(|e: crate::domain::status::UnknownValue| {
+                    DbError::Corrupt(e.to_string())
+                })?,
+            cost_micros: row.10,
+            calls: row.11,
+            tokens: row.12,
+            duration_ms: row.13,
+            escalation_reason: row.14,
+        });
+    }
+    Ok(lines)
+}

@@ -1,0 +1,121 @@
+//! Explicit repricing: applying the price book again to calls that were priced by Finishline
+//! (never to costs the sender reported, nor to calls rejected before doing work). History only
+//! changes this way, and every repricing is written to the audit log with its totals.
+
+use super::audit::{NewAuditEntry, append};
+use super::rollup::{refresh_call_rollups, refresh_task_rollups};
+use super::{DbResult, Tx, execute, on_tx};
+use crate::domain::Micros;
+use crate::domain::pricing::{Rates, Usage, price_usage};
+use crate::domain::time::MS_PER_DAY;
+use crate::model::Price;
+use serde::Serialize;
+
+/// What a repricing changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RepriceSummary {
+    pub calls: u64,
+    pub changed: u64,
+    pub before: Micros,
+    pub after: Micros,
+}
+
+type CallRow = (i64, String, String, i64, i64, i64, i64, i64, i64, i64);
+
+/// Re-prices the workflow's calls made on days `first_day..=last_day` with the price entries
+/// in force at each call's time, refreshes the rollups they feed and appends an audit entry.
+pub async fn reprice_calls(
+    tx: &mut Tx,
+    workflow_id: i64,
+    first_day: i64,
+    last_day: i64,
+    actor: (Option<i64>, &str),
+    now: i64,
+) -> DbResult<RepriceSummary> {
+    let (from, to) = (first_day * MS_PER_DAY, (last_day + 1) * MS_PER_DAY);
+    let sql =
+        "SELECT id, provider, model, started_at, input_tokens, output_tokens, cache_read_tokens,
+                   cache_write_tokens, reasoning_tokens, cost_micros
+               FROM calls
+               WHERE workflow_id = $1 AND started_at >= $2 AND started_at < $3
+                 AND cost_source IN ('priced', 'unpriced')
+               ORDER BY id";
+    let calls: Vec<CallRow> = on_tx!(tx, conn => sqlx::query_as(sql).bind(workflow_id).bind(from).bind(to).fetch_all(conn).await)?;
+    let mut summary = RepriceSummary::default();
+    for (id, provider, model, at, input, output, cache_read, cache_write, reasoning, old_cost) in
+        calls
+    {
+        let usage = Usage {
+            input,
+            output,
+            cache_read,
+            cache_write,
+            reasoning,
+        };
+        let price: Option<Price> = on_tx!(tx, conn => sqlx::query_as(
+            "SELECT * FROM prices WHERE provider = $1 AND model = $2 AND effective_from <= $3
+               AND (effective_to IS NULL OR effective_to > $3) ORDER BY effective_from DESC LIMIT 1")
+            .bind(&provider).bind(&model).bind(at).fetch_optional(conn).await)?;
+        let (priced, source, price_id) = match &price {
+            Some(p) if usage.validate().is_ok() => {
+                (price_usage(&usage, &rates(p)), "priced", Some(p.id))
+            }
+            _ => (Default::default(), "unpriced", None),
+        };
+        let update = "UPDATE calls SET cost_micros = $1, cache_read_cost_micros = $2, cache_write_cost_micros = $3,
+                          cost_source = $4, price_id = $5
+                      WHERE id = $6";
+        execute!(
+            tx,
+            sqlx::query(update)
+                .bind(priced.total.0)
+                .bind(priced.cache_read.0)
+                .bind(priced.cache_write.0)
+                .bind(source)
+                .bind(price_id)
+                .bind(id)
+        )?;
+        summary.calls += 1;
+        summary.changed += u64::from(priced.total.0 != old_cost);
+        summary.before += Micros(old_cost);
+        summary.after += priced.total;
+    }
+    // Calls belong to the day their task started, which may be earlier than the call's own day.
+    let span = "SELECT MIN(t.started_at) / 86400000, MAX(t.started_at) / 86400000
+                FROM calls c JOIN tasks t ON t.id = c.task_id
+                WHERE c.workflow_id = $1 AND c.started_at >= $2 AND c.started_at < $3";
+    let (first, last): (Option<i64>, Option<i64>) = on_tx!(tx, conn => sqlx::query_as(span).bind(workflow_id).bind(from).bind(to).fetch_one(conn).await)?;
+    if let (Some(first), Some(last)) = (first, last) {
+        refresh_task_rollups(tx, workflow_id, first.min(first_day), last.max(last_day)).await?;
+    }
+    refresh_call_rollups(tx, workflow_id, first_day, last_day).await?;
+    let after = serde_json::json!({
+        "first_day": crate::domain::time::format_day(first_day),
+        "last_day": crate::domain::time::format_day(last_day),
+        "calls": summary.calls,
+        "changed": summary.changed,
+        "cost_before_micros": summary.before.0,
+        "cost_after_micros": summary.after.0,
+    });
+    let entry = NewAuditEntry {
+        actor_user_id: actor.0,
+        actor: actor.1,
+        action: "reprice",
+        entity: "workflow",
+        entity_id: &workflow_id.to_string(),
+        before: None,
+        after: Some(&after.to_string()),
+    };
+    append(tx, &entry, now).await?;
+    Ok(summary)
+}
+
+fn rates(price: &Price) -> Rates {
+    Rates {
+        input: price.input_micros_per_mtok,
+        output: price.output_micros_per_mtok,
+        cache_read: price.cache_read_micros_per_mtok,
+        cache_write: price.cache_write_micros_per_mtok,
+        reasoning: price.reasoning_micros_per_mtok,
+    }
+}

@@ -1,0 +1,229 @@
+//! From raw tasks and calls to per-task costs and daily rollup rows. Pure: the storage layer
+//! loads a slice of raw rows, this decides every figure, storage writes the result back. The
+//! same functions serve the independent recomputation the tests compare rollups with.
+
+use crate::domain::Micros;
+use crate::domain::attribution::{CallCost, task_costs};
+use crate::domain::cpst::{CostBreakdown, labour_cost};
+use crate::domain::{CallKind, TaskStatus};
+use crate::model::TaskRollup;
+use std::collections::{BTreeMap, HashMap};
+
+/// What a rollup needs to know about one task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskFacts {
+    pub id: i64,
+    pub day: i64,
+    pub workflow_id: i64,
+    pub team_id: i64,
+    pub task_type_id: i64,
+    pub segment: String,
+    pub config_version_id: i64,
+    pub status: TaskStatus,
+    /// Review seconds: the task's own and its grades'.
+    pub review_seconds: i64,
+    /// The loaded hourly rate of the task's team.
+    pub labour_rate: Micros,
+    pub duration_ms: i64,
+    pub attempts: i64,
+}
+
+impl TaskFacts {
+    pub fn labour_cost(&self) -> Micros {
+        labour_cost(self.review_seconds, self.labour_rate)
+    }
+}
+
+/// One call's cost facts plus its token counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallFacts {
+    pub cost: CallCost,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+}
+
+/// One task's attributed cost (labour and platform excluded) and usage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskUsage {
+    pub cost: CostBreakdown,
+    pub calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    /// "provider/model" of the costliest first-attempt model call; empty without model calls.
+    pub primary_model: String,
+}
+
+/// Attributes every call's cost and totals each task's usage.
+pub fn task_usage(calls: &[CallFacts]) -> HashMap<i64, TaskUsage> {
+    let costs: Vec<CallCost> = calls.iter().map(|c| c.cost.clone()).collect();
+    let attributed = task_costs(&costs);
+    let mut usage: HashMap<i64, TaskUsage> = HashMap::new();
+    // (first attempt?, cost, name) of the best model-call candidate per task.
+    let mut primary: HashMap<i64, (bool, i64, String)> = HashMap::new();
+    for call in calls {
+        let c = &call.cost;
+        let entry = usage.entry(c.task_id).or_default();
+        entry.calls += 1;
+        entry.input_tokens += call.input_tokens;
+        entry.output_tokens += call.output_tokens;
+        entry.cache_read_tokens += c.cache_read_tokens;
+        if matches!(c.kind, CallKind::Model | CallKind::Other) && !c.pool.1.is_empty() {
+            let candidate = (
+                c.attempt_number <= 1,
+                c.cost.0,
+                format!("{}/{}", c.pool.0, c.pool.1),
+            );
+            let best = primary
+                .entry(c.task_id)
+                .or_insert_with(|| candidate.clone());
+            let better = (candidate.0, candidate.1, std::cmp::Reverse(&candidate.2))
+                > (best.0, best.1, std::cmp::Reverse(&best.2));
+            if better {
+                *best = candidate;
+            }
+        }
+    }
+    for (task_id, entry) in usage.iter_mut() {
+        entry.cost = attributed.get(task_id).copied().unwrap_or_default();
+        entry.primary_model = primary.remove(task_id).map(|p| p.2).unwrap_or_default();
+    }
+    usage
+}
+
+/// Groups tasks into daily rollup rows keyed by every grouping dimension and the verdict.
+pub fn rollup_rows(tasks: &[TaskFacts], usage: &HashMap<i64, TaskUsage>) -> Vec<TaskRollup> {
+    type Key = (i64, i64, i64, i64, String, i64, String, TaskStatus);
+    let mut rows: BTreeMap<Key, TaskRollup> = BTreeMap::new();
+    let none = TaskUsage::default();
+    for task in tasks {
+        let used = usage.get(&task.id).unwrap_or(&none);
+        let key = (
+            task.day,
+            task.workflow_id,
+            task.team_id,
+            task.task_type_id,
+            task.segment.clone(),
+            task.config_version_id,
+            used.primary_model.clone(),
+            task.status,
+        );
+        let row = rows.entry(key).or_insert_with(|| TaskRollup {
+            day: task.day,
+            workflow_id: task.workflow_id,
+            team_id: task.team_id,
+            task_type_id: task.task_type_id,
+            segment: task.segment.clone(),
+            config_version_id: task.config_version_id,
+            model: used.primary_model.clone(),
+            status: task.status,
+            ..TaskRollup::default()
+        });
+        let attempts = task.attempts.max(1);
+        row.tasks += 1;
+        row.first_attempt_tasks += i64::from(attempts <= 1);
+        row.within_three_tasks += i64::from(attempts <= 3);
+        row.attempts += attempts;
+        row.calls += used.calls;
+        row.input_tokens += used.input_tokens;
+        row.output_tokens += used.output_tokens;
+        row.cache_read_tokens += used.cache_read_tokens;
+        row.model_cost_micros += used.cost.model.0;
+        row.tool_cost_micros += used.cost.tool.0;
+        row.retry_cost_micros += used.cost.retry.0;
+        row.cache_cost_micros += used.cost.cache.0;
+        row.labour_cost_micros += task.labour_cost().0;
+        row.review_seconds += task.review_seconds;
+        row.duration_ms += task.duration_ms;
+    }
+    rows.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(task_id: i64, attempt: i64, model: &str, cost: i64) -> CallFacts {
+        CallFacts {
+            cost: CallCost {
+                task_id,
+                attempt_number: attempt,
+                kind: CallKind::Model,
+                pool: ("openai".into(), model.into(), 1),
+                cost: Micros(cost),
+                cache_read_cost: Micros(0),
+                cache_write_cost: Micros(0),
+                cache_read_tokens: 0,
+            },
+            input_tokens: 100,
+            output_tokens: 10,
+        }
+    }
+
+    #[test]
+    fn a_tasks_model_is_its_costliest_first_attempt_model_call() {
+        let usage = task_usage(&[
+            call(1, 1, "gpt-5-mini", 10),
+            call(1, 1, "gpt-5", 30),
+            call(1, 2, "o3", 900),
+        ]);
+        assert_eq!(usage[&1].primary_model, "openai/gpt-5");
+        assert_eq!((usage[&1].calls, usage[&1].input_tokens), (3, 300));
+        assert_eq!(usage[&1].cost.retry, Micros(900));
+    }
+
+    #[test]
+    fn rollup_rows_keep_every_task_and_every_micro() {
+        let task = |id, status| TaskFacts {
+            id,
+            day: 1,
+            workflow_id: 1,
+            team_id: 1,
+            task_type_id: 1,
+            segment: String::new(),
+            config_version_id: 1,
+            status,
+            review_seconds: 60,
+            labour_rate: Micros(30_000_000),
+            duration_ms: 1_000,
+            attempts: id,
+        };
+        let tasks = [
+            task(1, TaskStatus::Succeeded),
+            task(2, TaskStatus::Succeeded),
+            task(4, TaskStatus::Failed),
+        ];
+        let usage = task_usage(&[
+            call(1, 1, "gpt-5", 10),
+            call(2, 1, "gpt-5", 20),
+            call(2, 2, "gpt-5", 5),
+            call(4, 1, "gpt-5", 7),
+        ]);
+        let rows = rollup_rows(&tasks, &usage);
+        assert_eq!(rows.len(), 2);
+        let won = &rows
+            .iter()
+            .find(|r| r.status == TaskStatus::Succeeded)
+            .unwrap();
+        assert_eq!(
+            (
+                won.tasks,
+                won.first_attempt_tasks,
+                won.within_three_tasks,
+                won.attempts
+            ),
+            (2, 1, 2, 3)
+        );
+        let total: i64 = rows
+            .iter()
+            .map(|r| r.model_cost_micros + r.retry_cost_micros)
+            .sum();
+        assert_eq!(total, 42);
+        let labour: i64 = rows.iter().map(|r| r.labour_cost_micros).sum();
+        assert_eq!(
+            labour,
+            3 * 500_000,
+            "a minute at $30/hour is $0.50 per task"
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! Comparisons and decisions: baseline against candidate, the autonomy gate, weighted CPST per
+//! model, and call figures per step, model or provider.
+
+use super::figures::GroupOut;
+use super::params::{Params, version_id};
+use super::{ApiCaller, ApiError};
+use app::db::report::{Catalog, window_rows};
+use app::db::{Db, rollup};
+use app::domain::compare::{compare_sets, weighted_cpst};
+use app::domain::cpst::Cpst;
+use app::domain::gate::{GateSettings, evaluate_autonomy_gate};
+use app::domain::time::format_day;
+use app::report::Window;
+use app::report::figures::{Filter, GroupFigures, Grouping, figures};
+use axum::Json;
+use axum::extract::{Query, State};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+
+/// The figures of one filtered set over a window, as a single group.
+async fn one_set(
+    db: &Db,
+    catalog: &Catalog,
+    window: Window,
+    filter: &Filter,
+) -> Result<GroupFigures, ApiError> {
+    let rows = window_rows(db, window).await?;
+    let mut all = figures(&catalog.ledger(window, &rows), filter, Grouping::All);
+    Ok(all.pop().unwrap_or_else(|| GroupFigures {
+        key: String::new(),
+        label: "All tasks".into(),
+        window,
+        set: Default::default(),
+        usage: Default::default(),
+    }))
+}
+
+/// `GET /api/v1/compare`: two configuration versions (`baseline`, `candidate`) over one window,
+/// or two periods (`baseline_from`.. and `candidate_from`..) of the same filter.
+pub async fn get_comparison(
+    State(db): State<Db>,
+    caller: ApiCaller,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let known = [
+        "workflow",
+        "team",
+        "task_type",
+        "segment",
+        "model",
+        "provider",
+        "from",
+        "to",
+        "days",
+        "baseline",
+        "candidate",
+        "baseline_from",
+        "baseline_to",
+        "baseline_days",
+        "candidate_from",
+        "candidate_to",
+        "candidate_days",
+    ];
+    let params = Params::new(query, &known)?;
+    let catalog = Catalog::load(&db).await?;
+    let filter = params.filter(&catalog, &caller)?;
+    let (baseline, candidate) = match (params.get("baseline"), params.get("candidate")) {
+        (Some(before), Some(after)) => {
+            let workflow = params.workflow(&catalog, &caller)?.ok_or_else(|| {
+                ApiError::invalid("workflow", "comparing versions needs workflow=<slug>")
+            })?;
+            let window = params.window("", 90)?;
+            let version = |label, field| -> Result<Filter, ApiError> {
+                Ok(Filter {
+                    config_version_id: Some(version_id(&catalog, workflow, label, field)?),
+                    ..filter.clone()
+                })
+            };
+            let (b, c) = (version(before, "baseline")?, version(after, "candidate")?);
+            (
+                one_set(&db, &catalog, window, &b).await?,
+                one_set(&db, &catalog, window, &c).await?,
+            )
+        }
+        (None, None) => {
+            if params.get("baseline_from").is_none() && params.get("baseline_days").is_none() {
+                return Err(ApiError::invalid(
+                    "baseline",
+                    "give baseline and candidate versions, or baseline_from and candidate_from periods",
+                ));
+            }
+            let (b, c) = (
+                params.window("baseline_", 30)?,
+                params.window("candidate_", 30)?,
+            );
+            (
+                one_set(&db, &catalog, b, &filter).await?,
+                one_set(&db, &catalog, c, &filter).await?,
+            )
+        }
+        (None, Some(_)) => return Err(ApiError::invalid("baseline", "is required with candidate")),
+        (Some(_), None) => return Err(ApiError::invalid("candidate", "is required with baseline")),
+    };
+    let comparison = compare_sets(&baseline.set, &candidate.set);
+    Ok(Json(json!({
+        "baseline": GroupOut::new(&baseline, None),
+        "candidate": GroupOut::new(&candidate, None),
+        "cpst_change_micros": comparison.cpst_change.map(|m| m.0),
+        "success_rate_change": comparison.rate_change,
+        "cost_per_attempted_task_change_micros": comparison
+            .component_changes
+            .iter()
+            .map(|(label, change)| (label.clone(), change.map(|m| m.0)))
+            .collect::<BTreeMap<_, _>>(),
+    })))
+}
+
+/// `GET /api/v1/gate?workflow=<slug>`: the autonomy gate over the workflow's gate window ending
+/// `on` (default today), against the window before it.
+pub async fn get_gate(
+    State(db): State<Db>,
+    caller: ApiCaller,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::new(query, &["workflow", "to"])?;
+    let catalog = Catalog::load(&db).await?;
+    let workflow = params
+        .workflow(&catalog, &caller)?
+        .ok_or_else(|| ApiError::invalid("workflow", "is required"))?;
+    let end = params.window("", 1)?.last_day;
+    let window = Window::ending(end, workflow.gate_window_days);
+    let filter = Filter {
+        workflow_ids: Some(vec![workflow.id]),
+        ..Filter::default()
+    };
+    let current = one_set(&db, &catalog, window, &filter).await?;
+    let previous = one_set(&db, &catalog, window.previous(), &filter).await?;
+    let settings = GateSettings {
+        quality_target_bp: workflow.quality_target_bp,
+        min_sample: workflow.gate_min_sample,
+        window_days: workflow.gate_window_days,
+        budget: workflow.budget_cpst_micros,
+        drift_tolerance_bp: workflow.drift_tolerance_bp,
+    };
+    let gate = evaluate_autonomy_gate(&current.set, &previous.set, &settings);
+    Ok(Json(json!({
+        "workflow": workflow.slug,
+        "from": format_day(window.first_day),
+        "to": format_day(window.last_day),
+        "passes": gate.passes(),
+        "quality_proven": gate.quality_proven,
+        "cost_proven": gate.cost_proven,
+        "evidence": gate.evidence(),
+        "quality_evidence": gate.quality_evidence,
+        "cost_evidence": gate.cost_evidence,
+        "sample": gate.sample,
+        "successes": gate.successes,
+        "cpst_micros": gate.cpst.micros().map(|m| m.0),
+        "previous_cpst_micros": gate.previous_cpst.micros().map(|m| m.0),
+        "autonomy_level": workflow.autonomy_level,
+    })))
+}
+
+/// `GET /api/v1/models`: per model, its CPST in each workflow it ran in, and its CPST weighted
+/// by each workflow's share of all decided tasks; per workflow, the cheapest model per
+/// successful task among those that meet the workflow's quality target.
+pub async fn get_models(
+    State(db): State<Db>,
+    caller: ApiCaller,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::new(query, &["from", "to", "days", "team", "workflow"])?;
+    let window = params.window("", 30)?;
+    let catalog = Catalog::load(&db).await?;
+    let filter = params.filter(&catalog, &caller)?;
+    let rows = window_rows(&db, window).await?;
+    let ledger = catalog.ledger(window, &rows);
+    let traffic: BTreeMap<i64, u64> = figures(&ledger, &filter, Grouping::Workflow)
+        .iter()
+        .filter_map(|g| Some((g.key.parse().ok()?, g.set.counts.decided())))
+        .collect();
+    let mut models: BTreeMap<String, Vec<(i64, GroupFigures)>> = BTreeMap::new();
+    for &workflow_id in traffic.keys() {
+        let only = Filter {
+            workflow_ids: Some(vec![workflow_id]),
+            ..filter.clone()
+        };
+        for group in figures(&ledger, &only, Grouping::Model)
+            .into_iter()
+            .filter(|g| !g.key.is_empty())
+        {
+            models
+                .entry(group.key.clone())
+                .or_default()
+                .push((workflow_id, group));
+        }
+    }
+    let name = |id: i64| {
+        catalog
+            .workflows
+            .iter()
+            .find(|w| w.id == id)
+            .map(|w| w.slug.clone())
+            .unwrap_or_default()
+    };
+    let model_rows: Vec<Value> = models
+        .iter()
+        .map(|(model, per_workflow)| {
+            let weights: Vec<(Cpst, u64)> = per_workflow
+                .iter()
+                .map(|(w, g)| {
+                    (
+                        g.set.cost_per_successful_task(),
+                        traffic.get(w).copied().unwrap_or(0),
+                    )
+                })
+                .collect();
+            let covered: u64 = weights.iter().map(|(_, t)| t).sum();
+            json!({
+                "model": model,
+                "weighted_cpst_micros": weighted_cpst(&weights).map(|m| m.0),
+                "workflows": per_workflow.iter().map(|(w, g)| json!({
+                    "workflow": name(*w),
+                    "traffic_share": share(traffic.get(w).copied().unwrap_or(0), covered),
+                    "cpst_micros": g.set.cost_per_successful_task().micros().map(|m| m.0),
+                    "success_rate": g.set.success_rate().map(|r| r.value),
+                    "decided_tasks": g.set.counts.decided(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let winners: Vec<Value> = traffic
+        .keys()
+        .map(|&w| {
+            let target = catalog
+                .workflows
+                .iter()
+                .find(|x| x.id == w)
+                .map_or(0, |x| x.quality_target_bp) as f64
+                / 10_000.0;
+            let candidates = models.iter().filter_map(|(model, per)| {
+                let g = &per.iter().find(|(id, _)| *id == w)?.1;
+                Some((
+                    model,
+                    g.set.cost_per_successful_task().micros()?,
+                    g.set.success_rate()?.value >= target,
+                ))
+            });
+            let best = candidates.min_by_key(|(_, cpst, meets)| (!*meets, *cpst));
+            json!({
+                "workflow": name(w),
+                "model": best.map(|b| b.0.clone()),
+                "cpst_micros": best.map(|b| b.1.0),
+                "meets_quality_target": best.map(|b| b.2),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "from": format_day(window.first_day),
+        "to": format_day(window.last_day),
+        "models": model_rows,
+        "winners": winners,
+    })))
+}
+
+fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// `GET /api/v1/calls?group_by=step|model|provider`: spend, calls, errors, tokens and latency of
+/// calls, which have no verdict of their own (CPST needs tasks; see `/api/v1/figures`).
+pub async fn get_call_figures(
+    State(db): State<Db>,
+    caller: ApiCaller,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::new(query, &["from", "to", "days", "workflow", "group_by"])?;
+    let window = params.window("", 30)?;
+    let catalog = Catalog::load(&db).await?;
+    let workflow = params.workflow(&catalog, &caller)?;
+    let group_by = params.get("group_by").unwrap_or("step");
+    if !["step", "model", "provider"].contains(&group_by) {
+        return Err(ApiError::invalid(
+            "group_by",
+            "must be step, model or provider",
+        ));
+    }
+    let rows = rollup::call_rollups(
+        &db,
+        window.first_day,
+        window.last_day,
+        workflow.map(|w| w.id),
+    )
+    .await?;
+    let mut groups: BTreeMap<String, [i64; 6]> = BTreeMap::new();
+    for row in rows.iter().filter(|r| caller.may_see(r.workflow_id)) {
+        let key = match group_by {
+            "step" => row.step.clone(),
+            "model" => format!("{}/{}", row.provider, row.model),
+            _ => row.provider.clone(),
+        };
+        let g = groups.entry(key).or_default();
+        for (slot, value) in g.iter_mut().zip([
+            row.calls,
+            row.errors,
+            row.input_tokens,
+            row.output_tokens,
+            row.cost_micros,
+            row.latency_ms,
+        ]) {
+            *slot += value;
+        }
+    }
+    let out: Vec<Value> = groups
+        .into_iter()
+        .map(|(key, [calls, errors, input, output, cost, latency])| {
+            json!({
+                "key": key,
+                "calls": calls,
+                "errors": errors,
+                "input_tokens": input,
+                "output_tokens": output,
+                "cost_micros": cost,
+                "mean_latency_ms": share(latency.max(0) as u64, calls.max(0) as u64),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "from": format_day(window.first_day),
+        "to": format_day(window.last_day),
+        "group_by": group_by,
+        "groups": out,
+    })))
+}

@@ -1,0 +1,112 @@
+//! The versioned JSON API under `/api/v1`: every route in [`router`], one error type that names
+//! the field at fault and never leaks internal text, and the query parameters routes share.
+
+mod auth;
+mod compare;
+mod figures;
+mod params;
+
+use crate::AppState;
+use app::db::DbError;
+use axum::Json;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+pub use auth::{ApiCaller, create_api_key};
+
+/// Every API route, relative to `/api/v1`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/figures", get(figures::get_figures))
+        .route("/compare", get(compare::get_comparison))
+        .route("/gate", get(compare::get_gate))
+        .route("/models", get(compare::get_models))
+        .route("/calls", get(compare::get_call_figures))
+        .fallback(|| async { ApiError::NotFound("no such API route".into()) })
+}
+
+/// Why an API request failed. Each variant has a stable code; internal details are logged,
+/// never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("send an API key as 'Authorization: Bearer <key>'")]
+    MissingKey,
+    #[error("the API key is not valid or has been revoked")]
+    InvalidKey,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{field}: {message}")]
+    InvalidParameter { field: String, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("storage failure")]
+    Storage(#[from] DbError),
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::InvalidParameter {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = match &self {
+            ApiError::MissingKey => (
+                StatusCode::UNAUTHORIZED,
+                "missing_api_key",
+                self.to_string(),
+                None,
+            ),
+            ApiError::InvalidKey => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_key",
+                self.to_string(),
+                None,
+            ),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone(), None),
+            ApiError::InvalidParameter { field, message } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                message.clone(),
+                Some(field.clone()),
+            ),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone(), None),
+            ApiError::Storage(DbError::Unavailable(_) | DbError::ReadOnly(_)) => {
+                tracing::warn!(error = %self, source = ?self, "storage unavailable");
+                let body = json!({"error": {"code": "unavailable", "message": "The database is unavailable; retry shortly."}});
+                let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                return response;
+            }
+            ApiError::Storage(err) => {
+                tracing::error!(error = ?err, "storage error in the API");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "Something went wrong; it has been logged.".to_owned(),
+                    None,
+                )
+            }
+        };
+        let mut error = json!({"code": code, "message": message});
+        if let Some(field) = field {
+            error["field"] = json!(field);
+        }
+        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
