@@ -226,4 +226,99 @@ mod tests {
             "a minute at $30/hour is $0.50 per task"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Up to 40 tasks over 3 days, 2 segments and 3 verdicts, each with up to 4 calls.
+        fn any_day() -> impl Strategy<Value = (Vec<TaskFacts>, Vec<CallFacts>)> {
+            let task = (0i64..3, 0usize..2, 0usize..3, 0i64..600, 1i64..4);
+            let call = (
+                0i64..40,
+                1i64..3,
+                0usize..3,
+                0i64..50_000,
+                0i64..2_000,
+                0i64..3_000,
+                0i64..9_000,
+            );
+            (
+                prop::collection::vec(task, 1..40),
+                prop::collection::vec(call, 0..160),
+            )
+                .prop_map(|(tasks, calls)| {
+                    let statuses = [
+                        TaskStatus::Succeeded,
+                        TaskStatus::Failed,
+                        TaskStatus::Pending,
+                    ];
+                    let n = tasks.len() as i64;
+                    let tasks: Vec<TaskFacts> = tasks
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (day, segment, status, seconds, attempts))| TaskFacts {
+                            id: i as i64,
+                            day,
+                            workflow_id: 1,
+                            team_id: 1,
+                            task_type_id: 1,
+                            segment: ["self-serve", "enterprise"][segment].into(),
+                            config_version_id: 1,
+                            status: statuses[status],
+                            review_seconds: seconds,
+                            labour_rate: Micros(30_000_000),
+                            duration_ms: 1_000,
+                            attempts,
+                        })
+                        .collect();
+                    let calls = calls
+                        .into_iter()
+                        .map(|(task, attempt, kind, cost, read, write, read_tokens)| {
+                            let task_id = task % n;
+                            CallFacts {
+                                cost: CallCost {
+                                    task_id,
+                                    attempt_number: attempt,
+                                    kind: [CallKind::Model, CallKind::Tool, CallKind::Retrieval]
+                                        [kind],
+                                    pool: (
+                                        "anthropic".into(),
+                                        "claude-haiku-4-5".into(),
+                                        tasks[task_id as usize].day,
+                                    ),
+                                    cost: Micros(cost + read + write),
+                                    cache_read_cost: Micros(read),
+                                    cache_write_cost: Micros(write),
+                                    cache_read_tokens: read_tokens,
+                                },
+                                input_tokens: 100,
+                                output_tokens: 10,
+                            }
+                        })
+                        .collect();
+                    (tasks, calls)
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn rollup_rows_equal_the_raw_computation((tasks, calls) in any_day()) {
+                let rows = rollup_rows(&tasks, &task_usage(&calls));
+                let spent: i64 = calls.iter().map(|c| c.cost.cost.0).sum();
+                let rolled: i64 = rows
+                    .iter()
+                    .map(|r| r.model_cost_micros + r.tool_cost_micros + r.retry_cost_micros + r.cache_cost_micros)
+                    .sum();
+                prop_assert_eq!(rolled, spent, "every call's dollars land in exactly one rollup");
+                prop_assert_eq!(rows.iter().map(|r| r.tasks).sum::<i64>(), tasks.len() as i64);
+                prop_assert_eq!(rows.iter().map(|r| r.calls).sum::<i64>(), calls.len() as i64);
+                for status in [TaskStatus::Succeeded, TaskStatus::Failed, TaskStatus::Pending] {
+                    let raw_labour: i64 = tasks.iter().filter(|t| t.status == status).map(|t| t.labour_cost().0).sum();
+                    let rolled_labour: i64 = rows.iter().filter(|r| r.status == status).map(|r| r.labour_cost_micros).sum();
+                    prop_assert_eq!(rolled_labour, raw_labour);
+                }
+            }
+        }
+    }
 }
