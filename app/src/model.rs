@@ -341,6 +341,18 @@ pub struct Price {
     pub created_at: i64,
 }
 
+impl From<&Price> for crate::domain::pricing::Rates {
+    fn from(price: &Price) -> Self {
+        crate::domain::pricing::Rates {
+            input: price.input_micros_per_mtok,
+            output: price.output_micros_per_mtok,
+            cache_read: price.cache_read_micros_per_mtok,
+            cache_write: price.cache_write_micros_per_mtok,
+            reasoning: price.reasoning_micros_per_mtok,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(FromRow))]
 pub struct PlatformCost {

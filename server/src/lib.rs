@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod demo;
 pub mod health;
+pub mod ingest;
 pub mod jobs;
 
 use app::db::Db;
@@ -21,6 +22,23 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 pub struct AppState {
     pub db: Db,
     pub leptos: LeptosOptions,
+    pub ingest_slots: ingest::IngestSlots,
+}
+
+impl AppState {
+    pub fn new(db: Db, leptos: LeptosOptions) -> AppState {
+        AppState {
+            db,
+            leptos,
+            ingest_slots: ingest::IngestSlots::default(),
+        }
+    }
+}
+
+impl FromRef<AppState> for ingest::IngestSlots {
+    fn from_ref(state: &AppState) -> Self {
+        state.ingest_slots.clone()
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -119,10 +119,7 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         leptos::config::get_configuration(None).context("reading the Leptos configuration")?;
     let leptos = conf.leptos_options;
     let addr = leptos.site_addr;
-    let app = router(AppState {
-        db: db.clone(),
-        leptos,
-    });
+    let app = router(AppState::new(db.clone(), leptos));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;

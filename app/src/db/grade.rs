@@ -41,3 +41,15 @@ pub async fn list_task_grades(db: &Db, task_id: i64) -> DbResult<Vec<Grade>> {
     let sql = "SELECT * FROM grades WHERE task_id = $1 ORDER BY graded_at, id";
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(task_id).fetch_all(pool).await)?)
 }
+
+/// The content hash of the task's stored grade from this grader, if any.
+pub async fn stored_grade_hash(
+    tx: &mut Tx,
+    task_id: i64,
+    grader: &str,
+) -> DbResult<Option<String>> {
+    let sql = "SELECT content_hash FROM grades WHERE task_id = $1 AND grader = $2";
+    Ok(
+        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(task_id).bind(grader).fetch_optional(conn).await)?,
+    )
+}

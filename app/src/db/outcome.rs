@@ -61,3 +61,15 @@ pub async fn list_task_outcomes(db: &Db, task_id: i64) -> DbResult<Vec<OutcomeEv
     let sql = "SELECT * FROM outcome_events WHERE task_id = $1 ORDER BY occurred_at, id";
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(task_id).fetch_all(pool).await)?)
 }
+
+/// The content hash of the stored event with this sender id, if any.
+pub async fn stored_outcome_hash(
+    tx: &mut Tx,
+    workflow_id: i64,
+    external_id: &str,
+) -> DbResult<Option<String>> {
+    let sql = "SELECT content_hash FROM outcome_events WHERE workflow_id = $1 AND external_id = $2";
+    Ok(
+        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(workflow_id).bind(external_id).fetch_optional(conn).await)?,
+    )
+}

@@ -45,6 +45,22 @@ pub async fn price_at(db: &Db, provider: &str, model: &str, at: i64) -> DbResult
     )
 }
 
+/// The entry in force for a model at `at`, inside a transaction.
+pub async fn price_in_force(
+    tx: &mut Tx,
+    provider: &str,
+    model: &str,
+    at: i64,
+) -> DbResult<Option<Price>> {
+    let sql = "SELECT * FROM prices
+               WHERE provider = $1 AND model = $2 AND effective_from <= $3
+                 AND (effective_to IS NULL OR effective_to > $3)
+               ORDER BY effective_from DESC LIMIT 1";
+    Ok(
+        on_tx!(tx, conn => sqlx::query_as(sql).bind(provider).bind(model).bind(at).fetch_optional(conn).await)?,
+    )
+}
+
 pub async fn list_prices(db: &Db) -> DbResult<Vec<Price>> {
     let sql = "SELECT * FROM prices ORDER BY provider, model, effective_from";
     Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)

@@ -6,9 +6,8 @@ use super::audit::{NewAuditEntry, append};
 use super::rollup::{refresh_call_rollups, refresh_task_rollups};
 use super::{DbResult, Tx, execute, on_tx};
 use crate::domain::Micros;
-use crate::domain::pricing::{Rates, Usage, price_usage};
+use crate::domain::pricing::{CallPricing, Rates, Usage, cost_call};
 use crate::domain::time::MS_PER_DAY;
-use crate::model::Price;
 use serde::Serialize;
 
 /// What a repricing changed.
@@ -52,16 +51,17 @@ pub async fn reprice_calls(
             cache_write,
             reasoning,
         };
-        let price: Option<Price> = on_tx!(tx, conn => sqlx::query_as(
-            "SELECT * FROM prices WHERE provider = $1 AND model = $2 AND effective_from <= $3
-               AND (effective_to IS NULL OR effective_to > $3) ORDER BY effective_from DESC LIMIT 1")
-            .bind(&provider).bind(&model).bind(at).fetch_optional(conn).await)?;
-        let (priced, source, price_id) = match &price {
-            Some(p) if usage.validate().is_ok() => {
-                (price_usage(&usage, &rates(p)), "priced", Some(p.id))
-            }
-            _ => (Default::default(), "unpriced", None),
-        };
+        let price = super::price::price_in_force(tx, &provider, &model, at).await?;
+        let CallPricing {
+            priced,
+            source,
+            price_id,
+        } = cost_call(
+            None,
+            false,
+            &usage,
+            price.as_ref().map(|p| (p.id, Rates::from(p))),
+        );
         let update = "UPDATE calls SET cost_micros = $1, cache_read_cost_micros = $2, cache_write_cost_micros = $3,
                           cost_source = $4, price_id = $5
                       WHERE id = $6";
@@ -71,7 +71,7 @@ pub async fn reprice_calls(
                 .bind(priced.total.0)
                 .bind(priced.cache_read.0)
                 .bind(priced.cache_write.0)
-                .bind(source)
+                .bind(source.as_str())
                 .bind(price_id)
                 .bind(id)
         )?;
@@ -108,14 +108,4 @@ pub async fn reprice_calls(
     };
     append(tx, &entry, now).await?;
     Ok(summary)
-}
-
-fn rates(price: &Price) -> Rates {
-    Rates {
-        input: price.input_micros_per_mtok,
-        output: price.output_micros_per_mtok,
-        cache_read: price.cache_read_micros_per_mtok,
-        cache_write: price.cache_write_micros_per_mtok,
-        reasoning: price.reasoning_micros_per_mtok,
-    }
 }

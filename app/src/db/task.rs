@@ -183,3 +183,99 @@ pub async fn list_task_calls(db: &Db, task_id: i64) -> DbResult<Vec<Call>> {
     let sql = "SELECT * FROM calls WHERE task_id = $1 ORDER BY started_at, id";
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(task_id).fetch_all(pool).await)?)
 }
+
+/// What ingestion needs to know about a stored item: its id, content hash and the start time
+/// of its task (which decides the rollup day it counts in).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Stored {
+    pub id: i64,
+    pub content_hash: String,
+    pub task_id: Option<i64>,
+    pub task_started_at: Option<i64>,
+}
+
+/// The stored task with this sender id, if any.
+pub async fn stored_task(
+    tx: &mut Tx,
+    workflow_id: i64,
+    external_id: &str,
+) -> DbResult<Option<Stored>> {
+    let sql = "SELECT id, content_hash, id AS task_id, started_at AS task_started_at
+               FROM tasks WHERE workflow_id = $1 AND external_id = $2";
+    Ok(
+        on_tx!(tx, conn => sqlx::query_as(sql).bind(workflow_id).bind(external_id).fetch_optional(conn).await)?,
+    )
+}
+
+/// The stored attempt with this correlation id, if any.
+pub async fn stored_attempt(tx: &mut Tx, correlation_id: &str) -> DbResult<Option<Stored>> {
+    let sql = "SELECT a.id, a.content_hash, a.task_id, t.started_at AS task_started_at
+               FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE a.correlation_id = $1";
+    Ok(on_tx!(tx, conn => sqlx::query_as(sql).bind(correlation_id).fetch_optional(conn).await)?)
+}
+
+/// The stored call with this sender id, if any.
+pub async fn stored_call(
+    tx: &mut Tx,
+    workflow_id: i64,
+    external_id: &str,
+) -> DbResult<Option<Stored>> {
+    let sql = "SELECT c.id, c.content_hash, c.task_id, t.started_at AS task_started_at
+               FROM calls c LEFT JOIN tasks t ON t.id = c.task_id
+               WHERE c.workflow_id = $1 AND c.external_id = $2";
+    Ok(
+        on_tx!(tx, conn => sqlx::query_as(sql).bind(workflow_id).bind(external_id).fetch_optional(conn).await)?,
+    )
+}
+
+/// Replaces a task's reported facts (the sender's last word wins); its verdict is re-decided
+/// by the caller.
+pub async fn update_task(tx: &mut Tx, id: i64, task: &NewTask, at: i64) -> DbResult<()> {
+    let sql = "UPDATE tasks SET task_type_id = $1, team_id = $2, config_version_id = $3, segment = $4,
+                   started_at = $5, finished_at = $6, reported_status = $7, escalation_reason = $8,
+                   review_seconds = $9, input_summary = $10, output = $11, expected = $12, checks = $13,
+                   metrics = $14, content_hash = $15, updated_at = $16
+               WHERE id = $17";
+    let reported = task.reported_status.unwrap_or(ReportedStatus::Running);
+    execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(task.task_type_id)
+            .bind(task.team_id)
+            .bind(task.config_version_id)
+            .bind(&task.segment)
+            .bind(task.started_at)
+            .bind(task.finished_at)
+            .bind(reported.as_str())
+            .bind(&task.escalation_reason)
+            .bind(task.review_seconds)
+            .bind(&task.input_summary)
+            .bind(&task.output)
+            .bind(&task.expected)
+            .bind(&task.checks)
+            .bind(&task.metrics)
+            .bind(&task.content_hash)
+            .bind(at)
+            .bind(id)
+    )?;
+    Ok(())
+}
+
+/// Replaces an attempt's reported facts (a running attempt that has since failed, say).
+pub async fn update_attempt(tx: &mut Tx, id: i64, attempt: &NewAttempt<'_>) -> DbResult<()> {
+    let sql = "UPDATE attempts SET number = $1, status = $2, error = $3, started_at = $4, finished_at = $5,
+                   content_hash = $6
+               WHERE id = $7";
+    execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(attempt.number)
+            .bind(attempt.status.as_str())
+            .bind(attempt.error)
+            .bind(attempt.started_at)
+            .bind(attempt.finished_at)
+            .bind(attempt.content_hash)
+            .bind(id)
+    )?;
+    Ok(())
+}

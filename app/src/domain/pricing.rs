@@ -101,6 +101,51 @@ pub fn price_usage(usage: &Usage, rates: &Rates) -> PricedUsage {
     }
 }
 
+/// How one call is costed: its total, the cache parts inside it, and where the figure came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallPricing {
+    pub priced: PricedUsage,
+    pub source: super::status::CostSource,
+    pub price_id: Option<i64>,
+}
+
+/// Costs a call: a reported cost is kept as sent; a call rejected before doing work costs
+/// nothing unless it reported usage; otherwise its tokens are priced at the entry in force
+/// (`price`, with its id), or left unpriced at zero when there is none.
+pub fn cost_call(
+    reported: Option<Micros>,
+    rejected: bool,
+    usage: &Usage,
+    price: Option<(i64, Rates)>,
+) -> CallPricing {
+    use super::status::CostSource;
+    match (reported, price) {
+        (Some(total), _) => CallPricing {
+            priced: PricedUsage {
+                total,
+                ..Default::default()
+            },
+            source: CostSource::Reported,
+            price_id: None,
+        },
+        _ if rejected && usage.is_empty() => CallPricing {
+            priced: PricedUsage::default(),
+            source: CostSource::Rejected,
+            price_id: None,
+        },
+        (None, Some((id, rates))) if usage.validate().is_ok() => CallPricing {
+            priced: price_usage(usage, &rates),
+            source: CostSource::Priced,
+            price_id: Some(id),
+        },
+        _ => CallPricing {
+            priced: PricedUsage::default(),
+            source: CostSource::Unpriced,
+            price_id: None,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +217,41 @@ mod tests {
             }
             .validate(),
             Err(UsageError::Negative)
+        );
+    }
+
+    #[test]
+    fn a_call_keeps_its_reported_cost_and_a_rejected_one_costs_nothing() {
+        use crate::domain::status::CostSource;
+        let usage = Usage {
+            input: 1_000,
+            output: 100,
+            ..Default::default()
+        };
+        let reported = cost_call(Some(Micros(42)), false, &usage, Some((7, SONNET)));
+        assert_eq!(
+            (reported.priced.total, reported.source, reported.price_id),
+            (Micros(42), CostSource::Reported, None)
+        );
+        let priced = cost_call(None, false, &usage, Some((7, SONNET)));
+        assert_eq!(
+            (priced.priced.total, priced.price_id),
+            (Micros(4_500), Some(7))
+        );
+        let rejected = cost_call(None, true, &Usage::default(), Some((7, SONNET)));
+        assert_eq!(
+            (rejected.priced.total, rejected.source),
+            (Micros(0), CostSource::Rejected)
+        );
+        let rejected_with_usage = cost_call(None, true, &usage, Some((7, SONNET)));
+        assert_eq!(
+            rejected_with_usage.source,
+            CostSource::Priced,
+            "usage reported on a rejection is paid for"
+        );
+        assert_eq!(
+            cost_call(None, false, &usage, None).source,
+            CostSource::Unpriced
         );
     }
 }

@@ -10,9 +10,10 @@ use crate::AppState;
 use app::db::DbError;
 use axum::Json;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 
 pub use auth::{ApiCaller, create_api_key};
@@ -25,6 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/gate", get(compare::get_gate))
         .route("/models", get(compare::get_models))
         .route("/calls", get(compare::get_call_figures))
+        .route(
+            "/ingest",
+            post(crate::ingest::post_batch).layer(DefaultBodyLimit::max(crate::ingest::MAX_BODY)),
+        )
         .fallback(|| async { ApiError::NotFound("no such API route".into()) })
 }
 
@@ -42,6 +47,18 @@ pub enum ApiError {
     InvalidParameter { field: String, message: String },
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{message}")]
+    BadBody {
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    #[error("the server is busy; retry shortly")]
+    Busy,
     #[error("storage failure")]
     Storage(#[from] DbError),
 }
@@ -78,6 +95,29 @@ impl IntoResponse for ApiError {
                 Some(field.clone()),
             ),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone(), None),
+            ApiError::UnsupportedMediaType(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                m.clone(),
+                None,
+            ),
+            ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m.clone(), None),
+            ApiError::BadBody {
+                message,
+                line,
+                column,
+            } => {
+                let body = json!({"error": {"code": "malformed_json", "message": message, "line": line, "column": column}});
+                return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            }
+            ApiError::Busy => {
+                let body = json!({"error": {"code": "busy", "message": self.to_string()}});
+                let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
             ApiError::Storage(DbError::Unavailable(_) | DbError::ReadOnly(_)) => {
                 tracing::warn!(error = %self, source = ?self, "storage unavailable");
                 let body = json!({"error": {"code": "unavailable", "message": "The database is unavailable; retry shortly."}});

@@ -9,7 +9,7 @@ mod rng;
 use anyhow::{Context, bail};
 use app::db::{self, Db, Tx};
 use app::domain::Micros;
-use app::domain::pricing::{Rates, Usage, price_usage};
+use app::domain::pricing::{Rates, Usage, cost_call};
 use app::domain::sampling::is_sampled;
 use app::domain::status::{
     AttemptStatus, CallKind, CallStatus, CostSource, EditSeverity, GradeVerdict, OutcomeKind,
@@ -661,30 +661,20 @@ impl PlannedCall {
                 && p.effective_from <= self.started_at
                 && p.effective_to.is_none_or(|to| to > self.started_at)
         });
-        let (cost, cache_read, cache_write, source, price_id) = match (self.kind, price) {
-            (CallKind::Model, _) if self.status == CallStatus::Rejected => {
-                (0, 0, 0, CostSource::Rejected, None)
-            }
-            (CallKind::Model, Some(price)) => {
-                let rates = Rates {
-                    input: price.input_micros_per_mtok,
-                    output: price.output_micros_per_mtok,
-                    cache_read: price.cache_read_micros_per_mtok,
-                    cache_write: price.cache_write_micros_per_mtok,
-                    reasoning: price.reasoning_micros_per_mtok,
-                };
-                let priced = price_usage(&self.usage, &rates);
-                (
-                    priced.total.0,
-                    priced.cache_read.0,
-                    priced.cache_write.0,
-                    CostSource::Priced,
-                    Some(price.id),
-                )
-            }
-            (CallKind::Model, None) => (0, 0, 0, CostSource::Unpriced, None),
-            _ => (self.tool_cost, 0, 0, CostSource::Reported, None),
-        };
+        let reported = (self.kind != CallKind::Model).then_some(Micros(self.tool_cost));
+        let rejected = self.status == CallStatus::Rejected;
+        let pricing = cost_call(
+            reported,
+            rejected,
+            &self.usage,
+            price.map(|p| (p.id, Rates::from(p))),
+        );
+        let (cost, cache_read, cache_write) = (
+            pricing.priced.total.0,
+            pricing.priced.cache_read.0,
+            pricing.priced.cache_write.0,
+        );
+        let (source, price_id) = (pricing.source, pricing.price_id);
         Call {
             id: 0,
             external_id: format!("{correlation_id}-c{index}"),

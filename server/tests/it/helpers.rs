@@ -76,10 +76,7 @@ pub fn app(db: &Db) -> axum::Router {
         .output_name("finishline")
         .site_root("target/site")
         .build();
-    router(AppState {
-        db: db.clone(),
-        leptos,
-    })
+    router(AppState::new(db.clone(), leptos))
 }
 
 /// Sends a GET through the router and returns the status and body text.

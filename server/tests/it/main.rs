@@ -3,6 +3,7 @@
 mod demo;
 mod engine;
 mod helpers;
+mod ingest;
 mod pages;
 mod read_api;
 mod storage;

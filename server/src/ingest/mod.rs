@@ -1,0 +1,215 @@
+//! `POST /api/v1/ingest`: tasks, attempts, calls, outcome events and grades in one batch.
+//!
+//! The batch is stored in one transaction: a 2xx means every accepted item is durably stored
+//! and counted once. Items are idempotent by their sender id and content, invalid ones are
+//! refused by name while the rest are stored (207), and verdicts and rollups are brought up to
+//! date before the answer.
+
+mod store;
+pub mod wire;
+
+use crate::api::{ApiCaller, ApiError};
+use app::db::report::Catalog;
+use app::db::rollup::{refresh_call_rollups, refresh_task_rollups};
+use app::db::{Db, now_ms, verdict};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Ingest, Outcome};
+use tokio::sync::Semaphore;
+
+/// The largest request body, in bytes.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+/// The most items one batch may hold.
+pub const MAX_ITEMS: usize = 20_000;
+
+/// How many batches are written at once; more wait briefly, then get 503 with a retry hint.
+const CONCURRENT_BATCHES: usize = 4;
+/// How long a batch waits for a slot before the server says it is busy.
+const SLOT_WAIT: Duration = Duration::from_secs(2);
+
+/// The slots batches are written in: backpressure instead of an unbounded queue.
+#[derive(Clone)]
+pub struct IngestSlots(pub Arc<Semaphore>);
+
+impl Default for IngestSlots {
+    fn default() -> Self {
+        IngestSlots(Arc::new(Semaphore::new(CONCURRENT_BATCHES)))
+    }
+}
+
+/// A batch: each list holds raw items, parsed one by one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    #[serde(default)]
+    tasks: Vec<Value>,
+    #[serde(default)]
+    attempts: Vec<Value>,
+    #[serde(default)]
+    calls: Vec<Value>,
+    #[serde(default)]
+    outcomes: Vec<Value>,
+    #[serde(default)]
+    grades: Vec<Value>,
+}
+
+pub async fn post_batch(
+    State(db): State<Db>,
+    State(slots): State<IngestSlots>,
+    caller: ApiCaller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
+            "a batch may be at most {} MiB",
+            MAX_BODY / 1024 / 1024
+        )),
+        _ => ApiError::invalid("body", "the request body could not be read"),
+    })?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the batch as Content-Type: application/json".into(),
+        ));
+    }
+    let batch: Batch = serde_json::from_slice(&body).map_err(|e| {
+        let message = format!("the body is not a valid batch: {e}");
+        ApiError::BadBody {
+            message,
+            line: e.line(),
+            column: e.column(),
+        }
+    })?;
+    let count = batch.tasks.len()
+        + batch.attempts.len()
+        + batch.calls.len()
+        + batch.outcomes.len()
+        + batch.grades.len();
+    if count > MAX_ITEMS {
+        return Err(ApiError::invalid(
+            "body",
+            format!("a batch holds at most {MAX_ITEMS} items; this one has {count}"),
+        ));
+    }
+    let _slot = tokio::time::timeout(SLOT_WAIT, slots.0.acquire())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or(ApiError::Busy)?;
+    let catalog = Catalog::load(&db).await?;
+    let now = now_ms();
+    let mut ingest = Ingest {
+        catalog: &catalog,
+        caller: &caller,
+        now,
+        tasks: BTreeSet::new(),
+        slices: BTreeSet::new(),
+    };
+    let mut results = Results::default();
+    let mut tx = db.begin().await?;
+    // Tasks first, so that attempts, outcomes and grades in the same batch find them.
+    for (i, item) in batch.tasks.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("tasks", i, id, ingest.task(&mut tx, item).await?);
+    }
+    for (i, item) in batch.attempts.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("attempts", i, id, ingest.attempt(&mut tx, item).await?);
+    }
+    for (i, item) in batch.calls.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("calls", i, id, ingest.call(&mut tx, item).await?);
+    }
+    for (i, item) in batch.outcomes.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("outcomes", i, id, ingest.outcome(&mut tx, item).await?);
+    }
+    for (i, item) in batch.grades.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("grades", i, id, ingest.grade(&mut tx, item).await?);
+    }
+    let tasks: Vec<i64> = ingest.tasks.iter().copied().collect();
+    verdict::reevaluate_tasks(&mut tx, &tasks, now).await?;
+    for (workflow_id, day) in &ingest.slices {
+        refresh_task_rollups(&mut tx, *workflow_id, *day, *day).await?;
+        refresh_call_rollups(&mut tx, *workflow_id, *day, *day).await?;
+    }
+    tx.commit().await?;
+    let status = if results.rejected.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    Ok((status, Json(results.into_json())).into_response())
+}
+
+/// The sender's id of an item (an attempt's is its correlation id), to name it in errors.
+fn item_id(item: &Value) -> Value {
+    item.get("id")
+        .or_else(|| item.get("correlation_id"))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// Counts per kind and outcome, and every refused item with its reason.
+#[derive(Default)]
+struct Results {
+    counts: std::collections::BTreeMap<&'static str, [u64; 3]>,
+    rejected: Vec<Value>,
+}
+
+impl Results {
+    fn record(&mut self, kind: &'static str, index: usize, id: Value, outcome: Outcome) {
+        let counts = self.counts.entry(kind).or_default();
+        match outcome {
+            Outcome::Created => counts[0] += 1,
+            Outcome::Updated => counts[1] += 1,
+            Outcome::Unchanged => counts[2] += 1,
+            Outcome::Rejected {
+                status,
+                code,
+                error,
+            } => self.rejected.push(json!({
+                "kind": kind,
+                "index": index,
+                "id": id,
+                "status": status,
+                "code": code,
+                "field": error.field,
+                "message": error.message,
+            })),
+        }
+    }
+
+    fn into_json(self) -> Value {
+        let accepted: u64 = self.counts.values().flatten().sum();
+        let counts: serde_json::Map<String, Value> = self
+            .counts
+            .into_iter()
+            .map(|(kind, [created, updated, unchanged])| {
+                (
+                    kind.to_owned(),
+                    json!({"created": created, "updated": updated, "unchanged": unchanged}),
+                )
+            })
+            .collect();
+        json!({"accepted": accepted, "rejected": self.rejected.len(), "counts": counts, "errors": self.rejected})
+    }
+}

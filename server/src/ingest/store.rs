@@ -1,0 +1,548 @@
+//! Storing one batch in one transaction: each item created, updated or found unchanged by its
+//! sender id and content hash, or refused with the field at fault. Tasks and attempts take the
+//! sender's last word (their status moves on); calls, outcomes and grades are facts, so the
+//! same id with other content is a conflict rather than a silent rewrite of money.
+
+use super::wire::{self, AttemptIn, CallIn, GradeIn, ItemError, OutcomeIn, TaskIn};
+use crate::api::ApiCaller;
+use app::db::report::Catalog;
+use app::db::{DbResult, Tx, config_version, grade, outcome, task};
+use app::domain::Micros;
+use app::domain::pricing::{Rates, cost_call};
+use app::domain::status::CallStatus;
+use app::model::{Call, NewTask, Price, Workflow};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+
+/// What happened to one item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+    Rejected {
+        status: u16,
+        code: &'static str,
+        error: ItemError,
+    },
+}
+
+impl Outcome {
+    fn invalid(error: ItemError) -> Outcome {
+        Outcome::Rejected {
+            status: 422,
+            code: "invalid_item",
+            error,
+        }
+    }
+}
+
+/// The batch's context: who sends, what exists, and what the batch touched.
+pub struct Ingest<'a> {
+    pub catalog: &'a Catalog,
+    pub caller: &'a ApiCaller,
+    pub now: i64,
+    /// Tasks whose verdict may have changed.
+    pub tasks: BTreeSet<i64>,
+    /// (workflow, day) slices whose rollups must be refreshed.
+    pub slices: BTreeSet<(i64, i64)>,
+}
+
+fn content_hash(item: &Value) -> String {
+    // serde_json keeps object keys sorted, so equal items always serialise alike.
+    Sha256::digest(item.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Ingest<'_> {
+    fn workflow(&self, slug: &str) -> Result<&Workflow, Outcome> {
+        let workflow = self
+            .catalog
+            .workflows
+            .iter()
+            .find(|w| w.slug == slug)
+            .ok_or_else(|| {
+                Outcome::invalid(ItemError::new(
+                    "workflow",
+                    format!("no workflow has the slug '{slug}'"),
+                ))
+            })?;
+        if !self.caller.may_see(workflow.id) {
+            let error = ItemError::new(
+                "workflow",
+                format!("this API key may not write to '{slug}'"),
+            );
+            return Err(Outcome::Rejected {
+                status: 403,
+                code: "forbidden",
+                error,
+            });
+        }
+        Ok(workflow)
+    }
+
+    fn touch(&mut self, workflow_id: i64, task_id: Option<i64>, task_started_at: Option<i64>) {
+        if let (Some(task_id), Some(started_at)) = (task_id, task_started_at) {
+            self.tasks.insert(task_id);
+            self.slices
+                .insert((workflow_id, started_at.div_euclid(86_400_000)));
+        }
+    }
+
+    pub async fn task(&mut self, tx: &mut Tx, item: Value) -> DbResult<Outcome> {
+        let hash = content_hash(&item);
+        let input: TaskIn = match wire::parse(item) {
+            Ok(input) => input,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        let workflow = match self.workflow(&input.workflow) {
+            Ok(w) => w.clone(),
+            Err(outcome) => return Ok(outcome),
+        };
+        let new = match self.new_task(tx, &input, &workflow, hash).await? {
+            Ok(new) => new,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        let outcome = match task::stored_task(tx, workflow.id, &input.id).await? {
+            Some(stored) if stored.content_hash == new.content_hash => {
+                return Ok(Outcome::Unchanged);
+            }
+            Some(stored) => {
+                // The old day's rollups lose the task if its start time moved.
+                self.touch(workflow.id, Some(stored.id), stored.task_started_at);
+                task::update_task(tx, stored.id, &new, self.now).await?;
+                self.touch(workflow.id, Some(stored.id), Some(new.started_at));
+                Outcome::Updated
+            }
+            None => {
+                let id = task::insert_task(tx, &new, self.now).await?;
+                outcome::claim_outcomes(tx, id, workflow.id, &input.id).await?;
+                self.touch(workflow.id, Some(id), Some(new.started_at));
+                Outcome::Created
+            }
+        };
+        Ok(outcome)
+    }
+
+    async fn new_task(
+        &self,
+        tx: &mut Tx,
+        input: &TaskIn,
+        workflow: &Workflow,
+        hash: String,
+    ) -> DbResult<Result<NewTask, ItemError>> {
+        let checked = (|| {
+            wire::ids(&[("id", &input.id)])?;
+            wire::limits(
+                &[
+                    ("segment", &input.segment),
+                    (
+                        "escalation_reason",
+                        input.escalation_reason.as_deref().unwrap_or(""),
+                    ),
+                ],
+                wire::MAX_ID,
+            )?;
+            wire::limits(&[("input_summary", &input.input_summary)], wire::MAX_TEXT)?;
+            if input.review_seconds < 0 {
+                return Err(ItemError::new("review_seconds", "must not be negative"));
+            }
+            let started_at = input.started_at.millis("started_at", self.now)?;
+            let finished_at = input
+                .finished_at
+                .as_ref()
+                .map(|f| f.millis("finished_at", self.now))
+                .transpose()?;
+            if finished_at.is_some_and(|f| f < started_at) {
+                return Err(ItemError::new(
+                    "finished_at",
+                    "must not be before started_at",
+                ));
+            }
+            if let Some((name, _)) = input.metrics.iter().flatten().find(|(_, v)| !v.is_finite()) {
+                return Err(ItemError::new(
+                    &format!("metrics.{name}"),
+                    "must be a finite number",
+                ));
+            }
+            let task_type_id = match &input.task_type {
+                None => None,
+                Some(slug) => Some(
+                    self.catalog
+                        .task_types
+                        .iter()
+                        .find(|t| t.workflow_id == workflow.id && &t.slug == slug)
+                        .ok_or_else(|| {
+                            ItemError::new(
+                                "task_type",
+                                format!("'{}' has no task type '{slug}'", workflow.slug),
+                            )
+                        })?
+                        .id,
+                ),
+            };
+            let team_id = match &input.team {
+                None => workflow.team_id,
+                Some(slug) => {
+                    self.catalog
+                        .teams
+                        .iter()
+                        .find(|t| &t.slug == slug)
+                        .ok_or_else(|| {
+                            ItemError::new("team", format!("no team has the slug '{slug}'"))
+                        })?
+                        .id
+                }
+            };
+            Ok(NewTask {
+                external_id: input.id.clone(),
+                workflow_id: workflow.id,
+                task_type_id,
+                team_id,
+                config_version_id: None,
+                segment: input.segment.clone(),
+                started_at,
+                finished_at,
+                reported_status: Some(input.status),
+                status: None,
+                status_rule_id: None,
+                status_reason: String::new(),
+                pending_until: None,
+                escalation_reason: input.escalation_reason.clone(),
+                review_seconds: input.review_seconds,
+                input_summary: input.input_summary.clone(),
+                output: wire::json_text("output", input.output.as_ref())?,
+                expected: wire::json_text("expected", input.expected.as_ref())?,
+                checks: wire::json_text(
+                    "checks",
+                    serde_json::to_value(&input.checks)
+                        .ok()
+                        .filter(|v| !v.is_null())
+                        .as_ref(),
+                )?,
+                metrics: wire::json_text(
+                    "metrics",
+                    serde_json::to_value(&input.metrics)
+                        .ok()
+                        .filter(|v| !v.is_null())
+                        .as_ref(),
+                )?,
+                content_hash: hash,
+            })
+        })();
+        let mut new = match checked {
+            Ok(new) => new,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(label) = &input.version {
+            if let Err(e) = wire::ids(&[("version", label)]) {
+                return Ok(Err(e));
+            }
+            new.config_version_id = Some(
+                config_version::ensure_config_version(tx, workflow.id, label, new.started_at)
+                    .await?,
+            );
+        }
+        Ok(Ok(new))
+    }
+
+    pub async fn attempt(&mut self, tx: &mut Tx, item: Value) -> DbResult<Outcome> {
+        let hash = content_hash(&item);
+        let input: AttemptIn = match wire::parse(item) {
+            Ok(input) => input,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        let workflow = match self.workflow(&input.workflow) {
+            Ok(w) => w.clone(),
+            Err(outcome) => return Ok(outcome),
+        };
+        let times = (|| {
+            wire::ids(&[
+                ("correlation_id", &input.correlation_id),
+                ("task", &input.task),
+            ])?;
+            wire::limits(
+                &[("error", input.error.as_deref().unwrap_or(""))],
+                wire::MAX_TEXT,
+            )?;
+            if !(1..=1_000).contains(&input.number) {
+                return Err(ItemError::new("number", "must be from 1 to 1000"));
+            }
+            let started_at = input.started_at.millis("started_at", self.now)?;
+            Ok((
+                started_at,
+                input
+                    .finished_at
+                    .as_ref()
+                    .map(|f| f.millis("finished_at", self.now))
+                    .transpose()?,
+            ))
+        })();
+        let (started_at, finished_at) = match times {
+            Ok(t) => t,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        let Some(owner) = task::stored_task(tx, workflow.id, &input.task).await? else {
+            let error = ItemError::new(
+                "task",
+                format!(
+                    "no task '{}' in '{}' yet: send the task first",
+                    input.task, workflow.slug
+                ),
+            );
+            return Ok(Outcome::Rejected {
+                status: 422,
+                code: "unknown_task",
+                error,
+            });
+        };
+        let attempt = task::NewAttempt {
+            task_id: owner.id,
+            number: input.number,
+            correlation_id: &input.correlation_id,
+            status: input.status,
+            error: input.error.as_deref(),
+            started_at,
+            finished_at,
+            content_hash: &hash,
+        };
+        let outcome = match task::stored_attempt(tx, &input.correlation_id).await? {
+            Some(stored) if stored.task_id != Some(owner.id) => {
+                let error = ItemError::new(
+                    "correlation_id",
+                    "is already used by an attempt of another task",
+                );
+                return Ok(Outcome::Rejected {
+                    status: 409,
+                    code: "conflict",
+                    error,
+                });
+            }
+            Some(stored) if stored.content_hash == hash => return Ok(Outcome::Unchanged),
+            Some(stored) => {
+                task::update_attempt(tx, stored.id, &attempt).await?;
+                Outcome::Updated
+            }
+            None => {
+                task::insert_attempt(tx, &attempt).await?;
+                Outcome::Created
+            }
+        };
+        self.touch(workflow.id, Some(owner.id), owner.task_started_at);
+        Ok(outcome)
+    }
+
+    pub async fn call(&mut self, tx: &mut Tx, item: Value) -> DbResult<Outcome> {
+        let hash = content_hash(&item);
+        let input: CallIn = match wire::parse(item) {
+            Ok(input) => input,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        let workflow = match self.workflow(&input.workflow) {
+            Ok(w) => w.clone(),
+            Err(outcome) => return Ok(outcome),
+        };
+        let checked = input.validate().and_then(|()| {
+            Ok((
+                input.started_at.millis("started_at", self.now)?,
+                input.reported_cost()?,
+            ))
+        });
+        let (started_at, reported) = match checked {
+            Ok(c) => c,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        if let Some(stored) = task::stored_call(tx, workflow.id, &input.id).await? {
+            if stored.content_hash == hash {
+                return Ok(Outcome::Unchanged);
+            }
+            let error = ItemError::new(
+                "id",
+                "a call with this id was stored with other content; a call's cost is never rewritten",
+            );
+            return Ok(Outcome::Rejected {
+                status: 409,
+                code: "conflict",
+                error,
+            });
+        }
+        let price: Option<Price> =
+            app::db::price::price_in_force(tx, &input.provider, &input.model, started_at).await?;
+        let usage = input.usage();
+        let pricing = cost_call(
+            reported,
+            input.status == CallStatus::Rejected,
+            &usage,
+            price.as_ref().map(|p| (p.id, Rates::from(p))),
+        );
+        let call = Call {
+            id: 0,
+            external_id: input.id.clone(),
+            workflow_id: workflow.id,
+            correlation_id: input.correlation_id.clone(),
+            task_id: None,
+            attempt_id: None,
+            kind: input.kind,
+            step: input.step.clone(),
+            provider: input.provider.clone(),
+            model: input.model.clone(),
+            input_tokens: usage.input,
+            output_tokens: usage.output,
+            cache_read_tokens: usage.cache_read,
+            cache_write_tokens: usage.cache_write,
+            reasoning_tokens: usage.reasoning,
+            reported_cost_micros: reported.map(|m: Micros| m.0),
+            cost_micros: pricing.priced.total,
+            cache_read_cost_micros: pricing.priced.cache_read,
+            cache_write_cost_micros: pricing.priced.cache_write,
+            cost_source: pricing.source,
+            price_id: pricing.price_id,
+            started_at,
+            latency_ms: input.latency_ms,
+            status: input.status,
+            error_type: input.error_type.clone(),
+            trace_id: input.trace_id.clone(),
+            span_id: input.span_id.clone(),
+            parent_span_id: input.parent_span_id.clone(),
+            content_hash: hash,
+            created_at: self.now,
+        };
+        task::insert_call(tx, &call).await?;
+        let stored = task::stored_call(tx, workflow.id, &input.id).await?;
+        self.touch(
+            workflow.id,
+            stored.as_ref().and_then(|s| s.task_id),
+            stored.and_then(|s| s.task_started_at),
+        );
+        self.slices
+            .insert((workflow.id, started_at.div_euclid(86_400_000)));
+        Ok(Outcome::Created)
+    }
+
+    pub async fn outcome(&mut self, tx: &mut Tx, item: Value) -> DbResult<Outcome> {
+        let hash = content_hash(&item);
+        let input: OutcomeIn = match wire::parse(item) {
+            Ok(input) => input,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        let workflow = match self.workflow(&input.workflow) {
+            Ok(w) => w.clone(),
+            Err(outcome) => return Ok(outcome),
+        };
+        let checked = wire::ids(&[("id", &input.id), ("task", &input.task)])
+            .and_then(|()| wire::limits(&[("source", &input.source)], wire::MAX_ID))
+            .and_then(|()| wire::limits(&[("detail", &input.detail)], wire::MAX_TEXT))
+            .and_then(|()| input.occurred_at.millis("occurred_at", self.now));
+        let occurred_at = match checked {
+            Ok(at) => at,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        match outcome::stored_outcome_hash(tx, workflow.id, &input.id).await? {
+            Some(stored) if stored == hash => return Ok(Outcome::Unchanged),
+            Some(_) => {
+                let error = ItemError::new(
+                    "id",
+                    "an outcome with this id was stored with other content",
+                );
+                return Ok(Outcome::Rejected {
+                    status: 409,
+                    code: "conflict",
+                    error,
+                });
+            }
+            None => {}
+        }
+        let event = outcome::NewOutcome {
+            external_id: &input.id,
+            workflow_id: workflow.id,
+            task_external_id: &input.task,
+            kind: input.kind,
+            occurred_at,
+            source: &input.source,
+            detail: &input.detail,
+            content_hash: &hash,
+        };
+        outcome::insert_outcome(tx, &event, self.now).await?;
+        if let Some(owner) = task::stored_task(tx, workflow.id, &input.task).await? {
+            self.touch(workflow.id, Some(owner.id), owner.task_started_at);
+        }
+        Ok(Outcome::Created)
+    }
+
+    pub async fn grade(&mut self, tx: &mut Tx, item: Value) -> DbResult<Outcome> {
+        let hash = content_hash(&item);
+        let input: GradeIn = match wire::parse(item) {
+            Ok(input) => input,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        let workflow = match self.workflow(&input.workflow) {
+            Ok(w) => w.clone(),
+            Err(outcome) => return Ok(outcome),
+        };
+        let checked = wire::ids(&[
+            ("id", &input.id),
+            ("task", &input.task),
+            ("grader", &input.grader),
+        ])
+        .and_then(|()| wire::limits(&[("note", &input.note)], wire::MAX_TEXT))
+        .and_then(|()| match input.review_seconds {
+            0..=86_400 => Ok(()),
+            _ => Err(ItemError::new(
+                "review_seconds",
+                "must be from 0 to 86400 (one day)",
+            )),
+        })
+        .and_then(|()| input.graded_at.millis("graded_at", self.now));
+        let graded_at = match checked {
+            Ok(at) => at,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        let Some(owner) = task::stored_task(tx, workflow.id, &input.task).await? else {
+            let error = ItemError::new(
+                "task",
+                format!(
+                    "no task '{}' in '{}': a grade needs its task",
+                    input.task, workflow.slug
+                ),
+            );
+            return Ok(Outcome::Rejected {
+                status: 422,
+                code: "unknown_task",
+                error,
+            });
+        };
+        match grade::stored_grade_hash(tx, owner.id, &input.grader).await? {
+            Some(stored) if stored == hash => return Ok(Outcome::Unchanged),
+            Some(_) => {
+                let error = ItemError::new(
+                    "grader",
+                    "this grader already graded the task with another verdict",
+                );
+                return Ok(Outcome::Rejected {
+                    status: 409,
+                    code: "conflict",
+                    error,
+                });
+            }
+            None => {}
+        }
+        let new = grade::NewGrade {
+            external_id: Some(&input.id),
+            task_id: owner.id,
+            reviewer_id: None,
+            grader: &input.grader,
+            verdict: input.verdict,
+            edit_severity: input.edit_severity,
+            review_seconds: input.review_seconds,
+            note: &input.note,
+            graded_at,
+            content_hash: &hash,
+        };
+        grade::insert_grade(tx, &new).await?;
+        self.touch(workflow.id, Some(owner.id), owner.task_started_at);
+        Ok(Outcome::Created)
+    }
+}

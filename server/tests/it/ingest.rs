@@ -1,0 +1,420 @@
+//! The batch ingestion API: idempotent items, partial batches, bad input refused by name, key
+//! scope, and figures that count each dollar once, on SQLite and PostgreSQL.
+
+use crate::helpers::{api_get, app, test_databases};
+use app::db::{Db, identity, on_db, workflow};
+use app::domain::Micros;
+use app::model::{KeyScope, WorkflowSettings};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use server::api::create_api_key;
+use tower::ServiceExt;
+
+/// A workflow `support-triage` of team `support`, and one of team `finance`, with a task type.
+async fn catalog(db: &Db) {
+    let mut tx = db.begin().await.unwrap();
+    for (team_slug, workflow_slug) in [
+        ("support", "support-triage"),
+        ("finance", "invoice-clearing"),
+    ] {
+        let team = identity::insert_team(&mut tx, team_slug, team_slug, Micros(30_000_000), 0)
+            .await
+            .unwrap();
+        let settings = WorkflowSettings {
+            slug: workflow_slug.into(),
+            name: workflow_slug.into(),
+            team_id: team,
+            description: String::new(),
+            budget_cpst_micros: Micros(1_000_000),
+            quality_target_bp: 9_000,
+            gate_window_days: 30,
+            gate_min_sample: 100,
+            drift_tolerance_bp: 1_000,
+            review_sampling_bp: 500,
+            second_grader_bp: 0,
+        };
+        let id = workflow::insert_workflow(&mut tx, &settings, 0)
+            .await
+            .unwrap();
+        let task_type = workflow::NewTaskType {
+            workflow_id: id,
+            slug: "ticket",
+            name: "Ticket",
+            user_goal: "Answer",
+            pass_condition: "Not reopened",
+            review_method: app::domain::status::ReviewMethod::Automatic,
+            segments: &[],
+        };
+        let type_id = workflow::insert_task_type(&mut tx, &task_type, 0)
+            .await
+            .unwrap();
+        let rule = app::domain::rule::Rule::FieldsPresent {
+            fields: vec!["reply".into()],
+        };
+        workflow::insert_success_rule(&mut tx, type_id, &rule.to_json(), 0, None, 0)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn post(
+    router: &axum::Router,
+    key: &str,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> (StatusCode, Value) {
+    let request = Request::post("/api/v1/ingest")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", content_type)
+        .body(body.into())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn batch(day: &str) -> Value {
+    json!({
+        "tasks": [{"id": "t-1", "workflow": "support-triage", "task_type": "ticket", "version": "v1",
+                   "started_at": format!("{day}T10:00:00Z"), "finished_at": format!("{day}T10:00:09.5Z"),
+                   "status": "completed", "output": {"reply": "Done"}, "review_seconds": 120}],
+        "attempts": [{"correlation_id": "t-1-a1", "workflow": "support-triage", "task": "t-1", "number": 1,
+                      "status": "succeeded", "started_at": format!("{day}T10:00:00Z")}],
+        "calls": [
+            {"id": "c-1", "workflow": "support-triage", "correlation_id": "t-1-a1", "kind": "model",
+             "provider": "anthropic", "model": "claude-haiku-4-5", "input_tokens": 1000, "output_tokens": 100,
+             "cost_usd": "0.0042", "started_at": format!("{day}T10:00:01Z"), "latency_ms": 900},
+            {"id": "c-2", "workflow": "support-triage", "correlation_id": "t-1-a1", "kind": "retrieval",
+             "cost_usd": 0.0005, "started_at": format!("{day}T10:00:00Z")}
+        ]
+    })
+}
+
+async fn cost_total(db: &Db) -> i64 {
+    on_db!(db, pool => sqlx::query_scalar::<_, i64>(
+        "SELECT CAST(COALESCE(SUM(model_cost_micros + tool_cost_micros + retry_cost_micros + cache_cost_micros + labour_cost_micros), 0) AS BIGINT) FROM task_rollups")
+        .fetch_one(pool).await).unwrap()
+}
+
+fn today() -> String {
+    app::domain::time::format_day(app::domain::time::day_of(app::db::now_ms()))
+}
+
+#[tokio::test]
+async fn a_batch_is_stored_once_however_often_it_is_sent() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let body = batch(&today()).to_string();
+        let (status, first) = post(&router, &key, "application/json", body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{}: {first}", t.backend);
+        assert_eq!(first["accepted"], 4);
+        assert_eq!(first["counts"]["calls"]["created"], 2);
+        // $0.0042 + $0.0005 of calls and two minutes of review at $30/hour.
+        assert_eq!(
+            cost_total(&t.db).await,
+            4_200 + 500 + 1_000_000,
+            "{}",
+            t.backend
+        );
+
+        let (status, again) = post(&router, &key, "application/json", body).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(again["counts"]["calls"]["unchanged"], 2, "{again}");
+        assert_eq!(
+            cost_total(&t.db).await,
+            1_004_700,
+            "{}: a client retry never double-counts",
+            t.backend
+        );
+
+        let (status, figures) = api_get(
+            &router,
+            "/api/v1/figures?workflow=support-triage&days=1",
+            &key,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{figures}");
+        let figures: Value = serde_json::from_str(&figures).unwrap();
+        assert_eq!(
+            figures["groups"][0]["tasks"]["succeeded"], 1,
+            "{}: the rule decided the verdict",
+            t.backend
+        );
+        assert_eq!(figures["groups"][0]["cpst_micros"], 1_004_700);
+    }
+}
+
+#[tokio::test]
+async fn a_task_moves_on_but_a_calls_cost_is_never_rewritten() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let mut first = batch(&today());
+        first["tasks"][0]["status"] = json!("running");
+        post(&router, &key, "application/json", first.to_string()).await;
+        let (_, done) = post(
+            &router,
+            &key,
+            "application/json",
+            batch(&today()).to_string(),
+        )
+        .await;
+        assert_eq!(
+            done["counts"]["tasks"]["updated"], 1,
+            "{}: {done}",
+            t.backend
+        );
+        let mut changed = batch(&today());
+        changed["calls"][0]["cost_usd"] = json!("9.99");
+        let (status, result) = post(&router, &key, "application/json", changed.to_string()).await;
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{result}");
+        assert_eq!(result["errors"][0]["status"], 409);
+        assert_eq!(result["errors"][0]["id"], "c-1");
+        assert_eq!(cost_total(&t.db).await, 1_004_700, "{}", t.backend);
+    }
+}
+
+#[tokio::test]
+async fn bad_items_are_refused_by_name_and_their_neighbours_stored() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let day = today();
+        let call = |id: &str, extra: Value| {
+            let mut c = json!({"id": id, "workflow": "support-triage", "correlation_id": "x", "kind": "model",
+                               "started_at": format!("{day}T10:00:00Z")});
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            c
+        };
+        let body = json!({"calls": [
+            call("ok-1", json!({"input_tokens": 10})),
+            call("neg", json!({"input_tokens": -1})),
+            call("type", json!({"output_tokens": "many"})),
+            call("cache", json!({"input_tokens": 10, "cache_read_tokens": 20})),
+            call("future", json!({"started_at": "2999-01-01T00:00:00Z"})),
+            call("when", json!({"started_at": "yesterday"})),
+            call("money", json!({"cost_usd": "-0.01"})),
+            call("nowhere", json!({"workflow": "no-such-workflow"})),
+            call(&"x".repeat(300), json!({})),
+            call("kind", json!({"kind": "prayer"})),
+            call("extra", json!({"colour": "blue"})),
+            call("ok-2", json!({"output_tokens": 5})),
+        ]});
+        let (status, result) = post(&router, &key, "application/json", body.to_string()).await;
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{}: {result}", t.backend);
+        assert_eq!(result["accepted"], 2, "{result}");
+        let fields: Vec<(&str, &str)> = result["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["id"].as_str().unwrap_or("?"),
+                    e["field"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let long = "x".repeat(300);
+        let expected = [
+            ("neg", "input_tokens"),
+            ("type", "output_tokens"),
+            ("cache", "cache_read_tokens"),
+            ("future", "started_at"),
+            ("when", "started_at"),
+            ("money", "cost_usd"),
+            ("nowhere", "workflow"),
+            (long.as_str(), "id"),
+            ("kind", "kind"),
+            ("extra", "colour"),
+        ];
+        assert_eq!(fields, expected, "{}", t.backend);
+        let stored: i64 = on_db!(&t.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM calls").fetch_one(pool).await).unwrap();
+        assert_eq!(stored, 2);
+    }
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_a_clear_status() {
+    let t = crate::helpers::sqlite().await;
+    catalog(&t.db).await;
+    let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+    let router = app(&t.db);
+    let (status, body) = post(&router, &key, "text/plain", "{}").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("unsupported_media_type")
+        )
+    );
+    let (status, body) = post(&router, &key, "application/json", "{\n  \"calls\": [1,\n}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (
+            body["error"]["line"].as_u64(),
+            body["error"]["code"].as_str()
+        ),
+        (Some(3), Some("malformed_json")),
+        "{body}"
+    );
+    let (status, _) = post(&router, &key, "application/json", vec![0xff, 0xfe, b'{']).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "invalid UTF-8");
+    let deep = format!(
+        "{{\"tasks\": [{}{}]}}",
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    let (status, body) = post(&router, &key, "application/json", deep).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "deeply nested JSON: {body}"
+    );
+    let huge = format!(
+        "{{\"tasks\": [\"{}\"]}}",
+        "x".repeat(server::ingest::MAX_BODY)
+    );
+    let (status, body) = post(&router, &key, "application/json", huge).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+    );
+    let (status, _) = post(&router, "fl_wrong", "application/json", "{}").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_key_writes_only_to_its_own_teams_workflows() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let teams = identity::list_teams(&t.db).await.unwrap();
+        let finance = teams.iter().find(|t| t.slug == "finance").unwrap();
+        let key = create_api_key(
+            &t.db,
+            "finance gateway",
+            &[KeyScope::Team(finance.id)],
+            None,
+        )
+        .await
+        .unwrap();
+        let (status, result) = post(
+            &app(&t.db),
+            &key,
+            "application/json",
+            batch(&today()).to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{}", t.backend);
+        assert_eq!(result["accepted"], 0);
+        assert!(
+            result["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["status"] == 403),
+            "{result}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn calls_and_outcomes_may_arrive_before_their_task() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let full = batch(&today());
+        let early = json!({
+            "calls": full["calls"],
+            "outcomes": [{"id": "o-1", "workflow": "support-triage", "task": "t-1", "kind": "resolved",
+                          "occurred_at": format!("{}T11:00:00Z", today())}],
+        });
+        let (status, result) = post(&router, &key, "application/json", early.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{result}");
+        assert_eq!(
+            cost_total(&t.db).await,
+            0,
+            "{}: no task yet, so nothing counts",
+            t.backend
+        );
+        let late = json!({"tasks": full["tasks"], "attempts": full["attempts"]});
+        let (status, result) = post(&router, &key, "application/json", late.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{result}");
+        assert_eq!(
+            cost_total(&t.db).await,
+            1_004_700,
+            "{}: the early calls joined their task",
+            t.backend
+        );
+        let linked: i64 = on_db!(&t.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outcome_events WHERE task_id IS NOT NULL").fetch_one(pool).await)
+        .unwrap();
+        assert_eq!(linked, 1);
+        let orphan_grade = json!({"grades": [{"id": "g-1", "workflow": "support-triage", "task": "t-9", "grader": "ana",
+            "verdict": "pass", "edit_severity": "none", "review_seconds": 30, "graded_at": format!("{}T12:00:00Z", today())}]});
+        let (status, result) =
+            post(&router, &key, "application/json", orphan_grade.to_string()).await;
+        assert_eq!(status, StatusCode::MULTI_STATUS);
+        assert_eq!(
+            (
+                result["errors"][0]["code"].as_str(),
+                result["errors"][0]["field"].as_str()
+            ),
+            (Some("unknown_task"), Some("task"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_saturated_server_says_when_to_retry_instead_of_dropping_data() {
+    let t = crate::helpers::sqlite().await;
+    catalog(&t.db).await;
+    let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("finishline")
+        .site_root("target/site")
+        .build();
+    let state = server::AppState::new(t.db.clone(), leptos);
+    let slots = state.ingest_slots.0.clone();
+    let router = server::router(state);
+    let held = slots
+        .clone()
+        .acquire_many_owned(slots.available_permits() as u32)
+        .await
+        .unwrap();
+    let request = Request::post("/api/v1/ingest")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from(batch(&today()).to_string()))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(cost_total(&t.db).await, 0, "nothing was half-stored");
+    drop(held);
+    let (status, _) = post(
+        &router,
+        &key,
+        "application/json",
+        batch(&today()).to_string(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the same batch goes through once there is room"
+    );
+}
