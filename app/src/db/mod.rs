@@ -149,6 +149,14 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
+/// A stored spelling outside its vocabulary: the row was written by something other than this
+/// application, or by a newer version of it.
+impl From<crate::domain::status::UnknownValue> for DbError {
+    fn from(err: crate::domain::status::UnknownValue) -> Self {
+        DbError::Corrupt(err.to_string())
+    }
+}
+
 pub type DbResult<T> = Result<T, DbError>;
 
 impl Db {

@@ -1,6 +1,6 @@
 //! What the CPST engine reads: the catalogue, rollup rows and one line per decided task.
 
-use super::{Db, DbError, DbResult, on_db};
+use super::{Db, DbResult, on_db};
 use super::{config_version, identity, platform_cost, rollup, workflow};
 use crate::model::{ConfigVersion, PlatformCost, TaskRollup, TaskType, Team, Workflow};
 use crate::report::Window;
@@ -98,12 +98,7 @@ pub async fn task_lines(
             config_version_id: row.6,
             model: row.7,
             day: row.8,
-            status: row
-                .9
-                .parse()
-                .map_err(|e: crate::domain::status::UnknownValue| {
-                    DbError::Corrupt(e.to_string())
-                })?,
+            status: row.9.parse()?,
             cost_micros: row.10,
             calls: row.11,
             tokens: row.12,

@@ -2,7 +2,7 @@
 //! inside the transaction that changed them. Pages read rollups; percentiles and drill-downs
 //! read raw rows.
 
-use super::{Db, DbError, DbResult, Tx, execute, on_db, on_tx};
+use super::{Db, DbResult, Tx, execute, on_db, on_tx};
 use crate::domain::Micros;
 use crate::domain::attribution::CallCost;
 use crate::domain::time::MS_PER_DAY;
@@ -131,9 +131,7 @@ pub async fn load_slice(
         rate,
     ) in rows
     {
-        let status = status
-            .parse()
-            .map_err(|e: crate::domain::status::UnknownValue| DbError::Corrupt(e.to_string()))?;
+        let status = status.parse()?;
         tasks.push(TaskFacts {
             id,
             day,
@@ -175,9 +173,7 @@ pub async fn load_slice(
         output,
     ) in rows
     {
-        let kind = kind
-            .parse()
-            .map_err(|e: crate::domain::status::UnknownValue| DbError::Corrupt(e.to_string()))?;
+        let kind = kind.parse()?;
         calls.push(CallFacts {
             cost: CallCost {
                 task_id,

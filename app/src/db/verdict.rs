@@ -49,7 +49,6 @@ pub async fn reevaluate_task(tx: &mut Tx, task_id: i64, now: i64) -> DbResult<(V
         pending_until,
         reason,
     ) = row;
-    let corrupt = |e: UnknownValue| DbError::Corrupt(e.to_string());
     let rule = match task_type_id {
         Some(task_type_id) => rule_in_force(tx, task_type_id, started_at).await?,
         None => None,
@@ -59,7 +58,7 @@ pub async fn reevaluate_task(tx: &mut Tx, task_id: i64, now: i64) -> DbResult<(V
     let outcomes: Vec<(String, i64)> = on_tx!(tx, conn => sqlx::query_as(
         "SELECT kind, occurred_at FROM outcome_events WHERE task_id = $1 ORDER BY occurred_at, id").bind(task_id).fetch_all(conn).await)?;
     let evidence = Evidence {
-        reported: Some(reported.parse::<ReportedStatus>().map_err(corrupt)?),
+        reported: Some(reported.parse::<ReportedStatus>()?),
         finished_at,
         output: output.as_deref().and_then(|t| serde_json::from_str(t).ok()),
         expected: expected
@@ -70,16 +69,14 @@ pub async fn reevaluate_task(tx: &mut Tx, task_id: i64, now: i64) -> DbResult<(V
         grades: grades
             .iter()
             .map(|g| g.parse::<GradeVerdict>())
-            .collect::<Result<_, _>>()
-            .map_err(corrupt)?,
+            .collect::<Result<_, _>>()?,
         outcomes: outcomes
             .into_iter()
             .map(|(kind, at)| Ok((kind.parse::<OutcomeKind>()?, at)))
-            .collect::<Result<_, UnknownValue>>()
-            .map_err(corrupt)?,
+            .collect::<Result<_, UnknownValue>>()?,
     };
     let verdict = evaluate_task(rule.as_ref().map(|r| &r.1), &evidence, now);
-    let before = status.parse::<TaskStatus>().map_err(corrupt)?;
+    let before = status.parse::<TaskStatus>()?;
     let changed = (before, pending_until, reason.as_str())
         != (
             verdict.status,

@@ -1,6 +1,8 @@
 //! Fresh databases per test on both backends, and a way to drive the router without a port.
 
 use app::db::Db;
+use app::domain::Micros;
+use app::model::WorkflowSettings;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -115,4 +117,21 @@ pub async fn api_get(app: &axum::Router, uri: &str, key: &str) -> (StatusCode, S
         .expect("a body")
         .to_bytes();
     (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A workflow's settings as a product owner would first write them.
+pub fn workflow_settings(team_id: i64, slug: &str) -> WorkflowSettings {
+    WorkflowSettings {
+        slug: slug.into(),
+        name: "Support triage".into(),
+        team_id,
+        description: "Drafts first replies".into(),
+        budget_cpst_micros: Micros(600_000),
+        quality_target_bp: 9_000,
+        gate_window_days: 30,
+        gate_min_sample: 400,
+        drift_tolerance_bp: 1_000,
+        review_sampling_bp: 500,
+        second_grader_bp: 2_000,
+    }
 }

@@ -1,10 +1,10 @@
 //! The batch ingestion API: idempotent items, partial batches, bad input refused by name, key
 //! scope, and figures that count each dollar once, on SQLite and PostgreSQL.
 
-use crate::helpers::{api_get, app, test_databases};
+use crate::helpers::{api_get, app, test_databases, workflow_settings};
 use app::db::{Db, identity, on_db, workflow};
 use app::domain::Micros;
-use app::model::{KeyScope, WorkflowSettings};
+use app::model::KeyScope;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -22,19 +22,7 @@ async fn catalog(db: &Db) {
         let team = identity::insert_team(&mut tx, team_slug, team_slug, Micros(30_000_000), 0)
             .await
             .unwrap();
-        let settings = WorkflowSettings {
-            slug: workflow_slug.into(),
-            name: workflow_slug.into(),
-            team_id: team,
-            description: String::new(),
-            budget_cpst_micros: Micros(1_000_000),
-            quality_target_bp: 9_000,
-            gate_window_days: 30,
-            gate_min_sample: 100,
-            drift_tolerance_bp: 1_000,
-            review_sampling_bp: 500,
-            second_grader_bp: 0,
-        };
+        let settings = workflow_settings(team, workflow_slug);
         let id = workflow::insert_workflow(&mut tx, &settings, 0)
             .await
             .unwrap();

@@ -1,7 +1,7 @@
 //! Every table written and read back, on SQLite and PostgreSQL, and the database's own rules
 //! (uniqueness, references, checks) reported as the right kind of error.
 
-use crate::helpers::test_databases;
+use crate::helpers::{test_databases, workflow_settings};
 use app::db::{self, Db, DbError};
 use app::domain::Micros;
 use app::domain::rule::Rule;
@@ -15,22 +15,6 @@ struct Fixture {
     user: i64,
     workflow: i64,
     task_type: i64,
-}
-
-fn settings(team_id: i64, slug: &str) -> WorkflowSettings {
-    WorkflowSettings {
-        slug: slug.into(),
-        name: "Support triage".into(),
-        team_id,
-        description: "Drafts first replies".into(),
-        budget_cpst_micros: Micros(600_000),
-        quality_target_bp: 9_000,
-        gate_window_days: 30,
-        gate_min_sample: 400,
-        drift_tolerance_bp: 1_000,
-        review_sampling_bp: 500,
-        second_grader_bp: 2_000,
-    }
 }
 
 async fn fixture(db: &Db) -> Fixture {
@@ -55,9 +39,10 @@ async fn fixture(db: &Db) -> Fixture {
     let user = db::identity::insert_user(&mut tx, &new_user, T0)
         .await
         .unwrap();
-    let workflow = db::workflow::insert_workflow(&mut tx, &settings(team, "support-triage"), T0)
-        .await
-        .unwrap();
+    let workflow =
+        db::workflow::insert_workflow(&mut tx, &workflow_settings(team, "support-triage"), T0)
+            .await
+            .unwrap();
     let task_type = db::workflow::NewTaskType {
         workflow_id: workflow,
         slug: "billing-question",
@@ -278,7 +263,7 @@ async fn workflows_task_types_segments_and_rule_versions_round_trip() {
             .unwrap();
         assert_eq!(by_slug.map(|w| w.id), Some(f.workflow));
 
-        let mut changed = settings(f.team, "support-triage");
+        let mut changed = workflow_settings(f.team, "support-triage");
         changed.budget_cpst_micros = Micros(550_000);
         let mut tx = t.db.begin().await.unwrap();
         db::workflow::update_workflow(&mut tx, f.workflow, &changed, T0 + 1)
@@ -924,8 +909,12 @@ async fn the_database_rules_come_back_as_conflicts_and_missing_references() {
     for t in test_databases().await {
         let f = fixture(&t.db).await;
         let mut tx = t.db.begin().await.unwrap();
-        let duplicate =
-            db::workflow::insert_workflow(&mut tx, &settings(f.team, "support-triage"), T0).await;
+        let duplicate = db::workflow::insert_workflow(
+            &mut tx,
+            &workflow_settings(f.team, "support-triage"),
+            T0,
+        )
+        .await;
         assert!(
             matches!(duplicate, Err(DbError::Conflict(_))),
             "{}: {duplicate:?}",
@@ -935,7 +924,8 @@ async fn the_database_rules_come_back_as_conflicts_and_missing_references() {
 
         let mut tx = t.db.begin().await.unwrap();
         let orphan =
-            db::workflow::insert_workflow(&mut tx, &settings(f.team + 999, "orphan"), T0).await;
+            db::workflow::insert_workflow(&mut tx, &workflow_settings(f.team + 999, "orphan"), T0)
+                .await;
         assert!(
             matches!(orphan, Err(DbError::MissingReference(_))),
             "{}: {orphan:?}",
@@ -944,7 +934,7 @@ async fn the_database_rules_come_back_as_conflicts_and_missing_references() {
         drop(tx);
 
         let mut tx = t.db.begin().await.unwrap();
-        let mut impossible = settings(f.team, "impossible");
+        let mut impossible = workflow_settings(f.team, "impossible");
         impossible.quality_target_bp = 12_000;
         let refused = db::workflow::insert_workflow(&mut tx, &impossible, T0).await;
         assert!(

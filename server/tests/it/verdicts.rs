@@ -1,12 +1,12 @@
 //! Verdicts kept current as evidence arrives: late outcomes, grades and closing windows change a
 //! task's status, and the rollups follow in the same transaction.
 
-use crate::helpers::test_databases;
+use crate::helpers::{test_databases, workflow_settings};
 use app::db::{self, Db, on_db, verdict};
 use app::domain::Micros;
 use app::domain::rule::Rule;
 use app::domain::status::*;
-use app::model::{NewTask, WorkflowSettings};
+use app::model::NewTask;
 use server::demo::{self, DemoSpec};
 
 const HOUR: i64 = 3_600_000;
@@ -25,19 +25,7 @@ async fn setup(db: &Db, rule: Rule) -> Setup {
     let team = db::identity::insert_team(&mut tx, "support", "Support", Micros(30_000_000), T)
         .await
         .unwrap();
-    let settings = WorkflowSettings {
-        slug: "support-triage".into(),
-        name: "Support triage".into(),
-        team_id: team,
-        description: String::new(),
-        budget_cpst_micros: Micros(1_000_000),
-        quality_target_bp: 9_000,
-        gate_window_days: 30,
-        gate_min_sample: 100,
-        drift_tolerance_bp: 1_000,
-        review_sampling_bp: 500,
-        second_grader_bp: 0,
-    };
+    let settings = workflow_settings(team, "support-triage");
     let workflow = db::workflow::insert_workflow(&mut tx, &settings, T)
         .await
         .unwrap();
