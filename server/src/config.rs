@@ -55,8 +55,17 @@ pub enum Command {
     Demo(DemoArgs),
     /// Create an API key for the read and ingestion API; prints the key once.
     ApiKey(ApiKeyArgs),
+    /// Import exported history: JSON lines (one item per line with a `type`) or CSV (one call
+    /// per row). Resumable: run it again to finish an interrupted import.
+    Import(ImportArgs),
     /// Apply the price book again to a workflow's calls (audited; reported costs are kept).
     Reprice(RepriceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A .jsonl/.ndjson or .csv file.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

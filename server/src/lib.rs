@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod demo;
 pub mod health;
+pub mod import;
 pub mod ingest;
 pub mod jobs;
 

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use app::db::Db;
 use clap::Parser;
-use server::config::{ApiKeyArgs, Cli, Command, DemoArgs, RepriceArgs, ServeArgs};
+use server::config::{ApiKeyArgs, Cli, Command, DemoArgs, ImportArgs, RepriceArgs, ServeArgs};
 use server::{AppState, demo, router};
 use tracing_subscriber::EnvFilter;
 
@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(args) => load_demo(&db, &args).await,
         Command::ApiKey(args) => create_api_key(&db, &args).await,
         Command::Reprice(args) => reprice(&db, &args).await,
+        Command::Import(args) => import(&db, &args).await,
         Command::Serve(args) => serve(db, args).await,
     }
 }
@@ -70,6 +71,58 @@ async fn create_api_key(db: &Db, args: &ApiKeyArgs) -> anyhow::Result<()> {
     let secret = server::api::create_api_key(db, &args.name, &scopes, None).await?;
     println!("{secret}");
     eprintln!("This key is shown once. Send it as 'Authorization: Bearer <key>'.");
+    Ok(())
+}
+
+async fn import(db: &Db, args: &ImportArgs) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Write};
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_tenth = None;
+    let summary = server::import::import_file(db, &args.file, |done, total| {
+        let share = if total == 0 {
+            1.0
+        } else {
+            done as f64 / total as f64
+        };
+        let filled = (share * 30.0) as usize;
+        if terminal {
+            eprint!(
+                "\r[{}{}] {:>3.0}% {done}/{total} rows",
+                "#".repeat(filled),
+                ".".repeat(30 - filled),
+                share * 100.0
+            );
+            let _ = std::io::stderr().flush();
+        } else if last_tenth != Some((share * 10.0) as u64) {
+            last_tenth = Some((share * 10.0) as u64);
+            eprintln!("{:>3.0}% {done}/{total} rows", share * 100.0);
+        }
+    })
+    .await?;
+    if terminal {
+        eprintln!();
+    }
+    println!(
+        "{} rows: {} accepted, {} rejected{}.",
+        summary.rows,
+        summary.accepted,
+        summary.rejected,
+        if summary.skipped > 0 {
+            format!(" ({} already imported before this run)", summary.skipped)
+        } else {
+            String::new()
+        }
+    );
+    let mut reasons: Vec<_> = summary.reasons.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1));
+    for ((field, reason), count) in reasons.iter().take(20) {
+        let at = if field.is_empty() {
+            String::new()
+        } else {
+            format!("{field}: ")
+        };
+        println!("  {count:>6} × {at}{reason}");
+    }
     Ok(())
 }
 

@@ -11,7 +11,7 @@ pub mod wire;
 use crate::api::{ApiCaller, ApiError};
 use app::db::report::Catalog;
 use app::db::rollup::{refresh_call_rollups, refresh_task_rollups};
-use app::db::{Db, now_ms, verdict};
+use app::db::{Db, DbResult, Tx, now_ms, verdict};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -49,17 +49,17 @@ impl Default for IngestSlots {
 /// A batch: each list holds raw items, parsed one by one.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Batch {
+pub struct Batch {
     #[serde(default)]
-    tasks: Vec<Value>,
+    pub tasks: Vec<Value>,
     #[serde(default)]
-    attempts: Vec<Value>,
+    pub attempts: Vec<Value>,
     #[serde(default)]
-    calls: Vec<Value>,
+    pub calls: Vec<Value>,
     #[serde(default)]
-    outcomes: Vec<Value>,
+    pub outcomes: Vec<Value>,
     #[serde(default)]
-    grades: Vec<Value>,
+    pub grades: Vec<Value>,
 }
 
 pub async fn post_batch(
@@ -114,43 +114,8 @@ pub async fn post_batch(
         .and_then(Result::ok)
         .ok_or(ApiError::Busy)?;
     let catalog = Catalog::load(&db).await?;
-    let now = now_ms();
-    let mut ingest = Ingest {
-        catalog: &catalog,
-        caller: &caller,
-        now,
-        tasks: BTreeSet::new(),
-        slices: BTreeSet::new(),
-    };
-    let mut results = Results::default();
     let mut tx = db.begin().await?;
-    // Tasks first, so that attempts, outcomes and grades in the same batch find them.
-    for (i, item) in batch.tasks.into_iter().enumerate() {
-        let id = item_id(&item);
-        results.record("tasks", i, id, ingest.task(&mut tx, item).await?);
-    }
-    for (i, item) in batch.attempts.into_iter().enumerate() {
-        let id = item_id(&item);
-        results.record("attempts", i, id, ingest.attempt(&mut tx, item).await?);
-    }
-    for (i, item) in batch.calls.into_iter().enumerate() {
-        let id = item_id(&item);
-        results.record("calls", i, id, ingest.call(&mut tx, item).await?);
-    }
-    for (i, item) in batch.outcomes.into_iter().enumerate() {
-        let id = item_id(&item);
-        results.record("outcomes", i, id, ingest.outcome(&mut tx, item).await?);
-    }
-    for (i, item) in batch.grades.into_iter().enumerate() {
-        let id = item_id(&item);
-        results.record("grades", i, id, ingest.grade(&mut tx, item).await?);
-    }
-    let tasks: Vec<i64> = ingest.tasks.iter().copied().collect();
-    verdict::reevaluate_tasks(&mut tx, &tasks, now).await?;
-    for (workflow_id, day) in &ingest.slices {
-        refresh_task_rollups(&mut tx, *workflow_id, *day, *day).await?;
-        refresh_call_rollups(&mut tx, *workflow_id, *day, *day).await?;
-    }
+    let results = store_batch(&mut tx, &catalog, &caller, batch, now_ms()).await?;
     tx.commit().await?;
     let status = if results.rejected.is_empty() {
         StatusCode::OK
@@ -158,6 +123,52 @@ pub async fn post_batch(
         StatusCode::MULTI_STATUS
     };
     Ok((status, Json(results.into_json())).into_response())
+}
+
+/// Stores a batch in the caller's transaction: tasks first, so that attempts, outcomes and
+/// grades in the same batch find them; then verdicts and rollups of everything it touched.
+pub async fn store_batch(
+    tx: &mut Tx,
+    catalog: &Catalog,
+    caller: &ApiCaller,
+    batch: Batch,
+    now: i64,
+) -> DbResult<Results> {
+    let mut ingest = Ingest {
+        catalog,
+        caller,
+        now,
+        tasks: BTreeSet::new(),
+        slices: BTreeSet::new(),
+    };
+    let mut results = Results::default();
+    for (i, item) in batch.tasks.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("tasks", i, id, ingest.task(tx, item).await?);
+    }
+    for (i, item) in batch.attempts.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("attempts", i, id, ingest.attempt(tx, item).await?);
+    }
+    for (i, item) in batch.calls.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("calls", i, id, ingest.call(tx, item).await?);
+    }
+    for (i, item) in batch.outcomes.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("outcomes", i, id, ingest.outcome(tx, item).await?);
+    }
+    for (i, item) in batch.grades.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("grades", i, id, ingest.grade(tx, item).await?);
+    }
+    let tasks: Vec<i64> = ingest.tasks.iter().copied().collect();
+    verdict::reevaluate_tasks(tx, &tasks, now).await?;
+    for (workflow_id, day) in &ingest.slices {
+        refresh_task_rollups(tx, *workflow_id, *day, *day).await?;
+        refresh_call_rollups(tx, *workflow_id, *day, *day).await?;
+    }
+    Ok(results)
 }
 
 /// The sender's id of an item (an attempt's is its correlation id), to name it in errors.
@@ -170,9 +181,9 @@ fn item_id(item: &Value) -> Value {
 
 /// Counts per kind and outcome, and every refused item with its reason.
 #[derive(Default)]
-struct Results {
-    counts: std::collections::BTreeMap<&'static str, [u64; 3]>,
-    rejected: Vec<Value>,
+pub struct Results {
+    pub counts: std::collections::BTreeMap<&'static str, [u64; 3]>,
+    pub rejected: Vec<Value>,
 }
 
 impl Results {
@@ -198,7 +209,11 @@ impl Results {
         }
     }
 
-    fn into_json(self) -> Value {
+    pub fn accepted(&self) -> u64 {
+        self.counts.values().flatten().sum()
+    }
+
+    pub fn into_json(self) -> Value {
         let accepted: u64 = self.counts.values().flatten().sum();
         let counts: serde_json::Map<String, Value> = self
             .counts

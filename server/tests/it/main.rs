@@ -3,6 +3,7 @@
 mod demo;
 mod engine;
 mod helpers;
+mod import;
 mod ingest;
 mod pages;
 mod read_api;
