@@ -1,6 +1,7 @@
 //! Integration tests: the real router and the real databases, SQLite and PostgreSQL both.
 
 mod demo;
+mod durability;
 mod engine;
 mod helpers;
 mod import;
