@@ -58,8 +58,26 @@ pub enum Command {
     /// Import exported history: JSON lines (one item per line with a `type`) or CSV (one call
     /// per row). Resumable: run it again to finish an interrupted import.
     Import(ImportArgs),
+    /// Measure ingestion: start a server on loopback with a fresh SQLite database and drive it.
+    Bench(BenchArgs),
     /// Apply the price book again to a workflow's calls (audited; reported costs are kept).
     Reprice(RepriceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Batches to send.
+    #[arg(long, default_value_t = 200)]
+    pub batches: usize,
+    /// Tasks per batch (each with one attempt).
+    #[arg(long, default_value_t = 20)]
+    pub tasks_per_batch: usize,
+    /// Calls per task.
+    #[arg(long, default_value_t = 50)]
+    pub calls_per_task: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! `router` builds the whole application so tests can drive it without binding a port.
 
 pub mod api;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod health;

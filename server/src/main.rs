@@ -3,7 +3,9 @@
 use anyhow::Context;
 use app::db::Db;
 use clap::Parser;
-use server::config::{ApiKeyArgs, Cli, Command, DemoArgs, ImportArgs, RepriceArgs, ServeArgs};
+use server::config::{
+    ApiKeyArgs, BenchArgs, Cli, Command, DemoArgs, ImportArgs, RepriceArgs, ServeArgs,
+};
 use server::{AppState, demo, router};
 use tracing_subscriber::EnvFilter;
 
@@ -29,6 +31,20 @@ async fn main() -> anyhow::Result<()> {
         Command::ApiKey(args) => create_api_key(&db, &args).await,
         Command::Reprice(args) => reprice(&db, &args).await,
         Command::Import(args) => import(&db, &args).await,
+        Command::Bench(BenchArgs {
+            batches,
+            tasks_per_batch,
+            calls_per_task,
+            clients,
+        }) => {
+            server::bench::run(server::bench::BenchSpec {
+                batches,
+                tasks_per_batch,
+                calls_per_task,
+                clients,
+            })
+            .await
+        }
         Command::Serve(args) => serve(db, args).await,
     }
 }

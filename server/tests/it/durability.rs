@@ -4,10 +4,10 @@
 //! (`Child::kill` sends SIGKILL on Unix.)
 
 use app::db::{Db, on_db};
+use server::bench::post_json;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const CALLS_PER_BATCH: usize = 50;
@@ -40,21 +40,6 @@ async fn serve(data: &Path, port: u16) -> Child {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the server did not listen on {port}");
-}
-
-/// Posts one batch over a fresh connection; the status code, or `None` when the connection broke.
-async fn post(port: u16, key: &str, body: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-    let request = format!(
-        "POST /api/v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.ok()?;
-    let text = String::from_utf8_lossy(&response);
-    text.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn batch(n: usize) -> String {
@@ -98,7 +83,9 @@ async fn every_acknowledged_batch_survives_a_sigkill_exactly_once() {
         if acknowledged.len() == 20 && !killed {
             killed = true;
             let in_flight_key = key.clone();
-            let in_flight = tokio::spawn(async move { post(port, &in_flight_key, &body).await });
+            let in_flight = tokio::spawn(async move {
+                post_json(port, "/api/v1/ingest", &in_flight_key, &body).await
+            });
             tokio::time::sleep(Duration::from_millis(2)).await;
             server.kill().unwrap();
             server.wait().unwrap();
@@ -107,7 +94,7 @@ async fn every_acknowledged_batch_survives_a_sigkill_exactly_once() {
             server = serve(data, port).await;
             continue;
         }
-        if post(port, &key, &body).await == Some(200) {
+        if post_json(port, "/api/v1/ingest", &key, &body).await == Some(200) {
             acknowledged.push(sent);
         }
         sent += 1;
