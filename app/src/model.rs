@@ -341,6 +341,23 @@ pub struct Price {
     pub created_at: i64,
 }
 
+impl Price {
+    /// The entry of `prices` in force for a model at `at`: the latest to start at or before it
+    /// and not yet ended.
+    pub fn in_force<'p>(
+        prices: &'p [Price],
+        provider: &str,
+        model: &str,
+        at: i64,
+    ) -> Option<&'p Price> {
+        prices
+            .iter()
+            .filter(|p| p.provider == provider && p.model == model)
+            .filter(|p| p.effective_from <= at && p.effective_to.is_none_or(|to| to > at))
+            .max_by_key(|p| p.effective_from)
+    }
+}
+
 impl From<&Price> for crate::domain::pricing::Rates {
     fn from(price: &Price) -> Self {
         crate::domain::pricing::Rates {

@@ -119,6 +119,7 @@ pub async fn import_file(
         tx.commit().await?;
         progress(done as u64, total);
     }
+    app::db::rollup::refresh_all_dirty(db).await?;
     Ok(summary)
 }
 

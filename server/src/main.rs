@@ -184,6 +184,7 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         println!("Rebuilt the daily rollups from raw rows.");
     }
     server::jobs::spawn_settling(db.clone());
+    server::jobs::spawn_rollup_refresh(db.clone());
     let conf =
         leptos::config::get_configuration(None).context("reading the Leptos configuration")?;
     let leptos = conf.leptos_options;

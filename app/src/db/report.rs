@@ -1,8 +1,8 @@
 //! What the CPST engine reads: the catalogue, rollup rows and one line per decided task.
 
 use super::{Db, DbResult, on_db};
-use super::{config_version, identity, platform_cost, rollup, workflow};
-use crate::model::{ConfigVersion, PlatformCost, TaskRollup, TaskType, Team, Workflow};
+use super::{config_version, identity, platform_cost, price, rollup, workflow};
+use crate::model::{ConfigVersion, PlatformCost, Price, TaskRollup, TaskType, Team, Workflow};
 use crate::report::Window;
 use crate::report::detail::TaskLine;
 use crate::report::figures::Ledger;
@@ -15,6 +15,7 @@ pub struct Catalog {
     pub task_types: Vec<TaskType>,
     pub config_versions: Vec<ConfigVersion>,
     pub platform_costs: Vec<PlatformCost>,
+    pub prices: Vec<Price>,
 }
 
 impl Catalog {
@@ -25,6 +26,7 @@ impl Catalog {
             task_types: workflow::list_all_task_types(db).await?,
             config_versions: config_version::list_all_config_versions(db).await?,
             platform_costs: platform_cost::list_platform_costs(db).await?,
+            prices: price::list_prices(db).await?,
         })
     }
 

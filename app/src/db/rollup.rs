@@ -62,6 +62,46 @@ async fn store_task_usage(tx: &mut Tx, task: &TaskFacts, used: &TaskUsage) -> Db
     Ok(())
 }
 
+/// Marks a (workflow, day) slice as behind its raw rows, in the transaction that changed them.
+pub async fn mark_dirty(tx: &mut Tx, workflow_id: i64, day: i64, at: i64) -> DbResult<()> {
+    let sql = "INSERT INTO rollup_dirty (workflow_id, day, marked_at) VALUES ($1, $2, $3)
+               ON CONFLICT (workflow_id, day) DO UPDATE
+                 SET version = rollup_dirty.version + 1, marked_at = excluded.marked_at";
+    execute!(tx, sqlx::query(sql).bind(workflow_id).bind(day).bind(at))?;
+    Ok(())
+}
+
+/// Recomputes up to `limit` marked slices, oldest mark first, each in its own transaction. A
+/// mark is removed only if no batch re-marked the slice meanwhile. Returns how many it did.
+pub async fn refresh_dirty(db: &Db, limit: i64) -> DbResult<u64> {
+    let sql = "SELECT workflow_id, day, version FROM rollup_dirty ORDER BY marked_at LIMIT $1";
+    let marked: Vec<(i64, i64, i64)> =
+        on_db!(db, pool => sqlx::query_as(sql).bind(limit).fetch_all(pool).await)?;
+    for (workflow_id, day, version) in &marked {
+        let mut tx = db.begin().await?;
+        refresh_task_rollups(&mut tx, *workflow_id, *day, *day).await?;
+        refresh_call_rollups(&mut tx, *workflow_id, *day, *day).await?;
+        let done = "DELETE FROM rollup_dirty WHERE workflow_id = $1 AND day = $2 AND version = $3";
+        execute!(
+            &mut tx,
+            sqlx::query(done).bind(workflow_id).bind(day).bind(version)
+        )?;
+        tx.commit().await?;
+    }
+    Ok(marked.len() as u64)
+}
+
+/// Refreshes marked slices until none is left.
+pub async fn refresh_all_dirty(db: &Db) -> DbResult<u64> {
+    let mut total = 0;
+    loop {
+        match refresh_dirty(db, 100).await? {
+            0 => return Ok(total),
+            n => total += n,
+        }
+    }
+}
+
 /// Rebuilds every rollup from raw rows when tasks exist but rollups do not (after a migration
 /// that reshaped them). Returns whether it rebuilt.
 pub async fn rebuild_if_missing(db: &Db) -> DbResult<bool> {

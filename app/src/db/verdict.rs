@@ -128,6 +128,21 @@ fn json_map<T>(
 /// Re-decides the given tasks and refreshes the rollups of every (workflow, day) whose tasks
 /// changed verdict. Returns how many changed.
 pub async fn reevaluate_tasks(tx: &mut Tx, task_ids: &[i64], now: i64) -> DbResult<u64> {
+    let touched = decide_tasks(tx, task_ids, now).await?;
+    for (workflow_id, day) in &touched {
+        refresh_task_rollups(tx, *workflow_id, *day, *day).await?;
+        refresh_call_rollups(tx, *workflow_id, *day, *day).await?;
+    }
+    Ok(touched.len() as u64)
+}
+
+/// Re-decides the given tasks and returns the (workflow, day) slices whose tasks changed
+/// verdict, for the caller to refresh now or to mark for the background refresh.
+pub async fn decide_tasks(
+    tx: &mut Tx,
+    task_ids: &[i64],
+    now: i64,
+) -> DbResult<BTreeSet<(i64, i64)>> {
     let mut touched: BTreeSet<(i64, i64)> = BTreeSet::new();
     for &task_id in task_ids {
         let (_, changed) = reevaluate_task(tx, task_id, now).await?;
@@ -138,11 +153,7 @@ pub async fn reevaluate_tasks(tx: &mut Tx, task_ids: &[i64], now: i64) -> DbResu
             touched.insert((workflow_id, day_of(started_at)));
         }
     }
-    for (workflow_id, day) in &touched {
-        refresh_task_rollups(tx, *workflow_id, *day, *day).await?;
-        refresh_call_rollups(tx, *workflow_id, *day, *day).await?;
-    }
-    Ok(touched.len() as u64)
+    Ok(touched)
 }
 
 /// Decides pending tasks whose evidence window has closed by `now`, in batches; returns how

@@ -2,15 +2,15 @@
 //!
 //! The batch is stored in one transaction: a 2xx means every accepted item is durably stored
 //! and counted once. Items are idempotent by their sender id and content, invalid ones are
-//! refused by name while the rest are stored (207), and verdicts and rollups are brought up to
-//! date before the answer.
+//! refused by name while the rest are stored (207). Verdicts are decided before the answer;
+//! the rollups the figures read follow within moments (see `jobs`).
 
 mod store;
 pub mod wire;
 
 use crate::api::{ApiCaller, ApiError};
 use app::db::report::Catalog;
-use app::db::rollup::{refresh_call_rollups, refresh_task_rollups};
+use app::db::rollup::mark_dirty;
 use app::db::{Db, DbResult, Tx, now_ms, verdict};
 use axum::Json;
 use axum::body::Bytes;
@@ -126,7 +126,9 @@ pub async fn post_batch(
 }
 
 /// Stores a batch in the caller's transaction: tasks first, so that attempts, outcomes and
-/// grades in the same batch find them; then verdicts and rollups of everything it touched.
+/// grades in the same batch find them; then the verdicts of the tasks it touched, and marks on
+/// the rollup slices it touched for the background refresh, which recomputes each slice once
+/// however many batches touched it.
 pub async fn store_batch(
     tx: &mut Tx,
     catalog: &Catalog,
@@ -140,6 +142,7 @@ pub async fn store_batch(
         now,
         tasks: BTreeSet::new(),
         slices: BTreeSet::new(),
+        attempts: Default::default(),
     };
     let mut results = Results::default();
     for (i, item) in batch.tasks.into_iter().enumerate() {
@@ -163,10 +166,10 @@ pub async fn store_batch(
         results.record("grades", i, id, ingest.grade(tx, item).await?);
     }
     let tasks: Vec<i64> = ingest.tasks.iter().copied().collect();
-    verdict::reevaluate_tasks(tx, &tasks, now).await?;
-    for (workflow_id, day) in &ingest.slices {
-        refresh_task_rollups(tx, *workflow_id, *day, *day).await?;
-        refresh_call_rollups(tx, *workflow_id, *day, *day).await?;
+    let mut slices = verdict::decide_tasks(tx, &tasks, now).await?;
+    slices.extend(ingest.slices);
+    for (workflow_id, day) in slices {
+        mark_dirty(tx, workflow_id, day, now).await?;
     }
     Ok(results)
 }

@@ -13,7 +13,7 @@ use app::domain::status::CallStatus;
 use app::model::{Call, NewTask, Price, Workflow};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// What happened to one item.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +47,8 @@ pub struct Ingest<'a> {
     pub tasks: BTreeSet<i64>,
     /// (workflow, day) slices whose rollups must be refreshed.
     pub slices: BTreeSet<(i64, i64)>,
+    /// Attempts looked up by correlation id in this batch: (task, task start).
+    pub attempts: HashMap<String, Option<(i64, i64)>>,
 }
 
 fn content_hash(item: &Value) -> String {
@@ -369,14 +371,18 @@ impl Ingest<'_> {
                 error,
             });
         }
-        let price: Option<Price> =
-            app::db::price::price_in_force(tx, &input.provider, &input.model, started_at).await?;
+        let price = Price::in_force(
+            &self.catalog.prices,
+            &input.provider,
+            &input.model,
+            started_at,
+        );
         let usage = input.usage();
         let pricing = cost_call(
             reported,
             input.status == CallStatus::Rejected,
             &usage,
-            price.as_ref().map(|p| (p.id, Rates::from(p))),
+            price.map(|p| (p.id, Rates::from(p))),
         );
         let call = Call {
             id: 0,
@@ -411,12 +417,17 @@ impl Ingest<'_> {
             created_at: self.now,
         };
         task::insert_call(tx, &call).await?;
-        let stored = task::stored_call(tx, workflow.id, &input.id).await?;
-        self.touch(
-            workflow.id,
-            stored.as_ref().and_then(|s| s.task_id),
-            stored.and_then(|s| s.task_started_at),
-        );
+        // The insert joined the call to its attempt if that is stored; count it on the task's day.
+        let attempt = match self.attempts.get(&input.correlation_id) {
+            Some(known) => *known,
+            None => {
+                let stored = task::stored_attempt(tx, &input.correlation_id).await?;
+                let known = stored.and_then(|s| Some((s.task_id?, s.task_started_at?)));
+                self.attempts.insert(input.correlation_id.clone(), known);
+                known
+            }
+        };
+        self.touch(workflow.id, attempt.map(|a| a.0), attempt.map(|a| a.1));
         self.slices
             .insert((workflow.id, started_at.div_euclid(86_400_000)));
         Ok(Outcome::Created)

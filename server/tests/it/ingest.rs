@@ -85,7 +85,9 @@ fn batch(day: &str) -> Value {
     })
 }
 
+/// Total cost in the rollups once the background refresh has caught up.
 async fn cost_total(db: &Db) -> i64 {
+    app::db::rollup::refresh_all_dirty(db).await.unwrap();
     on_db!(db, pool => sqlx::query_scalar::<_, i64>(
         "SELECT CAST(COALESCE(SUM(model_cost_micros + tool_cost_micros + retry_cost_micros + cache_cost_micros + labour_cost_micros), 0) AS BIGINT) FROM task_rollups")
         .fetch_one(pool).await).unwrap()
