@@ -1,14 +1,14 @@
 //! The CPST engine end to end: the read API's figures on the demo dataset agree, to the
 //! micro-dollar, with a recomputation from raw rows written here independently of the engine.
 
-use crate::helpers::{api_get, app, test_databases};
+use crate::helpers::{api_get, app, demo_with_key, test_databases};
 use app::db::{Db, on_db};
 use app::domain::time::format_day;
 use axum::http::StatusCode;
 use server::demo::{self, DemoSpec};
 use std::collections::{BTreeMap, HashMap};
 
-const END_DAY: i64 = 20_400;
+use crate::helpers::DEMO_END_DAY as END_DAY;
 
 /// Per workflow: tasks by verdict and the five per-task cost components.
 #[derive(Debug, Default, PartialEq)]
@@ -119,19 +119,7 @@ fn num(v: &serde_json::Value) -> i64 {
 #[tokio::test]
 async fn the_read_api_agrees_with_a_recomputation_from_raw_rows() {
     for t in test_databases().await {
-        demo::load(
-            &t.db,
-            &DemoSpec {
-                seed: 7,
-                tasks: 1_500,
-                end_day: END_DAY,
-            },
-        )
-        .await
-        .unwrap();
-        let key = server::api::create_api_key(&t.db, "test", &[], None)
-            .await
-            .unwrap();
+        let key = demo_with_key(&t.db, 7, 1_500).await;
         let router = app(&t.db);
         for (first_day, last_day) in [(END_DAY - 89, END_DAY), (END_DAY - 40, END_DAY - 34)] {
             let uri = format!(
@@ -204,19 +192,7 @@ async fn the_read_api_agrees_with_a_recomputation_from_raw_rows() {
 #[tokio::test]
 async fn every_grouping_adds_up_to_the_same_total() {
     let t = crate::helpers::sqlite().await;
-    demo::load(
-        &t.db,
-        &DemoSpec {
-            seed: 8,
-            tasks: 800,
-            end_day: END_DAY,
-        },
-    )
-    .await
-    .unwrap();
-    let key = server::api::create_api_key(&t.db, "test", &[], None)
-        .await
-        .unwrap();
+    let key = demo_with_key(&t.db, 8, 800).await;
     let router = app(&t.db);
     let window = format!(
         "from={}&to={}",

@@ -135,3 +135,20 @@ pub fn workflow_settings(team_id: i64, slug: &str) -> WorkflowSettings {
         second_grader_bp: 2_000,
     }
 }
+
+/// The last day of the tests' demo data, fixed so that figures never depend on today.
+pub const DEMO_END_DAY: i64 = 20_400;
+
+/// Loads the demo dataset ending on [`DEMO_END_DAY`] and returns an API key that sees every
+/// workflow.
+pub async fn demo_with_key(db: &Db, seed: u64, tasks: u64) -> String {
+    let spec = server::demo::DemoSpec {
+        seed,
+        tasks,
+        end_day: DEMO_END_DAY,
+    };
+    server::demo::load(db, &spec).await.expect("the demo loads");
+    server::api::create_api_key(db, "test", &[], None)
+        .await
+        .expect("a key is created")
+}

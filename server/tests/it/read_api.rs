@@ -1,7 +1,7 @@
 //! The read API: keys and their scope, parameters refused by name, CSV equal to JSON, and the
 //! comparison, gate and model routes on the demo data.
 
-use crate::helpers::{api_get, app, get, test_databases};
+use crate::helpers::{api_get, app, demo_with_key, get, test_databases};
 use app::db::identity;
 use app::domain::time::format_day;
 use app::model::KeyScope;
@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use server::api::create_api_key;
 use server::demo::{self, DemoSpec};
 
-const END_DAY: i64 = 20_400;
+use crate::helpers::DEMO_END_DAY as END_DAY;
 
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
@@ -94,17 +94,7 @@ async fn keys_are_required_and_limited_to_their_teams() {
 #[tokio::test]
 async fn bad_parameters_are_refused_by_name() {
     let t = crate::helpers::sqlite().await;
-    demo::load(
-        &t.db,
-        &DemoSpec {
-            seed: 4,
-            tasks: 300,
-            end_day: END_DAY,
-        },
-    )
-    .await
-    .unwrap();
-    let key = create_api_key(&t.db, "test", &[], None).await.unwrap();
+    let key = demo_with_key(&t.db, 4, 300).await;
     let router = app(&t.db);
     for (query, field) in [
         ("from=2026-13-01", "from"),
@@ -136,17 +126,7 @@ async fn bad_parameters_are_refused_by_name() {
 #[tokio::test]
 async fn the_csv_export_carries_the_same_figures_as_the_json() {
     let t = crate::helpers::sqlite().await;
-    demo::load(
-        &t.db,
-        &DemoSpec {
-            seed: 4,
-            tasks: 600,
-            end_day: END_DAY,
-        },
-    )
-    .await
-    .unwrap();
-    let key = create_api_key(&t.db, "test", &[], None).await.unwrap();
+    let key = demo_with_key(&t.db, 4, 600).await;
     let router = app(&t.db);
     let base = format!("/api/v1/figures?group_by=task_type&{}", window());
     let (_, body) = api_get(&router, &base, &key).await;
@@ -177,17 +157,7 @@ async fn the_csv_export_carries_the_same_figures_as_the_json() {
 #[tokio::test]
 async fn versions_compare_gates_decide_and_models_are_weighed() {
     for t in test_databases().await {
-        demo::load(
-            &t.db,
-            &DemoSpec {
-                seed: 6,
-                tasks: 2_000,
-                end_day: END_DAY,
-            },
-        )
-        .await
-        .unwrap();
-        let key = create_api_key(&t.db, "test", &[], None).await.unwrap();
+        let key = demo_with_key(&t.db, 6, 2_000).await;
         let router = app(&t.db);
         let range = format!(
             "from={}&to={}",
@@ -274,17 +244,7 @@ async fn versions_compare_gates_decide_and_models_are_weighed() {
 #[tokio::test]
 async fn detail_ranks_the_costliest_tasks_and_escalation_reasons() {
     let t = crate::helpers::sqlite().await;
-    demo::load(
-        &t.db,
-        &DemoSpec {
-            seed: 4,
-            tasks: 1_000,
-            end_day: END_DAY,
-        },
-    )
-    .await
-    .unwrap();
-    let key = create_api_key(&t.db, "test", &[], None).await.unwrap();
+    let key = demo_with_key(&t.db, 4, 1_000).await;
     let uri = format!(
         "/api/v1/figures?workflow=support-triage&detail=true&{}",
         window()
