@@ -126,7 +126,20 @@ pub async fn list_attempts(db: &Db, task_id: i64) -> DbResult<Vec<Attempt>> {
 /// Inserts a call; `task_id` and `attempt_id` are taken from the attempt with the call's
 /// correlation id when it is already stored.
 pub async fn insert_call(tx: &mut Tx, call: &Call) -> DbResult<i64> {
-    let sql =
+    write_call(tx, call, false)
+        .await?
+        .ok_or(super::DbError::NotFound)
+}
+
+/// Inserts a call unless one with its sender id is stored already; `None` then, and the caller
+/// compares contents.
+pub async fn insert_call_if_new(tx: &mut Tx, call: &Call) -> DbResult<Option<i64>> {
+    write_call(tx, call, true).await
+}
+
+/// The call insert, less its ending: written once for both statements below.
+macro_rules! insert_call_sql {
+    () => {
         "INSERT INTO calls (external_id, workflow_id, correlation_id, task_id, attempt_id, kind,
                    step, provider, model, input_tokens, output_tokens, cache_read_tokens,
                    cache_write_tokens, reasoning_tokens, reported_cost_micros, cost_micros,
@@ -137,8 +150,19 @@ pub async fn insert_call(tx: &mut Tx, call: &Call) -> DbResult<i64> {
                    COALESCE($4, (SELECT task_id FROM attempts WHERE correlation_id = $3)),
                    COALESCE($5, (SELECT id FROM attempts WHERE correlation_id = $3)),
                    $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                   $22, $23, $24, $25, $26, $27, $28, $29)
-               RETURNING id";
+                   $22, $23, $24, $25, $26, $27, $28, $29)"
+    };
+}
+
+async fn write_call(tx: &mut Tx, call: &Call, skip_existing: bool) -> DbResult<Option<i64>> {
+    let sql = if skip_existing {
+        concat!(
+            insert_call_sql!(),
+            " ON CONFLICT (workflow_id, external_id) DO NOTHING RETURNING id"
+        )
+    } else {
+        concat!(insert_call_sql!(), " RETURNING id")
+    };
     Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(&call.external_id)
         .bind(call.workflow_id)
@@ -169,7 +193,7 @@ pub async fn insert_call(tx: &mut Tx, call: &Call) -> DbResult<i64> {
         .bind(&call.parent_span_id)
         .bind(&call.content_hash)
         .bind(call.created_at)
-        .fetch_one(conn)
+        .fetch_optional(conn)
         .await)?)
 }
 

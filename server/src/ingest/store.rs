@@ -357,20 +357,6 @@ impl Ingest<'_> {
             Ok(c) => c,
             Err(e) => return Ok(Outcome::invalid(e)),
         };
-        if let Some(stored) = task::stored_call(tx, workflow.id, &input.id).await? {
-            if stored.content_hash == hash {
-                return Ok(Outcome::Unchanged);
-            }
-            let error = ItemError::new(
-                "id",
-                "a call with this id was stored with other content; a call's cost is never rewritten",
-            );
-            return Ok(Outcome::Rejected {
-                status: 409,
-                code: "conflict",
-                error,
-            });
-        }
         let price = Price::in_force(
             &self.catalog.prices,
             &input.provider,
@@ -416,7 +402,21 @@ impl Ingest<'_> {
             content_hash: hash,
             created_at: self.now,
         };
-        task::insert_call(tx, &call).await?;
+        if task::insert_call_if_new(tx, &call).await?.is_none() {
+            let stored = task::stored_call(tx, workflow.id, &input.id).await?;
+            if stored.is_some_and(|s| s.content_hash == call.content_hash) {
+                return Ok(Outcome::Unchanged);
+            }
+            let error = ItemError::new(
+                "id",
+                "a call with this id was stored with other content; a call's cost is never rewritten",
+            );
+            return Ok(Outcome::Rejected {
+                status: 409,
+                code: "conflict",
+                error,
+            });
+        }
         // The insert joined the call to its attempt if that is stored; count it on the task's day.
         let attempt = match self.attempts.get(&input.correlation_id) {
             Some(known) => *known,
