@@ -37,6 +37,13 @@ async fn one_set(
 
 /// `GET /api/v1/compare`: two configuration versions (`baseline`, `candidate`) over one window,
 /// or two periods (`baseline_from`.. and `candidate_from`..) of the same filter.
+#[utoipa::path(get, path = "/api/v1/compare", tag = "read",
+    params(super::docs::FiguresQuery),
+    responses(
+        (status = 200, description = "Baseline and candidate side by side (also takes baseline, candidate, baseline_from/to, candidate_from/to)", body = Object),
+        (status = 400, description = "A parameter is invalid; `field` names it", body = super::docs::ErrorBody),
+        (status = 401, description = "No valid API key", body = super::docs::ErrorBody),
+    ))]
 pub async fn get_comparison(
     State(db): State<Db>,
     caller: ApiCaller,
@@ -117,6 +124,13 @@ pub async fn get_comparison(
 
 /// `GET /api/v1/gate?workflow=<slug>`: the autonomy gate over the workflow's gate window ending
 /// `on` (default today), against the window before it.
+#[utoipa::path(get, path = "/api/v1/gate", tag = "read",
+    params(super::docs::FiguresQuery),
+    responses(
+        (status = 200, description = "The autonomy gate of one workflow with its evidence", body = Object),
+        (status = 400, description = "A parameter is invalid; `field` names it", body = super::docs::ErrorBody),
+        (status = 401, description = "No valid API key", body = super::docs::ErrorBody),
+    ))]
 pub async fn get_gate(
     State(db): State<Db>,
     caller: ApiCaller,
@@ -164,6 +178,13 @@ pub async fn get_gate(
 /// `GET /api/v1/models`: per model, its CPST in each workflow it ran in, and its CPST weighted
 /// by each workflow's share of all decided tasks; per workflow, the cheapest model per
 /// successful task among those that meet the workflow's quality target.
+#[utoipa::path(get, path = "/api/v1/models", tag = "read",
+    params(super::docs::FiguresQuery),
+    responses(
+        (status = 200, description = "Weighted CPST per model and the cheapest model per workflow", body = Object),
+        (status = 400, description = "A parameter is invalid; `field` names it", body = super::docs::ErrorBody),
+        (status = 401, description = "No valid API key", body = super::docs::ErrorBody),
+    ))]
 pub async fn get_models(
     State(db): State<Db>,
     caller: ApiCaller,
@@ -269,6 +290,13 @@ fn share(part: u64, whole: u64) -> Option<f64> {
 
 /// `GET /api/v1/calls?group_by=step|model|provider`: spend, calls, errors, tokens and latency of
 /// calls, which have no verdict of their own (CPST needs tasks; see `/api/v1/figures`).
+#[utoipa::path(get, path = "/api/v1/calls", tag = "read",
+    params(super::docs::FiguresQuery),
+    responses(
+        (status = 200, description = "Calls, errors, tokens, spend and latency by step, model or provider", body = Object),
+        (status = 400, description = "A parameter is invalid; `field` names it", body = super::docs::ErrorBody),
+        (status = 401, description = "No valid API key", body = super::docs::ErrorBody),
+    ))]
 pub async fn get_call_figures(
     State(db): State<Db>,
     caller: ApiCaller,

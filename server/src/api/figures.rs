@@ -34,7 +34,7 @@ const PARAMS: &[&str] = &[
 ];
 
 /// One group as the API shows it. Money is integer micro-dollars, with the display text beside.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct GroupOut {
     pub key: String,
     pub label: String,
@@ -43,9 +43,13 @@ pub struct GroupOut {
     pub cpst_micros: Option<i64>,
     pub cpst: String,
     pub tasks: TasksOut,
+    /// value, lower and upper (95% Wilson interval), successes, trials.
+    #[schema(value_type = Option<Object>)]
     pub success_rate: Option<Proportion>,
     pub cost_per_attempted_task_micros: Option<i64>,
     pub total_cost_micros: i64,
+    /// model, tool, retry, cache, labour, platform.
+    #[schema(value_type = HashMap<String, i64>)]
     pub cost_micros: HashMap<&'static str, i64>,
     pub pass_at_1: Option<f64>,
     pub pass_at_3: Option<f64>,
@@ -62,7 +66,7 @@ pub struct GroupOut {
     pub detail: Option<DetailOut>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TasksOut {
     /// Decided tasks: every verdict but pending.
     pub attempted: u64,
@@ -74,14 +78,20 @@ pub struct TasksOut {
     pub pending: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DetailOut {
+    #[schema(value_type = Object)]
     pub cost_per_task_micros: Summary,
+    #[schema(value_type = Object)]
     pub tokens_per_task: Summary,
+    #[schema(value_type = Object)]
     pub calls_per_task: Summary,
+    #[schema(value_type = Object)]
     pub latency_ms: Summary,
+    #[schema(value_type = Vec<Object>)]
     pub costliest_tasks: Vec<CostlyTask>,
     pub costliest_5pct_share: Option<f64>,
+    #[schema(value_type = Vec<Vec<Object>>)]
     pub escalation_reasons: Vec<(String, u64)>,
 }
 
@@ -151,6 +161,15 @@ fn component_key(label: &str) -> &'static str {
     }
 }
 
+/// CPST and every figure beside it, per group.
+#[utoipa::path(get, path = "/api/v1/figures", tag = "read",
+    params(super::docs::FiguresQuery),
+    responses(
+        (status = 200, description = "Figures per group (CSV with format=csv)", body = super::docs::FiguresOut),
+        (status = 400, description = "A parameter is invalid; `field` names it", body = super::docs::ErrorBody),
+        (status = 401, description = "No valid API key", body = super::docs::ErrorBody),
+        (status = 403, description = "A workflow outside the key's scope", body = super::docs::ErrorBody),
+    ))]
 pub async fn get_figures(
     State(db): State<Db>,
     caller: ApiCaller,

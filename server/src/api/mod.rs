@@ -3,6 +3,7 @@
 
 mod auth;
 mod compare;
+pub mod docs;
 mod figures;
 mod params;
 
@@ -21,6 +22,7 @@ pub use auth::{ApiCaller, create_api_key};
 /// Every API route, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", get(docs::openapi_json))
         .route("/figures", get(figures::get_figures))
         .route("/compare", get(compare::get_comparison))
         .route("/gate", get(compare::get_gate))

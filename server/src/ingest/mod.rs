@@ -62,6 +62,18 @@ pub struct Batch {
     pub grades: Vec<Value>,
 }
 
+/// Stores a batch of tasks, attempts, calls, outcome events and grades.
+#[utoipa::path(post, path = "/api/v1/ingest", tag = "ingest",
+    request_body(content = crate::api::docs::BatchIn, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every item stored (or already stored)", body = crate::api::docs::BatchResult),
+        (status = 207, description = "Valid items stored; the refused ones listed with their reason", body = crate::api::docs::BatchResult),
+        (status = 400, description = "Malformed JSON, with line and column", body = crate::api::docs::ErrorBody),
+        (status = 401, description = "No valid API key", body = crate::api::docs::ErrorBody),
+        (status = 413, description = "The body is over 16 MiB", body = crate::api::docs::ErrorBody),
+        (status = 415, description = "Not application/json", body = crate::api::docs::ErrorBody),
+        (status = 503, description = "Busy or the database is unavailable; retry after Retry-After seconds", body = crate::api::docs::ErrorBody),
+    ))]
 pub async fn post_batch(
     State(db): State<Db>,
     State(slots): State<IngestSlots>,

@@ -123,7 +123,7 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 }
 
 /// A task: one unit of user work.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskIn {
     pub id: String,
@@ -133,41 +133,50 @@ pub struct TaskIn {
     pub version: Option<String>,
     #[serde(default)]
     pub segment: String,
+    #[schema(value_type = String, example = "2026-11-22T14:05:00Z")]
     pub started_at: Instant,
+    #[schema(value_type = Option<String>, example = "2026-11-22T14:05:09Z")]
     pub finished_at: Option<Instant>,
+    #[schema(value_type = String, example = "completed")]
     pub status: ReportedStatus,
     pub escalation_reason: Option<String>,
     #[serde(default)]
     pub review_seconds: i64,
     #[serde(default)]
     pub input_summary: String,
+    #[schema(value_type = Option<Object>)]
     pub output: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     pub expected: Option<Value>,
     pub checks: Option<BTreeMap<String, bool>>,
     pub metrics: Option<BTreeMap<String, f64>>,
 }
 
 /// One try at a task; its correlation id ties its calls to it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttemptIn {
     pub correlation_id: String,
     pub workflow: String,
     pub task: String,
     pub number: i64,
+    #[schema(value_type = String, example = "succeeded")]
     pub status: app::domain::status::AttemptStatus,
     pub error: Option<String>,
+    #[schema(value_type = String, example = "2026-11-22T14:05:00Z")]
     pub started_at: Instant,
+    #[schema(value_type = Option<String>, example = "2026-11-22T14:05:09Z")]
     pub finished_at: Option<Instant>,
 }
 
 /// A model call, tool call or retrieval.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallIn {
     pub id: String,
     pub workflow: String,
     pub correlation_id: String,
+    #[schema(value_type = String, example = "model")]
     pub kind: CallKind,
     #[serde(default)]
     pub step: String,
@@ -186,11 +195,14 @@ pub struct CallIn {
     #[serde(default)]
     pub reasoning_tokens: i64,
     /// The cost the provider or gateway reported, in dollars: a decimal string ("0.0042") or number.
+    #[schema(value_type = Option<String>, example = "0.0042")]
     pub cost_usd: Option<Value>,
+    #[schema(value_type = String, example = "2026-11-22T14:05:00Z")]
     pub started_at: Instant,
     #[serde(default)]
     pub latency_ms: i64,
     #[serde(default = "ok")]
+    #[schema(value_type = String, example = "ok")]
     pub status: CallStatus,
     pub error_type: Option<String>,
     pub trace_id: Option<String>,
@@ -288,13 +300,15 @@ impl CallIn {
 }
 
 /// A late signal about a task.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeIn {
     pub id: String,
     pub workflow: String,
     pub task: String,
+    #[schema(value_type = String, example = "reopened")]
     pub kind: OutcomeKind,
+    #[schema(value_type = String, example = "2026-11-22T14:05:00Z")]
     pub occurred_at: Instant,
     #[serde(default)]
     pub source: String,
@@ -303,18 +317,21 @@ pub struct OutcomeIn {
 }
 
 /// A person's grade of a task, from a review tool outside Finishline.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GradeIn {
     pub id: String,
     pub workflow: String,
     pub task: String,
     pub grader: String,
+    #[schema(value_type = String, example = "pass")]
     pub verdict: GradeVerdict,
+    #[schema(value_type = String, example = "none")]
     pub edit_severity: EditSeverity,
     pub review_seconds: i64,
     #[serde(default)]
     pub note: String,
+    #[schema(value_type = String, example = "2026-11-22T14:05:00Z")]
     pub graded_at: Instant,
 }
 

@@ -274,3 +274,49 @@ async fn detail_ranks_the_costliest_tasks_and_escalation_reasons() {
     let share = detail["costliest_5pct_share"].as_f64().unwrap();
     assert!(share > 0.05 && share < 1.0, "{share}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_the_api_serves() {
+    let t = crate::helpers::sqlite().await;
+    let key = create_api_key(&t.db, "test", &[], None).await.unwrap();
+    let router = app(&t.db);
+    let (status, body) = get(&router, "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = json(&body);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "/api/v1/calls",
+            "/api/v1/compare",
+            "/api/v1/figures",
+            "/api/v1/gate",
+            "/api/v1/ingest",
+            "/api/v1/models"
+        ]
+    );
+    for path in listed.iter().filter(|p| **p != "/api/v1/ingest") {
+        let (status, body) = api_get(&router, path, &key).await;
+        assert_ne!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{path} is documented but not served: {body}"
+        );
+    }
+    let call = &doc["components"]["schemas"]["CallIn"]["properties"];
+    assert_eq!(
+        call["cost_usd"]["example"], "0.0042",
+        "the ingestion fields carry examples"
+    );
+}

@@ -1,0 +1,156 @@
+//! The OpenAPI 3.1 document of the API, generated from the routes' own annotations and served
+//! at `GET /api/v1/openapi.json`.
+
+use super::figures::{DetailOut, GroupOut, TasksOut};
+use crate::ingest::wire::{AttemptIn, CallIn, GradeIn, OutcomeIn, TaskIn};
+use axum::Json;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Finishline API",
+        description = "Cost per successful task: send what your gateways and agents did, read what one finished task costs."
+    ),
+    paths(
+        super::figures::get_figures,
+        super::compare::get_comparison,
+        super::compare::get_gate,
+        super::compare::get_models,
+        super::compare::get_call_figures,
+        crate::ingest::post_batch,
+    ),
+    components(schemas(GroupOut, TasksOut, DetailOut, FiguresOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, BatchResult, RejectedItem)),
+    modifiers(&BearerKey),
+    security(("api_key" = []))
+)]
+pub struct ApiDoc;
+
+/// API keys are sent as bearer tokens.
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            let scheme = HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("fl_<64 hex digits>")
+                .build();
+            components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
+        }
+    }
+}
+
+/// `GET /api/v1/openapi.json`: this document.
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The filters and window every figure route understands.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct FiguresQuery {
+    /// First day, inclusive (UTC).
+    #[param(example = "2026-10-01")]
+    from: Option<String>,
+    /// Last day, inclusive (UTC); default today.
+    #[param(example = "2026-10-31")]
+    to: Option<String>,
+    /// Days ending `to`, instead of `from`; default 30.
+    #[param(example = 30)]
+    days: Option<i64>,
+    /// all, workflow, team, task_type, segment, config_version, model, provider, day, week or month.
+    #[param(example = "workflow")]
+    group_by: Option<String>,
+    /// A workflow's slug.
+    #[param(example = "support-triage")]
+    workflow: Option<String>,
+    /// A team's slug.
+    team: Option<String>,
+    /// A task type's slug.
+    task_type: Option<String>,
+    segment: Option<String>,
+    /// A configuration version's label (with `workflow`).
+    version: Option<String>,
+    /// provider/model.
+    #[param(example = "anthropic/claude-haiku-4-5")]
+    model: Option<String>,
+    provider: Option<String>,
+    /// Add distributions, the costliest tasks and escalation reasons.
+    detail: Option<bool>,
+    /// json (default) or csv.
+    format: Option<String>,
+}
+
+/// Figures per group and for all groups together.
+#[derive(Serialize, ToSchema)]
+pub struct FiguresOut {
+    #[schema(example = "2026-10-01")]
+    pub from: String,
+    pub to: String,
+    pub group_by: String,
+    pub groups: Vec<GroupOut>,
+    pub total: Option<GroupOut>,
+}
+
+/// Every error: a stable code, a sentence, and the field at fault when there is one.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    #[schema(example = "invalid_parameter")]
+    pub code: String,
+    #[schema(example = "must be a date like 2026-11-22")]
+    pub message: String,
+    #[schema(example = "from")]
+    pub field: Option<String>,
+}
+
+/// A batch: any of the five lists, stored in one transaction.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct BatchIn {
+    tasks: Option<Vec<TaskIn>>,
+    attempts: Option<Vec<AttemptIn>>,
+    calls: Option<Vec<CallIn>>,
+    outcomes: Option<Vec<OutcomeIn>>,
+    grades: Option<Vec<GradeIn>>,
+}
+
+/// What a batch did: counts per kind (created, updated, unchanged) and every refused item.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct BatchResult {
+    #[schema(example = 1042)]
+    accepted: u64,
+    #[schema(example = 1)]
+    rejected: u64,
+    #[schema(value_type = Object, example = json!({"calls": {"created": 1000, "updated": 0, "unchanged": 0}}))]
+    counts: serde_json::Value,
+    errors: Vec<RejectedItem>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RejectedItem {
+    #[schema(example = "calls")]
+    kind: String,
+    #[schema(example = 17)]
+    index: u64,
+    #[schema(value_type = String, example = "span-7f3a")]
+    id: serde_json::Value,
+    #[schema(example = 422)]
+    status: u16,
+    #[schema(example = "invalid_item")]
+    code: String,
+    #[schema(example = "input_tokens")]
+    field: String,
+    #[schema(example = "must not be negative")]
+    message: String,
+}
