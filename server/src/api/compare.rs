@@ -38,11 +38,10 @@ async fn one_set(
 /// `GET /api/v1/compare`: two configuration versions (`baseline`, `candidate`) over one window,
 /// or two periods (`baseline_from`.. and `candidate_from`..) of the same filter.
 #[utoipa::path(get, path = "/api/v1/compare", tag = "read",
-    params(super::docs::FiguresQuery),
+    params(super::docs::CompareQuery),
     responses(
         (status = 200, description = "Baseline and candidate side by side (also takes baseline, candidate, baseline_from/to, candidate_from/to)", body = Object),
-        (status = 400, description = "A parameter is invalid; `field` names it", body = super::docs::ErrorBody),
-        (status = 401, description = "No valid API key", body = super::docs::ErrorBody),
+        super::docs::ReadErrors,
     ))]
 pub async fn get_comparison(
     State(db): State<Db>,
@@ -125,11 +124,10 @@ pub async fn get_comparison(
 /// `GET /api/v1/gate?workflow=<slug>`: the autonomy gate over the workflow's gate window ending
 /// `on` (default today), against the window before it.
 #[utoipa::path(get, path = "/api/v1/gate", tag = "read",
-    params(super::docs::FiguresQuery),
+    params(super::docs::GateQuery),
     responses(
         (status = 200, description = "The autonomy gate of one workflow with its evidence", body = Object),
-        (status = 400, description = "A parameter is invalid; `field` names it", body = super::docs::ErrorBody),
-        (status = 401, description = "No valid API key", body = super::docs::ErrorBody),
+        super::docs::ReadErrors,
     ))]
 pub async fn get_gate(
     State(db): State<Db>,
@@ -179,11 +177,10 @@ pub async fn get_gate(
 /// by each workflow's share of all decided tasks; per workflow, the cheapest model per
 /// successful task among those that meet the workflow's quality target.
 #[utoipa::path(get, path = "/api/v1/models", tag = "read",
-    params(super::docs::FiguresQuery),
+    params(super::docs::ModelsQuery),
     responses(
         (status = 200, description = "Weighted CPST per model and the cheapest model per workflow", body = Object),
-        (status = 400, description = "A parameter is invalid; `field` names it", body = super::docs::ErrorBody),
-        (status = 401, description = "No valid API key", body = super::docs::ErrorBody),
+        super::docs::ReadErrors,
     ))]
 pub async fn get_models(
     State(db): State<Db>,
@@ -291,11 +288,10 @@ fn share(part: u64, whole: u64) -> Option<f64> {
 /// `GET /api/v1/calls?group_by=step|model|provider`: spend, calls, errors, tokens and latency of
 /// calls, which have no verdict of their own (CPST needs tasks; see `/api/v1/figures`).
 #[utoipa::path(get, path = "/api/v1/calls", tag = "read",
-    params(super::docs::FiguresQuery),
+    params(super::docs::CallsQuery),
     responses(
         (status = 200, description = "Calls, errors, tokens, spend and latency by step, model or provider", body = Object),
-        (status = 400, description = "A parameter is invalid; `field` names it", body = super::docs::ErrorBody),
-        (status = 401, description = "No valid API key", body = super::docs::ErrorBody),
+        super::docs::ReadErrors,
     ))]
 pub async fn get_call_figures(
     State(db): State<Db>,

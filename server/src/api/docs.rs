@@ -6,7 +6,7 @@ use crate::ingest::wire::{AttemptIn, CallIn, GradeIn, OutcomeIn, TaskIn};
 use axum::Json;
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -83,6 +83,89 @@ pub struct FiguresQuery {
     detail: Option<bool>,
     /// json (default) or csv.
     format: Option<String>,
+}
+
+/// The failures every read route shares.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ReadErrors {
+    /// A parameter is invalid; `field` names it.
+    #[response(status = 400)]
+    InvalidParameter(ErrorBody),
+    /// No valid API key.
+    #[response(status = 401)]
+    NoKey(ErrorBody),
+    /// A workflow outside the key's scope.
+    #[response(status = 403)]
+    OutOfScope(ErrorBody),
+}
+
+/// `GET /api/v1/compare`: two versions of one workflow, or two periods of the same filter.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct CompareQuery {
+    #[param(example = "support-triage")]
+    workflow: Option<String>,
+    /// The baseline configuration version's label (with `candidate` and `workflow`).
+    #[param(example = "v1-large-model")]
+    baseline: Option<String>,
+    #[param(example = "v2-routed-reranked")]
+    candidate: Option<String>,
+    /// The window both versions are compared over: `from`/`to` or `days` (default 90).
+    from: Option<String>,
+    to: Option<String>,
+    days: Option<i64>,
+    /// Or two periods: `baseline_from`/`baseline_to` (or `baseline_days`) and the candidate's.
+    baseline_from: Option<String>,
+    baseline_to: Option<String>,
+    baseline_days: Option<i64>,
+    candidate_from: Option<String>,
+    candidate_to: Option<String>,
+    candidate_days: Option<i64>,
+    team: Option<String>,
+    task_type: Option<String>,
+    segment: Option<String>,
+    model: Option<String>,
+    provider: Option<String>,
+}
+
+/// `GET /api/v1/gate`: one workflow's gate over its window.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct GateQuery {
+    /// The workflow's slug.
+    #[param(example = "invoice-clearing")]
+    workflow: String,
+    /// The last day of the gate window; default today.
+    to: Option<String>,
+}
+
+/// `GET /api/v1/models`: the window and, optionally, the workflows weighed.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ModelsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    days: Option<i64>,
+    team: Option<String>,
+    workflow: Option<String>,
+}
+
+/// `GET /api/v1/calls`: the window, a workflow, and what to group calls by.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct CallsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    days: Option<i64>,
+    workflow: Option<String>,
+    /// step (default), model or provider.
+    #[param(example = "step")]
+    group_by: Option<String>,
 }
 
 /// Figures per group and for all groups together.

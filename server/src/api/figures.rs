@@ -166,9 +166,7 @@ fn component_key(label: &str) -> &'static str {
     params(super::docs::FiguresQuery),
     responses(
         (status = 200, description = "Figures per group (CSV with format=csv)", body = super::docs::FiguresOut),
-        (status = 400, description = "A parameter is invalid; `field` names it", body = super::docs::ErrorBody),
-        (status = 401, description = "No valid API key", body = super::docs::ErrorBody),
-        (status = 403, description = "A workflow outside the key's scope", body = super::docs::ErrorBody),
+        super::docs::ReadErrors,
     ))]
 pub async fn get_figures(
     State(db): State<Db>,

@@ -314,6 +314,32 @@ async fn the_openapi_document_describes_every_route_the_api_serves() {
             "{path} is documented but not served: {body}"
         );
     }
+    let gate_params: Vec<&str> = paths["/api/v1/gate"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        gate_params,
+        ["workflow", "to"],
+        "each route lists the parameters it takes"
+    );
+    for path in [
+        "/api/v1/figures",
+        "/api/v1/compare",
+        "/api/v1/gate",
+        "/api/v1/models",
+        "/api/v1/calls",
+    ] {
+        let responses = paths[path]["get"]["responses"].as_object().unwrap();
+        assert!(
+            ["200", "400", "401", "403"]
+                .iter()
+                .all(|code| responses.contains_key(*code)),
+            "{path}: {responses:?}"
+        );
+    }
     let call = &doc["components"]["schemas"]["CallIn"]["properties"];
     assert_eq!(
         call["cost_usd"]["example"], "0.0042",
