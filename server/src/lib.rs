@@ -1,4 +1,4 @@
-//! Finishline's HTTP server: the Leptos pages, the health check, and (later) the ingestion API.
+//! Finishline's HTTP server: the Leptos pages, the health check, the JSON API and the OTLP receiver.
 //! `router` builds the whole application so tests can drive it without binding a port.
 
 pub mod api;
@@ -9,12 +9,13 @@ pub mod health;
 pub mod import;
 pub mod ingest;
 pub mod jobs;
+pub mod otlp;
 
 use app::db::Db;
 use app::{App, shell};
 use axum::Router;
-use axum::extract::FromRef;
-use axum::routing::get;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -64,6 +65,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/api/v1", api::router())
+        .route(
+            "/v1/traces",
+            post(otlp::post_traces).layer(DefaultBodyLimit::max(ingest::MAX_BODY)),
+        )
         .leptos_routes_with_context(&state, routes, provide_db.clone(), move || {
             shell(leptos.clone())
         })

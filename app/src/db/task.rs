@@ -238,6 +238,12 @@ pub async fn stored_attempt(tx: &mut Tx, correlation_id: &str) -> DbResult<Optio
     Ok(on_tx!(tx, conn => sqlx::query_as(sql).bind(correlation_id).fetch_optional(conn).await)?)
 }
 
+/// The attempts a task has: (correlation id, number), to number a new one or refuse a clash.
+pub async fn attempt_numbers(tx: &mut Tx, task_id: i64) -> DbResult<Vec<(String, i64)>> {
+    let sql = "SELECT correlation_id, number FROM attempts WHERE task_id = $1 ORDER BY number";
+    Ok(on_tx!(tx, conn => sqlx::query_as(sql).bind(task_id).fetch_all(conn).await)?)
+}
+
 /// The stored call with this sender id, if any.
 pub async fn stored_call(
     tx: &mut Tx,

@@ -21,6 +21,7 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
         super::compare::get_models,
         super::compare::get_call_figures,
         crate::ingest::post_batch,
+        crate::otlp::post_traces,
     ),
     components(schemas(GroupOut, TasksOut, DetailOut, FiguresOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, BatchResult, RejectedItem)),
     modifiers(&BearerKey),

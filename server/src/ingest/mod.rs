@@ -34,7 +34,7 @@ pub const MAX_ITEMS: usize = 20_000;
 /// How many batches are written at once; more wait briefly, then get 503 with a retry hint.
 const CONCURRENT_BATCHES: usize = 4;
 /// How long a batch waits for a slot before the server says it is busy.
-const SLOT_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const SLOT_WAIT: Duration = Duration::from_secs(2);
 
 /// The slots batches are written in: backpressure instead of an unbounded queue.
 #[derive(Clone)]

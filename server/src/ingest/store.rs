@@ -270,7 +270,7 @@ impl Ingest<'_> {
                 &[("error", input.error.as_deref().unwrap_or(""))],
                 wire::MAX_TEXT,
             )?;
-            if !(1..=1_000).contains(&input.number) {
+            if input.number.is_some_and(|n| !(1..=1_000).contains(&n)) {
                 return Err(ItemError::new("number", "must be from 1 to 1000"));
             }
             let started_at = input.started_at.millis("started_at", self.now)?;
@@ -301,9 +301,34 @@ impl Ingest<'_> {
                 error,
             });
         };
+        let taken = task::attempt_numbers(tx, owner.id).await?;
+        let number = match input.number {
+            Some(n) => match taken
+                .iter()
+                .find(|(c, number)| *number == n && *c != input.correlation_id)
+            {
+                Some((other, _)) => {
+                    let error = ItemError::new(
+                        "number",
+                        format!("attempt {n} of task '{}' is already '{other}'", input.task),
+                    );
+                    return Ok(Outcome::Rejected {
+                        status: 409,
+                        code: "conflict",
+                        error,
+                    });
+                }
+                None => n,
+            },
+            None => taken
+                .iter()
+                .find(|(c, _)| *c == input.correlation_id)
+                .map(|(_, n)| *n)
+                .unwrap_or_else(|| taken.iter().map(|(_, n)| n + 1).max().unwrap_or(1)),
+        };
         let attempt = task::NewAttempt {
             task_id: owner.id,
-            number: input.number,
+            number,
             correlation_id: &input.correlation_id,
             status: input.status,
             error: input.error.as_deref(),

@@ -159,7 +159,8 @@ pub struct AttemptIn {
     pub correlation_id: String,
     pub workflow: String,
     pub task: String,
-    pub number: i64,
+    /// 1 for the first try; left out, the attempt keeps the number it has or takes the next.
+    pub number: Option<i64>,
     #[schema(value_type = String, example = "succeeded")]
     pub status: app::domain::status::AttemptStatus,
     pub error: Option<String>,

@@ -13,7 +13,7 @@ use server::api::create_api_key;
 use tower::ServiceExt;
 
 /// A workflow `support-triage` of team `support`, and one of team `finance`, with a task type.
-async fn catalog(db: &Db) {
+pub(crate) async fn catalog(db: &Db) {
     let mut tx = db.begin().await.unwrap();
     for (team_slug, workflow_slug) in [
         ("support", "support-triage"),
@@ -93,7 +93,7 @@ async fn cost_total(db: &Db) -> i64 {
         .fetch_one(pool).await).unwrap()
 }
 
-fn today() -> String {
+pub(crate) fn today() -> String {
     app::domain::time::format_day(app::domain::time::day_of(app::db::now_ms()))
 }
 
@@ -407,4 +407,44 @@ async fn a_saturated_server_says_when_to_retry_instead_of_dropping_data() {
         StatusCode::OK,
         "the same batch goes through once there is room"
     );
+}
+
+#[tokio::test]
+async fn an_attempt_without_a_number_takes_the_next_and_a_taken_number_is_refused() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let day = today();
+        post(&router, &key, "application/json", batch(&day).to_string()).await;
+        let attempt = |correlation_id: &str, number: Option<i64>| {
+            let mut a = json!({"correlation_id": correlation_id, "workflow": "support-triage",
+                               "task": "t-1", "status": "failed", "started_at": format!("{day}T10:01:00Z")});
+            if let Some(n) = number {
+                a["number"] = json!(n);
+            }
+            a
+        };
+        let body = json!({"attempts": [attempt("t-1-a2", None), attempt("t-1-a3", Some(1))]});
+        let (status, result) = post(&router, &key, "application/json", body.to_string()).await;
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{}: {result}", t.backend);
+        assert_eq!(result["errors"][0]["index"], 1);
+        assert_eq!(result["errors"][0]["status"], 409);
+        assert_eq!(result["errors"][0]["field"], "number");
+
+        // Sent again without a number, the attempt keeps the number it was given.
+        let body = json!({"attempts": [attempt("t-1-a2", None)]});
+        let (_, again) = post(&router, &key, "application/json", body.to_string()).await;
+        assert_eq!(again["counts"]["attempts"]["unchanged"], 1, "{again}");
+        let numbers: Vec<(String, i64)> = on_db!(&t.db, pool => sqlx::query_as(
+            "SELECT correlation_id, number FROM attempts ORDER BY number")
+            .fetch_all(pool).await)
+        .unwrap();
+        assert_eq!(
+            numbers,
+            [("t-1-a1".to_owned(), 1), ("t-1-a2".to_owned(), 2)],
+            "{}",
+            t.backend
+        );
+    }
 }

@@ -6,6 +6,7 @@ mod engine;
 mod helpers;
 mod import;
 mod ingest;
+mod otlp;
 mod pages;
 mod read_api;
 mod storage;

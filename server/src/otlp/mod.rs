@@ -1,0 +1,344 @@
+//! `POST /v1/traces`: the OpenTelemetry receiver (OTLP/HTTP, protobuf or JSON, gzip or not).
+//!
+//! Spans become the same tasks, attempts and calls the batch API stores (see `spans`), in one
+//! transaction and through the same validation, so a span sent twice is counted once and a bad
+//! span is refused by name while its neighbours are stored. Answers follow the OTLP
+//! specification: 200 with `partial_success` naming what was refused, 400 for a body that
+//! cannot be read, 429/503 with `Retry-After` when the client should try again.
+
+mod spans;
+
+use crate::api::{ApiCaller, ApiError};
+use crate::ingest::{IngestSlots, MAX_BODY, MAX_ITEMS, Results, store_batch};
+use app::db::report::Catalog;
+use app::db::{Db, now_ms};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+use serde_json::json;
+use std::io::Read;
+
+/// The largest body once decompressed: a small gzip body must not expand without bound.
+pub const MAX_DECODED: usize = 64 * 1024 * 1024;
+/// How many refusals the `partial_success` message spells out before summing up the rest.
+const REASONS_SHOWN: usize = 5;
+
+/// How the body is encoded; the answer uses the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
+/// `google.rpc.Status`, the body of an OTLP error answer.
+#[derive(Clone, PartialEq, prost::Message, serde::Serialize)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+/// A refused export: its HTTP status, the reason, and when to retry if the client should.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<&'static str>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    fn into_response(self, encoding: Encoding) -> Response {
+        // gRPC codes, as the OTLP/HTTP error body carries them.
+        let code = match self.status {
+            StatusCode::BAD_REQUEST => 3,
+            StatusCode::UNAUTHORIZED => 16,
+            StatusCode::FORBIDDEN => 7,
+            StatusCode::PAYLOAD_TOO_LARGE => 8,
+            StatusCode::TOO_MANY_REQUESTS => 8,
+            StatusCode::SERVICE_UNAVAILABLE => 14,
+            _ => 13,
+        };
+        let status = RpcStatus {
+            code,
+            message: self.message,
+        };
+        let mut response = encode(encoding, &status, &status).into_response();
+        *response.status_mut() = self.status;
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Refusal {
+        let status = error.into_response().status();
+        let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE).then_some("1");
+        let message = match status {
+            StatusCode::UNAUTHORIZED => {
+                "send an API key as 'Authorization: Bearer <key>' (OTEL_EXPORTER_OTLP_HEADERS)"
+                    .to_owned()
+            }
+            StatusCode::SERVICE_UNAVAILABLE => "the server is busy; retry shortly".to_owned(),
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                "something went wrong; it has been logged".to_owned()
+            }
+            _ => "the request was refused".to_owned(),
+        };
+        Refusal {
+            status,
+            message,
+            retry_after,
+        }
+    }
+}
+
+fn encode<M: Message, S: serde::Serialize>(encoding: Encoding, proto: &M, json: &S) -> Response {
+    let body = match encoding {
+        Encoding::Protobuf => proto.encode_to_vec(),
+        Encoding::Json => serde_json::to_vec(json).unwrap_or_default(),
+    };
+    ([(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
+}
+
+/// Receives an OTLP trace export.
+#[utoipa::path(post, path = "/v1/traces", tag = "ingest",
+    request_body(content = Vec<u8>, description = "An OTLP `ExportTraceServiceRequest`, as `application/x-protobuf` or `application/json`, optionally `Content-Encoding: gzip`", content_type = "application/x-protobuf"),
+    responses(
+        (status = 200, description = "Stored; `partial_success` counts and names the refused spans"),
+        (status = 400, description = "The body is not an OTLP trace export"),
+        (status = 401, description = "No valid API key"),
+        (status = 413, description = "The body is over 16 MiB, or over 64 MiB decompressed"),
+        (status = 415, description = "Neither protobuf nor JSON, or an encoding other than gzip"),
+        (status = 503, description = "Busy or the database is unavailable; retry after Retry-After seconds"),
+    ))]
+pub async fn post_traces(
+    State(db): State<Db>,
+    State(slots): State<IngestSlots>,
+    caller: Result<ApiCaller, ApiError>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let encoding = match encoding_of(&headers) {
+        Ok(encoding) => encoding,
+        Err(refusal) => return refusal.into_response(Encoding::Json),
+    };
+    match receive(&db, &slots, caller, &headers, body, encoding).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(encoding),
+    }
+}
+
+async fn receive(
+    db: &Db,
+    slots: &IngestSlots,
+    caller: Result<ApiCaller, ApiError>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    encoding: Encoding,
+) -> Result<Response, Refusal> {
+    let caller = caller?;
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("an export may be at most {} MiB", MAX_BODY / 1024 / 1024),
+        ),
+        _ => Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read",
+        ),
+    })?;
+    let body = decompress(headers, body)?;
+    let request = match encoding {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(body.as_slice()).map_err(|e| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not an OTLP ExportTraceServiceRequest: {e}"),
+            )
+        })?,
+        Encoding::Json => serde_json::from_slice(&body).map_err(|e| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the body is not an OTLP/JSON trace export: {e} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?,
+    };
+    let span_count: usize = request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum();
+    if span_count > MAX_ITEMS {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!("an export holds at most {MAX_ITEMS} spans; this one has {span_count}"),
+        ));
+    }
+    let now = now_ms();
+    let mapped = spans::to_batch(&request);
+    let _slot = tokio::time::timeout(crate::ingest::SLOT_WAIT, slots.0.acquire())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or(ApiError::Busy)?;
+    let catalog = Catalog::load(db).await.map_err(ApiError::from)?;
+    let mut tx = db.begin().await.map_err(ApiError::from)?;
+    let results = store_batch(&mut tx, &catalog, &caller, mapped.batch, now)
+        .await
+        .map_err(ApiError::from)?;
+    tx.commit().await.map_err(ApiError::from)?;
+    let refused = refusals(&mapped.origins, mapped.refused, &results);
+    let partial_success = (!refused.is_empty()).then(|| ExportTracePartialSuccess {
+        rejected_spans: refused.len() as i64,
+        error_message: summary(&refused),
+    });
+    // The proto3 JSON mapping: absent fields left out, 64-bit integers as strings.
+    let json = match &partial_success {
+        Some(p) => json!({"partialSuccess": {
+            "rejectedSpans": p.rejected_spans.to_string(),
+            "errorMessage": p.error_message,
+        }}),
+        None => json!({}),
+    };
+    Ok(encode(
+        encoding,
+        &ExportTraceServiceResponse { partial_success },
+        &json,
+    ))
+}
+
+fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refusal> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match content_type.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
+        "application/json" => Ok(Encoding::Json),
+        _ => Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the export as Content-Type: application/x-protobuf or application/json",
+        )),
+    }
+}
+
+/// The body, gunzipped when `Content-Encoding: gzip` says so, refused once over [`MAX_DECODED`].
+fn decompress(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, Refusal> {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match encoding.as_str() {
+        "" | "identity" => Ok(body.to_vec()),
+        "gzip" => {
+            let mut decoded = Vec::new();
+            flate2::read::GzDecoder::new(body.as_ref())
+                .take(MAX_DECODED as u64 + 1)
+                .read_to_end(&mut decoded)
+                .map_err(|e| {
+                    Refusal::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("the body is not valid gzip: {e}"),
+                    )
+                })?;
+            if decoded.len() > MAX_DECODED {
+                return Err(Refusal::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "an export may be at most {} MiB once decompressed",
+                        MAX_DECODED / 1024 / 1024
+                    ),
+                ));
+            }
+            Ok(decoded)
+        }
+        other => Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Encoding '{other}' is not supported; send gzip or no encoding"),
+        )),
+    }
+}
+
+/// Every refused span once, with the first reason given for it: those refused while mapping,
+/// then those whose task, attempt or call the store refused.
+fn refusals(
+    origins: &spans::Origins,
+    mut refused: Vec<(String, String)>,
+    results: &Results,
+) -> Vec<(String, String)> {
+    for error in &results.rejected {
+        let kind = error["kind"].as_str().unwrap_or_default();
+        let index = error["index"].as_u64().unwrap_or_default() as usize;
+        let Some(span) = origins.span(kind, index) else {
+            continue;
+        };
+        if refused.iter().any(|(s, _)| s == span) {
+            continue;
+        }
+        let field = error["field"].as_str().unwrap_or_default();
+        let message = error["message"].as_str().unwrap_or_default();
+        let reason = if field.is_empty() {
+            message.to_owned()
+        } else {
+            format!("{}: {message}", spans::attribute(field))
+        };
+        refused.push((span.to_owned(), reason));
+    }
+    refused
+}
+
+fn summary(refused: &[(String, String)]) -> String {
+    let mut text = refused
+        .iter()
+        .take(REASONS_SHOWN)
+        .map(|(span, reason)| format!("span {span}: {reason}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if refused.len() > REASONS_SHOWN {
+        text.push_str(&format!(
+            "; and {} more spans",
+            refused.len() - REASONS_SHOWN
+        ));
+    }
+    text
+}
