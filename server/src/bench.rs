@@ -1,12 +1,21 @@
 //! `finishline bench`: starts this binary as a server on loopback with a fresh SQLite database,
-//! drives its ingestion API from this process with realistic batches, and prints throughput,
-//! batch latency and the server's peak memory. Figures, not assertions: nothing here fails on
+//! drives its ingestion API (JSON batches, then OTLP protobuf) from this process with realistic
+//! batches while loading the overview page, and prints throughput, batch latency, page latency
+//! and the server's peak memory. Figures, not assertions: nothing here fails on
 //! a slow machine.
 
 use anyhow::{Context, bail};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
 use serde_json::json;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -21,20 +30,49 @@ pub struct BenchSpec {
 
 /// Posts a JSON body over a fresh connection; the status code, or `None` if the connection broke.
 pub async fn post_json(port: u16, path: &str, key: &str, body: &str) -> Option<u16> {
+    let (status, _) = post(port, path, key, "application/json", body.as_bytes()).await?;
+    Some(status)
+}
+
+/// Posts a body over a fresh connection; the status code and the answer's body, or `None` if
+/// the connection broke.
+async fn post(
+    port: u16,
+    path: &str,
+    key: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Option<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-    let request = format!(
+    let head = format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    stream.write_all(request.as_bytes()).await.ok()?;
+    stream.write_all(head.as_bytes()).await.ok()?;
+    stream.write_all(body).await.ok()?;
+    exchange(stream).await
+}
+
+/// Gets a page over a fresh connection; the status code, or `None` if the connection broke.
+async fn get(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.ok()?;
+    Some(exchange(stream).await?.0)
+}
+
+/// The status code and body of the answer on a `Connection: close` stream.
+async fn exchange(mut stream: TcpStream) -> Option<(u16, Vec<u8>)> {
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.ok()?;
-    String::from_utf8_lossy(&response)
+    let head_end = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let status = String::from_utf8_lossy(&response[..head_end])
         .split_whitespace()
         .nth(1)?
         .parse()
-        .ok()
+        .ok()?;
+    Some((status, response.split_off(head_end + 4)))
 }
 
 /// One realistic batch: tasks with an attempt each, a chain of model, tool and retrieval calls.
@@ -67,6 +105,100 @@ fn batch(n: usize, spec: &BenchSpec, now: i64) -> String {
     json!({"tasks": tasks, "attempts": attempts, "calls": calls}).to_string()
 }
 
+/// The same work as [`batch`], as an agent's OpenTelemetry SDK would export it: per task a
+/// root span and one span per call, GenAI attributes on each.
+fn export(n: usize, spec: &BenchSpec, now: i64) -> ExportTraceServiceRequest {
+    let text = |key: &str, value: &str| KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(Any::StringValue(value.to_owned())),
+        }),
+        ..Default::default()
+    };
+    let value = |key: &str, value: Any| KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    };
+    let mut spans = Vec::new();
+    for t in 0..spec.tasks_per_batch {
+        let mut trace_id = [0u8; 16];
+        trace_id[..8].copy_from_slice(&(n as u64 + 1).to_be_bytes());
+        trace_id[8..].copy_from_slice(&(t as u64 + 1).to_be_bytes());
+        let started = (now - 3_600_000 + (t as i64) * 1_000) as u64 * 1_000_000;
+        let root_id = 1u64.to_be_bytes().to_vec();
+        spans.push(Span {
+            trace_id: trace_id.to_vec(),
+            span_id: root_id.clone(),
+            name: "invoke_agent triage".into(),
+            start_time_unix_nano: started,
+            end_time_unix_nano: started + 9_000_000_000,
+            attributes: vec![
+                text("gen_ai.operation.name", "invoke_agent"),
+                text("finishline.task.id", &format!("otlp-{n}-{t}")),
+                text("finishline.task.type", "billing-question"),
+                text("finishline.segment", "self-serve"),
+                text(
+                    "finishline.task.output",
+                    r#"{"category":"billing","reply":"…"}"#,
+                ),
+            ],
+            ..Default::default()
+        });
+        for c in 0..spec.calls_per_task {
+            let start = started + c as u64 * 100_000_000;
+            let attributes = match c % 3 {
+                0 => vec![
+                    text("gen_ai.operation.name", "chat"),
+                    text("gen_ai.provider.name", "anthropic"),
+                    text("gen_ai.request.model", "claude-haiku-4-5"),
+                    value("gen_ai.usage.input_tokens", Any::IntValue(4_000)),
+                    value("gen_ai.usage.cache_read.input_tokens", Any::IntValue(2_000)),
+                    value("gen_ai.usage.output_tokens", Any::IntValue(380)),
+                    text("finishline.step", "drafter"),
+                ],
+                1 => vec![
+                    text("gen_ai.operation.name", "retrieval"),
+                    value("gen_ai.usage.cost", Any::DoubleValue(0.0004)),
+                    text("finishline.step", "retriever"),
+                ],
+                _ => vec![
+                    text("gen_ai.operation.name", "execute_tool"),
+                    value("gen_ai.usage.cost", Any::DoubleValue(0.0004)),
+                    text("finishline.step", "crm"),
+                ],
+            };
+            spans.push(Span {
+                trace_id: trace_id.to_vec(),
+                span_id: (c as u64 + 2).to_be_bytes().to_vec(),
+                parent_span_id: root_id.clone(),
+                name: "call".into(),
+                start_time_unix_nano: start,
+                end_time_unix_nano: start + 800_000_000,
+                attributes,
+                ..Default::default()
+            });
+        }
+    }
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![
+                    text("service.name", "triage-agent"),
+                    text("finishline.workflow", "support-triage"),
+                    text("finishline.version", "v2-routed-reranked"),
+                ],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
 fn finishline(data: &Path) -> Command {
     let mut command = Command::new(std::env::current_exe().expect("this binary's path"));
     command
@@ -85,8 +217,45 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Runs the ingestion benchmark and prints its figures.
+/// One benchmark phase: where its bodies go and what they count.
+struct Phase {
+    title: &'static str,
+    path: &'static str,
+    content_type: &'static str,
+    unit: &'static str,
+    items: usize,
+}
+
+/// Runs the ingestion benchmark, JSON batches then OTLP protobuf, and prints its figures.
 pub async fn run(spec: BenchSpec) -> anyhow::Result<()> {
+    let now = app::db::now_ms();
+    let bodies = (0..spec.batches)
+        .map(|n| batch(n, &spec, now).into_bytes())
+        .collect();
+    let json = Phase {
+        title: "JSON batch API",
+        path: "/api/v1/ingest",
+        content_type: "application/json",
+        unit: "calls",
+        items: spec.batches * spec.tasks_per_batch * spec.calls_per_task,
+    };
+    measure(&spec, json, bodies).await?;
+    let bodies = (0..spec.batches)
+        .map(|n| export(n, &spec, now).encode_to_vec())
+        .collect();
+    let otlp = Phase {
+        title: "OTLP/HTTP protobuf",
+        path: "/v1/traces",
+        content_type: "application/x-protobuf",
+        unit: "spans",
+        items: spec.batches * spec.tasks_per_batch * (spec.calls_per_task + 1),
+    };
+    measure(&spec, otlp, bodies).await
+}
+
+/// Starts a server on a fresh database, sends `bodies` from `spec.clients` clients while
+/// another loads the overview page four times a second, and prints the figures.
+async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
     let data = dir.as_path();
     let status = finishline(data)
@@ -123,24 +292,37 @@ pub async fn run(spec: BenchSpec) -> anyhow::Result<()> {
         let _ = server.kill();
         bail!("the server did not start");
     }
-    let now = app::db::now_ms();
-    let bodies: Vec<String> = (0..spec.batches).map(|n| batch(n, &spec, now)).collect();
-    let calls = spec.batches * spec.tasks_per_batch * spec.calls_per_task;
     let started = Instant::now();
-    let queue = std::sync::Arc::new(std::sync::Mutex::new(bodies));
+    let queue = Arc::new(Mutex::new(bodies));
+    let done = Arc::new(AtomicBool::new(false));
+    let dashboard = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut loads = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let sent = Instant::now();
+                if get(port, "/").await == Some(200) {
+                    loads.push(sent.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            loads
+        })
+    };
     let mut clients = Vec::new();
     for _ in 0..spec.clients {
         let (queue, key) = (queue.clone(), key.clone());
+        let (path, content_type) = (phase.path, phase.content_type);
         clients.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failures = 0;
-            loop {
-                let Some(body) = queue.lock().ok().and_then(|mut q| q.pop()) else {
-                    break;
-                };
+            while let Some(body) = next(&queue) {
                 let sent = Instant::now();
-                match post_json(port, "/api/v1/ingest", &key, &body).await {
-                    Some(200) => latencies.push(sent.elapsed()),
+                // An OTLP answer with a body carries a partial success: spans were refused.
+                match post(port, path, &key, content_type, &body).await {
+                    Some((200, answer)) if path != "/v1/traces" || answer.is_empty() => {
+                        latencies.push(sent.elapsed())
+                    }
                     _ => failures += 1,
                 }
             }
@@ -155,42 +337,62 @@ pub async fn run(spec: BenchSpec) -> anyhow::Result<()> {
         failures += f;
     }
     let elapsed = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let mut loads = dashboard.await?;
     let peak = peak_rss_mib(server.id());
     let _ = server.kill();
     let _ = server.wait();
-    latencies.sort();
-    let at = |p: usize| {
-        latencies
-            .get((latencies.len() * p).div_ceil(100).saturating_sub(1))
-            .copied()
-            .unwrap_or_default()
-    };
+    let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
     println!(
-        "Ingestion into SQLite, {} clients, {} batches of {} tasks and {} calls:",
+        "{} into SQLite, {} clients, {} batches of {} tasks and {} {}:",
+        phase.title,
         spec.clients,
         spec.batches,
         spec.tasks_per_batch,
-        spec.tasks_per_batch * spec.calls_per_task
+        phase.items / spec.batches.max(1),
+        phase.unit,
     );
     println!(
-        "  calls accepted per second   {:>10.0}",
-        (calls as f64) / elapsed.as_secs_f64()
+        "  {:<28}{:>10.0}",
+        format!("{} accepted per second", phase.unit),
+        (phase.items as f64) / elapsed.as_secs_f64()
     );
     println!(
         "  batch latency p50           {:>10.1} ms",
-        at(50).as_secs_f64() * 1_000.0
+        ms(percentile(&mut latencies, 50))
     );
     println!(
         "  batch latency p99           {:>10.1} ms",
-        at(99).as_secs_f64() * 1_000.0
+        ms(percentile(&mut latencies, 99))
+    );
+    println!(
+        "  overview page p50 meanwhile {:>10.1} ms",
+        ms(percentile(&mut loads, 50))
+    );
+    println!(
+        "  overview page p99 meanwhile {:>10.1} ms",
+        ms(percentile(&mut loads, 99))
     );
     println!(
         "  server peak memory          {:>10.1} MiB",
         peak.unwrap_or(f64::NAN)
     );
-    println!("  failed batches              {:>10}", failures);
+    println!("  batches not accepted        {:>10}", failures);
     std::fs::remove_dir_all(data).ok();
     Ok(())
+}
+
+fn next(queue: &Mutex<Vec<Vec<u8>>>) -> Option<Vec<u8>> {
+    queue.lock().ok()?.pop()
+}
+
+/// The nearest-rank percentile of some durations.
+fn percentile(values: &mut [Duration], p: usize) -> Duration {
+    values.sort();
+    values
+        .get((values.len() * p).div_ceil(100).saturating_sub(1))
+        .copied()
+        .unwrap_or_default()
 }
 
 /// A fresh folder under the system's temporary directory.

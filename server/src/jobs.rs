@@ -2,7 +2,7 @@
 //! the rollups of freshly ingested slices up to date.
 
 use app::db::{Db, now_ms, rollup, verdict};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often pending tasks are checked.
 const SETTLE_EVERY: Duration = Duration::from_secs(60);
@@ -26,20 +26,25 @@ pub fn spawn_settling(db: Db) {
     });
 }
 
-/// How often marked rollup slices are refreshed.
+/// The shortest pause between two refreshes of the marked rollup slices.
 const REFRESH_EVERY: Duration = Duration::from_millis(500);
+/// How many times its own duration a refresh waits before the next: under heavy ingestion a
+/// day's slice is large, and the database's writer belongs to the batches most of the time.
+const REFRESH_BACKOFF: u32 = 3;
 
-/// Twice a second, recomputes the rollup slices ingestion marked, so figures include a batch
-/// moments after it was acknowledged. Marks survive a restart: they are rows, written in the
-/// batch's own transaction.
+/// Twice a second (or less often while refreshes are slow), recomputes the rollup slices
+/// ingestion marked, so figures include a batch moments after it was acknowledged. Marks
+/// survive a restart: they are rows, written in the batch's own transaction.
 pub fn spawn_rollup_refresh(db: Db) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(REFRESH_EVERY);
+        let mut pause = REFRESH_EVERY;
         loop {
-            tick.tick().await;
+            tokio::time::sleep(pause).await;
+            let started = Instant::now();
             if let Err(err) = rollup::refresh_all_dirty(&db).await {
                 tracing::warn!(error = ?err, "refreshing rollups failed; will retry");
             }
+            pause = REFRESH_EVERY.max(started.elapsed() * REFRESH_BACKOFF);
         }
     });
 }

@@ -33,7 +33,7 @@ use std::time::Duration;
 macro_rules! on_db {
     ($db:expr, $conn:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($conn) => $body,
+            $crate::db::Db::Sqlite($conn, _) => $body,
             $crate::db::Db::Postgres($conn) => $body,
         }
     };
@@ -44,7 +44,7 @@ macro_rules! on_db {
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::db::Tx::Sqlite(tx) => {
+            $crate::db::Tx::Sqlite(tx, _) => {
                 let $conn = &mut **tx;
                 $body
             }
@@ -69,13 +69,25 @@ pub use crate::{execute, on_db, on_tx};
 /// A connection pool to one of the two supported backends.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, Writer),
     Postgres(PgPool),
 }
 
-/// A transaction on either backend.
+/// SQLite takes one writer at a time. Write transactions queue here, in order, rather than
+/// polling the database's lock with sleeps in between (which idles the machine and lets a
+/// late writer overtake a waiting one); reads go on beside them.
+#[derive(Clone, Debug, Default)]
+pub struct Writer(std::sync::Arc<tokio::sync::Mutex<()>>);
+
+/// How long a write transaction waits for its turn before the database counts as unavailable.
+const WRITER_WAIT: Duration = Duration::from_secs(10);
+
+/// A transaction on either backend; a SQLite one holds the writer's turn until it ends.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -175,7 +187,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(options)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, Writer::default()))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -191,7 +203,7 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -199,7 +211,7 @@ impl Db {
     /// Applies the migrations of this backend that have not run yet.
     pub async fn migrate(&self) -> DbResult<()> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Db::Sqlite(pool, _) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
             Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -213,7 +225,12 @@ impl Db {
 
     pub async fn begin(&self) -> DbResult<Tx> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Sqlite(pool, Writer(turn)) => {
+                let turn = tokio::time::timeout(WRITER_WAIT, turn.clone().lock_owned())
+                    .await
+                    .map_err(|_| DbError::Unavailable(sqlx::Error::PoolTimedOut))?;
+                Tx::Sqlite(pool.begin().await?, turn)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -226,7 +243,7 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> DbResult<()> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
@@ -234,7 +251,7 @@ impl Tx {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }

@@ -22,8 +22,13 @@ pub async fn refresh_task_rollups(
     let (tasks, calls) = load_slice(tx, workflow_id, from, to).await?;
     let usage = task_usage(&calls);
     let none = TaskUsage::default();
+    let stored = stored_usage(tx, workflow_id, from, to).await?;
     for task in &tasks {
-        store_task_usage(tx, task, usage.get(&task.id).unwrap_or(&none)).await?;
+        // Most of a busy day's tasks are unchanged by the batch that marked it: skip those.
+        let figures = usage_columns(task, usage.get(&task.id).unwrap_or(&none));
+        if stored.get(&task.id) != Some(&figures) {
+            store_task_usage(tx, task.id, &figures).await?;
+        }
     }
     let delete = "DELETE FROM task_rollups WHERE workflow_id = $1 AND day BETWEEN $2 AND $3";
     execute!(
@@ -39,25 +44,63 @@ pub async fn refresh_task_rollups(
     Ok(())
 }
 
-async fn store_task_usage(tx: &mut Tx, task: &TaskFacts, used: &TaskUsage) -> DbResult<()> {
+/// A task's stored cost and usage columns: model, tool, retry and cache cost, attempts, calls,
+/// tokens, primary model, labour cost.
+type UsageColumns = (i64, i64, i64, i64, i64, i64, i64, String, i64);
+
+fn usage_columns(task: &TaskFacts, used: &TaskUsage) -> UsageColumns {
+    (
+        used.cost.model.0,
+        used.cost.tool.0,
+        used.cost.retry.0,
+        used.cost.cache.0,
+        task.attempts.max(1),
+        used.calls,
+        used.input_tokens + used.output_tokens,
+        used.primary_model.clone(),
+        task.labour_cost().0,
+    )
+}
+
+/// The usage columns the slice's tasks have now.
+async fn stored_usage(
+    tx: &mut Tx,
+    workflow_id: i64,
+    from: i64,
+    to: i64,
+) -> DbResult<std::collections::HashMap<i64, UsageColumns>> {
+    let sql =
+        "SELECT id, model_cost_micros, tool_cost_micros, retry_cost_micros, cache_cost_micros,
+                   attempt_count, call_count, token_count, primary_model, labour_cost_micros
+               FROM tasks WHERE workflow_id = $1 AND started_at >= $2 AND started_at < $3";
+    type Row = (i64, i64, i64, i64, i64, i64, i64, i64, String, i64);
+    let rows: Vec<Row> = on_tx!(tx, conn => sqlx::query_as(sql).bind(workflow_id).bind(from).bind(to).fetch_all(conn).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, m, t, r, c, a, n, k, p, l)| (id, (m, t, r, c, a, n, k, p, l)))
+        .collect())
+}
+
+async fn store_task_usage(tx: &mut Tx, task_id: i64, figures: &UsageColumns) -> DbResult<()> {
     let sql =
         "UPDATE tasks SET model_cost_micros = $1, tool_cost_micros = $2, retry_cost_micros = $3,
                    cache_cost_micros = $4, attempt_count = $5, call_count = $6, token_count = $7,
                    primary_model = $8, labour_cost_micros = $9
                WHERE id = $10";
+    let (model, tool, retry, cache, attempts, calls, tokens, primary, labour) = figures;
     execute!(
         tx,
         sqlx::query(sql)
-            .bind(used.cost.model.0)
-            .bind(used.cost.tool.0)
-            .bind(used.cost.retry.0)
-            .bind(used.cost.cache.0)
-            .bind(task.attempts.max(1))
-            .bind(used.calls)
-            .bind(used.input_tokens + used.output_tokens)
-            .bind(&used.primary_model)
-            .bind(task.labour_cost().0)
-            .bind(task.id)
+            .bind(model)
+            .bind(tool)
+            .bind(retry)
+            .bind(cache)
+            .bind(attempts)
+            .bind(calls)
+            .bind(tokens)
+            .bind(primary)
+            .bind(labour)
+            .bind(task_id)
     )?;
     Ok(())
 }

@@ -126,20 +126,7 @@ pub async fn list_attempts(db: &Db, task_id: i64) -> DbResult<Vec<Attempt>> {
 /// Inserts a call; `task_id` and `attempt_id` are taken from the attempt with the call's
 /// correlation id when it is already stored.
 pub async fn insert_call(tx: &mut Tx, call: &Call) -> DbResult<i64> {
-    write_call(tx, call, false)
-        .await?
-        .ok_or(super::DbError::NotFound)
-}
-
-/// Inserts a call unless one with its sender id is stored already; `None` then, and the caller
-/// compares contents.
-pub async fn insert_call_if_new(tx: &mut Tx, call: &Call) -> DbResult<Option<i64>> {
-    write_call(tx, call, true).await
-}
-
-/// The call insert, less its ending: written once for both statements below.
-macro_rules! insert_call_sql {
-    () => {
+    let sql =
         "INSERT INTO calls (external_id, workflow_id, correlation_id, task_id, attempt_id, kind,
                    step, provider, model, input_tokens, output_tokens, cache_read_tokens,
                    cache_write_tokens, reasoning_tokens, reported_cost_micros, cost_micros,
@@ -150,19 +137,7 @@ macro_rules! insert_call_sql {
                    COALESCE($4, (SELECT task_id FROM attempts WHERE correlation_id = $3)),
                    COALESCE($5, (SELECT id FROM attempts WHERE correlation_id = $3)),
                    $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                   $22, $23, $24, $25, $26, $27, $28, $29)"
-    };
-}
-
-async fn write_call(tx: &mut Tx, call: &Call, skip_existing: bool) -> DbResult<Option<i64>> {
-    let sql = if skip_existing {
-        concat!(
-            insert_call_sql!(),
-            " ON CONFLICT (workflow_id, external_id) DO NOTHING RETURNING id"
-        )
-    } else {
-        concat!(insert_call_sql!(), " RETURNING id")
-    };
+                   $22, $23, $24, $25, $26, $27, $28, $29) RETURNING id";
     Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(&call.external_id)
         .bind(call.workflow_id)
@@ -193,7 +168,7 @@ async fn write_call(tx: &mut Tx, call: &Call, skip_existing: bool) -> DbResult<O
         .bind(&call.parent_span_id)
         .bind(&call.content_hash)
         .bind(call.created_at)
-        .fetch_optional(conn)
+        .fetch_one(conn)
         .await)?)
 }
 
@@ -236,6 +211,71 @@ pub async fn stored_attempt(tx: &mut Tx, correlation_id: &str) -> DbResult<Optio
     let sql = "SELECT a.id, a.content_hash, a.task_id, t.started_at AS task_started_at
                FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE a.correlation_id = $1";
     Ok(on_tx!(tx, conn => sqlx::query_as(sql).bind(correlation_id).fetch_optional(conn).await)?)
+}
+
+/// How many calls one multi-row insert carries: 29 parameters each stays under SQLite's limit
+/// of 32,766 per statement, and one statement instead of hundreds is most of ingestion's speed.
+pub const CALLS_PER_STATEMENT: usize = 400;
+
+/// Inserts the calls whose (workflow, sender id) is not stored yet, many rows per statement,
+/// with the task and attempt the caller joined them to (a per-row subquery would open a
+/// cursor per row, which SQLite makes quadratic in the statement's length). Returns the
+/// (workflow, sender id) of every call it inserted; the others were already there (or appear
+/// twice in `calls`) and are left for the caller to compare.
+pub async fn insert_new_calls(
+    tx: &mut Tx,
+    calls: &[&Call],
+) -> DbResult<std::collections::HashSet<(i64, String)>> {
+    let mut inserted = std::collections::HashSet::new();
+    for chunk in calls.chunks(CALLS_PER_STATEMENT) {
+        let rows: Vec<(i64, String)> = on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO calls (external_id, workflow_id, correlation_id, task_id, attempt_id, kind,
+                     step, provider, model, input_tokens, output_tokens, cache_read_tokens,
+                     cache_write_tokens, reasoning_tokens, reported_cost_micros, cost_micros,
+                     cache_read_cost_micros, cache_write_cost_micros, cost_source, price_id,
+                     started_at, latency_ms, status, error_type, trace_id, span_id, parent_span_id,
+                     content_hash, created_at) ",
+            );
+            query.push_values(chunk, |mut row, call| {
+                row.push_bind(&call.external_id)
+                    .push_bind(call.workflow_id)
+                    .push_bind(&call.correlation_id)
+                    .push_bind(call.task_id)
+                    .push_bind(call.attempt_id)
+                    .push_bind(call.kind.as_str())
+                    .push_bind(&call.step)
+                    .push_bind(&call.provider)
+                    .push_bind(&call.model)
+                    .push_bind(call.input_tokens)
+                    .push_bind(call.output_tokens)
+                    .push_bind(call.cache_read_tokens)
+                    .push_bind(call.cache_write_tokens)
+                    .push_bind(call.reasoning_tokens)
+                    .push_bind(call.reported_cost_micros)
+                    .push_bind(call.cost_micros.0)
+                    .push_bind(call.cache_read_cost_micros.0)
+                    .push_bind(call.cache_write_cost_micros.0)
+                    .push_bind(call.cost_source.as_str())
+                    .push_bind(call.price_id)
+                    .push_bind(call.started_at)
+                    .push_bind(call.latency_ms)
+                    .push_bind(call.status.as_str())
+                    .push_bind(&call.error_type)
+                    .push_bind(&call.trace_id)
+                    .push_bind(&call.span_id)
+                    .push_bind(&call.parent_span_id)
+                    .push_bind(&call.content_hash)
+                    .push_bind(call.created_at);
+            });
+            query.push(
+                " ON CONFLICT (workflow_id, external_id) DO NOTHING RETURNING workflow_id, external_id",
+            );
+            query.build_query_as().fetch_all(&mut *conn).await
+        })?;
+        inserted.extend(rows);
+    }
+    Ok(inserted)
 }
 
 /// The attempts a task has: (correlation id, number), to number a new one or refuse a clash.

@@ -11,7 +11,8 @@ pub mod wire;
 use crate::api::{ApiCaller, ApiError};
 use app::db::report::Catalog;
 use app::db::rollup::mark_dirty;
-use app::db::{Db, DbResult, Tx, now_ms, verdict};
+use app::db::{Db, DbResult, Tx, now_ms, task, verdict};
+use app::model::Call;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -165,9 +166,29 @@ pub async fn store_batch(
         let id = item_id(&item);
         results.record("attempts", i, id, ingest.attempt(tx, item).await?);
     }
+    // Calls are the bulk of a batch: checked one by one, stored many rows per statement.
+    let mut outcomes = Vec::new();
+    let mut prepared = Vec::new();
     for (i, item) in batch.calls.into_iter().enumerate() {
         let id = item_id(&item);
-        results.record("calls", i, id, ingest.call(tx, item).await?);
+        match ingest.prepare_call(item) {
+            Ok(mut call) => {
+                ingest.join_attempt(tx, &mut call).await?;
+                prepared.push((i, id, call));
+            }
+            Err(outcome) => outcomes.push((i, id, outcome)),
+        }
+    }
+    let calls: Vec<&Call> = prepared.iter().map(|(_, _, call)| call).collect();
+    let mut inserted = task::insert_new_calls(tx, &calls).await?;
+    for (i, id, call) in &prepared {
+        // The first of two items with one id claims the insert; the second is compared with it.
+        let new = inserted.remove(&(call.workflow_id, call.external_id.clone()));
+        outcomes.push((*i, id.clone(), ingest.settle_call(tx, call, new).await?));
+    }
+    outcomes.sort_by_key(|(i, _, _)| *i);
+    for (i, id, outcome) in outcomes {
+        results.record("calls", i, id, outcome);
     }
     for (i, item) in batch.outcomes.into_iter().enumerate() {
         let id = item_id(&item);

@@ -47,8 +47,8 @@ pub struct Ingest<'a> {
     pub tasks: BTreeSet<i64>,
     /// (workflow, day) slices whose rollups must be refreshed.
     pub slices: BTreeSet<(i64, i64)>,
-    /// Attempts looked up by correlation id in this batch: (task, task start).
-    pub attempts: HashMap<String, Option<(i64, i64)>>,
+    /// Attempts looked up by correlation id in this batch: (attempt, task, task start).
+    pub attempts: HashMap<String, Option<(i64, i64, i64)>>,
 }
 
 fn content_hash(item: &Value) -> String {
@@ -362,26 +362,18 @@ impl Ingest<'_> {
         Ok(outcome)
     }
 
-    pub async fn call(&mut self, tx: &mut Tx, item: Value) -> DbResult<Outcome> {
+    /// Checks and prices a call; it is stored with its neighbours by [`Ingest::settle_call`].
+    pub fn prepare_call(&self, item: Value) -> Result<Call, Outcome> {
         let hash = content_hash(&item);
-        let input: CallIn = match wire::parse(item) {
-            Ok(input) => input,
-            Err(e) => return Ok(Outcome::invalid(e)),
-        };
-        let workflow = match self.workflow(&input.workflow) {
-            Ok(w) => w.clone(),
-            Err(outcome) => return Ok(outcome),
-        };
+        let input: CallIn = wire::parse(item).map_err(Outcome::invalid)?;
+        let workflow = self.workflow(&input.workflow)?;
         let checked = input.validate().and_then(|()| {
             Ok((
                 input.started_at.millis("started_at", self.now)?,
                 input.reported_cost()?,
             ))
         });
-        let (started_at, reported) = match checked {
-            Ok(c) => c,
-            Err(e) => return Ok(Outcome::invalid(e)),
-        };
+        let (started_at, reported) = checked.map_err(Outcome::invalid)?;
         let price = Price::in_force(
             &self.catalog.prices,
             &input.provider,
@@ -395,17 +387,17 @@ impl Ingest<'_> {
             &usage,
             price.map(|p| (p.id, Rates::from(p))),
         );
-        let call = Call {
+        Ok(Call {
             id: 0,
-            external_id: input.id.clone(),
+            external_id: input.id,
             workflow_id: workflow.id,
-            correlation_id: input.correlation_id.clone(),
+            correlation_id: input.correlation_id,
             task_id: None,
             attempt_id: None,
             kind: input.kind,
-            step: input.step.clone(),
-            provider: input.provider.clone(),
-            model: input.model.clone(),
+            step: input.step,
+            provider: input.provider,
+            model: input.model,
             input_tokens: usage.input,
             output_tokens: usage.output,
             cache_read_tokens: usage.cache_read,
@@ -420,15 +412,42 @@ impl Ingest<'_> {
             started_at,
             latency_ms: input.latency_ms,
             status: input.status,
-            error_type: input.error_type.clone(),
-            trace_id: input.trace_id.clone(),
-            span_id: input.span_id.clone(),
-            parent_span_id: input.parent_span_id.clone(),
+            error_type: input.error_type,
+            trace_id: input.trace_id,
+            span_id: input.span_id,
+            parent_span_id: input.parent_span_id,
             content_hash: hash,
             created_at: self.now,
+        })
+    }
+
+    /// Joins a prepared call to its attempt when that is stored, looking each correlation id
+    /// up once per batch; a call whose attempt comes later is claimed by it then.
+    pub async fn join_attempt(&mut self, tx: &mut Tx, call: &mut Call) -> DbResult<()> {
+        let attempt = match self.attempts.get(&call.correlation_id) {
+            Some(known) => *known,
+            None => {
+                let stored = task::stored_attempt(tx, &call.correlation_id).await?;
+                let known = stored.and_then(|s| Some((s.id, s.task_id?, s.task_started_at?)));
+                self.attempts.insert(call.correlation_id.clone(), known);
+                known
+            }
         };
-        if task::insert_call_if_new(tx, &call).await?.is_none() {
-            let stored = task::stored_call(tx, workflow.id, &input.id).await?;
+        call.attempt_id = attempt.map(|a| a.0);
+        call.task_id = attempt.map(|a| a.1);
+        Ok(())
+    }
+
+    /// What became of a prepared call once its statement ran: `inserted` if that statement
+    /// stored it, otherwise it was already stored, unchanged or (a conflict) with other content.
+    pub async fn settle_call(
+        &mut self,
+        tx: &mut Tx,
+        call: &Call,
+        inserted: bool,
+    ) -> DbResult<Outcome> {
+        if !inserted {
+            let stored = task::stored_call(tx, call.workflow_id, &call.external_id).await?;
             if stored.is_some_and(|s| s.content_hash == call.content_hash) {
                 return Ok(Outcome::Unchanged);
             }
@@ -442,19 +461,11 @@ impl Ingest<'_> {
                 error,
             });
         }
-        // The insert joined the call to its attempt if that is stored; count it on the task's day.
-        let attempt = match self.attempts.get(&input.correlation_id) {
-            Some(known) => *known,
-            None => {
-                let stored = task::stored_attempt(tx, &input.correlation_id).await?;
-                let known = stored.and_then(|s| Some((s.task_id?, s.task_started_at?)));
-                self.attempts.insert(input.correlation_id.clone(), known);
-                known
-            }
-        };
-        self.touch(workflow.id, attempt.map(|a| a.0), attempt.map(|a| a.1));
+        // Counted on its task's day once it belongs to a stored attempt.
+        let task = self.attempts.get(&call.correlation_id).copied().flatten();
+        self.touch(call.workflow_id, task.map(|a| a.1), task.map(|a| a.2));
         self.slices
-            .insert((workflow.id, started_at.div_euclid(86_400_000)));
+            .insert((call.workflow_id, call.started_at.div_euclid(86_400_000)));
         Ok(Outcome::Created)
     }
 

@@ -448,3 +448,24 @@ async fn an_attempt_without_a_number_takes_the_next_and_a_taken_number_is_refuse
         );
     }
 }
+
+#[tokio::test]
+async fn a_call_sent_twice_in_one_batch_is_stored_once() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let mut body = batch(&today());
+        let call = body["calls"][0].clone();
+        let mut changed = call.clone();
+        changed["cost_usd"] = json!("1.00");
+        body["calls"] = json!([call, call, changed]);
+        let (status, result) = post(&router, &key, "application/json", body.to_string()).await;
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{}: {result}", t.backend);
+        assert_eq!(result["counts"]["calls"]["created"], 1, "{result}");
+        assert_eq!(result["counts"]["calls"]["unchanged"], 1, "{result}");
+        assert_eq!(result["errors"][0]["index"], 2);
+        assert_eq!(result["errors"][0]["status"], 409);
+        assert_eq!(cost_total(&t.db).await, 4_200 + 1_000_000, "{}", t.backend);
+    }
+}
