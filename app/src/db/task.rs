@@ -278,6 +278,20 @@ pub async fn insert_new_calls(
     Ok(inserted)
 }
 
+/// Makes the caller's ingestion transaction the only one under way until it ends. A call joins
+/// its attempt when either is written, each looking for the other; two transactions under way
+/// at once would each miss the other's uncommitted row and leave the call outside its task's
+/// cost. SQLite already runs one writer at a time; PostgreSQL takes a transaction-scoped
+/// advisory lock.
+pub async fn take_ingest_turn(tx: &mut Tx) -> DbResult<()> {
+    if let Tx::Postgres(tx) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('finishline.ingest'))")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The attempts a task has: (correlation id, number), to number a new one or refuse a clash.
 pub async fn attempt_numbers(tx: &mut Tx, task_id: i64) -> DbResult<Vec<(String, i64)>> {
     let sql = "SELECT correlation_id, number FROM attempts WHERE task_id = $1 ORDER BY number";

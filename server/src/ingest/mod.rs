@@ -149,6 +149,7 @@ pub async fn store_batch(
     batch: Batch,
     now: i64,
 ) -> DbResult<Results> {
+    task::take_ingest_turn(tx).await?;
     let mut ingest = Ingest {
         catalog,
         caller,

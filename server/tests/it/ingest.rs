@@ -469,3 +469,47 @@ async fn a_call_sent_twice_in_one_batch_is_stored_once() {
         assert_eq!(cost_total(&t.db).await, 4_200 + 1_000_000, "{}", t.backend);
     }
 }
+
+/// A batch that holds a task's attempt and one that holds its calls, written at the same time:
+/// the second waits for the first, so its calls find the attempt instead of being left out of
+/// the task's cost by two transactions that cannot see each other's rows.
+#[tokio::test]
+async fn calls_written_beside_their_attempt_still_join_it() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let caller = server::api::ApiCaller {
+            key_id: 0,
+            workflow_ids: None,
+        };
+        let catalog = app::db::report::Catalog::load(&t.db).await.unwrap();
+        let full = batch(&today());
+        let first: server::ingest::Batch =
+            serde_json::from_value(json!({"tasks": full["tasks"], "attempts": full["attempts"]}))
+                .unwrap();
+        let second: server::ingest::Batch =
+            serde_json::from_value(json!({"calls": full["calls"]})).unwrap();
+        let now = app::db::now_ms();
+        let mut tx = t.db.begin().await.unwrap();
+        server::ingest::store_batch(&mut tx, &catalog, &caller, first, now)
+            .await
+            .unwrap();
+        let beside = {
+            let (db, catalog, caller) = (t.db.clone(), catalog.clone(), caller.clone());
+            tokio::spawn(async move {
+                let mut tx = db.begin().await.unwrap();
+                server::ingest::store_batch(&mut tx, &catalog, &caller, second, now)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        tx.commit().await.unwrap();
+        beside.await.unwrap();
+        let orphans: i64 = on_db!(&t.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM calls WHERE attempt_id IS NULL").fetch_one(pool).await)
+        .unwrap();
+        assert_eq!(orphans, 0, "{}", t.backend);
+        assert_eq!(cost_total(&t.db).await, 1_004_700, "{}", t.backend);
+    }
+}
