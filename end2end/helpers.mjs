@@ -33,3 +33,23 @@ export async function screenshot(page, name) {
   const dir = process.env.FINISHLINE_SCREENSHOTS;
   if (dir) await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
 }
+
+/// The demo accounts (demo data only: their passwords are public).
+export const DEMO = {
+  admin: ["admin@demo.finishline.test", "demo-admin-password"],
+  owner: ["owner@demo.finishline.test", "demo-owner-password"],
+  finance: ["finance@demo.finishline.test", "demo-finance-password"],
+  reviewer: ["reviewer@demo.finishline.test", "demo-reviewer-password"],
+};
+
+/// Signs in through the sign-in form as a demo role and waits for the landing page.
+export async function signIn(page, role, next = "") {
+  const [email, password] = DEMO[role];
+  await page.goto(`${BASE}/sign-in${next ? `?next=${encodeURIComponent(next)}` : ""}`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await Promise.all([
+    page.waitForURL((url) => !url.pathname.startsWith("/sign-in")),
+    page.getByRole("button", { name: "Sign in" }).click(),
+  ]);
+}

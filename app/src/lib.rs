@@ -1,6 +1,7 @@
 //! Finishline's web application: pages, components and server functions, rendered on the
 //! server (`ssr`) and hydrated in the browser (`hydrate`).
 
+pub mod access;
 pub mod api;
 pub mod components;
 pub mod domain;
@@ -9,6 +10,8 @@ pub mod pages;
 pub mod report;
 mod shell;
 
+#[cfg(feature = "ssr")]
+pub mod accounts;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]

@@ -38,6 +38,7 @@ pub struct User {
     pub created_at: i64,
     pub password_changed_at: i64,
     pub disabled_at: Option<i64>,
+    pub must_change_password: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,7 +46,6 @@ pub struct User {
 pub struct Session {
     pub id_hash: String,
     pub user_id: i64,
-    pub csrf_token: String,
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
@@ -396,6 +396,7 @@ pub struct AuditEntry {
     pub entity_id: String,
     pub before: Option<String>,
     pub after: Option<String>,
+    pub team_id: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

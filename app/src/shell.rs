@@ -1,8 +1,13 @@
 //! The HTML document and the route table.
 
 use crate::components::layout::Layout;
+use crate::pages::account::AccountPage;
+use crate::pages::audit::AuditPage;
 use crate::pages::home::HomePage;
+use crate::pages::keys::KeysPage;
 use crate::pages::not_found::NotFound;
+use crate::pages::sign_in::SignInPage;
+use crate::pages::users::UsersPage;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
@@ -44,6 +49,11 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
+                    <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -1,7 +1,7 @@
 // The overview, in a real browser: server-rendered figures, hydration, and the period picker.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, openBrowser, newPage, screenshot } from "../helpers.mjs";
+import { BASE, openBrowser, newPage, screenshot, signIn } from "../helpers.mjs";
 
 let browser;
 before(async () => { browser = await openBrowser(); });
@@ -9,7 +9,7 @@ after(async () => { await browser?.close(); });
 
 test("the overview shows every demo workflow with its cost per successful task and hydrates", async () => {
   const { page, problems } = await newPage(browser);
-  await page.goto(`${BASE}/`);
+  await signIn(page, "finance");
   await page.waitForSelector("body[data-hydrated=true]", { timeout: 20_000 });
   assert.equal(await page.title(), "Overview · Finishline");
   const rows = page.locator("table.figures").first().locator("tbody tr");
@@ -25,7 +25,7 @@ test("the overview shows every demo workflow with its cost per successful task a
 
 test("the period picker changes the window and keeps it in the address", async () => {
   const { page, problems } = await newPage(browser);
-  await page.goto(`${BASE}/`);
+  await signIn(page, "owner");
   await page.waitForSelector("body[data-hydrated=true]", { timeout: 20_000 });
   const before = await page.locator(".window").textContent();
   await page.getByRole("link", { name: "7 days" }).click();
@@ -41,7 +41,8 @@ test("the period picker changes the window and keeps it in the address", async (
 test("the overview works with JavaScript disabled", async () => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto(`${BASE}/?days=90`);
+  await signIn(page, "finance", "/?days=90");
+  assert.equal(new URL(page.url()).search, "?days=90", "back to the page asked for");
   assert.equal(await page.locator("table.figures").first().locator("tbody tr").count(), 4);
   assert.equal(await page.locator('.period-picker a[aria-current="page"]').textContent(), "90 days");
   await context.close();

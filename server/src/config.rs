@@ -55,6 +55,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Create an API key for the read and ingestion API; prints the key once.
     ApiKey(ApiKeyArgs),
+    /// Create the first admin account of an empty installation; prints a one-time password
+    /// unless FINISHLINE_ADMIN_PASSWORD gives one.
+    CreateAdmin(CreateAdminArgs),
     /// Import exported history: JSON lines (one item per line with a `type`) or CSV (one call
     /// per row). Resumable: run it again to finish an interrupted import.
     Import(ImportArgs),
@@ -113,11 +116,41 @@ pub struct ApiKeyArgs {
     pub workflows: Vec<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct CreateAdminArgs {
+    /// The admin's email address (their sign-in name).
+    #[arg(long, env = "FINISHLINE_ADMIN_EMAIL")]
+    pub email: String,
+    /// Their password (at least 12 characters). Without it one is generated, printed once,
+    /// and must be replaced at first sign-in.
+    #[arg(long, env = "FINISHLINE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+}
+
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {
     /// Load the demo dataset first if the database has no workflows yet.
     #[arg(long, env = "FINISHLINE_DEMO")]
     pub demo: bool,
+    /// On an installation without accounts, create this first admin (see create-admin).
+    #[arg(long, env = "FINISHLINE_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// Mark the session cookie Secure and send HSTS: set this when people reach Finishline
+    /// over HTTPS (directly or through a proxy).
+    #[arg(long, env = "FINISHLINE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// The address people use (e.g. https://finishline.example.com), when a proxy in front
+    /// rewrites the Host header; state-changing requests must come from it.
+    #[arg(long, env = "FINISHLINE_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
+    /// Count sign-in failures against the last X-Forwarded-For address (only behind a proxy
+    /// that sets it).
+    #[arg(long, env = "FINISHLINE_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Hours a session lasts after sign-in.
+    #[arg(long, env = "FINISHLINE_SESSION_HOURS", default_value_t = 12,
+          value_parser = clap::value_parser!(u16).range(1..=720))]
+    pub session_hours: u16,
 }
 
 #[derive(Debug, Args)]

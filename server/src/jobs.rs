@@ -1,12 +1,14 @@
-//! Background work: deciding pending tasks once their evidence window closes, and bringing
-//! the rollups of freshly ingested slices up to date.
+//! Background work: deciding pending tasks once their evidence window closes, bringing the
+//! rollups of freshly ingested slices up to date, and forgetting old sign-in records.
 
-use app::db::{Db, now_ms, rollup, verdict};
+use app::db::{Db, identity, now_ms, rollup, verdict};
 use std::time::{Duration, Instant};
 
 /// How often pending tasks are checked.
 const SETTLE_EVERY: Duration = Duration::from_secs(60);
 const SETTLE_BATCH: i64 = 500;
+/// How long expired sessions and old sign-in attempts are kept.
+const KEEP_SIGN_INS_MS: i64 = 24 * 3_600_000;
 
 /// Every minute, decides the pending tasks whose reopen (or other) window has closed, so that
 /// they enter CPST without waiting for another event.
@@ -21,6 +23,13 @@ pub fn spawn_settling(db: Db) {
                 Err(err) => {
                     tracing::warn!(error = ?err, "settling pending tasks failed; will retry")
                 }
+            }
+            // Sign-in attempts count for 15 minutes and sessions end within days: a day's
+            // margin keeps both tables small.
+            if let Err(err) =
+                identity::prune_sign_in_records(&db, now_ms() - KEEP_SIGN_INS_MS).await
+            {
+                tracing::warn!(error = ?err, "pruning sign-in records failed; will retry");
             }
         }
     });

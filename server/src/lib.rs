@@ -10,6 +10,7 @@ pub mod import;
 pub mod ingest;
 pub mod jobs;
 pub mod otlp;
+pub mod web;
 
 use app::db::Db;
 use app::{App, shell};
@@ -17,8 +18,10 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
+use leptos::nonce::Nonce;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
 
 /// What every request handler can reach.
 #[derive(Clone)]
@@ -26,6 +29,7 @@ pub struct AppState {
     pub db: Db,
     pub leptos: LeptosOptions,
     pub ingest_slots: ingest::IngestSlots,
+    pub web: Arc<web::WebSettings>,
 }
 
 impl AppState {
@@ -34,6 +38,14 @@ impl AppState {
             db,
             leptos,
             ingest_slots: ingest::IngestSlots::default(),
+            web: Arc::default(),
+        }
+    }
+
+    pub fn with_web(self, web: web::WebSettings) -> AppState {
+        AppState {
+            web: Arc::new(web),
+            ..self
         }
     }
 }
@@ -59,8 +71,18 @@ impl FromRef<AppState> for Db {
 /// The complete application: pages, server functions, static files and API routes.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let db = state.db.clone();
-    let provide_db = move || provide_context(db.clone());
+    let (db, sessions) = (state.db.clone(), state.web.sessions.clone());
+    // What pages and server functions reach through `use_context`: the pool, the session
+    // settings, and this response's CSP nonce for the hydration script.
+    let provide_db = move || {
+        provide_context(db.clone());
+        provide_context(sessions.clone());
+        let nonce = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<web::CspNonce>().cloned());
+        if let Some(nonce) = nonce {
+            provide_context(Nonce::from_value(nonce.0));
+        }
+    };
     let leptos = state.leptos.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -76,5 +98,9 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(provide_db, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::guard,
+        ))
         .with_state(state)
 }

@@ -4,7 +4,8 @@ use anyhow::Context;
 use app::db::Db;
 use clap::Parser;
 use server::config::{
-    ApiKeyArgs, BenchArgs, Cli, Command, DemoArgs, ImportArgs, RepriceArgs, ServeArgs,
+    ApiKeyArgs, BenchArgs, Cli, Command, CreateAdminArgs, DemoArgs, ImportArgs, RepriceArgs,
+    ServeArgs,
 };
 use server::{AppState, demo, router};
 use tracing_subscriber::EnvFilter;
@@ -29,6 +30,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo(args) => load_demo(&db, &args).await,
         Command::ApiKey(args) => create_api_key(&db, &args).await,
+        Command::CreateAdmin(CreateAdminArgs { email, password }) => {
+            create_admin(&db, &email, password).await
+        }
         Command::Reprice(args) => reprice(&db, &args).await,
         Command::Import(args) => import(&db, &args).await,
         Command::Bench(BenchArgs {
@@ -84,9 +88,40 @@ async fn create_api_key(db: &Db, args: &ApiKeyArgs) -> anyhow::Result<()> {
             .with_context(|| format!("no workflow has the slug '{slug}'"))?;
         scopes.push(app::model::KeyScope::Workflow(workflow.id));
     }
-    let secret = server::api::create_api_key(db, &args.name, &scopes, None).await?;
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
+    let issued = app::accounts::issue_api_key(
+        db,
+        app::accounts::Actor {
+            user_id: None,
+            name: &actor,
+        },
+        &args.name,
+        &scopes,
+        app::db::now_ms(),
+    )
+    .await?;
+    let secret = issued.secret;
     println!("{secret}");
     eprintln!("This key is shown once. Send it as 'Authorization: Bearer <key>'.");
+    Ok(())
+}
+
+async fn create_admin(db: &Db, email: &str, password: Option<String>) -> anyhow::Result<()> {
+    let generated = app::accounts::create_first_admin(db, email, password, app::db::now_ms())
+        .await
+        .context("creating the first admin")?;
+    match generated {
+        Some(password) => {
+            println!("Created the admin {email}. One-time password: {password}");
+            println!("It is shown once; Finishline asks for a new password at the first sign-in.");
+        }
+        None => {
+            println!("Created the admin {email} with the password from FINISHLINE_ADMIN_PASSWORD.")
+        }
+    }
     Ok(())
 }
 
@@ -180,6 +215,18 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         println!("Loading the demo dataset (once)...");
         println!("{}", demo::load(&db, &spec).await?);
     }
+    if app::db::identity::count_users(&db).await? == 0 {
+        match &args.admin_email {
+            Some(email) => {
+                let password = std::env::var("FINISHLINE_ADMIN_PASSWORD").ok();
+                create_admin(&db, email, password).await?;
+            }
+            None => println!(
+                "No accounts yet. Create the first admin with: finishline create-admin --email you@example.com \
+                 (or set FINISHLINE_ADMIN_EMAIL before starting)."
+            ),
+        }
+    }
     if app::db::rollup::rebuild_if_missing(&db).await? {
         println!("Rebuilt the daily rollups from raw rows.");
     }
@@ -189,7 +236,15 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         leptos::config::get_configuration(None).context("reading the Leptos configuration")?;
     let leptos = conf.leptos_options;
     let addr = leptos.site_addr;
-    let app = router(AppState::new(db.clone(), leptos));
+    let web = server::web::WebSettings {
+        sessions: app::accounts::SessionSettings {
+            ttl_ms: i64::from(args.session_hours) * 3_600_000,
+            secure_cookies: args.secure_cookies,
+        },
+        public_origin: args.public_origin.clone(),
+        trust_proxy: args.trust_proxy,
+    };
+    let app = router(AppState::new(db.clone(), leptos).with_web(web));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;

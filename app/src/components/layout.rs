@@ -1,9 +1,14 @@
-//! The frame around every page: header, navigation, main content.
+//! The frame around every page: header with the role's navigation and the account menu, main
+//! content, footer.
 
+use crate::access::Viewer;
+use crate::api::account::get_viewer;
 use leptos::prelude::*;
+use leptos_router::hooks::use_location;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let viewer = Resource::new(|| (), |_| get_viewer());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
@@ -11,13 +16,42 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"◆"</span>
                 "Finishline"
             </a>
-            <nav aria-label="Main">
-                <a href="/">"Overview"</a>
-            </nav>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    viewer.await.ok().flatten().map(|viewer| view! { <SignedInBar viewer /> })
+                })}
+            </Suspense>
         </header>
         <main id="main">{children()}</main>
         <footer class="site-footer">
             "Cost per successful task: every attempt in the numerator, only tasks that met their success rule in the denominator."
         </footer>
+    }
+}
+
+#[component]
+fn SignedInBar(viewer: Viewer) -> impl IntoView {
+    let location = use_location();
+    let items = viewer.navigation();
+    view! {
+        <nav aria-label="Main">
+            {items
+                .into_iter()
+                .map(|item| {
+                    let current = move || (location.pathname.get() == item.href).then_some("page");
+                    view! { <a href=item.href aria-current=current>{item.label}</a> }
+                })
+                .collect_view()}
+        </nav>
+        <div class="account-menu">
+            <span class="who">
+                {viewer.name.clone()}
+                <span class="role">{viewer.role.as_str()}</span>
+                {viewer.is_demo.then(|| view! { <span class="demo-badge" title="A demo account: its password is public">"demo"</span> })}
+            </span>
+            <form method="post" action="/rpc/sign_out">
+                <button type="submit" class="link-button">"Sign out"</button>
+            </form>
+        </div>
     }
 }

@@ -1,3 +1,4 @@
-//! Pieces shared by pages.
+//! Parts of pages that several routes share.
 
+pub mod forms;
 pub mod layout;

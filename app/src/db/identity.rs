@@ -52,12 +52,14 @@ pub struct NewUser<'a> {
     pub role: Role,
     pub can_edit_costs: bool,
     pub is_demo: bool,
+    /// A generated password its owner must replace at first sign-in.
+    pub must_change_password: bool,
 }
 
 pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>, at: i64) -> DbResult<i64> {
     let sql = "INSERT INTO users (email, name, password_hash, role, can_edit_costs, is_demo,
-                                  created_at, password_changed_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
+                                  must_change_password, created_at, password_changed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id";
     Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(user.email.to_lowercase())
         .bind(user.name)
@@ -65,6 +67,7 @@ pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>, at: i64) -> DbResult<i
         .bind(user.role.as_str())
         .bind(user.can_edit_costs)
         .bind(user.is_demo)
+        .bind(user.must_change_password)
         .bind(at)
         .fetch_one(conn)
         .await)?)
@@ -92,10 +95,71 @@ pub async fn count_users(db: &Db) -> DbResult<i64> {
     Ok(on_db!(db, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?)
 }
 
-pub async fn set_password_hash(tx: &mut Tx, user_id: i64, hash: &str, at: i64) -> DbResult<()> {
-    let sql = "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3";
-    execute!(tx, sqlx::query(sql).bind(hash).bind(at).bind(user_id))?;
+/// Stores a new password hash. `must_change` marks a generated password its owner must replace.
+pub async fn set_password_hash(
+    tx: &mut Tx,
+    user_id: i64,
+    hash: &str,
+    must_change: bool,
+    at: i64,
+) -> DbResult<()> {
+    let sql = "UPDATE users SET password_hash = $1, password_changed_at = $2,
+                                must_change_password = $3
+               WHERE id = $4";
+    execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(hash)
+            .bind(at)
+            .bind(must_change)
+            .bind(user_id)
+    )?;
     Ok(())
+}
+
+/// Changes what a user may do.
+pub async fn set_user_access(
+    tx: &mut Tx,
+    user_id: i64,
+    role: Role,
+    can_edit_costs: bool,
+) -> DbResult<()> {
+    let sql = "UPDATE users SET role = $1, can_edit_costs = $2 WHERE id = $3";
+    execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(role.as_str())
+            .bind(can_edit_costs)
+            .bind(user_id)
+    )?;
+    Ok(())
+}
+
+/// Disables (`Some(at)`) or re-enables (`None`) an account.
+pub async fn set_user_disabled(
+    tx: &mut Tx,
+    user_id: i64,
+    disabled_at: Option<i64>,
+) -> DbResult<()> {
+    let sql = "UPDATE users SET disabled_at = $1 WHERE id = $2";
+    execute!(tx, sqlx::query(sql).bind(disabled_at).bind(user_id))?;
+    Ok(())
+}
+
+/// Replaces a user's teams.
+pub async fn set_user_teams(tx: &mut Tx, user_id: i64, team_ids: &[i64]) -> DbResult<()> {
+    let sql = "DELETE FROM user_teams WHERE user_id = $1";
+    execute!(tx, sqlx::query(sql).bind(user_id))?;
+    for team_id in team_ids {
+        add_user_to_team(tx, user_id, *team_id).await?;
+    }
+    Ok(())
+}
+
+/// Every (user, team) membership.
+pub async fn memberships(db: &Db) -> DbResult<Vec<(i64, i64)>> {
+    let sql = "SELECT user_id, team_id FROM user_teams ORDER BY user_id, team_id";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
 }
 
 pub async fn add_user_to_team(tx: &mut Tx, user_id: i64, team_id: i64) -> DbResult<()> {
@@ -110,15 +174,13 @@ pub async fn user_team_ids(db: &Db, user_id: i64) -> DbResult<Vec<i64>> {
 }
 
 pub async fn insert_session(tx: &mut Tx, session: &Session) -> DbResult<()> {
-    let sql =
-        "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6)";
+    let sql = "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at)
+               VALUES ($1, $2, $3, $4, $5)";
     execute!(
         tx,
         sqlx::query(sql)
             .bind(&session.id_hash)
             .bind(session.user_id)
-            .bind(&session.csrf_token)
             .bind(session.created_at)
             .bind(session.last_seen_at)
             .bind(session.expires_at)
@@ -164,20 +226,48 @@ pub async fn record_login_attempt(
     Ok(())
 }
 
-/// Failed sign-ins since `since` for this email and for this address.
+/// Times of the failed sign-ins since `since` for this email (counting only those after its
+/// last successful sign-in) and for this address.
 pub async fn recent_failures(
     db: &Db,
     email: &str,
     address: &str,
     since: i64,
-) -> DbResult<(i64, i64)> {
-    let sql = "SELECT
-                 COALESCE(SUM(CASE WHEN email = $1 THEN 1 ELSE 0 END), 0),
-                 COALESCE(SUM(CASE WHEN address = $2 THEN 1 ELSE 0 END), 0)
-               FROM login_attempts
-               WHERE NOT succeeded AND at >= $3 AND (email = $1 OR address = $2)";
-    let row: (i64, i64) = on_db!(db, pool => sqlx::query_as(sql).bind(email).bind(address).bind(since).fetch_one(pool).await)?;
-    Ok(row)
+) -> DbResult<(Vec<i64>, Vec<i64>)> {
+    let by_email = "SELECT at FROM login_attempts
+                    WHERE email = $1 AND NOT succeeded AND at >= $2
+                      AND at > COALESCE(
+                          (SELECT MAX(at) FROM login_attempts WHERE email = $1 AND succeeded), 0)
+                    ORDER BY at";
+    let by_address = "SELECT at FROM login_attempts
+                      WHERE address = $1 AND NOT succeeded AND at >= $2 ORDER BY at";
+    let email_times: Vec<i64> = on_db!(db, pool => sqlx::query_scalar(by_email).bind(email).bind(since).fetch_all(pool).await)?;
+    let address_times: Vec<i64> = on_db!(db, pool => sqlx::query_scalar(by_address).bind(address).bind(since).fetch_all(pool).await)?;
+    Ok((email_times, address_times))
+}
+
+/// The signed-in user behind a session id hash: the session must be live and the account
+/// enabled.
+pub async fn session_user(db: &Db, id_hash: &str, now: i64) -> DbResult<Option<User>> {
+    let sql = "SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id
+               WHERE s.id_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
+                 AND u.disabled_at IS NULL";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id_hash).bind(now).fetch_optional(pool).await)?)
+}
+
+/// Forgets sign-in attempts and sessions that ended before `before`: they no longer count.
+pub async fn prune_sign_in_records(db: &Db, before: i64) -> DbResult<u64> {
+    let mut tx = db.begin().await?;
+    let attempts = execute!(
+        &mut tx,
+        sqlx::query("DELETE FROM login_attempts WHERE at < $1").bind(before)
+    )?;
+    let sessions = execute!(
+        &mut tx,
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(before)
+    )?;
+    tx.commit().await?;
+    Ok(attempts + sessions)
 }
 
 pub async fn insert_api_key(
@@ -230,8 +320,28 @@ pub async fn api_key_scopes(db: &Db, api_key_id: i64) -> DbResult<Vec<KeyScope>>
 }
 
 pub async fn list_api_keys(db: &Db) -> DbResult<Vec<ApiKey>> {
-    let sql = "SELECT * FROM api_keys ORDER BY created_at DESC";
+    let sql = "SELECT * FROM api_keys ORDER BY created_at DESC, id DESC";
     Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+}
+
+pub async fn get_api_key(db: &Db, id: i64) -> DbResult<Option<ApiKey>> {
+    let sql = "SELECT * FROM api_keys WHERE id = $1";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?)
+}
+
+/// Every key's scopes, by key id.
+pub async fn all_api_key_scopes(db: &Db) -> DbResult<Vec<(i64, KeyScope)>> {
+    let sql = "SELECT api_key_id, team_id, workflow_id FROM api_key_scopes";
+    let rows: Vec<(i64, Option<i64>, Option<i64>)> =
+        on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match row {
+            (key, Some(team), _) => Some((key, KeyScope::Team(team))),
+            (key, None, Some(workflow)) => Some((key, KeyScope::Workflow(workflow))),
+            (_, None, None) => None,
+        })
+        .collect())
 }
 
 pub async fn revoke_api_key(tx: &mut Tx, id: i64, at: i64) -> DbResult<bool> {

@@ -97,6 +97,9 @@ pub async fn reprice_calls(
         "cost_before_micros": summary.before.0,
         "cost_after_micros": summary.after.0,
     });
+    let team = "SELECT team_id FROM workflows WHERE id = $1";
+    let team_id: i64 =
+        on_tx!(tx, conn => sqlx::query_scalar(team).bind(workflow_id).fetch_one(conn).await)?;
     let entry = NewAuditEntry {
         actor_user_id: actor.0,
         actor: actor.1,
@@ -105,6 +108,7 @@ pub async fn reprice_calls(
         entity_id: &workflow_id.to_string(),
         before: None,
         after: Some(&after.to_string()),
+        team_id: Some(team_id),
     };
     append(tx, &entry, now).await?;
     Ok(summary)

@@ -1,4 +1,9 @@
 //! One module per route.
 
+pub mod account;
+pub mod audit;
 pub mod home;
+pub mod keys;
 pub mod not_found;
+pub mod sign_in;
+pub mod users;

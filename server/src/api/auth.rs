@@ -2,8 +2,9 @@
 //! the teams and workflows the key was scoped to.
 
 use super::ApiError;
-use app::auth::{generate_api_key, hash_api_key};
-use app::db::{Db, DbResult, identity, now_ms, workflow};
+use app::accounts::{AccountError, Actor, issue_api_key};
+use app::auth::hash_api_key;
+use app::db::{Db, identity, now_ms, workflow};
 use app::model::KeyScope;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
@@ -78,19 +79,11 @@ pub async fn create_api_key(
     name: &str,
     scopes: &[KeyScope],
     created_by: Option<i64>,
-) -> DbResult<String> {
-    let key = generate_api_key();
-    let mut tx = db.begin().await?;
-    identity::insert_api_key(
-        &mut tx,
-        name,
-        &key.prefix,
-        &key.hash,
-        created_by,
-        scopes,
-        now_ms(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(key.secret)
+) -> Result<String, AccountError> {
+    let actor = Actor {
+        user_id: created_by,
+        name: "api",
+    };
+    let issued = issue_api_key(db, actor, name, scopes, now_ms()).await?;
+    Ok(issued.secret)
 }

@@ -186,6 +186,7 @@ async fn create_catalog(tx: &mut Tx, start_ms: i64) -> anyhow::Result<Catalog> {
             role,
             can_edit_costs: false,
             is_demo: true,
+            must_change_password: false,
         };
         user_ids.push(db::identity::insert_user(tx, &user, start_ms).await?);
     }
@@ -197,10 +198,14 @@ async fn create_catalog(tx: &mut Tx, start_ms: i64) -> anyhow::Result<Catalog> {
         role: Role::Reviewer,
         can_edit_costs: false,
         is_demo: true,
+        must_change_password: false,
     };
     let second_reviewer_id = db::identity::insert_user(tx, &second, start_ms).await?;
+    // The demo owner runs the first team's workflows only, so signing in as them shows what an
+    // owner's scope hides; the reviewers grade for every team.
+    db::identity::add_user_to_team(tx, user_ids[1], teams[0].0).await?;
     for (team_id, _) in &teams {
-        for user in [user_ids[1], user_ids[3], second_reviewer_id] {
+        for user in [user_ids[3], second_reviewer_id] {
             db::identity::add_user_to_team(tx, user, *team_id).await?;
         }
     }

@@ -152,3 +152,192 @@ pub async fn demo_with_key(db: &Db, seed: u64, tasks: u64) -> String {
         .await
         .expect("a key is created")
 }
+
+/// The host every browser-like test request is addressed to.
+pub const HOST: &str = "localhost:3000";
+/// The password of every account the tests make.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// What the router answered.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `name=value` part of the session cookie the reply set, if it set one.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.contains("finishline_session=") && !v.contains("Max-Age=0"))
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+    }
+}
+
+pub async fn send(app: &axum::Router, request: Request<Body>) -> Reply {
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A page request as a browser sends it, with the session cookie if there is one.
+pub fn page(uri: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder = Request::get(uri)
+        .header("host", HOST)
+        .header("accept", "text/html");
+    if let Some(cookie) = cookie {
+        builder = builder.header("cookie", cookie);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+/// A server function call from a page of this site (same Origin), form-encoded.
+pub fn call(endpoint: &str, form: &str, cookie: Option<&str>) -> Request<Body> {
+    call_from(endpoint, form, cookie, Some(&format!("http://{HOST}")))
+}
+
+/// A server function call with the given Origin header (or none).
+pub fn call_from(
+    endpoint: &str,
+    form: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+) -> Request<Body> {
+    let mut builder = Request::post(format!("/rpc/{endpoint}"))
+        .header("host", HOST)
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(origin) = origin {
+        builder = builder.header("origin", origin);
+    }
+    if let Some(cookie) = cookie {
+        builder = builder.header("cookie", cookie);
+    }
+    builder.body(Body::from(form.to_owned())).unwrap()
+}
+
+/// Form-encodes one value.
+pub fn enc(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Signs in through the real sign-in call and returns the session cookie (`name=value`).
+pub async fn sign_in(app: &axum::Router, email: &str, password: &str) -> String {
+    let form = format!("email={}&password={}", enc(email), enc(password));
+    let reply = send(app, call("sign_in", &form, None)).await;
+    assert!(
+        reply.status.is_success() || reply.status.is_redirection(),
+        "signing in as {email}: {} {}",
+        reply.status,
+        reply.body
+    );
+    reply
+        .session_cookie()
+        .expect("signing in sets a session cookie")
+}
+
+/// Two teams with a workflow each and one person per role (the owner and the reviewer in
+/// team A), all with [`PASSWORD`].
+pub struct People {
+    pub team_a: i64,
+    pub team_b: i64,
+    pub workflow_a: i64,
+    pub workflow_b: i64,
+    pub admin: i64,
+    pub owner: i64,
+}
+
+pub const ADMIN: &str = "admin@example.com";
+pub const OWNER: &str = "owner@example.com";
+pub const FINANCE: &str = "finance@example.com";
+pub const REVIEWER: &str = "reviewer@example.com";
+
+pub async fn people(db: &Db) -> People {
+    use app::db::{identity, now_ms, workflow};
+    use app::domain::status::Role;
+    let now = now_ms();
+    let hash = app::auth::hash_password(PASSWORD.to_owned()).await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let team_a = identity::insert_team(&mut tx, "support", "Support", Micros(40_000_000), now)
+        .await
+        .unwrap();
+    let team_b = identity::insert_team(
+        &mut tx,
+        "finance-ops",
+        "Finance Ops",
+        Micros(55_000_000),
+        now,
+    )
+    .await
+    .unwrap();
+    let workflow_a =
+        workflow::insert_workflow(&mut tx, &workflow_settings(team_a, "support-triage"), now)
+            .await
+            .unwrap();
+    let mut invoices = workflow_settings(team_b, "invoice-clearing");
+    invoices.name = "Invoice clearing".into();
+    let workflow_b = workflow::insert_workflow(&mut tx, &invoices, now)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for (email, role) in [
+        (ADMIN, Role::Admin),
+        (OWNER, Role::Owner),
+        (FINANCE, Role::Finance),
+        (REVIEWER, Role::Reviewer),
+    ] {
+        let user = identity::NewUser {
+            email,
+            name: email.split('@').next().unwrap(),
+            password_hash: &hash,
+            role,
+            can_edit_costs: false,
+            is_demo: false,
+            must_change_password: false,
+        };
+        ids.push(identity::insert_user(&mut tx, &user, now).await.unwrap());
+    }
+    identity::add_user_to_team(&mut tx, ids[1], team_a)
+        .await
+        .unwrap();
+    identity::add_user_to_team(&mut tx, ids[3], team_a)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    People {
+        team_a,
+        team_b,
+        workflow_a,
+        workflow_b,
+        admin: ids[0],
+        owner: ids[1],
+    }
+}

@@ -9,5 +9,6 @@ mod ingest;
 mod otlp;
 mod pages;
 mod read_api;
+mod security;
 mod storage;
 mod verdicts;

@@ -1,6 +1,6 @@
 //! Pages rendered by the real router from the database.
 
-use crate::helpers::{app, get, test_databases};
+use crate::helpers::{ADMIN, PASSWORD, app, get, page, people, send, sign_in, test_databases};
 use axum::http::StatusCode;
 use server::demo::{self, DemoSpec};
 
@@ -28,9 +28,14 @@ async fn health_says_degraded_when_the_database_is_gone() {
 #[tokio::test]
 async fn an_empty_installation_explains_what_to_do_first() {
     let t = crate::helpers::sqlite().await;
-    let (status, body) = get(&app(&t.db), "/").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.contains("No workflows yet"), "{body}");
+    app::accounts::create_first_admin(&t.db, ADMIN, Some(PASSWORD.into()), 0)
+        .await
+        .unwrap();
+    let router = app(&t.db);
+    let cookie = sign_in(&router, ADMIN, PASSWORD).await;
+    let reply = send(&router, page("/", Some(&cookie))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.contains("No workflows yet"), "{}", reply.body);
 }
 
 #[tokio::test]
@@ -47,7 +52,15 @@ async fn the_overview_is_rendered_on_the_server_from_stored_data() {
         )
         .await
         .unwrap();
-        let (status, body) = get(&app(&t.db), "/?days=90").await;
+        let router = app(&t.db);
+        let cookie = sign_in(
+            &router,
+            "finance@demo.finishline.test",
+            "demo-finance-password",
+        )
+        .await;
+        let reply = send(&router, page("/?days=90", Some(&cookie))).await;
+        let (status, body) = (reply.status, reply.body);
         assert_eq!(status, StatusCode::OK, "{}", t.backend);
         for name in [
             "Support triage",
@@ -74,7 +87,10 @@ async fn the_overview_is_rendered_on_the_server_from_stored_data() {
 #[tokio::test]
 async fn an_unknown_address_is_a_404_page() {
     let t = crate::helpers::sqlite().await;
-    let (status, body) = get(&app(&t.db), "/no/such/page").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body.contains("Page not found"));
+    people(&t.db).await;
+    let router = app(&t.db);
+    let cookie = sign_in(&router, ADMIN, PASSWORD).await;
+    let reply = send(&router, page("/no/such/page", Some(&cookie))).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(reply.body.contains("Page not found"));
 }

@@ -35,6 +35,7 @@ async fn fixture(db: &Db) -> Fixture {
         role: Role::Owner,
         can_edit_costs: false,
         is_demo: false,
+        must_change_password: false,
     };
     let user = db::identity::insert_user(&mut tx, &new_user, T0)
         .await
@@ -93,7 +94,7 @@ async fn teams_users_and_team_membership_round_trip() {
         db::identity::add_user_to_team(&mut tx, f.user, f.team)
             .await
             .unwrap();
-        db::identity::set_password_hash(&mut tx, f.user, "$argon2id$new", T0 + 5)
+        db::identity::set_password_hash(&mut tx, f.user, "$argon2id$new", false, T0 + 5)
             .await
             .unwrap();
         db::identity::set_team_labour_rate(&mut tx, f.team, Micros(32_500_000))
@@ -126,7 +127,6 @@ async fn sessions_and_sign_in_attempts_round_trip() {
         let session = Session {
             id_hash: "hash-1".into(),
             user_id: f.user,
-            csrf_token: "csrf".into(),
             created_at: T0,
             last_seen_at: T0,
             expires_at: T0 + 1_000,
@@ -142,7 +142,7 @@ async fn sessions_and_sign_in_attempts_round_trip() {
         db::identity::record_login_attempt(&mut tx, "other@example.com", "10.0.0.1", false, T0)
             .await
             .unwrap();
-        db::identity::record_login_attempt(&mut tx, "owner@example.com", "10.0.0.2", true, T0)
+        db::identity::record_login_attempt(&mut tx, "owner@example.com", "10.0.0.2", true, T0 - 10)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -163,10 +163,11 @@ async fn sessions_and_sign_in_attempts_round_trip() {
             "expired"
         );
         assert_eq!(
-            db::identity::recent_failures(&t.db, "owner@example.com", "10.0.0.1", T0)
+            db::identity::recent_failures(&t.db, "owner@example.com", "10.0.0.1", T0 - 100)
                 .await
                 .unwrap(),
-            (1, 2)
+            (vec![T0], vec![T0, T0]),
+            "failures after the account's last success, and every failure from the address"
         );
 
         let mut tx = t.db.begin().await.unwrap();
@@ -702,6 +703,7 @@ async fn platform_costs_audit_entries_gate_history_and_imports_round_trip() {
             entity_id: &f.workflow.to_string(),
             before: Some(r#"{"budget":"$0.60"}"#),
             after: Some(r#"{"budget":"$0.55"}"#),
+            team_id: None,
         };
         db::audit::append(&mut tx, &entry, T0).await.unwrap();
         let evaluation = GateEvaluation {

@@ -1,0 +1,222 @@
+//! Who is signed in and what their role lets them see and change. The rules here are the ones
+//! the server enforces; the pages use the same rules only to decide which links to show.
+
+use crate::domain::status::Role;
+use crate::model::KeyScope;
+use serde::{Deserialize, Serialize};
+
+/// The signed-in person, as every page and server function sees them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub team_ids: Vec<i64>,
+    /// Finance may change platform costs and labour rates when an admin allowed it.
+    pub can_edit_costs: bool,
+    pub is_demo: bool,
+    /// Signed in with a generated password that must be replaced first.
+    pub must_change_password: bool,
+}
+
+/// A page of the main navigation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+}
+
+const OVERVIEW: NavItem = NavItem {
+    href: "/",
+    label: "Overview",
+};
+const KEYS: NavItem = NavItem {
+    href: "/keys",
+    label: "API keys",
+};
+const USERS: NavItem = NavItem {
+    href: "/users",
+    label: "Users",
+};
+const AUDIT: NavItem = NavItem {
+    href: "/audit",
+    label: "Audit log",
+};
+const ACCOUNT: NavItem = NavItem {
+    href: "/account",
+    label: "Account",
+};
+
+impl Viewer {
+    /// Financial figures: CPST, spend, budgets. Reviewers see none beyond the tasks they grade.
+    pub fn reads_finance(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Owner | Role::Finance)
+    }
+
+    /// Whether the figures and settings of a workflow of `team_id` are visible. Owners see
+    /// their teams' workflows; admins and finance see all.
+    pub fn sees_team(&self, team_id: i64) -> bool {
+        match self.role {
+            Role::Admin | Role::Finance => true,
+            Role::Owner => self.team_ids.contains(&team_id),
+            Role::Reviewer => false,
+        }
+    }
+
+    pub fn manages_users(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// API keys: admins for anything, owners for their teams.
+    pub fn manages_keys(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Owner)
+    }
+
+    /// Whether a key with these scopes is this viewer's to create, see and revoke. `team_of`
+    /// gives a workflow's team. Only admins hold keys that see every workflow (no scope).
+    pub fn manages_key_scopes(
+        &self,
+        scopes: &[KeyScope],
+        team_of: impl Fn(i64) -> Option<i64>,
+    ) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Owner => {
+                !scopes.is_empty()
+                    && scopes.iter().all(|scope| match *scope {
+                        KeyScope::Team(team) => self.team_ids.contains(&team),
+                        KeyScope::Workflow(workflow) => {
+                            team_of(workflow).is_some_and(|team| self.team_ids.contains(&team))
+                        }
+                    })
+            }
+            Role::Finance | Role::Reviewer => false,
+        }
+    }
+
+    /// The audit log: admins see every entry, owners the entries about their teams.
+    pub fn reads_audit(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Owner)
+    }
+
+    /// The pages this viewer's role opens, in navigation order.
+    pub fn navigation(&self) -> Vec<NavItem> {
+        let mut items = Vec::new();
+        if self.reads_finance() {
+            items.push(OVERVIEW);
+        }
+        if self.manages_keys() {
+            items.push(KEYS);
+        }
+        if self.manages_users() {
+            items.push(USERS);
+        }
+        if self.reads_audit() {
+            items.push(AUDIT);
+        }
+        items.push(ACCOUNT);
+        items
+    }
+
+    /// Where signing in leads when no page was asked for.
+    pub fn landing(&self) -> &'static str {
+        if self.must_change_password {
+            ACCOUNT.href
+        } else {
+            self.navigation()[0].href
+        }
+    }
+}
+
+/// Whether `next` is a path on this site (and so safe to send a browser to after sign-in).
+pub fn is_local_path(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\r', '\n'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewer(role: Role, teams: &[i64]) -> Viewer {
+        Viewer {
+            user_id: 1,
+            email: "someone@example.com".into(),
+            name: "Someone".into(),
+            role,
+            team_ids: teams.to_vec(),
+            can_edit_costs: false,
+            is_demo: false,
+            must_change_password: false,
+        }
+    }
+
+    #[test]
+    fn only_reviewers_are_kept_from_financial_figures() {
+        assert!(viewer(Role::Admin, &[]).reads_finance());
+        assert!(viewer(Role::Finance, &[]).reads_finance());
+        assert!(viewer(Role::Owner, &[1]).reads_finance());
+        assert!(!viewer(Role::Reviewer, &[1]).reads_finance());
+    }
+
+    #[test]
+    fn owners_see_their_teams_and_finance_sees_all() {
+        let owner = viewer(Role::Owner, &[1]);
+        assert!(owner.sees_team(1));
+        assert!(!owner.sees_team(2));
+        assert!(viewer(Role::Finance, &[]).sees_team(2));
+        assert!(!viewer(Role::Reviewer, &[2]).sees_team(2));
+    }
+
+    #[test]
+    fn owners_manage_only_keys_inside_their_teams() {
+        let owner = viewer(Role::Owner, &[1]);
+        let team_of = |workflow: i64| match workflow {
+            10 => Some(1),
+            20 => Some(2),
+            _ => None,
+        };
+        assert!(owner.manages_key_scopes(&[KeyScope::Team(1)], team_of));
+        assert!(owner.manages_key_scopes(&[KeyScope::Workflow(10)], team_of));
+        assert!(!owner.manages_key_scopes(&[KeyScope::Workflow(20)], team_of));
+        assert!(!owner.manages_key_scopes(&[KeyScope::Team(1), KeyScope::Team(2)], team_of));
+        assert!(!owner.manages_key_scopes(&[KeyScope::Workflow(99)], team_of));
+        // A key without scopes sees every workflow: only an admin's to hold.
+        assert!(!owner.manages_key_scopes(&[], team_of));
+        assert!(viewer(Role::Admin, &[]).manages_key_scopes(&[], team_of));
+        assert!(!viewer(Role::Finance, &[]).manages_key_scopes(&[KeyScope::Team(1)], team_of));
+    }
+
+    #[test]
+    fn each_role_lands_on_its_first_page() {
+        let hrefs = |role| {
+            viewer(role, &[1])
+                .navigation()
+                .iter()
+                .map(|item| item.href)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            hrefs(Role::Admin),
+            ["/", "/keys", "/users", "/audit", "/account"]
+        );
+        assert_eq!(hrefs(Role::Owner), ["/", "/keys", "/audit", "/account"]);
+        assert_eq!(hrefs(Role::Finance), ["/", "/account"]);
+        assert_eq!(hrefs(Role::Reviewer), ["/account"]);
+        let mut fresh = viewer(Role::Finance, &[]);
+        fresh.must_change_password = true;
+        assert_eq!(fresh.landing(), "/account");
+    }
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert!(is_local_path("/?days=90"));
+        assert!(!is_local_path("//evil.example/"));
+        assert!(!is_local_path("/\\evil.example/"));
+        assert!(!is_local_path("https://evil.example/"));
+        assert!(!is_local_path("/a\r\nSet-Cookie: x"));
+    }
+}

@@ -1,0 +1,732 @@
+//! Accounts: sign-in with throttling, sessions and their cookie, password changes, user
+//! administration and API keys. Every change is written to the audit log in the transaction
+//! that makes it. Callers check permissions first (`crate::access`); these functions do what
+//! they are told.
+
+use crate::access::Viewer;
+use crate::auth::{
+    generate_api_key, generate_password, generate_session_id, hash_password, password_problem,
+    verify_password, verify_password_or_dummy,
+};
+use crate::db::audit::{NewAuditEntry, append};
+use crate::db::{Db, DbError, Tx, identity, workflow};
+use crate::domain::status::Role;
+use crate::model::{KeyScope, Session, User};
+use serde_json::json;
+
+/// Failed sign-ins are counted over this window...
+pub const THROTTLE_WINDOW_MS: i64 = 15 * 60_000;
+/// ...and this many for one account (since its last success) lock it for the rest of it,
+pub const MAX_ACCOUNT_FAILURES: usize = 5;
+/// as do this many from one address, whatever the accounts tried.
+pub const MAX_ADDRESS_FAILURES: usize = 20;
+
+/// How sessions are kept.
+#[derive(Clone, Debug)]
+pub struct SessionSettings {
+    /// A session ends this long after sign-in.
+    pub ttl_ms: i64,
+    /// Mark the cookie `Secure` (and name it `__Host-…`): required when served over HTTPS.
+    pub secure_cookies: bool,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            ttl_ms: 12 * 3_600_000,
+            secure_cookies: false,
+        }
+    }
+}
+
+impl SessionSettings {
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-finishline_session"
+        } else {
+            "finishline_session"
+        }
+    }
+
+    /// The `Set-Cookie` value that hands a browser its session id.
+    pub fn session_cookie(&self, secret: &str) -> String {
+        format!(
+            "{}={secret}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
+            self.cookie_name(),
+            self.ttl_ms / 1000,
+            if self.secure_cookies { "; Secure" } else { "" }
+        )
+    }
+
+    /// The `Set-Cookie` value that makes a browser forget its session id.
+    pub fn cleared_cookie(&self) -> String {
+        format!(
+            "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}",
+            self.cookie_name(),
+            if self.secure_cookies { "; Secure" } else { "" }
+        )
+    }
+}
+
+/// Who makes a change, as the audit log names them.
+#[derive(Clone, Copy, Debug)]
+pub struct Actor<'a> {
+    pub user_id: Option<i64>,
+    pub name: &'a str,
+}
+
+impl<'a> Actor<'a> {
+    pub fn of(viewer: &'a Viewer) -> Actor<'a> {
+        Actor {
+            user_id: Some(viewer.user_id),
+            name: &viewer.email,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// A field the person filled in is not acceptable; the reason is fit to show them.
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> AccountError {
+    AccountError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// The signed-in person behind a user row.
+pub async fn viewer_of(db: &Db, user: User) -> Result<Viewer, DbError> {
+    let team_ids = identity::user_team_ids(db, user.id).await?;
+    Ok(Viewer {
+        user_id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+        team_ids,
+        can_edit_costs: user.can_edit_costs,
+        is_demo: user.is_demo,
+        must_change_password: user.must_change_password,
+    })
+}
+
+/// The viewer a session id (from the cookie) belongs to, if the session is live.
+pub async fn viewer_for_session(
+    db: &Db,
+    id_hash: &str,
+    now: i64,
+) -> Result<Option<Viewer>, DbError> {
+    match identity::session_user(db, id_hash, now).await? {
+        Some(user) => Ok(Some(viewer_of(db, user).await?)),
+        None => Ok(None),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown email, wrong password or disabled account: deliberately the same answer.
+    #[error("The email or password is incorrect.")]
+    Incorrect,
+    #[error("Too many failed sign-ins for this account or from this address.")]
+    Throttled { retry_after_ms: i64 },
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+/// What the server learned about a request's sender before any page or server function ran.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub viewer: Viewer,
+    /// The stored digest of the session id, to end this session on sign-out.
+    pub session_hash: String,
+}
+
+/// The address sign-in throttling counts failures against.
+#[derive(Clone, Debug)]
+pub struct ClientAddress(pub String);
+
+/// A session that has just begun: the secret goes into the cookie, never into storage.
+pub struct StartedSession {
+    pub viewer: Viewer,
+    pub secret: String,
+}
+
+/// Checks a password and starts a session. Every attempt is recorded (for throttling); once an
+/// account or an address has failed too often, attempts are refused without checking.
+pub async fn sign_in(
+    db: &Db,
+    email: &str,
+    password: String,
+    address: &str,
+    settings: &SessionSettings,
+    now: i64,
+) -> Result<StartedSession, SignInError> {
+    let email: String = email.trim().to_lowercase().chars().take(254).collect();
+    let since = now - THROTTLE_WINDOW_MS;
+    let (by_email, by_address) = identity::recent_failures(db, &email, address, since).await?;
+    let unlocks_at = [
+        (by_email, MAX_ACCOUNT_FAILURES),
+        (by_address, MAX_ADDRESS_FAILURES),
+    ]
+    .iter()
+    .filter(|(times, limit)| times.len() >= *limit)
+    .map(|(times, limit)| times[times.len() - limit] + THROTTLE_WINDOW_MS)
+    .max();
+    if let Some(unlocks_at) = unlocks_at {
+        return Err(SignInError::Throttled {
+            retry_after_ms: (unlocks_at - now).max(1_000),
+        });
+    }
+    let user = identity::find_user_by_email(db, &email).await?;
+    let matches =
+        verify_password_or_dummy(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let user = user.filter(|u| matches && u.disabled_at.is_none());
+    let mut tx = db.begin().await?;
+    identity::record_login_attempt(&mut tx, &email, address, user.is_some(), now).await?;
+    let Some(user) = user else {
+        tx.commit().await?;
+        return Err(SignInError::Incorrect);
+    };
+    let secret = start_session(&mut tx, user.id, settings, now).await?;
+    tx.commit().await?;
+    Ok(StartedSession {
+        viewer: viewer_of(db, user).await?,
+        secret,
+    })
+}
+
+async fn start_session(
+    tx: &mut Tx,
+    user_id: i64,
+    settings: &SessionSettings,
+    now: i64,
+) -> Result<String, DbError> {
+    let id = generate_session_id();
+    let session = Session {
+        id_hash: id.hash,
+        user_id,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + settings.ttl_ms,
+        revoked_at: None,
+    };
+    identity::insert_session(tx, &session).await?;
+    Ok(id.secret)
+}
+
+/// Ends one session.
+pub async fn sign_out(db: &Db, id_hash: &str, now: i64) -> Result<(), DbError> {
+    let mut tx = db.begin().await?;
+    identity::revoke_session(&mut tx, id_hash, now).await?;
+    tx.commit().await
+}
+
+/// Replaces the viewer's password after checking the current one. Every session of the account
+/// ends (a stolen cookie dies with the old password); the new session returned keeps this
+/// browser signed in.
+pub async fn change_password(
+    db: &Db,
+    viewer: &Viewer,
+    current: String,
+    new: String,
+    settings: &SessionSettings,
+    now: i64,
+) -> Result<String, AccountError> {
+    if let Some(reason) = password_problem(&new, &viewer.email) {
+        return Err(invalid("new_password", reason));
+    }
+    if new == current {
+        return Err(invalid(
+            "new_password",
+            "must differ from the current password",
+        ));
+    }
+    let user = identity::get_user(db, viewer.user_id).await?;
+    if !verify_password(current, user.password_hash).await {
+        return Err(invalid("current_password", "is not your current password"));
+    }
+    let hash = hash_password(new)
+        .await
+        .map_err(|err| invalid("new_password", err.to_string()))?;
+    let mut tx = db.begin().await?;
+    identity::set_password_hash(&mut tx, user.id, &hash, false, now).await?;
+    identity::revoke_user_sessions(&mut tx, user.id, now).await?;
+    let secret = start_session(&mut tx, user.id, settings, now).await?;
+    audit(
+        &mut tx,
+        Actor::of(viewer),
+        ("password.change", "user", user.id),
+        (None, None),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+/// What an admin fills in for a person.
+#[derive(Clone, Debug)]
+pub struct AccountForm {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub team_ids: Vec<i64>,
+    pub can_edit_costs: bool,
+}
+
+impl AccountForm {
+    fn check(&self, db_teams: &[i64]) -> Result<(), AccountError> {
+        let email = self.email.trim();
+        if email.len() > 254 || !looks_like_email(email) {
+            return Err(invalid(
+                "email",
+                "must be an email address like name@example.com",
+            ));
+        }
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(invalid("name", "must be 1 to 100 characters"));
+        }
+        if let Some(team) = self.team_ids.iter().find(|t| !db_teams.contains(t)) {
+            return Err(invalid("teams", format!("team {team} does not exist")));
+        }
+        if self.can_edit_costs && self.role != Role::Finance {
+            return Err(invalid(
+                "can_edit_costs",
+                "is for finance people (admins edit costs anyway)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn audit_json(&self) -> String {
+        json!({
+            "email": self.email.trim().to_lowercase(),
+            "name": self.name.trim(),
+            "role": self.role.as_str(),
+            "teams": self.team_ids,
+            "can_edit_costs": self.can_edit_costs,
+        })
+        .to_string()
+    }
+}
+
+fn looks_like_email(text: &str) -> bool {
+    match text.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !text.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
+}
+
+/// A password made for someone else: shown once, replaced at their first sign-in.
+pub struct OneTimePassword {
+    pub user_id: i64,
+    pub password: String,
+}
+
+/// Creates an account with a generated password its owner must replace when signing in.
+pub async fn create_user(
+    db: &Db,
+    actor: Actor<'_>,
+    form: &AccountForm,
+    now: i64,
+) -> Result<OneTimePassword, AccountError> {
+    let teams: Vec<i64> = identity::list_teams(db)
+        .await?
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    form.check(&teams)?;
+    if identity::find_user_by_email(db, &form.email)
+        .await?
+        .is_some()
+    {
+        return Err(invalid("email", "already has an account"));
+    }
+    let password = generate_password();
+    let hash = hash_password(password.clone())
+        .await
+        .map_err(|err| invalid("password", err.to_string()))?;
+    let mut tx = db.begin().await?;
+    let user = identity::NewUser {
+        email: form.email.trim(),
+        name: form.name.trim(),
+        password_hash: &hash,
+        role: form.role,
+        can_edit_costs: form.can_edit_costs,
+        is_demo: false,
+        must_change_password: true,
+    };
+    let user_id = identity::insert_user(&mut tx, &user, now).await?;
+    identity::set_user_teams(&mut tx, user_id, &form.team_ids).await?;
+    audit(
+        &mut tx,
+        actor,
+        ("user.create", "user", user_id),
+        (None, Some(form.audit_json())),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(OneTimePassword { user_id, password })
+}
+
+/// The first admin of an installation: only when there is no account yet. The password is
+/// `password` or, without one, generated (and must then be replaced at first sign-in).
+pub async fn create_first_admin(
+    db: &Db,
+    email: &str,
+    password: Option<String>,
+    now: i64,
+) -> Result<Option<String>, AccountError> {
+    if identity::count_users(db).await? > 0 {
+        return Err(invalid(
+            "email",
+            "an account exists already; sign in as an admin to add people",
+        ));
+    }
+    let form = AccountForm {
+        email: email.to_owned(),
+        name: "Administrator".to_owned(),
+        role: Role::Admin,
+        team_ids: Vec::new(),
+        can_edit_costs: false,
+    };
+    let created = create_user(
+        db,
+        Actor {
+            user_id: None,
+            name: "setup",
+        },
+        &form,
+        now,
+    )
+    .await?;
+    let Some(chosen) = password else {
+        return Ok(Some(created.password));
+    };
+    if let Some(reason) = password_problem(&chosen, email) {
+        return Err(invalid("password", reason));
+    }
+    let hash = hash_password(chosen)
+        .await
+        .map_err(|err| invalid("password", err.to_string()))?;
+    let mut tx = db.begin().await?;
+    identity::set_password_hash(&mut tx, created.user_id, &hash, false, now).await?;
+    tx.commit().await?;
+    Ok(None)
+}
+
+/// Changes a person's role, teams and cost-editing permission. The last enabled admin cannot
+/// stop being one.
+pub async fn update_user(
+    db: &Db,
+    actor: Actor<'_>,
+    user_id: i64,
+    form: &AccountForm,
+    now: i64,
+) -> Result<(), AccountError> {
+    let before = identity::get_user(db, user_id)
+        .await
+        .map_err(|err| not_found(err, "user"))?;
+    let teams: Vec<i64> = identity::list_teams(db)
+        .await?
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    let form = AccountForm {
+        email: before.email.clone(),
+        name: before.name.clone(),
+        ..form.clone()
+    };
+    form.check(&teams)?;
+    if before.role == Role::Admin && form.role != Role::Admin {
+        ensure_another_admin(db, user_id).await?;
+    }
+    let previous = AccountForm {
+        email: before.email.clone(),
+        name: before.name.clone(),
+        role: before.role,
+        team_ids: identity::user_team_ids(db, user_id).await?,
+        can_edit_costs: before.can_edit_costs,
+    };
+    let mut tx = db.begin().await?;
+    identity::set_user_access(&mut tx, user_id, form.role, form.can_edit_costs).await?;
+    identity::set_user_teams(&mut tx, user_id, &form.team_ids).await?;
+    audit(
+        &mut tx,
+        actor,
+        ("user.update", "user", user_id),
+        (Some(previous.audit_json()), Some(form.audit_json())),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Disables an account (ending its sessions at once) or enables it again.
+pub async fn set_user_enabled(
+    db: &Db,
+    actor: Actor<'_>,
+    user_id: i64,
+    enabled: bool,
+    now: i64,
+) -> Result<(), AccountError> {
+    let user = identity::get_user(db, user_id)
+        .await
+        .map_err(|err| not_found(err, "user"))?;
+    if !enabled && actor.user_id == Some(user_id) {
+        return Err(invalid("user", "you cannot disable your own account"));
+    }
+    if !enabled && user.role == Role::Admin {
+        ensure_another_admin(db, user_id).await?;
+    }
+    let mut tx = db.begin().await?;
+    identity::set_user_disabled(&mut tx, user_id, (!enabled).then_some(now)).await?;
+    if !enabled {
+        identity::revoke_user_sessions(&mut tx, user_id, now).await?;
+    }
+    let (action, before, after) = if enabled {
+        ("user.enable", "disabled", "enabled")
+    } else {
+        ("user.disable", "enabled", "disabled")
+    };
+    audit(
+        &mut tx,
+        actor,
+        (action, "user", user_id),
+        (Some(before.to_owned()), Some(after.to_owned())),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Gives an account a new generated password (to be replaced at its next sign-in) and ends its
+/// sessions.
+pub async fn reset_password(
+    db: &Db,
+    actor: Actor<'_>,
+    user_id: i64,
+    now: i64,
+) -> Result<OneTimePassword, AccountError> {
+    identity::get_user(db, user_id)
+        .await
+        .map_err(|err| not_found(err, "user"))?;
+    let password = generate_password();
+    let hash = hash_password(password.clone())
+        .await
+        .map_err(|err| invalid("password", err.to_string()))?;
+    let mut tx = db.begin().await?;
+    identity::set_password_hash(&mut tx, user_id, &hash, true, now).await?;
+    identity::revoke_user_sessions(&mut tx, user_id, now).await?;
+    audit(
+        &mut tx,
+        actor,
+        ("password.reset", "user", user_id),
+        (None, None),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(OneTimePassword { user_id, password })
+}
+
+async fn ensure_another_admin(db: &Db, user_id: i64) -> Result<(), AccountError> {
+    let others = identity::list_users(db)
+        .await?
+        .into_iter()
+        .filter(|u| u.id != user_id && u.role == Role::Admin && u.disabled_at.is_none())
+        .count();
+    if others == 0 {
+        return Err(invalid(
+            "role",
+            "this is the last enabled admin; make someone else an admin first",
+        ));
+    }
+    Ok(())
+}
+
+fn not_found(err: DbError, what: &'static str) -> AccountError {
+    match err {
+        DbError::NotFound => AccountError::NotFound(what),
+        other => AccountError::Storage(other),
+    }
+}
+
+/// A key just made: the secret is shown once and never stored.
+pub struct IssuedKey {
+    pub id: i64,
+    pub prefix: String,
+    pub secret: String,
+}
+
+/// Creates an API key for the given scopes (none: every workflow).
+pub async fn issue_api_key(
+    db: &Db,
+    actor: Actor<'_>,
+    name: &str,
+    scopes: &[KeyScope],
+    now: i64,
+) -> Result<IssuedKey, AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(invalid("name", "must be 1 to 100 characters"));
+    }
+    let team = scopes_team(db, scopes).await?;
+    let key = generate_api_key();
+    let mut tx = db.begin().await?;
+    let id = identity::insert_api_key(
+        &mut tx,
+        name,
+        &key.prefix,
+        &key.hash,
+        actor.user_id,
+        scopes,
+        now,
+    )
+    .await?;
+    let after = json!({ "name": name, "prefix": key.prefix, "scopes": scopes }).to_string();
+    audit(
+        &mut tx,
+        actor,
+        ("key.create", "api_key", id),
+        (None, Some(after)),
+        team,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(IssuedKey {
+        id,
+        prefix: key.prefix,
+        secret: key.secret,
+    })
+}
+
+/// Revokes a key: requests carrying it are refused from the next one on.
+pub async fn revoke_api_key(
+    db: &Db,
+    actor: Actor<'_>,
+    key_id: i64,
+    now: i64,
+) -> Result<(), AccountError> {
+    let key = identity::get_api_key(db, key_id)
+        .await?
+        .ok_or(AccountError::NotFound("API key"))?;
+    let team = scopes_team(db, &identity::api_key_scopes(db, key_id).await?).await?;
+    let mut tx = db.begin().await?;
+    if !identity::revoke_api_key(&mut tx, key_id, now).await? {
+        return Err(invalid("key", "is already revoked"));
+    }
+    audit(
+        &mut tx,
+        actor,
+        ("key.revoke", "api_key", key_id),
+        (Some(key.prefix.clone()), None),
+        team,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The one team all of a key's scopes lie in, if they lie in one.
+async fn scopes_team(db: &Db, scopes: &[KeyScope]) -> Result<Option<i64>, AccountError> {
+    let workflows = workflow::list_workflows(db).await?;
+    let mut teams = Vec::new();
+    for scope in scopes {
+        let team = match *scope {
+            KeyScope::Team(team) => team,
+            KeyScope::Workflow(id) => workflows
+                .iter()
+                .find(|w| w.id == id)
+                .map(|w| w.team_id)
+                .ok_or_else(|| invalid("scopes", format!("workflow {id} does not exist")))?,
+        };
+        teams.push(team);
+    }
+    teams.dedup();
+    Ok(match teams.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    })
+}
+
+async fn audit(
+    tx: &mut Tx,
+    actor: Actor<'_>,
+    (action, entity, entity_id): (&str, &str, i64),
+    (before, after): (Option<String>, Option<String>),
+    team_id: Option<i64>,
+    now: i64,
+) -> Result<(), DbError> {
+    let entry = NewAuditEntry {
+        actor_user_id: actor.user_id,
+        actor: actor.name,
+        action,
+        entity,
+        entity_id: &entity_id.to_string(),
+        before: before.as_deref(),
+        after: after.as_deref(),
+        team_id,
+    };
+    append(tx, &entry, now).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_http_only_lax_and_secure_when_asked() {
+        let plain = SessionSettings::default();
+        let cookie = plain.session_cookie("abc");
+        assert_eq!(
+            cookie,
+            "finishline_session=abc; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax"
+        );
+        let secure = SessionSettings {
+            secure_cookies: true,
+            ..plain
+        };
+        assert!(
+            secure
+                .session_cookie("abc")
+                .starts_with("__Host-finishline_session=abc;")
+        );
+        assert!(secure.session_cookie("abc").ends_with("; Secure"));
+        assert!(secure.cleared_cookie().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        assert!(looks_like_email("ana@example.com"));
+        assert!(!looks_like_email("ana@localhost"));
+        assert!(!looks_like_email("@example.com"));
+        assert!(!looks_like_email("ana example@example.com"));
+        assert!(!looks_like_email("ana@@example.com"));
+    }
+}

@@ -1,0 +1,244 @@
+//! Signing in and out, and one's own password. Sign-in, sign-out and the password change are
+//! posted by plain HTML forms (they work before the page is interactive) and answer with a
+//! redirect; called from code they answer with a status and a message instead.
+
+use crate::access::Viewer;
+use leptos::prelude::*;
+
+/// Who is signed in, if anyone.
+#[server(prefix = "/rpc", endpoint = "get_viewer")]
+pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
+    Ok(crate::api::context::signed_in().map(|signed_in| signed_in.viewer))
+}
+
+/// Why a form was sent back, as the `problem` query parameter of the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    Incorrect,
+    Throttled,
+    Current,
+    Policy,
+    Same,
+    Mismatch,
+}
+
+impl Problem {
+    pub const ALL: [Problem; 6] = [
+        Problem::Incorrect,
+        Problem::Throttled,
+        Problem::Current,
+        Problem::Policy,
+        Problem::Same,
+        Problem::Mismatch,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Problem::Incorrect => "incorrect",
+            Problem::Throttled => "throttled",
+            Problem::Current => "current",
+            Problem::Policy => "policy",
+            Problem::Same => "same",
+            Problem::Mismatch => "mismatch",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Problem> {
+        Problem::ALL.into_iter().find(|p| p.code() == code)
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Problem::Incorrect => "The email or password is incorrect.",
+            Problem::Throttled => {
+                "Too many failed sign-ins for this account or from this address. Wait 15 minutes, then try again."
+            }
+            Problem::Current => "The current password is not right.",
+            Problem::Policy => {
+                "The new password must be 12 to 256 characters long and must not be your email address."
+            }
+            Problem::Same => "The new password must differ from the current one.",
+            Problem::Mismatch => "The two new passwords are not the same.",
+        }
+    }
+}
+
+/// Checks the email and password and starts a session (an `HttpOnly` cookie), then sends the
+/// browser to `next` or the role's first page.
+#[server(prefix = "/rpc", endpoint = "sign_in")]
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::access::is_local_path;
+    use crate::accounts::SignInError;
+    use crate::api::context::*;
+    use http::StatusCode;
+
+    let (db, settings) = (db()?, session_settings());
+    let outcome = crate::accounts::sign_in(
+        &db,
+        &email,
+        password,
+        &client_address(),
+        &settings,
+        crate::db::now_ms(),
+    )
+    .await;
+    let back = |problem: Problem| {
+        let mut url = format!("/sign-in?problem={}", problem.code());
+        if let Some(next) = next.as_deref().filter(|next| is_local_path(next)) {
+            url.push_str("&next=");
+            url.push_str(&encode_query_value(next));
+        }
+        url
+    };
+    match outcome {
+        Ok(started) => {
+            set_header(
+                http::header::SET_COOKIE,
+                &settings.session_cookie(&started.secret),
+            );
+            let to = match next.as_deref() {
+                _ if started.viewer.must_change_password => "/account",
+                Some(next) if is_local_path(next) && !next.starts_with("/sign-in") => next,
+                _ => started.viewer.landing(),
+            };
+            leptos_axum::redirect(to);
+            Ok(())
+        }
+        Err(SignInError::Incorrect) => Err(send_back(
+            StatusCode::UNAUTHORIZED,
+            &back(Problem::Incorrect),
+            Problem::Incorrect,
+        )),
+        Err(SignInError::Throttled { retry_after_ms }) => {
+            let seconds = (retry_after_ms + 999) / 1000;
+            set_header(http::header::RETRY_AFTER, &seconds.to_string());
+            let minutes = (seconds + 59) / 60;
+            let message = format!(
+                "Too many failed sign-ins for this account or from this address. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            if from_html_form() {
+                leptos_axum::redirect(&back(Problem::Throttled));
+            } else {
+                set_status(StatusCode::TOO_MANY_REQUESTS);
+            }
+            Err(ServerFnError::new(message))
+        }
+        Err(SignInError::Storage(err)) => Err(storage_failure(err)),
+    }
+}
+
+/// Ends this browser's session.
+#[server(prefix = "/rpc", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    use crate::api::context::*;
+
+    let settings = session_settings();
+    if let Some(signed_in) = signed_in() {
+        crate::accounts::sign_out(&db()?, &signed_in.session_hash, crate::db::now_ms())
+            .await
+            .map_err(storage_failure)?;
+    }
+    set_header(http::header::SET_COOKIE, &settings.cleared_cookie());
+    leptos_axum::redirect("/sign-in?signed_out=1");
+    Ok(())
+}
+
+/// Replaces the viewer's password; every other session of the account ends.
+#[server(prefix = "/rpc", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), ServerFnError> {
+    use crate::accounts::AccountError;
+    use crate::api::context::*;
+    use http::StatusCode;
+
+    let viewer = viewer()?;
+    let back = |problem: Problem| format!("/account?problem={}", problem.code());
+    if new_password != confirm_password {
+        return Err(send_back(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &back(Problem::Mismatch),
+            Problem::Mismatch,
+        ));
+    }
+    let settings = session_settings();
+    let changed = crate::accounts::change_password(
+        &db()?,
+        &viewer,
+        current_password,
+        new_password,
+        &settings,
+        crate::db::now_ms(),
+    )
+    .await;
+    match changed {
+        Ok(secret) => {
+            set_header(http::header::SET_COOKIE, &settings.session_cookie(&secret));
+            leptos_axum::redirect("/account?changed=1");
+            Ok(())
+        }
+        Err(AccountError::Invalid { field, reason }) => {
+            let problem = match (field, reason.as_str()) {
+                ("current_password", _) => Problem::Current,
+                (_, "must differ from the current password") => Problem::Same,
+                _ => Problem::Policy,
+            };
+            Err(send_back(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &back(problem),
+                problem,
+            ))
+        }
+        Err(err) => Err(account_failure(err)),
+    }
+}
+
+/// A refused form: a plain form post goes back to its page with the problem in the query;
+/// a call from code gets `status` and the message.
+#[cfg(feature = "ssr")]
+fn send_back(status: http::StatusCode, page: &str, problem: Problem) -> ServerFnError {
+    use crate::api::context::{from_html_form, set_status};
+    if from_html_form() {
+        leptos_axum::redirect(page);
+    } else {
+        set_status(status);
+    }
+    ServerFnError::new(problem.message())
+}
+
+/// Percent-encodes a query parameter value.
+pub fn encode_query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_round_trip_through_their_codes() {
+        for problem in Problem::ALL {
+            assert_eq!(Problem::from_code(problem.code()), Some(problem));
+        }
+        assert_eq!(Problem::from_code("<script>"), None);
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode_query_value("/?days=90&x=1"), "/%3Fdays%3D90%26x%3D1");
+    }
+}

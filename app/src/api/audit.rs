@@ -1,0 +1,32 @@
+//! The audit log, newest first: admins read all of it, owners the entries about their teams.
+
+use crate::model::AuditEntry;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Entries per page.
+pub const PAGE: i64 = 100;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for the next (older) page, if there is one.
+    pub older: Option<i64>,
+}
+
+#[server(prefix = "/rpc", endpoint = "list_audit")]
+pub async fn list_audit(before: Option<i64>) -> Result<AuditPage, ServerFnError> {
+    use crate::api::context::*;
+    use crate::domain::status::Role;
+
+    let viewer = viewer_who(|v| v.reads_audit(), "the audit log")?;
+    let member = (viewer.role != Role::Admin).then_some(viewer.user_id);
+    let mut entries = crate::db::audit::page(&db()?, member, before, PAGE + 1)
+        .await
+        .map_err(storage_failure)?;
+    let older = (entries.len() as i64 > PAGE).then(|| {
+        entries.truncate(PAGE as usize);
+        entries.last().map(|e| e.id).unwrap_or_default()
+    });
+    Ok(AuditPage { entries, older })
+}

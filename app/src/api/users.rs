@@ -1,0 +1,189 @@
+//! People and their roles: admins only.
+
+use crate::domain::status::Role;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub team_ids: Vec<i64>,
+    pub can_edit_costs: bool,
+    pub is_demo: bool,
+    pub disabled: bool,
+    pub must_change_password: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamOption {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersView {
+    pub users: Vec<UserRow>,
+    pub teams: Vec<TeamOption>,
+}
+
+/// A generated password, shown to the admin once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OneTimeSecret {
+    pub email: String,
+    pub password: String,
+}
+
+#[server(prefix = "/rpc", endpoint = "list_users")]
+pub async fn list_users() -> Result<UsersView, ServerFnError> {
+    use crate::api::context::*;
+    use crate::db::identity;
+
+    viewer_who(|v| v.manages_users(), "managing people")?;
+    let db = db()?;
+    let load = async {
+        let memberships = identity::memberships(&db).await?;
+        let users = identity::list_users(&db).await?;
+        let teams = identity::list_teams(&db).await?;
+        Ok::<_, crate::db::DbError>(UsersView {
+            users: users
+                .into_iter()
+                .map(|u| UserRow {
+                    team_ids: memberships
+                        .iter()
+                        .filter(|(user, _)| *user == u.id)
+                        .map(|(_, team)| *team)
+                        .collect(),
+                    id: u.id,
+                    email: u.email,
+                    name: u.name,
+                    role: u.role,
+                    can_edit_costs: u.can_edit_costs,
+                    is_demo: u.is_demo,
+                    disabled: u.disabled_at.is_some(),
+                    must_change_password: u.must_change_password,
+                })
+                .collect(),
+            teams: teams
+                .into_iter()
+                .map(|t| TeamOption {
+                    id: t.id,
+                    name: t.name,
+                })
+                .collect(),
+        })
+    };
+    load.await.map_err(storage_failure)
+}
+
+/// Adds a person; their generated password is returned once and must be replaced when they
+/// first sign in.
+#[server(prefix = "/rpc", endpoint = "create_user")]
+pub async fn create_user(
+    email: String,
+    name: String,
+    role: String,
+    teams: Option<Vec<i64>>,
+    can_edit_costs: Option<String>,
+) -> Result<OneTimeSecret, ServerFnError> {
+    use crate::accounts::{AccountForm, Actor};
+    use crate::api::context::*;
+
+    let viewer = viewer_who(|v| v.manages_users(), "managing people")?;
+    let form = AccountForm {
+        email: email.trim().to_lowercase(),
+        name,
+        role: parse_role(&role)?,
+        team_ids: teams.unwrap_or_default(),
+        can_edit_costs: can_edit_costs.is_some(),
+    };
+    let created =
+        crate::accounts::create_user(&db()?, Actor::of(&viewer), &form, crate::db::now_ms())
+            .await
+            .map_err(account_failure)?;
+    Ok(OneTimeSecret {
+        email: form.email,
+        password: created.password,
+    })
+}
+
+/// Changes a person's role, teams and cost-editing permission.
+#[server(prefix = "/rpc", endpoint = "update_user")]
+pub async fn update_user(
+    user_id: i64,
+    role: String,
+    teams: Option<Vec<i64>>,
+    can_edit_costs: Option<String>,
+) -> Result<(), ServerFnError> {
+    use crate::accounts::{AccountForm, Actor};
+    use crate::api::context::*;
+
+    let viewer = viewer_who(|v| v.manages_users(), "managing people")?;
+    let form = AccountForm {
+        email: String::new(),
+        name: String::new(),
+        role: parse_role(&role)?,
+        team_ids: teams.unwrap_or_default(),
+        can_edit_costs: can_edit_costs.is_some(),
+    };
+    crate::accounts::update_user(
+        &db()?,
+        Actor::of(&viewer),
+        user_id,
+        &form,
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)
+}
+
+/// Disables an account (its sessions end at once) or enables it again.
+#[server(prefix = "/rpc", endpoint = "set_user_enabled")]
+pub async fn set_user_enabled(user_id: i64, enabled: bool) -> Result<(), ServerFnError> {
+    use crate::accounts::Actor;
+    use crate::api::context::*;
+
+    let viewer = viewer_who(|v| v.manages_users(), "managing people")?;
+    crate::accounts::set_user_enabled(
+        &db()?,
+        Actor::of(&viewer),
+        user_id,
+        enabled,
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)
+}
+
+/// Gives a person a new generated password, returned once; their sessions end.
+#[server(prefix = "/rpc", endpoint = "reset_user_password")]
+pub async fn reset_user_password(user_id: i64) -> Result<OneTimeSecret, ServerFnError> {
+    use crate::accounts::Actor;
+    use crate::api::context::*;
+
+    let viewer = viewer_who(|v| v.manages_users(), "managing people")?;
+    let db = db()?;
+    let reset =
+        crate::accounts::reset_password(&db, Actor::of(&viewer), user_id, crate::db::now_ms())
+            .await
+            .map_err(account_failure)?;
+    let user = crate::db::identity::get_user(&db, user_id)
+        .await
+        .map_err(storage_failure)?;
+    Ok(OneTimeSecret {
+        email: user.email,
+        password: reset.password,
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn parse_role(text: &str) -> Result<Role, ServerFnError> {
+    text.parse().map_err(|_| {
+        crate::api::context::refuse(
+            http::StatusCode::UNPROCESSABLE_ENTITY,
+            "role: must be admin, owner, finance or reviewer",
+        )
+    })
+}
