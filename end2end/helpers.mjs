@@ -42,10 +42,13 @@ export const DEMO = {
   reviewer: ["reviewer@demo.finishline.test", "demo-reviewer-password"],
 };
 
-/// Signs in through the sign-in form as a demo role and waits for the landing page.
-export async function signIn(page, role, next = "") {
+/// Signs in through the sign-in form as a demo role and waits for the landing page. With
+/// JavaScript on, it first lets the sign-in page finish loading (leaving earlier would cut its
+/// script downloads short).
+export async function signIn(page, role, next = "", { javaScript = true } = {}) {
   const [email, password] = DEMO[role];
   await page.goto(`${BASE}/sign-in${next ? `?next=${encodeURIComponent(next)}` : ""}`);
+  if (javaScript) await page.waitForSelector("body[data-hydrated=true]", { timeout: 20_000 });
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await Promise.all([

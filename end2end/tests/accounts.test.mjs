@@ -19,6 +19,7 @@ for (const [role, expected] of Object.entries(NAVIGATION)) {
     const { page, problems } = await newPage(browser);
     await page.goto(`${BASE}/`);
     assert.equal(new URL(page.url()).pathname, "/sign-in", "signed-out people are sent to sign in");
+    await page.waitForSelector("body[data-hydrated=true]", { timeout: 20_000 });
     await signIn(page, role);
     await page.waitForSelector("body[data-hydrated=true]", { timeout: 20_000 });
     const links = await page.locator('nav[aria-label="Main"] a').allTextContents();
@@ -35,6 +36,7 @@ for (const [role, expected] of Object.entries(NAVIGATION)) {
       page.getByRole("button", { name: "Sign out" }).click(),
     ]);
     assert.match(await page.locator("[role=status]").textContent(), /signed out/);
+    await page.waitForSelector("body[data-hydrated=true]", { timeout: 20_000 });
     await page.goto(`${BASE}/account`);
     assert.equal(new URL(page.url()).pathname, "/sign-in", "the session is gone");
     assert.deepEqual(problems, [], "no console errors (a CSP violation would be one)");
