@@ -39,6 +39,10 @@ const USERS: NavItem = NavItem {
     href: "/users",
     label: "Users",
 };
+const COSTS: NavItem = NavItem {
+    href: "/costs",
+    label: "Teams and costs",
+};
 const AUDIT: NavItem = NavItem {
     href: "/audit",
     label: "Audit log",
@@ -66,6 +70,11 @@ impl Viewer {
 
     pub fn manages_users(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Labour rates and platform costs: admins, and finance people an admin allowed.
+    pub fn edits_costs(&self) -> bool {
+        self.role == Role::Admin || (self.role == Role::Finance && self.can_edit_costs)
     }
 
     /// API keys: admins for anything, owners for their teams.
@@ -105,6 +114,9 @@ impl Viewer {
         let mut items = Vec::new();
         if self.reads_finance() {
             items.push(OVERVIEW);
+        }
+        if self.reads_finance() {
+            items.push(COSTS);
         }
         if self.manages_keys() {
             items.push(KEYS);
@@ -188,6 +200,18 @@ mod tests {
         assert!(!owner.manages_key_scopes(&[], team_of));
         assert!(viewer(Role::Admin, &[]).manages_key_scopes(&[], team_of));
         assert!(!viewer(Role::Finance, &[]).manages_key_scopes(&[KeyScope::Team(1)], team_of));
+    }
+
+    #[test]
+    fn costs_are_edited_by_admins_and_by_finance_when_allowed() {
+        assert!(viewer(Role::Admin, &[]).edits_costs());
+        assert!(!viewer(Role::Finance, &[]).edits_costs());
+        let mut allowed = viewer(Role::Finance, &[]);
+        allowed.can_edit_costs = true;
+        assert!(allowed.edits_costs());
+        let mut owner = viewer(Role::Owner, &[1]);
+        owner.can_edit_costs = true;
+        assert!(!owner.edits_costs(), "the permission is for finance people");
     }
 
     #[test]

@@ -675,7 +675,7 @@ async fn scopes_team(db: &Db, scopes: &[KeyScope]) -> Result<Option<i64>, Accoun
     })
 }
 
-async fn audit(
+pub(crate) async fn audit(
     tx: &mut Tx,
     actor: Actor<'_>,
     (action, entity, entity_id): (&str, &str, i64),

@@ -15,6 +15,8 @@ pub mod accounts;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
+pub mod costs;
+#[cfg(feature = "ssr")]
 pub mod db;
 
 pub use shell::{App, shell};

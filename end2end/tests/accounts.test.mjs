@@ -8,9 +8,9 @@ before(async () => { browser = await openBrowser(); });
 after(async () => { await browser?.close(); });
 
 const NAVIGATION = {
-  admin: ["Overview", "API keys", "Users", "Audit log", "Account"],
-  owner: ["Overview", "API keys", "Audit log", "Account"],
-  finance: ["Overview", "Account"],
+  admin: ["Overview", "Teams and costs", "API keys", "Users", "Audit log", "Account"],
+  owner: ["Overview", "Teams and costs", "API keys", "Audit log", "Account"],
+  finance: ["Overview", "Teams and costs", "Account"],
   reviewer: ["Account"],
 };
 

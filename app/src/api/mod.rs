@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod costs;
 pub mod keys;
 pub mod overview;
 pub mod users;

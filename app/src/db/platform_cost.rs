@@ -24,3 +24,11 @@ pub async fn list_platform_costs(db: &Db) -> DbResult<Vec<PlatformCost>> {
     let sql = "SELECT * FROM platform_costs ORDER BY name";
     Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
 }
+
+/// Ends a cost: it no longer applies from `effective_to` on.
+pub async fn end_platform_cost(tx: &mut Tx, id: i64, effective_to: i64) -> DbResult<bool> {
+    let sql = "UPDATE platform_costs SET effective_to = $1
+               WHERE id = $2 AND (effective_to IS NULL OR effective_to > $1)";
+    let done = super::execute!(tx, sqlx::query(sql).bind(effective_to).bind(id))?;
+    Ok(done == 1)
+}

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod costs;
 pub mod home;
 pub mod keys;
 pub mod not_found;

@@ -26,6 +26,7 @@ async fn each_role_reaches_only_what_its_role_includes() {
         }
         let pages = [
             ("/", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
+            ("/costs", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
             ("/keys", [S::OK, S::OK, S::FORBIDDEN, S::FORBIDDEN]),
             ("/users", [S::OK, S::FORBIDDEN, S::FORBIDDEN, S::FORBIDDEN]),
             ("/audit", [S::OK, S::OK, S::FORBIDDEN, S::FORBIDDEN]),
@@ -741,5 +742,169 @@ async fn people_changes_are_audited_and_the_last_admin_stays() {
             assert!(refused, "{} allowed {sql}", t.backend);
         }
         assert_eq!(db::audit::recent(&t.db, 10).await.unwrap().len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
+    for t in test_databases().await {
+        let p = people(&t.db).await;
+        let app = app(&t.db);
+        let admin = sign_in(&app, ADMIN, PASSWORD).await;
+        let finance = sign_in(&app, FINANCE, PASSWORD).await;
+        let owner = sign_in(&app, OWNER, PASSWORD).await;
+        let rate = format!("team_id={}&labour_rate=62.50", p.team_a);
+        let cost = format!(
+            "name=vector+database&applies_to=workflow%3A{}&monthly=1%2C200&from_day=2026-11-01",
+            p.workflow_a
+        );
+        for (endpoint, form) in [("set_labour_rate", &rate), ("add_platform_cost", &cost)] {
+            for cookie in [&finance, &owner] {
+                let reply = send(&app, call(endpoint, form, Some(cookie))).await;
+                assert_eq!(
+                    reply.status,
+                    StatusCode::FORBIDDEN,
+                    "{endpoint}: {}",
+                    reply.body
+                );
+            }
+        }
+        let reply = send(
+            &app,
+            call(
+                "create_team",
+                "slug=ops&name=Ops&labour_rate=40",
+                Some(&finance),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+        // An admin lets finance edit costs: from the next request on, they may.
+        let finance_id = identity::find_user_by_email(&t.db, FINANCE)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let grant = format!("user_id={finance_id}&role=finance&can_edit_costs=on");
+        assert_eq!(
+            send(&app, call("update_user", &grant, Some(&admin)))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let reply = send(&app, call("set_labour_rate", &rate, Some(&finance))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let team = identity::get_team(&t.db, p.team_a).await.unwrap();
+        assert_eq!(
+            team.labour_rate_micros_per_hour,
+            app::domain::Micros(62_500_000)
+        );
+        let reply = send(&app, call("add_platform_cost", &cost, Some(&finance))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+        // Bad amounts and dates are refused naming the field; nothing is stored.
+        for (form, field) in [
+            (
+                format!("team_id={}&labour_rate=-3", p.team_a),
+                "labour_rate",
+            ),
+            (
+                format!("team_id={}&labour_rate=abc", p.team_a),
+                "labour_rate",
+            ),
+        ] {
+            let reply = send(&app, call("set_labour_rate", &form, Some(&finance))).await;
+            assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
+            assert!(reply.body.contains(field), "{}", reply.body);
+        }
+        let bad = format!(
+            "name=x&applies_to=workflow%3A{}&monthly=10&from_day=soon",
+            p.workflow_a
+        );
+        let reply = send(&app, call("add_platform_cost", &bad, Some(&finance))).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(reply.body.contains("from_day"), "{}", reply.body);
+        let costs = db::platform_cost::list_platform_costs(&t.db).await.unwrap();
+        assert_eq!(costs.len(), 1);
+        assert_eq!(costs[0].monthly_micros, app::domain::Micros(1_200_000_000));
+
+        let end = format!("cost_id={}&last_day=2026-11-30", costs[0].id);
+        assert_eq!(
+            send(&app, call("end_platform_cost", &end, Some(&finance)))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let again = send(&app, call("end_platform_cost", &end, Some(&finance))).await;
+        assert_eq!(
+            again.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            again.body
+        );
+
+        // The owner reads their team's costs and no other team's.
+        let team_b_cost = format!(
+            "name=licences&applies_to=team%3A{}&monthly=300&from_day=2026-11-01",
+            p.team_b
+        );
+        assert_eq!(
+            send(&app, call("add_platform_cost", &team_b_cost, Some(&admin)))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let listed = send(&app, call("list_costs", "", Some(&owner))).await;
+        assert!(
+            listed.body.contains("vector database") && !listed.body.contains("licences"),
+            "{}",
+            listed.body
+        );
+        assert!(!listed.body.contains("Finance Ops"), "{}", listed.body);
+
+        let reply = send(
+            &app,
+            call(
+                "create_team",
+                "slug=ops&name=Ops&labour_rate=40",
+                Some(&admin),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let reply = send(
+            &app,
+            call(
+                "create_team",
+                "slug=ops&name=Ops+again&labour_rate=40",
+                Some(&admin),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(reply.body.contains("slug"), "{}", reply.body);
+
+        let audit = db::audit::recent(&t.db, 10).await.unwrap();
+        let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "team.create",
+                "platform_cost.create",
+                "platform_cost.end",
+                "platform_cost.create",
+                "team.labour_rate",
+                "user.update"
+            ],
+            "{}",
+            t.backend
+        );
+        let rate_entry = &audit[4];
+        assert_eq!(
+            (rate_entry.before.as_deref(), rate_entry.after.as_deref()),
+            (Some("$40.00"), Some("$62.50"))
+        );
+        assert_eq!(rate_entry.team_id, Some(p.team_a));
     }
 }

@@ -1,0 +1,248 @@
+//! Teams, labour rates and platform costs: read by everyone who reads financial figures (owners
+//! their teams'), changed by admins and by finance people an admin allowed.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamRow {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    /// Loaded cost of an hour of the team's review, formatted.
+    pub labour_rate: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformRow {
+    pub id: i64,
+    pub name: String,
+    pub applies_to: String,
+    pub monthly: String,
+    pub from_day: String,
+    /// The last day it applies, if it ends.
+    pub last_day: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostsView {
+    pub teams: Vec<TeamRow>,
+    pub platform_costs: Vec<PlatformRow>,
+    /// Where a new platform cost may apply: `team:<id>` or `workflow:<id>`.
+    pub targets: Vec<Choice>,
+    pub may_edit_costs: bool,
+    pub may_create_teams: bool,
+}
+
+#[server(prefix = "/rpc", endpoint = "list_costs")]
+pub async fn list_costs() -> Result<CostsView, ServerFnError> {
+    use crate::api::context::*;
+    use crate::db::{identity, platform_cost, workflow};
+    use crate::domain::status::Role;
+    use crate::domain::time::{MS_PER_DAY, format_day};
+
+    let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
+    let db = db()?;
+    let load = async {
+        let teams = identity::list_teams(&db).await?;
+        let workflows = workflow::list_workflows(&db).await?;
+        let costs = platform_cost::list_platform_costs(&db).await?;
+        let team_of = |cost: &crate::model::PlatformCost| {
+            cost.team_id.or_else(|| {
+                workflows
+                    .iter()
+                    .find(|w| Some(w.id) == cost.workflow_id)
+                    .map(|w| w.team_id)
+            })
+        };
+        let name_of_team = |id: i64| {
+            teams
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| t.name.clone())
+                .unwrap_or_default()
+        };
+        Ok::<_, crate::db::DbError>(CostsView {
+            teams: teams
+                .iter()
+                .filter(|t| viewer.sees_team(t.id))
+                .map(|t| TeamRow {
+                    id: t.id,
+                    slug: t.slug.clone(),
+                    name: t.name.clone(),
+                    labour_rate: format!("{}/hour", t.labour_rate_micros_per_hour),
+                })
+                .collect(),
+            platform_costs: costs
+                .iter()
+                .filter(|c| team_of(c).is_some_and(|team| viewer.sees_team(team)))
+                .map(|c| PlatformRow {
+                    id: c.id,
+                    name: c.name.clone(),
+                    applies_to: match (c.workflow_id, c.team_id) {
+                        (Some(id), _) => workflows
+                            .iter()
+                            .find(|w| w.id == id)
+                            .map(|w| format!("workflow {}", w.name))
+                            .unwrap_or_default(),
+                        (None, Some(id)) => {
+                            format!("team {} (shared by its workflows)", name_of_team(id))
+                        }
+                        (None, None) => String::new(),
+                    },
+                    monthly: format!("{}/month", c.monthly_micros),
+                    from_day: format_day(c.effective_from.div_euclid(MS_PER_DAY)),
+                    last_day: c
+                        .effective_to
+                        .map(|to| format_day(to.div_euclid(MS_PER_DAY) - 1)),
+                })
+                .collect(),
+            targets: teams
+                .iter()
+                .filter(|t| viewer.sees_team(t.id))
+                .map(|t| Choice {
+                    value: format!("team:{}", t.id),
+                    label: format!("Team {}", t.name),
+                })
+                .chain(
+                    workflows
+                        .iter()
+                        .filter(|w| viewer.sees_team(w.team_id))
+                        .map(|w| Choice {
+                            value: format!("workflow:{}", w.id),
+                            label: format!("Workflow {}", w.name),
+                        }),
+                )
+                .collect(),
+            may_edit_costs: viewer.edits_costs(),
+            may_create_teams: viewer.role == Role::Admin,
+        })
+    };
+    load.await.map_err(storage_failure)
+}
+
+#[server(prefix = "/rpc", endpoint = "create_team")]
+pub async fn create_team(
+    slug: String,
+    name: String,
+    labour_rate: String,
+) -> Result<(), ServerFnError> {
+    use crate::accounts::Actor;
+    use crate::api::context::*;
+    use crate::domain::status::Role;
+
+    let viewer = viewer_who(|v| v.role == Role::Admin, "adding teams")?;
+    let rate = parse_money("labour_rate", &labour_rate)?;
+    crate::costs::create_team(
+        &db()?,
+        Actor::of(&viewer),
+        &slug,
+        &name,
+        rate,
+        crate::db::now_ms(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(account_failure)
+}
+
+#[server(prefix = "/rpc", endpoint = "set_labour_rate")]
+pub async fn set_labour_rate(team_id: i64, labour_rate: String) -> Result<(), ServerFnError> {
+    use crate::accounts::Actor;
+    use crate::api::context::*;
+
+    let viewer = viewer_who(|v| v.edits_costs(), "changing labour rates")?;
+    let rate = parse_money("labour_rate", &labour_rate)?;
+    crate::costs::set_labour_rate(
+        &db()?,
+        Actor::of(&viewer),
+        team_id,
+        rate,
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)
+}
+
+#[server(prefix = "/rpc", endpoint = "add_platform_cost")]
+pub async fn add_platform_cost(
+    name: String,
+    applies_to: String,
+    monthly: String,
+    from_day: String,
+) -> Result<(), ServerFnError> {
+    use crate::accounts::Actor;
+    use crate::api::context::*;
+    use crate::model::KeyScope;
+    use http::StatusCode;
+
+    let viewer = viewer_who(|v| v.edits_costs(), "changing platform costs")?;
+    let target = match applies_to.split_once(':') {
+        Some(("team", id)) => id.parse().ok().map(KeyScope::Team),
+        Some(("workflow", id)) => id.parse().ok().map(KeyScope::Workflow),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "applies_to: must be team:<id> or workflow:<id>",
+        )
+    })?;
+    let cost = crate::costs::NewPlatformCost {
+        name: &name,
+        applies_to: target,
+        monthly: parse_money("monthly", &monthly)?,
+        from_day: parse_day("from_day", &from_day)?,
+    };
+    crate::costs::add_platform_cost(&db()?, Actor::of(&viewer), &cost, crate::db::now_ms())
+        .await
+        .map(|_| ())
+        .map_err(account_failure)
+}
+
+#[server(prefix = "/rpc", endpoint = "end_platform_cost")]
+pub async fn end_platform_cost(cost_id: i64, last_day: String) -> Result<(), ServerFnError> {
+    use crate::accounts::Actor;
+    use crate::api::context::*;
+
+    let viewer = viewer_who(|v| v.edits_costs(), "changing platform costs")?;
+    let last_day = parse_day("last_day", &last_day)?;
+    crate::costs::end_platform_cost(
+        &db()?,
+        Actor::of(&viewer),
+        cost_id,
+        last_day,
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)
+}
+
+#[cfg(feature = "ssr")]
+fn parse_money(field: &str, text: &str) -> Result<crate::domain::Micros, ServerFnError> {
+    crate::domain::Micros::parse_dollars(text)
+        .ok()
+        .filter(|m| m.0 >= 0)
+        .ok_or_else(|| {
+            crate::api::context::refuse(
+                http::StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("{field}: must be an amount in dollars like 42.50, not negative"),
+            )
+        })
+}
+
+#[cfg(feature = "ssr")]
+fn parse_day(field: &str, text: &str) -> Result<i64, ServerFnError> {
+    crate::domain::time::parse_day(text.trim()).ok_or_else(|| {
+        crate::api::context::refuse(
+            http::StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("{field}: must be a date like 2026-11-01"),
+        )
+    })
+}
