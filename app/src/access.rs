@@ -225,10 +225,13 @@ mod tests {
         };
         assert_eq!(
             hrefs(Role::Admin),
-            ["/", "/keys", "/users", "/audit", "/account"]
+            ["/", "/costs", "/keys", "/users", "/audit", "/account"]
         );
-        assert_eq!(hrefs(Role::Owner), ["/", "/keys", "/audit", "/account"]);
-        assert_eq!(hrefs(Role::Finance), ["/", "/account"]);
+        assert_eq!(
+            hrefs(Role::Owner),
+            ["/", "/costs", "/keys", "/audit", "/account"]
+        );
+        assert_eq!(hrefs(Role::Finance), ["/", "/costs", "/account"]);
         assert_eq!(hrefs(Role::Reviewer), ["/account"]);
         let mut fresh = viewer(Role::Finance, &[]);
         fresh.must_change_password = true;

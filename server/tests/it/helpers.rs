@@ -83,19 +83,8 @@ pub fn app(db: &Db) -> axum::Router {
 
 /// Sends a GET through the router and returns the status and body text.
 pub async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
-    let response = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .expect("the router answers");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    let reply = send(app, Request::get(uri).body(Body::empty()).unwrap()).await;
+    (reply.status, reply.body)
 }
 
 /// Sends a GET with an API key through the router and returns the status and body text.
@@ -104,19 +93,8 @@ pub async fn api_get(app: &axum::Router, uri: &str, key: &str) -> (StatusCode, S
         .header("authorization", format!("Bearer {key}"))
         .body(Body::empty())
         .unwrap();
-    let response = app
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("the router answers");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    let reply = send(app, request).await;
+    (reply.status, reply.body)
 }
 
 /// A workflow's settings as a product owner would first write them.
@@ -247,6 +225,11 @@ pub fn enc(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A server function call from a page of this site by a signed-in person.
+pub async fn rpc(app: &axum::Router, endpoint: &str, form: &str, cookie: &str) -> Reply {
+    send(app, call(endpoint, form, Some(cookie))).await
 }
 
 /// Signs in through the real sign-in call and returns the session cookie (`name=value`).

@@ -3,7 +3,7 @@
 
 use crate::helpers::{
     ADMIN, FINANCE, HOST, OWNER, PASSWORD, REVIEWER, api_get, app, call, call_from, enc, page,
-    people, send, sign_in, test_databases,
+    people, rpc, send, sign_in, test_databases,
 };
 use app::accounts::SessionSettings;
 use app::db::{self, identity};
@@ -63,7 +63,7 @@ async fn each_role_reaches_only_what_its_role_includes() {
         ];
         for (endpoint, form, expected) in calls {
             for (cookie, want) in cookies.iter().zip(expected) {
-                let reply = send(&app, call(endpoint, form, Some(cookie))).await;
+                let reply = rpc(&app, endpoint, form, cookie).await;
                 assert_eq!(
                     reply.status, want,
                     "{} {endpoint} as {cookie}: {}",
@@ -124,7 +124,7 @@ async fn owners_see_and_change_only_their_teams() {
             ),
             "name=all".to_owned(),
         ] {
-            let reply = send(&app, call("create_api_key", &form, Some(&owner))).await;
+            let reply = rpc(&app, "create_api_key", &form, &owner).await;
             assert_eq!(
                 reply.status,
                 StatusCode::FORBIDDEN,
@@ -137,17 +137,13 @@ async fn owners_see_and_change_only_their_teams() {
             "name=support+gateway&scopes%5B%5D=workflow%3A{}",
             p.workflow_a
         );
-        let reply = send(&app, call("create_api_key", &form, Some(&owner))).await;
+        let reply = rpc(&app, "create_api_key", &form, &owner).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let issued: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
         let owner_key = issued["secret"].as_str().unwrap().to_owned();
         assert!(owner_key.starts_with(issued["prefix"].as_str().unwrap()));
 
-        let reply = send(
-            &app,
-            call("create_api_key", "name=everything", Some(&admin)),
-        )
-        .await;
+        let reply = rpc(&app, "create_api_key", "name=everything", &admin).await;
         assert_eq!(
             reply.status,
             StatusCode::OK,
@@ -155,7 +151,7 @@ async fn owners_see_and_change_only_their_teams() {
         );
 
         // The owner lists and revokes their own key only.
-        let keys = send(&app, call("list_api_keys", "", Some(&owner))).await;
+        let keys = rpc(&app, "list_api_keys", "", &owner).await;
         let listed: serde_json::Value = serde_json::from_str(&keys.body).unwrap();
         let names: Vec<&str> = listed["keys"]
             .as_array()
@@ -167,13 +163,11 @@ async fn owners_see_and_change_only_their_teams() {
         assert!(!keys.body.contains(&owner_key), "secrets are never listed");
         let all = identity::list_api_keys(&t.db).await.unwrap();
         let admin_key = all.iter().find(|k| k.name == "everything").unwrap();
-        let reply = send(
+        let reply = rpc(
             &app,
-            call(
-                "revoke_api_key",
-                &format!("key_id={}", admin_key.id),
-                Some(&owner),
-            ),
+            "revoke_api_key",
+            &format!("key_id={}", admin_key.id),
+            &owner,
         )
         .await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
@@ -187,7 +181,7 @@ async fn owners_see_and_change_only_their_teams() {
         );
 
         // The audit log: the owner sees their team's entries, not the admin's other changes.
-        let audit = send(&app, call("list_audit", "", Some(&owner))).await;
+        let audit = rpc(&app, "list_audit", "", &owner).await;
         let entries: serde_json::Value = serde_json::from_str(&audit.body).unwrap();
         let actions: Vec<&str> = entries["entries"]
             .as_array()
@@ -196,7 +190,7 @@ async fn owners_see_and_change_only_their_teams() {
             .map(|e| e["action"].as_str().unwrap())
             .collect();
         assert_eq!(actions, ["key.create"], "{}", t.backend);
-        let audit = send(&app, call("list_audit", "", Some(&admin))).await;
+        let audit = rpc(&app, "list_audit", "", &admin).await;
         assert_eq!(
             audit.body.matches("key.create").count(),
             2,
@@ -263,7 +257,7 @@ async fn sessions_end_at_sign_out_expiry_password_change_and_disabling() {
         let second = sign_in(&app, OWNER, PASSWORD).await;
         assert_ne!(first, second);
 
-        let reply = send(&app, call("sign_out", "", Some(&first))).await;
+        let reply = rpc(&app, "sign_out", "", &first).await;
         assert!(reply.header("set-cookie").unwrap().contains("Max-Age=0"));
         assert_eq!(
             send(&app, page("/", Some(&first))).await.status,
@@ -275,13 +269,8 @@ async fn sessions_end_at_sign_out_expiry_password_change_and_disabling() {
         );
 
         // Changing the password ends every session and starts a new one for this browser.
-        let form = format!(
-            "current_password={}&new_password={}&confirm_password={}",
-            enc(PASSWORD),
-            enc("a brand new passphrase"),
-            enc("a brand new passphrase")
-        );
-        let reply = send(&app, call("change_password", &form, Some(&second))).await;
+        let form = password_form(PASSWORD, "a brand new passphrase", "a brand new passphrase");
+        let reply = rpc(&app, "change_password", &form, &second).await;
         assert!(
             reply.status.is_success() || reply.status.is_redirection(),
             "{}",
@@ -319,13 +308,8 @@ async fn sessions_end_at_sign_out_expiry_password_change_and_disabling() {
             ),
             ("a brand new passphrase", "short", "short", "12 to 256"),
         ] {
-            let form = format!(
-                "current_password={}&new_password={}&confirm_password={}",
-                enc(current),
-                enc(new),
-                enc(confirm)
-            );
-            let reply = send(&app, call("change_password", &form, Some(&third))).await;
+            let form = password_form(current, new, confirm);
+            let reply = rpc(&app, "change_password", &form, &third).await;
             assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{words}");
             assert!(reply.body.contains(words), "{}", reply.body);
         }
@@ -356,13 +340,11 @@ async fn sessions_end_at_sign_out_expiry_password_change_and_disabling() {
 
         // Disabling an account ends its sessions at once.
         let admin = sign_in(&app, ADMIN, PASSWORD).await;
-        let reply = send(
+        let reply = rpc(
             &app,
-            call(
-                "set_user_enabled",
-                &format!("user_id={}&enabled=false", p.owner),
-                Some(&admin),
-            ),
+            "set_user_enabled",
+            &format!("user_id={}&enabled=false", p.owner),
+            &admin,
         )
         .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -477,7 +459,7 @@ async fn api_keys_made_in_the_app_are_shown_once_and_revoked_at_once() {
         let app = app(&t.db);
         let admin = sign_in(&app, ADMIN, PASSWORD).await;
         let form = format!("name=warehouse&scopes%5B%5D=team%3A{}", p.team_b);
-        let reply = send(&app, call("create_api_key", &form, Some(&admin))).await;
+        let reply = rpc(&app, "create_api_key", &form, &admin).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let issued: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
         let secret = issued["secret"].as_str().unwrap();
@@ -490,13 +472,11 @@ async fn api_keys_made_in_the_app_are_shown_once_and_revoked_at_once() {
         let (status, _) = api_get(&app, "/api/v1/figures?workflow=support-triage", secret).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "outside the key's scope");
 
-        let reply = send(
+        let reply = rpc(
             &app,
-            call(
-                "revoke_api_key",
-                &format!("key_id={}", stored[0].id),
-                Some(&admin),
-            ),
+            "revoke_api_key",
+            &format!("key_id={}", stored[0].id),
+            &admin,
         )
         .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -506,13 +486,11 @@ async fn api_keys_made_in_the_app_are_shown_once_and_revoked_at_once() {
             StatusCode::UNAUTHORIZED,
             "refused from the next request on"
         );
-        let again = send(
+        let again = rpc(
             &app,
-            call(
-                "revoke_api_key",
-                &format!("key_id={}", stored[0].id),
-                Some(&admin),
-            ),
+            "revoke_api_key",
+            &format!("key_id={}", stored[0].id),
+            &admin,
         )
         .await;
         assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -615,16 +593,15 @@ async fn the_first_admin_must_replace_a_generated_password() {
         let reply = send(&app, page("/", Some(&cookie))).await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER);
         assert_eq!(reply.header("location"), Some("/account"));
-        let reply = send(&app, call("list_users", "", Some(&cookie))).await;
+        let reply = rpc(&app, "list_users", "", &cookie).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
         assert!(reply.body.contains("new password"), "{}", reply.body);
-        let form = format!(
-            "current_password={}&new_password={}&confirm_password={}",
-            enc(&password),
-            enc("the boss's own passphrase"),
-            enc("the boss's own passphrase")
+        let form = password_form(
+            &password,
+            "the boss's own passphrase",
+            "the boss's own passphrase",
         );
-        let reply = send(&app, call("change_password", &form, Some(&cookie))).await;
+        let reply = rpc(&app, "change_password", &form, &cookie).await;
         let cookie = reply.session_cookie().expect("a new session");
         assert_eq!(
             send(&app, page("/users", Some(&cookie))).await.status,
@@ -643,7 +620,7 @@ async fn people_changes_are_audited_and_the_last_admin_stays() {
             "email=Rosa%40Example.com&name=Rosa&role=finance&teams%5B%5D={}&can_edit_costs=on",
             p.team_b
         );
-        let reply = send(&app, call("create_user", &form, Some(&admin))).await;
+        let reply = rpc(&app, "create_user", &form, &admin).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let created: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
         let one_time = created["password"].as_str().unwrap();
@@ -664,36 +641,32 @@ async fn people_changes_are_audited_and_the_last_admin_stays() {
             ("email=not-an-email&name=R&role=finance", "email"),
             ("email=x%40example.com&name=R&role=boss", "role"),
         ] {
-            let reply = send(&app, call("create_user", form, Some(&admin))).await;
+            let reply = rpc(&app, "create_user", form, &admin).await;
             assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
             assert!(reply.body.contains(field), "{}", reply.body);
         }
 
         let form = format!("user_id={}&role=owner&teams%5B%5D={}", rosa.id, p.team_a);
-        let reply = send(&app, call("update_user", &form, Some(&admin))).await;
+        let reply = rpc(&app, "update_user", &form, &admin).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         // The only admin cannot stop being one, nor disable themselves.
         let demote = format!("user_id={}&role=finance", p.admin);
-        let reply = send(&app, call("update_user", &demote, Some(&admin))).await;
+        let reply = rpc(&app, "update_user", &demote, &admin).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(reply.body.contains("last enabled admin"), "{}", reply.body);
-        let reply = send(
+        let reply = rpc(
             &app,
-            call(
-                "set_user_enabled",
-                &format!("user_id={}&enabled=false", p.admin),
-                Some(&admin),
-            ),
+            "set_user_enabled",
+            &format!("user_id={}&enabled=false", p.admin),
+            &admin,
         )
         .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let reply = send(
+        let reply = rpc(
             &app,
-            call(
-                "reset_user_password",
-                &format!("user_id={}", rosa.id),
-                Some(&admin),
-            ),
+            "reset_user_password",
+            &format!("user_id={}", rosa.id),
+            &admin,
         )
         .await;
         assert_eq!(reply.status, StatusCode::OK);
@@ -760,7 +733,7 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
         );
         for (endpoint, form) in [("set_labour_rate", &rate), ("add_platform_cost", &cost)] {
             for cookie in [&finance, &owner] {
-                let reply = send(&app, call(endpoint, form, Some(cookie))).await;
+                let reply = rpc(&app, endpoint, form, cookie).await;
                 assert_eq!(
                     reply.status,
                     StatusCode::FORBIDDEN,
@@ -769,13 +742,11 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
                 );
             }
         }
-        let reply = send(
+        let reply = rpc(
             &app,
-            call(
-                "create_team",
-                "slug=ops&name=Ops&labour_rate=40",
-                Some(&finance),
-            ),
+            "create_team",
+            "slug=ops&name=Ops&labour_rate=40",
+            &finance,
         )
         .await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
@@ -788,19 +759,17 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
             .id;
         let grant = format!("user_id={finance_id}&role=finance&can_edit_costs=on");
         assert_eq!(
-            send(&app, call("update_user", &grant, Some(&admin)))
-                .await
-                .status,
+            rpc(&app, "update_user", &grant, &admin).await.status,
             StatusCode::OK
         );
-        let reply = send(&app, call("set_labour_rate", &rate, Some(&finance))).await;
+        let reply = rpc(&app, "set_labour_rate", &rate, &finance).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let team = identity::get_team(&t.db, p.team_a).await.unwrap();
         assert_eq!(
             team.labour_rate_micros_per_hour,
             app::domain::Micros(62_500_000)
         );
-        let reply = send(&app, call("add_platform_cost", &cost, Some(&finance))).await;
+        let reply = rpc(&app, "add_platform_cost", &cost, &finance).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 
         // Bad amounts and dates are refused naming the field; nothing is stored.
@@ -814,7 +783,7 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
                 "labour_rate",
             ),
         ] {
-            let reply = send(&app, call("set_labour_rate", &form, Some(&finance))).await;
+            let reply = rpc(&app, "set_labour_rate", &form, &finance).await;
             assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
             assert!(reply.body.contains(field), "{}", reply.body);
         }
@@ -822,7 +791,7 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
             "name=x&applies_to=workflow%3A{}&monthly=10&from_day=soon",
             p.workflow_a
         );
-        let reply = send(&app, call("add_platform_cost", &bad, Some(&finance))).await;
+        let reply = rpc(&app, "add_platform_cost", &bad, &finance).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(reply.body.contains("from_day"), "{}", reply.body);
         let costs = db::platform_cost::list_platform_costs(&t.db).await.unwrap();
@@ -831,12 +800,10 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
 
         let end = format!("cost_id={}&last_day=2026-11-30", costs[0].id);
         assert_eq!(
-            send(&app, call("end_platform_cost", &end, Some(&finance)))
-                .await
-                .status,
+            rpc(&app, "end_platform_cost", &end, &finance).await.status,
             StatusCode::OK
         );
-        let again = send(&app, call("end_platform_cost", &end, Some(&finance))).await;
+        let again = rpc(&app, "end_platform_cost", &end, &finance).await;
         assert_eq!(
             again.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -850,12 +817,12 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
             p.team_b
         );
         assert_eq!(
-            send(&app, call("add_platform_cost", &team_b_cost, Some(&admin)))
+            rpc(&app, "add_platform_cost", &team_b_cost, &admin)
                 .await
                 .status,
             StatusCode::OK
         );
-        let listed = send(&app, call("list_costs", "", Some(&owner))).await;
+        let listed = rpc(&app, "list_costs", "", &owner).await;
         assert!(
             listed.body.contains("vector database") && !listed.body.contains("licences"),
             "{}",
@@ -863,23 +830,19 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
         );
         assert!(!listed.body.contains("Finance Ops"), "{}", listed.body);
 
-        let reply = send(
+        let reply = rpc(
             &app,
-            call(
-                "create_team",
-                "slug=ops&name=Ops&labour_rate=40",
-                Some(&admin),
-            ),
+            "create_team",
+            "slug=ops&name=Ops&labour_rate=40",
+            &admin,
         )
         .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        let reply = send(
+        let reply = rpc(
             &app,
-            call(
-                "create_team",
-                "slug=ops&name=Ops+again&labour_rate=40",
-                Some(&admin),
-            ),
+            "create_team",
+            "slug=ops&name=Ops+again&labour_rate=40",
+            &admin,
         )
         .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -907,4 +870,13 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
         );
         assert_eq!(rate_entry.team_id, Some(p.team_a));
     }
+}
+
+fn password_form(current: &str, new: &str, confirm: &str) -> String {
+    format!(
+        "current_password={}&new_password={}&confirm_password={}",
+        enc(current),
+        enc(new),
+        enc(confirm)
+    )
 }
