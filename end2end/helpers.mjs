@@ -25,7 +25,8 @@ export async function newPage(browser) {
   page.on("console", (msg) => msg.type() === "error" && !msg.text().startsWith("Failed to load resource") && problems.push(`console: ${msg.text()}`));
   page.on("response", (res) => res.status() >= 400 && problems.push(`${res.status()}: ${res.url()}`));
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-  page.on("requestfailed", (req) => problems.push(`request failed: ${req.url()}`));
+  // A request cut short because the page navigated away (net::ERR_ABORTED) is not a fault.
+  page.on("requestfailed", (req) => req.failure()?.errorText !== "net::ERR_ABORTED" && problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
   return { page, problems };
 }
 
