@@ -95,11 +95,20 @@ pub enum AccountError {
     Storage(#[from] DbError),
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> AccountError {
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> AccountError {
     AccountError::Invalid {
         field,
         reason: reason.into(),
     }
+}
+
+/// A name people chose (of a person, a key, a team, a cost): 1 to 100 characters once trimmed.
+pub(crate) fn check_name(field: &'static str, text: &str) -> Result<(), AccountError> {
+    let chars = text.trim().chars().count();
+    if chars == 0 || chars > 100 {
+        return Err(invalid(field, "must be 1 to 100 characters"));
+    }
+    Ok(())
 }
 
 /// The signed-in person behind a user row.
@@ -291,10 +300,7 @@ impl AccountForm {
                 "must be an email address like name@example.com",
             ));
         }
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(invalid("name", "must be 1 to 100 characters"));
-        }
+        check_name("name", &self.name)?;
         if let Some(team) = self.team_ids.iter().find(|t| !db_teams.contains(t)) {
             return Err(invalid("teams", format!("team {team} does not exist")));
         }
@@ -590,10 +596,8 @@ pub async fn issue_api_key(
     scopes: &[KeyScope],
     now: i64,
 ) -> Result<IssuedKey, AccountError> {
+    check_name("name", name)?;
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(invalid("name", "must be 1 to 100 characters"));
-    }
     let team = scopes_team(db, scopes).await?;
     let key = generate_api_key();
     let mut tx = db.begin().await?;

@@ -1,27 +1,12 @@
 //! Teams, their loaded labour rates, and fixed platform costs: the two inputs of CPST that
 //! are not sent by the systems doing the work. Each change is audited in its own transaction.
 
-use crate::accounts::{AccountError, Actor, audit};
+use crate::accounts::{AccountError, Actor, audit, check_name, invalid};
 use crate::db::{Db, DbError, identity, platform_cost, workflow};
 use crate::domain::Micros;
 use crate::domain::time::MS_PER_DAY;
 use crate::model::{KeyScope, PlatformCost};
 use serde_json::json;
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> AccountError {
-    AccountError::Invalid {
-        field,
-        reason: reason.into(),
-    }
-}
-
-fn check_name(field: &'static str, text: &str) -> Result<(), AccountError> {
-    let chars = text.trim().chars().count();
-    if chars == 0 || chars > 100 {
-        return Err(invalid(field, "must be 1 to 100 characters"));
-    }
-    Ok(())
-}
 
 /// Adds a team with its loaded hourly labour rate.
 pub async fn create_team(

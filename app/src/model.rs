@@ -73,6 +73,25 @@ pub enum KeyScope {
     Workflow(i64),
 }
 
+impl KeyScope {
+    /// The spelling forms use for it: `team:<id>` or `workflow:<id>`.
+    pub fn form_value(self) -> String {
+        match self {
+            KeyScope::Team(id) => format!("team:{id}"),
+            KeyScope::Workflow(id) => format!("workflow:{id}"),
+        }
+    }
+
+    /// Reads [`KeyScope::form_value`]'s spelling back.
+    pub fn from_form_value(text: &str) -> Option<KeyScope> {
+        match text.split_once(':')? {
+            ("team", id) => id.parse().ok().map(KeyScope::Team),
+            ("workflow", id) => id.parse().ok().map(KeyScope::Workflow),
+            _ => None,
+        }
+    }
+}
+
 /// A workflow with its budget, quality target and autonomy settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(FromRow))]
@@ -476,5 +495,21 @@ pub struct TaskRollup {
 impl From<i64> for Micros {
     fn from(value: i64) -> Self {
         Micros(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_round_trip_through_their_form_spelling() {
+        for scope in [KeyScope::Team(3), KeyScope::Workflow(41)] {
+            assert_eq!(KeyScope::from_form_value(&scope.form_value()), Some(scope));
+        }
+        assert_eq!(KeyScope::Team(3).form_value(), "team:3");
+        for bad in ["team", "team:x", "user:1", ":1", "workflow:-"] {
+            assert_eq!(KeyScope::from_form_value(bad), None, "{bad}");
+        }
     }
 }

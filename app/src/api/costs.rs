@@ -46,6 +46,7 @@ pub async fn list_costs() -> Result<CostsView, ServerFnError> {
     use crate::db::{identity, platform_cost, workflow};
     use crate::domain::status::Role;
     use crate::domain::time::{MS_PER_DAY, format_day};
+    use crate::model::KeyScope;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
     let db = db()?;
@@ -107,7 +108,7 @@ pub async fn list_costs() -> Result<CostsView, ServerFnError> {
                 .iter()
                 .filter(|t| viewer.sees_team(t.id))
                 .map(|t| Choice {
-                    value: format!("team:{}", t.id),
+                    value: KeyScope::Team(t.id).form_value(),
                     label: format!("Team {}", t.name),
                 })
                 .chain(
@@ -115,7 +116,7 @@ pub async fn list_costs() -> Result<CostsView, ServerFnError> {
                         .iter()
                         .filter(|w| viewer.sees_team(w.team_id))
                         .map(|w| Choice {
-                            value: format!("workflow:{}", w.id),
+                            value: KeyScope::Workflow(w.id).form_value(),
                             label: format!("Workflow {}", w.name),
                         }),
                 )
@@ -183,12 +184,7 @@ pub async fn add_platform_cost(
     use http::StatusCode;
 
     let viewer = viewer_who(|v| v.edits_costs(), "changing platform costs")?;
-    let target = match applies_to.split_once(':') {
-        Some(("team", id)) => id.parse().ok().map(KeyScope::Team),
-        Some(("workflow", id)) => id.parse().ok().map(KeyScope::Workflow),
-        _ => None,
-    }
-    .ok_or_else(|| {
+    let target = KeyScope::from_form_value(&applies_to).ok_or_else(|| {
         refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "applies_to: must be team:<id> or workflow:<id>",

@@ -91,14 +91,14 @@ pub async fn list_api_keys() -> Result<KeysView, ServerFnError> {
             .iter()
             .filter(|t| viewer.manages_key_scopes(&[KeyScope::Team(t.id)], team_of))
             .map(|t| ScopeOption {
-                value: format!("team:{}", t.id),
+                value: KeyScope::Team(t.id).form_value(),
                 label: format!("Team {}", t.name),
             });
         let workflow_options = workflows
             .iter()
             .filter(|w| viewer.manages_key_scopes(&[KeyScope::Workflow(w.id)], team_of))
             .map(|w| ScopeOption {
-                value: format!("workflow:{}", w.id),
+                value: KeyScope::Workflow(w.id).form_value(),
                 label: format!("Workflow {}", w.name),
             });
         Ok::<_, crate::db::DbError>(KeysView {
@@ -187,12 +187,7 @@ pub async fn revoke_api_key(key_id: i64) -> Result<(), ServerFnError> {
 #[cfg(feature = "ssr")]
 fn parse_scope(text: &str) -> Result<crate::model::KeyScope, ServerFnError> {
     use crate::model::KeyScope;
-    let scope = match text.split_once(':') {
-        Some(("team", id)) => id.parse().ok().map(KeyScope::Team),
-        Some(("workflow", id)) => id.parse().ok().map(KeyScope::Workflow),
-        _ => None,
-    };
-    scope.ok_or_else(|| {
+    KeyScope::from_form_value(text).ok_or_else(|| {
         crate::api::context::refuse(
             http::StatusCode::UNPROCESSABLE_ENTITY,
             "scopes: each must be team:<id> or workflow:<id>",
