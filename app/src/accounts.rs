@@ -352,6 +352,20 @@ pub async fn create_user(
     form: &AccountForm,
     now: i64,
 ) -> Result<OneTimePassword, AccountError> {
+    let password = generate_password();
+    let user_id = insert_account(db, actor, form, password.clone(), true, now).await?;
+    Ok(OneTimePassword { user_id, password })
+}
+
+/// Checks the form, then stores the account with `password` (hashed) and its teams, audited.
+async fn insert_account(
+    db: &Db,
+    actor: Actor<'_>,
+    form: &AccountForm,
+    password: String,
+    must_change_password: bool,
+    now: i64,
+) -> Result<i64, AccountError> {
     let teams: Vec<i64> = identity::list_teams(db)
         .await?
         .iter()
@@ -364,8 +378,7 @@ pub async fn create_user(
     {
         return Err(invalid("email", "already has an account"));
     }
-    let password = generate_password();
-    let hash = hash_password(password.clone())
+    let hash = hash_password(password)
         .await
         .map_err(|err| invalid("password", err.to_string()))?;
     let mut tx = db.begin().await?;
@@ -376,7 +389,7 @@ pub async fn create_user(
         role: form.role,
         can_edit_costs: form.can_edit_costs,
         is_demo: false,
-        must_change_password: true,
+        must_change_password,
     };
     let user_id = identity::insert_user(&mut tx, &user, now).await?;
     identity::set_user_teams(&mut tx, user_id, &form.team_ids).await?;
@@ -390,11 +403,12 @@ pub async fn create_user(
     )
     .await?;
     tx.commit().await?;
-    Ok(OneTimePassword { user_id, password })
+    Ok(user_id)
 }
 
 /// The first admin of an installation: only when there is no account yet. The password is
-/// `password` or, without one, generated (and must then be replaced at first sign-in).
+/// `password` or, without one, generated (and must then be replaced at first sign-in), in which
+/// case it is returned to be shown once.
 pub async fn create_first_admin(
     db: &Db,
     email: &str,
@@ -407,6 +421,9 @@ pub async fn create_first_admin(
             "an account exists already; sign in as an admin to add people",
         ));
     }
+    if let Some(reason) = password.as_deref().and_then(|p| password_problem(p, email)) {
+        return Err(invalid("password", reason));
+    }
     let form = AccountForm {
         email: email.to_owned(),
         name: "Administrator".to_owned(),
@@ -414,29 +431,14 @@ pub async fn create_first_admin(
         team_ids: Vec::new(),
         can_edit_costs: false,
     };
-    let created = create_user(
-        db,
-        Actor {
-            user_id: None,
-            name: "setup",
-        },
-        &form,
-        now,
-    )
-    .await?;
-    let Some(chosen) = password else {
-        return Ok(Some(created.password));
+    let setup = Actor {
+        user_id: None,
+        name: "setup",
     };
-    if let Some(reason) = password_problem(&chosen, email) {
-        return Err(invalid("password", reason));
-    }
-    let hash = hash_password(chosen)
-        .await
-        .map_err(|err| invalid("password", err.to_string()))?;
-    let mut tx = db.begin().await?;
-    identity::set_password_hash(&mut tx, created.user_id, &hash, false, now).await?;
-    tx.commit().await?;
-    Ok(None)
+    let generated = password.is_none();
+    let password = password.unwrap_or_else(generate_password);
+    insert_account(db, setup, &form, password.clone(), generated, now).await?;
+    Ok(generated.then_some(password))
 }
 
 /// Changes a person's role, teams and cost-editing permission. The last enabled admin cannot

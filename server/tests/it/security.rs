@@ -579,6 +579,18 @@ async fn the_first_admin_must_replace_a_generated_password() {
     for t in test_databases().await {
         let app = app(&t.db);
         let now = db::now_ms();
+        // A chosen password that is refused leaves the installation without an account, so
+        // the command can simply be run again.
+        let refused =
+            app::accounts::create_first_admin(&t.db, "boss@example.com", Some("short".into()), now)
+                .await;
+        assert!(refused.is_err());
+        assert_eq!(
+            identity::count_users(&t.db).await.unwrap(),
+            0,
+            "{}",
+            t.backend
+        );
         let password = app::accounts::create_first_admin(&t.db, "boss@example.com", None, now)
             .await
             .unwrap()
