@@ -111,7 +111,7 @@ pub async fn sign_in(
         Err(SignInError::Incorrect) => Err(send_back(
             StatusCode::UNAUTHORIZED,
             &back(Problem::Incorrect),
-            Problem::Incorrect,
+            Problem::Incorrect.message(),
         )),
         Err(SignInError::Throttled { retry_after_ms }) => {
             let seconds = (retry_after_ms + 999) / 1000;
@@ -121,12 +121,11 @@ pub async fn sign_in(
                 "Too many failed sign-ins for this account or from this address. Try again in {minutes} minute{}.",
                 if minutes == 1 { "" } else { "s" }
             );
-            if from_html_form() {
-                leptos_axum::redirect(&back(Problem::Throttled));
-            } else {
-                set_status(StatusCode::TOO_MANY_REQUESTS);
-            }
-            Err(ServerFnError::new(message))
+            Err(send_back(
+                StatusCode::TOO_MANY_REQUESTS,
+                &back(Problem::Throttled),
+                &message,
+            ))
         }
         Err(SignInError::Storage(err)) => Err(storage_failure(err)),
     }
@@ -165,7 +164,7 @@ pub async fn change_password(
         return Err(send_back(
             StatusCode::UNPROCESSABLE_ENTITY,
             &back(Problem::Mismatch),
-            Problem::Mismatch,
+            Problem::Mismatch.message(),
         ));
     }
     let settings = session_settings();
@@ -193,24 +192,24 @@ pub async fn change_password(
             Err(send_back(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &back(problem),
-                problem,
+                problem.message(),
             ))
         }
         Err(err) => Err(account_failure(err)),
     }
 }
 
-/// A refused form: a plain form post goes back to its page with the problem in the query;
-/// a call from code gets `status` and the message.
+/// A refused form: a plain form post goes back to `page` (which names the problem in its
+/// query); a call from code gets `status` and the message.
 #[cfg(feature = "ssr")]
-fn send_back(status: http::StatusCode, page: &str, problem: Problem) -> ServerFnError {
+fn send_back(status: http::StatusCode, page: &str, message: &str) -> ServerFnError {
     use crate::api::context::{from_html_form, set_status};
     if from_html_form() {
         leptos_axum::redirect(page);
     } else {
         set_status(status);
     }
-    ServerFnError::new(problem.message())
+    ServerFnError::new(message)
 }
 
 /// Percent-encodes a query parameter value.
