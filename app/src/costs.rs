@@ -105,7 +105,10 @@ pub async fn add_platform_cost(
         KeyScope::Team(id) => {
             identity::get_team(db, id)
                 .await
-                .map_err(|_| invalid("applies_to", format!("team {id} does not exist")))?
+                .map_err(|err| match err {
+                    DbError::NotFound => invalid("applies_to", format!("team {id} does not exist")),
+                    other => AccountError::Storage(other),
+                })?
                 .id
         }
         KeyScope::Workflow(id) => {
