@@ -2,6 +2,7 @@
 //! No I/O, no sqlx, no Leptos: it compiles for the server and for the browser alike, except
 //! `verdict`, whose JSON Schema validation is server-only.
 
+pub mod agreement;
 pub mod attribution;
 pub mod compare;
 pub mod cpst;
