@@ -47,6 +47,18 @@ const AUDIT: NavItem = NavItem {
     href: "/audit",
     label: "Audit log",
 };
+const WORKFLOWS: NavItem = NavItem {
+    href: "/workflows",
+    label: "Workflows",
+};
+const REVIEW: NavItem = NavItem {
+    href: "/review",
+    label: "Review queue",
+};
+const PRICES: NavItem = NavItem {
+    href: "/prices",
+    label: "Price book",
+};
 const ACCOUNT: NavItem = NavItem {
     href: "/account",
     label: "Account",
@@ -75,6 +87,31 @@ impl Viewer {
     /// Labour rates and platform costs: admins, and finance people an admin allowed.
     pub fn edits_costs(&self) -> bool {
         self.role == Role::Admin || (self.role == Role::Finance && self.can_edit_costs)
+    }
+
+    /// Workflows, task types, success rules, budgets, thresholds and sampling of a team's
+    /// workflows: admins for every team, owners for theirs.
+    pub fn defines_success(&self, team_id: i64) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Owner => self.team_ids.contains(&team_id),
+            Role::Finance | Role::Reviewer => false,
+        }
+    }
+
+    /// Whether this viewer defines success for at least some workflows.
+    pub fn defines_any_success(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Owner)
+    }
+
+    /// Grading sampled tasks: reviewers, and the owners and admins who also grade.
+    pub fn grades(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Owner | Role::Reviewer)
+    }
+
+    /// Admins grade every workflow's tasks; others the workflows of their teams.
+    pub fn grades_every_team(&self) -> bool {
+        self.role == Role::Admin
     }
 
     /// API keys: admins for anything, owners for their teams.
@@ -116,7 +153,16 @@ impl Viewer {
             items.push(OVERVIEW);
         }
         if self.reads_finance() {
+            items.push(WORKFLOWS);
+        }
+        if self.role == Role::Reviewer {
+            items.insert(0, REVIEW);
+        } else if self.grades() {
+            items.push(REVIEW);
+        }
+        if self.reads_finance() {
             items.push(COSTS);
+            items.push(PRICES);
         }
         if self.manages_keys() {
             items.push(KEYS);
@@ -225,17 +271,51 @@ mod tests {
         };
         assert_eq!(
             hrefs(Role::Admin),
-            ["/", "/costs", "/keys", "/users", "/audit", "/account"]
+            [
+                "/",
+                "/workflows",
+                "/review",
+                "/costs",
+                "/prices",
+                "/keys",
+                "/users",
+                "/audit",
+                "/account"
+            ]
         );
         assert_eq!(
             hrefs(Role::Owner),
-            ["/", "/costs", "/keys", "/audit", "/account"]
+            [
+                "/",
+                "/workflows",
+                "/review",
+                "/costs",
+                "/prices",
+                "/keys",
+                "/audit",
+                "/account"
+            ]
         );
-        assert_eq!(hrefs(Role::Finance), ["/", "/costs", "/account"]);
-        assert_eq!(hrefs(Role::Reviewer), ["/account"]);
+        assert_eq!(
+            hrefs(Role::Finance),
+            ["/", "/workflows", "/costs", "/prices", "/account"]
+        );
+        assert_eq!(hrefs(Role::Reviewer), ["/review", "/account"]);
         let mut fresh = viewer(Role::Finance, &[]);
         fresh.must_change_password = true;
         assert_eq!(fresh.landing(), "/account");
+    }
+
+    #[test]
+    fn owners_define_success_for_their_teams_and_reviewers_grade() {
+        let owner = viewer(Role::Owner, &[1]);
+        assert!(owner.defines_success(1));
+        assert!(!owner.defines_success(2));
+        assert!(viewer(Role::Admin, &[]).defines_success(2));
+        assert!(!viewer(Role::Finance, &[]).defines_success(1));
+        assert!(viewer(Role::Reviewer, &[1]).grades());
+        assert!(!viewer(Role::Finance, &[1]).grades());
+        assert!(!viewer(Role::Reviewer, &[1]).grades_every_team());
     }
 
     #[test]

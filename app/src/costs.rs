@@ -1,11 +1,12 @@
-//! Teams, their loaded labour rates, and fixed platform costs: the two inputs of CPST that
-//! are not sent by the systems doing the work. Each change is audited in its own transaction.
+//! Teams, their loaded labour rates, fixed platform costs and the price book: the inputs of CPST
+//! that are not sent by the systems doing the work. Each change is audited in its own
+//! transaction.
 
 use crate::accounts::{AccountError, Actor, audit, check_name, invalid};
-use crate::db::{Db, DbError, identity, platform_cost, workflow};
+use crate::db::{Db, DbError, identity, platform_cost, price, reprice, workflow};
 use crate::domain::Micros;
 use crate::domain::time::MS_PER_DAY;
-use crate::model::{KeyScope, PlatformCost};
+use crate::model::{KeyScope, PlatformCost, Price};
 use serde_json::json;
 
 /// Adds a team with its loaded hourly labour rate.
@@ -18,17 +19,7 @@ pub async fn create_team(
     now: i64,
 ) -> Result<i64, AccountError> {
     let slug = slug.trim();
-    let valid_slug = !slug.is_empty()
-        && slug.len() <= 64
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !valid_slug {
-        return Err(invalid(
-            "slug",
-            "must be 1 to 64 lower-case letters, digits or dashes",
-        ));
-    }
+    crate::success::check_slug("slug", slug)?;
     check_name("name", name)?;
     if identity::list_teams(db)
         .await?
@@ -205,4 +196,129 @@ pub async fn end_platform_cost(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A price book entry as typed: rates in dollars per million tokens.
+pub struct NewPrice<'a> {
+    pub provider: &'a str,
+    pub model: &'a str,
+    /// input, output, cache read, cache write, reasoning.
+    pub rates: [Micros; 5],
+    pub from_day: i64,
+    pub source: &'a str,
+    pub checked_on: &'a str,
+}
+
+/// What adding a price did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PriceAdded {
+    pub id: i64,
+    /// Calls re-priced (when asked), and how many of them changed cost.
+    pub repriced: u64,
+    pub changed: u64,
+}
+
+/// Adds a dated price for a model: the entry in force on its first day ends there, and an
+/// entry that starts later ends this one. With `reprice`, calls made since its first day that
+/// Finishline priced (never costs the sender reported) are priced again, each workflow's
+/// repricing audited with its totals.
+pub async fn add_price(
+    db: &Db,
+    actor: Actor<'_>,
+    new: &NewPrice<'_>,
+    reprice_calls: bool,
+    now: i64,
+) -> Result<PriceAdded, AccountError> {
+    let provider = new.provider.trim();
+    let model = new.model.trim();
+    check_name("provider", provider)?;
+    check_name("model", model)?;
+    if new.source.chars().count() > 500 {
+        return Err(invalid("source", "must be at most 500 characters"));
+    }
+    if !new.checked_on.trim().is_empty()
+        && crate::domain::time::parse_day(new.checked_on.trim()).is_none()
+    {
+        return Err(invalid(
+            "checked_on",
+            "must be a date like 2026-11-01, or empty",
+        ));
+    }
+    let from = new.from_day * MS_PER_DAY;
+    let existing: Vec<Price> = price::list_prices(db)
+        .await?
+        .into_iter()
+        .filter(|p| p.provider == provider && p.model == model)
+        .collect();
+    if existing.iter().any(|p| p.effective_from == from) {
+        return Err(invalid(
+            "from_day",
+            "this model already has a price starting that day",
+        ));
+    }
+    let next_start = existing
+        .iter()
+        .map(|p| p.effective_from)
+        .filter(|start| *start > from)
+        .min();
+    let [input, output, cache_read, cache_write, reasoning] = new.rates;
+    let row = Price {
+        id: 0,
+        provider: provider.to_owned(),
+        model: model.to_owned(),
+        input_micros_per_mtok: input.0,
+        output_micros_per_mtok: output.0,
+        cache_read_micros_per_mtok: cache_read.0,
+        cache_write_micros_per_mtok: cache_write.0,
+        reasoning_micros_per_mtok: reasoning.0,
+        effective_from: from,
+        effective_to: next_start,
+        source: new.source.trim().to_owned(),
+        checked_on: new.checked_on.trim().to_owned(),
+        created_at: now,
+    };
+    let mut tx = db.begin().await?;
+    price::close_price(&mut tx, provider, model, from).await?;
+    let id = price::insert_price(&mut tx, &row).await?;
+    let after = json!({
+        "provider": provider, "model": model,
+        "per_million_tokens": {
+            "input": input.to_string(), "output": output.to_string(),
+            "cache_read": cache_read.to_string(), "cache_write": cache_write.to_string(),
+            "reasoning": reasoning.to_string(),
+        },
+        "from": crate::domain::time::format_day(new.from_day),
+        "source": row.source, "checked_on": row.checked_on,
+    });
+    audit(
+        &mut tx,
+        actor,
+        ("price.create", "price", id),
+        (None, Some(after.to_string())),
+        None,
+        now,
+    )
+    .await?;
+    let mut added = PriceAdded {
+        id,
+        ..PriceAdded::default()
+    };
+    let today = crate::domain::time::day_of(now);
+    if reprice_calls && new.from_day <= today {
+        for workflow_id in price::workflows_using(db, provider, model, from).await? {
+            let summary = reprice::reprice_calls(
+                &mut tx,
+                workflow_id,
+                new.from_day,
+                today,
+                (actor.user_id, actor.name),
+                now,
+            )
+            .await?;
+            added.repriced += summary.calls;
+            added.changed += summary.changed;
+        }
+    }
+    tx.commit().await?;
+    Ok(added)
 }

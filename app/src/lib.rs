@@ -1,6 +1,8 @@
 //! Finishline's web application: pages, components and server functions, rendered on the
 //! server (`ssr`) and hydrated in the browser (`hydrate`).
 
+#![recursion_limit = "256"]
+
 pub mod access;
 pub mod api;
 pub mod components;
@@ -18,6 +20,10 @@ pub mod auth;
 pub mod costs;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod review;
+#[cfg(feature = "ssr")]
+pub mod success;
 
 pub use shell::{App, shell};
 

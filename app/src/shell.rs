@@ -7,8 +7,12 @@ use crate::pages::costs::CostsPage;
 use crate::pages::home::HomePage;
 use crate::pages::keys::KeysPage;
 use crate::pages::not_found::NotFound;
+use crate::pages::prices::PricesPage;
+use crate::pages::review::ReviewPage;
+use crate::pages::rule_editor::RuleEditorPage;
 use crate::pages::sign_in::SignInPage;
 use crate::pages::users::UsersPage;
+use crate::pages::workflows::{WorkflowPage, WorkflowsPage};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
@@ -56,6 +60,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/workflows") view=WorkflowsPage ssr=SsrMode::Async />
+                    <Route path=path!("/workflows/:slug") view=WorkflowPage ssr=SsrMode::Async />
+                    <Route path=path!("/workflows/:slug/rules/:task_type") view=RuleEditorPage ssr=SsrMode::Async />
+                    <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
+                    <Route path=path!("/prices") view=PricesPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

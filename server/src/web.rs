@@ -296,7 +296,7 @@ mod tests {
         ]);
         assert!(same_origin(&referer, None));
         assert!(
-            !same_origin(&headers(&[host.clone()]), None),
+            !same_origin(&headers(std::slice::from_ref(&host)), None),
             "neither header"
         );
         let null = headers(&[host, (header::ORIGIN, "null")]);

@@ -242,3 +242,110 @@ fn parse_day(field: &str, text: &str) -> Result<i64, ServerFnError> {
         )
     })
 }
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceRow {
+    pub provider: String,
+    pub model: String,
+    /// Dollars per million tokens: input, output, cache read, cache write, reasoning.
+    pub rates: [String; 5],
+    pub from_day: String,
+    /// The last day it applies, if it ends.
+    pub last_day: Option<String>,
+    pub source: String,
+    pub checked_on: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricesView {
+    pub prices: Vec<PriceRow>,
+    pub may_edit: bool,
+}
+
+#[server(prefix = "/rpc", endpoint = "list_prices")]
+pub async fn list_prices() -> Result<PricesView, ServerFnError> {
+    use crate::api::context::*;
+    use crate::domain::Micros;
+    use crate::domain::time::{MS_PER_DAY, format_day};
+
+    let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
+    let prices = crate::db::price::list_prices(&db()?)
+        .await
+        .map_err(storage_failure)?;
+    Ok(PricesView {
+        prices: prices
+            .into_iter()
+            .map(|p| PriceRow {
+                rates: [
+                    p.input_micros_per_mtok,
+                    p.output_micros_per_mtok,
+                    p.cache_read_micros_per_mtok,
+                    p.cache_write_micros_per_mtok,
+                    p.reasoning_micros_per_mtok,
+                ]
+                .map(|rate| crate::api::workflows::plain_dollars(Micros(rate))),
+                from_day: format_day(p.effective_from.div_euclid(MS_PER_DAY)),
+                last_day: p
+                    .effective_to
+                    .map(|to| format_day(to.div_euclid(MS_PER_DAY) - 1)),
+                provider: p.provider,
+                model: p.model,
+                source: p.source,
+                checked_on: p.checked_on,
+            })
+            .collect(),
+        may_edit: viewer.edits_costs(),
+    })
+}
+
+/// Adds a dated price; `reprice` ("on" from a checkbox) also re-prices calls made since.
+#[server(prefix = "/rpc", endpoint = "add_price")]
+#[allow(clippy::too_many_arguments)]
+pub async fn add_price(
+    provider: String,
+    model: String,
+    input: String,
+    output: String,
+    cache_read: String,
+    cache_write: String,
+    reasoning: String,
+    from_day: String,
+    source: String,
+    checked_on: String,
+    #[server(default)] reprice: Option<String>,
+) -> Result<String, ServerFnError> {
+    use crate::accounts::Actor;
+    use crate::api::context::*;
+
+    let viewer = viewer_who(|v| v.edits_costs(), "changing the price book")?;
+    let new = crate::costs::NewPrice {
+        provider: &provider,
+        model: &model,
+        rates: [
+            parse_money("input", &input)?,
+            parse_money("output", &output)?,
+            parse_money("cache_read", &cache_read)?,
+            parse_money("cache_write", &cache_write)?,
+            parse_money("reasoning", &reasoning)?,
+        ],
+        from_day: parse_day("from_day", &from_day)?,
+        source: &source,
+        checked_on: &checked_on,
+    };
+    let added = crate::costs::add_price(
+        &db()?,
+        Actor::of(&viewer),
+        &new,
+        reprice.is_some(),
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)?;
+    Ok(match reprice.is_some() {
+        true => format!(
+            "Price added; {} calls re-priced, {} of them changed cost.",
+            added.repriced, added.changed
+        ),
+        false => "Price added; it prices calls from its first day on.".to_owned(),
+    })
+}

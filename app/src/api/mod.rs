@@ -6,7 +6,9 @@ pub mod audit;
 pub mod costs;
 pub mod keys;
 pub mod overview;
+pub mod review;
 pub mod users;
+pub mod workflows;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

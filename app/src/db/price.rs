@@ -65,3 +65,17 @@ pub async fn list_prices(db: &Db) -> DbResult<Vec<Price>> {
     let sql = "SELECT * FROM prices ORDER BY provider, model, effective_from";
     Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
 }
+
+/// Workflows with calls to a model made since `since`: the ones a new price may re-price.
+pub async fn workflows_using(
+    db: &Db,
+    provider: &str,
+    model: &str,
+    since: i64,
+) -> DbResult<Vec<i64>> {
+    let sql = "SELECT DISTINCT workflow_id FROM calls
+               WHERE provider = $1 AND model = $2 AND started_at >= $3 ORDER BY workflow_id";
+    Ok(
+        on_db!(db, pool => sqlx::query_scalar(sql).bind(provider).bind(model).bind(since).fetch_all(pool).await)?,
+    )
+}

@@ -1,8 +1,10 @@
 //! The review queue: sampled and forced tasks waiting for a human grade.
 
-use super::{Db, DbResult, Tx, execute, on_db};
+use super::{Db, DbResult, Tx, execute, on_db, on_tx};
+use crate::domain::sampling::{Sample, SamplingPlan, decide};
 use crate::domain::status::QueueReason;
-use crate::model::QueueItem;
+use crate::domain::time::MS_PER_DAY;
+use crate::model::{QueueItem, Workflow};
 
 /// Queues a task for grading in `slot` (1, or 2 for a second grader); a no-op if already queued.
 pub async fn enqueue(
@@ -55,4 +57,200 @@ pub async fn list_task_queue_items(db: &Db, task_id: i64) -> DbResult<Vec<QueueI
 pub async fn count_waiting(db: &Db) -> DbResult<i64> {
     let sql = "SELECT COUNT(*) FROM review_queue WHERE done_at IS NULL";
     Ok(on_db!(db, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?)
+}
+
+/// How long a claimed item stays with its reviewer before someone else may take it.
+pub const CLAIM_MS: i64 = 15 * 60 * 1000;
+
+/// Tasks of one stratum (workflow, task type, segment) sampled since `since`.
+pub async fn sampled_in_stratum(
+    tx: &mut Tx,
+    workflow_id: i64,
+    task_type_id: Option<i64>,
+    segment: &str,
+    since: i64,
+) -> DbResult<u64> {
+    let sql = "SELECT COUNT(*) FROM review_queue q JOIN tasks t ON t.id = q.task_id
+               WHERE q.slot = 1 AND q.reason = 'sampled' AND q.enqueued_at >= $1
+                 AND t.workflow_id = $2 AND COALESCE(t.task_type_id, 0) = $3 AND t.segment = $4";
+    let count: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql)
+        .bind(since)
+        .bind(workflow_id)
+        .bind(task_type_id.unwrap_or(0))
+        .bind(segment)
+        .fetch_one(conn)
+        .await)?;
+    Ok(count.max(0) as u64)
+}
+
+/// Claims the next item `reviewer_id` may grade: open, not held by someone else, of a task
+/// they have not graded, passed on or claimed in another slot, in a workflow of their teams
+/// (or any workflow with `all_teams`). Their own unfinished claim comes back first.
+pub async fn claim_next(
+    db: &Db,
+    reviewer_id: i64,
+    all_teams: bool,
+    now: i64,
+) -> DbResult<Option<QueueItem>> {
+    let pick = "SELECT q.* FROM review_queue q
+                JOIN tasks t ON t.id = q.task_id
+                JOIN workflows w ON w.id = t.workflow_id
+                WHERE q.done_at IS NULL
+                  AND ($2 OR w.team_id IN (SELECT team_id FROM user_teams WHERE user_id = $1))
+                  AND (q.claimed_by IS NULL OR q.claimed_by = $1 OR q.claimed_at < $3)
+                  AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.task_id = q.task_id AND g.reviewer_id = $1)
+                  AND NOT EXISTS (SELECT 1 FROM review_queue o
+                                  WHERE o.task_id = q.task_id AND o.id <> q.id AND o.claimed_by = $1)
+                  AND NOT EXISTS (SELECT 1 FROM review_skips s JOIN review_queue k ON k.id = s.queue_item_id
+                                  WHERE k.task_id = q.task_id AND s.user_id = $1)
+                ORDER BY CASE WHEN q.claimed_by = $1 THEN 0 ELSE 1 END, q.slot, q.enqueued_at, q.id
+                LIMIT 1";
+    let claim = "UPDATE review_queue SET claimed_by = $1, claimed_at = $2
+                 WHERE id = $3 AND done_at IS NULL
+                   AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_at < $4)";
+    // Another reviewer may take the picked item between the two statements; pick again then.
+    for _ in 0..8 {
+        let mut tx = db.begin().await?;
+        let item: Option<QueueItem> = on_tx!(&mut tx, conn => sqlx::query_as(pick)
+            .bind(reviewer_id)
+            .bind(all_teams)
+            .bind(now - CLAIM_MS)
+            .fetch_optional(conn)
+            .await)?;
+        let Some(mut item) = item else {
+            return Ok(None);
+        };
+        let done = execute!(
+            &mut tx,
+            sqlx::query(claim)
+                .bind(reviewer_id)
+                .bind(now)
+                .bind(item.id)
+                .bind(now - CLAIM_MS)
+        )?;
+        tx.commit().await?;
+        if done == 1 {
+            item.claimed_by = Some(reviewer_id);
+            item.claimed_at = Some(now);
+            return Ok(Some(item));
+        }
+    }
+    Ok(None)
+}
+
+pub async fn get_item(db: &Db, id: i64) -> DbResult<Option<QueueItem>> {
+    let sql = "SELECT * FROM review_queue WHERE id = $1";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?)
+}
+
+/// Records that a reviewer passed on an item and lets it go to someone else.
+pub async fn skip(tx: &mut Tx, item_id: i64, user_id: i64, at: i64) -> DbResult<()> {
+    let sql = "INSERT INTO review_skips (queue_item_id, user_id, skipped_at) VALUES ($1, $2, $3)
+               ON CONFLICT (queue_item_id, user_id) DO NOTHING";
+    execute!(tx, sqlx::query(sql).bind(item_id).bind(user_id).bind(at))?;
+    let sql = "UPDATE review_queue SET claimed_by = NULL, claimed_at = NULL
+               WHERE id = $1 AND claimed_by = $2 AND done_at IS NULL";
+    execute!(tx, sqlx::query(sql).bind(item_id).bind(user_id))?;
+    Ok(())
+}
+
+/// Open items per workflow: (workflow, waiting, of which claimed by someone now).
+pub async fn waiting_by_workflow(db: &Db, now: i64) -> DbResult<Vec<(i64, i64, i64)>> {
+    let sql = "SELECT t.workflow_id, COUNT(*),
+                   SUM(CASE WHEN q.claimed_at >= $1 THEN 1 ELSE 0 END)
+               FROM review_queue q JOIN tasks t ON t.id = q.task_id
+               WHERE q.done_at IS NULL GROUP BY t.workflow_id";
+    let rows: Vec<(i64, i64, Option<i64>)> =
+        on_db!(db, pool => sqlx::query_as(sql).bind(now - CLAIM_MS).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(w, n, claimed)| (w, n, claimed.unwrap_or(0)))
+        .collect())
+}
+
+/// One grade as the queue-health and agreement views read it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct GradeLine {
+    pub task_id: i64,
+    pub task_external_id: String,
+    pub task_type_id: i64,
+    pub segment: String,
+    pub grader: String,
+    pub verdict: String,
+    pub note: String,
+    pub review_seconds: i64,
+    pub graded_at: i64,
+}
+
+/// Every grade of a workflow's tasks graded since `since`, by task then oldest first.
+pub async fn workflow_grades(db: &Db, workflow_id: i64, since: i64) -> DbResult<Vec<GradeLine>> {
+    let sql = "SELECT g.task_id, t.external_id AS task_external_id,
+                   COALESCE(t.task_type_id, 0) AS task_type_id, t.segment, g.grader, g.verdict,
+                   g.note, g.review_seconds, g.graded_at
+               FROM grades g JOIN tasks t ON t.id = g.task_id
+               WHERE t.workflow_id = $1 AND g.graded_at >= $2
+               ORDER BY g.task_id, g.graded_at, g.id";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(since).fetch_all(pool).await)?)
+}
+
+/// Queues a workflow's finished tasks that started since `since` and match the filter (an
+/// escalation reason, a status), as forced items; returns how many were newly queued.
+pub async fn force_add(
+    tx: &mut Tx,
+    workflow_id: i64,
+    since: i64,
+    escalation_reason: Option<&str>,
+    status: Option<&str>,
+    at: i64,
+) -> DbResult<u64> {
+    let sql = "INSERT INTO review_queue (task_id, slot, reason, enqueued_at)
+               SELECT t.id, 1, 'forced', $1 FROM tasks t
+               WHERE t.workflow_id = $2 AND t.started_at >= $3 AND t.finished_at IS NOT NULL
+                 AND ($4 IS NULL OR t.escalation_reason = $4)
+                 AND ($5 IS NULL OR t.status = $5)
+               ON CONFLICT (task_id, slot) DO NOTHING";
+    Ok(execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(at)
+            .bind(workflow_id)
+            .bind(since)
+            .bind(escalation_reason)
+            .bind(status)
+    )?)
+}
+
+/// A task that has just finished, as sampling sees it.
+pub struct Finished<'a> {
+    pub task_id: i64,
+    pub external_id: &'a str,
+    pub task_type_id: Option<i64>,
+    pub segment: &'a str,
+}
+
+/// Decides, once, whether a task that has just finished is graded, and queues it (and its
+/// second-grader slot) if so. Called when a task is first stored finished, or first finishes.
+pub async fn sample_on_finish(
+    tx: &mut Tx,
+    workflow: &Workflow,
+    task: &Finished<'_>,
+    now: i64,
+) -> DbResult<Option<Sample>> {
+    let plan = SamplingPlan {
+        rate_bp: workflow.review_sampling_bp,
+        second_grader_bp: workflow.second_grader_bp,
+    };
+    if plan.rate_bp <= 0 {
+        return Ok(None);
+    }
+    let since = now - workflow.gate_window_days * MS_PER_DAY;
+    let taken = sampled_in_stratum(tx, workflow.id, task.task_type_id, task.segment, since).await?;
+    let Some(sample) = decide(task.external_id, plan, taken) else {
+        return Ok(None);
+    };
+    enqueue(tx, task.task_id, 1, QueueReason::Sampled, now).await?;
+    if sample.second_grader {
+        enqueue(tx, task.task_id, 2, QueueReason::SecondGrader, now).await?;
+    }
+    Ok(Some(sample))
 }

@@ -363,3 +363,11 @@ pub async fn update_attempt(tx: &mut Tx, id: i64, attempt: &NewAttempt<'_>) -> D
     )?;
     Ok(())
 }
+
+/// Whether the stored task has finished (has a finish time).
+pub async fn is_finished(tx: &mut Tx, id: i64) -> DbResult<bool> {
+    let sql = "SELECT finished_at FROM tasks WHERE id = $1";
+    let finished: Option<i64> =
+        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(id).fetch_one(conn).await)?;
+    Ok(finished.is_some())
+}

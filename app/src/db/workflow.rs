@@ -164,3 +164,46 @@ pub async fn rule_in_force(db: &Db, task_type_id: i64, at: i64) -> DbResult<Opti
         on_db!(db, pool => sqlx::query_as(sql).bind(task_type_id).bind(at).fetch_optional(pool).await)?,
     )
 }
+
+/// Rewrites a task type's words, review method and segments.
+pub async fn update_task_type(tx: &mut Tx, id: i64, task_type: &NewTaskType<'_>) -> DbResult<()> {
+    let sql = "UPDATE task_types SET slug = $1, name = $2, user_goal = $3, pass_condition = $4,
+                   review_method = $5
+               WHERE id = $6 AND workflow_id = $7";
+    let done = execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(task_type.slug)
+            .bind(task_type.name)
+            .bind(task_type.user_goal)
+            .bind(task_type.pass_condition)
+            .bind(task_type.review_method.as_str())
+            .bind(id)
+            .bind(task_type.workflow_id)
+    )?;
+    if done == 0 {
+        return Err(super::DbError::NotFound);
+    }
+    execute!(
+        tx,
+        sqlx::query("DELETE FROM task_type_segments WHERE task_type_id = $1").bind(id)
+    )?;
+    for segment in task_type.segments {
+        let sql = "INSERT INTO task_type_segments (task_type_id, segment) VALUES ($1, $2)";
+        execute!(tx, sqlx::query(sql).bind(id).bind(*segment))?;
+    }
+    Ok(())
+}
+
+/// Every task type's segments: (task type, segment).
+pub async fn all_segments(db: &Db) -> DbResult<Vec<(i64, String)>> {
+    let sql = "SELECT task_type_id, segment FROM task_type_segments ORDER BY task_type_id, segment";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+}
+
+/// Every rule version of a workflow's task types, oldest first.
+pub async fn workflow_rules(db: &Db, workflow_id: i64) -> DbResult<Vec<SuccessRule>> {
+    let sql = "SELECT r.* FROM success_rules r JOIN task_types t ON t.id = r.task_type_id
+               WHERE t.workflow_id = $1 ORDER BY r.task_type_id, r.version";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).fetch_all(pool).await)?)
+}

@@ -71,7 +71,9 @@ mod tests {
     use super::*;
     use GradeVerdict::{Assisted, Fail, Pass};
 
-    fn repeat(pairs: &[((GradeVerdict, GradeVerdict), usize)]) -> Vec<(GradeVerdict, GradeVerdict)> {
+    fn repeat(
+        pairs: &[((GradeVerdict, GradeVerdict), usize)],
+    ) -> Vec<(GradeVerdict, GradeVerdict)> {
         pairs
             .iter()
             .flat_map(|&(pair, times)| std::iter::repeat_n(pair, times))
@@ -108,7 +110,10 @@ mod tests {
         ]);
         let found = agreement(&pairs);
         assert_eq!((found.pairs, found.agreed), (10, 8));
-        assert!((found.kappa.unwrap() - 0.45 / 0.65).abs() < 1e-12, "{found:?}");
+        assert!(
+            (found.kappa.unwrap() - 0.45 / 0.65).abs() < 1e-12,
+            "{found:?}"
+        );
         assert_eq!(found.strength(), "substantial");
     }
 

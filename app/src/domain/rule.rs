@@ -123,9 +123,12 @@ impl Rule {
         }
         let name_ok = |name: &str| !name.trim().is_empty() && name.len() <= 100;
         match self {
-            Rule::SchemaValid { schema } if !schema.is_object() && !schema.is_boolean() => Err(
-                problem("schema", "must be a JSON Schema: an object such as {\"type\": \"object\"}"),
-            ),
+            Rule::SchemaValid { schema } if !schema.is_object() && !schema.is_boolean() => {
+                Err(problem(
+                    "schema",
+                    "must be a JSON Schema: an object such as {\"type\": \"object\"}",
+                ))
+            }
             Rule::FieldsPresent { fields } if fields.is_empty() => {
                 Err(problem("fields", "name at least one field"))
             }
@@ -140,9 +143,10 @@ impl Rule {
                 "field",
                 "must be a field name of 1 to 100 characters",
             )),
-            Rule::NotReopenedWithin { hours } if !(1..=MAX_HOURS).contains(hours) => Err(
-                problem("hours", &format!("must be from 1 to {MAX_HOURS} (a year)")),
-            ),
+            Rule::NotReopenedWithin { hours } if !(1..=MAX_HOURS).contains(hours) => Err(problem(
+                "hours",
+                &format!("must be from 1 to {MAX_HOURS} (a year)"),
+            )),
             Rule::Metric { metric, .. } if !name_ok(metric) => Err(problem(
                 "metric",
                 "must be a metric name of 1 to 100 characters",
@@ -179,7 +183,10 @@ impl Rule {
                 [one] => format!("the output has a non-empty \"{one}\""),
                 many => format!(
                     "the output has non-empty {}",
-                    list_words(&many.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>(), "and")
+                    list_words(
+                        &many.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>(),
+                        "and"
+                    )
                 ),
             },
             Rule::ExactMatch { field } => {
@@ -233,6 +240,10 @@ fn list_words(items: &[String], conjunction: &str) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
+        // A comma keeps "a and b, and c" readable when a part has its own conjunction.
+        [first, second] if !format!("{first}{second}").contains(&format!(" {conjunction} ")) => {
+            format!("{first} {conjunction} {second}")
+        }
         [init @ .., last] => format!("{}, {conjunction} {last}", init.join(", ")),
     }
 }
@@ -301,26 +312,38 @@ mod tests {
             "it is not reopened within 36 hours of finishing"
         );
         assert!(!rule.needs_a_person());
-        assert!(Rule::All { rules: vec![Rule::HumanAccepted {}] }.needs_a_person());
+        assert!(
+            Rule::All {
+                rules: vec![Rule::HumanAccepted {}]
+            }
+            .needs_a_person()
+        );
     }
 
     #[test]
     fn checks_name_the_place_and_the_reason() {
         let rule = Rule::All {
-            rules: vec![
-                Rule::FieldsPresent {
-                    fields: vec!["queue".into(), " ".into()],
-                },
-            ],
+            rules: vec![Rule::FieldsPresent {
+                fields: vec!["queue".into(), " ".into()],
+            }],
         };
         let problem = rule.check().unwrap_err();
         assert_eq!(problem.path, "rule.rules[0].fields[1]");
         assert_eq!(
-            Rule::NotReopenedWithin { hours: 0 }.check().unwrap_err().to_string(),
+            Rule::NotReopenedWithin { hours: 0 }
+                .check()
+                .unwrap_err()
+                .to_string(),
             "rule.hours: must be from 1 to 8760 (a year)"
         );
         assert!(Rule::Any { rules: vec![] }.check().is_err());
-        assert!(Rule::SchemaValid { schema: serde_json::json!(3) }.check().is_err());
+        assert!(
+            Rule::SchemaValid {
+                schema: serde_json::json!(3)
+            }
+            .check()
+            .is_err()
+        );
         let metric = Rule::Metric {
             metric: "confidence".into(),
             op: Comparison::Above,

@@ -113,7 +113,10 @@ mod tests {
                 // Within 15% of 5% for strata big enough to estimate a rate.
                 let error = (taken as f64 - expected).abs() / expected;
                 assert!(error < 0.15, "{task_type}/{segment}: {taken} of {count}");
-                assert!(by_floor <= STRATUM_FLOOR, "{task_type}/{segment}: {by_floor} by floor");
+                assert!(
+                    by_floor <= STRATUM_FLOOR,
+                    "{task_type}/{segment}: {by_floor} by floor"
+                );
                 let share = second as f64 / taken as f64;
                 assert!((0.15..0.25).contains(&share), "second grader share {share}");
             } else {

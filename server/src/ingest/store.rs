@@ -6,10 +6,10 @@
 use super::wire::{self, AttemptIn, CallIn, GradeIn, ItemError, OutcomeIn, TaskIn};
 use crate::api::ApiCaller;
 use app::db::report::Catalog;
-use app::db::{DbResult, Tx, config_version, grade, outcome, task};
+use app::db::{DbResult, Tx, config_version, grade, outcome, queue, task};
 use app::domain::Micros;
 use app::domain::pricing::{Rates, cost_call};
-use app::domain::status::CallStatus;
+use app::domain::status::{CallStatus, ReportedStatus};
 use app::model::{Call, NewTask, Price, Workflow};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -113,20 +113,47 @@ impl Ingest<'_> {
                 return Ok(Outcome::Unchanged);
             }
             Some(stored) => {
+                let was_finished = task::is_finished(tx, stored.id).await?;
                 // The old day's rollups lose the task if its start time moved.
                 self.touch(workflow.id, Some(stored.id), stored.task_started_at);
                 task::update_task(tx, stored.id, &new, self.now).await?;
                 self.touch(workflow.id, Some(stored.id), Some(new.started_at));
+                if !was_finished {
+                    self.sample(tx, &workflow, stored.id, &new).await?;
+                }
                 Outcome::Updated
             }
             None => {
                 let id = task::insert_task(tx, &new, self.now).await?;
                 outcome::claim_outcomes(tx, id, workflow.id, &input.id).await?;
                 self.touch(workflow.id, Some(id), Some(new.started_at));
+                self.sample(tx, &workflow, id, &new).await?;
                 Outcome::Created
             }
         };
         Ok(outcome)
+    }
+
+    /// A task the sender reports completed for the first time may be sampled for review:
+    /// the decision is made once, so re-sending the task never samples it again.
+    async fn sample(
+        &self,
+        tx: &mut Tx,
+        workflow: &Workflow,
+        task_id: i64,
+        task: &NewTask,
+    ) -> DbResult<()> {
+        if task.finished_at.is_none() || task.reported_status != Some(ReportedStatus::Completed) {
+            return Ok(());
+        }
+        let finished = queue::Finished {
+            task_id,
+            external_id: &task.external_id,
+            task_type_id: task.task_type_id,
+            segment: &task.segment,
+        };
+        queue::sample_on_finish(tx, workflow, &finished, self.now).await?;
+        Ok(())
     }
 
     async fn new_task(

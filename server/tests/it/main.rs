@@ -11,4 +11,5 @@ mod pages;
 mod read_api;
 mod security;
 mod storage;
+mod success;
 mod verdicts;

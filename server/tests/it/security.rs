@@ -31,6 +31,9 @@ async fn each_role_reaches_only_what_its_role_includes() {
             ("/users", [S::OK, S::FORBIDDEN, S::FORBIDDEN, S::FORBIDDEN]),
             ("/audit", [S::OK, S::OK, S::FORBIDDEN, S::FORBIDDEN]),
             ("/account", [S::OK, S::OK, S::OK, S::OK]),
+            ("/workflows", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
+            ("/prices", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
+            ("/review", [S::OK, S::OK, S::FORBIDDEN, S::OK]),
         ];
         for (path, expected) in pages {
             for (cookie, want) in cookies.iter().zip(expected) {
@@ -55,6 +58,9 @@ async fn each_role_reaches_only_what_its_role_includes() {
                 [S::OK, S::FORBIDDEN, S::FORBIDDEN, S::FORBIDDEN],
             ),
             ("list_audit", "", [S::OK, S::OK, S::FORBIDDEN, S::FORBIDDEN]),
+            ("list_workflows", "", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
+            ("next_review", "", [S::OK, S::OK, S::FORBIDDEN, S::OK]),
+            ("list_prices", "", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
             (
                 "create_user",
                 "email=new%40example.com&name=New&role=reviewer",

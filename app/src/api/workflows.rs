@@ -1,0 +1,583 @@
+//! Workflows, task types and success rules: read by everyone who reads financial figures (owners
+//! their teams'), defined by admins and by the owners of the workflow's team.
+
+use crate::api::costs::Choice;
+use crate::api::review::{AgreementView, QueueHealth};
+use crate::domain::Micros;
+use crate::domain::cpst::Cpst;
+use crate::domain::status::TaskStatus;
+use crate::model::SuccessRule;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRow {
+    pub slug: String,
+    pub name: String,
+    pub team: String,
+    pub budget: String,
+    pub quality_target: String,
+    pub sampling: String,
+    pub task_types: usize,
+    pub autonomy_level: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowsView {
+    pub workflows: Vec<WorkflowRow>,
+    /// Teams this viewer may create workflows for; empty when they may not.
+    pub teams: Vec<Choice>,
+}
+
+/// A workflow's settings as the form shows them (exact values, not rounded for reading).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsForm {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub team_id: i64,
+    pub description: String,
+    pub budget: String,
+    pub quality_target: String,
+    pub gate_window_days: String,
+    pub gate_min_sample: String,
+    pub drift_tolerance: String,
+    pub sampling_rate: String,
+    pub second_grader_rate: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleVersion {
+    pub version: i64,
+    pub description: String,
+    pub definition: String,
+    pub effective_from: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskTypeView {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub user_goal: String,
+    pub pass_condition: String,
+    pub review_method: String,
+    pub segments: String,
+    /// Every version, oldest first; the last one is in force.
+    pub rules: Vec<RuleVersion>,
+}
+
+/// One week of the workflow's trend, with the baselines that start in it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrendRow {
+    pub week: String,
+    pub decided: u64,
+    pub success_rate: Option<f64>,
+    pub cpst: Cpst,
+    pub baselines: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowDetail {
+    pub settings: SettingsForm,
+    pub team: String,
+    pub summary: Vec<(String, String)>,
+    pub task_types: Vec<TaskTypeView>,
+    pub trend: Vec<TrendRow>,
+    pub editable: bool,
+    pub teams: Vec<Choice>,
+    /// Owners' views: the review queue and reviewer agreement.
+    pub health: Option<QueueHealth>,
+    pub agreement: Option<AgreementView>,
+}
+
+/// What a draft rule would have done to the last days of a task type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RulePreview {
+    pub description: String,
+    pub first_day: i64,
+    pub last_day: i64,
+    pub tasks: u64,
+    pub now: Outlook,
+    pub draft: Outlook,
+    /// Tasks whose verdict the draft changes.
+    pub changed: u64,
+    /// A few of them, for the owner to check.
+    pub examples: Vec<ChangedTask>,
+}
+
+/// Verdict counts and CPST under one rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outlook {
+    pub succeeded: u64,
+    pub decided: u64,
+    pub pending: u64,
+    pub cpst: Cpst,
+}
+
+impl Outlook {
+    pub fn success_rate(&self) -> Option<f64> {
+        (self.decided > 0).then(|| self.succeeded as f64 / self.decided as f64)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedTask {
+    pub task_id: i64,
+    pub external_id: String,
+    pub before: TaskStatus,
+    pub after: TaskStatus,
+    pub reason: String,
+}
+
+/// What saving a rule did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedRule {
+    pub rule: SuccessRule,
+    /// Tasks re-decided under the new version (when a period was chosen)...
+    pub reevaluated: u64,
+    /// ...and the (workflow, day) slices whose figures changed as a result.
+    pub changed: u64,
+}
+
+/// Dollars exactly as stored, for a form field: "0.4" becomes "0.40".
+pub fn plain_dollars(amount: Micros) -> String {
+    let sign = if amount.0 < 0 { "-" } else { "" };
+    let abs = amount.0.unsigned_abs();
+    let fraction = format!("{:06}", abs % 1_000_000);
+    let fraction = fraction.trim_end_matches('0');
+    format!("{sign}{}.{fraction:0<2}", abs / 1_000_000)
+}
+
+/// Basis points as a percentage for a form field: 9250 becomes "92.5".
+pub fn plain_percent(bp: i64) -> String {
+    match bp % 100 {
+        0 => (bp / 100).to_string(),
+        rest if rest % 10 == 0 => format!("{}.{}", bp / 100, rest / 10),
+        rest => format!("{}.{rest:02}", bp / 100),
+    }
+}
+
+#[server(prefix = "/rpc", endpoint = "list_workflows")]
+pub async fn list_workflows() -> Result<WorkflowsView, ServerFnError> {
+    use crate::api::context::*;
+    use crate::db::{identity, workflow};
+
+    let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
+    let db = db()?;
+    let load = async {
+        let teams = identity::list_teams(&db).await?;
+        let task_types = workflow::list_all_task_types(&db).await?;
+        let workflows = workflow::list_workflows(&db).await?;
+        Ok::<_, crate::db::DbError>(WorkflowsView {
+            workflows: workflows
+                .iter()
+                .filter(|w| viewer.sees_team(w.team_id))
+                .map(|w| WorkflowRow {
+                    slug: w.slug.clone(),
+                    name: w.name.clone(),
+                    team: teams
+                        .iter()
+                        .find(|t| t.id == w.team_id)
+                        .map(|t| t.name.clone())
+                        .unwrap_or_default(),
+                    budget: w.budget_cpst_micros.to_string(),
+                    quality_target: format!("{}%", plain_percent(w.quality_target_bp)),
+                    sampling: format!("{}%", plain_percent(w.review_sampling_bp)),
+                    task_types: task_types.iter().filter(|t| t.workflow_id == w.id).count(),
+                    autonomy_level: w.autonomy_level,
+                })
+                .collect(),
+            teams: team_choices(&viewer, &teams),
+        })
+    };
+    load.await.map_err(storage_failure)
+}
+
+#[cfg(feature = "ssr")]
+fn team_choices(viewer: &crate::access::Viewer, teams: &[crate::model::Team]) -> Vec<Choice> {
+    teams
+        .iter()
+        .filter(|t| viewer.defines_success(t.id))
+        .map(|t| Choice {
+            value: t.id.to_string(),
+            label: t.name.clone(),
+        })
+        .collect()
+}
+
+#[server(prefix = "/rpc", endpoint = "get_workflow")]
+pub async fn get_workflow(slug: String) -> Result<WorkflowDetail, ServerFnError> {
+    use crate::api::context::*;
+    use crate::db::{identity, workflow};
+    use http::StatusCode;
+
+    let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
+    let db = db()?;
+    let now = crate::db::now_ms();
+    let found = workflow::find_workflow_by_slug(&db, &slug)
+        .await
+        .map_err(storage_failure)?
+        .filter(|w| viewer.sees_team(w.team_id))
+        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
+    let load = async {
+        let teams = identity::list_teams(&db).await?;
+        let editable = viewer.defines_success(found.team_id);
+        let health = match editable {
+            true => Some(crate::review::health(&db, &found, now).await?),
+            false => None,
+        };
+        let agreement = match editable {
+            true => Some(crate::review::agreement_of(&db, &found, now).await?),
+            false => None,
+        };
+        Ok::<_, crate::db::DbError>(WorkflowDetail {
+            summary: summary(&found),
+            team: teams
+                .iter()
+                .find(|t| t.id == found.team_id)
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            task_types: task_type_views(&db, found.id).await?,
+            trend: trend(&db, &found, now).await?,
+            settings: settings_form(&found),
+            editable,
+            teams: team_choices(&viewer, &teams),
+            health,
+            agreement,
+        })
+    };
+    load.await.map_err(storage_failure)
+}
+
+#[cfg(feature = "ssr")]
+fn settings_form(w: &crate::model::Workflow) -> SettingsForm {
+    SettingsForm {
+        id: w.id,
+        slug: w.slug.clone(),
+        name: w.name.clone(),
+        team_id: w.team_id,
+        description: w.description.clone(),
+        budget: plain_dollars(w.budget_cpst_micros),
+        quality_target: plain_percent(w.quality_target_bp),
+        gate_window_days: w.gate_window_days.to_string(),
+        gate_min_sample: w.gate_min_sample.to_string(),
+        drift_tolerance: plain_percent(w.drift_tolerance_bp),
+        sampling_rate: plain_percent(w.review_sampling_bp),
+        second_grader_rate: plain_percent(w.second_grader_bp),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn summary(w: &crate::model::Workflow) -> Vec<(String, String)> {
+    vec![
+        ("CPST budget".into(), w.budget_cpst_micros.to_string()),
+        (
+            "Quality target".into(),
+            format!(
+                "{}% success, proven over at least {} decided tasks in {} days",
+                plain_percent(w.quality_target_bp),
+                w.gate_min_sample,
+                w.gate_window_days
+            ),
+        ),
+        (
+            "Cost drift tolerance".into(),
+            format!(
+                "{}% over the previous window",
+                plain_percent(w.drift_tolerance_bp)
+            ),
+        ),
+        (
+            "Review sampling".into(),
+            format!(
+                "{}% of finished tasks, {}% of those graded twice",
+                plain_percent(w.review_sampling_bp),
+                plain_percent(w.second_grader_bp)
+            ),
+        ),
+        ("Autonomy level".into(), w.autonomy_level.to_string()),
+    ]
+}
+
+#[cfg(feature = "ssr")]
+async fn task_type_views(
+    db: &crate::db::Db,
+    workflow_id: i64,
+) -> Result<Vec<TaskTypeView>, crate::db::DbError> {
+    use crate::db::workflow;
+    use crate::domain::rule::Rule;
+    use crate::domain::time::format_instant;
+
+    let task_types = workflow::list_task_types(db, workflow_id).await?;
+    let segments = workflow::all_segments(db).await?;
+    let rules = workflow::workflow_rules(db, workflow_id).await?;
+    Ok(task_types
+        .into_iter()
+        .map(|t| TaskTypeView {
+            segments: segments
+                .iter()
+                .filter(|(id, _)| *id == t.id)
+                .map(|(_, s)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            rules: rules
+                .iter()
+                .filter(|r| r.task_type_id == t.id)
+                .map(|r| RuleVersion {
+                    version: r.version,
+                    description: Rule::from_json(&r.definition)
+                        .map(|rule| rule.describe())
+                        .unwrap_or_else(|e| format!("unreadable rule: {e}")),
+                    definition: r.definition.clone(),
+                    effective_from: format_instant(r.effective_from),
+                })
+                .collect(),
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+            user_goal: t.user_goal,
+            pass_condition: t.pass_condition,
+            review_method: t.review_method.as_str().to_owned(),
+        })
+        .collect())
+}
+
+/// Twelve weeks of success rate and CPST, marking where a rule version or a configuration
+/// version took effect: figures on either side of a baseline measure different things.
+#[cfg(feature = "ssr")]
+async fn trend(
+    db: &crate::db::Db,
+    flow: &crate::model::Workflow,
+    now: i64,
+) -> Result<Vec<TrendRow>, crate::db::DbError> {
+    use crate::db::report::{Catalog, window_rows};
+    use crate::db::workflow;
+    use crate::domain::time::{MS_PER_DAY, day_of};
+    use crate::report::Window;
+    use crate::report::figures::{Filter, Grouping, figures};
+
+    let window = Window::ending(day_of(now), 84);
+    let catalog = Catalog::load(db).await?;
+    let rows = window_rows(db, window).await?;
+    let filter = Filter {
+        workflow_ids: Some(vec![flow.id]),
+        ..Filter::default()
+    };
+    let groups = figures(&catalog.ledger(window, &rows), &filter, Grouping::Week);
+    let rules = workflow::workflow_rules(db, flow.id).await?;
+    let task_types = workflow::list_task_types(db, flow.id).await?;
+    let versions: Vec<_> = catalog
+        .config_versions
+        .iter()
+        .filter(|v| v.workflow_id == flow.id)
+        .collect();
+    Ok(groups
+        .into_iter()
+        .map(|group| {
+            let within = |at: i64| {
+                let day = at.div_euclid(MS_PER_DAY);
+                day >= group.window.first_day && day <= group.window.last_day
+            };
+            let mut baselines: Vec<String> = rules
+                .iter()
+                .filter(|r| within(r.effective_from))
+                .map(|r| {
+                    let name = task_types
+                        .iter()
+                        .find(|t| t.id == r.task_type_id)
+                        .map_or("", |t| t.name.as_str());
+                    format!("{name} rule v{}", r.version)
+                })
+                .collect();
+            baselines.extend(
+                versions
+                    .iter()
+                    .filter(|v| within(v.first_seen_at))
+                    .map(|v| format!("configuration {}", v.label)),
+            );
+            TrendRow {
+                week: group.label.clone(),
+                decided: group.set.counts.decided(),
+                success_rate: group.set.success_rate().map(|p| p.value),
+                cpst: group.set.cost_per_successful_task(),
+                baselines,
+            }
+        })
+        .collect())
+}
+
+#[server(prefix = "/rpc", endpoint = "save_workflow")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_workflow(
+    id: i64,
+    slug: String,
+    name: String,
+    team_id: i64,
+    description: String,
+    budget: String,
+    quality_target: String,
+    gate_window_days: String,
+    gate_min_sample: String,
+    drift_tolerance: String,
+    sampling_rate: String,
+    second_grader_rate: String,
+) -> Result<String, ServerFnError> {
+    use crate::api::context::*;
+    use crate::success::WorkflowForm;
+
+    let viewer = viewer_who(|v| v.defines_any_success(), "defining workflows")?;
+    let form = WorkflowForm {
+        slug,
+        name,
+        team_id,
+        description,
+        budget,
+        quality_target,
+        gate_window_days,
+        gate_min_sample,
+        drift_tolerance,
+        sampling_rate,
+        second_grader_rate,
+    };
+    let db = db()?;
+    let id = (id > 0).then_some(id);
+    crate::success::save_workflow(&db, &viewer, id, &form, crate::db::now_ms())
+        .await
+        .map_err(account_failure)?;
+    Ok(form.slug.trim().to_owned())
+}
+
+#[server(prefix = "/rpc", endpoint = "save_task_type")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_task_type(
+    workflow_id: i64,
+    id: i64,
+    slug: String,
+    name: String,
+    user_goal: String,
+    pass_condition: String,
+    review_method: String,
+    segments: String,
+) -> Result<i64, ServerFnError> {
+    use crate::api::context::*;
+    use crate::success::TaskTypeForm;
+
+    let viewer = viewer_who(|v| v.defines_any_success(), "defining task types")?;
+    let form = TaskTypeForm {
+        slug,
+        name,
+        user_goal,
+        pass_condition,
+        review_method,
+        segments,
+    };
+    let id = (id > 0).then_some(id);
+    crate::success::save_task_type(&db()?, &viewer, workflow_id, id, &form, crate::db::now_ms())
+        .await
+        .map_err(account_failure)
+}
+
+#[server(prefix = "/rpc", endpoint = "preview_rule")]
+pub async fn preview_rule(
+    task_type_id: i64,
+    definition: String,
+) -> Result<RulePreview, ServerFnError> {
+    use crate::api::context::*;
+
+    let viewer = viewer_who(|v| v.defines_any_success(), "defining success rules")?;
+    crate::success::preview_rule(
+        &db()?,
+        &viewer,
+        task_type_id,
+        &definition,
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)
+}
+
+/// Saves a new rule version; `reevaluate_from` (a day, or empty) applies it to tasks that
+/// started since then instead of from now.
+#[server(prefix = "/rpc", endpoint = "save_rule")]
+pub async fn save_rule(
+    task_type_id: i64,
+    definition: String,
+    reevaluate_from: String,
+) -> Result<SavedRule, ServerFnError> {
+    use crate::api::context::*;
+    use http::StatusCode;
+
+    let viewer = viewer_who(|v| v.defines_any_success(), "defining success rules")?;
+    let from_day = match reevaluate_from.trim() {
+        "" => None,
+        text => Some(crate::domain::time::parse_day(text).ok_or_else(|| {
+            refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "reevaluate_from: must be a date like 2026-11-01, or empty",
+            )
+        })?),
+    };
+    crate::success::save_rule(
+        &db()?,
+        &viewer,
+        task_type_id,
+        &definition,
+        from_day,
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)
+}
+
+/// Queues tasks of the last `days` days for grading: all finished ones, or those escalated for
+/// one reason, or those with one verdict.
+#[server(prefix = "/rpc", endpoint = "force_review")]
+pub async fn force_review(
+    workflow_id: i64,
+    days: i64,
+    escalation_reason: String,
+    status: String,
+) -> Result<u64, ServerFnError> {
+    use crate::api::context::*;
+    use http::StatusCode;
+
+    let viewer = viewer_who(
+        |v| v.defines_any_success(),
+        "adding tasks to the review queue",
+    )?;
+    let reason = Some(escalation_reason.trim()).filter(|r| !r.is_empty());
+    let status = match status.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<TaskStatus>()
+                .map_err(|e| refuse(StatusCode::UNPROCESSABLE_ENTITY, &format!("status: {e}")))?,
+        ),
+    };
+    crate::success::force_review(
+        &db()?,
+        &viewer,
+        workflow_id,
+        days,
+        reason,
+        status,
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_values_are_exact() {
+        assert_eq!(plain_dollars(Micros(400_000)), "0.40");
+        assert_eq!(plain_dollars(Micros(1_234_567)), "1.234567");
+        assert_eq!(plain_dollars(Micros(12_000_000)), "12.00");
+        assert_eq!(plain_percent(9_250), "92.5");
+        assert_eq!(plain_percent(500), "5");
+        assert_eq!(plain_percent(1_005), "10.05");
+    }
+}

@@ -1,0 +1,423 @@
+//! Workflows: the list, and each workflow's definition of success (settings, task types and
+//! their rules), trend with baselines, review queue health and reviewer agreement.
+
+use crate::api::costs::Choice;
+use crate::api::review::{AgreementView, QueueHealth};
+use crate::api::workflows::{
+    ForceReview, SaveTaskType, SaveWorkflow, SettingsForm, TaskTypeView, TrendRow, get_workflow,
+    list_workflows,
+};
+use crate::components::forms::{ActionError, error_text};
+use crate::domain::cpst::percent;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+#[component]
+pub fn WorkflowsPage() -> impl IntoView {
+    let create = ServerAction::<SaveWorkflow>::new();
+    let workflows = Resource::new(move || create.version().get(), |_| list_workflows());
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if let Some(Ok(slug)) = create.value().get() {
+            navigate(&format!("/workflows/{slug}"), Default::default());
+        }
+    });
+    view! {
+        <Title text="Workflows" />
+        <h1>"Workflows"</h1>
+        <p class="lede">
+            "Each workflow says what finished means for each kind of task before anything is measured, "
+            "what a successful task may cost, and how much of its work people review."
+        </p>
+        <Suspense fallback=|| view! { <p class="loading">"Loading workflows…"</p> }>
+            {move || Suspend::new(async move {
+                match workflows.await {
+                    Ok(view_) => view! {
+                        <table class="figures">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Workflow"</th>
+                                    <th scope="col">"Team"</th>
+                                    <th scope="col" class="num">"CPST budget"</th>
+                                    <th scope="col" class="num">"Quality target"</th>
+                                    <th scope="col" class="num">"Sampled"</th>
+                                    <th scope="col" class="num">"Task types"</th>
+                                    <th scope="col" class="num">"Autonomy"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {view_.workflows.into_iter().map(|w| view! {
+                                    <tr>
+                                        <th scope="row"><a href=format!("/workflows/{}", w.slug)>{w.name}</a></th>
+                                        <td>{w.team}</td>
+                                        <td class="num">{w.budget}</td>
+                                        <td class="num">{w.quality_target}</td>
+                                        <td class="num">{w.sampling}</td>
+                                        <td class="num">{w.task_types}</td>
+                                        <td class="num">{w.autonomy_level}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        {(!view_.teams.is_empty()).then(|| view! {
+                            <details class="card narrow">
+                                <summary>"Add a workflow"</summary>
+                                <ActionError action=create />
+                                <ActionForm action=create attr:class="stacked">
+                                    <SettingsFields settings=SettingsForm {
+                                        gate_window_days: "30".into(),
+                                        gate_min_sample: "200".into(),
+                                        drift_tolerance: "10".into(),
+                                        sampling_rate: "5".into(),
+                                        second_grader_rate: "20".into(),
+                                        quality_target: "90".into(),
+                                        ..SettingsForm::default()
+                                    } teams=view_.teams />
+                                    <button type="submit">"Add workflow"</button>
+                                </ActionForm>
+                            </details>
+                        })}
+                    }.into_any(),
+                    Err(err) => view! { <p class="error" role="alert">{error_text(&err)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The settings inputs, shared by the create and edit forms.
+#[component]
+fn SettingsFields(settings: SettingsForm, teams: Vec<Choice>) -> impl IntoView {
+    let team = settings.team_id.to_string();
+    view! {
+        <input type="hidden" name="id" value=settings.id.to_string() />
+        <label>"Name" <input type="text" name="name" required maxlength="100" value=settings.name placeholder="Invoice clearing" /></label>
+        <label>"Short name for addresses and the API (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9-]+" value=settings.slug /></label>
+        <label>
+            "Team"
+            <select name="team_id">
+                {teams.into_iter().map(|t| {
+                    let selected = t.value == team;
+                    view! { <option value=t.value selected=selected>{t.label}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+        <label>"What it does" <textarea name="description" rows="2" maxlength="2000">{settings.description}</textarea></label>
+        <label>"CPST budget, dollars per successful task" <input type="text" name="budget" inputmode="decimal" required value=settings.budget placeholder="0.40" /></label>
+        <label>"Quality target, % success" <input type="text" name="quality_target" inputmode="decimal" required value=settings.quality_target /></label>
+        <label>"Gate window, days" <input type="text" name="gate_window_days" inputmode="numeric" required value=settings.gate_window_days /></label>
+        <label>"Minimum decided tasks for the gate" <input type="text" name="gate_min_sample" inputmode="numeric" required value=settings.gate_min_sample /></label>
+        <label>"Allowed CPST drift, % over the previous window" <input type="text" name="drift_tolerance" inputmode="decimal" required value=settings.drift_tolerance /></label>
+        <label>"Review sampling, % of finished tasks (5 to 10 is usual)" <input type="text" name="sampling_rate" inputmode="decimal" required value=settings.sampling_rate /></label>
+        <label>"Second grader, % of sampled tasks" <input type="text" name="second_grader_rate" inputmode="decimal" required value=settings.second_grader_rate /></label>
+    }
+}
+
+#[component]
+pub fn WorkflowPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let save = ServerAction::<SaveWorkflow>::new();
+    let save_type = ServerAction::<SaveTaskType>::new();
+    let force = ServerAction::<ForceReview>::new();
+    let detail = Resource::new(
+        move || {
+            (
+                slug(),
+                save.version().get(),
+                save_type.version().get(),
+                force.version().get(),
+            )
+        },
+        |(slug, ..)| get_workflow(slug),
+    );
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if let Some(Ok(new_slug)) = save.value().get()
+            && new_slug != slug()
+        {
+            navigate(&format!("/workflows/{new_slug}"), Default::default());
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the workflow…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => {
+                        let name = d.settings.name.clone();
+                        let workflow_id = d.settings.id;
+                        let slug = d.settings.slug.clone();
+                        view! {
+                            <Title text=name.clone() />
+                            <p class="crumbs"><a href="/workflows">"Workflows"</a></p>
+                            <h1>{name}</h1>
+                            <p class="lede">{d.settings.description.clone()}</p>
+                            <dl class="facts">
+                                <dt>"Team"</dt><dd>{d.team.clone()}</dd>
+                                {d.summary.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                            </dl>
+                            <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable />
+                            {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
+                            <Trend rows=d.trend />
+                            {d.health.map(|h| view! { <Health health=h workflow_id force /> })}
+                            {d.agreement.map(|a| view! { <Agreement agreement=a /> })}
+                            {d.editable.then(|| view! {
+                                <details class="card narrow" id="settings">
+                                    <summary>"Change settings"</summary>
+                                    <ActionError action=save />
+                                    {move || save.value().get().and_then(Result::ok).map(|_| view! { <p class="ok" role="status">"Saved."</p> })}
+                                    <ActionForm action=save attr:class="stacked">
+                                        <SettingsFields settings=d.settings.clone() teams=d.teams.clone() />
+                                        <button type="submit">"Save settings"</button>
+                                    </ActionForm>
+                                </details>
+                            })}
+                        }.into_any()
+                    }
+                    Err(err) => view! { <p class="error" role="alert">{error_text(&err)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TaskTypes(task_types: Vec<TaskTypeView>, slug: String, editable: bool) -> impl IntoView {
+    view! {
+        <section aria-labelledby="task-types">
+            <h2 id="task-types">"Task types and their success rules"</h2>
+            {task_types.is_empty().then(|| view! { <p class="empty">"No task types yet: add one to say what finished means."</p> })}
+            {task_types.into_iter().map(|t| {
+                let current = t.rules.last().cloned();
+                let history: Vec<_> = t.rules.iter().rev().skip(1).cloned().collect();
+                view! {
+                    <article class="card task-type" data-task-type=t.slug.clone()>
+                        <h3>{t.name.clone()} " " <small class="muted">{t.slug.clone()}</small></h3>
+                        <dl class="facts">
+                            <dt>"User goal"</dt><dd>{t.user_goal.clone()}</dd>
+                            <dt>"Pass condition"</dt><dd>{t.pass_condition.clone()}</dd>
+                            <dt>"Review"</dt><dd>{t.review_method.clone()}</dd>
+                            <dt>"Segments"</dt><dd>{if t.segments.is_empty() { "none".to_owned() } else { t.segments.clone() }}</dd>
+                            <dt>"Success rule"</dt>
+                            <dd class="rule">
+                                {match current {
+                                    Some(r) => view! {
+                                        <span>"Succeeds when " {r.description} "."</span>
+                                        <span class="muted">" (version " {r.version} ", in force from " {r.effective_from} ")"</span>
+                                    }.into_any(),
+                                    None => view! { <span class="muted">"None yet: its tasks stay pending until a reviewer grades them."</span> }.into_any(),
+                                }}
+                            </dd>
+                        </dl>
+                        {(!history.is_empty()).then(|| view! {
+                            <details>
+                                <summary>"Earlier versions"</summary>
+                                <ul class="plain">
+                                    {history.into_iter().map(|r| view! {
+                                        <li>"v" {r.version} ", from " {r.effective_from} ": " {r.description}</li>
+                                    }).collect_view()}
+                                </ul>
+                            </details>
+                        })}
+                        {editable.then(|| view! {
+                            <p><a class="button secondary" href=format!("/workflows/{slug}/rules/{}", t.id)>"Edit the rule"</a></p>
+                        })}
+                    </article>
+                }
+            }).collect_view()}
+        </section>
+    }
+}
+
+#[component]
+fn NewTaskType(workflow_id: i64, save_type: ServerAction<SaveTaskType>) -> impl IntoView {
+    view! {
+        <details class="card narrow">
+            <summary>"Add a task type"</summary>
+            <ActionError action=save_type />
+            <ActionForm action=save_type attr:class="stacked">
+                <input type="hidden" name="workflow_id" value=workflow_id.to_string() />
+                <input type="hidden" name="id" value="0" />
+                <label>"Name" <input type="text" name="name" required maxlength="100" placeholder="Password reset" /></label>
+                <label>"Short name (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9-]+" /></label>
+                <label>"User goal, in plain words" <textarea name="user_goal" rows="2" required maxlength="1000" placeholder="The customer can sign in again"></textarea></label>
+                <label>"Pass condition, as two reviewers would score it" <textarea name="pass_condition" rows="2" required maxlength="1000" placeholder="Reset link sent to the verified address and the ticket not reopened within 48 hours"></textarea></label>
+                <label>
+                    "Review method"
+                    <select name="review_method">
+                        <option value="automatic">"automatic checks"</option>
+                        <option value="human">"human review"</option>
+                        <option value="both" selected>"both"</option>
+                    </select>
+                </label>
+                <label>"Segments, comma-separated (optional)" <input type="text" name="segments" placeholder="smb, enterprise" /></label>
+                <button type="submit">"Add task type"</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+#[component]
+fn Trend(rows: Vec<TrendRow>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="trend">
+            <h2 id="trend">"Weekly trend"</h2>
+            <p class="hint">"A baseline marks the week a new rule or configuration version took effect: compare figures on the same side of it."</p>
+            <table class="figures">
+                <thead>
+                    <tr>
+                        <th scope="col">"Week"</th>
+                        <th scope="col" class="num">"Decided tasks"</th>
+                        <th scope="col" class="num">"Success rate"</th>
+                        <th scope="col" class="num">"CPST"</th>
+                        <th scope="col">"Baseline"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|r| {
+                        let marked = !r.baselines.is_empty();
+                        view! {
+                            <tr class:baseline=marked>
+                                <th scope="row">{r.week}</th>
+                                <td class="num">{r.decided}</td>
+                                <td class="num">{r.success_rate.map(percent).unwrap_or_else(|| "–".into())}</td>
+                                <td class="num">{r.cpst.to_string()}</td>
+                                <td>{r.baselines.join("; ")}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn Health(
+    health: QueueHealth,
+    workflow_id: i64,
+    force: ServerAction<ForceReview>,
+) -> impl IntoView {
+    view! {
+        <section aria-labelledby="queue">
+            <h2 id="queue">"Review queue"</h2>
+            <p>
+                {health.waiting} " waiting (" {health.claimed_now} " being graded now). "
+                "Sampling: " {health.sampling.clone()} ". "
+                {match health.median_minutes {
+                    Some(m) => format!("Median grading time {m:.1} minutes."),
+                    None => "No grades in the last 30 days.".to_owned(),
+                }}
+            </p>
+            <table class="figures compact">
+                <caption>"Grades per day"</caption>
+                <thead><tr>{health.graded_per_day.iter().map(|(d, _)| view! { <th scope="col" class="num">{d[5..].to_owned()}</th> }).collect_view()}</tr></thead>
+                <tbody><tr>{health.graded_per_day.iter().map(|(_, n)| view! { <td class="num">{*n}</td> }).collect_view()}</tr></tbody>
+            </table>
+            <table class="figures">
+                <caption>"Graded sample in the gate window, per task type"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Task type"</th>
+                        <th scope="col" class="num">"Graded"</th>
+                        <th scope="col" class="num">"Passed"</th>
+                        <th scope="col" class="num">"Margin (95%)"</th>
+                        <th scope="col">"Enough for the gate?"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {health.task_types.into_iter().map(|t| view! {
+                        <tr>
+                            <th scope="row">{t.task_type}</th>
+                            <td class="num">{t.graded}</td>
+                            <td class="num">{t.passed}</td>
+                            <td class="num">{t.margin_points.map(|m| format!("±{m:.0} points")).unwrap_or_else(|| "–".into())}</td>
+                            <td>{if t.enough { "yes" } else { "not yet: grade more or raise the sampling rate" }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <details class="card narrow">
+                <summary>"Add tasks to the queue"</summary>
+                <p class="hint">"For example every escalation of one reason, to see what the agent got wrong."</p>
+                <ActionError action=force />
+                {move || force.value().get().and_then(Result::ok).map(|n| view! { <p class="ok" role="status">{format!("{n} tasks added to the queue.")}</p> })}
+                <ActionForm action=force attr:class="stacked">
+                    <input type="hidden" name="workflow_id" value=workflow_id.to_string() />
+                    <label>"Tasks that started in the last … days" <input type="text" name="days" inputmode="numeric" value="7" required /></label>
+                    <label>"Escalation reason (optional)" <input type="text" name="escalation_reason" maxlength="200" /></label>
+                    <label>
+                        "Verdict (optional)"
+                        <select name="status">
+                            <option value="">"any"</option>
+                            <option value="succeeded">"succeeded"</option>
+                            <option value="assisted">"assisted"</option>
+                            <option value="failed">"failed"</option>
+                            <option value="escalated">"escalated"</option>
+                        </select>
+                    </label>
+                    <button type="submit">"Add to queue"</button>
+                </ActionForm>
+            </details>
+        </section>
+    }
+}
+
+#[component]
+fn Agreement(agreement: AgreementView) -> impl IntoView {
+    let rows = std::iter::once(agreement.overall).chain(agreement.task_types);
+    view! {
+        <section aria-labelledby="agreement">
+            <h2 id="agreement">"Reviewer agreement"</h2>
+            <p class="hint">"Tasks graded by two people in the last 90 days. Cohen's kappa discounts the agreement chance alone would give; below 0.6 the pass condition is probably not one two people read the same way."</p>
+            <table class="figures">
+                <thead>
+                    <tr>
+                        <th scope="col">"Task type"</th>
+                        <th scope="col" class="num">"Pairs"</th>
+                        <th scope="col" class="num">"Agreed"</th>
+                        <th scope="col" class="num">"Cohen's kappa"</th>
+                        <th scope="col">"Reading"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.map(|r| view! {
+                        <tr>
+                            <th scope="row">{r.label}</th>
+                            <td class="num">{r.pairs}</td>
+                            <td class="num">{if r.pairs > 0 { percent(r.agreed as f64 / r.pairs as f64) } else { "–".into() }}</td>
+                            <td class="num">{r.kappa.map(|k| format!("{k:.2}")).unwrap_or_else(|| "–".into())}</td>
+                            <td>{r.strength}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {(!agreement.disagreements.is_empty()).then(|| view! {
+                <table class="figures">
+                    <caption>"Disagreements"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Task"</th>
+                            <th scope="col">"Task type"</th>
+                            <th scope="col">"First grade"</th>
+                            <th scope="col">"Second grade"</th>
+                            <th scope="col">"Notes"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {agreement.disagreements.into_iter().map(|d| view! {
+                            <tr>
+                                <th scope="row"><code>{d.external_id}</code></th>
+                                <td>{d.task_type}</td>
+                                <td>{d.first}</td>
+                                <td>{d.second}</td>
+                                <td>{d.notes}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,466 @@
+//! Working the review queue: the next task a reviewer may grade, the grade (which decides the
+//! task's verdict and adds its minutes to the labour cost at once), passing on a task, and the
+//! queue's health and reviewer agreement for owners.
+
+use crate::access::Viewer;
+use crate::accounts::{AccountError, invalid};
+use crate::api::review::{
+    AgreementRow, AgreementView, Disagreement, QueueHealth, ReviewSlot, ReviewTask, TaskTypeSample,
+    TraceAttempt, TraceCall,
+};
+use crate::db::rollup::{refresh_call_rollups, refresh_task_rollups};
+use crate::db::verdict::decide_tasks;
+use crate::db::{Db, DbError, grade, identity, on_db, outcome, queue, task, workflow};
+use crate::domain::agreement::{Agreement, agreement};
+use crate::domain::cpst::Proportion;
+use crate::domain::rule::Rule;
+use crate::domain::sampling::STRATUM_FLOOR;
+use crate::domain::stats::nearest_rank;
+use crate::domain::status::{EditSeverity, GradeVerdict, QueueReason};
+use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
+use crate::model::{QueueItem, Task, Workflow};
+use std::collections::BTreeMap;
+
+/// The widest a task type's pass-rate interval may be (± points) for its sample to count.
+pub const ENOUGH_MARGIN_POINTS: f64 = 10.0;
+
+/// A grade as the reviewer typed it.
+pub struct GradeForm<'a> {
+    pub verdict: &'a str,
+    pub edit_severity: &'a str,
+    /// Decimal minutes, like `2.5`.
+    pub minutes: &'a str,
+    pub note: &'a str,
+}
+
+/// Minutes with up to two decimals, as whole seconds, up to a day.
+pub fn parse_minutes(text: &str) -> Result<i64, AccountError> {
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
+    let hundredths = (digits(whole)
+        && (fraction.is_empty() || (fraction.len() <= 2 && digits(fraction))))
+    .then(|| {
+        whole.parse::<i64>().unwrap_or(0) * 100
+            + format!("{fraction:0<2}").parse::<i64>().unwrap_or(0)
+    });
+    match hundredths {
+        // Rounded to the nearest second: 100ths of a minute are 0.6 s.
+        Some(h) if h <= 1_440 * 100 => Ok((h * 60 + 50) / 100),
+        _ => Err(invalid(
+            "minutes",
+            "must be the minutes the review took, from 0 to 1440, like 2.5",
+        )),
+    }
+}
+
+/// Checks that a verdict and an edit severity say the same thing: a pass needed no factual
+/// repair, and "assisted" means a person repaired facts.
+pub fn check_verdict(verdict: GradeVerdict, severity: EditSeverity) -> Result<(), AccountError> {
+    match (verdict, severity) {
+        (GradeVerdict::Pass, EditSeverity::Factual) => Err(invalid(
+            "edit_severity",
+            "a factual repair means the verdict is assisted (or fail), not pass",
+        )),
+        (GradeVerdict::Assisted, EditSeverity::None | EditSeverity::Cosmetic) => Err(invalid(
+            "edit_severity",
+            "assisted means a person repaired facts: choose factual, or grade it pass",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn may_grade(viewer: &Viewer, workflow: &Workflow) -> bool {
+    viewer.grades() && (viewer.grades_every_team() || viewer.team_ids.contains(&workflow.team_id))
+}
+
+/// Claims and describes the next task this reviewer may grade.
+pub async fn next_task(db: &Db, viewer: &Viewer, now: i64) -> Result<ReviewSlot, AccountError> {
+    let graded_today = graded_since(db, viewer.user_id, day_of(now) * MS_PER_DAY).await?;
+    let Some(item) = queue::claim_next(db, viewer.user_id, viewer.grades_every_team(), now).await?
+    else {
+        return Ok(ReviewSlot {
+            task: None,
+            graded_today,
+        });
+    };
+    let task = task::get_task(db, item.task_id).await?;
+    let waiting_after = waiting_for(db, viewer, now).await? - 1;
+    Ok(ReviewSlot {
+        task: Some(describe(db, &item, &task, waiting_after.max(0)).await?),
+        graded_today,
+    })
+}
+
+async fn graded_since(db: &Db, user_id: i64, since: i64) -> Result<i64, DbError> {
+    let sql = "SELECT COUNT(*) FROM grades WHERE reviewer_id = $1 AND graded_at >= $2";
+    Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(user_id).bind(since).fetch_one(pool).await)?)
+}
+
+/// Open items this reviewer could take now (their own claim included).
+async fn waiting_for(db: &Db, viewer: &Viewer, now: i64) -> Result<i64, DbError> {
+    let sql = "SELECT COUNT(*) FROM review_queue q
+               JOIN tasks t ON t.id = q.task_id JOIN workflows w ON w.id = t.workflow_id
+               WHERE q.done_at IS NULL
+                 AND ($2 OR w.team_id IN (SELECT team_id FROM user_teams WHERE user_id = $1))
+                 AND (q.claimed_by IS NULL OR q.claimed_by = $1 OR q.claimed_at < $3)
+                 AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.task_id = q.task_id AND g.reviewer_id = $1)
+                 AND NOT EXISTS (SELECT 1 FROM review_skips s JOIN review_queue k ON k.id = s.queue_item_id
+                                  WHERE k.task_id = q.task_id AND s.user_id = $1)";
+    Ok(on_db!(db, pool => sqlx::query_scalar(sql)
+        .bind(viewer.user_id)
+        .bind(viewer.grades_every_team())
+        .bind(now - queue::CLAIM_MS)
+        .fetch_one(pool)
+        .await)?)
+}
+
+fn pretty(json: Option<&str>) -> String {
+    json.and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        .and_then(|value| serde_json::to_string_pretty(&value).ok())
+        .unwrap_or_default()
+}
+
+async fn describe(
+    db: &Db,
+    item: &QueueItem,
+    task: &Task,
+    waiting_after: i64,
+) -> Result<ReviewTask, AccountError> {
+    let flow = workflow::get_workflow(db, task.workflow_id).await?;
+    let task_type = match task.task_type_id {
+        Some(id) => workflow::list_task_types(db, flow.id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id),
+        None => None,
+    };
+    let rule = match &task_type {
+        Some(t) => workflow::rule_in_force(db, t.id, task.started_at)
+            .await?
+            .and_then(|r| Rule::from_json(&r.definition).ok())
+            .map(|r| r.describe())
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let attempts = task::list_attempts(db, task.id).await?;
+    let calls = task::list_task_calls(db, task.id).await?;
+    let outcomes = outcome::list_task_outcomes(db, task.id).await?;
+    Ok(ReviewTask {
+        item_id: item.id,
+        reason: match item.reason {
+            QueueReason::Sampled => "sampled",
+            QueueReason::Forced => "added by the owner",
+            QueueReason::SecondGrader => "second opinion",
+        }
+        .to_owned(),
+        workflow: flow.name.clone(),
+        task_type: task_type
+            .as_ref()
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
+        user_goal: task_type
+            .as_ref()
+            .map(|t| t.user_goal.clone())
+            .unwrap_or_default(),
+        pass_condition: task_type
+            .as_ref()
+            .map(|t| t.pass_condition.clone())
+            .unwrap_or_default(),
+        rule,
+        external_id: task.external_id.clone(),
+        segment: task.segment.clone(),
+        started: format_instant(task.started_at),
+        automatic_verdict: task.status.label().to_owned(),
+        automatic_reason: task.status_reason.clone(),
+        input_summary: task.input_summary.clone(),
+        output: pretty(task.output.as_deref()),
+        expected: pretty(task.expected.as_deref()),
+        attempts: attempts
+            .iter()
+            .map(|attempt| TraceAttempt {
+                number: attempt.number,
+                status: attempt.status.as_str().to_owned(),
+                error: attempt.error.clone().unwrap_or_default(),
+                calls: calls
+                    .iter()
+                    .filter(|c| c.attempt_id == Some(attempt.id))
+                    .map(|c| TraceCall {
+                        kind: c.kind.as_str().to_owned(),
+                        step: c.step.clone(),
+                        model: match c.model.as_str() {
+                            "" => String::new(),
+                            model => format!("{}/{model}", c.provider),
+                        },
+                        tokens: format!("{} in, {} out", c.input_tokens, c.output_tokens),
+                        latency_ms: c.latency_ms,
+                        status: c.status.as_str().to_owned(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        outcomes: outcomes
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {} ({})",
+                    format_instant(o.occurred_at),
+                    o.kind.as_str(),
+                    o.source
+                )
+            })
+            .collect(),
+        waiting_after,
+    })
+}
+
+/// Records a reviewer's grade of a claimed item. The task's verdict and the rollups of its day
+/// (its labour cost included) are brought up to date in the same transaction.
+pub async fn grade(
+    db: &Db,
+    viewer: &Viewer,
+    item_id: i64,
+    form: &GradeForm<'_>,
+    now: i64,
+) -> Result<(), AccountError> {
+    let verdict: GradeVerdict = form
+        .verdict
+        .parse()
+        .map_err(|e: crate::domain::status::UnknownValue| invalid("verdict", e.to_string()))?;
+    let severity: EditSeverity =
+        form.edit_severity
+            .parse()
+            .map_err(|e: crate::domain::status::UnknownValue| {
+                invalid("edit_severity", e.to_string())
+            })?;
+    check_verdict(verdict, severity)?;
+    let seconds = parse_minutes(form.minutes)?;
+    if form.note.chars().count() > 2_000 {
+        return Err(invalid("note", "must be at most 2000 characters"));
+    }
+    let item = queue::get_item(db, item_id)
+        .await?
+        .ok_or(AccountError::NotFound("review item"))?;
+    let task = task::get_task(db, item.task_id).await?;
+    let flow = workflow::get_workflow(db, task.workflow_id).await?;
+    if !may_grade(viewer, &flow) {
+        return Err(AccountError::NotFound("review item"));
+    }
+    if item.done_at.is_some() {
+        return Err(invalid(
+            "item_id",
+            "this task has already been graded in this slot",
+        ));
+    }
+    let held_by_other = item.claimed_by.is_some_and(|by| by != viewer.user_id)
+        && item
+            .claimed_at
+            .is_some_and(|at| at >= now - queue::CLAIM_MS);
+    if held_by_other {
+        return Err(invalid("item_id", "another reviewer is grading this task"));
+    }
+    let grader = format!("user:{}", viewer.user_id);
+    let mut tx = db.begin().await?;
+    if grade::stored_grade_hash(&mut tx, task.id, &grader)
+        .await?
+        .is_some()
+    {
+        return Err(invalid("item_id", "you have already graded this task"));
+    }
+    let new = grade::NewGrade {
+        external_id: None,
+        task_id: task.id,
+        reviewer_id: Some(viewer.user_id),
+        grader: &grader,
+        verdict,
+        edit_severity: severity,
+        review_seconds: seconds,
+        note: form.note.trim(),
+        graded_at: now,
+        content_hash: &format!("app:{item_id}"),
+    };
+    grade::insert_grade(&mut tx, &new).await?;
+    queue::mark_done(&mut tx, task.id, item.slot, Some(viewer.user_id), now).await?;
+    decide_tasks(&mut tx, &[task.id], now).await?;
+    let day = day_of(task.started_at);
+    refresh_task_rollups(&mut tx, flow.id, day, day).await?;
+    refresh_call_rollups(&mut tx, flow.id, day, day).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Passes on an item: it goes back to the queue for others and never returns to this reviewer.
+pub async fn skip(db: &Db, viewer: &Viewer, item_id: i64, now: i64) -> Result<(), AccountError> {
+    let item = queue::get_item(db, item_id)
+        .await?
+        .ok_or(AccountError::NotFound("review item"))?;
+    let task = task::get_task(db, item.task_id).await?;
+    let flow = workflow::get_workflow(db, task.workflow_id).await?;
+    if !may_grade(viewer, &flow) {
+        return Err(AccountError::NotFound("review item"));
+    }
+    let mut tx = db.begin().await?;
+    queue::skip(&mut tx, item.id, viewer.user_id, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The queue's state for one workflow.
+pub async fn health(db: &Db, flow: &Workflow, now: i64) -> Result<QueueHealth, DbError> {
+    let (waiting, claimed_now) = queue::waiting_by_workflow(db, now)
+        .await?
+        .into_iter()
+        .find(|(id, _, _)| *id == flow.id)
+        .map_or((0, 0), |(_, w, c)| (w, c));
+    let window_start = now - flow.gate_window_days.max(30) * MS_PER_DAY;
+    let grades = queue::workflow_grades(db, flow.id, window_start).await?;
+    let today = day_of(now);
+    let graded_per_day = (today - 6..=today)
+        .map(|day| {
+            let count = grades.iter().filter(|g| day_of(g.graded_at) == day).count();
+            (format_day(day), count as i64)
+        })
+        .collect();
+    let mut seconds: Vec<i64> = grades
+        .iter()
+        .filter(|g| g.graded_at >= now - 30 * MS_PER_DAY)
+        .map(|g| g.review_seconds)
+        .collect();
+    seconds.sort_unstable();
+    let median_minutes = (!seconds.is_empty()).then(|| nearest_rank(&seconds, 50) as f64 / 60.0);
+    // The first grade of each task in the gate window decides it; later ones measure agreement.
+    let gate_start = now - flow.gate_window_days * MS_PER_DAY;
+    let mut first: BTreeMap<i64, &queue::GradeLine> = BTreeMap::new();
+    for line in grades.iter().filter(|g| g.graded_at >= gate_start) {
+        first.entry(line.task_id).or_insert(line);
+    }
+    let task_types = workflow::list_task_types(db, flow.id).await?;
+    let samples = task_types
+        .iter()
+        .map(|t| {
+            let lines: Vec<_> = first.values().filter(|g| g.task_type_id == t.id).collect();
+            let graded = lines.len() as u64;
+            let passed = lines.iter().filter(|g| g.verdict == "pass").count() as u64;
+            let margin_points =
+                Proportion::wilson(passed, graded).map(|p| (p.upper - p.lower) * 50.0);
+            TaskTypeSample {
+                task_type: t.name.clone(),
+                graded,
+                passed,
+                margin_points,
+                enough: graded >= STRATUM_FLOOR
+                    && margin_points.is_some_and(|m| m <= ENOUGH_MARGIN_POINTS),
+            }
+        })
+        .collect();
+    Ok(QueueHealth {
+        waiting,
+        claimed_now,
+        graded_per_day,
+        median_minutes,
+        sampling: format!(
+            "{}% of finished tasks, at least {STRATUM_FLOOR} per task type and segment every {} days; {}% of those also get a second grade",
+            flow.review_sampling_bp as f64 / 100.0,
+            flow.gate_window_days,
+            flow.second_grader_bp as f64 / 100.0,
+        ),
+        task_types: samples,
+    })
+}
+
+fn row(label: String, found: Agreement) -> AgreementRow {
+    AgreementRow {
+        label,
+        pairs: found.pairs,
+        agreed: found.agreed,
+        kappa: found.kappa,
+        strength: found.strength().to_owned(),
+    }
+}
+
+/// Agreement over the last 90 days: each doubly-graded task's first two grades form a pair.
+pub async fn agreement_of(db: &Db, flow: &Workflow, now: i64) -> Result<AgreementView, DbError> {
+    let grades = queue::workflow_grades(db, flow.id, now - 90 * MS_PER_DAY).await?;
+    let task_types = workflow::list_task_types(db, flow.id).await?;
+    let users = identity::list_users(db).await?;
+    let name_of = |grader: &str| {
+        grader
+            .strip_prefix("user:")
+            .and_then(|id| id.parse::<i64>().ok())
+            .and_then(|id| users.iter().find(|u| u.id == id))
+            .map_or_else(|| grader.to_owned(), |u| u.name.clone())
+    };
+    let mut by_task: BTreeMap<i64, Vec<&queue::GradeLine>> = BTreeMap::new();
+    for line in &grades {
+        by_task.entry(line.task_id).or_default().push(line);
+    }
+    let mut pairs: Vec<(i64, GradeVerdict, GradeVerdict)> = Vec::new();
+    let mut disagreements = Vec::new();
+    for lines in by_task.values().filter(|lines| lines.len() >= 2) {
+        let (a, b) = (lines[0], lines[1]);
+        let (Ok(first), Ok(second)) = (a.verdict.parse(), b.verdict.parse()) else {
+            continue;
+        };
+        pairs.push((a.task_type_id, first, second));
+        if first != second {
+            let notes: Vec<&str> = [a.note.as_str(), b.note.as_str()]
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .collect();
+            disagreements.push(Disagreement {
+                task_id: a.task_id,
+                external_id: a.task_external_id.clone(),
+                task_type: task_types
+                    .iter()
+                    .find(|t| t.id == a.task_type_id)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                first: format!("{} by {}", first.as_str(), name_of(&a.grader)),
+                second: format!("{} by {}", second.as_str(), name_of(&b.grader)),
+                notes: notes.join(" / "),
+            });
+        }
+    }
+    let verdicts = |filter: &dyn Fn(i64) -> bool| -> Vec<(GradeVerdict, GradeVerdict)> {
+        pairs
+            .iter()
+            .filter(|(t, _, _)| filter(*t))
+            .map(|(_, a, b)| (*a, *b))
+            .collect()
+    };
+    Ok(AgreementView {
+        overall: row("All task types".to_owned(), agreement(&verdicts(&|_| true))),
+        task_types: task_types
+            .iter()
+            .map(|t| row(t.name.clone(), agreement(&verdicts(&|id| id == t.id))))
+            .collect(),
+        disagreements,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_become_whole_seconds() {
+        assert_eq!(parse_minutes("2.5").unwrap(), 150);
+        assert_eq!(parse_minutes("0").unwrap(), 0);
+        assert_eq!(parse_minutes("1.01").unwrap(), 61);
+        assert_eq!(parse_minutes("1440").unwrap(), 86_400);
+        for bad in ["", "-1", "1441", "2,5", "1.234", "abc"] {
+            assert!(parse_minutes(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn verdict_and_severity_must_agree() {
+        use EditSeverity::*;
+        use GradeVerdict::*;
+        assert!(check_verdict(Pass, Cosmetic).is_ok());
+        assert!(check_verdict(Pass, Factual).is_err());
+        assert!(check_verdict(Assisted, Factual).is_ok());
+        assert!(check_verdict(Assisted, None).is_err());
+        assert!(check_verdict(Fail, None).is_ok());
+    }
+}
