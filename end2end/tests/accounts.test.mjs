@@ -8,10 +8,10 @@ before(async () => { browser = await openBrowser(); });
 after(async () => { await browser?.close(); });
 
 const NAVIGATION = {
-  admin: ["Overview", "Teams and costs", "API keys", "Users", "Audit log", "Account"],
-  owner: ["Overview", "Teams and costs", "API keys", "Audit log", "Account"],
-  finance: ["Overview", "Teams and costs", "Account"],
-  reviewer: ["Account"],
+  admin: ["Overview", "Workflows", "Review queue", "Teams and costs", "Price book", "API keys", "Users", "Audit log", "Account"],
+  owner: ["Overview", "Workflows", "Review queue", "Teams and costs", "Price book", "API keys", "Audit log", "Account"],
+  finance: ["Overview", "Workflows", "Teams and costs", "Price book", "Account"],
+  reviewer: ["Review queue", "Account"],
 };
 
 for (const [role, expected] of Object.entries(NAVIGATION)) {

@@ -60,6 +60,17 @@ fn Grader(initial: ReviewSlot) -> impl IntoView {
         minutes.set("0.0".into());
         minutes_edited.set(false);
         problem.set(None);
+        // The form is rebuilt in place: leave the note so the next keys are shortcuts again.
+        #[cfg(feature = "hydrate")]
+        {
+            use leptos::wasm_bindgen::JsCast;
+            if let Some(el) = document()
+                .active_element()
+                .and_then(|el| el.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+            {
+                let _ = el.blur();
+            }
+        }
     };
     Effect::new(move || {
         let next = submit.value().get().or_else(|| skip.value().get());
@@ -262,12 +273,12 @@ fn Grader(initial: ReviewSlot) -> impl IntoView {
                             {radio(severity, "edit_severity", "cosmetic", "Cosmetic", "2")}
                             {radio(severity, "edit_severity", "factual", "Factual", "3")}
                         </fieldset>
-                        <label>"Minutes spent " <kbd>"m"</kbd>
+                        <label><span>"Minutes spent " <kbd>"m"</kbd></span>
                             <input type="text" id="grade-minutes" inputmode="decimal" size="6"
                                 prop:value=move || minutes.get()
                                 on:input=move |ev| { minutes_edited.set(true); minutes.set(event_target_value(&ev)); } />
                         </label>
-                        <label>"Note " <kbd>"n"</kbd>
+                        <label><span>"Note " <kbd>"n"</kbd></span>
                             <textarea id="grade-note" rows="3" maxlength="2000"
                                 prop:value=move || note.get()
                                 on:input=move |ev| note.set(event_target_value(&ev))></textarea>

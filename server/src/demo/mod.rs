@@ -403,10 +403,11 @@ async fn write_task(
     };
     let automatic = evaluate_task(Some(&rule), &known, cx.now).status;
 
-    // Grades: a deterministic 5% sample, graded unless it finished in the last two days.
+    // Grades: a deterministic 5% sample, graded unless it finished in the last week (those
+    // wait in the review queue).
     let sampled = is_sampled(&external_id, 500);
     let graded =
-        sampled && automatic != TaskStatus::Pending && finished_at < cx.now - 2 * MS_PER_DAY;
+        sampled && automatic != TaskStatus::Pending && finished_at < cx.now - 7 * MS_PER_DAY;
     let mut grades = Vec::new();
     if graded {
         let (verdict, severity) = match automatic {
@@ -530,7 +531,7 @@ async fn write_task(
         }
     }
 
-    if sampled && status != TaskStatus::Pending {
+    if sampled && reported == ReportedStatus::Completed {
         db::queue::enqueue(tx, task_id, 1, QueueReason::Sampled, finished_at).await?;
         if grades.len() > 1 {
             db::queue::enqueue(tx, task_id, 2, QueueReason::SecondGrader, finished_at).await?;

@@ -1,0 +1,90 @@
+// Defining success and grading in a real browser: an owner edits a task type's rule, previews
+// its effect and saves it; a reviewer grades sampled tasks with the keyboard alone.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { BASE, openBrowser, newPage, screenshot, signIn } from "../helpers.mjs";
+
+let browser;
+before(async () => { browser = await openBrowser(); });
+after(async () => { await browser?.close(); });
+
+const hydrated = (page) => page.waitForSelector("body[data-hydrated=true]", { timeout: 20_000 });
+
+test("an owner drafts a rule, previews the last 30 days and saves a new version", async () => {
+  const { page, problems } = await newPage(browser);
+  await signIn(page, "owner", "/workflows");
+  await hydrated(page);
+  await screenshot(page, "owner-workflows");
+  await page.getByRole("link", { name: "Support triage" }).click();
+  await page.waitForSelector("#task-types");
+  await screenshot(page, "owner-workflow");
+  const card = page.locator("article[data-task-type=password-reset]");
+  const before = await card.locator(".rule").textContent();
+  await card.getByRole("link", { name: "Edit the rule" }).click();
+  await page.waitForSelector("h1:has-text('Success rule')");
+  await hydrated(page);
+
+  // A second condition: the reply must also name the reset link.
+  await page.getByRole("button", { name: "Add a condition" }).click();
+  const added = page.locator("fieldset.condition").last();
+  await added.getByLabel("Kind of condition").selectOption("fields_present");
+  await added.getByLabel("Fields, comma-separated").fill("reset_link");
+  await page.waitForSelector(".rule-words:has-text('reset_link')");
+
+  await page.getByRole("button", { name: "Preview the last 30 days" }).click();
+  await page.waitForSelector("#preview");
+  const rows = await page.locator("#preview tbody tr").allTextContents();
+  assert.equal(rows.length, 2, rows.join(" | "));
+  assert.match(rows[0], /As decided now/);
+  assert.match(rows[1], /Under the draft/);
+  assert.match(await page.locator("#preview caption").textContent(), /^\d+ tasks from /);
+  await screenshot(page, "owner-rule-preview");
+
+  await page.getByRole("button", { name: "Save rule" }).click();
+  await page.waitForURL(/\/workflows\/support-triage\?saved=v\d+/);
+  await page.waitForSelector("#trend");
+  const after = await page.locator("article[data-task-type=password-reset] .rule").textContent();
+  assert.notEqual(after, before, "the new version is the one in force");
+  assert.match(after, /reset_link/);
+  const baseline = await page.locator("tr.baseline").last().textContent();
+  assert.match(baseline, /Password reset rule v\d+/, "the trend marks the new baseline");
+  await screenshot(page, "owner-rule-saved");
+  assert.deepEqual(problems, []);
+});
+
+test("a reviewer grades sampled tasks with the keyboard only", async () => {
+  const { page, problems } = await newPage(browser);
+  await signIn(page, "reviewer");
+  assert.equal(new URL(page.url()).pathname, "/review", "reviewers land on their queue");
+  await hydrated(page);
+  const panel = page.locator("article.task-panel");
+  await panel.waitFor();
+  await screenshot(page, "reviewer-queue");
+  const first = await panel.getAttribute("data-item");
+  const countBefore = Number((await page.locator("p.hint[aria-live]").textContent()).match(/(\d+) graded today/)[1]);
+
+  // Pass, no edits, straight from the keyboard.
+  await page.keyboard.press("p");
+  await page.waitForSelector("label.choice.chosen:has-text('Pass')");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((item) => document.querySelector("article.task-panel")?.getAttribute("data-item") !== item, first);
+  const second = await panel.getAttribute("data-item");
+
+  // Assisted: a person fixed facts; the severity follows; a note, then Ctrl+Enter from it.
+  await page.keyboard.press("a");
+  await page.waitForSelector("label.choice.chosen:has-text('Factual')");
+  await page.keyboard.press("n");
+  await page.keyboard.type("Wrong reset address");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForFunction((item) => document.querySelector("article.task-panel")?.getAttribute("data-item") !== item, second);
+
+  // Skip the third.
+  const third = await panel.getAttribute("data-item");
+  await screenshot(page, "reviewer-before-skip");
+  await page.keyboard.press("s");
+  await page.waitForFunction((item) => document.querySelector("article.task-panel")?.getAttribute("data-item") !== item, third);
+  const countAfter = Number((await page.locator("p.hint[aria-live]").textContent()).match(/(\d+) graded today/)[1]);
+  assert.equal(countAfter, countBefore + 2);
+  await screenshot(page, "reviewer-graded");
+  assert.deepEqual(problems, []);
+});
