@@ -157,7 +157,7 @@ pub fn WorkflowPage() -> impl IntoView {
                                 <dt>"Team"</dt><dd>{d.team.clone()}</dd>
                                 {d.summary.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
                             </dl>
-                            <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable />
+                            <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type />
                             {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
                             <Trend rows=d.trend />
                             {d.health.map(|h| view! { <Health health=h workflow_id force /> })}
@@ -183,7 +183,13 @@ pub fn WorkflowPage() -> impl IntoView {
 }
 
 #[component]
-fn TaskTypes(task_types: Vec<TaskTypeView>, slug: String, editable: bool) -> impl IntoView {
+fn TaskTypes(
+    task_types: Vec<TaskTypeView>,
+    slug: String,
+    editable: bool,
+    workflow_id: i64,
+    save_type: ServerAction<SaveTaskType>,
+) -> impl IntoView {
     view! {
         <section aria-labelledby="task-types">
             <h2 id="task-types">"Task types and their success rules"</h2>
@@ -191,6 +197,7 @@ fn TaskTypes(task_types: Vec<TaskTypeView>, slug: String, editable: bool) -> imp
             {task_types.into_iter().map(|t| {
                 let current = t.rules.last().cloned();
                 let history: Vec<_> = t.rules.iter().rev().skip(1).cloned().collect();
+                let editing = t.clone();
                 view! {
                     <article class="card task-type" data-task-type=t.slug.clone()>
                         <h3>{t.name.clone()} " " <small class="muted">{t.slug.clone()}</small></h3>
@@ -222,6 +229,13 @@ fn TaskTypes(task_types: Vec<TaskTypeView>, slug: String, editable: bool) -> imp
                         })}
                         {editable.then(|| view! {
                             <p><a class="button secondary" href=format!("/workflows/{slug}/rules/{}", t.id)>"Edit the rule"</a></p>
+                            <details>
+                                <summary>"Change the task type"</summary>
+                                <ActionForm action=save_type attr:class="stacked narrow">
+                                    <TaskTypeFields workflow_id task_type=editing.clone() />
+                                    <button type="submit">"Save task type"</button>
+                                </ActionForm>
+                            </details>
                         })}
                     </article>
                 }
@@ -237,24 +251,43 @@ fn NewTaskType(workflow_id: i64, save_type: ServerAction<SaveTaskType>) -> impl 
             <summary>"Add a task type"</summary>
             <ActionError action=save_type />
             <ActionForm action=save_type attr:class="stacked">
-                <input type="hidden" name="workflow_id" value=workflow_id.to_string() />
-                <input type="hidden" name="id" value="0" />
-                <label>"Name" <input type="text" name="name" required maxlength="100" placeholder="Password reset" /></label>
-                <label>"Short name (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9-]+" /></label>
-                <label>"User goal, in plain words" <textarea name="user_goal" rows="2" required maxlength="1000" placeholder="The customer can sign in again"></textarea></label>
-                <label>"Pass condition, as two reviewers would score it" <textarea name="pass_condition" rows="2" required maxlength="1000" placeholder="Reset link sent to the verified address and the ticket not reopened within 48 hours"></textarea></label>
-                <label>
-                    "Review method"
-                    <select name="review_method">
-                        <option value="automatic">"automatic checks"</option>
-                        <option value="human">"human review"</option>
-                        <option value="both" selected>"both"</option>
-                    </select>
-                </label>
-                <label>"Segments, comma-separated (optional)" <input type="text" name="segments" placeholder="smb, enterprise" /></label>
+                <TaskTypeFields workflow_id task_type=TaskTypeView {
+                    id: 0,
+                    slug: String::new(),
+                    name: String::new(),
+                    user_goal: String::new(),
+                    pass_condition: String::new(),
+                    review_method: "both".into(),
+                    segments: String::new(),
+                    rules: Vec::new(),
+                } />
                 <button type="submit">"Add task type"</button>
             </ActionForm>
         </details>
+    }
+}
+
+/// A task type's inputs, shared by the add and change forms.
+#[component]
+fn TaskTypeFields(workflow_id: i64, task_type: TaskTypeView) -> impl IntoView {
+    let method = task_type.review_method.clone();
+    view! {
+        <input type="hidden" name="workflow_id" value=workflow_id.to_string() />
+        <input type="hidden" name="id" value=task_type.id.to_string() />
+        <label>"Name" <input type="text" name="name" required maxlength="100" value=task_type.name placeholder="Password reset" /></label>
+        <label>"Short name (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9-]+" value=task_type.slug /></label>
+        <label>"User goal, in plain words" <textarea name="user_goal" rows="2" required maxlength="1000" placeholder="The customer can sign in again">{task_type.user_goal}</textarea></label>
+        <label>"Pass condition, as two reviewers would score it" <textarea name="pass_condition" rows="2" required maxlength="1000" placeholder="Reset link sent to the verified address and the ticket not reopened within 48 hours">{task_type.pass_condition}</textarea></label>
+        <label>
+            "Review method"
+            <select name="review_method">
+                {[("automatic", "automatic checks"), ("human", "human review"), ("both", "both")].into_iter().map(|(value, label)| {
+                    let selected = method == value;
+                    view! { <option value=value selected=selected>{label}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+        <label>"Segments, comma-separated (optional)" <input type="text" name="segments" value=task_type.segments placeholder="smb, enterprise" /></label>
     }
 }
 

@@ -3,8 +3,8 @@
 //! sampled tasks and the verdicts, labour cost and agreement follow.
 
 use crate::helpers::{
-    ADMIN, FINANCE, OWNER, PASSWORD, People, REVIEWER, Reply, app, enc, page, people, rpc, send,
-    sign_in, test_databases,
+    ADMIN, FINANCE, OWNER, PASSWORD, People, REVIEWER, Reply, api_get, app, enc, page, people, rpc,
+    send, sign_in, test_databases,
 };
 use app::db::{Db, on_db};
 use app::domain::time::{day_of, format_day};
@@ -126,7 +126,7 @@ async fn an_owner_defines_success_previews_a_draft_and_saves_versions() {
         let p = people(&t.db).await;
         let router = app(&t.db);
         let owner = sign_in(&router, OWNER, PASSWORD).await;
-        let (_, task_type_id) = refunds(&router, &owner, &p, "0").await;
+        let (workflow_id, task_type_id) = refunds(&router, &owner, &p, "0").await;
 
         // Settings are checked field by field, and only the owner's teams may be chosen.
         for (form, field) in [
@@ -298,10 +298,20 @@ async fn an_owner_defines_success_previews_a_draft_and_saves_versions() {
             t.backend
         );
         assert!(html.body.contains("Earlier versions"));
+        // The task type's words change in place, audited.
+        let form = task_type_form(workflow_id)
+            .replace("&id=0&", &format!("&id={task_type_id}&"))
+            .replace("name=Refund&", "name=Refund+request&");
+        let reply = rpc(&router, "save_task_type", &form, &owner).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let detail = json_of(&rpc(&router, "get_workflow", "slug=refunds", &owner).await);
+        assert_eq!(detail["task_types"][0]["name"], "Refund request");
+        assert_eq!(detail["task_types"][0]["segments"], "enterprise, smb");
         let actions = audit_actions(&t.db).await;
         for action in [
             "workflow.create",
             "task_type.create",
+            "task_type.update",
             "rule.create",
             "rule.reevaluate",
         ] {
@@ -431,6 +441,15 @@ async fn reviewers_grade_sampled_tasks_and_verdicts_labour_and_agreement_follow(
             task_row(&t.db, &first_task).await,
             ("assisted".to_owned(), 2_000_000)
         );
+        // The figures follow at once: 2 successes left, and ($0.30 of calls + $2.00 of review)
+        // / 2 = $1.15 per successful task.
+        let (status, figures) =
+            api_get(&router, "/api/v1/figures?workflow=refunds&days=7", &key).await;
+        assert_eq!(status, StatusCode::OK, "{figures}");
+        let figures: Value = serde_json::from_str(&figures).unwrap();
+        assert_eq!(figures["groups"][0]["tasks"]["succeeded"], 2, "{figures}");
+        assert_eq!(figures["groups"][0]["tasks"]["assisted"], 1);
+        assert_eq!(figures["groups"][0]["cpst_micros"], 1_150_000, "{figures}");
         let next = json_of(&reply);
         assert_ne!(
             next["task"]["external_id"], first_task,
