@@ -5,7 +5,7 @@
 
 use crate::access::Viewer;
 use crate::accounts::{AccountError, Actor, audit, check_name, invalid};
-use crate::api::workflows::{ChangedTask, Outlook, RulePreview, SavedRule};
+use crate::api::workflows::{ChangedTask, Outlook, RulePreview, SavedRule, SettingsForm};
 use crate::db::report::{Catalog, window_rows};
 use crate::db::verdict::{reevaluate_tasks, task_type_evidence};
 use crate::db::{Db, DbError, identity, queue, workflow};
@@ -25,24 +25,6 @@ use serde_json::json;
 pub const PREVIEW_DAYS: i64 = 30;
 /// How far back an owner may re-evaluate tasks under a new rule.
 pub const MAX_REEVALUATE_DAYS: i64 = 365;
-
-/// A workflow's settings as typed into the form: parsed and checked by [`parse_settings`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkflowForm {
-    pub slug: String,
-    pub name: String,
-    pub team_id: i64,
-    pub description: String,
-    /// Dollars, like `0.40`.
-    pub budget: String,
-    /// Percentages, like `90` or `92.5`.
-    pub quality_target: String,
-    pub gate_window_days: String,
-    pub gate_min_sample: String,
-    pub drift_tolerance: String,
-    pub sampling_rate: String,
-    pub second_grader_rate: String,
-}
 
 /// Lower-case letters, digits and dashes: the names that appear in addresses and the API.
 pub(crate) fn check_slug(field: &'static str, text: &str) -> Result<(), AccountError> {
@@ -106,7 +88,7 @@ pub fn parse_count(
 }
 
 /// Reads a workflow form into settings, naming the first field that is not acceptable.
-pub fn parse_settings(form: &WorkflowForm) -> Result<WorkflowSettings, AccountError> {
+pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AccountError> {
     let slug = form.slug.trim();
     check_slug("slug", slug)?;
     check_name("name", &form.name)?;
@@ -188,7 +170,7 @@ pub async fn save_workflow(
     db: &Db,
     viewer: &Viewer,
     id: Option<i64>,
-    form: &WorkflowForm,
+    form: &SettingsForm,
     now: i64,
 ) -> Result<i64, AccountError> {
     let settings = parse_settings(form)?;
@@ -661,7 +643,8 @@ mod tests {
 
     #[test]
     fn a_workflow_form_names_the_first_bad_field() {
-        let form = WorkflowForm {
+        let form = SettingsForm {
+            id: 0,
             slug: "invoice-clearing".into(),
             name: "Invoice clearing".into(),
             team_id: 1,
@@ -677,7 +660,7 @@ mod tests {
         let settings = parse_settings(&form).unwrap();
         assert_eq!(settings.budget_cpst_micros, Micros(400_000));
         assert_eq!(settings.review_sampling_bp, 500);
-        let bad = WorkflowForm {
+        let bad = SettingsForm {
             gate_window_days: "0".into(),
             ..form.clone()
         };
@@ -685,7 +668,7 @@ mod tests {
             parse_settings(&bad).unwrap_err().to_string(),
             "gate_window_days: must be a whole number from 1 to 365"
         );
-        let bad = WorkflowForm {
+        let bad = SettingsForm {
             budget: "-1".into(),
             ..form
         };

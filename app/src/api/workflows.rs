@@ -29,7 +29,8 @@ pub struct WorkflowsView {
     pub teams: Vec<Choice>,
 }
 
-/// A workflow's settings as the form shows them (exact values, not rounded for reading).
+/// A workflow's settings as the form shows and sends them (exact values, not rounded for
+/// reading); `crate::success::parse_settings` checks them. `id` is 0 for a new workflow.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingsForm {
     pub id: i64,
@@ -424,10 +425,10 @@ pub async fn save_workflow(
     second_grader_rate: String,
 ) -> Result<String, ServerFnError> {
     use crate::api::context::*;
-    use crate::success::WorkflowForm;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "defining workflows")?;
-    let form = WorkflowForm {
+    let form = SettingsForm {
+        id,
         slug,
         name,
         team_id,
