@@ -21,6 +21,8 @@ pub mod costs;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod gate;
+#[cfg(feature = "ssr")]
 pub mod review;
 #[cfg(feature = "ssr")]
 pub mod success;

@@ -4,6 +4,7 @@ use crate::components::layout::Layout;
 use crate::pages::account::AccountPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::costs::CostsPage;
+use crate::pages::gate::GatePage;
 use crate::pages::home::HomePage;
 use crate::pages::keys::KeysPage;
 use crate::pages::not_found::NotFound;
@@ -11,6 +12,7 @@ use crate::pages::prices::PricesPage;
 use crate::pages::review::ReviewPage;
 use crate::pages::rule_editor::RuleEditorPage;
 use crate::pages::sign_in::SignInPage;
+use crate::pages::task::TaskPage;
 use crate::pages::users::UsersPage;
 use crate::pages::workflows::{WorkflowPage, WorkflowsPage};
 use leptos::prelude::*;
@@ -63,8 +65,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workflows") view=WorkflowsPage ssr=SsrMode::Async />
                     <Route path=path!("/workflows/:slug") view=WorkflowPage ssr=SsrMode::Async />
                     <Route path=path!("/workflows/:slug/rules/:task_type") view=RuleEditorPage ssr=SsrMode::Async />
+                    <Route path=path!("/workflows/:slug/gate") view=GatePage ssr=SsrMode::Async />
                     <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                     <Route path=path!("/prices") view=PricesPage ssr=SsrMode::Async />
+                    <Route path=path!("/tasks/:id") view=TaskPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -88,3 +88,29 @@ test("a reviewer grades sampled tasks with the keyboard only", async () => {
   await screenshot(page, "reviewer-graded");
   assert.deepEqual(problems, []);
 });
+
+test("an owner reads the autonomy gate and follows a disagreement to its task trace", async () => {
+  const { page, problems } = await newPage(browser);
+  await signIn(page, "owner", "/workflows/support-triage");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Autonomy gate" }).click();
+  await page.waitForSelector("h1:has-text('Autonomy gate')");
+  const halves = await page.locator(".gate-half h2").allTextContents();
+  assert.equal(halves.length, 2);
+  assert.match(halves[0], /^Quality: (proven|not proven)$/);
+  assert.match(halves[1], /^Cost: (proven|not proven)$/);
+  assert.equal(await page.locator("ol.levels li.current").count(), 1);
+  await screenshot(page, "owner-gate");
+
+  await page.goto(`${BASE}/workflows/support-triage#agreement`);
+  await hydrated(page);
+  const link = page.locator("#agreement ~ table a, section[aria-labelledby=agreement] table a").first();
+  const external = (await link.textContent()).trim();
+  await link.click();
+  await page.waitForSelector("#timeline");
+  assert.equal((await page.locator("h1 code").textContent()).trim(), external);
+  assert.ok(await page.locator("svg.bar-track rect").count() > 0, "the timeline draws its calls");
+  assert.match(await page.locator("tr.total").textContent(), /Total\s*\$\d/);
+  await screenshot(page, "owner-task-trace");
+  assert.deepEqual(problems, []);
+});

@@ -1,5 +1,6 @@
 //! Background work: deciding pending tasks once their evidence window closes, bringing the
-//! rollups of freshly ingested slices up to date, and forgetting old sign-in records.
+//! rollups of freshly ingested slices up to date, recording each workflow's autonomy gate once
+//! a day, and forgetting old sign-in records.
 
 use app::db::{Db, identity, now_ms, rollup, verdict};
 use std::time::{Duration, Instant};
@@ -30,6 +31,10 @@ pub fn spawn_settling(db: Db) {
                 identity::prune_sign_in_records(&db, now_ms() - KEEP_SIGN_INS_MS).await
             {
                 tracing::warn!(error = ?err, "pruning sign-in records failed; will retry");
+            }
+            // The gate's history: one evaluation per workflow per day (a no-op once recorded).
+            if let Err(err) = app::gate::record_daily(&db, now_ms()).await {
+                tracing::warn!(error = ?err, "recording the autonomy gate failed; will retry");
             }
         }
     });

@@ -4,9 +4,11 @@
 pub mod account;
 pub mod audit;
 pub mod costs;
+pub mod gate;
 pub mod keys;
 pub mod overview;
 pub mod review;
+pub mod tasks;
 pub mod users;
 pub mod workflows;
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod costs;
+pub mod gate;
 pub mod home;
 pub mod keys;
 pub mod not_found;
@@ -10,5 +11,6 @@ pub mod prices;
 pub mod review;
 pub mod rule_editor;
 pub mod sign_in;
+pub mod task;
 pub mod users;
 pub mod workflows;

@@ -457,7 +457,7 @@ fn PreviewTable(preview: RulePreview) -> impl IntoView {
         {(!preview.examples.is_empty()).then(|| view! {
             <ul class="plain">
                 {preview.examples.into_iter().map(|t| view! {
-                    <li><code>{t.external_id}</code> ": " {t.before.label()} " → " {t.after.label()} " (" {t.reason} ")"</li>
+                    <li><a href=format!("/tasks/{}", t.task_id)><code>{t.external_id}</code></a> ": " {t.before.label()} " → " {t.after.label()} " (" {t.reason} ")"</li>
                 }).collect_view()}
             </ul>
         })}

@@ -157,6 +157,7 @@ pub fn WorkflowPage() -> impl IntoView {
                                 <dt>"Team"</dt><dd>{d.team.clone()}</dd>
                                 {d.summary.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
                             </dl>
+                            <p><a class="button secondary" href=format!("/workflows/{slug}/gate")>"Autonomy gate"</a></p>
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type />
                             {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
                             <Trend rows=d.trend />
@@ -441,7 +442,7 @@ fn Agreement(agreement: AgreementView) -> impl IntoView {
                     <tbody>
                         {agreement.disagreements.into_iter().map(|d| view! {
                             <tr>
-                                <th scope="row"><code>{d.external_id}</code></th>
+                                <th scope="row"><a href=format!("/tasks/{}", d.task_id)><code>{d.external_id}</code></a></th>
                                 <td>{d.task_type}</td>
                                 <td>{d.first}</td>
                                 <td>{d.second}</td>

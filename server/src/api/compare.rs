@@ -8,7 +8,6 @@ use app::db::report::{Catalog, window_rows};
 use app::db::{Db, rollup};
 use app::domain::compare::{compare_sets, weighted_cpst};
 use app::domain::cpst::Cpst;
-use app::domain::gate::{GateSettings, evaluate_autonomy_gate};
 use app::domain::time::format_day;
 use app::report::Window;
 use app::report::figures::{Filter, GroupFigures, Grouping, figures};
@@ -140,21 +139,7 @@ pub async fn get_gate(
         .workflow(&catalog, &caller)?
         .ok_or_else(|| ApiError::invalid("workflow", "is required"))?;
     let end = params.window("", 1)?.last_day;
-    let window = Window::ending(end, workflow.gate_window_days);
-    let filter = Filter {
-        workflow_ids: Some(vec![workflow.id]),
-        ..Filter::default()
-    };
-    let current = one_set(&db, &catalog, window, &filter).await?;
-    let previous = one_set(&db, &catalog, window.previous(), &filter).await?;
-    let settings = GateSettings {
-        quality_target_bp: workflow.quality_target_bp,
-        min_sample: workflow.gate_min_sample,
-        window_days: workflow.gate_window_days,
-        budget: workflow.budget_cpst_micros,
-        drift_tolerance_bp: workflow.drift_tolerance_bp,
-    };
-    let gate = evaluate_autonomy_gate(&current.set, &previous.set, &settings);
+    let (window, gate) = app::gate::judge(&db, &catalog, workflow, end).await?;
     Ok(Json(json!({
         "workflow": workflow.slug,
         "from": format_day(window.first_day),

@@ -435,10 +435,16 @@ async fn write_task(
             } else {
                 GradeVerdict::Pass
             };
+            // The severity says what the verdict implies: assisted means facts were repaired.
+            let second_severity = match (second, severity) {
+                (GradeVerdict::Assisted, _) => EditSeverity::Factual,
+                (GradeVerdict::Pass, EditSeverity::Factual) => EditSeverity::None,
+                (_, same) => same,
+            };
             grades.push((
                 cx.catalog.second_reviewer_id,
                 second,
-                severity,
+                second_severity,
                 rng.around(150, 0.6),
             ));
         }

@@ -42,7 +42,7 @@ fn tasks(
     let mut attempts = Vec::new();
     let mut calls = Vec::new();
     for i in 0..count {
-        let id = format!("{task_type}-{i}");
+        let id = format!("{task_type}-{days_ago}-{i}");
         let output = if without_priority.contains(&i) {
             json!({"queue": "billing"})
         } else {
@@ -170,7 +170,7 @@ async fn an_owner_defines_success_previews_a_draft_and_saves_versions() {
             .await
             .unwrap();
         ingest(&router, &key, tasks("refunds", "refund", 10, &[2, 5, 7], 5)).await;
-        assert_eq!(task_row(&t.db, "refund-0").await.0, "pending");
+        assert_eq!(task_row(&t.db, "refund-5-0").await.0, "pending");
 
         // A schema that is not a JSON Schema is refused before anything is saved.
         let bad = r#"{"kind":"schema_valid","schema":{"type":"bogus"}}"#;
@@ -207,7 +207,7 @@ async fn an_owner_defines_success_previews_a_draft_and_saves_versions() {
             ),
             (Some(1), Some(10))
         );
-        assert_eq!(task_row(&t.db, "refund-2").await.0, "succeeded");
+        assert_eq!(task_row(&t.db, "refund-5-2").await.0, "succeeded");
 
         // The draft also wants a priority: 7 of 10 would succeed, and CPST rises from
         // $1.00 / 10 to $1.00 / 7 (ten $0.10 calls, no review labour yet).
@@ -247,13 +247,13 @@ async fn an_owner_defines_success_previews_a_draft_and_saves_versions() {
             "{preview}"
         );
         assert_eq!(preview["changed"], 3);
-        assert_eq!(preview["examples"][0]["external_id"], "refund-2");
+        assert_eq!(preview["examples"][0]["external_id"], "refund-5-2");
         assert_eq!(
             preview["description"],
             "the output has non-empty \"queue\" and \"priority\", and it is not reopened within 1 hour of finishing"
         );
         // Previewing changed nothing.
-        assert_eq!(task_row(&t.db, "refund-2").await.0, "succeeded");
+        assert_eq!(task_row(&t.db, "refund-5-2").await.0, "succeeded");
 
         // Saved without a period, v2 takes effect now: measured tasks keep their verdicts.
         let reply = rpc(
@@ -268,7 +268,7 @@ async fn an_owner_defines_success_previews_a_draft_and_saves_versions() {
         .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert_eq!(json_of(&reply)["rule"]["version"], 2);
-        assert_eq!(task_row(&t.db, "refund-2").await.0, "succeeded");
+        assert_eq!(task_row(&t.db, "refund-5-2").await.0, "succeeded");
         // A period before the version in force is refused.
         let reply = rpc(
             &router,
@@ -377,7 +377,7 @@ async fn reviewers_grade_sampled_tasks_and_verdicts_labour_and_agreement_follow(
         let queued: i64 = on_db!(&t.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM review_queue").fetch_one(pool).await).unwrap();
         assert_eq!(queued, 6, "{}: three tasks, two slots each", t.backend);
         assert_eq!(
-            task_row(&t.db, "refund-0").await,
+            task_row(&t.db, "refund-1-0").await,
             ("succeeded".to_owned(), 0)
         );
 
@@ -606,5 +606,148 @@ async fn the_price_book_is_changed_only_by_those_allowed_and_reprices_on_request
         );
         let listed = send(&router, page("/prices", Some(&finance))).await;
         assert!(listed.body.contains("openai/gpt-4.1-mini"), "{}", t.backend);
+    }
+}
+
+#[tokio::test]
+async fn more_autonomy_needs_the_gate_and_every_task_has_a_trace() {
+    for t in test_databases().await {
+        let p = people(&t.db).await;
+        let router = app(&t.db);
+        let owner = sign_in(&router, OWNER, PASSWORD).await;
+        // A 7-day gate: at least 5 decided tasks, 50% target, $0.40 budget, 10% drift.
+        let form = workflow_form(0, "refunds", p.team_a, "0", "7")
+            .replace("gate_min_sample=200", "gate_min_sample=5")
+            .replace("quality_target=90", "quality_target=50");
+        assert_eq!(
+            rpc(&router, "save_workflow", &form, &owner).await.status,
+            StatusCode::OK
+        );
+        let detail = json_of(&rpc(&router, "get_workflow", "slug=refunds", &owner).await);
+        let workflow_id = detail["settings"]["id"].as_i64().unwrap();
+        let reply = rpc(
+            &router,
+            "save_task_type",
+            &task_type_form(workflow_id),
+            &owner,
+        )
+        .await;
+        let task_type_id = json_of(&reply).as_i64().unwrap();
+        let rule = r#"{"kind":"fields_present","fields":["queue"]}"#;
+        let from = format_day(day_of(app::db::now_ms()) - 30);
+        let form = format!(
+            "task_type_id={task_type_id}&definition={}&reevaluate_from={from}",
+            enc(rule)
+        );
+        assert_eq!(
+            rpc(&router, "save_rule", &form, &owner).await.status,
+            StatusCode::OK
+        );
+        let raise = format!(
+            "workflow_id={workflow_id}&level=1&note={}",
+            enc("proven for a month")
+        );
+
+        // Nothing measured yet: raising is refused with the evidence.
+        let reply = rpc(&router, "set_autonomy_level", &raise, &owner).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            reply.body.contains(
+                "|level: more autonomy needs quality and cost proven: quality not proven"
+            ),
+            "{}",
+            reply.body
+        );
+
+        // Ten tasks in this window and ten in the one before, all at $0.10: both halves proven.
+        let key = server::api::create_api_key(&t.db, "test", &[], None)
+            .await
+            .unwrap();
+        ingest(&router, &key, tasks("refunds", "refund", 10, &[], 2)).await;
+        ingest(&router, &key, tasks("refunds", "refund", 10, &[], 9)).await;
+        app::db::rollup::refresh_all_dirty(&t.db).await.unwrap();
+        let gate = json_of(&rpc(&router, "get_gate", "slug=refunds", &owner).await);
+        assert_eq!(
+            (
+                gate["quality_proven"].as_bool(),
+                gate["cost_proven"].as_bool()
+            ),
+            (Some(true), Some(true)),
+            "{gate}"
+        );
+        let reply = rpc(&router, "set_autonomy_level", &raise, &owner).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let gate = json_of(&rpc(&router, "get_gate", "slug=refunds", &owner).await);
+        assert_eq!(gate["level"], 1);
+        assert_eq!(gate["changes"][0]["note"], "proven for a month");
+        assert_eq!(
+            gate["history"][0]["decided"], 10,
+            "the evaluation is kept with the change"
+        );
+        assert!(
+            audit_actions(&t.db)
+                .await
+                .iter()
+                .any(|a| a == "autonomy.change")
+        );
+        // Lowering is always allowed; finance may not change levels.
+        let lower = format!("workflow_id={workflow_id}&level=0&note=");
+        let finance = sign_in(&router, FINANCE, PASSWORD).await;
+        assert_eq!(
+            rpc(&router, "set_autonomy_level", &lower, &finance)
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            rpc(&router, "set_autonomy_level", &lower, &owner)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        // The daily record adds one evaluation per workflow per day, once.
+        assert_eq!(
+            app::gate::record_daily(&t.db, app::db::now_ms())
+                .await
+                .unwrap(),
+            2,
+            "the two workflows without one today"
+        );
+        assert_eq!(
+            app::gate::record_daily(&t.db, app::db::now_ms())
+                .await
+                .unwrap(),
+            0
+        );
+
+        // The trace of one task: its call, cost and verdict, for those who read figures.
+        let id: i64 = on_db!(&t.db, pool => sqlx::query_scalar("SELECT id FROM tasks WHERE external_id = 'refund-2-3'").fetch_one(pool).await).unwrap();
+        let trace = json_of(&rpc(&router, "get_task_trace", &format!("id={id}"), &finance).await);
+        assert_eq!(trace["status"], "Succeeded");
+        assert_eq!(trace["attempts"][0]["calls"][0]["cost"], "$0.10");
+        assert_eq!(trace["costs"][5], json!(["Total", "$0.10"]));
+        assert!(
+            trace["rule"]
+                .as_str()
+                .unwrap()
+                .starts_with("v1: succeeds when"),
+            "{trace}"
+        );
+        let html = send(&router, page(&format!("/tasks/{id}"), Some(&finance))).await;
+        assert_eq!(html.status, StatusCode::OK);
+        assert!(html.body.contains("refund-2-3") && html.body.contains("Timeline"));
+        let reviewer = sign_in(&router, REVIEWER, PASSWORD).await;
+        assert_eq!(
+            send(&router, page(&format!("/tasks/{id}"), Some(&reviewer)))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            rpc(&router, "get_task_trace", "id=999999", &finance)
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
     }
 }

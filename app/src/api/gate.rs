@@ -1,0 +1,151 @@
+//! The autonomy gate page: whether quality and cost are proven, the gate's history, the level
+//! and its changes; admins and the workflow's owners change the level.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRow {
+    pub day: String,
+    pub window: String,
+    pub decided: i64,
+    pub succeeded: i64,
+    pub cpst: String,
+    pub quality_proven: bool,
+    pub cost_proven: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelChange {
+    pub when: String,
+    pub from: i64,
+    pub to: i64,
+    pub by: String,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateView {
+    pub workflow_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub window: String,
+    pub passes: bool,
+    pub quality_proven: bool,
+    pub cost_proven: bool,
+    pub quality_evidence: String,
+    pub cost_evidence: String,
+    pub level: i64,
+    /// Every level with what it means.
+    pub levels: Vec<(i64, String)>,
+    pub may_change: bool,
+    pub history: Vec<GateRow>,
+    pub changes: Vec<LevelChange>,
+}
+
+#[server(prefix = "/rpc", endpoint = "get_gate")]
+pub async fn get_gate(slug: String) -> Result<GateView, ServerFnError> {
+    use crate::api::context::*;
+    use crate::db::{gate, identity, report::Catalog, workflow};
+    use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
+    use http::StatusCode;
+
+    let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
+    let db = db()?;
+    let now = crate::db::now_ms();
+    let flow = workflow::find_workflow_by_slug(&db, &slug)
+        .await
+        .map_err(storage_failure)?
+        .filter(|w| viewer.sees_team(w.team_id))
+        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
+    let load = async {
+        let catalog = Catalog::load(&db).await?;
+        let (window, result) = crate::gate::judge(&db, &catalog, &flow, day_of(now)).await?;
+        let users = identity::list_users(&db).await?;
+        let history = gate::gate_history(&db, flow.id).await?;
+        let changes = gate::autonomy_history(&db, flow.id).await?;
+        let days = |from: i64, to: i64| {
+            format!(
+                "{} to {}",
+                format_day(from.div_euclid(MS_PER_DAY)),
+                format_day(to.div_euclid(MS_PER_DAY) - 1)
+            )
+        };
+        Ok::<_, crate::db::DbError>(GateView {
+            workflow_id: flow.id,
+            slug: flow.slug.clone(),
+            name: flow.name.clone(),
+            window: format!(
+                "{} to {}",
+                format_day(window.first_day),
+                format_day(window.last_day)
+            ),
+            passes: result.passes(),
+            quality_proven: result.quality_proven,
+            cost_proven: result.cost_proven,
+            quality_evidence: result.quality_evidence.clone(),
+            cost_evidence: result.cost_evidence.clone(),
+            level: flow.autonomy_level,
+            levels: (0..=crate::gate::MAX_LEVEL)
+                .map(|level| (level, crate::gate::level_words(level).to_owned()))
+                .collect(),
+            may_change: viewer.defines_success(flow.team_id),
+            history: history
+                .iter()
+                .rev()
+                .take(60)
+                .map(|e| GateRow {
+                    day: format_instant(e.evaluated_at),
+                    window: days(e.window_start, e.window_end),
+                    decided: e.sample,
+                    succeeded: e.successes,
+                    cpst: e
+                        .cpst_micros
+                        .map(|m| crate::domain::Micros(m).to_string())
+                        .unwrap_or_else(|| "no successful tasks".into()),
+                    quality_proven: e.quality_proven,
+                    cost_proven: e.cost_proven,
+                })
+                .collect(),
+            changes: changes
+                .iter()
+                .rev()
+                .map(|c| LevelChange {
+                    when: format_instant(c.changed_at),
+                    from: c.from_level,
+                    to: c.to_level,
+                    by: c
+                        .changed_by
+                        .and_then(|id| users.iter().find(|u| u.id == id))
+                        .map(|u| u.name.clone())
+                        .unwrap_or_else(|| "system".into()),
+                    note: c.note.clone(),
+                })
+                .collect(),
+        })
+    };
+    load.await.map_err(storage_failure)
+}
+
+/// Raises or lowers a workflow's autonomy level; raising is refused while the gate fails.
+#[server(prefix = "/rpc", endpoint = "set_autonomy_level")]
+pub async fn set_autonomy_level(
+    workflow_id: i64,
+    level: i64,
+    note: String,
+) -> Result<(), ServerFnError> {
+    use crate::api::context::*;
+
+    let viewer = viewer_who(|v| v.defines_any_success(), "changing autonomy levels")?;
+    crate::gate::set_level(
+        &db()?,
+        &viewer,
+        workflow_id,
+        level,
+        &note,
+        crate::db::now_ms(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(account_failure)
+}

@@ -1,0 +1,109 @@
+//! One task's trace: the attempts and calls as a timeline, their costs, the late outcomes and
+//! grades, and the verdict with the rule and the evidence that decided it.
+
+use crate::api::tasks::{TaskTrace, get_task_trace};
+use crate::components::forms::error_text;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn TaskPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let trace = Resource::new(id, get_task_trace);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the trace…"</p> }>
+            {move || Suspend::new(async move {
+                match trace.await {
+                    Ok(trace) => view! { <Trace trace /> }.into_any(),
+                    Err(err) => view! { <p class="error" role="alert">{error_text(&err)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Trace(trace: TaskTrace) -> impl IntoView {
+    let span = trace.span_ms.max(1) as f64;
+    view! {
+        <Title text=format!("Task {}", trace.external_id) />
+        <p class="crumbs"><a href="/workflows">"Workflows"</a> " › " <a href=format!("/workflows/{}", trace.workflow_slug)>{trace.workflow.clone()}</a></p>
+        <h1>"Task " <code>{trace.external_id.clone()}</code></h1>
+        <dl class="facts">
+            <dt>"Task type"</dt><dd>{trace.task_type.clone()} {(!trace.segment.is_empty()).then(|| format!(" · segment {}", trace.segment))}</dd>
+            <dt>"Configuration"</dt><dd>{if trace.version.is_empty() { "–".to_owned() } else { trace.version.clone() }}</dd>
+            <dt>"Started"</dt><dd>{trace.started.clone()} {format!(" · took {:.1} s", trace.duration_ms as f64 / 1000.0)}</dd>
+            <dt>"Sender reported"</dt><dd>{trace.reported.clone()} {(!trace.escalation_reason.is_empty()).then(|| format!(" ({})", trace.escalation_reason))}</dd>
+            <dt>"Verdict"</dt><dd><strong>{trace.status.clone()}</strong> ": " {trace.reason.clone()}</dd>
+            <dt>"Rule"</dt><dd>{if trace.rule.is_empty() { "none".to_owned() } else { trace.rule.clone() }}</dd>
+        </dl>
+        <section aria-labelledby="cost">
+            <h2 id="cost">"Cost"</h2>
+            <table class="figures compact">
+                <tbody>
+                    {trace.costs.iter().map(|(name, amount)| view! {
+                        <tr class:total=name == "Total"><th scope="row">{name.clone()}</th><td class="num">{amount.clone()}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <p class="hint">"Platform costs are shared by the workflow's tasks over a period, so they appear in the figures, not here."</p>
+        </section>
+        <section aria-labelledby="timeline">
+            <h2 id="timeline">"Timeline"</h2>
+            {trace.attempts.into_iter().map(|a| view! {
+                <h3>"Attempt " {a.number} ": " {a.status.clone()} {(!a.error.is_empty()).then(|| format!(" ({})", a.error))}
+                    " " <small class="muted"><code>{a.correlation_id.clone()}</code></small></h3>
+                <table class="figures compact waterfall">
+                    <thead><tr>
+                        <th scope="col">"Call"</th><th scope="col">"Model"</th><th scope="col" class="num">"Tokens in / out / cached"</th>
+                        <th scope="col" class="num">"Cost"</th><th scope="col">"Status"</th><th scope="col" class="bar-col">"When"</th>
+                    </tr></thead>
+                    <tbody>
+                        {a.calls.into_iter().map(|c| {
+                            let left = c.offset_ms as f64 / span * 100.0;
+                            let width = (c.latency_ms as f64 / span * 100.0).max(0.5);
+                            view! {
+                                <tr>
+                                    <th scope="row">{c.kind.clone()} {(!c.step.is_empty()).then(|| format!(" · {}", c.step))}</th>
+                                    <td>{c.model.clone()}</td>
+                                    <td class="num">{format!("{} / {} / {}", c.input_tokens, c.output_tokens, c.cache_read_tokens)}</td>
+                                    <td class="num" title=c.cost_source.clone()>{c.cost.clone()}</td>
+                                    <td>{c.status.clone()} {(!c.error.is_empty()).then(|| format!(" ({})", c.error))}</td>
+                                    <td class="bar-col">
+                                        // Geometry in SVG attributes: the CSP allows no inline styles.
+                                        <svg class="bar-track" viewBox="0 0 1000 10" preserveAspectRatio="none" role="img"
+                                            aria-label=format!("starts {} ms after the task, takes {} ms", c.offset_ms, c.latency_ms)>
+                                            <rect class="bar" x=format!("{:.1}", left * 10.0) y="0" width=format!("{:.1}", width * 10.0) height="10" rx="2" />
+                                        </svg>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }).collect_view()}
+        </section>
+        <section aria-labelledby="evidence">
+            <h2 id="evidence">"Evidence"</h2>
+            <h3>"Input"</h3><p>{trace.input_summary.clone()}</p>
+            <h3>"Output"</h3><pre class="code">{if trace.output.is_empty() { "(none)".to_owned() } else { trace.output.clone() }}</pre>
+            {(!trace.expected.is_empty()).then(|| view! { <h3>"Expected"</h3><pre class="code">{trace.expected.clone()}</pre> })}
+            <h3>"Outcomes"</h3>
+            {if trace.outcomes.is_empty() { view! { <p class="muted">"None."</p> }.into_any() } else {
+                view! { <ul class="plain">{trace.outcomes.into_iter().map(|o| view! { <li>{o}</li> }).collect_view()}</ul> }.into_any()
+            }}
+            <h3>"Grades"</h3>
+            {if trace.grades.is_empty() { view! { <p class="muted">"Not graded."</p> }.into_any() } else {
+                view! { <ul class="plain">{trace.grades.into_iter().map(|g| view! { <li>{g}</li> }).collect_view()}</ul> }.into_any()
+            }}
+        </section>
+    }
+}
