@@ -51,6 +51,10 @@ const WORKFLOWS: NavItem = NavItem {
     href: "/workflows",
     label: "Workflows",
 };
+const TASKS: NavItem = NavItem {
+    href: "/tasks",
+    label: "Tasks",
+};
 const REVIEW: NavItem = NavItem {
     href: "/review",
     label: "Review queue",
@@ -78,6 +82,11 @@ impl Viewer {
             Role::Owner => self.team_ids.contains(&team_id),
             Role::Reviewer => false,
         }
+    }
+
+    /// Whether every team's workflows are visible (admins and finance), not only the viewer's.
+    pub fn sees_every_team(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Finance)
     }
 
     pub fn manages_users(&self) -> bool {
@@ -154,6 +163,7 @@ impl Viewer {
         }
         if self.reads_finance() {
             items.push(WORKFLOWS);
+            items.push(TASKS);
         }
         if self.role == Role::Reviewer {
             items.insert(0, REVIEW);
@@ -274,6 +284,7 @@ mod tests {
             [
                 "/",
                 "/workflows",
+                "/tasks",
                 "/review",
                 "/costs",
                 "/prices",
@@ -288,6 +299,7 @@ mod tests {
             [
                 "/",
                 "/workflows",
+                "/tasks",
                 "/review",
                 "/costs",
                 "/prices",
@@ -298,7 +310,7 @@ mod tests {
         );
         assert_eq!(
             hrefs(Role::Finance),
-            ["/", "/workflows", "/costs", "/prices", "/account"]
+            ["/", "/workflows", "/tasks", "/costs", "/prices", "/account"]
         );
         assert_eq!(hrefs(Role::Reviewer), ["/review", "/account"]);
         let mut fresh = viewer(Role::Finance, &[]);

@@ -26,6 +26,8 @@ pub mod gate;
 pub mod review;
 #[cfg(feature = "ssr")]
 pub mod success;
+#[cfg(feature = "ssr")]
+pub mod tasks;
 
 pub use shell::{App, shell};
 

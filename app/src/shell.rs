@@ -13,6 +13,7 @@ use crate::pages::review::ReviewPage;
 use crate::pages::rule_editor::RuleEditorPage;
 use crate::pages::sign_in::SignInPage;
 use crate::pages::task::TaskPage;
+use crate::pages::tasks::TasksPage;
 use crate::pages::users::UsersPage;
 use crate::pages::workflows::{WorkflowPage, WorkflowsPage};
 use leptos::prelude::*;
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workflows/:slug/gate") view=GatePage ssr=SsrMode::Async />
                     <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                     <Route path=path!("/prices") view=PricesPage ssr=SsrMode::Async />
+                    <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
                     <Route path=path!("/tasks/:id") view=TaskPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>

@@ -114,3 +114,31 @@ test("an owner reads the autonomy gate and follows a disagreement to its task tr
   await screenshot(page, "owner-task-trace");
   assert.deepEqual(problems, []);
 });
+
+test("finance drills down from an overview figure to the tasks behind it, their CSV and one trace", async () => {
+  const { page, problems } = await newPage(browser);
+  await signIn(page, "finance");
+  await hydrated(page);
+  const row = page.locator("tr[data-workflow=invoice-clearing]");
+  const succeeded = (await row.locator("td a").first().textContent()).trim();
+  await row.locator("td a").first().click();
+  await page.waitForURL(/\/tasks\?workflow=invoice-clearing&status=succeeded/);
+  await page.waitForSelector("#task-list");
+  assert.equal((await page.locator(".task-count").textContent()).trim(), succeeded, "the list counts what the overview counted");
+  await screenshot(page, "finance-task-list");
+
+  // The export has the same rows: a header plus one line per counted task.
+  const href = await page.getByRole("link", { name: "Download CSV" }).getAttribute("href");
+  const csv = await page.request.get(`${BASE}${href}`);
+  assert.equal(csv.status(), 200);
+  const lines = (await csv.text()).trim().split("\r\n");
+  assert.equal(lines.length - 1, Number(succeeded.replace(/,/g, "")));
+
+  const first = page.locator("#task-list tbody a").first();
+  const external = (await first.textContent()).trim();
+  await first.click();
+  await page.waitForSelector("#timeline");
+  assert.equal((await page.locator("h1 code").textContent()).trim(), external);
+  assert.match(await page.locator("dl.facts").textContent(), /Succeeded/);
+  assert.deepEqual(problems, []);
+});

@@ -5,6 +5,7 @@ pub mod api;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod health;
 pub mod import;
 pub mod ingest;
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
     let leptos = state.leptos.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/export/tasks.csv", get(export::tasks_csv))
         .nest("/api/v1", api::router())
         .route(
             "/v1/traces",

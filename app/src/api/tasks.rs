@@ -227,3 +227,206 @@ pub async fn get_task_trace(id: i64) -> Result<TaskTrace, ServerFnError> {
     };
     load.await.map_err(storage_failure)
 }
+
+/// A task list's filters as they appear in the address (`/tasks?workflow=…&status=…`), so a
+/// filtered list can be shared and exported as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskQuery {
+    pub workflow: String,
+    pub status: String,
+    pub task_type: String,
+    pub segment: String,
+    pub version: String,
+    pub model: String,
+    pub reason: String,
+    /// First and last day (YYYY-MM-DD); the last 30 days when empty.
+    pub from: String,
+    pub to: String,
+    /// Dollars.
+    pub min_cost: String,
+    pub max_cost: String,
+    pub sort: String,
+    pub page: String,
+}
+
+impl TaskQuery {
+    pub const FIELDS: [&'static str; 13] = [
+        "workflow",
+        "status",
+        "task_type",
+        "segment",
+        "version",
+        "model",
+        "reason",
+        "from",
+        "to",
+        "min_cost",
+        "max_cost",
+        "sort",
+        "page",
+    ];
+
+    fn values(&self) -> [&String; 13] {
+        [
+            &self.workflow,
+            &self.status,
+            &self.task_type,
+            &self.segment,
+            &self.version,
+            &self.model,
+            &self.reason,
+            &self.from,
+            &self.to,
+            &self.min_cost,
+            &self.max_cost,
+            &self.sort,
+            &self.page,
+        ]
+    }
+
+    /// Reads the filters from query parameters by name.
+    pub fn from_pairs<'a>(get: impl Fn(&str) -> Option<String> + 'a) -> TaskQuery {
+        let field = |name: &str| get(name).unwrap_or_default();
+        TaskQuery {
+            workflow: field("workflow"),
+            status: field("status"),
+            task_type: field("task_type"),
+            segment: field("segment"),
+            version: field("version"),
+            model: field("model"),
+            reason: field("reason"),
+            from: field("from"),
+            to: field("to"),
+            min_cost: field("min_cost"),
+            max_cost: field("max_cost"),
+            sort: field("sort"),
+            page: field("page"),
+        }
+    }
+
+    /// The non-empty filters as a query string, with `page` replaced (or dropped for 0).
+    pub fn to_query(&self, page: Option<u64>) -> String {
+        let mut parts: Vec<String> = Self::FIELDS
+            .iter()
+            .zip(self.values())
+            .filter(|(name, value)| **name != "page" && !value.is_empty())
+            .map(|(name, value)| {
+                format!("{name}={}", crate::api::account::encode_query_value(value))
+            })
+            .collect();
+        if let Some(page) = page.filter(|p| *p > 0) {
+            parts.push(format!("page={page}"));
+        }
+        parts.join("&")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskLine {
+    pub id: i64,
+    pub external_id: String,
+    pub workflow: String,
+    pub task_type: String,
+    pub segment: String,
+    pub version: String,
+    pub model: String,
+    pub status: String,
+    pub started: String,
+    pub duration: String,
+    pub cost: String,
+    pub attempts: i64,
+    pub calls: i64,
+    pub tokens: i64,
+    pub escalation_reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterChoice {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskList {
+    pub rows: Vec<TaskLine>,
+    pub total: i64,
+    pub page: u64,
+    pub pages: u64,
+    pub window: String,
+    pub workflows: Vec<FilterChoice>,
+    pub task_types: Vec<FilterChoice>,
+    pub versions: Vec<FilterChoice>,
+}
+
+/// Rows per page of the task list.
+pub const PAGE_SIZE: i64 = 50;
+
+#[server(prefix = "/rpc", endpoint = "list_tasks")]
+pub async fn list_tasks(query: TaskQuery) -> Result<TaskList, ServerFnError> {
+    use crate::api::context::*;
+    use http::StatusCode;
+
+    let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
+    let db = db()?;
+    let catalog = crate::db::report::Catalog::load(&db)
+        .await
+        .map_err(storage_failure)?;
+    let (search, window) = crate::tasks::search_of(&viewer, &catalog, &query, crate::db::now_ms())
+        .map_err(|e| refuse(StatusCode::UNPROCESSABLE_ENTITY, &e))?;
+    let page = query.page.trim().parse::<u64>().unwrap_or(0);
+    let load = async {
+        let total = crate::db::task::count_tasks(&db, &search).await?;
+        let rows = crate::db::task::search_tasks(
+            &db,
+            &search,
+            &query.sort,
+            PAGE_SIZE,
+            page as i64 * PAGE_SIZE,
+        )
+        .await?;
+        Ok::<_, crate::db::DbError>((total, rows))
+    };
+    let (total, rows) = load.await.map_err(storage_failure)?;
+    let visible: Vec<&crate::model::Workflow> = catalog
+        .workflows
+        .iter()
+        .filter(|w| viewer.sees_team(w.team_id))
+        .collect();
+    let chosen = search.workflow_id;
+    Ok(TaskList {
+        rows: rows
+            .iter()
+            .map(|row| crate::tasks::line(&catalog, row))
+            .collect(),
+        total,
+        page,
+        pages: (total.max(0) as u64).div_ceil(PAGE_SIZE as u64),
+        window,
+        workflows: visible
+            .iter()
+            .map(|w| FilterChoice {
+                value: w.slug.clone(),
+                label: w.name.clone(),
+            })
+            .collect(),
+        task_types: catalog
+            .task_types
+            .iter()
+            .filter(|t| chosen == Some(t.workflow_id))
+            .map(|t| FilterChoice {
+                value: t.slug.clone(),
+                label: t.name.clone(),
+            })
+            .collect(),
+        versions: catalog
+            .config_versions
+            .iter()
+            .filter(|v| chosen == Some(v.workflow_id))
+            .map(|v| FilterChoice {
+                value: v.label.clone(),
+                label: v.label.clone(),
+            })
+            .collect(),
+    })
+}

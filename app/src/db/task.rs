@@ -371,3 +371,126 @@ pub async fn is_finished(tx: &mut Tx, id: i64) -> DbResult<bool> {
         on_tx!(tx, conn => sqlx::query_scalar(sql).bind(id).fetch_one(conn).await)?;
     Ok(finished.is_some())
 }
+
+/// Which tasks a task list shows. Every field narrows; `None` means any.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskSearch {
+    pub workflow_id: Option<i64>,
+    pub status: Option<String>,
+    pub task_type_id: Option<i64>,
+    pub segment: Option<String>,
+    pub config_version_id: Option<i64>,
+    /// "provider/model" of the model the task ran on.
+    pub model: Option<String>,
+    pub escalation_reason: Option<String>,
+    /// Started in `from..to` (epoch milliseconds).
+    pub from: i64,
+    pub to: i64,
+    /// Total cost (model, tool, retry, cache, review) within these bounds, micro-dollars.
+    pub min_cost: Option<i64>,
+    pub max_cost: Option<i64>,
+    /// Whose tasks: the workflows of this user's teams, unless `all_teams`.
+    pub user_id: i64,
+    pub all_teams: bool,
+}
+
+/// The orders a task list may be sorted in (newest first by default).
+pub const TASK_SORTS: [(&str, &str); 6] = [
+    ("newest", "t.started_at DESC, t.id DESC"),
+    ("oldest", "t.started_at, t.id"),
+    ("costliest", "total_cost DESC, t.id"),
+    ("cheapest", "total_cost, t.id"),
+    ("slowest", "duration_ms DESC, t.id"),
+    ("most_attempts", "t.attempt_count DESC, t.id"),
+];
+
+/// One line of a task list.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct TaskListRow {
+    pub id: i64,
+    pub external_id: String,
+    pub workflow_id: i64,
+    pub task_type_id: i64,
+    pub segment: String,
+    pub config_version_id: i64,
+    pub primary_model: String,
+    pub status: String,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub total_cost: i64,
+    pub attempt_count: i64,
+    pub call_count: i64,
+    pub token_count: i64,
+    pub escalation_reason: String,
+}
+
+const SEARCH_WHERE: &str = "FROM tasks t JOIN workflows w ON w.id = t.workflow_id
+    WHERE t.started_at >= $1 AND t.started_at < $2
+      AND ($3 OR w.team_id IN (SELECT team_id FROM user_teams WHERE user_id = $4))
+      AND ($5 IS NULL OR t.workflow_id = $5)
+      AND ($6 IS NULL OR t.status = $6)
+      AND ($7 IS NULL OR t.task_type_id = $7)
+      AND ($8 IS NULL OR t.segment = $8)
+      AND ($9 IS NULL OR t.config_version_id = $9)
+      AND ($10 IS NULL OR t.primary_model = $10)
+      AND ($11 IS NULL OR t.escalation_reason = $11)
+      AND ($12 IS NULL OR t.model_cost_micros + t.tool_cost_micros + t.retry_cost_micros
+                          + t.cache_cost_micros + t.labour_cost_micros >= $12)
+      AND ($13 IS NULL OR t.model_cost_micros + t.tool_cost_micros + t.retry_cost_micros
+                          + t.cache_cost_micros + t.labour_cost_micros <= $13)";
+
+macro_rules! bind_search {
+    ($query:expr, $s:expr) => {
+        $query
+            .bind($s.from)
+            .bind($s.to)
+            .bind($s.all_teams)
+            .bind($s.user_id)
+            .bind($s.workflow_id)
+            .bind($s.status.as_deref())
+            .bind($s.task_type_id)
+            .bind($s.segment.as_deref())
+            .bind($s.config_version_id)
+            .bind($s.model.as_deref())
+            .bind($s.escalation_reason.as_deref())
+            .bind($s.min_cost)
+            .bind($s.max_cost)
+    };
+}
+
+/// How many tasks match.
+pub async fn count_tasks(db: &Db, search: &TaskSearch) -> DbResult<i64> {
+    let sql = format!("SELECT COUNT(*) {SEARCH_WHERE}");
+    Ok(on_db!(db, pool => bind_search!(sqlx::query_scalar(&sql), search).fetch_one(pool).await)?)
+}
+
+/// One page of the matching tasks in the order `sort` names (see [`TASK_SORTS`]).
+pub async fn search_tasks(
+    db: &Db,
+    search: &TaskSearch,
+    sort: &str,
+    limit: i64,
+    offset: i64,
+) -> DbResult<Vec<TaskListRow>> {
+    let order = TASK_SORTS
+        .iter()
+        .find(|(name, _)| *name == sort)
+        .map_or(TASK_SORTS[0].1, |(_, order)| order);
+    let sql = format!(
+        "SELECT t.id, t.external_id, t.workflow_id, COALESCE(t.task_type_id, 0) AS task_type_id,
+                t.segment, COALESCE(t.config_version_id, 0) AS config_version_id, t.primary_model,
+                t.status, t.started_at, COALESCE(t.finished_at - t.started_at, 0) AS duration_ms,
+                t.model_cost_micros + t.tool_cost_micros + t.retry_cost_micros + t.cache_cost_micros
+                    + t.labour_cost_micros AS total_cost,
+                t.attempt_count, t.call_count, t.token_count,
+                COALESCE(t.escalation_reason, '') AS escalation_reason
+         {SEARCH_WHERE} ORDER BY {order} LIMIT $14 OFFSET $15"
+    );
+    Ok(
+        on_db!(db, pool => bind_search!(sqlx::query_as(&sql), search)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await)?,
+    )
+}

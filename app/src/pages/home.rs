@@ -87,7 +87,7 @@ fn OverviewTables(overview: Overview) -> impl IntoView {
             view! {
                 <section aria-labelledby="by-workflow">
                     <h2 id="by-workflow">"By workflow"</h2>
-                    <WorkflowTable rows=overview.workflows total=overview.total />
+                    <WorkflowTable rows=overview.workflows total=overview.total window />
                 </section>
                 <section aria-labelledby="by-team">
                     <h2 id="by-team">"By team"</h2>
@@ -117,7 +117,19 @@ fn OverviewTables(overview: Overview) -> impl IntoView {
 }
 
 #[component]
-fn WorkflowTable(rows: Vec<WorkflowFigures>, total: TaskSet) -> impl IntoView {
+fn WorkflowTable(
+    rows: Vec<WorkflowFigures>,
+    total: TaskSet,
+    window: crate::report::Window,
+) -> impl IntoView {
+    // Every count links to the tasks behind it, over the same days.
+    let tasks = move |slug: &str, status: &str| {
+        format!(
+            "/tasks?workflow={slug}&status={status}&from={}&to={}",
+            format_day(window.first_day),
+            format_day(window.last_day)
+        )
+    };
     view! {
         <table class="figures">
             <thead>
@@ -137,13 +149,13 @@ fn WorkflowTable(rows: Vec<WorkflowFigures>, total: TaskSet) -> impl IntoView {
                     let cpst = row.set.cost_per_successful_task();
                     view! {
                         <tr data-workflow=row.slug.clone()>
-                            <th scope="row">{row.name.clone()}</th>
+                            <th scope="row"><a href=format!("/workflows/{}", row.slug)>{row.name.clone()}</a></th>
                             <td>{row.team_name.clone()}</td>
                             <td class="num cpst">{cpst.to_string()}</td>
                             <td><BudgetVerdict cpst budget=row.budget /></td>
                             <td><Trend now=cpst before=row.previous_cpst /></td>
                             <td class="num">{rate_text(&row.set)}</td>
-                            <td class="num">{group_thousands(row.set.counts.succeeded)}</td>
+                            <td class="num"><a href=tasks(&row.slug, "succeeded")>{group_thousands(row.set.counts.succeeded)}</a></td>
                             <td class="num">{row.set.total_cost().to_string()}</td>
                         </tr>
                     }

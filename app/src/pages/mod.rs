@@ -12,5 +12,6 @@ pub mod review;
 pub mod rule_editor;
 pub mod sign_in;
 pub mod task;
+pub mod tasks;
 pub mod users;
 pub mod workflows;

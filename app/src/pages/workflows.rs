@@ -157,7 +157,11 @@ pub fn WorkflowPage() -> impl IntoView {
                                 <dt>"Team"</dt><dd>{d.team.clone()}</dd>
                                 {d.summary.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
                             </dl>
-                            <p><a class="button secondary" href=format!("/workflows/{slug}/gate")>"Autonomy gate"</a></p>
+                            <p>
+                                <a class="button secondary" href=format!("/workflows/{slug}/gate")>"Autonomy gate"</a>
+                                " "
+                                <a class="button secondary" href=format!("/tasks?workflow={slug}")>"Tasks"</a>
+                            </p>
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type />
                             {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
                             <Trend rows=d.trend />

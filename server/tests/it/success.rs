@@ -720,6 +720,82 @@ async fn more_autonomy_needs_the_gate_and_every_task_has_a_trace() {
             0
         );
 
+        // The task list behind the figures, and its export with the same filters.
+        let list = json_of(
+            &rpc(
+                &router,
+                "list_tasks",
+                "query[workflow]=refunds&query[status]=succeeded&query[sort]=oldest",
+                &finance,
+            )
+            .await,
+        );
+        assert_eq!(list["total"], 20, "{list}");
+        assert_eq!(list["rows"][0]["external_id"], "refund-9-0", "oldest first");
+        assert_eq!(list["rows"][0]["cost"], "$0.10");
+        let narrow = json_of(
+            &rpc(
+                &router,
+                "list_tasks",
+                &format!(
+                    "query[workflow]=refunds&query[from]={}",
+                    format_day(day_of(app::db::now_ms()) - 3)
+                ),
+                &finance,
+            )
+            .await,
+        );
+        assert_eq!(narrow["total"], 10);
+        let reply = rpc(
+            &router,
+            "list_tasks",
+            "query[workflow]=refunds&query[sort]=sideways",
+            &finance,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            reply.body.contains("sort: must be one of"),
+            "{}",
+            reply.body
+        );
+        let csv = send(
+            &router,
+            page(
+                "/export/tasks.csv?workflow=refunds&status=succeeded&sort=oldest",
+                Some(&finance),
+            ),
+        )
+        .await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+        let lines: Vec<&str> = csv.body.lines().collect();
+        assert_eq!(lines.len(), 21, "a header and the 20 rows the list counts");
+        assert!(lines[0].starts_with("task_id,workflow,task_type"));
+        assert!(
+            lines[1].starts_with("refund-9-0,Refunds,Refund,smb,"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[1].contains(",0.10,1,1,1020,"),
+            "exact dollars: {}",
+            lines[1]
+        );
+        let reviewer = sign_in(&router, REVIEWER, PASSWORD).await;
+        assert_eq!(
+            send(&router, page("/export/tasks.csv", Some(&reviewer)))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            send(&router, page("/tasks?workflow=refunds", Some(&finance)))
+                .await
+                .status,
+            StatusCode::OK
+        );
+
         // The trace of one task: its call, cost and verdict, for those who read figures.
         let id: i64 = on_db!(&t.db, pool => sqlx::query_scalar("SELECT id FROM tasks WHERE external_id = 'refund-2-3'").fetch_one(pool).await).unwrap();
         let trace = json_of(&rpc(&router, "get_task_trace", &format!("id={id}"), &finance).await);
@@ -736,7 +812,6 @@ async fn more_autonomy_needs_the_gate_and_every_task_has_a_trace() {
         let html = send(&router, page(&format!("/tasks/{id}"), Some(&finance))).await;
         assert_eq!(html.status, StatusCode::OK);
         assert!(html.body.contains("refund-2-3") && html.body.contains("Timeline"));
-        let reviewer = sign_in(&router, REVIEWER, PASSWORD).await;
         assert_eq!(
             send(&router, page(&format!("/tasks/{id}"), Some(&reviewer)))
                 .await

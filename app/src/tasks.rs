@@ -1,0 +1,227 @@
+//! The task list: filters read from the address, checked and turned into a search; rows as the
+//! page and the CSV export show them.
+
+use crate::access::Viewer;
+use crate::api::tasks::{TaskLine, TaskQuery};
+use crate::db::report::Catalog;
+use crate::db::task::{TASK_SORTS, TaskListRow, TaskSearch};
+use crate::domain::Micros;
+use crate::domain::status::TaskStatus;
+use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant, parse_day};
+
+/// The longest window a list or an export covers.
+pub const MAX_DAYS: i64 = 366;
+
+/// Checks the filters and builds the search, or names the first bad filter. Also returns the
+/// window in words.
+pub fn search_of(
+    viewer: &Viewer,
+    catalog: &Catalog,
+    query: &TaskQuery,
+    now: i64,
+) -> Result<(TaskSearch, String), String> {
+    let given = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let workflow = match given(&query.workflow) {
+        None => None,
+        Some(slug) => Some(
+            catalog
+                .workflows
+                .iter()
+                .find(|w| w.slug == slug && viewer.sees_team(w.team_id))
+                .ok_or_else(|| format!("workflow: no workflow '{slug}' you may see"))?,
+        ),
+    };
+    let needs_workflow = |field: &str| format!("{field}: choose a workflow first");
+    let task_type_id = match given(&query.task_type) {
+        None => None,
+        Some(slug) => {
+            let flow = workflow.ok_or_else(|| needs_workflow("task_type"))?;
+            Some(
+                catalog
+                    .task_types
+                    .iter()
+                    .find(|t| t.workflow_id == flow.id && t.slug == slug)
+                    .ok_or_else(|| format!("task_type: '{}' has no task type '{slug}'", flow.slug))?
+                    .id,
+            )
+        }
+    };
+    let config_version_id = match given(&query.version) {
+        None => None,
+        Some(label) => {
+            let flow = workflow.ok_or_else(|| needs_workflow("version"))?;
+            Some(
+                catalog
+                    .config_versions
+                    .iter()
+                    .find(|v| v.workflow_id == flow.id && v.label == label)
+                    .ok_or_else(|| format!("version: '{}' has no version '{label}'", flow.slug))?
+                    .id,
+            )
+        }
+    };
+    let status = match given(&query.status) {
+        None => None,
+        Some(text) => Some(
+            text.parse::<TaskStatus>()
+                .map_err(|e| format!("status: {e}"))?
+                .as_str()
+                .to_owned(),
+        ),
+    };
+    let day = |field: &str, text: &str| {
+        parse_day(text.trim()).ok_or_else(|| format!("{field}: must be a date like 2026-11-01"))
+    };
+    let last_day = match given(&query.to) {
+        None => day_of(now),
+        Some(text) => day("to", &text)?,
+    };
+    let first_day = match given(&query.from) {
+        None => last_day - 29,
+        Some(text) => day("from", &text)?,
+    };
+    if first_day > last_day {
+        return Err("from: must not be after to".into());
+    }
+    if last_day - first_day + 1 > MAX_DAYS {
+        return Err(format!("from: a list covers at most {MAX_DAYS} days"));
+    }
+    let money = |field: &str, text: &str| {
+        Micros::parse_dollars(text.trim())
+            .ok()
+            .filter(|m| m.0 >= 0)
+            .map(|m| m.0)
+            .ok_or_else(|| format!("{field}: must be an amount in dollars like 0.50"))
+    };
+    let min_cost = given(&query.min_cost)
+        .map(|t| money("min_cost", &t))
+        .transpose()?;
+    let max_cost = given(&query.max_cost)
+        .map(|t| money("max_cost", &t))
+        .transpose()?;
+    if let Some(sort) = given(&query.sort)
+        && !TASK_SORTS.iter().any(|(name, _)| *name == sort)
+    {
+        let names: Vec<&str> = TASK_SORTS.iter().map(|(name, _)| *name).collect();
+        return Err(format!("sort: must be one of {}", names.join(", ")));
+    }
+    let search = TaskSearch {
+        workflow_id: workflow.map(|w| w.id),
+        status,
+        task_type_id,
+        segment: given(&query.segment),
+        config_version_id,
+        model: given(&query.model),
+        escalation_reason: given(&query.reason),
+        from: first_day * MS_PER_DAY,
+        to: (last_day + 1) * MS_PER_DAY,
+        min_cost,
+        max_cost,
+        user_id: viewer.user_id,
+        all_teams: viewer.sees_every_team(),
+    };
+    Ok((
+        search,
+        format!(
+            "{} to {} (UTC)",
+            format_day(first_day),
+            format_day(last_day)
+        ),
+    ))
+}
+
+/// A row with names instead of ids.
+pub fn line(catalog: &Catalog, row: &TaskListRow) -> TaskLine {
+    TaskLine {
+        id: row.id,
+        external_id: row.external_id.clone(),
+        workflow: catalog
+            .workflows
+            .iter()
+            .find(|w| w.id == row.workflow_id)
+            .map(|w| w.name.clone())
+            .unwrap_or_default(),
+        task_type: catalog
+            .task_types
+            .iter()
+            .find(|t| t.id == row.task_type_id)
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
+        segment: row.segment.clone(),
+        version: catalog
+            .config_versions
+            .iter()
+            .find(|v| v.id == row.config_version_id)
+            .map(|v| v.label.clone())
+            .unwrap_or_default(),
+        model: row.primary_model.clone(),
+        status: row.status.clone(),
+        started: format_instant(row.started_at),
+        duration: format!("{:.1} s", row.duration_ms as f64 / 1000.0),
+        cost: Micros(row.total_cost).to_string(),
+        attempts: row.attempt_count,
+        calls: row.call_count,
+        tokens: row.token_count,
+        escalation_reason: row.escalation_reason.clone(),
+    }
+}
+
+/// One CSV field, quoted when it must be (RFC 4180); a leading =, +, - or @ is prefixed with
+/// an apostrophe so that a spreadsheet never runs a sender's text as a formula.
+pub fn csv_field(text: &str) -> String {
+    let text = match text.chars().next() {
+        Some('=' | '+' | '-' | '@') if text.parse::<f64>().is_err() => format!("'{text}"),
+        _ => text.to_owned(),
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// The header and the rows of a task export. Money is exact dollars (six decimals), not the
+/// rounded figure a page shows.
+pub fn csv(catalog: &Catalog, rows: &[TaskListRow]) -> String {
+    let mut out = String::from(
+        "task_id,workflow,task_type,segment,version,model,status,started_at,duration_ms,total_cost_usd,attempts,calls,tokens,escalation_reason\r\n",
+    );
+    for row in rows {
+        let line = line(catalog, row);
+        let fields = [
+            line.external_id,
+            line.workflow,
+            line.task_type,
+            line.segment,
+            line.version,
+            line.model,
+            line.status,
+            line.started,
+            row.duration_ms.to_string(),
+            crate::api::workflows::plain_dollars(Micros(row.total_cost)),
+            row.attempt_count.to_string(),
+            row.call_count.to_string(),
+            row.token_count.to_string(),
+            line.escalation_reason,
+        ];
+        let fields: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-12.5"), "-12.5");
+        assert_eq!(csv_field("@cmd"), "'@cmd");
+    }
+}
