@@ -78,8 +78,43 @@ pub struct TrendRow {
     pub baselines: Vec<String>,
 }
 
+/// One group's unit economics: what a finished task costs and what failure adds to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EconomicsRow {
+    pub label: String,
+    /// For linking to the task list: `task_type=<slug>` or `segment=<name>`.
+    pub filter: String,
+    pub decided: u64,
+    pub success_rate: Option<f64>,
+    pub cpst: Cpst,
+    pub cost_per_attempted: Option<Micros>,
+    pub total: Micros,
+}
+
+/// The last 30 days of a workflow in money: the cost components, the failure tax, and the
+/// split by task type and by segment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Economics {
+    pub from: String,
+    pub to: String,
+    /// (component, amount, share of the total).
+    pub components: Vec<(String, Micros, Option<f64>)>,
+    pub all: EconomicsRow,
+    pub by_task_type: Vec<EconomicsRow>,
+    pub by_segment: Vec<EconomicsRow>,
+}
+
+impl EconomicsRow {
+    /// CPST above the cost per attempted task: what failed, assisted and abandoned work adds
+    /// to each success.
+    pub fn failure_tax(&self) -> Option<Micros> {
+        Some(self.cpst.micros()? - self.cost_per_attempted?)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowDetail {
+    pub economics: Economics,
     pub settings: SettingsForm,
     pub team: String,
     pub summary: Vec<(String, String)>,
@@ -241,6 +276,7 @@ pub async fn get_workflow(slug: String) -> Result<WorkflowDetail, ServerFnError>
                 .unwrap_or_default(),
             task_types: task_type_views(&db, found.id).await?,
             trend: trend(&db, &found, now).await?,
+            economics: economics(&db, &found, now).await?,
             settings: settings_form(&found),
             editable,
             teams: team_choices(&viewer, &teams),
@@ -342,6 +378,91 @@ async fn task_type_views(
             review_method: t.review_method.as_str().to_owned(),
         })
         .collect())
+}
+
+/// The workflow's last 30 days by cost component, task type and segment.
+#[cfg(feature = "ssr")]
+async fn economics(
+    db: &crate::db::Db,
+    flow: &crate::model::Workflow,
+    now: i64,
+) -> Result<Economics, crate::db::DbError> {
+    use crate::db::report::{Catalog, window_rows};
+    use crate::domain::time::{day_of, format_day};
+    use crate::report::Window;
+    use crate::report::figures::{Filter, GroupFigures, Grouping, figures};
+
+    let window = Window::ending(day_of(now), 30);
+    let catalog = Catalog::load(db).await?;
+    let rows = window_rows(db, window).await?;
+    let ledger = catalog.ledger(window, &rows);
+    let filter = Filter {
+        workflow_ids: Some(vec![flow.id]),
+        ..Filter::default()
+    };
+    let row = |group: &GroupFigures, filter: String| EconomicsRow {
+        label: group.label.clone(),
+        filter,
+        decided: group.set.counts.decided(),
+        success_rate: group.set.success_rate().map(|p| p.value),
+        cpst: group.set.cost_per_successful_task(),
+        cost_per_attempted: group.set.cost_per_attempted_task(),
+        total: group.set.total_cost(),
+    };
+    let all = figures(&ledger, &filter, Grouping::All)
+        .pop()
+        .map(|g| row(&g, String::new()))
+        .unwrap_or(EconomicsRow {
+            label: "All tasks".into(),
+            filter: String::new(),
+            decided: 0,
+            success_rate: None,
+            cpst: Cpst::NoSuccessfulTasks,
+            cost_per_attempted: None,
+            total: Micros(0),
+        });
+    let breakdown = figures(&ledger, &filter, Grouping::All)
+        .pop()
+        .map(|g| g.set.costs)
+        .unwrap_or_default();
+    let total = breakdown.total();
+    Ok(Economics {
+        from: format_day(window.first_day),
+        to: format_day(window.last_day),
+        components: breakdown
+            .components()
+            .iter()
+            .map(|(name, amount)| {
+                let share = (total.0 > 0).then(|| amount.0 as f64 / total.0 as f64);
+                ((*name).to_owned(), *amount, share)
+            })
+            .collect(),
+        all,
+        by_task_type: figures(&ledger, &filter, Grouping::TaskType)
+            .iter()
+            .map(|g| {
+                let slug = catalog
+                    .task_types
+                    .iter()
+                    .find(|t| t.id.to_string() == g.key)
+                    .map(|t| t.slug.clone())
+                    .unwrap_or_default();
+                row(g, format!("task_type={slug}"))
+            })
+            .collect(),
+        by_segment: figures(&ledger, &filter, Grouping::Segment)
+            .iter()
+            .map(|g| {
+                row(
+                    g,
+                    format!(
+                        "segment={}",
+                        crate::api::account::encode_query_value(&g.key)
+                    ),
+                )
+            })
+            .collect(),
+    })
 }
 
 /// Twelve weeks of success rate and CPST, marking where a rule version or a configuration

@@ -4,8 +4,8 @@
 use crate::api::costs::Choice;
 use crate::api::review::{AgreementView, QueueHealth};
 use crate::api::workflows::{
-    ForceReview, SaveTaskType, SaveWorkflow, SettingsForm, TaskTypeView, TrendRow, get_workflow,
-    list_workflows,
+    Economics, EconomicsRow, ForceReview, SaveTaskType, SaveWorkflow, SettingsForm, TaskTypeView,
+    TrendRow, get_workflow, list_workflows,
 };
 use crate::components::forms::{ActionError, error_text};
 use crate::domain::cpst::percent;
@@ -164,6 +164,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             </p>
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type />
                             {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
+                            <UnitEconomics economics=d.economics slug=slug.clone() />
                             <Trend rows=d.trend />
                             {d.health.map(|h| view! { <Health health=h workflow_id force /> })}
                             {d.agreement.map(|a| view! { <Agreement agreement=a /> })}
@@ -293,6 +294,75 @@ fn TaskTypeFields(workflow_id: i64, task_type: TaskTypeView) -> impl IntoView {
             </select>
         </label>
         <label>"Segments, comma-separated (optional)" <input type="text" name="segments" value=task_type.segments placeholder="smb, enterprise" /></label>
+    }
+}
+
+#[component]
+fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
+    let window = format!("from={}&to={}", economics.from, economics.to);
+    let tax = economics.all.failure_tax();
+    let split = move |caption: &'static str,
+                      rows: Vec<EconomicsRow>,
+                      slug: String,
+                      window: String| {
+        view! {
+            <table class="figures">
+                <caption>{caption}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col"></th>
+                        <th scope="col" class="num">"Decided"</th>
+                        <th scope="col" class="num">"Success rate"</th>
+                        <th scope="col" class="num">"CPST"</th>
+                        <th scope="col" class="num">"Cost per attempted task"</th>
+                        <th scope="col" class="num">"Failure tax"</th>
+                        <th scope="col" class="num">"Spend"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|r| {
+                        let tax = r.failure_tax();
+                        view! {
+                            <tr>
+                                <th scope="row"><a href=format!("/tasks?workflow={slug}&{}&{window}", r.filter)>{if r.label.is_empty() { "(none)".to_owned() } else { r.label.clone() }}</a></th>
+                                <td class="num">{r.decided}</td>
+                                <td class="num">{r.success_rate.map(percent).unwrap_or_else(|| "–".into())}</td>
+                                <td class="num cpst">{r.cpst.to_string()}</td>
+                                <td class="num">{r.cost_per_attempted.map(|m| m.to_string()).unwrap_or_else(|| "–".into())}</td>
+                                <td class="num">{tax.map(|m| m.to_string()).unwrap_or_else(|| "–".into())}</td>
+                                <td class="num">{r.total.to_string()}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }
+    };
+    view! {
+        <section aria-labelledby="economics">
+            <h2 id="economics">"Unit economics, last 30 days"</h2>
+            <p>
+                "A successful task cost " <strong>{economics.all.cpst.to_string()}</strong>
+                {match (economics.all.cost_per_attempted, tax) {
+                    (Some(per), Some(tax)) => format!(
+                        "; every attempted task cost {per}, so failures add {tax} to each success (the failure tax)."
+                    ),
+                    _ => ".".to_owned(),
+                }}
+            </p>
+            <table class="figures compact" id="cost-components">
+                <caption>"Where the money went"</caption>
+                <thead><tr><th scope="col">"Component"</th><th scope="col" class="num">"Amount"</th><th scope="col" class="num">"Share"</th></tr></thead>
+                <tbody>
+                    {economics.components.into_iter().map(|(name, amount, share)| view! {
+                        <tr><th scope="row">{name}</th><td class="num">{amount.to_string()}</td><td class="num">{share.map(percent).unwrap_or_else(|| "–".into())}</td></tr>
+                    }).collect_view()}
+                </tbody>
+                <tfoot><tr><th scope="row">"Total"</th><td class="num">{economics.all.total.to_string()}</td><td></td></tr></tfoot>
+            </table>
+            {split("By task type", economics.by_task_type, slug.clone(), window.clone())}
+            {split("By segment", economics.by_segment, slug, window)}
+        </section>
     }
 }
 

@@ -720,6 +720,16 @@ async fn more_autonomy_needs_the_gate_and_every_task_has_a_trace() {
             0
         );
 
+        // The workflow's unit economics: 20 tasks at $0.10, all successes, no failure tax.
+        let detail = json_of(&rpc(&router, "get_workflow", "slug=refunds", &finance).await);
+        let economics = &detail["economics"];
+        assert_eq!(economics["all"]["decided"], 20, "{economics}");
+        assert_eq!(economics["all"]["cpst"], json!({"Cost": 100_000}));
+        assert_eq!(economics["all"]["total"], 2_000_000);
+        assert_eq!(economics["components"][0], json!(["Model", 2_000_000, 1.0]));
+        assert_eq!(economics["by_task_type"][0]["filter"], "task_type=refund");
+        assert_eq!(economics["by_segment"][0]["decided"], 20);
+
         // The task list behind the figures, and its export with the same filters.
         let list = json_of(
             &rpc(
