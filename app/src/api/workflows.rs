@@ -112,9 +112,33 @@ impl EconomicsRow {
     }
 }
 
+/// How the work runs, last 30 days: what an engineer tunes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// Success rate with its 95% Wilson interval.
+    pub success: Option<(f64, f64, f64)>,
+    pub pass_at_1: Option<f64>,
+    pub pass_at_3: Option<f64>,
+    pub retry_rate: Option<f64>,
+    pub calls_per_task: Option<f64>,
+    pub tokens_per_task: Option<f64>,
+    /// Task latency and cost per task: (median, p95, max).
+    pub latency_ms: (i64, i64, i64),
+    pub cost_per_task: (Micros, Micros, Micros),
+    /// Share of the tasks' cost carried by the costliest 5%.
+    pub costliest_share: Option<f64>,
+    /// (task id, sender id, verdict, cost).
+    pub costliest: Vec<(i64, String, String, Micros)>,
+    /// (reason, count, cumulative share of escalations), most frequent first.
+    pub escalations: Vec<(String, u64, f64)>,
+    /// Per step and model: (step, model, calls, error rate, cost, mean latency ms).
+    pub steps: Vec<(String, String, i64, f64, Micros, i64)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowDetail {
     pub economics: Economics,
+    pub health_30d: Health,
     pub settings: SettingsForm,
     pub team: String,
     pub summary: Vec<(String, String)>,
@@ -277,6 +301,7 @@ pub async fn get_workflow(slug: String) -> Result<WorkflowDetail, ServerFnError>
             task_types: task_type_views(&db, found.id).await?,
             trend: trend(&db, &found, now).await?,
             economics: economics(&db, &found, now).await?,
+            health_30d: engineering(&db, &found, now).await?,
             settings: settings_form(&found),
             editable,
             teams: team_choices(&viewer, &teams),
@@ -459,6 +484,110 @@ async fn economics(
                         "segment={}",
                         crate::api::account::encode_query_value(&g.key)
                     ),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// The workflow's last 30 days as an engineer reads them.
+#[cfg(feature = "ssr")]
+async fn engineering(
+    db: &crate::db::Db,
+    flow: &crate::model::Workflow,
+    now: i64,
+) -> Result<Health, crate::db::DbError> {
+    use crate::db::report::{Catalog, task_lines, window_rows};
+    use crate::db::rollup::call_rollups;
+    use crate::domain::time::day_of;
+    use crate::report::Window;
+    use crate::report::detail::details;
+    use crate::report::figures::{Filter, Grouping, figures};
+    use std::collections::BTreeMap;
+
+    let window = Window::ending(day_of(now), 30);
+    let catalog = Catalog::load(db).await?;
+    let rows = window_rows(db, window).await?;
+    let filter = Filter {
+        workflow_ids: Some(vec![flow.id]),
+        ..Filter::default()
+    };
+    let group = figures(&catalog.ledger(window, &rows), &filter, Grouping::All).pop();
+    let lines = task_lines(db, window, Some(&[flow.id])).await?;
+    let detail = details(&lines, &filter, Grouping::All, window)
+        .into_values()
+        .next()
+        .unwrap_or_default();
+    let escalated: u64 = detail.escalation_reasons.iter().map(|(_, n)| n).sum();
+    let mut running = 0;
+    let escalations = detail
+        .escalation_reasons
+        .iter()
+        .map(|(reason, n)| {
+            running += n;
+            (reason.clone(), *n, running as f64 / escalated.max(1) as f64)
+        })
+        .collect();
+    let mut steps: BTreeMap<(String, String), (i64, i64, i64, i64)> = BTreeMap::new();
+    for call in call_rollups(db, window.first_day, window.last_day, Some(flow.id)).await? {
+        let model = match call.model.as_str() {
+            "" => String::new(),
+            model => format!("{}/{model}", call.provider),
+        };
+        let entry = steps.entry((call.step, model)).or_default();
+        entry.0 += call.calls;
+        entry.1 += call.errors;
+        entry.2 += call.cost_micros;
+        entry.3 += call.latency_ms;
+    }
+    let usage = group.as_ref().map(|g| g.usage).unwrap_or_default();
+    Ok(Health {
+        success: group
+            .as_ref()
+            .and_then(|g| g.set.success_rate())
+            .map(|p| (p.value, p.lower, p.upper)),
+        pass_at_1: group.as_ref().and_then(|g| g.pass_at_1()),
+        pass_at_3: group.as_ref().and_then(|g| g.pass_at_3()),
+        retry_rate: group.as_ref().and_then(|g| g.retry_rate()),
+        calls_per_task: usage.per_task(usage.calls),
+        tokens_per_task: usage.per_task(usage.input_tokens + usage.output_tokens),
+        latency_ms: (
+            detail.latency_ms.median,
+            detail.latency_ms.p95,
+            detail.latency_ms.max,
+        ),
+        cost_per_task: (
+            Micros(detail.cost.median),
+            Micros(detail.cost.p95),
+            Micros(detail.cost.max),
+        ),
+        costliest_share: detail
+            .costliest_5pct_share_bp
+            .map(|bp| bp as f64 / 10_000.0),
+        costliest: detail
+            .costliest
+            .iter()
+            .map(|t| {
+                (
+                    t.id,
+                    t.external_id.clone(),
+                    t.status.label().to_owned(),
+                    t.cost,
+                )
+            })
+            .collect(),
+        escalations,
+        steps: steps
+            .into_iter()
+            .map(|((step, model), (calls, errors, cost, latency))| {
+                let error_rate = errors as f64 / calls.max(1) as f64;
+                (
+                    step,
+                    model,
+                    calls,
+                    error_rate,
+                    Micros(cost),
+                    latency / calls.max(1),
                 )
             })
             .collect(),

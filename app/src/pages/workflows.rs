@@ -4,8 +4,8 @@
 use crate::api::costs::Choice;
 use crate::api::review::{AgreementView, QueueHealth};
 use crate::api::workflows::{
-    Economics, EconomicsRow, ForceReview, SaveTaskType, SaveWorkflow, SettingsForm, TaskTypeView,
-    TrendRow, get_workflow, list_workflows,
+    Economics, EconomicsRow, ForceReview, Health as WorkHealth, SaveTaskType, SaveWorkflow,
+    SettingsForm, TaskTypeView, TrendRow, get_workflow, list_workflows,
 };
 use crate::components::forms::{ActionError, error_text};
 use crate::domain::cpst::percent;
@@ -165,6 +165,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type />
                             {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
                             <UnitEconomics economics=d.economics slug=slug.clone() />
+                            <Engineering health=d.health_30d />
                             <Trend rows=d.trend />
                             {d.health.map(|h| view! { <Health health=h workflow_id force /> })}
                             {d.agreement.map(|a| view! { <Agreement agreement=a /> })}
@@ -362,6 +363,72 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
             </table>
             {split("By task type", economics.by_task_type, slug.clone(), window.clone())}
             {split("By segment", economics.by_segment, slug, window)}
+        </section>
+    }
+}
+
+#[component]
+fn Engineering(health: WorkHealth) -> impl IntoView {
+    let share = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "–".into());
+    let number = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
+    let (cost_median, cost_p95, cost_max) = health.cost_per_task;
+    let (lat_median, lat_p95, lat_max) = health.latency_ms;
+    view! {
+        <section aria-labelledby="engineering">
+            <h2 id="engineering">"How the work runs, last 30 days"</h2>
+            <dl class="facts" id="health-facts">
+                <dt>"Success rate"</dt>
+                <dd>{match health.success {
+                    Some((rate, low, high)) => format!("{} (95% interval {:.1}% to {:.1}%)", percent(rate), low * 100.0, high * 100.0),
+                    None => "no decided tasks".to_owned(),
+                }}</dd>
+                <dt>"pass@1 / pass@3"</dt><dd>{share(health.pass_at_1)} " / " {share(health.pass_at_3)}</dd>
+                <dt>"Tasks retried"</dt><dd>{share(health.retry_rate)}</dd>
+                <dt>"Per task"</dt><dd>{number(health.calls_per_task)} " calls, " {number(health.tokens_per_task)} " tokens"</dd>
+                <dt>"Task duration"</dt><dd>{format!("median {:.1} s, p95 {:.1} s, max {:.1} s", lat_median as f64 / 1000.0, lat_p95 as f64 / 1000.0, lat_max as f64 / 1000.0)}</dd>
+                <dt>"Cost per task"</dt><dd>{format!("median {cost_median}, p95 {cost_p95}, max {cost_max}")}
+                    {health.costliest_share.map(|s| format!("; the costliest 5% of tasks carry {}", percent(s)))}</dd>
+            </dl>
+            {(!health.escalations.is_empty()).then(|| view! {
+                <table class="figures compact">
+                    <caption>"Escalation reasons"</caption>
+                    <thead><tr><th scope="col">"Reason"</th><th scope="col" class="num">"Tasks"</th><th scope="col" class="num">"Cumulative share"</th></tr></thead>
+                    <tbody>
+                        {health.escalations.into_iter().map(|(reason, n, cumulative)| view! {
+                            <tr><th scope="row">{reason}</th><td class="num">{n}</td><td class="num">{percent(cumulative)}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            {(!health.steps.is_empty()).then(|| view! {
+                <table class="figures compact">
+                    <caption>"Calls by step and model"</caption>
+                    <thead><tr><th scope="col">"Step"</th><th scope="col">"Model"</th><th scope="col" class="num">"Calls"</th><th scope="col" class="num">"Errors"</th><th scope="col" class="num">"Cost"</th><th scope="col" class="num">"Mean latency"</th></tr></thead>
+                    <tbody>
+                        {health.steps.into_iter().map(|(step, model, calls, errors, cost, latency)| view! {
+                            <tr>
+                                <th scope="row">{if step.is_empty() { "(no step)".to_owned() } else { step }}</th>
+                                <td>{model}</td>
+                                <td class="num">{calls}</td>
+                                <td class="num">{percent(errors)}</td>
+                                <td class="num">{cost.to_string()}</td>
+                                <td class="num">{format!("{latency} ms")}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            {(!health.costliest.is_empty()).then(|| view! {
+                <table class="figures compact">
+                    <caption>"Costliest tasks"</caption>
+                    <thead><tr><th scope="col">"Task"</th><th scope="col">"Verdict"</th><th scope="col" class="num">"Cost"</th></tr></thead>
+                    <tbody>
+                        {health.costliest.into_iter().map(|(id, external, verdict, cost)| view! {
+                            <tr><th scope="row"><a href=format!("/tasks/{id}")><code>{external}</code></a></th><td>{verdict}</td><td class="num">{cost.to_string()}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
         </section>
     }
 }

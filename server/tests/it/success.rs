@@ -729,6 +729,17 @@ async fn more_autonomy_needs_the_gate_and_every_task_has_a_trace() {
         assert_eq!(economics["components"][0], json!(["Model", 2_000_000, 1.0]));
         assert_eq!(economics["by_task_type"][0]["filter"], "task_type=refund");
         assert_eq!(economics["by_segment"][0]["decided"], 20);
+        // And as an engineer reads it: one $0.10 call of 1,020 tokens per task, no retries.
+        let health = &detail["health_30d"];
+        assert_eq!(health["calls_per_task"], 1.0, "{health}");
+        assert_eq!(health["tokens_per_task"], 1020.0);
+        assert_eq!(health["retry_rate"], 0.0);
+        assert_eq!(health["cost_per_task"], json!([100_000, 100_000, 100_000]));
+        assert_eq!(health["costliest"].as_array().unwrap().len(), 10);
+        assert_eq!(
+            health["steps"][0],
+            json!(["", "anthropic/claude-haiku-4-5", 20, 0.0, 2_000_000, 800])
+        );
 
         // The task list behind the figures, and its export with the same filters.
         let list = json_of(
