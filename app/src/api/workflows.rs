@@ -269,7 +269,7 @@ fn team_choices(viewer: &crate::access::Viewer, teams: &[crate::model::Team]) ->
 #[server(prefix = "/rpc", endpoint = "get_workflow")]
 pub async fn get_workflow(slug: String) -> Result<WorkflowDetail, ServerFnError> {
     use crate::api::context::*;
-    use crate::db::{identity, workflow};
+    use crate::db::workflow;
     use http::StatusCode;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
@@ -281,7 +281,8 @@ pub async fn get_workflow(slug: String) -> Result<WorkflowDetail, ServerFnError>
         .filter(|w| viewer.sees_team(w.team_id))
         .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
     let load = async {
-        let teams = identity::list_teams(&db).await?;
+        let catalog = crate::db::report::Catalog::load(&db).await?;
+        let teams = &catalog.teams;
         let editable = viewer.defines_success(found.team_id);
         let health = match editable {
             true => Some(crate::review::health(&db, &found, now).await?),
@@ -299,12 +300,12 @@ pub async fn get_workflow(slug: String) -> Result<WorkflowDetail, ServerFnError>
                 .map(|t| t.name.clone())
                 .unwrap_or_default(),
             task_types: task_type_views(&db, found.id).await?,
-            trend: trend(&db, &found, now).await?,
-            economics: economics(&db, &found, now).await?,
-            health_30d: engineering(&db, &found, now).await?,
+            trend: trend(&db, &catalog, &found, now).await?,
+            economics: economics(&db, &catalog, &found, now).await?,
+            health_30d: engineering(&db, &catalog, &found, now).await?,
             settings: settings_form(&found),
             editable,
-            teams: team_choices(&viewer, &teams),
+            teams: team_choices(&viewer, teams),
             health,
             agreement,
         })
@@ -409,16 +410,16 @@ async fn task_type_views(
 #[cfg(feature = "ssr")]
 async fn economics(
     db: &crate::db::Db,
+    catalog: &crate::db::report::Catalog,
     flow: &crate::model::Workflow,
     now: i64,
 ) -> Result<Economics, crate::db::DbError> {
-    use crate::db::report::{Catalog, window_rows};
+    use crate::db::report::window_rows;
     use crate::domain::time::{day_of, format_day};
     use crate::report::Window;
     use crate::report::figures::{Filter, GroupFigures, Grouping, figures};
 
     let window = Window::ending(day_of(now), 30);
-    let catalog = Catalog::load(db).await?;
     let rows = window_rows(db, window).await?;
     let ledger = catalog.ledger(window, &rows);
     let filter = Filter {
@@ -494,10 +495,11 @@ async fn economics(
 #[cfg(feature = "ssr")]
 async fn engineering(
     db: &crate::db::Db,
+    catalog: &crate::db::report::Catalog,
     flow: &crate::model::Workflow,
     now: i64,
 ) -> Result<Health, crate::db::DbError> {
-    use crate::db::report::{Catalog, task_lines, window_rows};
+    use crate::db::report::{task_lines, window_rows};
     use crate::db::rollup::call_rollups;
     use crate::domain::time::day_of;
     use crate::report::Window;
@@ -506,7 +508,6 @@ async fn engineering(
     use std::collections::BTreeMap;
 
     let window = Window::ending(day_of(now), 30);
-    let catalog = Catalog::load(db).await?;
     let rows = window_rows(db, window).await?;
     let filter = Filter {
         workflow_ids: Some(vec![flow.id]),
@@ -599,17 +600,17 @@ async fn engineering(
 #[cfg(feature = "ssr")]
 async fn trend(
     db: &crate::db::Db,
+    catalog: &crate::db::report::Catalog,
     flow: &crate::model::Workflow,
     now: i64,
 ) -> Result<Vec<TrendRow>, crate::db::DbError> {
-    use crate::db::report::{Catalog, window_rows};
+    use crate::db::report::window_rows;
     use crate::db::workflow;
     use crate::domain::time::{MS_PER_DAY, day_of};
     use crate::report::Window;
     use crate::report::figures::{Filter, Grouping, figures};
 
     let window = Window::ending(day_of(now), 84);
-    let catalog = Catalog::load(db).await?;
     let rows = window_rows(db, window).await?;
     let filter = Filter {
         workflow_ids: Some(vec![flow.id]),

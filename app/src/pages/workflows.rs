@@ -384,7 +384,7 @@ fn Engineering(health: WorkHealth) -> impl IntoView {
                 }}</dd>
                 <dt>"pass@1 / pass@3"</dt><dd>{share(health.pass_at_1)} " / " {share(health.pass_at_3)}</dd>
                 <dt>"Tasks retried"</dt><dd>{share(health.retry_rate)}</dd>
-                <dt>"Per task"</dt><dd>{number(health.calls_per_task)} " calls, " {number(health.tokens_per_task)} " tokens"</dd>
+                <dt>"Per task"</dt><dd>{number(health.calls_per_task)} " calls, " {health.tokens_per_task.map(|t| crate::domain::money::group_thousands(t.round() as u64)).unwrap_or_else(|| "–".into())} " tokens"</dd>
                 <dt>"Task duration"</dt><dd>{format!("median {:.1} s, p95 {:.1} s, max {:.1} s", lat_median as f64 / 1000.0, lat_p95 as f64 / 1000.0, lat_max as f64 / 1000.0)}</dd>
                 <dt>"Cost per task"</dt><dd>{format!("median {cost_median}, p95 {cost_p95}, max {cost_max}")}
                     {health.costliest_share.map(|s| format!("; the costliest 5% of tasks carry {}", percent(s)))}</dd>
