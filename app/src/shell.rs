@@ -3,6 +3,7 @@
 use crate::components::layout::Layout;
 use crate::pages::account::AccountPage;
 use crate::pages::audit::AuditPage;
+use crate::pages::compare::ComparePage;
 use crate::pages::costs::CostsPage;
 use crate::pages::gate::GatePage;
 use crate::pages::home::HomePage;
@@ -67,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workflows/:slug") view=WorkflowPage ssr=SsrMode::Async />
                     <Route path=path!("/workflows/:slug/rules/:task_type") view=RuleEditorPage ssr=SsrMode::Async />
                     <Route path=path!("/workflows/:slug/gate") view=GatePage ssr=SsrMode::Async />
+                    <Route path=path!("/workflows/:slug/compare") view=ComparePage ssr=SsrMode::Async />
                     <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                     <Route path=path!("/prices") view=PricesPage ssr=SsrMode::Async />
                     <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />

@@ -833,3 +833,106 @@ mod tests {
         assert_eq!(plain_percent(1_005), "10.05");
     }
 }
+
+/// Two configuration versions of a workflow side by side over the same days.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionComparison {
+    pub slug: String,
+    pub name: String,
+    pub versions: Vec<String>,
+    pub baseline: String,
+    pub candidate: String,
+    pub days: i64,
+    pub window: String,
+    /// `None` while the workflow has fewer than two versions.
+    pub comparison: Option<crate::domain::compare::Comparison>,
+}
+
+/// Compares `candidate` with `baseline` (configuration version labels; the first and the
+/// latest when empty) over the last `days` days.
+#[server(prefix = "/rpc", endpoint = "compare_versions")]
+pub async fn compare_versions(
+    slug: String,
+    baseline: String,
+    candidate: String,
+    days: i64,
+) -> Result<VersionComparison, ServerFnError> {
+    use crate::api::context::*;
+    use crate::db::report::{Catalog, window_rows};
+    use crate::domain::compare::compare_sets;
+    use crate::domain::time::{day_of, format_day};
+    use crate::report::Window;
+    use crate::report::figures::{Filter, Grouping, figures};
+    use http::StatusCode;
+
+    let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
+    if !(1..=366).contains(&days) {
+        return Err(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "days: must be from 1 to 366",
+        ));
+    }
+    let db = db()?;
+    let catalog = Catalog::load(&db).await.map_err(storage_failure)?;
+    let flow = catalog
+        .workflows
+        .iter()
+        .find(|w| w.slug == slug && viewer.sees_team(w.team_id))
+        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
+    let mut versions: Vec<&crate::model::ConfigVersion> = catalog
+        .config_versions
+        .iter()
+        .filter(|v| v.workflow_id == flow.id)
+        .collect();
+    versions.sort_by_key(|v| (v.first_seen_at, v.id));
+    let pick =
+        |label: &str, field: &str, default: Option<&&crate::model::ConfigVersion>| match label
+            .trim()
+        {
+            "" => Ok(default.map(|v| (*v).clone())),
+            label => versions
+                .iter()
+                .find(|v| v.label == label)
+                .map(|v| Some((*v).clone()))
+                .ok_or_else(|| {
+                    refuse(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &format!("{field}: '{}' has no version '{label}'", flow.slug),
+                    )
+                }),
+        };
+    let before = pick(&baseline, "baseline", versions.first())?;
+    let after = pick(&candidate, "candidate", versions.last())?;
+    let window = Window::ending(day_of(crate::db::now_ms()), days);
+    let rows = window_rows(&db, window).await.map_err(storage_failure)?;
+    let ledger = catalog.ledger(window, &rows);
+    let set_of = |version: &crate::model::ConfigVersion| {
+        let filter = Filter {
+            workflow_ids: Some(vec![flow.id]),
+            config_version_id: Some(version.id),
+            ..Filter::default()
+        };
+        figures(&ledger, &filter, Grouping::All)
+            .pop()
+            .map(|g| g.set)
+            .unwrap_or_default()
+    };
+    let comparison = match (&before, &after) {
+        (Some(b), Some(a)) if b.id != a.id => Some(compare_sets(&set_of(b), &set_of(a))),
+        _ => None,
+    };
+    Ok(VersionComparison {
+        slug: flow.slug.clone(),
+        name: flow.name.clone(),
+        versions: versions.iter().map(|v| v.label.clone()).collect(),
+        baseline: before.map(|v| v.label).unwrap_or_default(),
+        candidate: after.map(|v| v.label).unwrap_or_default(),
+        days,
+        window: format!(
+            "{} to {}",
+            format_day(window.first_day),
+            format_day(window.last_day)
+        ),
+        comparison,
+    })
+}

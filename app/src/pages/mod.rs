@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod compare;
 pub mod costs;
 pub mod gate;
 pub mod home;

@@ -161,6 +161,8 @@ pub fn WorkflowPage() -> impl IntoView {
                                 <a class="button secondary" href=format!("/workflows/{slug}/gate")>"Autonomy gate"</a>
                                 " "
                                 <a class="button secondary" href=format!("/tasks?workflow={slug}")>"Tasks"</a>
+                                " "
+                                <a class="button secondary" href=format!("/workflows/{slug}/compare")>"Compare versions"</a>
                             </p>
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type />
                             {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}

@@ -817,6 +817,66 @@ async fn more_autonomy_needs_the_gate_and_every_task_has_a_trace() {
             StatusCode::OK
         );
 
+        // Two configuration versions side by side: the same tasks re-sent with their version.
+        for (days_ago, version) in [(9, "v1"), (2, "v2")] {
+            let mut batch = tasks("refunds", "refund", 10, &[], days_ago);
+            for task in batch["tasks"].as_array_mut().unwrap() {
+                task["version"] = json!(version);
+            }
+            ingest(&router, &key, batch).await;
+        }
+        app::db::rollup::refresh_all_dirty(&t.db).await.unwrap();
+        let compared = json_of(
+            &rpc(
+                &router,
+                "compare_versions",
+                "slug=refunds&baseline=&candidate=&days=30",
+                &finance,
+            )
+            .await,
+        );
+        assert_eq!(
+            (
+                compared["baseline"].as_str(),
+                compared["candidate"].as_str()
+            ),
+            (Some("v1"), Some("v2")),
+            "{compared}"
+        );
+        let comparison = &compared["comparison"];
+        assert_eq!(
+            comparison["baseline"]["counts"]["succeeded"], 10,
+            "{comparison}"
+        );
+        assert_eq!(comparison["candidate"]["counts"]["succeeded"], 10);
+        assert_eq!(comparison["cpst_change"], 0);
+        assert_eq!(comparison["rate_change"]["significant"], false);
+        let reply = rpc(
+            &router,
+            "compare_versions",
+            "slug=refunds&baseline=v9&candidate=&days=30",
+            &finance,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            reply
+                .body
+                .contains("baseline: 'refunds' has no version 'v9'"),
+            "{}",
+            reply.body
+        );
+        let html = send(
+            &router,
+            page(
+                "/workflows/refunds/compare?baseline=v1&candidate=v2",
+                Some(&finance),
+            ),
+        )
+        .await;
+        assert_eq!(html.status, StatusCode::OK);
+        assert!(html.body.contains("within sampling noise"), "{}", t.backend);
+
         // The trace of one task: its call, cost and verdict, for those who read figures.
         let id: i64 = on_db!(&t.db, pool => sqlx::query_scalar("SELECT id FROM tasks WHERE external_id = 'refund-2-3'").fetch_one(pool).await).unwrap();
         let trace = json_of(&rpc(&router, "get_task_trace", &format!("id={id}"), &finance).await);
