@@ -142,3 +142,20 @@ test("finance drills down from an overview figure to the tasks behind it, their 
   assert.match(await page.locator("dl.facts").textContent(), /Succeeded/);
   assert.deepEqual(problems, []);
 });
+
+test("finance compares two configuration versions and reads the workflow's economics", async () => {
+  const { page, problems } = await newPage(browser);
+  await signIn(page, "finance", "/workflows/support-triage");
+  await hydrated(page);
+  const components = await page.locator("#cost-components tbody tr").count();
+  assert.equal(components, 6, "model, tool, retry, cache, human review, platform");
+  assert.match(await page.locator("#health-facts").textContent(), /pass@1/);
+  await page.getByRole("link", { name: "Compare versions" }).click();
+  await page.waitForSelector("#comparison");
+  const headers = await page.locator("#comparison thead th").allTextContents();
+  assert.equal(headers.length, 4);
+  assert.notEqual(headers[1], headers[2], "two different versions");
+  assert.match(await page.locator("#verdict").textContent(), /success rate/);
+  await screenshot(page, "finance-compare");
+  assert.deepEqual(problems, []);
+});
