@@ -47,4 +47,8 @@ ensure_npm_packages() {
     say "Installing npm packages (ECharts, wasm-opt, the browser-test driver)"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
+  # The charts' library, served by the app itself from its site directory (public/ is copied
+  # there by cargo-leptos); installed from npm, never committed.
+  mkdir -p "$ROOT/public/vendor"
+  cp "$ROOT/node_modules/echarts/dist/echarts.min.js" "$ROOT/public/vendor/echarts.min.js"
 }

@@ -31,6 +31,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                // ECharts defines the global the charts' renderer calls; from this site, so the
+                // content security policy's 'self' admits it.
+                <script src="/vendor/echarts.min.js" defer></script>
                 <HydrationScripts options />
                 <MetaTags />
             </head>

@@ -147,6 +147,11 @@ test("finance compares two configuration versions and reads the workflow's econo
   const { page, problems } = await newPage(browser);
   await signIn(page, "finance", "/workflows/support-triage");
   await hydrated(page);
+  // The trend charts are drawn (a canvas each) from the numbers in the table below them.
+  await page.waitForSelector("#cpst-chart canvas", { timeout: 10_000 });
+  await page.waitForSelector("#success-chart canvas", { timeout: 10_000 });
+  await page.locator("#trend").scrollIntoViewIfNeeded();
+  await screenshot(page, "finance-workflow-charts");
   const components = await page.locator("#cost-components tbody tr").count();
   assert.equal(components, 6, "model, tool, retry, cache, human review, platform");
   assert.match(await page.locator("#health-facts").textContent(), /pass@1/);

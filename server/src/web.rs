@@ -49,7 +49,11 @@ enum Route {
 fn route_of(path: &str) -> Route {
     if path.starts_with("/api/") || path.starts_with("/v1/") {
         Route::Machine
-    } else if path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz" {
+    } else if path.starts_with("/pkg/")
+        || path.starts_with("/vendor/")
+        || path == "/favicon.svg"
+        || path == "/healthz"
+    {
         Route::Asset
     } else if path == "/sign-in" {
         Route::SignIn

@@ -7,6 +7,7 @@ use crate::api::workflows::{
     Economics, EconomicsRow, ForceReview, Health as WorkHealth, SaveTaskType, SaveWorkflow,
     SettingsForm, TaskTypeView, TrendRow, get_workflow, list_workflows,
 };
+use crate::components::chart::{Chart, LineChart};
 use crate::components::forms::{ActionError, error_text};
 use crate::domain::cpst::percent;
 use leptos::prelude::*;
@@ -168,7 +169,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
                             <UnitEconomics economics=d.economics slug=slug.clone() />
                             <Engineering health=d.health_30d />
-                            <Trend rows=d.trend />
+                            <Trend rows=d.trend budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
                             {d.health.map(|h| view! { <Health health=h workflow_id force /> })}
                             {d.agreement.map(|a| view! { <Agreement agreement=a /> })}
                             {d.editable.then(|| view! {
@@ -435,12 +436,67 @@ fn Engineering(health: WorkHealth) -> impl IntoView {
     }
 }
 
+/// Fewer decided tasks than this in a week make its rate and CPST noise, not a trend point.
+const MIN_PLOTTED: u64 = 10;
+
 #[component]
-fn Trend(rows: Vec<TrendRow>) -> impl IntoView {
+fn Trend(rows: Vec<TrendRow>, budget: Option<crate::domain::Micros>) -> impl IntoView {
+    // Dollars and percentages for drawing only; the table holds the exact figures. A week with
+    // few decided tasks (the current one, mostly pending) is left as a gap, not drawn as a cliff.
+    let plotted = |r: &TrendRow| r.decided >= MIN_PLOTTED;
+    let weeks: Vec<String> = rows
+        .iter()
+        .map(|r| r.week.trim_start_matches("Week of ").to_owned())
+        .collect();
+    let cpst = LineChart {
+        id: "cpst-chart".into(),
+        label: "Cost per successful task by week, against the budget".into(),
+        x: weeks.clone(),
+        y_name: "$".into(),
+        series: vec![
+            (
+                "CPST".into(),
+                rows.iter()
+                    .map(|r| {
+                        r.cpst
+                            .micros()
+                            .filter(|_| plotted(r))
+                            .map(|m| m.as_dollars())
+                    })
+                    .collect(),
+            ),
+            (
+                "Budget".into(),
+                rows.iter()
+                    .map(|_| budget.map(|b| b.as_dollars()))
+                    .collect(),
+            ),
+        ],
+    };
+    let success = LineChart {
+        id: "success-chart".into(),
+        label: "Success rate by week".into(),
+        x: weeks,
+        y_name: "%".into(),
+        series: vec![(
+            "Success rate".into(),
+            rows.iter()
+                .map(|r| {
+                    r.success_rate
+                        .filter(|_| plotted(r))
+                        .map(|v| (v * 1000.0).round() / 10.0)
+                })
+                .collect(),
+        )],
+    };
     view! {
         <section aria-labelledby="trend">
             <h2 id="trend">"Weekly trend"</h2>
-            <p class="hint">"A baseline marks the week a new rule or configuration version took effect: compare figures on the same side of it."</p>
+            <div class="charts">
+                <Chart chart=cpst />
+                <Chart chart=success />
+            </div>
+            <p class="hint">{format!("Weeks with fewer than {MIN_PLOTTED} decided tasks are not drawn. ")}"A baseline marks the week a new rule or configuration version took effect: compare figures on the same side of it."</p>
             <table class="figures">
                 <thead>
                     <tr>
