@@ -19,6 +19,10 @@ test("the overview shows every demo workflow with its cost per successful task a
   for (const cell of await rows.locator("td.cpst").allTextContents()) {
     assert.match(cell, /^\$\d[\d,]*\.\d{2,4}$|^no successful tasks$/);
   }
+  // Each workflow links to its autonomy gate, stating its last judgement and level.
+  for (const gate of await rows.locator("a.gate").allTextContents()) {
+    assert.match(gate, /^(passes|not proven|not judged yet) \(level \d\)$/);
+  }
   await screenshot(page, "overview");
   assert.deepEqual(problems, []);
 });

@@ -2,12 +2,29 @@
 
 use crate::report::Overview;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A workflow's autonomy gate as last recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateState {
+    pub workflow_id: i64,
+    pub passes: bool,
+    /// When it was judged (the server records it daily and with every level change).
+    pub evaluated: String,
+}
+
+/// The overview's figures and each workflow's last gate evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OverviewPage {
+    pub overview: Overview,
+    pub gates: Vec<GateState>,
+}
 
 /// Periods the overview offers, in days.
 pub const PERIODS: [i64; 3] = [7, 30, 90];
 
 #[server(prefix = "/rpc", endpoint = "get_overview")]
-pub async fn get_overview(days: i64) -> Result<Overview, ServerFnError> {
+pub async fn get_overview(days: i64) -> Result<OverviewPage, ServerFnError> {
     use crate::api::context::{db, storage_failure, viewer_who};
     use crate::db::now_ms;
     use crate::db::report::{Catalog, window_rows};
@@ -30,7 +47,20 @@ pub async fn get_overview(days: i64) -> Result<Overview, ServerFnError> {
         current.retain(visible);
         let mut previous = window_rows(&db, window.previous()).await?;
         previous.retain(visible);
-        Ok::<_, crate::db::DbError>(overview(&catalog.ledger(window, &current), &previous))
+        let gates = crate::db::gate::latest_evaluations(&db)
+            .await?
+            .into_iter()
+            .filter(|e| catalog.workflows.iter().any(|w| w.id == e.workflow_id))
+            .map(|e| GateState {
+                workflow_id: e.workflow_id,
+                passes: e.quality_proven && e.cost_proven,
+                evaluated: crate::domain::time::format_day(day_of(e.evaluated_at)),
+            })
+            .collect();
+        Ok::<_, crate::db::DbError>(OverviewPage {
+            overview: overview(&catalog.ledger(window, &current), &previous),
+            gates,
+        })
     };
     load.await.map_err(storage_failure)
 }

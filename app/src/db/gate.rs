@@ -48,3 +48,12 @@ pub async fn autonomy_history(db: &Db, workflow_id: i64) -> DbResult<Vec<Autonom
     let sql = "SELECT * FROM autonomy_changes WHERE workflow_id = $1 ORDER BY changed_at";
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).fetch_all(pool).await)?)
 }
+
+/// Each workflow's most recent gate evaluation.
+pub async fn latest_evaluations(db: &Db) -> DbResult<Vec<GateEvaluation>> {
+    let sql = "SELECT e.* FROM gate_evaluations e
+               WHERE e.id = (SELECT l.id FROM gate_evaluations l WHERE l.workflow_id = e.workflow_id
+                             ORDER BY l.evaluated_at DESC, l.id DESC LIMIT 1)
+               ORDER BY e.workflow_id";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+}

@@ -1,6 +1,6 @@
 //! The overview: cost per successful task, success and spend for every workflow and team.
 
-use crate::api::overview::{PERIODS, get_overview};
+use crate::api::overview::{GateState, PERIODS, get_overview};
 use crate::domain::cpst::{Cpst, TaskSet, percent};
 use crate::domain::money::group_thousands;
 use crate::domain::time::format_day;
@@ -30,7 +30,7 @@ pub fn HomePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading figures…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Ok(overview) => view! { <OverviewTables overview /> }.into_any(),
+                    Ok(page) => view! { <OverviewTables overview=page.overview gates=page.gates /> }.into_any(),
                     Err(err) => view! { <p class="error" role="alert">{error_text(&err)}</p> }.into_any(),
                 }
             })}
@@ -68,7 +68,7 @@ fn PeriodPicker(current: Signal<i64>) -> impl IntoView {
 }
 
 #[component]
-fn OverviewTables(overview: Overview) -> impl IntoView {
+fn OverviewTables(overview: Overview, gates: Vec<GateState>) -> impl IntoView {
     let window = overview.window;
     let pending = overview.total.counts.pending;
     let empty = overview.workflows.is_empty();
@@ -87,7 +87,7 @@ fn OverviewTables(overview: Overview) -> impl IntoView {
             view! {
                 <section aria-labelledby="by-workflow">
                     <h2 id="by-workflow">"By workflow"</h2>
-                    <WorkflowTable rows=overview.workflows total=overview.total window />
+                    <WorkflowTable rows=overview.workflows total=overview.total window gates />
                 </section>
                 <section aria-labelledby="by-team">
                     <h2 id="by-team">"By team"</h2>
@@ -121,6 +121,7 @@ fn WorkflowTable(
     rows: Vec<WorkflowFigures>,
     total: TaskSet,
     window: crate::report::Window,
+    gates: Vec<GateState>,
 ) -> impl IntoView {
     // Every count links to the tasks behind it, over the same days.
     let tasks = move |slug: &str, status: &str| {
@@ -142,10 +143,12 @@ fn WorkflowTable(
                     <th scope="col" class="num">"Success rate"</th>
                     <th scope="col" class="num">"Succeeded"</th>
                     <th scope="col" class="num">"Total spend"</th>
+                    <th scope="col">"Autonomy gate"</th>
                 </tr>
             </thead>
             <tbody>
                 {rows.into_iter().map(|row| {
+                    let gate = gates.iter().find(|g| g.workflow_id == row.workflow_id).cloned();
                     let cpst = row.set.cost_per_successful_task();
                     view! {
                         <tr data-workflow=row.slug.clone()>
@@ -157,6 +160,19 @@ fn WorkflowTable(
                             <td class="num">{rate_text(&row.set)}</td>
                             <td class="num"><a href=tasks(&row.slug, "succeeded")>{group_thousands(row.set.counts.succeeded)}</a></td>
                             <td class="num">{row.set.total_cost().to_string()}</td>
+                            <td>
+                                <a href=format!("/workflows/{}/gate", row.slug) class=match &gate {
+                                    Some(g) if g.passes => "gate passes",
+                                    Some(_) => "gate fails",
+                                    None => "gate",
+                                }>
+                                    {match &gate {
+                                        Some(g) if g.passes => format!("passes (level {})", row.autonomy_level),
+                                        Some(_) => format!("not proven (level {})", row.autonomy_level),
+                                        None => format!("not judged yet (level {})", row.autonomy_level),
+                                    }}
+                                </a>
+                            </td>
                         </tr>
                     }
                 }).collect_view()}
@@ -170,6 +186,7 @@ fn WorkflowTable(
                     <td class="num">{rate_text(&total)}</td>
                     <td class="num">{group_thousands(total.counts.succeeded)}</td>
                     <td class="num">{total.total_cost().to_string()}</td>
+                    <td></td>
                 </tr>
             </tfoot>
         </table>

@@ -720,6 +720,20 @@ async fn more_autonomy_needs_the_gate_and_every_task_has_a_trace() {
             0
         );
 
+        // The overview states each workflow's last gate judgement.
+        let overview = json_of(&rpc(&router, "get_overview", "days=30", &finance).await);
+        let gate = overview["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["workflow_id"] == workflow_id)
+            .cloned();
+        assert_eq!(
+            gate.map(|g| g["passes"].clone()),
+            Some(json!(true)),
+            "{overview}"
+        );
+
         // The workflow's unit economics: 20 tasks at $0.10, all successes, no failure tax.
         let detail = json_of(&rpc(&router, "get_workflow", "slug=refunds", &finance).await);
         let economics = &detail["economics"];
