@@ -1,8 +1,8 @@
 //! `finishline bench`: starts this binary as a server on loopback with a fresh SQLite database,
 //! drives its ingestion API (JSON batches, then OTLP protobuf) from this process with realistic
-//! batches while loading the overview page, and prints throughput, batch latency, page latency
-//! and the server's peak memory. Figures, not assertions: nothing here fails on
-//! a slow machine.
+//! batches while a signed-in reader loads the overview page, then times every page of the
+//! demo dataset, and prints throughput, batch latency, page latency and the server's peak
+//! memory. Figures, not assertions: nothing here fails on a slow machine.
 
 use anyhow::{Context, bail};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -26,6 +26,10 @@ pub struct BenchSpec {
     pub tasks_per_batch: usize,
     pub calls_per_task: usize,
     pub clients: usize,
+    /// Demo tasks behind the page timings.
+    pub page_tasks: u64,
+    /// Only time the pages.
+    pub pages_only: bool,
 }
 
 /// Posts a JSON body over a fresh connection; the status code, or `None` if the connection broke.
@@ -54,12 +58,39 @@ async fn post(
     exchange(stream).await
 }
 
-/// Gets a page over a fresh connection; the status code, or `None` if the connection broke.
-async fn get(port: u16, path: &str) -> Option<u16> {
+/// Gets a page as a signed-in reader over a fresh connection; the status code, or `None` if
+/// the connection broke.
+async fn get(port: u16, path: &str, cookie: &str) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-    let head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(head.as_bytes()).await.ok()?;
     Some(exchange(stream).await?.0)
+}
+
+/// Signs in as a demo account through the sign-in form and returns the session cookie.
+async fn sign_in(port: u16, email: &str, password: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let body = format!(
+        "email={}&password={}&next=",
+        app::api::account::encode_query_value(email),
+        app::api::account::encode_query_value(password)
+    );
+    let head = format!(
+        "POST /rpc/sign_in HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nAccept: text/html\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let text = String::from_utf8_lossy(&response);
+    let line = text
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))?;
+    Some(line.split_once(':')?.1.trim().split(';').next()?.to_owned())
 }
 
 /// The status code and body of the answer on a `Connection: close` stream.
@@ -228,9 +259,16 @@ struct Phase {
 
 /// Runs the ingestion benchmark, JSON batches then OTLP protobuf, and prints its figures.
 pub async fn run(spec: BenchSpec) -> anyhow::Result<()> {
+    if !spec.pages_only {
+        ingestion(&spec).await?;
+    }
+    pages(&spec).await
+}
+
+async fn ingestion(spec: &BenchSpec) -> anyhow::Result<()> {
     let now = app::db::now_ms();
     let bodies = (0..spec.batches)
-        .map(|n| batch(n, &spec, now).into_bytes())
+        .map(|n| batch(n, spec, now).into_bytes())
         .collect();
     let json = Phase {
         title: "JSON batch API",
@@ -239,9 +277,9 @@ pub async fn run(spec: BenchSpec) -> anyhow::Result<()> {
         unit: "calls",
         items: spec.batches * spec.tasks_per_batch * spec.calls_per_task,
     };
-    measure(&spec, json, bodies).await?;
+    measure(spec, json, bodies).await?;
     let bodies = (0..spec.batches)
-        .map(|n| export(n, &spec, now).encode_to_vec())
+        .map(|n| export(n, spec, now).encode_to_vec())
         .collect();
     let otlp = Phase {
         title: "OTLP/HTTP protobuf",
@@ -250,48 +288,121 @@ pub async fn run(spec: BenchSpec) -> anyhow::Result<()> {
         unit: "spans",
         items: spec.batches * spec.tasks_per_batch * (spec.calls_per_task + 1),
     };
-    measure(&spec, otlp, bodies).await
+    measure(spec, otlp, bodies).await
 }
 
-/// Starts a server on a fresh database, sends `bodies` from `spec.clients` clients while
-/// another loads the overview page four times a second, and prints the figures.
-async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow::Result<()> {
+/// A server on a fresh database with the demo dataset, and the port it listens on.
+async fn demo_server(tasks: u64) -> anyhow::Result<(Child, u16, std::path::PathBuf)> {
     let dir = tempfile_dir()?;
-    let data = dir.as_path();
-    let status = finishline(data)
-        .args(["demo", "--tasks", "200"])
+    let status = finishline(&dir)
+        .args(["demo", "--tasks", &tasks.to_string()])
         .stdout(Stdio::null())
         .status()?;
     if !status.success() {
-        bail!("loading the demo catalogue failed");
+        bail!("loading the demo dataset failed");
     }
-    let key = finishline(data)
-        .args(["api-key", "--name", "bench"])
-        .stderr(Stdio::null())
-        .output()?;
-    let key = String::from_utf8(key.stdout)?.trim().to_owned();
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let mut server: Child = finishline(data)
+    let mut server: Child = finishline(&dir)
         .arg("serve")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .context("starting the server")?;
-    let mut ready = false;
-    for _ in 0..200 {
+    for _ in 0..400 {
         if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            ready = true;
-            break;
+            return Ok((server, port, dir));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    if !ready {
+    let _ = server.kill();
+    bail!("the server did not start")
+}
+
+/// The pages a finance reader opens, each timed this many times in a row.
+const PAGE_LOADS: usize = 20;
+const PAGES: [&str; 11] = [
+    "/",
+    "/?days=90",
+    "/workflows",
+    "/workflows/support-triage",
+    "/workflows/support-triage/gate",
+    "/workflows/support-triage/compare",
+    "/tasks?workflow=support-triage",
+    "/tasks?sort=costliest",
+    "/tasks/1",
+    "/export/tasks.csv?workflow=support-triage",
+    "/prices",
+];
+
+/// Times each page of the demo dataset, server-rendered for a signed-in finance reader.
+async fn pages(spec: &BenchSpec) -> anyhow::Result<()> {
+    let (mut server, port, dir) = demo_server(spec.page_tasks).await?;
+    let Some(cookie) = sign_in(
+        port,
+        "finance@demo.finishline.test",
+        "demo-finance-password",
+    )
+    .await
+    else {
         let _ = server.kill();
-        bail!("the server did not start");
+        bail!("signing in to the bench server failed");
+    };
+    println!(
+        "Pages over the demo dataset ({} tasks), server-rendered for a signed-in reader, {PAGE_LOADS} loads each:",
+        spec.page_tasks
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
+    for path in PAGES {
+        let mut times = Vec::new();
+        let mut failed = 0;
+        for _ in 0..PAGE_LOADS {
+            let sent = Instant::now();
+            match get(port, path, &cookie).await {
+                Some(200) => times.push(sent.elapsed()),
+                _ => failed += 1,
+            }
+        }
+        println!(
+            "  {path:<66} p50 {:>7.1} ms  p95 {:>7.1} ms{}",
+            ms(percentile(&mut times, 50)),
+            ms(percentile(&mut times, 95)),
+            if failed > 0 {
+                format!("  ({failed} not 200)")
+            } else {
+                String::new()
+            }
+        );
     }
+    println!(
+        "  server peak memory {:>10.1} MiB",
+        peak_rss_mib(server.id()).unwrap_or(f64::NAN)
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    std::fs::remove_dir_all(dir).ok();
+    Ok(())
+}
+
+/// Starts a server on a fresh database, sends `bodies` from `spec.clients` clients while
+/// another loads the overview page four times a second, and prints the figures.
+async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow::Result<()> {
+    let (mut server, port, dir) = demo_server(200).await?;
+    let data = dir.as_path();
+    let key = finishline(data)
+        .args(["api-key", "--name", "bench"])
+        .stderr(Stdio::null())
+        .output()?;
+    let key = String::from_utf8(key.stdout)?.trim().to_owned();
+    let cookie = sign_in(
+        port,
+        "finance@demo.finishline.test",
+        "demo-finance-password",
+    )
+    .await
+    .unwrap_or_default();
     let started = Instant::now();
     let queue = Arc::new(Mutex::new(bodies));
     let done = Arc::new(AtomicBool::new(false));
@@ -301,7 +412,7 @@ async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow
             let mut loads = Vec::new();
             while !done.load(Ordering::Relaxed) {
                 let sent = Instant::now();
-                if get(port, "/").await == Some(200) {
+                if get(port, "/", &cookie).await == Some(200) {
                     loads.push(sent.elapsed());
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;

@@ -81,6 +81,12 @@ pub struct BenchArgs {
     /// Concurrent clients.
     #[arg(long, default_value_t = 4)]
     pub clients: usize,
+    /// Demo tasks loaded before timing the pages.
+    #[arg(long, default_value_t = 4000)]
+    pub page_tasks: u64,
+    /// Only time the pages (skip the ingestion phases).
+    #[arg(long)]
+    pub pages_only: bool,
 }
 
 #[derive(Debug, Args)]

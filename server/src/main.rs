@@ -40,12 +40,16 @@ async fn main() -> anyhow::Result<()> {
             tasks_per_batch,
             calls_per_task,
             clients,
+            page_tasks,
+            pages_only,
         }) => {
             server::bench::run(server::bench::BenchSpec {
                 batches,
                 tasks_per_batch,
                 calls_per_task,
                 clients,
+                page_tasks,
+                pages_only,
             })
             .await
         }
