@@ -74,6 +74,24 @@ fn may_grade(viewer: &Viewer, workflow: &Workflow) -> bool {
     viewer.grades() && (viewer.grades_every_team() || viewer.team_ids.contains(&workflow.team_id))
 }
 
+/// A queue item with its task and workflow, if this viewer grades that workflow; otherwise
+/// the item does not exist for them.
+async fn item_for(
+    db: &Db,
+    viewer: &Viewer,
+    item_id: i64,
+) -> Result<(QueueItem, Task, Workflow), AccountError> {
+    let item = queue::get_item(db, item_id)
+        .await?
+        .ok_or(AccountError::NotFound("review item"))?;
+    let task = task::get_task(db, item.task_id).await?;
+    let flow = workflow::get_workflow(db, task.workflow_id).await?;
+    if !may_grade(viewer, &flow) {
+        return Err(AccountError::NotFound("review item"));
+    }
+    Ok((item, task, flow))
+}
+
 /// Claims and describes the next task this reviewer may grade.
 pub async fn next_task(db: &Db, viewer: &Viewer, now: i64) -> Result<ReviewSlot, AccountError> {
     let graded_today = graded_since(db, viewer.user_id, day_of(now) * MS_PER_DAY).await?;
@@ -85,7 +103,8 @@ pub async fn next_task(db: &Db, viewer: &Viewer, now: i64) -> Result<ReviewSlot,
         });
     };
     let task = task::get_task(db, item.task_id).await?;
-    let waiting_after = waiting_for(db, viewer, now).await? - 1;
+    let waiting_after =
+        queue::count_claimable(db, viewer.user_id, viewer.grades_every_team(), now).await? - 1;
     Ok(ReviewSlot {
         task: Some(describe(db, &item, &task, waiting_after.max(0)).await?),
         graded_today,
@@ -95,24 +114,6 @@ pub async fn next_task(db: &Db, viewer: &Viewer, now: i64) -> Result<ReviewSlot,
 async fn graded_since(db: &Db, user_id: i64, since: i64) -> Result<i64, DbError> {
     let sql = "SELECT COUNT(*) FROM grades WHERE reviewer_id = $1 AND graded_at >= $2";
     Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(user_id).bind(since).fetch_one(pool).await)?)
-}
-
-/// Open items this reviewer could take now (their own claim included).
-async fn waiting_for(db: &Db, viewer: &Viewer, now: i64) -> Result<i64, DbError> {
-    let sql = "SELECT COUNT(*) FROM review_queue q
-               JOIN tasks t ON t.id = q.task_id JOIN workflows w ON w.id = t.workflow_id
-               WHERE q.done_at IS NULL
-                 AND ($2 OR w.team_id IN (SELECT team_id FROM user_teams WHERE user_id = $1))
-                 AND (q.claimed_by IS NULL OR q.claimed_by = $1 OR q.claimed_at < $3)
-                 AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.task_id = q.task_id AND g.reviewer_id = $1)
-                 AND NOT EXISTS (SELECT 1 FROM review_skips s JOIN review_queue k ON k.id = s.queue_item_id
-                                  WHERE k.task_id = q.task_id AND s.user_id = $1)";
-    Ok(on_db!(db, pool => sqlx::query_scalar(sql)
-        .bind(viewer.user_id)
-        .bind(viewer.grades_every_team())
-        .bind(now - queue::CLAIM_MS)
-        .fetch_one(pool)
-        .await)?)
 }
 
 fn pretty(json: Option<&str>) -> String {
@@ -238,14 +239,7 @@ pub async fn grade(
     if form.note.chars().count() > 2_000 {
         return Err(invalid("note", "must be at most 2000 characters"));
     }
-    let item = queue::get_item(db, item_id)
-        .await?
-        .ok_or(AccountError::NotFound("review item"))?;
-    let task = task::get_task(db, item.task_id).await?;
-    let flow = workflow::get_workflow(db, task.workflow_id).await?;
-    if !may_grade(viewer, &flow) {
-        return Err(AccountError::NotFound("review item"));
-    }
+    let (item, task, flow) = item_for(db, viewer, item_id).await?;
     if item.done_at.is_some() {
         return Err(invalid(
             "item_id",
@@ -291,14 +285,7 @@ pub async fn grade(
 
 /// Passes on an item: it goes back to the queue for others and never returns to this reviewer.
 pub async fn skip(db: &Db, viewer: &Viewer, item_id: i64, now: i64) -> Result<(), AccountError> {
-    let item = queue::get_item(db, item_id)
-        .await?
-        .ok_or(AccountError::NotFound("review item"))?;
-    let task = task::get_task(db, item.task_id).await?;
-    let flow = workflow::get_workflow(db, task.workflow_id).await?;
-    if !may_grade(viewer, &flow) {
-        return Err(AccountError::NotFound("review item"));
-    }
+    let (item, _, _) = item_for(db, viewer, item_id).await?;
     let mut tx = db.begin().await?;
     queue::skip(&mut tx, item.id, viewer.user_id, now).await?;
     tx.commit().await?;

@@ -83,6 +83,37 @@ pub async fn sampled_in_stratum(
     Ok(count.max(0) as u64)
 }
 
+/// The open items reviewer `$1` may take at claim cutoff `$3`: in a workflow of their teams
+/// (or any, with `$2`), not held by someone else, of a task they have not graded, passed on or
+/// claimed in its other slot.
+const CLAIMABLE: &str = "FROM review_queue q
+    JOIN tasks t ON t.id = q.task_id
+    JOIN workflows w ON w.id = t.workflow_id
+    WHERE q.done_at IS NULL
+      AND ($2 OR w.team_id IN (SELECT team_id FROM user_teams WHERE user_id = $1))
+      AND (q.claimed_by IS NULL OR q.claimed_by = $1 OR q.claimed_at < $3)
+      AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.task_id = q.task_id AND g.reviewer_id = $1)
+      AND NOT EXISTS (SELECT 1 FROM review_queue o
+                      WHERE o.task_id = q.task_id AND o.id <> q.id AND o.claimed_by = $1)
+      AND NOT EXISTS (SELECT 1 FROM review_skips s JOIN review_queue k ON k.id = s.queue_item_id
+                      WHERE k.task_id = q.task_id AND s.user_id = $1)";
+
+/// How many items [`claim_next`] could give `reviewer_id` now (their own claim included).
+pub async fn count_claimable(
+    db: &Db,
+    reviewer_id: i64,
+    all_teams: bool,
+    now: i64,
+) -> DbResult<i64> {
+    let sql = format!("SELECT COUNT(*) {CLAIMABLE}");
+    Ok(on_db!(db, pool => sqlx::query_scalar(&sql)
+        .bind(reviewer_id)
+        .bind(all_teams)
+        .bind(now - CLAIM_MS)
+        .fetch_one(pool)
+        .await)?)
+}
+
 /// Claims the next item `reviewer_id` may grade: open, not held by someone else, of a task
 /// they have not graded, passed on or claimed in another slot, in a workflow of their teams
 /// (or any workflow with `all_teams`). Their own unfinished claim comes back first.
@@ -92,26 +123,18 @@ pub async fn claim_next(
     all_teams: bool,
     now: i64,
 ) -> DbResult<Option<QueueItem>> {
-    let pick = "SELECT q.* FROM review_queue q
-                JOIN tasks t ON t.id = q.task_id
-                JOIN workflows w ON w.id = t.workflow_id
-                WHERE q.done_at IS NULL
-                  AND ($2 OR w.team_id IN (SELECT team_id FROM user_teams WHERE user_id = $1))
-                  AND (q.claimed_by IS NULL OR q.claimed_by = $1 OR q.claimed_at < $3)
-                  AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.task_id = q.task_id AND g.reviewer_id = $1)
-                  AND NOT EXISTS (SELECT 1 FROM review_queue o
-                                  WHERE o.task_id = q.task_id AND o.id <> q.id AND o.claimed_by = $1)
-                  AND NOT EXISTS (SELECT 1 FROM review_skips s JOIN review_queue k ON k.id = s.queue_item_id
-                                  WHERE k.task_id = q.task_id AND s.user_id = $1)
-                ORDER BY CASE WHEN q.claimed_by = $1 THEN 0 ELSE 1 END, q.slot, q.enqueued_at, q.id
-                LIMIT 1";
+    let pick = format!(
+        "SELECT q.* {CLAIMABLE}
+         ORDER BY CASE WHEN q.claimed_by = $1 THEN 0 ELSE 1 END, q.slot, q.enqueued_at, q.id
+         LIMIT 1"
+    );
     let claim = "UPDATE review_queue SET claimed_by = $1, claimed_at = $2
                  WHERE id = $3 AND done_at IS NULL
                    AND (claimed_by IS NULL OR claimed_by = $1 OR claimed_at < $4)";
     // Another reviewer may take the picked item between the two statements; pick again then.
     for _ in 0..8 {
         let mut tx = db.begin().await?;
-        let item: Option<QueueItem> = on_tx!(&mut tx, conn => sqlx::query_as(pick)
+        let item: Option<QueueItem> = on_tx!(&mut tx, conn => sqlx::query_as(&pick)
             .bind(reviewer_id)
             .bind(all_teams)
             .bind(now - CLAIM_MS)
