@@ -435,9 +435,10 @@ async fn economics(
         cost_per_attempted: group.set.cost_per_attempted_task(),
         total: group.set.total_cost(),
     };
-    let all = figures(&ledger, &filter, Grouping::All)
-        .pop()
-        .map(|g| row(&g, String::new()))
+    let whole = figures(&ledger, &filter, Grouping::All).pop();
+    let all = whole
+        .as_ref()
+        .map(|g| row(g, String::new()))
         .unwrap_or(EconomicsRow {
             label: "All tasks".into(),
             filter: String::new(),
@@ -447,10 +448,7 @@ async fn economics(
             cost_per_attempted: None,
             total: Micros(0),
         });
-    let breakdown = figures(&ledger, &filter, Grouping::All)
-        .pop()
-        .map(|g| g.set.costs)
-        .unwrap_or_default();
+    let breakdown = whole.map(|g| g.set.costs).unwrap_or_default();
     let total = breakdown.total();
     Ok(Economics {
         from: format_day(window.first_day),

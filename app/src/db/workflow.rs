@@ -104,11 +104,16 @@ pub async fn insert_task_type(tx: &mut Tx, task_type: &NewTaskType<'_>, at: i64)
         .bind(at)
         .fetch_one(conn)
         .await)?;
-    for segment in task_type.segments {
-        let sql = "INSERT INTO task_type_segments (task_type_id, segment) VALUES ($1, $2)";
-        execute!(tx, sqlx::query(sql).bind(id).bind(*segment))?;
-    }
+    insert_segments(tx, id, task_type.segments).await?;
     Ok(id)
+}
+
+async fn insert_segments(tx: &mut Tx, task_type_id: i64, segments: &[&str]) -> DbResult<()> {
+    for segment in segments {
+        let sql = "INSERT INTO task_type_segments (task_type_id, segment) VALUES ($1, $2)";
+        execute!(tx, sqlx::query(sql).bind(task_type_id).bind(*segment))?;
+    }
+    Ok(())
 }
 
 pub async fn list_task_types(db: &Db, workflow_id: i64) -> DbResult<Vec<TaskType>> {
@@ -188,10 +193,7 @@ pub async fn update_task_type(tx: &mut Tx, id: i64, task_type: &NewTaskType<'_>)
         tx,
         sqlx::query("DELETE FROM task_type_segments WHERE task_type_id = $1").bind(id)
     )?;
-    for segment in task_type.segments {
-        let sql = "INSERT INTO task_type_segments (task_type_id, segment) VALUES ($1, $2)";
-        execute!(tx, sqlx::query(sql).bind(id).bind(*segment))?;
-    }
+    insert_segments(tx, id, task_type.segments).await?;
     Ok(())
 }
 
