@@ -55,6 +55,10 @@ const TASKS: NavItem = NavItem {
     href: "/tasks",
     label: "Tasks",
 };
+const MODELS: NavItem = NavItem {
+    href: "/models",
+    label: "Models",
+};
 const REVIEW: NavItem = NavItem {
     href: "/review",
     label: "Review queue",
@@ -164,6 +168,7 @@ impl Viewer {
         if self.reads_finance() {
             items.push(WORKFLOWS);
             items.push(TASKS);
+            items.push(MODELS);
         }
         if self.role == Role::Reviewer {
             items.insert(0, REVIEW);
@@ -285,6 +290,7 @@ mod tests {
                 "/",
                 "/workflows",
                 "/tasks",
+                "/models",
                 "/review",
                 "/costs",
                 "/prices",
@@ -300,6 +306,7 @@ mod tests {
                 "/",
                 "/workflows",
                 "/tasks",
+                "/models",
                 "/review",
                 "/costs",
                 "/prices",
@@ -310,7 +317,15 @@ mod tests {
         );
         assert_eq!(
             hrefs(Role::Finance),
-            ["/", "/workflows", "/tasks", "/costs", "/prices", "/account"]
+            [
+                "/",
+                "/workflows",
+                "/tasks",
+                "/models",
+                "/costs",
+                "/prices",
+                "/account"
+            ]
         );
         assert_eq!(hrefs(Role::Reviewer), ["/review", "/account"]);
         let mut fresh = viewer(Role::Finance, &[]);

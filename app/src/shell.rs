@@ -8,6 +8,7 @@ use crate::pages::costs::CostsPage;
 use crate::pages::gate::GatePage;
 use crate::pages::home::HomePage;
 use crate::pages::keys::KeysPage;
+use crate::pages::models::ModelsPage;
 use crate::pages::not_found::NotFound;
 use crate::pages::prices::PricesPage;
 use crate::pages::review::ReviewPage;
@@ -76,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/prices") view=PricesPage ssr=SsrMode::Async />
                     <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
                     <Route path=path!("/tasks/:id") view=TaskPage ssr=SsrMode::Async />
+                    <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

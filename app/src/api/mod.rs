@@ -6,6 +6,7 @@ pub mod audit;
 pub mod costs;
 pub mod gate;
 pub mod keys;
+pub mod models;
 pub mod overview;
 pub mod review;
 pub mod tasks;

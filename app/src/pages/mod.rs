@@ -7,6 +7,7 @@ pub mod costs;
 pub mod gate;
 pub mod home;
 pub mod keys;
+pub mod models;
 pub mod not_found;
 pub mod prices;
 pub mod review;

@@ -6,11 +6,11 @@ use super::params::{Params, version_id};
 use super::{ApiCaller, ApiError};
 use app::db::report::{Catalog, window_rows};
 use app::db::{Db, rollup};
-use app::domain::compare::{compare_sets, weighted_cpst};
-use app::domain::cpst::Cpst;
+use app::domain::compare::compare_sets;
 use app::domain::time::format_day;
 use app::report::Window;
 use app::report::figures::{Filter, GroupFigures, Grouping, figures};
+use app::report::models::compare_models;
 use axum::Json;
 use axum::extract::{Query, State};
 use serde_json::{Value, json};
@@ -158,9 +158,10 @@ pub async fn get_gate(
     })))
 }
 
-/// `GET /api/v1/models`: per model, its CPST in each workflow it ran in, and its CPST weighted
-/// by each workflow's share of all decided tasks; per workflow, the cheapest model per
-/// successful task among those that meet the workflow's quality target.
+/// `GET /api/v1/models`: per model, its CPST in each workflow it ran in (with its share of the
+/// workflow's decided tasks), and its CPST weighted by each workflow's traffic (`weight`); per
+/// workflow, the cheapest model per successful task among those that meet the workflow's
+/// quality target (the cheapest of all, flagged, when none does).
 #[utoipa::path(get, path = "/api/v1/models", tag = "read",
     params(super::docs::ModelsQuery),
     responses(
@@ -177,91 +178,44 @@ pub async fn get_models(
     let catalog = Catalog::load(&db).await?;
     let filter = params.filter(&catalog, &caller)?;
     let rows = window_rows(&db, window).await?;
-    let ledger = catalog.ledger(window, &rows);
-    let traffic: BTreeMap<i64, u64> = figures(&ledger, &filter, Grouping::Workflow)
+    let found = compare_models(&catalog.ledger(window, &rows), &filter);
+    let models: Vec<Value> = found
+        .models
         .iter()
-        .filter_map(|g| Some((g.key.parse().ok()?, g.set.counts.decided())))
-        .collect();
-    let mut models: BTreeMap<String, Vec<(i64, GroupFigures)>> = BTreeMap::new();
-    for &workflow_id in traffic.keys() {
-        let only = Filter {
-            workflow_ids: Some(vec![workflow_id]),
-            ..filter.clone()
-        };
-        for group in figures(&ledger, &only, Grouping::Model)
-            .into_iter()
-            .filter(|g| !g.key.is_empty())
-        {
-            models
-                .entry(group.key.clone())
-                .or_default()
-                .push((workflow_id, group));
-        }
-    }
-    let name = |id: i64| {
-        catalog
-            .workflows
-            .iter()
-            .find(|w| w.id == id)
-            .map(|w| w.slug.clone())
-            .unwrap_or_default()
-    };
-    let model_rows: Vec<Value> = models
-        .iter()
-        .map(|(model, per_workflow)| {
-            let weights: Vec<(Cpst, u64)> = per_workflow
-                .iter()
-                .map(|(w, g)| {
-                    (
-                        g.set.cost_per_successful_task(),
-                        traffic.get(w).copied().unwrap_or(0),
-                    )
-                })
-                .collect();
-            let covered: u64 = weights.iter().map(|(_, t)| t).sum();
+        .map(|m| {
             json!({
-                "model": model,
-                "weighted_cpst_micros": weighted_cpst(&weights).map(|m| m.0),
-                "workflows": per_workflow.iter().map(|(w, g)| json!({
-                    "workflow": name(*w),
-                    "traffic_share": share(traffic.get(w).copied().unwrap_or(0), covered),
-                    "cpst_micros": g.set.cost_per_successful_task().micros().map(|m| m.0),
-                    "success_rate": g.set.success_rate().map(|r| r.value),
-                    "decided_tasks": g.set.counts.decided(),
+                "model": m.model,
+                "weighted_cpst_micros": m.weighted_cpst.map(|c| c.0),
+                "decided_tasks": m.decided,
+                "workflows": m.workflows.iter().map(|u| json!({
+                    "workflow": u.workflow_slug,
+                    "weight": u.weight,
+                    "traffic_share": u.traffic_share,
+                    "cpst_micros": u.set.cost_per_successful_task().micros().map(|c| c.0),
+                    "success_rate": u.set.success_rate().map(|r| r.value),
+                    "decided_tasks": u.set.counts.decided(),
                 })).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let winners: Vec<Value> = traffic
-        .keys()
-        .map(|&w| {
-            let target = catalog
-                .workflows
-                .iter()
-                .find(|x| x.id == w)
-                .map_or(0, |x| x.quality_target_bp) as f64
-                / 10_000.0;
-            let candidates = models.iter().filter_map(|(model, per)| {
-                let g = &per.iter().find(|(id, _)| *id == w)?.1;
-                Some((
-                    model,
-                    g.set.cost_per_successful_task().micros()?,
-                    g.set.success_rate()?.value >= target,
-                ))
-            });
-            let best = candidates.min_by_key(|(_, cpst, meets)| (!*meets, *cpst));
+    let winners: Vec<Value> = found
+        .winners
+        .iter()
+        .map(|w| {
             json!({
-                "workflow": name(w),
-                "model": best.map(|b| b.0.clone()),
-                "cpst_micros": best.map(|b| b.1.0),
-                "meets_quality_target": best.map(|b| b.2),
+                "workflow": w.workflow_slug,
+                "model": w.model,
+                "cpst_micros": w.cpst.map(|c| c.0),
+                "meets_quality_target": w.meets_quality_target,
+                "quality_target": w.quality_target,
+                "models_compared": w.candidates,
             })
         })
         .collect();
     Ok(Json(json!({
         "from": format_day(window.first_day),
         "to": format_day(window.last_day),
-        "models": model_rows,
+        "models": models,
         "winners": winners,
     })))
 }

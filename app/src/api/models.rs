@@ -1,0 +1,42 @@
+//! Procurement: weighted CPST per model and each workflow's cheapest model per success.
+
+use crate::report::models::ModelComparison;
+use leptos::prelude::*;
+
+/// Models over the last `days` days, or from `from` to `to` (dates) when given, across the
+/// workflows the viewer sees.
+#[server(prefix = "/rpc", endpoint = "get_models")]
+pub async fn get_models(
+    days: i64,
+    #[server(default)] from: Option<String>,
+    #[server(default)] to: Option<String>,
+) -> Result<ModelComparison, ServerFnError> {
+    use crate::api::context::{db, refuse, storage_failure, viewer_who};
+    use crate::db::now_ms;
+    use crate::db::report::{Catalog, window_rows};
+    use crate::domain::time::day_of;
+    use crate::report::Window;
+    use crate::report::figures::Filter;
+    use crate::report::models::compare_models;
+
+    let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
+    let window = Window::chosen(
+        days,
+        from.as_deref().unwrap_or_default(),
+        to.as_deref().unwrap_or_default(),
+        day_of(now_ms()),
+    )
+    .map_err(|problem| refuse(http::StatusCode::UNPROCESSABLE_ENTITY, &problem))?;
+    let db = db()?;
+    let load = async {
+        let mut catalog = Catalog::load(&db).await?;
+        catalog.workflows.retain(|w| viewer.sees_team(w.team_id));
+        let mut rows = window_rows(&db, window).await?;
+        rows.retain(|row| catalog.workflows.iter().any(|w| w.id == row.workflow_id));
+        Ok::<_, crate::db::DbError>(compare_models(
+            &catalog.ledger(window, &rows),
+            &Filter::default(),
+        ))
+    };
+    load.await.map_err(storage_failure)
+}
