@@ -8,6 +8,7 @@ use crate::db::task::{TASK_SORTS, TaskListRow, TaskSearch};
 use crate::domain::Micros;
 use crate::domain::status::TaskStatus;
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant, parse_day};
+use crate::exports::csv_field;
 
 /// The longest window a list or an export covers.
 pub const MAX_DAYS: i64 = 366;
@@ -62,6 +63,8 @@ pub fn search_of(
     };
     let status = match given(&query.status) {
         None => None,
+        // Every task with a verdict: the tasks CPST, success rates and distributions count.
+        Some(text) if text == "decided" => Some(text),
         Some(text) => Some(
             text.parse::<TaskStatus>()
                 .map_err(|e| format!("status: {e}"))?
@@ -166,20 +169,6 @@ pub fn line(catalog: &Catalog, row: &TaskListRow) -> TaskLine {
     }
 }
 
-/// One CSV field, quoted when it must be (RFC 4180); a leading =, +, - or @ is prefixed with
-/// an apostrophe so that a spreadsheet never runs a sender's text as a formula.
-pub fn csv_field(text: &str) -> String {
-    let text = match text.chars().next() {
-        Some('=' | '+' | '-' | '@') if text.parse::<f64>().is_err() => format!("'{text}"),
-        _ => text.to_owned(),
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
 /// The header and the rows of a task export. Money is exact dollars (six decimals), not the
 /// rounded figure a page shows.
 pub fn csv(catalog: &Catalog, rows: &[TaskListRow]) -> String {
@@ -209,19 +198,4 @@ pub fn csv(catalog: &Catalog, rows: &[TaskListRow]) -> String {
         out.push_str("\r\n");
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_never_formulas() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-12.5"), "-12.5");
-        assert_eq!(csv_field("@cmd"), "'@cmd");
-    }
 }

@@ -68,14 +68,41 @@ pub struct TaskTypeView {
     pub rules: Vec<RuleVersion>,
 }
 
-/// One week of the workflow's trend, with the baselines that start in it.
+/// One day or week of the workflow's trend, with the baselines that start in it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrendRow {
-    pub week: String,
+    /// The period's first day (`YYYY-MM-DD`).
+    pub period: String,
     pub decided: u64,
     pub success_rate: Option<f64>,
     pub cpst: Cpst,
+    /// Spend by component (model, tool, retry, cache, human review, platform).
+    pub costs: crate::domain::cpst::CostBreakdown,
     pub baselines: Vec<String>,
+}
+
+/// The trend's periods: twelve weeks, or the last thirty days one by one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrendBy {
+    #[default]
+    Week,
+    Day,
+}
+
+impl TrendBy {
+    pub fn parse(text: &str) -> TrendBy {
+        match text {
+            "day" => TrendBy::Day,
+            _ => TrendBy::Week,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrendBy::Week => "week",
+            TrendBy::Day => "day",
+        }
+    }
 }
 
 /// One group's unit economics: what a finished task costs and what failure adds to it.
@@ -133,6 +160,8 @@ pub struct Health {
     pub escalations: Vec<(String, u64, f64)>,
     /// Per step and model: (step, model, calls, error rate, cost, mean latency ms).
     pub steps: Vec<(String, String, i64, f64, Micros, i64)>,
+    /// How many decided tasks cost how much (call cost and review labour).
+    pub cost_histogram: Vec<crate::domain::stats::Bin>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -143,6 +172,7 @@ pub struct WorkflowDetail {
     pub team: String,
     pub summary: Vec<(String, String)>,
     pub task_types: Vec<TaskTypeView>,
+    pub trend_by: TrendBy,
     pub trend: Vec<TrendRow>,
     pub editable: bool,
     pub teams: Vec<Choice>,
@@ -267,12 +297,16 @@ fn team_choices(viewer: &crate::access::Viewer, teams: &[crate::model::Team]) ->
 }
 
 #[server(prefix = "/rpc", endpoint = "get_workflow")]
-pub async fn get_workflow(slug: String) -> Result<WorkflowDetail, ServerFnError> {
+pub async fn get_workflow(
+    slug: String,
+    #[server(default)] trend_by: Option<String>,
+) -> Result<WorkflowDetail, ServerFnError> {
     use crate::api::context::*;
     use crate::db::workflow;
     use http::StatusCode;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
+    let trend_by = TrendBy::parse(trend_by.as_deref().unwrap_or_default());
     let db = db()?;
     let now = crate::db::now_ms();
     let found = workflow::find_workflow_by_slug(&db, &slug)
@@ -300,7 +334,8 @@ pub async fn get_workflow(slug: String) -> Result<WorkflowDetail, ServerFnError>
                 .map(|t| t.name.clone())
                 .unwrap_or_default(),
             task_types: task_type_views(&db, found.id).await?,
-            trend: trend(&db, &catalog, &found, now).await?,
+            trend_by,
+            trend: trend(&db, &catalog, &found, now, trend_by).await?,
             economics: economics(&db, &catalog, &found, now).await?,
             health_30d: engineering(&db, &catalog, &found, now).await?,
             settings: settings_form(&found),
@@ -576,6 +611,7 @@ async fn engineering(
             })
             .collect(),
         escalations,
+        cost_histogram: detail.cost_histogram.clone(),
         steps: steps
             .into_iter()
             .map(|((step, model), (calls, errors, cost, latency))| {
@@ -593,14 +629,16 @@ async fn engineering(
     })
 }
 
-/// Twelve weeks of success rate and CPST, marking where a rule version or a configuration
-/// version took effect: figures on either side of a baseline measure different things.
+/// Twelve weeks (or thirty days) of success rate, CPST and spend by component, marking where
+/// a rule version or a configuration version took effect: figures on either side of a
+/// baseline measure different things.
 #[cfg(feature = "ssr")]
 async fn trend(
     db: &crate::db::Db,
     catalog: &crate::db::report::Catalog,
     flow: &crate::model::Workflow,
     now: i64,
+    by: TrendBy,
 ) -> Result<Vec<TrendRow>, crate::db::DbError> {
     use crate::db::report::window_rows;
     use crate::db::workflow;
@@ -608,13 +646,25 @@ async fn trend(
     use crate::report::Window;
     use crate::report::figures::{Filter, Grouping, figures};
 
-    let window = Window::ending(day_of(now), 84);
+    let today = day_of(now);
+    let window = match by {
+        // Twelve whole weeks from a Monday (day 0 was a Thursday), this one being the last.
+        TrendBy::Week => Window {
+            first_day: today - (today + 3).rem_euclid(7) - 77,
+            last_day: today,
+        },
+        TrendBy::Day => Window::ending(today, 30),
+    };
+    let grouping = match by {
+        TrendBy::Week => Grouping::Week,
+        TrendBy::Day => Grouping::Day,
+    };
     let rows = window_rows(db, window).await?;
     let filter = Filter {
         workflow_ids: Some(vec![flow.id]),
         ..Filter::default()
     };
-    let groups = figures(&catalog.ledger(window, &rows), &filter, Grouping::Week);
+    let groups = figures(&catalog.ledger(window, &rows), &filter, grouping);
     let rules = workflow::workflow_rules(db, flow.id).await?;
     let task_types = workflow::list_task_types(db, flow.id).await?;
     let versions: Vec<_> = catalog
@@ -647,10 +697,11 @@ async fn trend(
                     .map(|v| format!("configuration {}", v.label)),
             );
             TrendRow {
-                week: group.label.clone(),
+                period: crate::domain::time::format_day(group.window.first_day),
                 decided: group.set.counts.decided(),
                 success_rate: group.set.success_rate().map(|p| p.value),
                 cpst: group.set.cost_per_successful_task(),
+                costs: group.set.costs,
                 baselines,
             }
         })
@@ -832,7 +883,8 @@ mod tests {
     }
 }
 
-/// Two configuration versions of a workflow side by side over the same days.
+/// Two configuration versions of a workflow side by side over the same days, or the whole
+/// workflow over two periods.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionComparison {
     pub slug: String,
@@ -842,18 +894,30 @@ pub struct VersionComparison {
     pub candidate: String,
     pub days: i64,
     pub window: String,
-    /// `None` while the workflow has fewer than two versions.
+    /// Set when two periods are compared: baseline from and to, candidate from and to.
+    pub periods: Option<[String; 4]>,
+    /// What each side is, for the table's headings.
+    pub baseline_heading: String,
+    pub candidate_heading: String,
+    /// `None` while the workflow has fewer than two versions (comparing versions).
     pub comparison: Option<crate::domain::compare::Comparison>,
 }
 
 /// Compares `candidate` with `baseline` (configuration version labels; the first and the
-/// latest when empty) over the last `days` days.
+/// latest when empty) over the last `days` days; or, when any period date is given, every
+/// version over the period from `baseline_from` to `baseline_to` against the one from
+/// `candidate_from` to `candidate_to` (an empty `to` is today).
 #[server(prefix = "/rpc", endpoint = "compare_versions")]
+#[allow(clippy::too_many_arguments)]
 pub async fn compare_versions(
     slug: String,
     baseline: String,
     candidate: String,
     days: i64,
+    #[server(default)] baseline_from: Option<String>,
+    #[server(default)] baseline_to: Option<String>,
+    #[server(default)] candidate_from: Option<String>,
+    #[server(default)] candidate_to: Option<String>,
 ) -> Result<VersionComparison, ServerFnError> {
     use crate::api::context::*;
     use crate::db::report::{Catalog, window_rows};
@@ -901,36 +965,65 @@ pub async fn compare_versions(
         };
     let before = pick(&baseline, "baseline", versions.first())?;
     let after = pick(&candidate, "candidate", versions.last())?;
-    let window = Window::ending(day_of(crate::db::now_ms()), days);
-    let rows = window_rows(&db, window).await.map_err(storage_failure)?;
-    let ledger = catalog.ledger(window, &rows);
-    let set_of = |version: &crate::model::ConfigVersion| {
+    let today = day_of(crate::db::now_ms());
+    let window = Window::ending(today, days);
+    let span = |w: Window| format!("{} to {}", format_day(w.first_day), format_day(w.last_day));
+    let set_of = async |window: Window, version: Option<i64>| {
+        let rows = window_rows(&db, window).await?;
         let filter = Filter {
             workflow_ids: Some(vec![flow.id]),
-            config_version_id: Some(version.id),
+            config_version_id: version,
             ..Filter::default()
         };
-        figures(&ledger, &filter, Grouping::All)
-            .pop()
-            .map(|g| g.set)
-            .unwrap_or_default()
+        Ok::<_, crate::db::DbError>(
+            figures(&catalog.ledger(window, &rows), &filter, Grouping::All)
+                .pop()
+                .map(|g| g.set)
+                .unwrap_or_default(),
+        )
     };
-    let comparison = match (&before, &after) {
-        (Some(b), Some(a)) if b.id != a.id => Some(compare_sets(&set_of(b), &set_of(a))),
-        _ => None,
-    };
-    Ok(VersionComparison {
+    let dates = [baseline_from, baseline_to, candidate_from, candidate_to]
+        .map(|d| d.unwrap_or_default().trim().to_owned());
+    let by_period = dates.iter().any(|d| !d.is_empty());
+    let mut found = VersionComparison {
         slug: flow.slug.clone(),
         name: flow.name.clone(),
         versions: versions.iter().map(|v| v.label.clone()).collect(),
-        baseline: before.map(|v| v.label).unwrap_or_default(),
-        candidate: after.map(|v| v.label).unwrap_or_default(),
+        baseline: before.as_ref().map(|v| v.label.clone()).unwrap_or_default(),
+        candidate: after.as_ref().map(|v| v.label.clone()).unwrap_or_default(),
         days,
-        window: format!(
-            "{} to {}",
-            format_day(window.first_day),
-            format_day(window.last_day)
-        ),
-        comparison,
-    })
+        window: span(window),
+        periods: None,
+        baseline_heading: before.as_ref().map(|v| v.label.clone()).unwrap_or_default(),
+        candidate_heading: after.as_ref().map(|v| v.label.clone()).unwrap_or_default(),
+        comparison: None,
+    };
+    if by_period {
+        let period = |side: &str, from: &str, to: &str| {
+            if from.is_empty() {
+                return Err(format!("{side}_from: is required to compare periods"));
+            }
+            Window::chosen(days, from, to, today).map_err(|problem| format!("{side}_{problem}"))
+        };
+        let refused = |problem: String| refuse(StatusCode::UNPROCESSABLE_ENTITY, &problem);
+        let b = period("baseline", &dates[0], &dates[1]).map_err(refused)?;
+        let c = period("candidate", &dates[2], &dates[3]).map_err(refused)?;
+        let (bs, cs) = (
+            set_of(b, None).await.map_err(storage_failure)?,
+            set_of(c, None).await.map_err(storage_failure)?,
+        );
+        found.comparison = Some(compare_sets(&bs, &cs));
+        found.periods = Some([b.first_day, b.last_day, c.first_day, c.last_day].map(format_day));
+        found.baseline_heading = span(b);
+        found.candidate_heading = span(c);
+        return Ok(found);
+    }
+    if let (Some(b), Some(a)) = (&before, &after)
+        && b.id != a.id
+    {
+        let bs = set_of(window, Some(b.id)).await.map_err(storage_failure)?;
+        let cs = set_of(window, Some(a.id)).await.map_err(storage_failure)?;
+        found.comparison = Some(compare_sets(&bs, &cs));
+    }
+    Ok(found)
 }

@@ -428,7 +428,7 @@ const SEARCH_WHERE: &str = "FROM tasks t JOIN workflows w ON w.id = t.workflow_i
     WHERE t.started_at >= $1 AND t.started_at < $2
       AND ($3 OR w.team_id IN (SELECT team_id FROM user_teams WHERE user_id = $4))
       AND ($5 IS NULL OR t.workflow_id = $5)
-      AND ($6 IS NULL OR t.status = $6)
+      AND ($6 IS NULL OR t.status = $6 OR ($6 = 'decided' AND t.status <> 'pending'))
       AND ($7 IS NULL OR t.task_type_id = $7)
       AND ($8 IS NULL OR t.segment = $8)
       AND ($9 IS NULL OR t.config_version_id = $9)

@@ -72,9 +72,104 @@ pub fn costliest_share_bp(values: &mut [i64], percent: u32) -> Option<i64> {
     Some(div_round(tail * 10_000, total) as i64)
 }
 
+/// One bar of a histogram: values from `from` up to, not including, `to`; `to` is `None` for the
+/// last bar when it gathers everything above the regular bars (the long tail).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bin {
+    pub from: i64,
+    pub to: Option<i64>,
+    pub count: u64,
+}
+
+/// A histogram of non-negative `values` (sorted in place) in at most `bars` regular bars of one
+/// round width (1, 2 or 5 × 10^k) from zero to the 99th percentile, plus a last bar for anything
+/// above them, so one outlier does not squash the rest into the first bar. Empty for no values.
+pub fn histogram(values: &mut [i64], bars: usize) -> Vec<Bin> {
+    if values.is_empty() || bars == 0 {
+        return Vec::new();
+    }
+    values.sort_unstable();
+    let top = nearest_rank(values, 99).max(0);
+    let width = round_width((top / bars as i64).max(1));
+    let regular = ((top / width) + 1).min(bars as i64) as usize;
+    let mut bins: Vec<Bin> = (0..regular)
+        .map(|i| Bin {
+            from: i as i64 * width,
+            to: Some((i as i64 + 1) * width),
+            count: 0,
+        })
+        .collect();
+    let edge = regular as i64 * width;
+    let mut tail = 0;
+    for value in values.iter().map(|v| (*v).max(0)) {
+        match bins.get_mut((value / width) as usize) {
+            Some(bin) if value < edge => bin.count += 1,
+            _ => tail += 1,
+        }
+    }
+    if tail > 0 {
+        bins.push(Bin {
+            from: edge,
+            to: None,
+            count: tail,
+        });
+    }
+    bins
+}
+
+/// The smallest of 1, 2 or 5 × 10^k that is at least `at_least` (which is positive).
+fn round_width(at_least: i64) -> i64 {
+    let mut scale = 1i64;
+    loop {
+        for step in [1, 2, 5] {
+            if step * scale >= at_least {
+                return step * scale;
+            }
+        }
+        scale = scale.saturating_mul(10);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_histogram_has_round_bars_up_to_the_99th_percentile_and_a_tail() {
+        // 100 tasks from $0.01 to $1.00 and one at $50: bars of $0.10, the outlier on its own.
+        let mut costs: Vec<i64> = (1..=100).map(|i| i * 10_000).collect();
+        costs.push(50_000_000);
+        let bins = histogram(&mut costs, 12);
+        assert_eq!(
+            bins[0],
+            Bin {
+                from: 0,
+                to: Some(100_000),
+                count: 9
+            }
+        );
+        assert_eq!(bins.len(), 12, "0 to $1.10 in eleven bars, then the tail");
+        assert_eq!(bins[10].count, 1, "$1.00 exactly starts the eleventh bar");
+        assert_eq!(
+            bins[11],
+            Bin {
+                from: 1_100_000,
+                to: None,
+                count: 1
+            }
+        );
+        assert_eq!(
+            bins.iter().map(|b| b.count).sum::<u64>(),
+            101,
+            "every task counted once"
+        );
+        assert_eq!(round_width(3), 5);
+        assert_eq!(round_width(11), 20);
+        assert_eq!(round_width(1), 1);
+        assert!(histogram(&mut [], 10).is_empty());
+        let same = histogram(&mut [7, 7, 7], 10);
+        assert_eq!(same.iter().map(|b| b.count).sum::<u64>(), 3);
+    }
 
     #[test]
     fn median_and_p95_use_the_nearest_rank() {

@@ -202,7 +202,7 @@ pub fn RuleEditorPage() -> impl IntoView {
             .and_then(|t| t.parse::<i64>().ok())
             .unwrap_or(0)
     };
-    let detail = Resource::new(slug, get_workflow);
+    let detail = Resource::new(slug, |slug| get_workflow(slug, None));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the rule…"</p> }>
             {move || Suspend::new(async move {

@@ -53,13 +53,15 @@ fn choices(
 
 #[component]
 fn Filters(query: TaskQuery, list: TaskList) -> impl IntoView {
-    let statuses = TaskStatus::ALL
-        .iter()
-        .map(|s| FilterChoice {
-            value: s.as_str().to_owned(),
-            label: s.label().to_owned(),
-        })
-        .collect();
+    let statuses = std::iter::once(FilterChoice {
+        value: "decided".to_owned(),
+        label: "any verdict (not pending)".to_owned(),
+    })
+    .chain(TaskStatus::ALL.iter().map(|s| FilterChoice {
+        value: s.as_str().to_owned(),
+        label: s.label().to_owned(),
+    }))
+    .collect();
     let sorts = [
         ("newest", "newest first"),
         ("oldest", "oldest first"),

@@ -5,14 +5,16 @@ use crate::api::costs::Choice;
 use crate::api::review::{AgreementView, QueueHealth};
 use crate::api::workflows::{
     Economics, EconomicsRow, ForceReview, Health as WorkHealth, SaveTaskType, SaveWorkflow,
-    SettingsForm, TaskTypeView, TrendRow, get_workflow, list_workflows,
+    SettingsForm, TaskTypeView, TrendBy, TrendRow, get_workflow, list_workflows,
 };
-use crate::components::chart::{Chart, LineChart};
+use crate::components::chart::{Chart, ChartSpec, Kind, Series};
+use crate::components::export::CsvLink;
 use crate::components::forms::{ActionError, error_text};
+use crate::domain::Micros;
 use crate::domain::cpst::percent;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 #[component]
 pub fn WorkflowsPage() -> impl IntoView {
@@ -118,7 +120,9 @@ fn SettingsFields(settings: SettingsForm, teams: Vec<Choice>) -> impl IntoView {
 #[component]
 pub fn WorkflowPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
+    let trend_by = move || query.read().get("trend");
     let save = ServerAction::<SaveWorkflow>::new();
     let save_type = ServerAction::<SaveTaskType>::new();
     let force = ServerAction::<ForceReview>::new();
@@ -126,12 +130,13 @@ pub fn WorkflowPage() -> impl IntoView {
         move || {
             (
                 slug(),
+                trend_by(),
                 save.version().get(),
                 save_type.version().get(),
                 force.version().get(),
             )
         },
-        |(slug, ..)| get_workflow(slug),
+        |(slug, trend_by, ..)| get_workflow(slug, trend_by),
     );
     let navigate = use_navigate();
     Effect::new(move || {
@@ -149,6 +154,7 @@ pub fn WorkflowPage() -> impl IntoView {
                         let name = d.settings.name.clone();
                         let workflow_id = d.settings.id;
                         let slug = d.settings.slug.clone();
+                        let (from, to) = (d.economics.from.clone(), d.economics.to.clone());
                         view! {
                             <Title text=name.clone() />
                             <p class="crumbs"><a href="/workflows">"Workflows"</a></p>
@@ -168,8 +174,8 @@ pub fn WorkflowPage() -> impl IntoView {
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type />
                             {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
                             <UnitEconomics economics=d.economics slug=slug.clone() />
-                            <Engineering health=d.health_30d />
-                            <Trend rows=d.trend budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
+                            <Engineering health=d.health_30d slug=slug.clone() from=from to=to />
+                            <Trend rows=d.trend by=d.trend_by slug=slug.clone() budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
                             {d.health.map(|h| view! { <Health health=h workflow_id force /> })}
                             {d.agreement.map(|a| view! { <Agreement agreement=a /> })}
                             {d.editable.then(|| view! {
@@ -306,12 +312,13 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
     let window = format!("from={}&to={}", economics.from, economics.to);
     let tax = economics.all.failure_tax();
     let split = move |caption: &'static str,
+                      table: &'static str,
                       rows: Vec<EconomicsRow>,
                       slug: String,
                       window: String| {
         view! {
-            <table class="figures">
-                <caption>{caption}</caption>
+            <table class="figures" id=table>
+                <caption>{caption} " " <CsvLink href=format!("/export/workflows/{slug}/{table}.csv") what=caption /></caption>
                 <thead>
                     <tr>
                         <th scope="col"></th>
@@ -355,7 +362,7 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
                 }}
             </p>
             <table class="figures compact" id="cost-components">
-                <caption>"Where the money went"</caption>
+                <caption>"Where the money went " <CsvLink href=format!("/export/workflows/{slug}/components.csv") what="the cost components" /></caption>
                 <thead><tr><th scope="col">"Component"</th><th scope="col" class="num">"Amount"</th><th scope="col" class="num">"Share"</th></tr></thead>
                 <tbody>
                     {economics.components.into_iter().map(|(name, amount, share)| view! {
@@ -364,15 +371,64 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
                 </tbody>
                 <tfoot><tr><th scope="row">"Total"</th><td class="num">{economics.all.total.to_string()}</td><td></td></tr></tfoot>
             </table>
-            {split("By task type", economics.by_task_type, slug.clone(), window.clone())}
-            {split("By segment", economics.by_segment, slug, window)}
+            {split("By task type", "task-types", economics.by_task_type, slug.clone(), window.clone())}
+            {split("By segment", "segments", economics.by_segment, slug.clone(), window)}
         </section>
     }
 }
 
 #[component]
-fn Engineering(health: WorkHealth) -> impl IntoView {
+fn Engineering(health: WorkHealth, slug: String, from: String, to: String) -> impl IntoView {
     let share = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "–".into());
+    let export = {
+        let slug = slug.clone();
+        move |table: &str| format!("/export/workflows/{slug}/{table}.csv")
+    };
+    let tasks = format!("/tasks?workflow={slug}&from={from}&to={to}");
+    let pareto = ChartSpec::new(
+        "pareto-chart",
+        "Escalation reasons ranked, with their cumulative share",
+        health.escalations.iter().map(|(r, ..)| r.clone()).collect(),
+        "tasks",
+    )
+    .right_axis("%")
+    .series(Series::new(
+        "Escalated tasks",
+        Kind::Bar,
+        health
+            .escalations
+            .iter()
+            .map(|(_, n, _)| Some(*n as f64))
+            .collect(),
+    ))
+    .series(
+        Series::new(
+            "Cumulative share",
+            Kind::Line,
+            health
+                .escalations
+                .iter()
+                .map(|(.., c)| Some((c * 1000.0).round() / 10.0))
+                .collect(),
+        )
+        .on_right_axis(),
+    );
+    let bins = health.cost_histogram.clone();
+    let bin_label = |b: &crate::domain::stats::Bin| match b.to {
+        Some(to) => format!("{}–{}", Micros(b.from), Micros(to)),
+        None => format!("{} and above", Micros(b.from)),
+    };
+    let histogram = ChartSpec::new(
+        "cost-histogram-chart",
+        "How many decided tasks cost how much",
+        bins.iter().map(bin_label).collect(),
+        "tasks",
+    )
+    .series(Series::new(
+        "Tasks",
+        Kind::Bar,
+        bins.iter().map(|b| Some(b.count as f64)).collect(),
+    ));
     let number = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
     let (cost_median, cost_p95, cost_max) = health.cost_per_task;
     let (lat_median, lat_p95, lat_max) = health.latency_ms;
@@ -392,20 +448,44 @@ fn Engineering(health: WorkHealth) -> impl IntoView {
                 <dt>"Cost per task"</dt><dd>{format!("median {cost_median}, p95 {cost_p95}, max {cost_max}")}
                     {health.costliest_share.map(|s| format!("; the costliest 5% of tasks carry {}", percent(s)))}</dd>
             </dl>
+            {(!bins.is_empty()).then(|| view! {
+                <div class="chart-table">
+                    <Chart chart=histogram />
+                    <table class="figures compact" id="cost-histogram">
+                        <caption>"Cost per decided task " <CsvLink href=export("cost-histogram") what="the cost distribution" /></caption>
+                        <thead><tr><th scope="col">"Cost"</th><th scope="col" class="num">"Tasks"</th></tr></thead>
+                        <tbody>
+                            {bins.iter().map(|b| {
+                                let max = b.to.map(|to| format!("&max_cost={}", crate::api::workflows::plain_dollars(Micros(to - 1)))).unwrap_or_default();
+                                let href = format!("{tasks}&status=decided&min_cost={}{max}", crate::api::workflows::plain_dollars(Micros(b.from)));
+                                view! {
+                                    <tr><th scope="row"><a href=href>{bin_label(b)}</a></th><td class="num">{b.count}</td></tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            })}
             {(!health.escalations.is_empty()).then(|| view! {
-                <table class="figures compact">
-                    <caption>"Escalation reasons"</caption>
+                <div class="chart-table">
+                <Chart chart=pareto />
+                <table class="figures compact" id="escalations">
+                    <caption>"Escalation reasons " <CsvLink href=export("escalations") what="the escalation reasons" /></caption>
                     <thead><tr><th scope="col">"Reason"</th><th scope="col" class="num">"Tasks"</th><th scope="col" class="num">"Cumulative share"</th></tr></thead>
                     <tbody>
-                        {health.escalations.into_iter().map(|(reason, n, cumulative)| view! {
-                            <tr><th scope="row">{reason}</th><td class="num">{n}</td><td class="num">{percent(cumulative)}</td></tr>
+                        {health.escalations.into_iter().map(|(reason, n, cumulative)| {
+                            let href = format!("{tasks}&status=escalated&reason={}", crate::api::account::encode_query_value(&reason));
+                            view! {
+                                <tr><th scope="row"><a href=href>{reason}</a></th><td class="num">{n}</td><td class="num">{percent(cumulative)}</td></tr>
+                            }
                         }).collect_view()}
                     </tbody>
                 </table>
+                </div>
             })}
             {(!health.steps.is_empty()).then(|| view! {
                 <table class="figures compact">
-                    <caption>"Calls by step and model"</caption>
+                    <caption>"Calls by step and model " <CsvLink href=export("steps") what="calls by step and model" /></caption>
                     <thead><tr><th scope="col">"Step"</th><th scope="col">"Model"</th><th scope="col" class="num">"Calls"</th><th scope="col" class="num">"Errors"</th><th scope="col" class="num">"Cost"</th><th scope="col" class="num">"Mean latency"</th></tr></thead>
                     <tbody>
                         {health.steps.into_iter().map(|(step, model, calls, errors, cost, latency)| view! {
@@ -423,7 +503,7 @@ fn Engineering(health: WorkHealth) -> impl IntoView {
             })}
             {(!health.costliest.is_empty()).then(|| view! {
                 <table class="figures compact">
-                    <caption>"Costliest tasks"</caption>
+                    <caption>"Costliest tasks " <CsvLink href=export("costliest") what="the costliest tasks" /></caption>
                     <thead><tr><th scope="col">"Task"</th><th scope="col">"Verdict"</th><th scope="col" class="num">"Cost"</th></tr></thead>
                     <tbody>
                         {health.costliest.into_iter().map(|(id, external, verdict, cost)| view! {
@@ -436,74 +516,119 @@ fn Engineering(health: WorkHealth) -> impl IntoView {
     }
 }
 
-/// Fewer decided tasks than this in a week make its rate and CPST noise, not a trend point.
+/// Fewer decided tasks than this in a period make its rate and CPST noise, not a trend point.
 const MIN_PLOTTED: u64 = 10;
 
 #[component]
-fn Trend(rows: Vec<TrendRow>, budget: Option<crate::domain::Micros>) -> impl IntoView {
-    // Dollars and percentages for drawing only; the table holds the exact figures. A week with
-    // few decided tasks (the current one, mostly pending) is left as a gap, not drawn as a cliff.
+fn Trend(
+    rows: Vec<TrendRow>,
+    by: TrendBy,
+    slug: String,
+    budget: Option<crate::domain::Micros>,
+) -> impl IntoView {
+    // Dollars and percentages for drawing only; the table holds the exact figures. A period
+    // with few decided tasks (the current one, mostly pending) is a gap, not a cliff.
     let plotted = |r: &TrendRow| r.decided >= MIN_PLOTTED;
-    let weeks: Vec<String> = rows
+    let x: Vec<String> = rows.iter().map(|r| r.period.clone()).collect();
+    let markers: Vec<(String, String)> = rows
         .iter()
-        .map(|r| r.week.trim_start_matches("Week of ").to_owned())
+        .filter(|r| !r.baselines.is_empty())
+        .map(|r| (r.period.clone(), r.baselines.join("; ")))
         .collect();
-    let cpst = LineChart {
-        id: "cpst-chart".into(),
-        label: "Cost per successful task by week, against the budget".into(),
-        x: weeks.clone(),
-        y_name: "$".into(),
-        series: vec![
-            (
-                "CPST".into(),
-                rows.iter()
-                    .map(|r| {
-                        r.cpst
-                            .micros()
-                            .filter(|_| plotted(r))
-                            .map(|m| m.as_dollars())
-                    })
-                    .collect(),
-            ),
-            (
-                "Budget".into(),
-                rows.iter()
-                    .map(|_| budget.map(|b| b.as_dollars()))
-                    .collect(),
-            ),
-        ],
+    let (unit, title) = match by {
+        TrendBy::Week => ("week", "Weekly trend"),
+        TrendBy::Day => ("day", "Daily trend"),
     };
-    let success = LineChart {
-        id: "success-chart".into(),
-        label: "Success rate by week".into(),
-        x: weeks,
-        y_name: "%".into(),
-        series: vec![(
-            "Success rate".into(),
+    let cpst = ChartSpec::new(
+        "cpst-chart",
+        format!("Cost per successful task by {unit}, against the budget"),
+        x.clone(),
+        "$",
+    )
+    .series(Series::new(
+        "CPST",
+        Kind::Line,
+        rows.iter()
+            .map(|r| {
+                r.cpst
+                    .micros()
+                    .filter(|_| plotted(r))
+                    .map(|m| m.as_dollars())
+            })
+            .collect(),
+    ))
+    .series(Series::new(
+        "Budget",
+        Kind::Line,
+        rows.iter()
+            .map(|_| budget.map(|b| b.as_dollars()))
+            .collect(),
+    ))
+    .markers(markers.clone());
+    let success = ChartSpec::new(
+        "success-chart",
+        format!("Success rate by {unit}"),
+        x.clone(),
+        "%",
+    )
+    .series(Series::new(
+        "Success rate",
+        Kind::Line,
+        rows.iter()
+            .map(|r| {
+                r.success_rate
+                    .filter(|_| plotted(r))
+                    .map(|v| (v * 1000.0).round() / 10.0)
+            })
+            .collect(),
+    ))
+    .markers(markers);
+    let mut spend = ChartSpec::new(
+        "spend-chart",
+        format!("Spend by cost component, by {unit}"),
+        x,
+        "$",
+    );
+    for (index, (name, _)) in crate::domain::cpst::CostBreakdown::default()
+        .components()
+        .iter()
+        .enumerate()
+    {
+        spend = spend.series(Series::new(
+            *name,
+            Kind::StackedBar,
             rows.iter()
-                .map(|r| {
-                    r.success_rate
-                        .filter(|_| plotted(r))
-                        .map(|v| (v * 1000.0).round() / 10.0)
-                })
+                .map(|r| Some(r.costs.components()[index].1.as_dollars()))
                 .collect(),
-        )],
+        ));
+    }
+    let other = match by {
+        TrendBy::Week => ("day", "By day, last 30 days"),
+        TrendBy::Day => ("week", "By week, last 12 weeks"),
     };
     view! {
         <section aria-labelledby="trend">
-            <h2 id="trend">"Weekly trend"</h2>
+            <div class="section-head">
+                <h2 id="trend">{title}</h2>
+                <a href=format!("/workflows/{slug}?trend={}#trend", other.0)>{other.1}</a>
+                <CsvLink href=format!("/export/workflows/{slug}/trend.csv?trend={}", by.as_str()) what="the trend" />
+            </div>
             <div class="charts">
                 <Chart chart=cpst />
                 <Chart chart=success />
+                <Chart chart=spend />
             </div>
-            <p class="hint">{format!("Weeks with fewer than {MIN_PLOTTED} decided tasks are not drawn. ")}"A baseline marks the week a new rule or configuration version took effect: compare figures on the same side of it."</p>
-            <table class="figures">
+            <p class="hint">{format!("Periods with fewer than {MIN_PLOTTED} decided tasks are not drawn in the CPST and success charts. ")}"A dashed line marks where a new rule or configuration version took effect: compare figures on the same side of it."</p>
+            <table class="figures" id="trend-table">
                 <thead>
                     <tr>
-                        <th scope="col">"Week"</th>
-                        <th scope="col" class="num">"Decided tasks"</th>
+                        <th scope="col">{if by == TrendBy::Week { "Week of" } else { "Day" }}</th>
+                        <th scope="col" class="num">"Decided"</th>
                         <th scope="col" class="num">"Success rate"</th>
                         <th scope="col" class="num">"CPST"</th>
+                        {crate::domain::cpst::CostBreakdown::default().components().into_iter().map(|(name, _)| view! {
+                            <th scope="col" class="num">{name}</th>
+                        }).collect_view()}
                         <th scope="col">"Baseline"</th>
                     </tr>
                 </thead>
@@ -512,10 +637,13 @@ fn Trend(rows: Vec<TrendRow>, budget: Option<crate::domain::Micros>) -> impl Int
                         let marked = !r.baselines.is_empty();
                         view! {
                             <tr class:baseline=marked>
-                                <th scope="row">{r.week}</th>
+                                <th scope="row">{r.period}</th>
                                 <td class="num">{r.decided}</td>
                                 <td class="num">{r.success_rate.map(percent).unwrap_or_else(|| "–".into())}</td>
                                 <td class="num">{r.cpst.to_string()}</td>
+                                {r.costs.components().into_iter().map(|(_, amount)| view! {
+                                    <td class="num">{amount.to_string()}</td>
+                                }).collect_view()}
                                 <td>{r.baselines.join("; ")}</td>
                             </tr>
                         }

@@ -6,7 +6,7 @@
 use super::Window;
 use super::figures::{Filter, Grouping, Keys, group_key, periods};
 use crate::domain::Micros;
-use crate::domain::stats::{Summary, costliest_share_bp};
+use crate::domain::stats::{Bin, Summary, costliest_share_bp, histogram};
 use crate::domain::{TaskStatus, time::format_day};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -67,7 +67,12 @@ pub struct Detail {
     pub costliest_5pct_share_bp: Option<i64>,
     /// Escalation reasons with their counts, most frequent first.
     pub escalation_reasons: Vec<(String, u64)>,
+    /// How many tasks cost how much: round bars up to the 99th percentile, then the tail.
+    pub cost_histogram: Vec<Bin>,
 }
+
+/// At most this many regular bars in a cost histogram.
+pub const HISTOGRAM_BARS: usize = 12;
 
 /// How many of the costliest tasks a detail lists.
 pub const COSTLIEST_LISTED: usize = 10;
@@ -133,6 +138,7 @@ fn detail(lines: &[&TaskLine]) -> Detail {
     escalation_reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Detail {
         cost: Summary::of(&mut costs.clone()),
+        cost_histogram: histogram(&mut costs.clone(), HISTOGRAM_BARS),
         tokens: summary(|l| l.tokens),
         calls: summary(|l| l.calls),
         latency_ms: summary(|l| l.duration_ms),
@@ -197,6 +203,11 @@ mod tests {
             ]
         );
         assert_eq!(d.costliest_5pct_share_bp, Some(9_900), "100,100 of 101,110");
+        assert_eq!(
+            d.cost_histogram.iter().map(|b| b.count).sum::<u64>(),
+            4,
+            "the histogram counts every decided task once"
+        );
         let by_day = details(&lines, &Filter::default(), Grouping::Day, window);
         assert_eq!(by_day["1970-01-11"].cost.count, 4);
     }
