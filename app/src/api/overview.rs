@@ -23,18 +23,28 @@ pub struct OverviewPage {
 /// Periods the overview offers, in days.
 pub const PERIODS: [i64; 3] = [7, 30, 90];
 
+/// The overview over the last `days` days, or from `from` to `to` (dates) when given.
 #[server(prefix = "/rpc", endpoint = "get_overview")]
-pub async fn get_overview(days: i64) -> Result<OverviewPage, ServerFnError> {
-    use crate::api::context::{db, storage_failure, viewer_who};
+pub async fn get_overview(
+    days: i64,
+    #[server(default)] from: Option<String>,
+    #[server(default)] to: Option<String>,
+) -> Result<OverviewPage, ServerFnError> {
+    use crate::api::context::{db, refuse, storage_failure, viewer_who};
     use crate::db::now_ms;
     use crate::db::report::{Catalog, window_rows};
     use crate::domain::time::day_of;
     use crate::report::{Window, overview};
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
-    let days = days.clamp(1, 366);
+    let window = Window::chosen(
+        days,
+        from.as_deref().unwrap_or_default(),
+        to.as_deref().unwrap_or_default(),
+        day_of(now_ms()),
+    )
+    .map_err(|problem| refuse(http::StatusCode::UNPROCESSABLE_ENTITY, &problem))?;
     let db = db()?;
-    let window = Window::ending(day_of(now_ms()), days);
     let load = async {
         // Owners see their teams' workflows only: the others leave the catalogue and the rows.
         let mut catalog = Catalog::load(&db).await?;

@@ -2,6 +2,7 @@
 //! cost, and whether the change in success is more than sampling noise.
 
 use crate::api::workflows::{VersionComparison, compare_versions};
+use crate::components::export::CsvLink;
 use crate::components::forms::error_text;
 use crate::domain::compare::Comparison;
 use crate::domain::cpst::{TaskSet, percent};
@@ -16,6 +17,7 @@ pub fn ComparePage() -> impl IntoView {
     let query = use_query_map();
     let args = move || {
         let q = query.read();
+        let date = |name: &str| q.get(name).filter(|d| !d.trim().is_empty());
         (
             params.read().get("slug").unwrap_or_default(),
             q.get("baseline").unwrap_or_default(),
@@ -23,10 +25,17 @@ pub fn ComparePage() -> impl IntoView {
             q.get("days")
                 .and_then(|d| d.parse::<i64>().ok())
                 .unwrap_or(90),
+            [
+                date("baseline_from"),
+                date("baseline_to"),
+                date("candidate_from"),
+                date("candidate_to"),
+            ],
         )
     };
-    let found = Resource::new(args, |(slug, baseline, candidate, days)| {
-        compare_versions(slug, baseline, candidate, days)
+    let found = Resource::new(args, |(slug, baseline, candidate, days, dates)| {
+        let [bf, bt, cf, ct] = dates;
+        compare_versions(slug, baseline, candidate, days, bf, bt, cf, ct)
     });
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Comparing…"</p> }>
@@ -74,20 +83,46 @@ fn Compared(view_: VersionComparison) -> impl IntoView {
             </select>
         }
     };
+    let periods = view_.periods.clone().unwrap_or_default();
+    let export = match &view_.periods {
+        Some([bf, bt, cf, ct]) => {
+            format!("baseline_from={bf}&baseline_to={bt}&candidate_from={cf}&candidate_to={ct}")
+        }
+        None => format!(
+            "baseline={}&candidate={}&days={}",
+            crate::api::account::encode_query_value(&view_.baseline),
+            crate::api::account::encode_query_value(&view_.candidate),
+            view_.days
+        ),
+    };
+    let what = match view_.periods {
+        Some(_) => "Every configuration version, tasks started in each period (UTC)".to_owned(),
+        None => format!("Tasks started {} (UTC)", view_.window),
+    };
     view! {
-        <Title text=format!("Compare versions: {}", view_.name) />
+        <Title text=format!("Compare: {}", view_.name) />
         <p class="crumbs"><a href="/workflows">"Workflows"</a> " › " <a href=format!("/workflows/{}", view_.slug)>{view_.name.clone()}</a></p>
-        <h1>"Compare versions: " {view_.name.clone()}</h1>
+        <h1>"Compare: " {view_.name.clone()}</h1>
         <form method="get" class="filters card" aria-label="Versions">
-            <label>"Baseline" {select("baseline", view_.baseline.clone(), view_.versions.clone())}</label>
-            <label>"Candidate" {select("candidate", view_.candidate.clone(), view_.versions.clone())}</label>
+            <label>"Baseline version" {select("baseline", view_.baseline.clone(), view_.versions.clone())}</label>
+            <label>"Candidate version" {select("candidate", view_.candidate.clone(), view_.versions.clone())}</label>
             <label>"Days" <input type="text" name="days" value=view_.days.to_string() size="4" inputmode="numeric" /></label>
-            <button type="submit">"Compare"</button>
+            <button type="submit">"Compare versions"</button>
         </form>
-        <p class="window">{format!("Tasks started {} (UTC)", view_.window)}</p>
+        <form method="get" class="filters card" aria-label="Periods">
+            <label>"Baseline from" <input type="date" name="baseline_from" value=periods[0].clone() required /></label>
+            <label>"to" <input type="date" name="baseline_to" value=periods[1].clone() /></label>
+            <label>"Candidate from" <input type="date" name="candidate_from" value=periods[2].clone() required /></label>
+            <label>"to" <input type="date" name="candidate_to" value=periods[3].clone() /></label>
+            <button type="submit" class="secondary">"Compare periods"</button>
+        </form>
+        <div class="section-head">
+            <p class="window">{what}</p>
+            <CsvLink href=format!("/export/workflows/{}/comparison.csv?{export}", view_.slug) what="the comparison" />
+        </div>
         {match view_.comparison {
-            None => view! { <p class="empty">"Choose two different configuration versions: this workflow needs at least two."</p> }.into_any(),
-            Some(c) => view! { <ComparisonTable c baseline=view_.baseline candidate=view_.candidate /> }.into_any(),
+            None => view! { <p class="empty">"Choose two different configuration versions: this workflow needs at least two. Or compare two periods."</p> }.into_any(),
+            Some(c) => view! { <ComparisonTable c baseline=view_.baseline_heading candidate=view_.candidate_heading /> }.into_any(),
         }}
     }
 }

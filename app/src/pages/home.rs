@@ -1,6 +1,10 @@
 //! The overview: cost per successful task, success and spend for every workflow and team.
 
-use crate::api::overview::{GateState, PERIODS, get_overview};
+use crate::api::overview::{GateState, get_overview};
+use crate::components::chart::{Chart, ChartSpec, Kind, Series};
+use crate::components::export::CsvLink;
+use crate::components::period::{Period, PeriodPicker};
+use crate::domain::Micros;
 use crate::domain::cpst::{Cpst, TaskSet, percent};
 use crate::domain::money::group_thousands;
 use crate::domain::time::format_day;
@@ -12,25 +16,21 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let query = use_query_map();
-    let days = move || {
-        query
-            .read()
-            .get("days")
-            .and_then(|d| d.parse::<i64>().ok())
-            .filter(|d| PERIODS.contains(d))
-            .unwrap_or(30)
-    };
-    let overview = Resource::new(days, get_overview);
+    let period = move || Period::from_query(&query.read());
+    let overview = Resource::new(period, |p| {
+        let (days, from, to) = p.args();
+        get_overview(days, from, to)
+    });
     view! {
         <Title text="Overview" />
         <div class="page-head">
             <h1>"Cost per successful task"</h1>
-            <PeriodPicker current=Signal::derive(days) />
+            <PeriodPicker base="/" current=Signal::derive(period) />
         </div>
         <Suspense fallback=|| view! { <p class="loading">"Loading figures…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Ok(page) => view! { <OverviewTables overview=page.overview gates=page.gates /> }.into_any(),
+                    Ok(page) => view! { <OverviewTables overview=page.overview gates=page.gates export=period().query() /> }.into_any(),
                     Err(err) => view! { <p class="error" role="alert">{error_text(&err)}</p> }.into_any(),
                 }
             })}
@@ -46,30 +46,9 @@ fn error_text(err: &ServerFnError) -> String {
 }
 
 #[component]
-fn PeriodPicker(current: Signal<i64>) -> impl IntoView {
-    view! {
-        <nav class="period-picker" aria-label="Period">
-            {PERIODS
-                .iter()
-                .map(|days| {
-                    let days = *days;
-                    view! {
-                        <a
-                            href=format!("/?days={days}")
-                            aria-current=move || (current.get() == days).then_some("page")
-                        >
-                            {format!("{days} days")}
-                        </a>
-                    }
-                })
-                .collect_view()}
-        </nav>
-    }
-}
-
-#[component]
-fn OverviewTables(overview: Overview, gates: Vec<GateState>) -> impl IntoView {
+fn OverviewTables(overview: Overview, gates: Vec<GateState>, export: String) -> impl IntoView {
     let window = overview.window;
+    let chart = budget_chart(&overview);
     let pending = overview.total.counts.pending;
     let empty = overview.workflows.is_empty();
     view! {
@@ -86,27 +65,45 @@ fn OverviewTables(overview: Overview, gates: Vec<GateState>) -> impl IntoView {
         } else {
             view! {
                 <section aria-labelledby="by-workflow">
-                    <h2 id="by-workflow">"By workflow"</h2>
-                    <WorkflowTable rows=overview.workflows total=overview.total window gates />
+                    <div class="section-head">
+                        <h2 id="by-workflow">"By workflow"</h2>
+                        <CsvLink href=format!("/export/overview/workflows.csv?{export}") what="the workflows" />
+                    </div>
+                    <WorkflowTable rows=overview.workflows total=overview.total total_budget=overview.total_budget window gates />
+                    <div class="charts">
+                        <Chart chart />
+                    </div>
                 </section>
                 <section aria-labelledby="by-team">
-                    <h2 id="by-team">"By team"</h2>
-                    <table class="figures">
+                    <div class="section-head">
+                        <h2 id="by-team">"By team"</h2>
+                        <CsvLink href=format!("/export/overview/teams.csv?{export}") what="the teams" />
+                    </div>
+                    <p class="hint">"A team's budget is its workflows' budgets weighted by the tasks each made succeed."</p>
+                    <table class="figures" id="teams">
                         <thead>
                             <tr>
                                 <th scope="col">"Team"</th>
                                 <th scope="col" class="num">"Cost per successful task"</th>
+                                <th scope="col">"Budget"</th>
                                 <th scope="col" class="num">"Success rate"</th>
                                 <th scope="col" class="num">"Succeeded"</th>
                                 <th scope="col" class="num">"Total spend"</th>
                             </tr>
                         </thead>
                         <tbody>
-                            {overview.teams.into_iter().map(|team| view! {
-                                <tr>
-                                    <th scope="row">{team.name}</th>
-                                    <SetCells set=team.set />
-                                </tr>
+                            {overview.teams.into_iter().map(|team| {
+                                let cpst = team.set.cost_per_successful_task();
+                                view! {
+                                    <tr>
+                                        <th scope="row">{team.name}</th>
+                                        <td class="num cpst">{cpst.to_string()}</td>
+                                        <td><TeamBudget cpst budget=team.budget /></td>
+                                        <td class="num">{rate_text(&team.set)}</td>
+                                        <td class="num">{group_thousands(team.set.counts.succeeded)}</td>
+                                        <td class="num">{team.set.total_cost().to_string()}</td>
+                                    </tr>
+                                }
                             }).collect_view()}
                         </tbody>
                     </table>
@@ -120,6 +117,7 @@ fn OverviewTables(overview: Overview, gates: Vec<GateState>) -> impl IntoView {
 fn WorkflowTable(
     rows: Vec<WorkflowFigures>,
     total: TaskSet,
+    total_budget: Option<Micros>,
     window: crate::report::Window,
     gates: Vec<GateState>,
 ) -> impl IntoView {
@@ -181,7 +179,7 @@ fn WorkflowTable(
                 <tr>
                     <th scope="row" colspan="2">"All workflows"</th>
                     <td class="num cpst">{total.cost_per_successful_task().to_string()}</td>
-                    <td></td>
+                    <td><TeamBudget cpst=total.cost_per_successful_task() budget=total_budget /></td>
                     <td></td>
                     <td class="num">{rate_text(&total)}</td>
                     <td class="num">{group_thousands(total.counts.succeeded)}</td>
@@ -193,14 +191,41 @@ fn WorkflowTable(
     }
 }
 
+/// A blended budget against the CPST, or why there is none.
 #[component]
-fn SetCells(set: TaskSet) -> impl IntoView {
-    view! {
-        <td class="num cpst">{set.cost_per_successful_task().to_string()}</td>
-        <td class="num">{rate_text(&set)}</td>
-        <td class="num">{group_thousands(set.counts.succeeded)}</td>
-        <td class="num">{set.total_cost().to_string()}</td>
+fn TeamBudget(cpst: Cpst, budget: Option<Micros>) -> impl IntoView {
+    match budget {
+        Some(budget) => view! { <BudgetVerdict cpst budget /> }.into_any(),
+        None => view! { <span class="verdict none">"no successful tasks yet"</span> }.into_any(),
     }
+}
+
+/// CPST against the budget per workflow, as bars (the table above holds the exact figures).
+fn budget_chart(overview: &Overview) -> ChartSpec {
+    let rows = &overview.workflows;
+    ChartSpec::new(
+        "budget-chart",
+        "Cost per successful task against the budget, by workflow",
+        rows.iter().map(|w| w.name.clone()).collect(),
+        "$",
+    )
+    .series(Series::new(
+        "Cost per successful task",
+        Kind::Bar,
+        rows.iter()
+            .map(|w| {
+                w.set
+                    .cost_per_successful_task()
+                    .micros()
+                    .map(|m| m.as_dollars())
+            })
+            .collect(),
+    ))
+    .series(Series::new(
+        "Budget",
+        Kind::Bar,
+        rows.iter().map(|w| Some(w.budget.as_dollars())).collect(),
+    ))
 }
 
 fn rate_text(set: &TaskSet) -> String {
@@ -211,7 +236,7 @@ fn rate_text(set: &TaskSet) -> String {
 
 /// Budget versus actual, in words as well as colour.
 #[component]
-fn BudgetVerdict(cpst: Cpst, budget: crate::domain::Micros) -> impl IntoView {
+fn BudgetVerdict(cpst: Cpst, budget: Micros) -> impl IntoView {
     match cpst {
         Cpst::Cost(cost) if cost <= budget => view! {
             <span class="verdict under">{format!("Within {budget} budget")}</span>

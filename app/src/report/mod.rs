@@ -3,12 +3,13 @@
 
 pub mod detail;
 pub mod figures;
+pub mod models;
 pub mod rollup;
 
 use crate::domain::Micros;
 use crate::domain::cpst::{Cpst, TaskSet};
 use crate::domain::platform::{allocate, monthly_cost_in_window};
-use crate::domain::time::day_of;
+use crate::domain::time::{day_of, format_day, parse_day};
 use crate::model::{PlatformCost, TaskRollup, Workflow};
 use figures::{Filter, Grouping, Ledger, figures};
 use serde::{Deserialize, Serialize};
@@ -38,7 +39,49 @@ impl Window {
     pub fn previous(&self) -> Window {
         Window::ending(self.first_day - 1, self.days())
     }
+
+    /// The window a page's address names: `from` to `to` (dates; an empty `to` is `today`, an
+    /// empty `from` is `days` days before `to`), or the last `days` days. The error names the
+    /// field and says what it must be.
+    pub fn chosen(days: i64, from: &str, to: &str, today: i64) -> Result<Window, String> {
+        let day = |field: &str, text: &str| {
+            parse_day(text.trim()).ok_or_else(|| format!("{field}: must be a date like 2026-11-01"))
+        };
+        if !(1..=MAX_WINDOW_DAYS).contains(&days) {
+            return Err(format!("days: must be from 1 to {MAX_WINDOW_DAYS}"));
+        }
+        let last_day = match to.trim() {
+            "" => today,
+            text => day("to", text)?,
+        };
+        if last_day > today {
+            return Err(format!(
+                "to: must not be after today ({})",
+                format_day(today)
+            ));
+        }
+        let first_day = match from.trim() {
+            "" => last_day - days + 1,
+            text => day("from", text)?,
+        };
+        if first_day > last_day {
+            return Err("from: must not be after to".to_owned());
+        }
+        let window = Window {
+            first_day,
+            last_day,
+        };
+        if window.days() > MAX_WINDOW_DAYS {
+            return Err(format!(
+                "from: a period covers at most {MAX_WINDOW_DAYS} days"
+            ));
+        }
+        Ok(window)
+    }
 }
+
+/// The longest period a page reads.
+pub const MAX_WINDOW_DAYS: i64 = 366;
 
 /// Platform cost per workflow for the window: a workflow's own costs, plus its share of its
 /// team's costs in proportion to the tasks it decided in the window.
@@ -100,6 +143,21 @@ pub struct TeamFigures {
     pub team_id: i64,
     pub name: String,
     pub set: TaskSet,
+    /// The team's budget per successful task: its workflows' budgets weighted by the tasks
+    /// each made succeed, so spend within it means the successes cost what was planned.
+    /// `None` without successful tasks.
+    pub budget: Option<Micros>,
+}
+
+/// Budgets weighted by successes: `(budget, succeeded)` pairs to one budget per success.
+pub fn blended_budget(parts: &[(Micros, u64)]) -> Option<Micros> {
+    let succeeded: u64 = parts.iter().map(|(_, n)| n).sum();
+    let planned: i128 = parts
+        .iter()
+        .map(|(budget, n)| i128::from(budget.0) * i128::from(*n))
+        .sum();
+    (succeeded > 0)
+        .then(|| Micros(crate::domain::money::div_round(planned, i128::from(succeeded)) as i64))
 }
 
 /// The finance overview: every workflow and team over one window, with the previous window's
@@ -110,6 +168,8 @@ pub struct Overview {
     pub workflows: Vec<WorkflowFigures>,
     pub teams: Vec<TeamFigures>,
     pub total: TaskSet,
+    /// Every workflow's budget weighted by its successes.
+    pub total_budget: Option<Micros>,
 }
 
 /// The finance overview over `current`, with the CPST of `previous_rows` (the window before,
@@ -133,14 +193,18 @@ pub fn overview(current: &Ledger<'_>, previous_rows: &[TaskRollup]) -> Overview 
         .iter()
         .map(|t| (t.id, t.name.as_str()))
         .collect();
-    let mut teams: BTreeMap<i64, TaskSet> = BTreeMap::new();
+    let mut teams: BTreeMap<i64, (TaskSet, Vec<(Micros, u64)>)> = BTreeMap::new();
     let mut total = TaskSet::default();
+    let mut budgets = Vec::new();
     let workflows = current
         .workflows
         .iter()
         .map(|w| {
             let set = sets.get(&w.id).copied().unwrap_or_default();
-            teams.entry(w.team_id).or_default().merge(&set);
+            let team = teams.entry(w.team_id).or_default();
+            team.0.merge(&set);
+            team.1.push((w.budget_cpst_micros, set.counts.succeeded));
+            budgets.push((w.budget_cpst_micros, set.counts.succeeded));
             total.merge(&set);
             WorkflowFigures {
                 workflow_id: w.id,
@@ -162,10 +226,11 @@ pub fn overview(current: &Ledger<'_>, previous_rows: &[TaskRollup]) -> Overview 
         .collect();
     let teams = teams
         .into_iter()
-        .map(|(team_id, set)| TeamFigures {
+        .map(|(team_id, (set, budgets))| TeamFigures {
             team_id,
             name: team_names.get(&team_id).unwrap_or(&"").to_string(),
             set,
+            budget: blended_budget(&budgets),
         })
         .collect();
     Overview {
@@ -173,5 +238,44 @@ pub fn overview(current: &Ledger<'_>, previous_rows: &[TaskRollup]) -> Overview 
         workflows,
         teams,
         total,
+        total_budget: blended_budget(&budgets),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chosen_window_is_a_period_or_the_last_days_and_errors_name_the_field() {
+        let today = parse_day("2026-11-24").unwrap();
+        let last_30 = Window::chosen(30, "", "", today).unwrap();
+        assert_eq!((last_30.days(), last_30.last_day), (30, today));
+        let range = Window::chosen(30, "2026-10-01", "2026-10-31", today).unwrap();
+        assert_eq!(format_day(range.first_day), "2026-10-01");
+        assert_eq!(range.days(), 31);
+        let from_only = Window::chosen(30, "2026-11-20", "", today).unwrap();
+        assert_eq!(from_only.days(), 5, "to defaults to today");
+        let to_only = Window::chosen(7, "", "2026-11-10", today).unwrap();
+        assert_eq!(format_day(to_only.first_day), "2026-11-04");
+        let refused = |days, from, to| Window::chosen(days, from, to, today).unwrap_err();
+        assert!(refused(30, "2026-13-01", "").starts_with("from: must be a date"));
+        assert!(refused(30, "", "yesterday").starts_with("to: must be a date"));
+        assert_eq!(
+            refused(30, "2026-11-10", "2026-11-01"),
+            "from: must not be after to"
+        );
+        assert!(refused(30, "", "2026-12-01").starts_with("to: must not be after today"));
+        assert!(refused(30, "2024-01-01", "").starts_with("from: a period covers at most 366"));
+        assert!(refused(0, "", "").starts_with("days: must be from 1"));
+    }
+
+    #[test]
+    fn a_team_budget_weighs_each_workflow_budget_by_its_successes() {
+        // 300 successes planned at $0.40 and 100 at $2.00: $0.80 per success.
+        let blended = blended_budget(&[(Micros(400_000), 300), (Micros(2_000_000), 100)]);
+        assert_eq!(blended, Some(Micros(800_000)));
+        assert_eq!(blended_budget(&[(Micros(400_000), 0)]), None);
+        assert_eq!(blended_budget(&[]), None);
     }
 }
