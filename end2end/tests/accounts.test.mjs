@@ -8,9 +8,9 @@ before(async () => { browser = await openBrowser(); });
 after(async () => { await browser?.close(); });
 
 const NAVIGATION = {
-  admin: ["Overview", "Workflows", "Tasks", "Review queue", "Teams and costs", "Price book", "API keys", "Users", "Audit log", "Account"],
-  owner: ["Overview", "Workflows", "Tasks", "Review queue", "Teams and costs", "Price book", "API keys", "Audit log", "Account"],
-  finance: ["Overview", "Workflows", "Tasks", "Teams and costs", "Price book", "Account"],
+  admin: ["Overview", "Workflows", "Tasks", "Models", "Review queue", "Teams and costs", "Price book", "API keys", "Users", "Audit log", "Account"],
+  owner: ["Overview", "Workflows", "Tasks", "Models", "Review queue", "Teams and costs", "Price book", "API keys", "Audit log", "Account"],
+  finance: ["Overview", "Workflows", "Tasks", "Models", "Teams and costs", "Price book", "Account"],
   reviewer: ["Review queue", "Account"],
 };
 

@@ -1,13 +1,23 @@
-//! CSV exports for signed-in people: the rows behind a page, with the page's filters.
+//! CSV exports for signed-in people: the rows behind a page, with the page's filters, and
+//! every table of the finance and engineering pages, computed by the page's own server
+//! function so the file always says what the page says.
 
 use app::accounts::SignedIn;
+use app::api::models::get_models;
+use app::api::overview::get_overview;
 use app::api::tasks::TaskQuery;
+use app::api::workflows::{compare_versions, get_workflow};
 use app::db::Db;
 use app::db::report::Catalog;
+use app::exports::Table;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use leptos::prelude::{Owner, ServerFnError, provide_context};
+use leptos::reactive::computed::ScopedFuture;
+use leptos_axum::ResponseOptions;
 use std::collections::HashMap;
 
 /// The most rows one export carries; a narrower filter gets the rest.
@@ -63,5 +73,144 @@ pub async fn tasks_csv(
             )
                 .into_response()
         }
+    }
+}
+
+/// Runs one of the app's server functions for this request, as its page would: same viewer,
+/// same checks, same figures. An error is the status it set and its message.
+async fn as_page<T, Fut>(db: Db, parts: Parts, call: impl FnOnce() -> Fut) -> Result<T, Response>
+where
+    Fut: Future<Output = Result<T, ServerFnError>>,
+{
+    let owner = Owner::new();
+    let response = ResponseOptions::default();
+    let future = owner.with(|| {
+        provide_context(parts);
+        provide_context(db);
+        provide_context(response.clone());
+        ScopedFuture::new(call())
+    });
+    match future.await {
+        Ok(found) => Ok(found),
+        Err(err) => {
+            let status = response
+                .0
+                .read()
+                .ok()
+                .and_then(|r| r.status)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let message = match err {
+                ServerFnError::ServerError(message) => message,
+                other => other.to_string(),
+            };
+            Err((status, message).into_response())
+        }
+    }
+}
+
+/// A table as a CSV download named after it, or 404 for a table the page does not have.
+fn csv_download(name: &str, table: Option<Table>) -> Response {
+    match table {
+        Some(table) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.csv\""),
+                ),
+            ],
+            table.csv(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "No such table.").into_response(),
+    }
+}
+
+/// The table name of `<name>.csv`.
+fn table_name(file: &str) -> Option<&str> {
+    file.strip_suffix(".csv")
+}
+
+fn period(params: &HashMap<String, String>) -> (i64, Option<String>, Option<String>) {
+    let days = params
+        .get("days")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(30);
+    let date = |name: &str| params.get(name).filter(|d| !d.trim().is_empty()).cloned();
+    (days, date("from"), date("to"))
+}
+
+/// `GET /export/overview/{workflows,teams}.csv?days=|from=&to=`: a table of the overview.
+pub async fn overview_csv(
+    State(db): State<Db>,
+    Path(file): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    parts: Parts,
+) -> Response {
+    let Some(name) = table_name(&file) else {
+        return csv_download(&file, None);
+    };
+    let (days, from, to) = period(&params);
+    match as_page(db, parts, || get_overview(days, from, to)).await {
+        Ok(page) => csv_download(name, app::exports::overview_table(&page, name)),
+        Err(response) => response,
+    }
+}
+
+/// `GET /export/models/{models,winners}.csv?days=|from=&to=`: a table of the models page.
+pub async fn models_csv(
+    State(db): State<Db>,
+    Path(file): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    parts: Parts,
+) -> Response {
+    let Some(name) = table_name(&file) else {
+        return csv_download(&file, None);
+    };
+    let (days, from, to) = period(&params);
+    match as_page(db, parts, || get_models(days, from, to)).await {
+        Ok(models) => csv_download(name, app::exports::models_table(&models, name)),
+        Err(response) => response,
+    }
+}
+
+/// `GET /export/workflows/{slug}/{table}.csv`: a table of a workflow's page (`?trend=day` for
+/// the daily trend), or `comparison.csv` with the comparison page's query.
+pub async fn workflow_csv(
+    State(db): State<Db>,
+    Path((slug, file)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+    parts: Parts,
+) -> Response {
+    let Some(name) = table_name(&file) else {
+        return csv_download(&file, None);
+    };
+    let text = |name: &str| params.get(name).cloned().unwrap_or_default();
+    let date = |name: &str| params.get(name).filter(|d| !d.trim().is_empty()).cloned();
+    if name == "comparison" {
+        let days = params
+            .get("days")
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(90);
+        let call = || {
+            compare_versions(
+                slug,
+                text("baseline"),
+                text("candidate"),
+                days,
+                date("baseline_from"),
+                date("baseline_to"),
+                date("candidate_from"),
+                date("candidate_to"),
+            )
+        };
+        return match as_page(db, parts, call).await {
+            Ok(found) => csv_download(name, Some(app::exports::comparison_table(&found))),
+            Err(response) => response,
+        };
+    }
+    match as_page(db, parts, || get_workflow(slug, date("trend"))).await {
+        Ok(detail) => csv_download(name, app::exports::workflow_table(&detail, name)),
+        Err(response) => response,
     }
 }

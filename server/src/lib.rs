@@ -88,6 +88,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/export/tasks.csv", get(export::tasks_csv))
+        .route("/export/overview/{file}", get(export::overview_csv))
+        .route("/export/models/{file}", get(export::models_csv))
+        .route("/export/workflows/{slug}/{file}", get(export::workflow_csv))
         .nest("/api/v1", api::router())
         .route(
             "/v1/traces",

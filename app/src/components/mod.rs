@@ -1,5 +1,7 @@
 //! Parts of pages that several routes share.
 
 pub mod chart;
+pub mod export;
 pub mod forms;
 pub mod layout;
+pub mod period;

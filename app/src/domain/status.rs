@@ -56,9 +56,11 @@ pub struct UnknownValue {
 
 text_enum! {
     /// A task's verdict under the success rule in force. Only `Succeeded` is success.
+    #[derive(Default)]
     TaskStatus {
         /// Waiting for evidence (a grade, or the end of a reopen window): excluded from both
         /// sides of CPST until it is decided.
+        #[default]
         Pending => "pending",
         Succeeded => "succeeded",
         /// A person had to repair facts: useful, but not success.
@@ -171,12 +173,6 @@ text_enum! {
         Sampled => "sampled",
         Forced => "forced",
         SecondGrader => "second_grader",
-    }
-}
-
-impl Default for TaskStatus {
-    fn default() -> Self {
-        TaskStatus::Pending
     }
 }
 

@@ -25,7 +25,7 @@ fn finishline(data: &Path) -> Command {
 }
 
 async fn serve(data: &Path, port: u16) -> Child {
-    let child = finishline(data)
+    let mut child = finishline(data)
         .arg("serve")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_SITE_ROOT", "target/site")
@@ -39,6 +39,8 @@ async fn serve(data: &Path, port: u16) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not listen on {port}");
 }
 

@@ -74,6 +74,12 @@ pub async fn postgres() -> TestDb {
 }
 
 pub fn app(db: &Db) -> axum::Router {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .with_thread_names(true)
+        .with_ansi(false)
+        .try_init();
     let leptos = LeptosOptions::builder()
         .output_name("finishline")
         .site_root("target/site")
@@ -159,24 +165,36 @@ impl Reply {
     }
 }
 
+/// How long one request may take before the test fails with the request named, rather than
+/// waiting until CI gives up (a page render that never completes has been seen when several
+/// tests render pages at once).
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub async fn send(app: &axum::Router, request: Request<Body>) -> Reply {
-    let response = app
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("the router answers");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
+    let what = format!("{} {}", request.method(), request.uri());
+    let answer = async {
+        let response = app
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    };
+    match tokio::time::timeout(ANSWER_WITHIN, answer).await {
+        Ok(reply) => reply,
+        Err(_) => panic!("{what}: no answer within {ANSWER_WITHIN:?}"),
     }
 }
 

@@ -13,3 +13,4 @@ mod security;
 mod storage;
 mod success;
 mod verdicts;
+mod views;

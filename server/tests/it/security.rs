@@ -34,6 +34,15 @@ async fn each_role_reaches_only_what_its_role_includes() {
             ("/workflows", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
             ("/prices", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
             ("/review", [S::OK, S::OK, S::FORBIDDEN, S::OK]),
+            ("/models", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
+            (
+                "/export/overview/workflows.csv?days=30",
+                [S::OK, S::OK, S::OK, S::FORBIDDEN],
+            ),
+            (
+                "/export/workflows/support-triage/trend.csv",
+                [S::OK, S::OK, S::OK, S::FORBIDDEN],
+            ),
         ];
         for (path, expected) in pages {
             for (cookie, want) in cookies.iter().zip(expected) {
@@ -61,6 +70,7 @@ async fn each_role_reaches_only_what_its_role_includes() {
             ("list_workflows", "", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
             ("next_review", "", [S::OK, S::OK, S::FORBIDDEN, S::OK]),
             ("list_prices", "", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
+            ("get_models", "days=30", [S::OK, S::OK, S::OK, S::FORBIDDEN]),
             (
                 "create_user",
                 "email=new%40example.com&name=New&role=reviewer",
@@ -119,6 +129,21 @@ async fn owners_see_and_change_only_their_teams() {
             overview.body.contains("invoice-clearing"),
             "finance sees every workflow"
         );
+
+        // The exports answer as their pages do: another team's workflow is not there.
+        let csv = send(&app, page("/export/overview/workflows.csv", Some(&owner))).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(csv.body.contains("\r\nsupport-triage,"), "{}", csv.body);
+        assert!(!csv.body.contains("invoice-clearing"), "{}", csv.body);
+        let other = send(
+            &app,
+            page(
+                "/export/workflows/invoice-clearing/components.csv",
+                Some(&owner),
+            ),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.body);
 
         // Keys: only inside the owner's teams, never one that sees everything.
         for form in [
