@@ -323,17 +323,20 @@ async fn demo_server(tasks: u64) -> anyhow::Result<(Child, u16, std::path::PathB
 
 /// The pages a finance reader opens, each timed this many times in a row.
 const PAGE_LOADS: usize = 20;
-const PAGES: [&str; 11] = [
+const PAGES: [&str; 14] = [
     "/",
     "/?days=90",
+    "/models",
     "/workflows",
     "/workflows/support-triage",
+    "/workflows/support-triage?trend=day",
     "/workflows/support-triage/gate",
     "/workflows/support-triage/compare",
     "/tasks?workflow=support-triage",
     "/tasks?sort=costliest",
     "/tasks/1",
     "/export/tasks.csv?workflow=support-triage",
+    "/export/workflows/support-triage/trend.csv",
     "/prices",
 ];
 
