@@ -95,6 +95,22 @@ pub(crate) mod context {
         Ok(viewer)
     }
 
+    /// The period a finance page asked for (see [`crate::report::Window::chosen`]), or a 422
+    /// naming the field.
+    pub fn chosen_window(
+        days: i64,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<crate::report::Window, ServerFnError> {
+        crate::report::Window::chosen(
+            days,
+            from.as_deref().unwrap_or_default(),
+            to.as_deref().unwrap_or_default(),
+            crate::domain::time::day_of(crate::db::now_ms()),
+        )
+        .map_err(|problem| refuse(StatusCode::UNPROCESSABLE_ENTITY, &problem))
+    }
+
     /// Sets the response status and returns the message as the error.
     pub fn refuse(status: StatusCode, message: &str) -> ServerFnError {
         set_status(status);

@@ -11,22 +11,13 @@ pub async fn get_models(
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
 ) -> Result<ModelComparison, ServerFnError> {
-    use crate::api::context::{db, refuse, storage_failure, viewer_who};
-    use crate::db::now_ms;
+    use crate::api::context::{chosen_window, db, storage_failure, viewer_who};
     use crate::db::report::{Catalog, window_rows};
-    use crate::domain::time::day_of;
-    use crate::report::Window;
     use crate::report::figures::Filter;
     use crate::report::models::compare_models;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
-    let window = Window::chosen(
-        days,
-        from.as_deref().unwrap_or_default(),
-        to.as_deref().unwrap_or_default(),
-        day_of(now_ms()),
-    )
-    .map_err(|problem| refuse(http::StatusCode::UNPROCESSABLE_ENTITY, &problem))?;
+    let window = chosen_window(days, from, to)?;
     let db = db()?;
     let load = async {
         let mut catalog = Catalog::load(&db).await?;

@@ -30,20 +30,13 @@ pub async fn get_overview(
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
 ) -> Result<OverviewPage, ServerFnError> {
-    use crate::api::context::{db, refuse, storage_failure, viewer_who};
-    use crate::db::now_ms;
+    use crate::api::context::{chosen_window, db, storage_failure, viewer_who};
     use crate::db::report::{Catalog, window_rows};
     use crate::domain::time::day_of;
-    use crate::report::{Window, overview};
+    use crate::report::overview;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
-    let window = Window::chosen(
-        days,
-        from.as_deref().unwrap_or_default(),
-        to.as_deref().unwrap_or_default(),
-        day_of(now_ms()),
-    )
-    .map_err(|problem| refuse(http::StatusCode::UNPROCESSABLE_ENTITY, &problem))?;
+    let window = chosen_window(days, from, to)?;
     let db = db()?;
     let load = async {
         // Owners see their teams' workflows only: the others leave the catalogue and the rows.

@@ -647,17 +647,16 @@ async fn trend(
     use crate::report::figures::{Filter, Grouping, figures};
 
     let today = day_of(now);
-    let window = match by {
+    let (window, grouping) = match by {
         // Twelve whole weeks from a Monday (day 0 was a Thursday), this one being the last.
-        TrendBy::Week => Window {
-            first_day: today - (today + 3).rem_euclid(7) - 77,
-            last_day: today,
-        },
-        TrendBy::Day => Window::ending(today, 30),
-    };
-    let grouping = match by {
-        TrendBy::Week => Grouping::Week,
-        TrendBy::Day => Grouping::Day,
+        TrendBy::Week => (
+            Window {
+                first_day: today - (today + 3).rem_euclid(7) - 77,
+                last_day: today,
+            },
+            Grouping::Week,
+        ),
+        TrendBy::Day => (Window::ending(today, 30), Grouping::Day),
     };
     let rows = window_rows(db, window).await?;
     let filter = Filter {
@@ -968,20 +967,19 @@ pub async fn compare_versions(
     let today = day_of(crate::db::now_ms());
     let window = Window::ending(today, days);
     let span = |w: Window| format!("{} to {}", format_day(w.first_day), format_day(w.last_day));
-    let set_of = async |window: Window, version: Option<i64>| {
-        let rows = window_rows(&db, window).await?;
+    // The workflow's figures (one version's, or every version's) over a window's rows.
+    let set_of = |window: Window, rows: &[crate::model::TaskRollup], version: Option<i64>| {
         let filter = Filter {
             workflow_ids: Some(vec![flow.id]),
             config_version_id: version,
             ..Filter::default()
         };
-        Ok::<_, crate::db::DbError>(
-            figures(&catalog.ledger(window, &rows), &filter, Grouping::All)
-                .pop()
-                .map(|g| g.set)
-                .unwrap_or_default(),
-        )
+        figures(&catalog.ledger(window, rows), &filter, Grouping::All)
+            .pop()
+            .map(|g| g.set)
+            .unwrap_or_default()
     };
+    let rows_of = async |window: Window| window_rows(&db, window).await.map_err(storage_failure);
     let dates = [baseline_from, baseline_to, candidate_from, candidate_to]
         .map(|d| d.unwrap_or_default().trim().to_owned());
     let by_period = dates.iter().any(|d| !d.is_empty());
@@ -1009,8 +1007,8 @@ pub async fn compare_versions(
         let b = period("baseline", &dates[0], &dates[1]).map_err(refused)?;
         let c = period("candidate", &dates[2], &dates[3]).map_err(refused)?;
         let (bs, cs) = (
-            set_of(b, None).await.map_err(storage_failure)?,
-            set_of(c, None).await.map_err(storage_failure)?,
+            set_of(b, &rows_of(b).await?, None),
+            set_of(c, &rows_of(c).await?, None),
         );
         found.comparison = Some(compare_sets(&bs, &cs));
         found.periods = Some([b.first_day, b.last_day, c.first_day, c.last_day].map(format_day));
@@ -1021,8 +1019,9 @@ pub async fn compare_versions(
     if let (Some(b), Some(a)) = (&before, &after)
         && b.id != a.id
     {
-        let bs = set_of(window, Some(b.id)).await.map_err(storage_failure)?;
-        let cs = set_of(window, Some(a.id)).await.map_err(storage_failure)?;
+        let rows = rows_of(window).await?;
+        let bs = set_of(window, &rows, Some(b.id));
+        let cs = set_of(window, &rows, Some(a.id));
         found.comparison = Some(compare_sets(&bs, &cs));
     }
     Ok(found)
