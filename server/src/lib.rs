@@ -21,8 +21,8 @@ use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
 use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, use_context};
-use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::sync::Arc;
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use std::sync::{Arc, OnceLock};
 
 /// What every request handler can reach.
 #[derive(Clone)]
@@ -69,9 +69,18 @@ impl FromRef<AppState> for Db {
     }
 }
 
+/// The pages' routes, worked out once per process. Working them out renders the route tree
+/// with every resource load in the process switched off (a process-wide flag in Leptos), so a
+/// second router built while pages render, as tests and embedding programs do, would leave
+/// those pages waiting for their data forever.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The complete application: pages, server functions, static files and API routes.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let (db, sessions) = (state.db.clone(), state.web.sessions.clone());
     // What pages and server functions reach through `use_context`: the pool, the session
     // settings, and this response's CSP nonce for the hydration script.

@@ -94,3 +94,42 @@ async fn an_unknown_address_is_a_404_page() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(reply.body.contains("Page not found"));
 }
+
+/// Another router built in the same process while pages render (as every test here does, and
+/// as an embedding program could) must not leave those pages waiting for data forever.
+#[tokio::test]
+async fn pages_render_while_another_router_is_being_built() {
+    let t = crate::helpers::sqlite().await;
+    people(&t.db).await;
+    let router = app(&t.db);
+    let cookie = sign_in(&router, ADMIN, PASSWORD).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let builder = {
+        let (db, stop) = (t.db.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the other router");
+            let _inside = runtime.enter();
+            let mut built = 0_u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(app(&db));
+                built += 1;
+            }
+            built
+        })
+    };
+    for round in 0..200 {
+        let answer = send(&router, page("/account", Some(&cookie)));
+        let reply = tokio::time::timeout(std::time::Duration::from_secs(5), answer).await;
+        let Ok(reply) = reply else {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            panic!("round {round}: /account did not answer while another router was built");
+        };
+        assert_eq!(reply.status, StatusCode::OK, "round {round}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let built = builder.join().expect("the other router builds");
+    assert!(built > 0, "no router was built alongside the pages");
+}
