@@ -52,3 +52,16 @@ ensure_npm_packages() {
   mkdir -p "$ROOT/public/vendor"
   cp "$ROOT/node_modules/echarts/dist/echarts.min.js" "$ROOT/public/vendor/echarts.min.js"
 }
+
+SCHEMATHESIS_VERSION="4.32.5"
+
+# Schemathesis (from PyPI) in a virtual environment under target/, so it is cached with the build.
+ensure_python_tools() {
+  local venv="$ROOT/target/python"
+  if ! "$venv/bin/st" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"; then
+    say "Installing Schemathesis $SCHEMATHESIS_VERSION from PyPI (once)"
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    python3 -m venv "$venv" || { apt_install python3-venv; python3 -m venv "$venv"; }
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+}

@@ -55,13 +55,13 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 #[allow(dead_code)]
 pub struct FiguresQuery {
     /// First day, inclusive (UTC).
-    #[param(example = "2026-10-01")]
+    #[param(format = Date, example = "2026-10-01")]
     from: Option<String>,
     /// Last day, inclusive (UTC); default today.
-    #[param(example = "2026-10-31")]
+    #[param(format = Date, example = "2026-10-31")]
     to: Option<String>,
     /// Days ending `to`, instead of `from`; default 30.
-    #[param(example = 30)]
+    #[param(minimum = 1, maximum = 731)]
     days: Option<i64>,
     /// all, workflow, team, task_type, segment, config_version, model, provider, day, week or month.
     #[param(example = "workflow")]
@@ -114,15 +114,24 @@ pub struct CompareQuery {
     #[param(example = "v2-routed-reranked")]
     candidate: Option<String>,
     /// The window both versions are compared over: `from`/`to` or `days` (default 90).
+    #[param(format = Date)]
     from: Option<String>,
+    #[param(format = Date)]
     to: Option<String>,
+    #[param(minimum = 1, maximum = 731)]
     days: Option<i64>,
     /// Or two periods: `baseline_from`/`baseline_to` (or `baseline_days`) and the candidate's.
+    #[param(format = Date)]
     baseline_from: Option<String>,
+    #[param(format = Date)]
     baseline_to: Option<String>,
+    #[param(minimum = 1, maximum = 731)]
     baseline_days: Option<i64>,
+    #[param(format = Date)]
     candidate_from: Option<String>,
+    #[param(format = Date)]
     candidate_to: Option<String>,
+    #[param(minimum = 1, maximum = 731)]
     candidate_days: Option<i64>,
     team: Option<String>,
     task_type: Option<String>,
@@ -137,9 +146,10 @@ pub struct CompareQuery {
 #[allow(dead_code)]
 pub struct GateQuery {
     /// The workflow's slug.
-    #[param(example = "invoice-clearing")]
+    #[param(min_length = 1, example = "invoice-clearing")]
     workflow: String,
     /// The last day of the gate window; default today.
+    #[param(format = Date)]
     to: Option<String>,
 }
 
@@ -148,8 +158,11 @@ pub struct GateQuery {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ModelsQuery {
+    #[param(format = Date)]
     from: Option<String>,
+    #[param(format = Date)]
     to: Option<String>,
+    #[param(minimum = 1, maximum = 731)]
     days: Option<i64>,
     team: Option<String>,
     workflow: Option<String>,
@@ -160,8 +173,11 @@ pub struct ModelsQuery {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct CallsQuery {
+    #[param(format = Date)]
     from: Option<String>,
+    #[param(format = Date)]
     to: Option<String>,
+    #[param(minimum = 1, maximum = 731)]
     days: Option<i64>,
     workflow: Option<String>,
     /// step (default), model or provider.
@@ -196,8 +212,9 @@ pub struct ErrorDetail {
     pub field: Option<String>,
 }
 
-/// A batch: any of the five lists, stored in one transaction.
-#[derive(ToSchema)]
+/// A batch: any of the five lists, stored in one transaction. Other keys are refused.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct BatchIn {
     tasks: Option<Vec<TaskIn>>,
@@ -220,6 +237,13 @@ pub struct BatchResult {
     errors: Vec<RejectedItem>,
 }
 
+/// Any JSON value.
+fn as_sent() -> utoipa::openapi::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::AnyValue)
+        .build()
+}
+
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct RejectedItem {
@@ -227,7 +251,8 @@ pub struct RejectedItem {
     kind: String,
     #[schema(example = 17)]
     index: u64,
-    #[schema(value_type = String, example = "span-7f3a")]
+    /// The item's `id` as it was sent (any JSON value, or null when it had none).
+    #[schema(schema_with = as_sent, example = "span-7f3a")]
     id: serde_json::Value,
     #[schema(example = 422)]
     status: u16,

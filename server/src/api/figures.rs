@@ -91,8 +91,26 @@ pub struct DetailOut {
     #[schema(value_type = Vec<Object>)]
     pub costliest_tasks: Vec<CostlyTask>,
     pub costliest_5pct_share: Option<f64>,
-    #[schema(value_type = Vec<Vec<Object>>)]
+    #[schema(schema_with = reason_counts)]
     pub escalation_reasons: Vec<(String, u64)>,
+}
+
+/// How the document describes `escalation_reasons`: `[reason, tasks]` pairs.
+fn reason_counts() -> utoipa::openapi::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType};
+    let either = ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .description(Some(
+            "the reason (a string), then how many tasks gave it (an integer)",
+        ));
+    let pair = ArrayBuilder::new()
+        .items(either)
+        .min_items(Some(2))
+        .max_items(Some(2));
+    ArrayBuilder::new()
+        .items(pair)
+        .description(Some("`[reason, tasks]` pairs, most frequent first"))
+        .build()
 }
 
 impl GroupOut {

@@ -51,16 +51,21 @@ impl Default for IngestSlots {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub tasks: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub attempts: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub calls: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub outcomes: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub grades: Vec<Value>,
+}
+
+/// A list left out or sent as `null` is an empty one.
+fn list<'de, D: serde::Deserializer<'de>>(list: D) -> Result<Vec<Value>, D::Error> {
+    Ok(Option::<Vec<Value>>::deserialize(list)?.unwrap_or_default())
 }
 
 /// Stores a batch of tasks, attempts, calls, outcome events and grades.

@@ -133,9 +133,18 @@ fn encode<M: Message, S: serde::Serialize>(encoding: Encoding, proto: &M, json: 
     ([(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
 }
 
+/// An export's bytes, as the OpenAPI document describes the protobuf body.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+struct ProtobufBody(Vec<u8>);
+
 /// Receives an OTLP trace export.
 #[utoipa::path(post, path = "/v1/traces", tag = "ingest",
-    request_body(content = Vec<u8>, description = "An OTLP `ExportTraceServiceRequest`, as `application/x-protobuf` or `application/json`, optionally `Content-Encoding: gzip`", content_type = "application/x-protobuf"),
+    request_body(
+        description = "An OTLP `ExportTraceServiceRequest`, as `application/x-protobuf` or `application/json` (hex trace and span ids), optionally `Content-Encoding: gzip`",
+        content((ProtobufBody = "application/x-protobuf"), (serde_json::Value = "application/json")),
+    ),
     responses(
         (status = 200, description = "Stored; `partial_success` counts and names the refused spans"),
         (status = 400, description = "The body is not an OTLP trace export"),
@@ -151,7 +160,16 @@ pub async fn post_traces(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let encoding = match encoding_of(&headers) {
+    let encoding = encoding_of(&headers);
+    // Who is calling is answered first: a request without a valid key learns nothing else.
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(refused) => {
+            return Refusal::from(refused)
+                .into_response(*encoding.as_ref().unwrap_or(&Encoding::Json));
+        }
+    };
+    let encoding = match encoding {
         Ok(encoding) => encoding,
         Err(refusal) => return refusal.into_response(Encoding::Json),
     };
@@ -164,12 +182,11 @@ pub async fn post_traces(
 async fn receive(
     db: &Db,
     slots: &IngestSlots,
-    caller: Result<ApiCaller, ApiError>,
+    caller: ApiCaller,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     encoding: Encoding,
 ) -> Result<Response, Refusal> {
-    let caller = caller?;
     let body = body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,

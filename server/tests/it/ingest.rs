@@ -282,6 +282,60 @@ async fn malformed_bodies_get_a_clear_status() {
         (status, body["error"]["code"].as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
     );
+    let (status, body) = post(
+        &router,
+        &key,
+        "application/json",
+        "{\"tasks\": null, \"calls\": []}",
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a list sent as null is an empty one: {body}"
+    );
+    let (status, body) = post(&router, &key, "application/json", "{\"spans\": []}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "an unknown list: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`spans`"),
+        "{body}"
+    );
+    let (status, body) = post(
+        &router,
+        &key,
+        "application/json",
+        "{\"calls\": [{\"input_tokens\": NaN}]}",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_json")),
+        "NaN is not JSON: {body}"
+    );
+    let (status, body) = post(
+        &router,
+        &key,
+        "application/json",
+        "{\"calls\": [{\"cost_usd\": 1e999}]}",
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "an infinite number: {body}"
+    );
+    let too_many = json!({"outcomes": vec![json!({}); server::ingest::MAX_ITEMS + 1]});
+    let (status, body) = post(&router, &key, "application/json", too_many.to_string()).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("body")),
+        "{body}"
+    );
+    let stored: i64 = on_db!(&t.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM outcome_events").fetch_one(pool).await).unwrap();
+    assert_eq!(stored, 0, "a refused body stores nothing");
     let (status, _) = post(&router, "fl_wrong", "application/json", "{}").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
@@ -339,6 +393,17 @@ async fn calls_and_outcomes_may_arrive_before_their_task() {
             0,
             "{}: no task yet, so nothing counts",
             t.backend
+        );
+        // A grade cannot wait for its task: it is refused by name and may be sent again.
+        let grade = json!({"grades": [{"id": "g-1", "workflow": "support-triage", "task": "t-1",
+                           "grader": "ops@example.com", "verdict": "pass", "edit_severity": "none",
+                           "review_seconds": 60, "graded_at": format!("{}T12:00:00Z", today())}]});
+        let (status, result) = post(&router, &key, "application/json", grade.to_string()).await;
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{result}");
+        assert_eq!(
+            (&result["errors"][0]["code"], &result["errors"][0]["field"]),
+            (&json!("unknown_task"), &json!("task")),
+            "{result}"
         );
         let late = json!({"tasks": full["tasks"], "attempts": full["attempts"]});
         let (status, result) = post(&router, &key, "application/json", late.to_string()).await;

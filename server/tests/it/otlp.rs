@@ -455,6 +455,13 @@ async fn unreadable_exports_are_refused_with_an_otlp_status() {
     let (status, body) = send(&router, no_key).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(RpcStatus::decode(body.as_slice()).unwrap().code, 16);
+    // Without a key, nothing else about the request is answered: not even its content type.
+    let no_key_wrong_type = Request::post("/v1/traces")
+        .header("content-type", "text/plain")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _) = send(&router, no_key_wrong_type).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // An empty export is valid and answers with an empty response.
     let (status, body) = send(&router, request("application/x-protobuf", None, Vec::new())).await;
