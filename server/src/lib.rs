@@ -14,6 +14,7 @@ pub mod otlp;
 pub mod web;
 
 use app::db::Db;
+use app::db::health::WriteHealth;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -30,6 +31,7 @@ pub struct AppState {
     pub db: Db,
     pub leptos: LeptosOptions,
     pub ingest_slots: ingest::IngestSlots,
+    pub write_health: WriteHealth,
     pub web: Arc<web::WebSettings>,
 }
 
@@ -39,6 +41,7 @@ impl AppState {
             db,
             leptos,
             ingest_slots: ingest::IngestSlots::default(),
+            write_health: WriteHealth::default(),
             web: Arc::default(),
         }
     }
@@ -54,6 +57,12 @@ impl AppState {
 impl FromRef<AppState> for ingest::IngestSlots {
     fn from_ref(state: &AppState) -> Self {
         state.ingest_slots.clone()
+    }
+}
+
+impl FromRef<AppState> for WriteHealth {
+    fn from_ref(state: &AppState) -> Self {
+        state.write_health.clone()
     }
 }
 
@@ -82,11 +91,14 @@ fn page_routes() -> Vec<AxumRouteListing> {
 pub fn router(state: AppState) -> Router {
     let routes = page_routes();
     let (db, sessions) = (state.db.clone(), state.web.sessions.clone());
+    let write_health = state.write_health.clone();
     // What pages and server functions reach through `use_context`: the pool, the session
-    // settings, and this response's CSP nonce for the hydration script.
+    // settings, whether ingested data is being stored, and this response's CSP nonce for the
+    // hydration script.
     let provide_db = move || {
         provide_context(db.clone());
         provide_context(sessions.clone());
+        provide_context(write_health.clone());
         let nonce = use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<web::CspNonce>().cloned());
         if let Some(nonce) = nonce {

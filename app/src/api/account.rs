@@ -11,6 +11,30 @@ pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
     Ok(crate::api::context::signed_in().map(|signed_in| signed_in.viewer))
 }
 
+/// Why the figures on the pages may be stale: the database has refused ingested data since
+/// `since`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StaleNotice {
+    pub since: String,
+    pub reason: String,
+}
+
+/// For signed-in people, whether ingested data is being refused, and since when.
+#[server(prefix = "/rpc", endpoint = "get_stale_notice")]
+pub async fn get_stale_notice() -> Result<Option<StaleNotice>, ServerFnError> {
+    use crate::db::health::WriteHealth;
+    use crate::domain::time::format_instant;
+
+    if crate::api::context::signed_in().is_none() {
+        return Ok(None);
+    }
+    let refused = use_context::<WriteHealth>().and_then(|health| health.refused());
+    Ok(refused.map(|refused| StaleNotice {
+        since: format_instant(refused.since_ms),
+        reason: refused.reason,
+    }))
+}
+
 /// Why a form was sent back, as the `problem` query parameter of the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Problem {

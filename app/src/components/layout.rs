@@ -2,13 +2,14 @@
 //! content, footer.
 
 use crate::access::Viewer;
-use crate::api::account::get_viewer;
+use crate::api::account::{get_stale_notice, get_viewer};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let viewer = Resource::new(|| (), |_| get_viewer());
+    let stale = Resource::new(|| (), |_| get_stale_notice());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
@@ -22,6 +23,19 @@ pub fn Layout(children: Children) -> impl IntoView {
                 })}
             </Suspense>
         </header>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                stale.await.ok().flatten().map(|notice| view! {
+                    <p class="stale-banner" role="alert">
+                        <strong>"Figures may be stale. "</strong>
+                        {format!(
+                            "New cost and outcome data has not been stored since {}: {}. Senders are told to retry, so nothing is lost once the database takes writes again.",
+                            notice.since, notice.reason,
+                        )}
+                    </p>
+                })
+            })}
+        </Suspense>
         <main id="main">{children()}</main>
         <footer class="site-footer">
             "Cost per successful task: every attempt in the numerator, only tasks that met their success rule in the denominator."

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod config_version;
 pub mod gate;
 pub mod grade;
+pub mod health;
 pub mod identity;
 pub mod import;
 pub mod outcome;

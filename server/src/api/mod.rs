@@ -120,9 +120,19 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return response;
             }
-            ApiError::Storage(DbError::Unavailable(_) | DbError::ReadOnly(_)) => {
+            ApiError::Storage(err @ (DbError::Unavailable(_) | DbError::ReadOnly(_))) => {
                 tracing::warn!(error = %self, source = ?self, "storage unavailable");
-                let body = json!({"error": {"code": "unavailable", "message": "The database is unavailable; retry shortly."}});
+                let (code, message) = match err {
+                    DbError::ReadOnly(_) => (
+                        "read_only",
+                        "The database refused the write: it is read-only or the disk is full. Nothing in this request was stored; retry after Retry-After seconds.",
+                    ),
+                    _ => (
+                        "unavailable",
+                        "The database is unavailable. Nothing in this request was stored; retry after Retry-After seconds.",
+                    ),
+                };
+                let body = json!({"error": {"code": code, "message": message}});
                 let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
                 response
                     .headers_mut()

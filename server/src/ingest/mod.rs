@@ -9,6 +9,7 @@ mod store;
 pub mod wire;
 
 use crate::api::{ApiCaller, ApiError};
+use app::db::health::WriteHealth;
 use app::db::report::Catalog;
 use app::db::rollup::mark_dirty;
 use app::db::{Db, DbResult, Tx, now_ms, task, verdict};
@@ -83,6 +84,7 @@ fn list<'de, D: serde::Deserializer<'de>>(list: D) -> Result<Vec<Value>, D::Erro
 pub async fn post_batch(
     State(db): State<Db>,
     State(slots): State<IngestSlots>,
+    State(health): State<WriteHealth>,
     caller: ApiCaller,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -131,16 +133,34 @@ pub async fn post_batch(
         .ok()
         .and_then(Result::ok)
         .ok_or(ApiError::Busy)?;
-    let catalog = Catalog::load(&db).await?;
-    let mut tx = db.begin().await?;
-    let results = store_batch(&mut tx, &catalog, &caller, batch, now_ms()).await?;
-    tx.commit().await?;
+    let results = write_batch(&db, &health, &caller, batch, now_ms()).await?;
     let status = if results.rejected.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::MULTI_STATUS
     };
     Ok((status, Json(results.into_json())).into_response())
+}
+
+/// Stores a batch in a transaction of its own and records whether the database took it, so
+/// that pages can say their figures may be stale while it refuses data.
+pub async fn write_batch(
+    db: &Db,
+    health: &WriteHealth,
+    caller: &ApiCaller,
+    batch: Batch,
+    now: i64,
+) -> DbResult<Results> {
+    let written = async {
+        let catalog = Catalog::load(db).await?;
+        let mut tx = db.begin().await?;
+        let results = store_batch(&mut tx, &catalog, caller, batch, now).await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+    .await;
+    health.record(&written, now);
+    written
 }
 
 /// Stores a batch in the caller's transaction: tasks first, so that attempts, outcomes and

@@ -9,9 +9,9 @@
 mod spans;
 
 use crate::api::{ApiCaller, ApiError};
-use crate::ingest::{IngestSlots, MAX_BODY, MAX_ITEMS, Results, store_batch};
-use app::db::report::Catalog;
-use app::db::{Db, now_ms};
+use crate::ingest::{IngestSlots, MAX_BODY, MAX_ITEMS, Results, write_batch};
+use app::db::health::WriteHealth;
+use app::db::{Db, DbError, now_ms};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -104,9 +104,15 @@ impl Refusal {
 
 impl From<ApiError> for Refusal {
     fn from(error: ApiError) -> Refusal {
+        let refused_write = match &error {
+            ApiError::Storage(err @ (DbError::ReadOnly(_) | DbError::Unavailable(_))) => {
+                Some(format!("{err}; nothing in this export was stored"))
+            }
+            _ => None,
+        };
         let status = error.into_response().status();
         let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE).then_some("1");
-        let message = match status {
+        let message = refused_write.unwrap_or_else(|| match status {
             StatusCode::UNAUTHORIZED => {
                 "send an API key as 'Authorization: Bearer <key>' (OTEL_EXPORTER_OTLP_HEADERS)"
                     .to_owned()
@@ -116,7 +122,7 @@ impl From<ApiError> for Refusal {
                 "something went wrong; it has been logged".to_owned()
             }
             _ => "the request was refused".to_owned(),
-        };
+        });
         Refusal {
             status,
             message,
@@ -156,6 +162,7 @@ struct ProtobufBody(Vec<u8>);
 pub async fn post_traces(
     State(db): State<Db>,
     State(slots): State<IngestSlots>,
+    State(health): State<WriteHealth>,
     caller: Result<ApiCaller, ApiError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -173,7 +180,7 @@ pub async fn post_traces(
         Ok(encoding) => encoding,
         Err(refusal) => return refusal.into_response(Encoding::Json),
     };
-    match receive(&db, &slots, caller, &headers, body, encoding).await {
+    match receive(&db, &slots, &health, caller, &headers, body, encoding).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(encoding),
     }
@@ -182,6 +189,7 @@ pub async fn post_traces(
 async fn receive(
     db: &Db,
     slots: &IngestSlots,
+    health: &WriteHealth,
     caller: ApiCaller,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -235,12 +243,9 @@ async fn receive(
         .ok()
         .and_then(Result::ok)
         .ok_or(ApiError::Busy)?;
-    let catalog = Catalog::load(db).await.map_err(ApiError::from)?;
-    let mut tx = db.begin().await.map_err(ApiError::from)?;
-    let results = store_batch(&mut tx, &catalog, &caller, mapped.batch, now)
+    let results = write_batch(db, health, &caller, mapped.batch, now)
         .await
         .map_err(ApiError::from)?;
-    tx.commit().await.map_err(ApiError::from)?;
     let refused = refusals(&mapped.origins, mapped.refused, &results);
     let partial_success = (!refused.is_empty()).then(|| ExportTracePartialSuccess {
         rejected_spans: refused.len() as i64,

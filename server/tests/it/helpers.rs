@@ -15,6 +15,7 @@ use tower::ServiceExt;
 pub struct TestDb {
     pub db: Db,
     pub backend: &'static str,
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -32,6 +33,7 @@ pub async fn sqlite() -> TestDb {
     TestDb {
         db,
         backend: "sqlite",
+        url,
         _dir: Some(dir),
     }
 }
@@ -62,18 +64,24 @@ pub async fn postgres() -> TestDb {
     }
     admin.close().await;
     let base = &admin_url[..admin_url.rfind('/').expect("the URL names a database")];
-    let db = Db::connect(&format!("{base}/{name}"))
-        .await
-        .expect("the test database opens");
+    let url = format!("{base}/{name}");
+    let db = Db::connect(&url).await.expect("the test database opens");
     db.migrate().await.expect("PostgreSQL migrates");
     TestDb {
         db,
         backend: "postgres",
+        url,
         _dir: None,
     }
 }
 
+/// The whole application over `db`, as `serve` builds it.
 pub fn app(db: &Db) -> axum::Router {
+    router(state(db))
+}
+
+/// What the application's handlers share, for tests that change part of it.
+pub fn state(db: &Db) -> AppState {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -84,7 +92,7 @@ pub fn app(db: &Db) -> axum::Router {
         .output_name("finishline")
         .site_root("target/site")
         .build();
-    router(AppState::new(db.clone(), leptos))
+    AppState::new(db.clone(), leptos)
 }
 
 /// Sends a GET through the router and returns the status and body text.

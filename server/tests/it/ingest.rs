@@ -48,7 +48,7 @@ pub(crate) async fn catalog(db: &Db) {
     tx.commit().await.unwrap();
 }
 
-async fn post(
+pub(crate) async fn post(
     router: &axum::Router,
     key: &str,
     content_type: &str,
@@ -68,7 +68,7 @@ async fn post(
     )
 }
 
-fn batch(day: &str) -> Value {
+pub(crate) fn batch(day: &str) -> Value {
     json!({
         "tasks": [{"id": "t-1", "workflow": "support-triage", "task_type": "ticket", "version": "v1",
                    "started_at": format!("{day}T10:00:00Z"), "finished_at": format!("{day}T10:00:09.5Z"),
@@ -86,7 +86,7 @@ fn batch(day: &str) -> Value {
 }
 
 /// Total cost in the rollups once the background refresh has caught up.
-async fn cost_total(db: &Db) -> i64 {
+pub(crate) async fn cost_total(db: &Db) -> i64 {
     app::db::rollup::refresh_all_dirty(db).await.unwrap();
     on_db!(db, pool => sqlx::query_scalar::<_, i64>(
         "SELECT CAST(COALESCE(SUM(model_cost_micros + tool_cost_micros + retry_cost_micros + cache_cost_micros + labour_cost_micros), 0) AS BIGINT) FROM task_rollups")

@@ -3,6 +3,7 @@
 mod demo;
 mod durability;
 mod engine;
+mod faults;
 mod helpers;
 mod import;
 mod ingest;
