@@ -277,7 +277,7 @@ async fn ingestion(spec: &BenchSpec) -> anyhow::Result<()> {
         unit: "calls",
         items: spec.batches * spec.tasks_per_batch * spec.calls_per_task,
     };
-    measure(spec, json, bodies).await?;
+    let json_rate = measure(spec, json, bodies).await?;
     let bodies = (0..spec.batches)
         .map(|n| export(n, spec, now).encode_to_vec())
         .collect();
@@ -288,7 +288,120 @@ async fn ingestion(spec: &BenchSpec) -> anyhow::Result<()> {
         unit: "spans",
         items: spec.batches * spec.tasks_per_batch * (spec.calls_per_task + 1),
     };
-    measure(spec, otlp, bodies).await
+    let otlp_rate = measure(spec, otlp, bodies).await?;
+    let ceiling = direct_loader(spec, now).await?;
+    println!(
+        "Ceiling: the same tasks, attempts and calls inserted straight into SQLite (prepared statements, one transaction per batch, nothing checked, priced or rolled up):"
+    );
+    println!("  calls inserted per second   {ceiling:>10.0}");
+    println!(
+        "  JSON batch API              {:>10.2} of the ceiling",
+        json_rate / ceiling
+    );
+    // An OTLP export carries one span more per task (its root) than the batch has calls.
+    let otlp_calls = otlp_rate * spec.calls_per_task as f64 / (spec.calls_per_task + 1) as f64;
+    println!(
+        "  OTLP/HTTP protobuf          {:>10.2} of the ceiling (calls per second)",
+        otlp_calls / ceiling
+    );
+    Ok(())
+}
+
+/// The ceiling for ingestion: the rows [`batch`] describes written by the least a loader can
+/// do, one prepared statement per table and one transaction per batch into a fresh database of
+/// the same schema, without parsing, validating, pricing, deduplicating, deciding verdicts or
+/// marking rollups. Calls per second.
+async fn direct_loader(spec: &BenchSpec, now: i64) -> anyhow::Result<f64> {
+    let dir = tempfile_dir()?;
+    let db =
+        app::db::Db::connect(&format!("sqlite://{}", dir.join("ceiling.db").display())).await?;
+    db.migrate().await?;
+    let app::db::Db::Sqlite(pool, _) = &db else {
+        bail!("the ceiling is measured on SQLite");
+    };
+    let team: i64 = sqlx::query_scalar(
+        "INSERT INTO teams (slug, name, labour_rate_micros_per_hour, created_at) \
+         VALUES ('support', 'Support', 40000000, $1) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await?;
+    let workflow: i64 = sqlx::query_scalar(
+        "INSERT INTO workflows (slug, name, team_id, budget_cpst_micros, quality_target_bp, \
+         gate_window_days, gate_min_sample, drift_tolerance_bp, created_at, updated_at) \
+         VALUES ('support-triage', 'Support triage', $1, 1000000, 9000, 30, 400, 1000, $2, $2) RETURNING id",
+    )
+    .bind(team)
+    .bind(now)
+    .fetch_one(pool)
+    .await?;
+    let started = Instant::now();
+    for n in 0..spec.batches {
+        let mut tx = pool.begin().await?;
+        for t in 0..spec.tasks_per_batch {
+            let id = format!("bench-{n}-{t}");
+            let at = now - 3_600_000 + (t as i64) * 1_000;
+            let task: i64 = sqlx::query_scalar(
+                "INSERT INTO tasks (external_id, workflow_id, team_id, segment, started_at, \
+                 finished_at, reported_status, status, output, content_hash, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'self-serve', $4, $5, 'completed', 'pending', $6, $1, $7, $7) RETURNING id",
+            )
+            .bind(&id)
+            .bind(workflow)
+            .bind(team)
+            .bind(at)
+            .bind(at + 9_000)
+            .bind(r#"{"category":"billing","reply":"…"}"#)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let correlation = format!("{id}-a1");
+            let attempt: i64 = sqlx::query_scalar(
+                "INSERT INTO attempts (task_id, number, correlation_id, status, started_at, content_hash) \
+                 VALUES ($1, 1, $2, 'succeeded', $3, $2) RETURNING id",
+            )
+            .bind(task)
+            .bind(&correlation)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?;
+            for c in 0..spec.calls_per_task {
+                let model = c % 3 == 0;
+                sqlx::query(
+                    "INSERT INTO calls (external_id, workflow_id, correlation_id, task_id, attempt_id, \
+                     kind, step, provider, model, input_tokens, output_tokens, cache_read_tokens, \
+                     reported_cost_micros, cost_micros, cost_source, started_at, latency_ms, status, \
+                     content_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'anthropic', $8, $9, $10, $11, $12, $13, $14, \
+                     $15, 800, 'ok', $1, $16)",
+                )
+                .bind(format!("{id}-c{c}"))
+                .bind(workflow)
+                .bind(&correlation)
+                .bind(task)
+                .bind(attempt)
+                .bind(["model", "retrieval", "tool"][c % 3])
+                .bind(["drafter", "retriever", "crm"][c % 3])
+                .bind(if model { "claude-haiku-4-5" } else { "" })
+                .bind(if model { 4_000_i64 } else { 0 })
+                .bind(if model { 380_i64 } else { 0 })
+                .bind(if model { 2_000_i64 } else { 0 })
+                .bind((!model).then_some(400_i64))
+                .bind(if model { 5_600_i64 } else { 400 })
+                .bind(if model { "priced" } else { "reported" })
+                .bind(at + c as i64 * 100)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+    }
+    let per_second = (spec.batches * spec.tasks_per_batch * spec.calls_per_task) as f64
+        / started.elapsed().as_secs_f64();
+    db.close().await;
+    std::fs::remove_dir_all(dir).ok();
+    Ok(per_second)
 }
 
 /// A server on a fresh database with the demo dataset, and the port it listens on.
@@ -391,7 +504,7 @@ async fn pages(spec: &BenchSpec) -> anyhow::Result<()> {
 
 /// Starts a server on a fresh database, sends `bodies` from `spec.clients` clients while
 /// another loads the overview page four times a second, and prints the figures.
-async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow::Result<()> {
+async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow::Result<f64> {
     let (mut server, port, dir) = demo_server(200).await?;
     let data = dir.as_path();
     let key = finishline(data)
@@ -466,10 +579,11 @@ async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow
         phase.items / spec.batches.max(1),
         phase.unit,
     );
+    let per_second = (phase.items as f64) / elapsed.as_secs_f64();
     println!(
         "  {:<28}{:>10.0}",
         format!("{} accepted per second", phase.unit),
-        (phase.items as f64) / elapsed.as_secs_f64()
+        per_second
     );
     println!(
         "  batch latency p50           {:>10.1} ms",
@@ -493,7 +607,7 @@ async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow
     );
     println!("  batches not accepted        {:>10}", failures);
     std::fs::remove_dir_all(data).ok();
-    Ok(())
+    Ok(per_second)
 }
 
 fn next(queue: &Mutex<Vec<Vec<u8>>>) -> Option<Vec<u8>> {
