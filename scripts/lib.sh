@@ -7,6 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 CARGO_LEPTOS_VERSION="0.3.10"
+CARGO_FUZZ_VERSION="0.13.2"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -64,4 +65,38 @@ ensure_python_tools() {
     python3 -m venv "$venv" || { apt_install python3-venv; python3 -m venv "$venv"; }
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   fi
+}
+
+# cargo-fuzz drives libFuzzer over the decoders in fuzz/ (stable Rust, no sanitizer).
+ensure_fuzz_tools() {
+  if ! cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION\$"; then
+    say "Installing cargo-fuzz $CARGO_FUZZ_VERSION (once; about 3 minutes)"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+  fi
+}
+
+FUZZ_TARGETS="ingest_batch otlp_protobuf otlp_json import_json_lines import_csv"
+
+# Runs every fuzz target for the given seconds, from its seeds and the corpus kept under
+# target/fuzz/; a crash fails, with the input saved under fuzz/artifacts/<target>/.
+run_fuzzers() {
+  local seconds="$1" log
+  for target in $FUZZ_TARGETS; do
+    local corpus="$ROOT/target/fuzz/corpus/$target"
+    mkdir -p "$corpus"
+    log="$(mktemp)"
+    if (cd "$ROOT" && cargo fuzz run --sanitizer none --target-dir target/fuzz "$target" \
+        "$corpus" "fuzz/seeds/$target" -- -max_total_time="$seconds" -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1) >"$log" 2>&1; then
+      printf '  %-18s %10s inputs run, corpus %5s, peak %5s MB\n' "$target" \
+        "$(awk '/stat::number_of_executed_units/ {print $2}' "$log")" \
+        "$(find "$corpus" -type f | wc -l)" \
+        "$(awk '/stat::peak_rss_mb/ {print $2}' "$log")"
+      rm -f "$log"
+    else
+      tail -n 40 "$log"
+      echo "The fuzz target $target failed; its input is under fuzz/artifacts/$target/."
+      return 1
+    fi
+  done
 }

@@ -38,7 +38,7 @@ pub struct ImportSummary {
 }
 
 /// One row as a batch item, or why it cannot be one.
-type Row = Result<(&'static str, Value), String>;
+pub(crate) type Row = Result<(&'static str, Value), String>;
 
 /// Imports `path`, calling `progress(done, total)` after every chunk.
 pub async fn import_file(
@@ -123,7 +123,7 @@ pub async fn import_file(
     Ok(summary)
 }
 
-fn list<'b>(batch: &'b mut Batch, kind: &str) -> &'b mut Vec<Value> {
+pub(crate) fn list<'b>(batch: &'b mut Batch, kind: &str) -> &'b mut Vec<Value> {
     match kind {
         "task" => &mut batch.tasks,
         "attempt" => &mut batch.attempts,
@@ -134,7 +134,7 @@ fn list<'b>(batch: &'b mut Batch, kind: &str) -> &'b mut Vec<Value> {
 }
 
 /// One item per non-empty line, its kind taken from its `type` field.
-fn json_lines(bytes: &[u8]) -> Vec<Row> {
+pub(crate) fn json_lines(bytes: &[u8]) -> Vec<Row> {
     bytes
         .split(|b| *b == b'\n')
         .enumerate()
@@ -161,7 +161,7 @@ fn json_lines(bytes: &[u8]) -> Vec<Row> {
 }
 
 /// One call per row; empty cells are left out, integer columns read as integers.
-fn csv_rows(bytes: &[u8]) -> anyhow::Result<Vec<Row>> {
+pub(crate) fn csv_rows(bytes: &[u8]) -> anyhow::Result<Vec<Row>> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
     let headers = reader.headers().context("reading the CSV header")?.clone();
     if !headers.iter().any(|h| h == "id") {

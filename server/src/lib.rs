@@ -6,6 +6,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod export;
+pub mod fuzzing;
 pub mod health;
 pub mod import;
 pub mod ingest;

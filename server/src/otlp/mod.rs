@@ -6,7 +6,7 @@
 //! specification: 200 with `partial_success` naming what was refused, 400 for a body that
 //! cannot be read, 429/503 with `Retry-After` when the client should try again.
 
-mod spans;
+pub(crate) mod spans;
 
 use crate::api::{ApiCaller, ApiError};
 use crate::ingest::{IngestSlots, MAX_BODY, MAX_ITEMS, Results, write_batch};

@@ -1,0 +1,6 @@
+//! Arbitrary bytes through `server::fuzzing::otlp_json`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
+    server::fuzzing::otlp_json(bytes);
+});
