@@ -141,3 +141,150 @@ async fn every_acknowledged_batch_survives_a_sigkill_exactly_once() {
         "the call rollups equal a recount after the crash"
     );
 }
+
+/// Sends a form to a server function over a fresh connection, as a page of the site would;
+/// the status, or `None` if the connection broke.
+async fn form(port: u16, endpoint: &str, body: &str, cookie: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let head = format!(
+        "POST /rpc/{endpoint} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nCookie: {cookie}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.ok()?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, answer))
+}
+
+/// Saves a rule with a re-evaluation and kills the server `wait` after sending it; checks that
+/// the rule and its verdicts are whole or absent and the rollups equal the raw rows, and
+/// returns whether the rule was stored.
+async fn kill_during_a_rule_save(wait: Duration) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let status = finishline(data)
+        .args(["demo", "--tasks", "3000"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the demo dataset loads");
+    let url = format!("sqlite://{}", data.join("finishline.db").display());
+    let db = Db::connect(&url).await.unwrap();
+    // The task type with the most tasks, re-evaluated from the day its current rule took effect.
+    let (task_type_id, from_ms): (i64, i64) = on_db!(&db, pool => sqlx::query_as(
+        "SELECT t.task_type_id, MAX(r.effective_from) FROM tasks t
+         JOIN success_rules r ON r.task_type_id = t.task_type_id
+         GROUP BY t.task_type_id ORDER BY COUNT(*) DESC LIMIT 1")
+        .fetch_one(pool).await)
+    .unwrap();
+    let from_day = (from_ms / app::domain::time::MS_PER_DAY + 1)
+        .max(app::domain::time::day_of(app::db::now_ms()) - 60);
+    let rules_before: i64 =
+        on_db!(&db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM success_rules")
+        .fetch_one(pool).await)
+        .unwrap();
+    db.close().await;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = serve(data, port).await;
+    let sign_in = form(
+        port,
+        "sign_in",
+        "email=admin%40demo.finishline.test&password=demo-admin-password&next=",
+        "",
+    )
+    .await
+    .expect("sign-in answers");
+    let cookie = sign_in
+        .1
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().split(';').next().unwrap().to_owned())
+        .expect("a session cookie");
+    let definition =
+        "%7B%22kind%22%3A%22fields_present%22%2C%22fields%22%3A%5B%22nothing-has-this%22%5D%7D";
+    let body = format!(
+        "task_type_id={task_type_id}&definition={definition}&reevaluate_from={}",
+        app::domain::time::format_day(from_day)
+    );
+    // The kill lands while the save and its re-evaluation are in flight.
+    let in_flight = tokio::spawn(async move { form(port, "save_rule", &body, &cookie).await });
+    tokio::time::sleep(wait).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let answer = in_flight.await.unwrap();
+
+    let db = Db::connect(&url).await.unwrap();
+    let rules_after: i64 =
+        on_db!(&db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM success_rules")
+        .fetch_one(pool).await)
+        .unwrap();
+    let reevaluations: i64 = on_db!(&db, pool => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'rule.reevaluate'")
+        .fetch_one(pool).await)
+    .unwrap();
+    if rules_after == rules_before {
+        assert!(
+            !matches!(answer, Some((200, _))),
+            "an acknowledged rule is stored"
+        );
+        assert_eq!(
+            reevaluations, 0,
+            "no re-evaluation recorded without its rule"
+        );
+    } else {
+        assert_eq!(reevaluations, 1, "the re-evaluation is recorded once");
+        assert_eq!(rules_after, rules_before + 1, "the rule is stored once");
+        let new_rule: i64 =
+            on_db!(&db, pool => sqlx::query_scalar("SELECT MAX(id) FROM success_rules")
+            .fetch_one(pool).await)
+            .unwrap();
+        let reevaluated: i64 = on_db!(&db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks WHERE task_type_id = $1 AND started_at >= $2 AND status <> 'pending'
+               AND reported_status = 'completed' AND status_rule_id <> $3
+               AND NOT EXISTS (SELECT 1 FROM grades g WHERE g.task_id = tasks.id)")
+            .bind(task_type_id).bind(from_day * app::domain::time::MS_PER_DAY).bind(new_rule)
+            .fetch_one(pool).await)
+        .unwrap();
+        assert_eq!(
+            reevaluated, 0,
+            "every ungraded task completed since then is judged by the new rule (a grade overrides it)"
+        );
+    }
+    // What the crash left marked is refreshed on restart; then rollups equal the raw rows.
+    app::db::rollup::refresh_all_dirty(&db).await.unwrap();
+    let (raw, rolled): (Vec<(String, i64)>, Vec<(String, i64)>) = (
+        on_db!(&db, pool => sqlx::query_as(
+            "SELECT status, COUNT(*) FROM tasks GROUP BY status ORDER BY status")
+            .fetch_all(pool).await)
+        .unwrap(),
+        on_db!(&db, pool => sqlx::query_as(
+            "SELECT status, CAST(SUM(tasks) AS BIGINT) FROM task_rollups GROUP BY status ORDER BY status")
+            .fetch_all(pool).await)
+        .unwrap(),
+    );
+    assert_eq!(raw, rolled, "task rollups equal a recount by verdict");
+    rules_after > rules_before
+}
+
+/// A rule saved with a re-evaluation of the past is one transaction: a SIGKILL while it runs
+/// (150 ms in; it takes about half a second here) leaves neither the rule nor any verdict it
+/// would have changed, and one after it answered leaves both, whole.
+#[tokio::test]
+async fn a_rule_reevaluation_killed_midway_is_whole_or_absent() {
+    kill_during_a_rule_save(Duration::from_millis(150)).await;
+    assert!(
+        kill_during_a_rule_save(Duration::from_secs(5)).await,
+        "a rule answered before the kill is stored"
+    );
+}
