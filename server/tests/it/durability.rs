@@ -44,6 +44,27 @@ async fn serve(data: &Path, port: u16) -> Child {
     panic!("the server did not listen on {port}");
 }
 
+/// A data folder with the demo dataset of `tasks` tasks.
+fn demo_data(tasks: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = finishline(dir.path())
+        .args(["demo", "--tasks", &tasks.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the demo dataset loads");
+    dir
+}
+
+/// A loopback port nothing listens on.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn batch(n: usize) -> String {
     let calls: Vec<serde_json::Value> = (0..CALLS_PER_BATCH)
         .map(|j| {
@@ -56,25 +77,15 @@ fn batch(n: usize) -> String {
 
 #[tokio::test]
 async fn every_acknowledged_batch_survives_a_sigkill_exactly_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = demo_data(50);
     let data = dir.path();
-    let status = finishline(data)
-        .args(["demo", "--tasks", "50"])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "the demo catalogue loads");
     let key = finishline(data)
         .args(["api-key", "--name", "stream"])
         .stderr(Stdio::null())
         .output()
         .unwrap();
     let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut server = serve(data, port).await;
 
     let (mut acknowledged, mut sent, mut killed) = (Vec::new(), 0, false);
@@ -165,14 +176,8 @@ async fn form(port: u16, endpoint: &str, body: &str, cookie: &str) -> Option<(u1
 /// the rule and its verdicts are whole or absent and the rollups equal the raw rows, and
 /// returns whether the rule was stored.
 async fn kill_during_a_rule_save(wait: Duration) -> bool {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = demo_data(3000);
     let data = dir.path();
-    let status = finishline(data)
-        .args(["demo", "--tasks", "3000"])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "the demo dataset loads");
     let url = format!("sqlite://{}", data.join("finishline.db").display());
     let db = Db::connect(&url).await.unwrap();
     // The task type with the most tasks, re-evaluated from the day its current rule took effect.
@@ -190,11 +195,7 @@ async fn kill_during_a_rule_save(wait: Duration) -> bool {
         .unwrap();
     db.close().await;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut server = serve(data, port).await;
     let sign_in = form(
         port,
@@ -263,16 +264,17 @@ async fn kill_during_a_rule_save(wait: Duration) -> bool {
     }
     // What the crash left marked is refreshed on restart; then rollups equal the raw rows.
     app::db::rollup::refresh_all_dirty(&db).await.unwrap();
-    let (raw, rolled): (Vec<(String, i64)>, Vec<(String, i64)>) = (
-        on_db!(&db, pool => sqlx::query_as(
-            "SELECT status, COUNT(*) FROM tasks GROUP BY status ORDER BY status")
-            .fetch_all(pool).await)
-        .unwrap(),
-        on_db!(&db, pool => sqlx::query_as(
-            "SELECT status, CAST(SUM(tasks) AS BIGINT) FROM task_rollups GROUP BY status ORDER BY status")
-            .fetch_all(pool).await)
-        .unwrap(),
-    );
+    let by_verdict = |sql: &'static str| async {
+        let counts: Vec<(String, i64)> =
+            on_db!(&db, pool => sqlx::query_as(sql).fetch_all(pool).await).unwrap();
+        counts
+    };
+    let raw =
+        by_verdict("SELECT status, COUNT(*) FROM tasks GROUP BY status ORDER BY status").await;
+    let rolled = by_verdict(
+        "SELECT status, CAST(SUM(tasks) AS BIGINT) FROM task_rollups GROUP BY status ORDER BY status",
+    )
+    .await;
     assert_eq!(raw, rolled, "task rollups equal a recount by verdict");
     rules_after > rules_before
 }
