@@ -12,7 +12,7 @@ pub async fn get_models(
     #[server(default)] to: Option<String>,
 ) -> Result<ModelComparison, ServerFnError> {
     use crate::api::context::{chosen_window, db, storage_failure, viewer_who};
-    use crate::db::report::{Catalog, window_rows};
+    use crate::db::report::Catalog;
     use crate::report::figures::Filter;
     use crate::report::models::compare_models;
 
@@ -20,10 +20,8 @@ pub async fn get_models(
     let window = chosen_window(days, from, to)?;
     let db = db()?;
     let load = async {
-        let mut catalog = Catalog::load(&db).await?;
-        catalog.workflows.retain(|w| viewer.sees_team(w.team_id));
-        let mut rows = window_rows(&db, window).await?;
-        rows.retain(|row| catalog.workflows.iter().any(|w| w.id == row.workflow_id));
+        let catalog = Catalog::load_for(&db, &viewer).await?;
+        let rows = catalog.window_rows(&db, window).await?;
         Ok::<_, crate::db::DbError>(compare_models(
             &catalog.ledger(window, &rows),
             &Filter::default(),

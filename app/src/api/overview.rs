@@ -31,7 +31,7 @@ pub async fn get_overview(
     #[server(default)] to: Option<String>,
 ) -> Result<OverviewPage, ServerFnError> {
     use crate::api::context::{chosen_window, db, storage_failure, viewer_who};
-    use crate::db::report::{Catalog, window_rows};
+    use crate::db::report::Catalog;
     use crate::domain::time::day_of;
     use crate::report::overview;
 
@@ -40,16 +40,9 @@ pub async fn get_overview(
     let db = db()?;
     let load = async {
         // Owners see their teams' workflows only: the others leave the catalogue and the rows.
-        let mut catalog = Catalog::load(&db).await?;
-        catalog.workflows.retain(|w| viewer.sees_team(w.team_id));
-        catalog.teams.retain(|t| viewer.sees_team(t.id));
-        let visible = |row: &crate::model::TaskRollup| {
-            catalog.workflows.iter().any(|w| w.id == row.workflow_id)
-        };
-        let mut current = window_rows(&db, window).await?;
-        current.retain(visible);
-        let mut previous = window_rows(&db, window.previous()).await?;
-        previous.retain(visible);
+        let catalog = Catalog::load_for(&db, &viewer).await?;
+        let current = catalog.window_rows(&db, window).await?;
+        let previous = catalog.window_rows(&db, window.previous()).await?;
         let gates = crate::db::gate::latest_evaluations(&db)
             .await?
             .into_iter()

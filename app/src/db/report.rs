@@ -19,6 +19,22 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// The catalogue as `viewer` may see it: owners see their own teams and those teams'
+    /// workflows only.
+    pub async fn load_for(db: &Db, viewer: &crate::access::Viewer) -> DbResult<Catalog> {
+        let mut catalog = Catalog::load(db).await?;
+        catalog.workflows.retain(|w| viewer.sees_team(w.team_id));
+        catalog.teams.retain(|t| viewer.sees_team(t.id));
+        Ok(catalog)
+    }
+
+    /// The window's rollup rows of this catalogue's workflows.
+    pub async fn window_rows(&self, db: &Db, window: Window) -> DbResult<Vec<TaskRollup>> {
+        let mut rows = window_rows(db, window).await?;
+        rows.retain(|row| self.workflows.iter().any(|w| w.id == row.workflow_id));
+        Ok(rows)
+    }
+
     pub async fn load(db: &Db) -> DbResult<Catalog> {
         Ok(Catalog {
             workflows: workflow::list_workflows(db).await?,
