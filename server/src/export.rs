@@ -9,7 +9,7 @@ use app::api::tasks::TaskQuery;
 use app::api::workflows::{compare_versions, get_workflow};
 use app::db::Db;
 use app::db::report::Catalog;
-use app::exports::Table;
+use app::exports::{Table, models_table, overview_table};
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::request::Parts;
@@ -140,6 +140,29 @@ fn period(params: &HashMap<String, String>) -> (i64, Option<String>, Option<Stri
     (days, date("from"), date("to"))
 }
 
+/// A table of a page whose server function takes the period in the address (`days`, or
+/// `from` and `to`): the page's figures for the signed-in reader, then `table` picks one.
+async fn period_csv<T, Fut>(
+    db: Db,
+    parts: Parts,
+    file: &str,
+    params: &HashMap<String, String>,
+    page: impl FnOnce(i64, Option<String>, Option<String>) -> Fut,
+    table: impl FnOnce(&T, &str) -> Option<Table>,
+) -> Response
+where
+    Fut: Future<Output = Result<T, ServerFnError>>,
+{
+    let Some(name) = table_name(file) else {
+        return csv_download(file, None);
+    };
+    let (days, from, to) = period(params);
+    match as_page(db, parts, || page(days, from, to)).await {
+        Ok(figures) => csv_download(name, table(&figures, name)),
+        Err(response) => response,
+    }
+}
+
 /// `GET /export/overview/{workflows,teams}.csv?days=|from=&to=`: a table of the overview.
 pub async fn overview_csv(
     State(db): State<Db>,
@@ -147,14 +170,7 @@ pub async fn overview_csv(
     Query(params): Query<HashMap<String, String>>,
     parts: Parts,
 ) -> Response {
-    let Some(name) = table_name(&file) else {
-        return csv_download(&file, None);
-    };
-    let (days, from, to) = period(&params);
-    match as_page(db, parts, || get_overview(days, from, to)).await {
-        Ok(page) => csv_download(name, app::exports::overview_table(&page, name)),
-        Err(response) => response,
-    }
+    period_csv(db, parts, &file, &params, get_overview, overview_table).await
 }
 
 /// `GET /export/models/{models,winners}.csv?days=|from=&to=`: a table of the models page.
@@ -164,14 +180,7 @@ pub async fn models_csv(
     Query(params): Query<HashMap<String, String>>,
     parts: Parts,
 ) -> Response {
-    let Some(name) = table_name(&file) else {
-        return csv_download(&file, None);
-    };
-    let (days, from, to) = period(&params);
-    match as_page(db, parts, || get_models(days, from, to)).await {
-        Ok(models) => csv_download(name, app::exports::models_table(&models, name)),
-        Err(response) => response,
-    }
+    period_csv(db, parts, &file, &params, get_models, models_table).await
 }
 
 /// `GET /export/workflows/{slug}/{table}.csv`: a table of a workflow's page (`?trend=day` for
