@@ -3,69 +3,17 @@
 //! once afterwards, every batch whole or absent, and the rollups equal a recomputation.
 //! (`Child::kill` sends SIGKILL on Unix.)
 
+use crate::helpers::{demo_data, finishline, free_port, new_api_key, serve};
 use app::db::{Db, on_db};
 use server::bench::post_json;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio::net::TcpStream;
 
-const CALLS_PER_BATCH: usize = 50;
+/// Calls in each batch [`batch`] makes.
+pub(crate) const CALLS_PER_BATCH: usize = 50;
 
-fn finishline(data: &Path) -> Command {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_finishline"));
-    command
-        .current_dir(root)
-        .env("FINISHLINE_DATA_DIR", data)
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null());
-    command
-}
-
-async fn serve(data: &Path, port: u16) -> Child {
-    let mut child = finishline(data)
-        .arg("serve")
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_SITE_ROOT", "target/site")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server did not listen on {port}");
-}
-
-/// A data folder with the demo dataset of `tasks` tasks.
-fn demo_data(tasks: u32) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let status = finishline(dir.path())
-        .args(["demo", "--tasks", &tasks.to_string()])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "the demo dataset loads");
-    dir
-}
-
-/// A loopback port nothing listens on.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn batch(n: usize) -> String {
+/// Batch `n`: calls `b{n}-c0`, `b{n}-c1`... of one attempt of `support-triage`.
+pub(crate) fn batch(n: usize) -> String {
     let calls: Vec<serde_json::Value> = (0..CALLS_PER_BATCH)
         .map(|j| {
             serde_json::json!({"id": format!("b{n}-c{j}"), "workflow": "support-triage", "correlation_id": format!("b{n}"),
@@ -79,14 +27,9 @@ fn batch(n: usize) -> String {
 async fn every_acknowledged_batch_survives_a_sigkill_exactly_once() {
     let dir = demo_data(50);
     let data = dir.path();
-    let key = finishline(data)
-        .args(["api-key", "--name", "stream"])
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
+    let key = new_api_key(finishline(data), "stream");
     let port = free_port();
-    let mut server = serve(data, port).await;
+    let mut server = serve(finishline(data), port).await;
 
     let (mut acknowledged, mut sent, mut killed) = (Vec::new(), 0, false);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -104,7 +47,7 @@ async fn every_acknowledged_batch_survives_a_sigkill_exactly_once() {
             server.wait().unwrap();
             let _ = in_flight.await;
             sent += 1;
-            server = serve(data, port).await;
+            server = serve(finishline(data), port).await;
             continue;
         }
         if post_json(port, "/api/v1/ingest", &key, &body).await == Some(200) {
@@ -196,7 +139,7 @@ async fn kill_during_a_rule_save(wait: Duration) -> bool {
     db.close().await;
 
     let port = free_port();
-    let mut server = serve(data, port).await;
+    let mut server = serve(finishline(data), port).await;
     let sign_in = form(
         port,
         "sign_in",

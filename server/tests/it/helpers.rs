@@ -1,4 +1,5 @@
-//! Fresh databases per test on both backends, and a way to drive the router without a port.
+//! Fresh databases per test on both backends, a way to drive the router without a port, and
+//! the real binary for tests that must kill it or its database.
 
 use app::db::Db;
 use app::domain::Micros;
@@ -8,7 +9,11 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use server::{AppState, router};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::net::TcpStream;
 use tower::ServiceExt;
 
 /// A migrated, empty database that lives as long as this value.
@@ -73,6 +78,77 @@ pub async fn postgres() -> TestDb {
         url,
         _dir: None,
     }
+}
+
+/// The real binary with its SQLite database in `data`; set `DATABASE_URL` on the command to
+/// use another database.
+pub fn finishline(data: &Path) -> Command {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_finishline"));
+    command
+        .current_dir(root)
+        .env("FINISHLINE_DATA_DIR", data)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs `finishline serve` on `port` and waits until it listens.
+pub async fn serve(mut finishline: Command, port: u16) -> Child {
+    let mut child = finishline
+        .arg("serve")
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_SITE_ROOT", "target/site")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the server did not listen on {port}");
+}
+
+/// A data folder with the demo dataset of `tasks` tasks.
+pub fn demo_data(tasks: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    load_demo(finishline(dir.path()), tasks);
+    dir
+}
+
+/// Loads the demo dataset of `tasks` tasks into the database `finishline` uses.
+pub fn load_demo(mut finishline: Command, tasks: u32) {
+    let status = finishline
+        .args(["demo", "--tasks", &tasks.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the demo dataset loads");
+}
+
+/// A new API key that sees every workflow, made with `finishline api-key`.
+pub fn new_api_key(mut finishline: Command, name: &str) -> String {
+    let key = finishline
+        .args(["api-key", "--name", name])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8(key.stdout).unwrap().trim().to_owned()
+}
+
+/// A loopback port nothing listens on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The whole application over `db`, as `serve` builds it.

@@ -9,6 +9,7 @@ mod import;
 mod ingest;
 mod otlp;
 mod pages;
+mod pg_restart;
 mod read_api;
 mod security;
 mod storage;
