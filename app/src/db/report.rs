@@ -83,29 +83,38 @@ type LineRow = (
     Option<String>,
 );
 
-/// One line per decided task that started in the window, optionally of some workflows only.
+/// One line per decided task that started in the window, optionally of some workflows only
+/// (read through the workflow's index then, not by scanning every workflow's tasks).
 pub async fn task_lines(
     db: &Db,
     window: Window,
     workflow_ids: Option<&[i64]>,
 ) -> DbResult<Vec<TaskLine>> {
-    let sql = "SELECT id, external_id, workflow_id, team_id, COALESCE(task_type_id, 0), segment,
-                   COALESCE(config_version_id, 0), primary_model, started_at / 86400000, status,
-                   model_cost_micros + tool_cost_micros + retry_cost_micros + cache_cost_micros + labour_cost_micros,
-                   call_count, token_count, COALESCE(finished_at - started_at, 0), escalation_reason
-               FROM tasks
-               WHERE started_at >= $1 AND started_at < $2 AND status <> 'pending'";
     let (from, to) = (
         window.first_day * 86_400_000,
         (window.last_day + 1) * 86_400_000,
     );
-    let rows: Vec<LineRow> =
-        on_db!(db, pool => sqlx::query_as(sql).bind(from).bind(to).fetch_all(pool).await)?;
+    let rows: Vec<LineRow> = match workflow_ids {
+        None => {
+            let sql = format!(
+                "{LINES} WHERE started_at >= $1 AND started_at < $2 AND status <> 'pending'"
+            );
+            on_db!(db, pool => sqlx::query_as(&sql).bind(from).bind(to).fetch_all(pool).await)?
+        }
+        Some(ids) => {
+            let sql = format!(
+                "{LINES} WHERE workflow_id = $3 AND started_at >= $1 AND started_at < $2 AND status <> 'pending'"
+            );
+            let mut rows = Vec::new();
+            for id in ids {
+                let some: Vec<LineRow> = on_db!(db, pool => sqlx::query_as(&sql).bind(from).bind(to).bind(id).fetch_all(pool).await)?;
+                rows.extend(some);
+            }
+            rows
+        }
+    };
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
-        if workflow_ids.is_some_and(|ids| !ids.contains(&row.2)) {
-            continue;
-        }
         lines.push(TaskLine {
             id: row.0,
             external_id: row.1,
@@ -126,3 +135,9 @@ pub async fn task_lines(
     }
     Ok(lines)
 }
+
+const LINES: &str = "SELECT id, external_id, workflow_id, team_id, COALESCE(task_type_id, 0), segment,
+        COALESCE(config_version_id, 0), primary_model, started_at / 86400000, status,
+        model_cost_micros + tool_cost_micros + retry_cost_micros + cache_cost_micros + labour_cost_micros,
+        call_count, token_count, COALESCE(finished_at - started_at, 0), escalation_reason
+    FROM tasks";
