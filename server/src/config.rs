@@ -61,7 +61,7 @@ pub enum Command {
     /// Import exported history: JSON lines (one item per line with a `type`) or CSV (one call
     /// per row). Resumable: run it again to finish an interrupted import.
     Import(ImportArgs),
-    /// Measure ingestion: start a server on loopback with a fresh SQLite database and drive it.
+    /// Measure ingestion and page times on loopback with fresh databases; prints figures.
     Bench(BenchArgs),
     /// Apply the price book again to a workflow's calls (audited; reported costs are kept).
     Reprice(RepriceArgs),
@@ -84,9 +84,25 @@ pub struct BenchArgs {
     /// Demo tasks loaded before timing the pages.
     #[arg(long, default_value_t = 4000)]
     pub page_tasks: u64,
-    /// Only time the pages (skip the ingestion phases).
+    /// Only time the pages of the demo dataset (skip ingestion and scale).
     #[arg(long)]
     pub pages_only: bool,
+    /// Only time the pages at scale.
+    #[arg(long, conflicts_with = "pages_only")]
+    pub scale_only: bool,
+    /// Demo tasks generated as the base of the scale dataset (about 93% are stored).
+    #[arg(long, default_value_t = 54_000)]
+    pub scale_base: u64,
+    /// Sizes of the scale dataset, in copies of the base, smallest first.
+    #[arg(long, value_delimiter = ',', default_value = "2,20")]
+    pub scale_copies: Vec<u64>,
+    /// A PostgreSQL server to time the pages at scale against too (a database is created on it
+    /// and dropped afterwards).
+    #[arg(long, env = "FINISHLINE_BENCH_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
+    /// Keep the scale databases afterwards and print where they are.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]

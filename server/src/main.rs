@@ -42,6 +42,11 @@ async fn main() -> anyhow::Result<()> {
             clients,
             page_tasks,
             pages_only,
+            scale_only,
+            scale_base,
+            scale_copies,
+            postgres_url,
+            keep,
         }) => {
             server::bench::run(server::bench::BenchSpec {
                 batches,
@@ -50,6 +55,13 @@ async fn main() -> anyhow::Result<()> {
                 clients,
                 page_tasks,
                 pages_only,
+                scale: server::bench::scale::ScaleSpec {
+                    base_tasks: scale_base,
+                    copies: scale_copies,
+                    postgres_url,
+                    keep,
+                },
+                scale_only,
             })
             .await
         }

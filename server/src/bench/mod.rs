@@ -1,8 +1,11 @@
 //! `finishline bench`: starts this binary as a server on loopback with a fresh SQLite database,
 //! drives its ingestion API (JSON batches, then OTLP protobuf) from this process with realistic
 //! batches while a signed-in reader loads the overview page, then times every page of the
-//! demo dataset, and prints throughput, batch latency, page latency and the server's peak
-//! memory. Figures, not assertions: nothing here fails on a slow machine.
+//! demo dataset, then the main pages at scale ([`scale`]), and prints throughput, batch
+//! latency, page latency and the server's peak memory. Figures, not assertions: nothing here
+//! fails on a slow machine.
+
+pub mod scale;
 
 use anyhow::{Context, bail};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -28,8 +31,12 @@ pub struct BenchSpec {
     pub clients: usize,
     /// Demo tasks behind the page timings.
     pub page_tasks: u64,
-    /// Only time the pages.
+    /// Only time the pages of the demo dataset.
     pub pages_only: bool,
+    /// Page timings at scale, unless `pages_only`.
+    pub scale: scale::ScaleSpec,
+    /// Only time the pages at scale.
+    pub scale_only: bool,
 }
 
 /// Posts a JSON body over a fresh connection; the status code, or `None` if the connection broke.
@@ -257,12 +264,18 @@ struct Phase {
     items: usize,
 }
 
-/// Runs the ingestion benchmark, JSON batches then OTLP protobuf, and prints its figures.
+/// Runs the benchmarks the spec asks for and prints their figures.
 pub async fn run(spec: BenchSpec) -> anyhow::Result<()> {
-    if !spec.pages_only {
-        ingestion(&spec).await?;
+    if !spec.scale_only {
+        if !spec.pages_only {
+            ingestion(&spec).await?;
+        }
+        pages(&spec).await?;
     }
-    pages(&spec).await
+    if !spec.pages_only {
+        scale::run(&spec.scale).await?;
+    }
+    Ok(())
 }
 
 async fn ingestion(spec: &BenchSpec) -> anyhow::Result<()> {

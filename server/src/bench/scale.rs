@@ -1,0 +1,382 @@
+//! Page timings at scale: the pages a reader opens most, timed over a generated dataset at two
+//! sizes (by default about 100,000 and 1,000,000 tasks over 90 days, five calls a task) on
+//! SQLite and, when a PostgreSQL URL is given, on PostgreSQL.
+//!
+//! Generating a million tasks one ingestion call at a time would take longer than the bench
+//! may. So the demo dataset is loaded once at a base size, each of its calls is repeated once
+//! in two of three cases (a step run again in the same attempt, which brings it to about five
+//! calls a task), and the whole base is then copied inside the database (`INSERT ... SELECT`
+//! with fresh ids and suffixed external ids) until it reaches each size. Costs, verdicts and
+//! rollups are then recomputed by Finishline's own rollup refresh, as after any batch, so every
+//! page reads figures the product computed and not ones this module made up.
+
+use super::{finishline, get, peak_rss_mib, percentile, sign_in, tempfile_dir};
+use crate::demo::{self, DemoSpec};
+use anyhow::{Context, bail};
+use app::db::{Db, Tx, execute, on_db, on_tx, rollup};
+use app::domain::time::{MS_PER_DAY, day_of};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+/// What to generate and where.
+pub struct ScaleSpec {
+    /// Demo tasks generated before copying (the demo stores about 93% of them).
+    pub base_tasks: u64,
+    /// How many copies of the base each timed size holds, smallest first.
+    pub copies: Vec<u64>,
+    /// A PostgreSQL server to time the same pages against (a database is created and dropped).
+    pub postgres_url: Option<String>,
+    /// Keep the generated databases and print where they are, to look into a figure.
+    pub keep: bool,
+}
+
+/// Loads of each page at each size.
+const LOADS: usize = 20;
+
+/// The pages the scale phase times; `{task}` is replaced by a task id of the dataset.
+const PAGES: [(&str, &str); 6] = [
+    ("finance overview, 30 days", "/"),
+    ("finance overview, 90 days", "/?days=90"),
+    (
+        "workflow unit economics and health",
+        "/workflows/support-triage",
+    ),
+    (
+        "task list, one workflow, failed",
+        "/tasks?workflow=support-triage&status=failed",
+    ),
+    ("task list, every workflow, costliest", "/tasks?sort=costliest"),
+    ("task trace", "/tasks/{task}"),
+];
+
+/// The tables copied with the tasks, in the order their references need.
+const COPIED: [&str; 6] = [
+    "tasks",
+    "attempts",
+    "calls",
+    "outcome_events",
+    "grades",
+    "review_queue",
+];
+
+pub async fn run(spec: &ScaleSpec) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let sqlite = format!("sqlite://{}", dir.join("scale.db").display());
+    let result = backend(spec, &sqlite).await;
+    if spec.keep {
+        println!("Kept: {sqlite}");
+    } else {
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    result?;
+    if let Some(admin) = &spec.postgres_url {
+        let name = format!("finishline_bench_{}", std::process::id());
+        let url = database_url(admin, &name)?;
+        let Db::Postgres(server) = Db::connect(admin)
+            .await
+            .context("connecting to PostgreSQL")?
+        else {
+            bail!("--postgres-url must name a PostgreSQL server");
+        };
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&server)
+            .await?;
+        let result = backend(spec, &url).await;
+        if spec.keep {
+            println!("Kept: {url}");
+        } else {
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&server)
+                .await?;
+        }
+        server.close().await;
+        result?;
+    }
+    Ok(())
+}
+
+/// `url` with its database name replaced by `name`.
+fn database_url(url: &str, name: &str) -> anyhow::Result<String> {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let Some((server, _)) = base.rsplit_once('/').filter(|(s, _)| s.contains("//")) else {
+        bail!("a PostgreSQL URL needs a database name: {url}");
+    };
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    Ok(format!("{server}/{name}{query}"))
+}
+
+/// Builds the dataset on one backend and times the pages at each size.
+async fn backend(spec: &ScaleSpec, url: &str) -> anyhow::Result<()> {
+    let db = Db::connect(url).await?;
+    db.migrate().await?;
+    let backend = db.backend().name();
+    let started = Instant::now();
+    let end_day = day_of(app::db::now_ms());
+    let demo = demo::load(
+        &db,
+        &DemoSpec {
+            seed: 11,
+            tasks: spec.base_tasks,
+            end_day,
+        },
+    )
+    .await?;
+    repeat_calls(&db).await?;
+    let base = Base::measure(&db).await?;
+    println!(
+        "{backend}: base of {} tasks and {} calls generated in {:.0} s ({} demo calls, two in three repeated)",
+        base.counts[0],
+        base.counts[2],
+        started.elapsed().as_secs_f64(),
+        demo.calls
+    );
+    refresh(&db, end_day).await?;
+    let mut held = 1;
+    for &copies in &spec.copies {
+        let started = Instant::now();
+        for copy in held..copies {
+            base.copy(&db, copy).await?;
+        }
+        held = held.max(copies);
+        refresh(&db, end_day).await?;
+        let (tasks, calls) = counts(&db).await?;
+        println!(
+            "{backend}, {tasks} tasks and {calls} calls over {} days (copied and rolled up in {:.0} s):",
+            demo::DAYS,
+            started.elapsed().as_secs_f64()
+        );
+        time_pages(&db, url).await?;
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// Repeats two in three of the demo's calls in the same attempt, with their own ids: a step run
+/// again. The call rollups and task figures pick them up at the next refresh.
+async fn repeat_calls(db: &Db) -> anyhow::Result<()> {
+    let last = max_id(db, "calls").await?;
+    let mut tx = db.begin().await?;
+    let columns = copy_columns(&mut tx, "calls", |column| match column {
+        "id" => Some(format!("id + {last}")),
+        "external_id" => Some("external_id || '-again'".into()),
+        "started_at" => Some("started_at + latency_ms".into()),
+        _ => None,
+    })
+    .await?;
+    let sql = format!(
+        "INSERT INTO calls ({}) SELECT {} FROM calls WHERE id <= {last} AND id % 3 <> 0",
+        columns.0, columns.1
+    );
+    execute!(&mut tx, sqlx::query(&sql))?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The generated rows every copy repeats: the highest id of each copied table.
+struct Base {
+    last_ids: Vec<i64>,
+    counts: Vec<i64>,
+}
+
+impl Base {
+    async fn measure(db: &Db) -> anyhow::Result<Base> {
+        let mut last_ids = Vec::new();
+        let mut counts = Vec::new();
+        for table in COPIED {
+            last_ids.push(max_id(db, table).await?);
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            counts.push(on_db!(db, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await)?);
+        }
+        Ok(Base { last_ids, counts })
+    }
+
+    /// Copy number `copy` (1, 2, ...) of every base row, ids shifted past the base's and
+    /// external ids suffixed, in one transaction.
+    async fn copy(&self, db: &Db, copy: u64) -> anyhow::Result<()> {
+        let copy = copy as i64;
+        let shift = |table: &str| {
+            let at = COPIED.iter().position(|t| *t == table).unwrap_or(0);
+            self.last_ids[at] * copy
+        };
+        let mut tx = db.begin().await?;
+        for table in COPIED {
+            let columns = copy_columns(&mut tx, table, |column| match column {
+                "id" => Some(format!("id + {}", shift(table))),
+                "task_id" => Some(format!("task_id + {}", shift("tasks"))),
+                "attempt_id" => Some(format!("attempt_id + {}", shift("attempts"))),
+                "external_id" | "task_external_id" | "correlation_id" => {
+                    Some(format!("{column} || '-x{copy}'"))
+                }
+                _ => None,
+            })
+            .await?;
+            let last = self.last_ids[COPIED.iter().position(|t| *t == table).unwrap_or(0)];
+            let sql = format!(
+                "INSERT INTO {table} ({}) SELECT {} FROM {table} WHERE id <= {last}",
+                columns.0, columns.1
+            );
+            execute!(&mut tx, sqlx::query(&sql))?;
+        }
+        if tx.backend() == app::db::Backend::Postgres {
+            // Explicit ids leave the identity sequences behind; later inserts must not collide.
+            for table in COPIED {
+                let sql = format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+                );
+                execute!(&mut tx, sqlx::query(&sql))?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The column list of `table` and the matching select list, each column as `rewrite` says or
+/// unchanged. Read from the database so that a new column is copied without a change here.
+async fn copy_columns(
+    tx: &mut Tx,
+    table: &str,
+    rewrite: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<(String, String)> {
+    let sql = match tx.backend() {
+        app::db::Backend::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+        app::db::Backend::Postgres => {
+            "SELECT CAST(column_name AS TEXT) FROM information_schema.columns
+             WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position"
+        }
+    };
+    let names: Vec<String> =
+        on_tx!(tx, conn => sqlx::query_scalar(sql).bind(table).fetch_all(conn).await)?;
+    if names.is_empty() {
+        bail!("no table named {table}");
+    }
+    let selected: Vec<String> = names
+        .iter()
+        .map(|name| rewrite(name).unwrap_or_else(|| name.clone()))
+        .collect();
+    Ok((names.join(", "), selected.join(", ")))
+}
+
+async fn max_id(db: &Db, table: &str) -> anyhow::Result<i64> {
+    let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
+    Ok(on_db!(db, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await)?)
+}
+
+async fn counts(db: &Db) -> anyhow::Result<(i64, i64)> {
+    let sql = "SELECT (SELECT COUNT(*) FROM tasks), (SELECT COUNT(*) FROM calls)";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_one(pool).await)?)
+}
+
+/// Recomputes every task's figures and every rollup of the 90 days from the raw rows, through
+/// the same refresh a batch triggers, ten days at a time to bound memory.
+async fn refresh(db: &Db, end_day: i64) -> anyhow::Result<()> {
+    let first_day = end_day - demo::DAYS + 1;
+    let workflows = app::db::workflow::list_workflows(db).await?;
+    for workflow in &workflows {
+        let mut day = first_day;
+        while day <= end_day {
+            let last = (day + 9).min(end_day);
+            let mut tx = db.begin().await?;
+            rollup::refresh_task_rollups(&mut tx, workflow.id, day, last).await?;
+            rollup::refresh_call_rollups(&mut tx, workflow.id, day, last).await?;
+            tx.commit().await?;
+            day = last + 1;
+        }
+    }
+    Ok(())
+}
+
+/// Starts the server on `url`, signs in as the finance reader, and times each page.
+async fn time_pages(db: &Db, url: &str) -> anyhow::Result<()> {
+    // The costliest task of the last week: a trace with retries and repeated steps.
+    let since = app::db::now_ms() - 7 * MS_PER_DAY;
+    let sql = "SELECT id FROM tasks WHERE started_at >= $1 ORDER BY call_count DESC, id LIMIT 1";
+    let task: i64 = on_db!(db, pool => sqlx::query_scalar(sql).bind(since).fetch_one(pool).await)?;
+    let (mut server, port) = serve(url).await?;
+    let Some(cookie) = sign_in(
+        port,
+        "finance@demo.finishline.test",
+        "demo-finance-password",
+    )
+    .await
+    else {
+        let _ = server.kill();
+        bail!("signing in to the bench server failed");
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
+    for (name, path) in PAGES {
+        let path = path.replace("{task}", &task.to_string());
+        let mut times = Vec::new();
+        let mut failed = 0;
+        for _ in 0..LOADS {
+            let sent = Instant::now();
+            match get(port, &path, &cookie).await {
+                Some(200) => times.push(sent.elapsed()),
+                _ => failed += 1,
+            }
+        }
+        println!(
+            "  {name:<40} {path:<46} p50 {:>7.1} ms  p95 {:>7.1} ms{}",
+            ms(percentile(&mut times, 50)),
+            ms(percentile(&mut times, 95)),
+            if failed > 0 {
+                format!("  ({failed} not 200)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!(
+        "  server peak memory {:>10.1} MiB",
+        peak_rss_mib(server.id()).unwrap_or(f64::NAN)
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    Ok(())
+}
+
+/// A server on `url` and the port it listens on.
+async fn serve(url: &str) -> anyhow::Result<(Child, u16)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut server = finishline(&std::env::temp_dir())
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting the server")?;
+    for _ in 0..1200 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok((server, port));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = server.kill();
+    bail!("the server did not start")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_url;
+
+    #[test]
+    fn the_bench_database_replaces_the_name_and_keeps_the_options() {
+        assert_eq!(
+            database_url("postgres://postgres@127.0.0.1:54329/postgres", "b").unwrap(),
+            "postgres://postgres@127.0.0.1:54329/b"
+        );
+        assert_eq!(
+            database_url("postgres://u:p@h/db?sslmode=disable", "b").unwrap(),
+            "postgres://u:p@h/b?sslmode=disable"
+        );
+        assert!(database_url("postgres://h", "b").is_err());
+    }
+}
