@@ -454,7 +454,6 @@ impl<'a> Clause<'a> {
     }
 }
 
-
 /// The search's `FROM ... WHERE ...` with only the filters it sets, and the values for its
 /// placeholders in order. Leaving unset filters out of the statement (rather than writing
 /// `$n IS NULL OR ...`) lets the database use the index that fits them: on a million tasks
@@ -464,7 +463,11 @@ impl<'a> Clause<'a> {
 /// total cost index then leads, and the costliest page of a month is found by reading costs
 /// downward until it is full instead of sorting the whole month.
 fn search_clause(search: &TaskSearch, by_cost: bool) -> (String, Vec<Param<'_>>) {
-    let started = if by_cost { "+t.started_at" } else { "t.started_at" };
+    let started = if by_cost {
+        "+t.started_at"
+    } else {
+        "t.started_at"
+    };
     let mut clause = Clause {
         conditions: vec![format!("{started} >= $1"), format!("{started} < $2")],
         params: vec![Param::Int(search.from), Param::Int(search.to)],

@@ -46,7 +46,10 @@ const PAGES: [(&str, &str); 6] = [
         "task list, one workflow, failed",
         "/tasks?workflow=support-triage&status=failed",
     ),
-    ("task list, every workflow, costliest", "/tasks?sort=costliest"),
+    (
+        "task list, every workflow, costliest",
+        "/tasks?sort=costliest",
+    ),
     ("task trace", "/tasks/{task}"),
 ];
 
@@ -190,7 +193,9 @@ impl Base {
         for table in COPIED {
             last_ids.push(max_id(db, table).await?);
             let sql = format!("SELECT COUNT(*) FROM {table}");
-            counts.push(on_db!(db, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await)?);
+            counts.push(
+                on_db!(db, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await)?,
+            );
         }
         Ok(Base { last_ids, counts })
     }
