@@ -427,24 +427,66 @@ async fn demo_server(tasks: u64) -> anyhow::Result<(Child, u16, std::path::PathB
     if !status.success() {
         bail!("loading the demo dataset failed");
     }
+    let (server, port) = start_server(&mut finishline(&dir), 400).await?;
+    Ok((server, port, dir))
+}
+
+/// Starts `command` as a server on a free loopback port, waiting up to `polls` times 50 ms for
+/// it to listen; the server and its port.
+async fn start_server(command: &mut Command, polls: usize) -> anyhow::Result<(Child, u16)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let mut server: Child = finishline(&dir)
+    let mut server = command
         .arg("serve")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .context("starting the server")?;
-    for _ in 0..400 {
+    for _ in 0..polls {
         if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok((server, port, dir));
+            return Ok((server, port));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = server.kill();
     bail!("the server did not start")
+}
+
+/// Signs in as the demo finance reader; the session cookie.
+async fn sign_in_reader(port: u16) -> Option<String> {
+    sign_in(
+        port,
+        "finance@demo.finishline.test",
+        "demo-finance-password",
+    )
+    .await
+}
+
+/// Loads `path` [`PAGE_LOADS`] times in a row as the reader of `cookie`; its p50 and p95, and
+/// how many loads did not answer 200.
+async fn load_times(port: u16, path: &str, cookie: &str) -> String {
+    let mut times = Vec::new();
+    let mut failed = 0;
+    for _ in 0..PAGE_LOADS {
+        let sent = Instant::now();
+        match get(port, path, cookie).await {
+            Some(200) => times.push(sent.elapsed()),
+            _ => failed += 1,
+        }
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
+    format!(
+        "p50 {:>7.1} ms  p95 {:>7.1} ms{}",
+        ms(percentile(&mut times, 50)),
+        ms(percentile(&mut times, 95)),
+        if failed > 0 {
+            format!("  ({failed} not 200)")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// The pages a finance reader opens, each timed this many times in a row.
@@ -469,13 +511,7 @@ const PAGES: [&str; 14] = [
 /// Times each page of the demo dataset, server-rendered for a signed-in finance reader.
 async fn pages(spec: &BenchSpec) -> anyhow::Result<()> {
     let (mut server, port, dir) = demo_server(spec.page_tasks).await?;
-    let Some(cookie) = sign_in(
-        port,
-        "finance@demo.finishline.test",
-        "demo-finance-password",
-    )
-    .await
-    else {
+    let Some(cookie) = sign_in_reader(port).await else {
         let _ = server.kill();
         bail!("signing in to the bench server failed");
     };
@@ -483,27 +519,8 @@ async fn pages(spec: &BenchSpec) -> anyhow::Result<()> {
         "Pages over the demo dataset ({} tasks), server-rendered for a signed-in reader, {PAGE_LOADS} loads each:",
         spec.page_tasks
     );
-    let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
     for path in PAGES {
-        let mut times = Vec::new();
-        let mut failed = 0;
-        for _ in 0..PAGE_LOADS {
-            let sent = Instant::now();
-            match get(port, path, &cookie).await {
-                Some(200) => times.push(sent.elapsed()),
-                _ => failed += 1,
-            }
-        }
-        println!(
-            "  {path:<66} p50 {:>7.1} ms  p95 {:>7.1} ms{}",
-            ms(percentile(&mut times, 50)),
-            ms(percentile(&mut times, 95)),
-            if failed > 0 {
-                format!("  ({failed} not 200)")
-            } else {
-                String::new()
-            }
-        );
+        println!("  {path:<66} {}", load_times(port, path, &cookie).await);
     }
     println!(
         "  server peak memory {:>10.1} MiB",
@@ -525,13 +542,7 @@ async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow
         .stderr(Stdio::null())
         .output()?;
     let key = String::from_utf8(key.stdout)?.trim().to_owned();
-    let cookie = sign_in(
-        port,
-        "finance@demo.finishline.test",
-        "demo-finance-password",
-    )
-    .await
-    .unwrap_or_default();
+    let cookie = sign_in_reader(port).await.unwrap_or_default();
     let started = Instant::now();
     let queue = Arc::new(Mutex::new(bodies));
     let done = Arc::new(AtomicBool::new(false));

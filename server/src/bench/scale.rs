@@ -10,14 +10,12 @@
 //! rollups are then recomputed by Finishline's own rollup refresh, as after any batch, so every
 //! page reads figures the product computed and not ones this module made up.
 
-use super::{finishline, get, peak_rss_mib, percentile, sign_in, tempfile_dir};
+use super::{finishline, load_times, peak_rss_mib, sign_in_reader, start_server, tempfile_dir};
 use crate::demo::{self, DemoSpec};
 use anyhow::{Context, bail};
 use app::db::{Db, Tx, execute, on_db, on_tx, rollup};
 use app::domain::time::{MS_PER_DAY, day_of};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
+use std::time::Instant;
 
 /// What to generate and where.
 pub struct ScaleSpec {
@@ -30,9 +28,6 @@ pub struct ScaleSpec {
     /// Keep the generated databases and print where they are, to look into a figure.
     pub keep: bool,
 }
-
-/// Loads of each page at each size.
-const LOADS: usize = 20;
 
 /// The pages the scale phase times; `{task}` is replaced by a task id of the dataset.
 const PAGES: [(&str, &str); 6] = [
@@ -131,10 +126,9 @@ async fn backend(spec: &ScaleSpec, url: &str) -> anyhow::Result<()> {
     .await?;
     repeat_calls(&db).await?;
     let base = Base::measure(&db).await?;
+    let (tasks, calls) = counts(&db).await?;
     println!(
-        "{backend}: base of {} tasks and {} calls generated in {:.0} s ({} demo calls, two in three repeated)",
-        base.counts[0],
-        base.counts[2],
+        "{backend}: base of {tasks} tasks and {calls} calls generated in {:.0} s ({} demo calls, two in three repeated)",
         started.elapsed().as_secs_f64(),
         demo.calls
     );
@@ -180,47 +174,39 @@ async fn repeat_calls(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The generated rows every copy repeats: the highest id of each copied table.
+/// The generated rows every copy repeats: the highest id of each copied table, in `COPIED`
+/// order.
 struct Base {
     last_ids: Vec<i64>,
-    counts: Vec<i64>,
 }
 
 impl Base {
     async fn measure(db: &Db) -> anyhow::Result<Base> {
         let mut last_ids = Vec::new();
-        let mut counts = Vec::new();
         for table in COPIED {
             last_ids.push(max_id(db, table).await?);
-            let sql = format!("SELECT COUNT(*) FROM {table}");
-            counts.push(
-                on_db!(db, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await)?,
-            );
         }
-        Ok(Base { last_ids, counts })
+        Ok(Base { last_ids })
     }
 
     /// Copy number `copy` (1, 2, ...) of every base row, ids shifted past the base's and
     /// external ids suffixed, in one transaction.
     async fn copy(&self, db: &Db, copy: u64) -> anyhow::Result<()> {
         let copy = copy as i64;
-        let shift = |table: &str| {
-            let at = COPIED.iter().position(|t| *t == table).unwrap_or(0);
-            self.last_ids[at] * copy
-        };
+        // COPIED starts with tasks, then attempts.
+        let (task_shift, attempt_shift) = (self.last_ids[0] * copy, self.last_ids[1] * copy);
         let mut tx = db.begin().await?;
-        for table in COPIED {
+        for (table, last) in COPIED.into_iter().zip(&self.last_ids) {
             let columns = copy_columns(&mut tx, table, |column| match column {
-                "id" => Some(format!("id + {}", shift(table))),
-                "task_id" => Some(format!("task_id + {}", shift("tasks"))),
-                "attempt_id" => Some(format!("attempt_id + {}", shift("attempts"))),
+                "id" => Some(format!("id + {}", last * copy)),
+                "task_id" => Some(format!("task_id + {task_shift}")),
+                "attempt_id" => Some(format!("attempt_id + {attempt_shift}")),
                 "external_id" | "task_external_id" | "correlation_id" => {
                     Some(format!("{column} || '-x{copy}'"))
                 }
                 _ => None,
             })
             .await?;
-            let last = self.last_ids[COPIED.iter().position(|t| *t == table).unwrap_or(0)];
             let sql = format!(
                 "INSERT INTO {table} ({}) SELECT {} FROM {table} WHERE id <= {last}",
                 columns.0, columns.1
@@ -302,38 +288,17 @@ async fn time_pages(db: &Db, url: &str) -> anyhow::Result<()> {
     let since = app::db::now_ms() - 7 * MS_PER_DAY;
     let sql = "SELECT id FROM tasks WHERE started_at >= $1 ORDER BY call_count DESC, id LIMIT 1";
     let task: i64 = on_db!(db, pool => sqlx::query_scalar(sql).bind(since).fetch_one(pool).await)?;
-    let (mut server, port) = serve(url).await?;
-    let Some(cookie) = sign_in(
-        port,
-        "finance@demo.finishline.test",
-        "demo-finance-password",
-    )
-    .await
-    else {
+    let mut command = finishline(&std::env::temp_dir());
+    let (mut server, port) = start_server(command.env("DATABASE_URL", url), 1_200).await?;
+    let Some(cookie) = sign_in_reader(port).await else {
         let _ = server.kill();
         bail!("signing in to the bench server failed");
     };
-    let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
     for (name, path) in PAGES {
         let path = path.replace("{task}", &task.to_string());
-        let mut times = Vec::new();
-        let mut failed = 0;
-        for _ in 0..LOADS {
-            let sent = Instant::now();
-            match get(port, &path, &cookie).await {
-                Some(200) => times.push(sent.elapsed()),
-                _ => failed += 1,
-            }
-        }
         println!(
-            "  {name:<40} {path:<46} p50 {:>7.1} ms  p95 {:>7.1} ms{}",
-            ms(percentile(&mut times, 50)),
-            ms(percentile(&mut times, 95)),
-            if failed > 0 {
-                format!("  ({failed} not 200)")
-            } else {
-                String::new()
-            }
+            "  {name:<40} {path:<46} {}",
+            load_times(port, &path, &cookie).await
         );
     }
     println!(
@@ -343,29 +308,6 @@ async fn time_pages(db: &Db, url: &str) -> anyhow::Result<()> {
     let _ = server.kill();
     let _ = server.wait();
     Ok(())
-}
-
-/// A server on `url` and the port it listens on.
-async fn serve(url: &str) -> anyhow::Result<(Child, u16)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut server = finishline(&std::env::temp_dir())
-        .arg("serve")
-        .env("DATABASE_URL", url)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting the server")?;
-    for _ in 0..1200 {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok((server, port));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = server.kill();
-    bail!("the server did not start")
 }
 
 #[cfg(test)]
