@@ -532,11 +532,10 @@ async fn engineering(
     flow: &crate::model::Workflow,
     now: i64,
 ) -> Result<Health, crate::db::DbError> {
-    use crate::db::report::{task_lines, window_rows};
+    use crate::db::report::{window_rows, window_spreads};
     use crate::db::rollup::call_rollups;
     use crate::domain::time::day_of;
     use crate::report::Window;
-    use crate::report::detail::details;
     use crate::report::figures::{Filter, Grouping, figures};
     use std::collections::BTreeMap;
 
@@ -547,11 +546,7 @@ async fn engineering(
         ..Filter::default()
     };
     let group = figures(&catalog.ledger(window, &rows), &filter, Grouping::All).pop();
-    let lines = task_lines(db, window, Some(&[flow.id])).await?;
-    let detail = details(&lines, &filter, Grouping::All, window)
-        .into_values()
-        .next()
-        .unwrap_or_default();
+    let detail = window_spreads(db, flow.id, window).await?.detail();
     let escalated: u64 = detail.escalation_reasons.iter().map(|(_, n)| n).sum();
     let mut running = 0;
     let escalations = detail

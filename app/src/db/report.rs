@@ -2,10 +2,12 @@
 
 use super::{Db, DbResult, on_db};
 use super::{config_version, identity, platform_cost, price, rollup, workflow};
+use crate::domain::stats::{Bucket, Buckets};
 use crate::model::{ConfigVersion, PlatformCost, Price, TaskRollup, TaskType, Team, Workflow};
 use crate::report::Window;
 use crate::report::detail::TaskLine;
 use crate::report::figures::Ledger;
+use crate::report::spread::{Measure, WindowSpreads, costly_task};
 
 /// The catalogue every figure is labelled and allocated with.
 #[derive(Clone, Debug, Default)]
@@ -63,6 +65,49 @@ impl Catalog {
 /// Every rollup row of the window.
 pub async fn window_rows(db: &Db, window: Window) -> DbResult<Vec<TaskRollup>> {
     rollup::task_rollups(db, window.first_day, window.last_day, None).await
+}
+
+/// One workflow's spreads over the window, added up by the database: a month of them is a few
+/// thousand rows however many tasks it holds.
+pub async fn window_spreads(db: &Db, workflow_id: i64, window: Window) -> DbResult<WindowSpreads> {
+    let (first, last) = (window.first_day, window.last_day);
+    let buckets = "SELECT measure, bucket, CAST(SUM(tasks) AS BIGINT), CAST(SUM(total) AS BIGINT), MAX(largest)
+        FROM task_spreads WHERE workflow_id = $1 AND day BETWEEN $2 AND $3
+        GROUP BY measure, bucket";
+    let rows: Vec<(String, i64, i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(buckets).bind(workflow_id).bind(first).bind(last).fetch_all(pool).await)?;
+    let mut spreads = WindowSpreads::default();
+    let (mut cost, mut duration) = (Vec::new(), Vec::new());
+    for (measure, from, count, total, largest) in rows {
+        let bucket = Bucket {
+            from,
+            count: count as u64,
+            total,
+            largest,
+        };
+        match Measure::parse(&measure) {
+            Some(Measure::Cost) => cost.push(bucket),
+            Some(Measure::Duration) => duration.push(bucket),
+            None => {}
+        }
+    }
+    spreads.cost = Buckets::merge(cost);
+    spreads.duration = Buckets::merge(duration);
+    let reasons = "SELECT reason, CAST(SUM(tasks) AS BIGINT) FROM escalation_counts
+        WHERE workflow_id = $1 AND day BETWEEN $2 AND $3 GROUP BY reason";
+    let reasons: Vec<(String, i64)> = on_db!(db, pool => sqlx::query_as(reasons).bind(workflow_id).bind(first).bind(last).fetch_all(pool).await)?;
+    spreads.escalations = reasons.into_iter().map(|(r, n)| (r, n as u64)).collect();
+    let costliest = "SELECT c.task_id, t.external_id, t.status, c.cost_micros
+        FROM costliest_tasks c JOIN tasks t ON t.id = c.task_id
+        WHERE c.workflow_id = $1 AND c.day BETWEEN $2 AND $3
+        ORDER BY c.cost_micros DESC, c.task_id LIMIT $4";
+    let limit = crate::report::detail::COSTLIEST_LISTED as i64;
+    let costliest: Vec<(i64, String, String, i64)> = on_db!(db, pool => sqlx::query_as(costliest).bind(workflow_id).bind(first).bind(last).bind(limit).fetch_all(pool).await)?;
+    for (id, external_id, status, cost) in costliest {
+        spreads
+            .costliest
+            .push(costly_task(id, external_id, status.parse()?, cost));
+    }
+    Ok(spreads)
 }
 
 type LineRow = (

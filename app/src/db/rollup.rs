@@ -1,6 +1,7 @@
 //! Daily rollups, kept exact by recomputing each touched (workflow, day) slice from raw rows
-//! inside the transaction that changed them. Pages read rollups; percentiles and drill-downs
-//! read raw rows.
+//! inside the transaction that changed them. Pages read rollups and the spreads kept beside
+//! them (buckets of task cost and duration, escalation counts, each day's costliest tasks);
+//! drill-downs read raw rows.
 
 use super::{Db, DbResult, Tx, execute, on_db, on_tx};
 use crate::domain::Micros;
@@ -8,6 +9,7 @@ use crate::domain::attribution::CallCost;
 use crate::domain::time::MS_PER_DAY;
 use crate::model::TaskRollup;
 use crate::report::rollup::{CallFacts, TaskFacts, TaskUsage, rollup_rows, task_usage};
+use crate::report::spread::{DaySpreads, day_spreads};
 
 /// Recomputes the task rollups of one workflow for days `first_day..=last_day` from raw rows,
 /// and each task's attributed cost and usage with them. Cost attribution (components, cache
@@ -40,6 +42,75 @@ pub async fn refresh_task_rollups(
     )?;
     for row in rollup_rows(&tasks, &usage) {
         insert_task_rollup(tx, &row).await?;
+    }
+    let spreads = day_spreads(&tasks, &usage);
+    store_spreads(tx, workflow_id, first_day, last_day, &spreads).await
+}
+
+/// How many stored rows one multi-row insert of spreads carries.
+const SPREADS_PER_STATEMENT: usize = 500;
+
+/// Replaces the spreads of one workflow's days `first_day..=last_day`.
+async fn store_spreads(
+    tx: &mut Tx,
+    workflow_id: i64,
+    first_day: i64,
+    last_day: i64,
+    kept: &DaySpreads,
+) -> DbResult<()> {
+    for table in ["task_spreads", "escalation_counts", "costliest_tasks"] {
+        let delete =
+            format!("DELETE FROM {table} WHERE workflow_id = $1 AND day BETWEEN $2 AND $3");
+        execute!(
+            tx,
+            sqlx::query(&delete)
+                .bind(workflow_id)
+                .bind(first_day)
+                .bind(last_day)
+        )?;
+    }
+    for chunk in kept.spreads.chunks(SPREADS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO task_spreads (workflow_id, day, measure, bucket, tasks, total, largest) ",
+            );
+            query.push_values(chunk, |mut row, spread| {
+                row.push_bind(workflow_id)
+                    .push_bind(spread.day)
+                    .push_bind(spread.measure.as_str())
+                    .push_bind(spread.bucket.from)
+                    .push_bind(spread.bucket.count as i64)
+                    .push_bind(spread.bucket.total)
+                    .push_bind(spread.bucket.largest);
+            });
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
+    for chunk in kept.escalations.chunks(SPREADS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query =
+                sqlx::QueryBuilder::new("INSERT INTO escalation_counts (workflow_id, day, reason, tasks) ");
+            query.push_values(chunk, |mut row, (day, reason, tasks)| {
+                row.push_bind(workflow_id)
+                    .push_bind(day)
+                    .push_bind(reason)
+                    .push_bind(tasks);
+            });
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
+    for chunk in kept.costliest.chunks(SPREADS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query =
+                sqlx::QueryBuilder::new("INSERT INTO costliest_tasks (workflow_id, day, task_id, cost_micros) ");
+            query.push_values(chunk, |mut row, (day, task_id, cost)| {
+                row.push_bind(workflow_id)
+                    .push_bind(day)
+                    .push_bind(task_id)
+                    .push_bind(cost);
+            });
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
     }
     Ok(())
 }
@@ -165,7 +236,20 @@ pub async fn rebuild_if_missing(db: &Db) -> DbResult<bool> {
     Ok(true)
 }
 
-type TaskRow = (i64, i64, i64, i64, String, i64, String, i64, i64, i64, i64);
+type TaskRow = (
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+);
 type CallRow = (
     i64,
     i64,
@@ -194,7 +278,7 @@ pub async fn load_slice(
             CAST(t.review_seconds + COALESCE((SELECT SUM(g.review_seconds) FROM grades g WHERE g.task_id = t.id), 0) AS BIGINT),
             COALESCE(t.finished_at - t.started_at, 0),
             (SELECT COUNT(*) FROM attempts a WHERE a.task_id = t.id),
-            tm.labour_rate_micros_per_hour
+            tm.labour_rate_micros_per_hour, t.escalation_reason
         FROM tasks t
         JOIN teams tm ON tm.id = t.team_id
         WHERE t.workflow_id = $1 AND t.started_at >= $2 AND t.started_at < $3";
@@ -212,6 +296,7 @@ pub async fn load_slice(
         duration_ms,
         attempts,
         rate,
+        escalation_reason,
     ) in rows
     {
         let status = status.parse()?;
@@ -228,6 +313,7 @@ pub async fn load_slice(
             labour_rate: Micros(rate),
             duration_ms,
             attempts,
+            escalation_reason,
         });
     }
     let calls_sql = "

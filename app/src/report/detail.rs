@@ -108,6 +108,14 @@ pub fn details(
         .collect()
 }
 
+/// How an escalation reason is listed: as given, or "(no reason given)" when blank.
+pub fn escalation_label(reason: Option<&str>) -> String {
+    match reason.map(str::trim) {
+        Some(reason) if !reason.is_empty() => reason.to_owned(),
+        _ => "(no reason given)".to_owned(),
+    }
+}
+
 fn detail(lines: &[&TaskLine]) -> Detail {
     let mut costs: Vec<i64> = lines.iter().map(|l| l.cost_micros).collect();
     let summary =
@@ -126,12 +134,8 @@ fn detail(lines: &[&TaskLine]) -> Detail {
         .collect();
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     for line in lines.iter().filter(|l| l.status == TaskStatus::Escalated) {
-        let reason = line
-            .escalation_reason
-            .clone()
-            .filter(|r| !r.trim().is_empty());
         *reasons
-            .entry(reason.unwrap_or_else(|| "(no reason given)".to_owned()))
+            .entry(escalation_label(line.escalation_reason.as_deref()))
             .or_default() += 1;
     }
     let mut escalation_reasons: Vec<(String, u64)> = reasons.into_iter().collect();

@@ -5,6 +5,7 @@ pub mod detail;
 pub mod figures;
 pub mod models;
 pub mod rollup;
+pub mod spread;
 
 use crate::domain::Micros;
 use crate::domain::cpst::{Cpst, TaskSet};

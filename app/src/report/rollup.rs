@@ -26,6 +26,7 @@ pub struct TaskFacts {
     pub labour_rate: Micros,
     pub duration_ms: i64,
     pub attempts: i64,
+    pub escalation_reason: Option<String>,
 }
 
 impl TaskFacts {
@@ -187,6 +188,7 @@ mod tests {
             labour_rate: Micros(30_000_000),
             duration_ms: 1_000,
             attempts: id,
+            escalation_reason: None,
         };
         let tasks = [
             task(1, TaskStatus::Succeeded),
@@ -270,6 +272,7 @@ mod tests {
                             labour_rate: Micros(30_000_000),
                             duration_ms: 1_000,
                             attempts,
+                            escalation_reason: None,
                         })
                         .collect();
                     let calls = calls

@@ -907,6 +907,132 @@ async fn rollups_are_recomputed_from_raw_rows_per_day_and_verdict() {
 }
 
 #[tokio::test]
+async fn the_kept_spreads_give_the_workflow_page_the_figures_of_its_task_lines() {
+    use app::report::Window;
+    use app::report::detail::details;
+    use app::report::figures::{Filter, Grouping};
+    for t in test_databases().await {
+        let f = fixture(&t.db).await;
+        let day = T0 / 86_400_000;
+        let window = Window {
+            first_day: day,
+            last_day: day + 1,
+        };
+        let statuses = [
+            TaskStatus::Succeeded,
+            TaskStatus::Failed,
+            TaskStatus::Escalated,
+            TaskStatus::Pending,
+        ];
+        let mut tx = t.db.begin().await.unwrap();
+        for i in 0..48i64 {
+            let started = (day + i % 2) * 86_400_000 + 1_000 * i;
+            let status = statuses[i as usize % 4];
+            let task = NewTask {
+                external_id: format!("t{i}"),
+                workflow_id: f.workflow,
+                task_type_id: Some(f.task_type),
+                team_id: f.team,
+                started_at: started,
+                finished_at: Some(started + 700 + i * i * 97),
+                status: Some(status),
+                escalation_reason: (status == TaskStatus::Escalated)
+                    .then(|| ["refund over limit", " "][i as usize / 4 % 2].to_owned()),
+                review_seconds: i % 5 * 30,
+                content_hash: "t".into(),
+                ..Default::default()
+            };
+            let task_id = db::task::insert_task(&mut tx, &task, T0).await.unwrap();
+            let corr = format!("t{i}-a1");
+            let attempt = db::task::NewAttempt {
+                task_id,
+                number: 1,
+                correlation_id: &corr,
+                status: AttemptStatus::Succeeded,
+                error: None,
+                started_at: started,
+                finished_at: None,
+                content_hash: "a",
+            };
+            db::task::insert_attempt(&mut tx, &attempt).await.unwrap();
+            let mut c = call(
+                f.workflow,
+                &format!("{corr}-c"),
+                &corr,
+                1_000 + i * i * 5_003,
+            );
+            c.started_at = started;
+            db::task::insert_call(&mut tx, &c).await.unwrap();
+        }
+        db::rollup::refresh_task_rollups(&mut tx, f.workflow, day, day + 1)
+            .await
+            .unwrap();
+        // Refreshing one day again replaces its spreads rather than adding to them.
+        db::rollup::refresh_task_rollups(&mut tx, f.workflow, day + 1, day + 1)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let kept = db::report::window_spreads(&t.db, f.workflow, window)
+            .await
+            .unwrap()
+            .detail();
+        let lines = db::report::task_lines(&t.db, window, Some(&[f.workflow]))
+            .await
+            .unwrap();
+        let exact = &details(&lines, &Filter::default(), Grouping::All, window)[""];
+        assert_eq!(
+            kept.cost.count, 36,
+            "{}: pending tasks are left out",
+            t.backend
+        );
+        assert_eq!(
+            (
+                kept.cost.total,
+                kept.cost.max,
+                kept.latency_ms.total,
+                kept.latency_ms.max
+            ),
+            (
+                exact.cost.total,
+                exact.cost.max,
+                exact.latency_ms.total,
+                exact.latency_ms.max
+            ),
+            "{}",
+            t.backend
+        );
+        for (estimate, truth) in [
+            (kept.cost.median, exact.cost.median),
+            (kept.cost.p95, exact.cost.p95),
+            (kept.latency_ms.median, exact.latency_ms.median),
+            (kept.latency_ms.p95, exact.latency_ms.p95),
+        ] {
+            assert!(
+                (estimate - truth).abs() * 40 <= truth,
+                "{}: {estimate} for {truth}",
+                t.backend
+            );
+        }
+        assert_eq!(kept.costliest, exact.costliest, "{}", t.backend);
+        assert_eq!(kept.costliest.len(), 10);
+        assert_eq!(
+            kept.escalation_reasons,
+            vec![
+                ("(no reason given)".to_owned(), 6),
+                ("refund over limit".to_owned(), 6)
+            ],
+            "{}",
+            t.backend
+        );
+        let bars =
+            |d: &app::report::detail::Detail| d.cost_histogram.iter().map(|b| b.count).sum::<u64>();
+        assert_eq!(bars(&kept), 36);
+        assert_eq!(bars(exact), 36);
+    }
+}
+
+#[tokio::test]
 async fn the_database_rules_come_back_as_conflicts_and_missing_references() {
     for t in test_databases().await {
         let f = fixture(&t.db).await;
