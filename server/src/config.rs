@@ -84,12 +84,9 @@ pub struct BenchArgs {
     /// Demo tasks loaded before timing the pages.
     #[arg(long, default_value_t = 4000)]
     pub page_tasks: u64,
-    /// Only time the pages of the demo dataset (skip ingestion and scale).
-    #[arg(long)]
-    pub pages_only: bool,
-    /// Only time the pages at scale.
-    #[arg(long, conflicts_with = "pages_only")]
-    pub scale_only: bool,
+    /// Run one part only: ingestion, the demo pages, or the pages at scale.
+    #[arg(long, value_enum)]
+    pub only: Option<crate::bench::Part>,
     /// Demo tasks generated as the base of the scale dataset (about 93% are stored).
     #[arg(long, default_value_t = 54_000)]
     pub scale_base: u64,

@@ -41,8 +41,7 @@ async fn main() -> anyhow::Result<()> {
             calls_per_task,
             clients,
             page_tasks,
-            pages_only,
-            scale_only,
+            only,
             scale_base,
             scale_copies,
             postgres_url,
@@ -54,14 +53,13 @@ async fn main() -> anyhow::Result<()> {
                 calls_per_task,
                 clients,
                 page_tasks,
-                pages_only,
+                only,
                 scale: server::bench::scale::ScaleSpec {
                     base_tasks: scale_base,
                     copies: scale_copies,
                     postgres_url,
                     keep,
                 },
-                scale_only,
             })
             .await
         }
