@@ -447,11 +447,26 @@ async fn start_server(command: &mut Command, polls: usize) -> anyhow::Result<(Ch
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
+    // FINISHLINE_BENCH_SERVER_LOG names a file the servers append every statement they run
+    // to, with its duration, for a profile of where a phase's time goes.
+    let (stdout, stderr) = match std::env::var_os("FINISHLINE_BENCH_SERVER_LOG") {
+        Some(path) => {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            command
+                .env("RUST_LOG", "warn,sqlx::query=debug")
+                .env("NO_COLOR", "1");
+            (Stdio::from(log.try_clone()?), Stdio::from(log))
+        }
+        None => (Stdio::null(), Stdio::null()),
+    };
     let mut server = command
         .arg("serve")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
         .context("starting the server")?;
     for _ in 0..polls {
@@ -613,7 +628,9 @@ async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow
         phase.items / spec.batches.max(1),
         phase.unit,
     );
-    let per_second = (phase.items as f64) / elapsed.as_secs_f64();
+    // Only what the server acknowledged counts.
+    let accepted = phase.items * latencies.len() / spec.batches.max(1);
+    let per_second = accepted as f64 / elapsed.as_secs_f64();
     println!(
         "  {:<28}{:>10.0}",
         format!("{} accepted per second", phase.unit),
