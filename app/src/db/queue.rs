@@ -70,8 +70,10 @@ pub async fn sampled_in_stratum(
     segment: &str,
     since: i64,
 ) -> DbResult<u64> {
-    let sql = "SELECT COUNT(*) FROM review_queue q JOIN tasks t ON t.id = q.task_id
-               WHERE q.slot = 1 AND q.reason = 'sampled' AND q.enqueued_at >= $1
+    // CROSS JOIN keeps SQLite on the window's sampled items (review_queue_sampled) rather than
+    // every task of the workflow; PostgreSQL plans it as the inner join it is.
+    let sql = "SELECT COUNT(*) FROM review_queue q CROSS JOIN tasks t
+               WHERE t.id = q.task_id AND q.slot = 1 AND q.reason = 'sampled' AND q.enqueued_at >= $1
                  AND t.workflow_id = $2 AND COALESCE(t.task_type_id, 0) = $3 AND t.segment = $4";
     let count: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(since)
