@@ -46,24 +46,16 @@ const REFRESH_EVERY: Duration = Duration::from_millis(500);
 /// day's slice is large, and the database's writer belongs to the batches most of the time.
 const REFRESH_BACKOFF: u32 = 3;
 
-/// How many marked slices one pass recomputes.
-const REFRESH_PASS: i64 = 100;
-
 /// Twice a second (or less often while refreshes are slow), recomputes the rollup slices
 /// ingestion marked, so figures include a batch moments after it was acknowledged. Marks
 /// survive a restart: they are rows, written in the batch's own transaction.
-///
-/// Each pass takes the marks it finds, oldest first, once: under steady ingestion the slice
-/// of the day is marked again by the next batch before its refresh ends, and a pass that ran
-/// until no mark was left would never end, leaving the batches the writer's turn only between
-/// its slices.
 pub fn spawn_rollup_refresh(db: Db) {
     tokio::spawn(async move {
         let mut pause = REFRESH_EVERY;
         loop {
             tokio::time::sleep(pause).await;
             let started = Instant::now();
-            if let Err(err) = rollup::refresh_dirty(&db, REFRESH_PASS).await {
+            if let Err(err) = rollup::refresh_all_dirty(&db).await {
                 tracing::warn!(error = ?err, "refreshing rollups failed; will retry");
             }
             pause = REFRESH_EVERY.max(started.elapsed() * REFRESH_BACKOFF);

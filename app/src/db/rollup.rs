@@ -185,12 +185,16 @@ pub async fn mark_dirty(tx: &mut Tx, workflow_id: i64, day: i64, at: i64) -> DbR
     Ok(())
 }
 
-/// Recomputes up to `limit` marked slices, oldest mark first, each in its own transaction. A
-/// mark is removed only if no batch re-marked the slice meanwhile. Returns how many it did.
-pub async fn refresh_dirty(db: &Db, limit: i64) -> DbResult<u64> {
-    let sql = "SELECT workflow_id, day, version FROM rollup_dirty ORDER BY marked_at LIMIT $1";
+/// Recomputes the slices marked when it is called, oldest mark first, each once and in its own
+/// transaction. A mark is removed only if no batch re-marked the slice meanwhile; such a slice
+/// waits for the next call rather than keeping this one going, since under steady ingestion the
+/// day's slice is re-marked by each batch and a refresh that ran until no mark was left would
+/// never end, holding the writer's turn between batches. Returns how many slices it refreshed.
+pub async fn refresh_all_dirty(db: &Db) -> DbResult<u64> {
+    // One mark per (workflow, day): few enough to take all at once.
+    let sql = "SELECT workflow_id, day, version FROM rollup_dirty ORDER BY marked_at";
     let marked: Vec<(i64, i64, i64)> =
-        on_db!(db, pool => sqlx::query_as(sql).bind(limit).fetch_all(pool).await)?;
+        on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
     for (workflow_id, day, version) in &marked {
         let mut tx = db.begin().await?;
         refresh_task_rollups(&mut tx, *workflow_id, *day, *day).await?;
@@ -203,17 +207,6 @@ pub async fn refresh_dirty(db: &Db, limit: i64) -> DbResult<u64> {
         tx.commit().await?;
     }
     Ok(marked.len() as u64)
-}
-
-/// Refreshes marked slices until none is left.
-pub async fn refresh_all_dirty(db: &Db) -> DbResult<u64> {
-    let mut total = 0;
-    loop {
-        match refresh_dirty(db, 100).await? {
-            0 => return Ok(total),
-            n => total += n,
-        }
-    }
 }
 
 /// Rebuilds every rollup from raw rows when tasks exist but rollups do not (after a migration

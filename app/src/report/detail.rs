@@ -116,6 +116,12 @@ pub fn escalation_label(reason: Option<&str>) -> String {
     }
 }
 
+/// Escalation reasons with their counts, most frequent first, then by name.
+pub fn most_frequent_first(mut reasons: Vec<(String, u64)>) -> Vec<(String, u64)> {
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    reasons
+}
+
 fn detail(lines: &[&TaskLine]) -> Detail {
     let mut costs: Vec<i64> = lines.iter().map(|l| l.cost_micros).collect();
     let summary =
@@ -138,8 +144,7 @@ fn detail(lines: &[&TaskLine]) -> Detail {
             .entry(escalation_label(line.escalation_reason.as_deref()))
             .or_default() += 1;
     }
-    let mut escalation_reasons: Vec<(String, u64)> = reasons.into_iter().collect();
-    escalation_reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let escalation_reasons = most_frequent_first(reasons.into_iter().collect());
     Detail {
         cost: Summary::of(&mut costs.clone()),
         cost_histogram: histogram(&mut costs.clone(), HISTOGRAM_BARS),

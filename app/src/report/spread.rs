@@ -4,7 +4,9 @@
 //! derives them from the same slice it rolls up; [`detail`](super::detail) computes the same
 //! figures from task lines, exactly, where the lines are at hand.
 
-use super::detail::{COSTLIEST_LISTED, CostlyTask, Detail, HISTOGRAM_BARS, escalation_label};
+use super::detail::{
+    COSTLIEST_LISTED, CostlyTask, Detail, HISTOGRAM_BARS, escalation_label, most_frequent_first,
+};
 use super::rollup::{TaskFacts, TaskUsage};
 use crate::domain::Micros;
 use crate::domain::TaskStatus;
@@ -60,8 +62,8 @@ pub fn day_spreads(tasks: &[TaskFacts], usage: &HashMap<i64, TaskUsage>) -> DayS
     let mut reasons: BTreeMap<(i64, String), i64> = BTreeMap::new();
     let mut ranked: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
     for task in tasks.iter().filter(|t| t.status != TaskStatus::Pending) {
-        let used = &usage.get(&task.id).unwrap_or(&none).cost;
-        let cost = (used.model + used.tool + used.retry + used.cache + task.labour_cost()).0;
+        // Attributed call cost (labour and platform are not in it) plus review labour.
+        let cost = (usage.get(&task.id).unwrap_or(&none).cost.total() + task.labour_cost()).0;
         values
             .entry((task.day, Measure::Cost))
             .or_default()
@@ -125,8 +127,6 @@ impl WindowSpreads {
     /// costliest share from buckets (percentiles within 2.5%), the rest exact. Tokens and calls
     /// per task are not kept: the rollups give their means.
     pub fn detail(&self) -> Detail {
-        let mut escalation_reasons = self.escalations.clone();
-        escalation_reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         Detail {
             cost: self.cost.summary(),
             latency_ms: self.duration.summary(),
@@ -138,7 +138,7 @@ impl WindowSpreads {
                 .take(COSTLIEST_LISTED)
                 .cloned()
                 .collect(),
-            escalation_reasons,
+            escalation_reasons: most_frequent_first(self.escalations.clone()),
             ..Detail::default()
         }
     }
