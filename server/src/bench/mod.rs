@@ -5,6 +5,7 @@
 //! latency, page latency and the server's peak memory. Figures, not assertions: nothing here
 //! fails on a slow machine.
 
+mod bulk;
 pub mod scale;
 
 use anyhow::{Context, bail};

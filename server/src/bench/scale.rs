@@ -3,13 +3,16 @@
 //! SQLite and, when a PostgreSQL URL is given, on PostgreSQL.
 //!
 //! Generating a million tasks one ingestion call at a time would take longer than the bench
-//! may. So the demo dataset is loaded once at a base size, each of its calls is repeated once
-//! in two of three cases (a step run again in the same attempt, which brings it to about five
-//! calls a task), and the whole base is then copied inside the database (`INSERT ... SELECT`
-//! with fresh ids and suffixed external ids) until it reaches each size. Costs, verdicts and
-//! rollups are then recomputed by Finishline's own rollup refresh, as after any batch, so every
-//! page reads figures the product computed and not ones this module made up.
+//! may. So the demo dataset is loaded once into SQLite at a base size, each of its calls is
+//! repeated once in two of three cases (a step run again in the same attempt, which brings it
+//! to about five calls a task), and the base is moved into PostgreSQL with `COPY`. On each
+//! backend the whole base is then copied inside the database (`INSERT ... SELECT` with fresh
+//! ids and suffixed external ids, secondary indexes built once afterwards) until it reaches
+//! each size. Costs, verdicts and rollups are then recomputed by Finishline's own rollup
+//! refresh on that backend, as after any batch, so every page reads figures the product
+//! computed and not ones this module made up.
 
+use super::bulk;
 use super::{finishline, load_times, peak_rss_mib, sign_in_reader, start_server, tempfile_dir};
 use crate::demo::{self, DemoSpec};
 use anyhow::{Context, bail};
@@ -61,14 +64,59 @@ const COPIED: [&str; 6] = [
 pub async fn run(spec: &ScaleSpec) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
     let sqlite = format!("sqlite://{}", dir.join("scale.db").display());
-    let result = backend(spec, &sqlite).await;
+    let result = build_and_time(spec, &sqlite).await;
     if spec.keep {
         println!("Kept: {sqlite}");
     } else {
         std::fs::remove_dir_all(&dir).ok();
     }
-    result?;
-    if let Some(admin) = &spec.postgres_url {
+    result
+}
+
+/// Generates the base on SQLite, moves it into a new PostgreSQL database when one is wanted,
+/// then grows and times each backend in turn.
+async fn build_and_time(spec: &ScaleSpec, sqlite_url: &str) -> anyhow::Result<()> {
+    let sqlite = Db::connect(sqlite_url).await?;
+    sqlite.migrate().await?;
+    let end_day = day_of(app::db::now_ms());
+    generate_base(&sqlite, spec.base_tasks, end_day).await?;
+    let postgres = match &spec.postgres_url {
+        Some(admin) => Some(ThrowAway::create(admin).await?),
+        None => None,
+    };
+    let mut result = Ok(());
+    if let Some(postgres) = &postgres {
+        let started = Instant::now();
+        result = bulk::transfer(&sqlite, &postgres.db).await.map(|rows| {
+            println!(
+                "postgres: the same base moved over with COPY ({rows} rows) in {:.0} s",
+                started.elapsed().as_secs_f64()
+            )
+        });
+    }
+    if result.is_ok() {
+        result = grow_and_time(spec, &sqlite, sqlite_url, end_day).await;
+    }
+    sqlite.close().await;
+    if let Some(postgres) = postgres {
+        if result.is_ok() {
+            result = grow_and_time(spec, &postgres.db, &postgres.url, end_day).await;
+        }
+        postgres.finish(spec.keep).await?;
+    }
+    result
+}
+
+/// A PostgreSQL database created for one bench run on the server `--postgres-url` names.
+struct ThrowAway {
+    server: sqlx::PgPool,
+    name: String,
+    url: String,
+    db: Db,
+}
+
+impl ThrowAway {
+    async fn create(admin: &str) -> anyhow::Result<ThrowAway> {
         let name = format!("finishline_bench_{}", std::process::id());
         let url = database_url(admin, &name)?;
         let Db::Postgres(server) = Db::connect(admin)
@@ -80,18 +128,28 @@ pub async fn run(spec: &ScaleSpec) -> anyhow::Result<()> {
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&server)
             .await?;
-        let result = backend(spec, &url).await;
-        if spec.keep {
-            println!("Kept: {url}");
-        } else {
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&server)
-                .await?;
-        }
-        server.close().await;
-        result?;
+        let db = Db::connect(&url).await?;
+        db.migrate().await?;
+        Ok(ThrowAway {
+            server,
+            name,
+            url,
+            db,
+        })
     }
-    Ok(())
+
+    /// Drops the database, or keeps it and says where it is.
+    async fn finish(self, keep: bool) -> anyhow::Result<()> {
+        self.db.close().await;
+        if keep {
+            println!("Kept: {}", self.url);
+        } else {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            sqlx::query(&sql).execute(&self.server).await?;
+        }
+        self.server.close().await;
+        Ok(())
+    }
 }
 
 /// `url` with its database name replaced by `name`.
@@ -108,50 +166,59 @@ fn database_url(url: &str, name: &str) -> anyhow::Result<String> {
     Ok(format!("{server}/{name}{query}"))
 }
 
-/// Builds the dataset on one backend and times the pages at each size.
-async fn backend(spec: &ScaleSpec, url: &str) -> anyhow::Result<()> {
-    let db = Db::connect(url).await?;
-    db.migrate().await?;
-    let backend = db.backend().name();
+/// The demo dataset at `tasks`, two in three of its calls repeated.
+async fn generate_base(db: &Db, tasks: u64, end_day: i64) -> anyhow::Result<()> {
     let started = Instant::now();
-    let end_day = day_of(app::db::now_ms());
     let demo = demo::load(
-        &db,
+        db,
         &DemoSpec {
             seed: 11,
-            tasks: spec.base_tasks,
+            tasks,
             end_day,
         },
     )
     .await?;
-    repeat_calls(&db).await?;
-    let base = Base::measure(&db).await?;
-    let (tasks, calls) = counts(&db).await?;
+    repeat_calls(db).await?;
+    let (tasks, calls) = counts(db).await?;
     println!(
-        "{backend}: base of {tasks} tasks and {calls} calls generated in {:.0} s ({} demo calls, two in three repeated)",
+        "base of {tasks} tasks and {calls} calls generated on sqlite in {:.0} s ({} demo calls, two in three repeated)",
         started.elapsed().as_secs_f64(),
         demo.calls
     );
-    refresh(&db, end_day).await?;
+    Ok(())
+}
+
+/// Grows the base on one backend to each size, rolls it up, and times the pages.
+async fn grow_and_time(spec: &ScaleSpec, db: &Db, url: &str, end_day: i64) -> anyhow::Result<()> {
+    let backend = db.backend().name();
+    let base = Base::measure(db).await?;
     let mut held = 1;
     for &copies in &spec.copies {
         let started = Instant::now();
-        for copy in held..copies {
-            base.copy(&db, copy).await?;
+        if held < copies {
+            let mut tx = db.begin().await?;
+            bulk::bulk_session(&mut tx).await?;
+            bulk::trust_references(&mut tx).await?;
+            let set_aside = bulk::SetAside::drop(&mut tx, &COPIED).await?;
+            for copy in held..copies {
+                base.copy(&mut tx, copy).await?;
+            }
+            set_aside.restore(&mut tx).await?;
+            tx.commit().await?;
+            held = copies;
         }
-        held = held.max(copies);
         let copied = started.elapsed();
-        refresh(&db, end_day).await?;
-        let (tasks, calls) = counts(&db).await?;
+        refresh(db, end_day).await?;
+        bulk::settle(db).await?;
+        let (tasks, calls) = counts(db).await?;
         println!(
             "{backend}, {tasks} tasks and {calls} calls over {} days (copied in {:.0} s, rolled up in {:.0} s):",
             demo::DAYS,
             copied.as_secs_f64(),
             (started.elapsed() - copied).as_secs_f64()
         );
-        time_pages(&db, url).await?;
+        time_pages(db, url).await?;
     }
-    db.close().await;
     Ok(())
 }
 
@@ -192,14 +259,13 @@ impl Base {
     }
 
     /// Copy number `copy` (1, 2, ...) of every base row, ids shifted past the base's and
-    /// external ids suffixed, in one transaction.
-    async fn copy(&self, db: &Db, copy: u64) -> anyhow::Result<()> {
+    /// external ids suffixed, in the caller's transaction.
+    async fn copy(&self, tx: &mut Tx, copy: u64) -> anyhow::Result<()> {
         let copy = copy as i64;
         // COPIED starts with tasks, then attempts.
         let (task_shift, attempt_shift) = (self.last_ids[0] * copy, self.last_ids[1] * copy);
-        let mut tx = db.begin().await?;
         for (table, last) in COPIED.into_iter().zip(&self.last_ids) {
-            let columns = copy_columns(&mut tx, table, |column| match column {
+            let columns = copy_columns(tx, table, |column| match column {
                 "id" => Some(format!("id + {}", last * copy)),
                 "task_id" => Some(format!("task_id + {task_shift}")),
                 "attempt_id" => Some(format!("attempt_id + {attempt_shift}")),
@@ -213,7 +279,7 @@ impl Base {
                 "INSERT INTO {table} ({}) SELECT {} FROM {table} WHERE id <= {last}",
                 columns.0, columns.1
             );
-            execute!(&mut tx, sqlx::query(&sql))?;
+            execute!(&mut *tx, sqlx::query(&sql))?;
         }
         if tx.backend() == app::db::Backend::Postgres {
             // Explicit ids leave the identity sequences behind; later inserts must not collide.
@@ -221,10 +287,9 @@ impl Base {
                 let sql = format!(
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
                 );
-                execute!(&mut tx, sqlx::query(&sql))?;
+                execute!(&mut *tx, sqlx::query(&sql))?;
             }
         }
-        tx.commit().await?;
         Ok(())
     }
 }
@@ -296,6 +361,7 @@ async fn refresh(db: &Db, end_day: i64) -> anyhow::Result<()> {
         lanes.spawn(async move {
             for (workflow_id, day, last) in mine {
                 let mut tx = db.begin().await?;
+                bulk::bulk_session(&mut tx).await?;
                 rollup::refresh_task_rollups(&mut tx, workflow_id, day, last).await?;
                 rollup::refresh_call_rollups(&mut tx, workflow_id, day, last).await?;
                 tx.commit().await?;
