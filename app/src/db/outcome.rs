@@ -1,6 +1,6 @@
 //! Outcome events: late signals (resolved, reopened...) that can change a task's verdict.
 
-use super::{Db, DbResult, Tx, execute, on_db, on_tx};
+use super::{Db, DbResult, Tx, on_db, on_tx};
 use crate::domain::status::OutcomeKind;
 use crate::model::OutcomeEvent;
 
@@ -38,23 +38,34 @@ pub async fn insert_outcome(tx: &mut Tx, event: &NewOutcome<'_>, at: i64) -> DbR
         .await)?)
 }
 
-/// Ties events that arrived before their task to it.
-pub async fn claim_outcomes(
+/// Ties the outcome events sent before their task, waiting under the task's sender id, to the
+/// new tasks of one workflow with these sender ids.
+pub async fn claim_outcomes_of(
     tx: &mut Tx,
-    task_id: i64,
     workflow_id: i64,
-    task_external_id: &str,
+    task_external_ids: &[&str],
 ) -> DbResult<u64> {
-    let sql = "UPDATE outcome_events SET task_id = $1
-               WHERE workflow_id = $2 AND task_external_id = $3 AND task_id IS NULL";
-    let done = execute!(
-        tx,
-        sqlx::query(sql)
-            .bind(task_id)
-            .bind(workflow_id)
-            .bind(task_external_id)
-    )?;
-    Ok(done)
+    let mut claimed = 0;
+    for chunk in task_external_ids.chunks(500) {
+        claimed += on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "UPDATE outcome_events SET task_id = t.id FROM tasks t
+                 WHERE t.workflow_id = outcome_events.workflow_id
+                   AND t.external_id = outcome_events.task_external_id
+                   AND outcome_events.task_id IS NULL AND outcome_events.workflow_id = ",
+            );
+            query
+                .push_bind(workflow_id)
+                .push(" AND outcome_events.task_external_id IN (");
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
+    Ok(claimed)
 }
 
 pub async fn list_task_outcomes(db: &Db, task_id: i64) -> DbResult<Vec<OutcomeEvent>> {

@@ -268,8 +268,29 @@ pub async fn sample_on_finish(
     if plan.rate_bp <= 0 {
         return Ok(None);
     }
-    let since = now - workflow.gate_window_days * MS_PER_DAY;
+    let since = sampling_window_start(workflow, now);
     let taken = sampled_in_stratum(tx, workflow.id, task.task_type_id, task.segment, since).await?;
+    sample_given(tx, workflow, task, taken, now).await
+}
+
+/// Where the window a stratum's sample is counted over starts, for a task finishing at `now`.
+pub fn sampling_window_start(workflow: &Workflow, now: i64) -> i64 {
+    now - workflow.gate_window_days * MS_PER_DAY
+}
+
+/// [`sample_on_finish`] for a caller that already knows how many tasks of the stratum were
+/// sampled in the window (`taken`), as ingestion does for the tasks of one batch.
+pub async fn sample_given(
+    tx: &mut Tx,
+    workflow: &Workflow,
+    task: &Finished<'_>,
+    taken: u64,
+    now: i64,
+) -> DbResult<Option<Sample>> {
+    let plan = SamplingPlan {
+        rate_bp: workflow.review_sampling_bp,
+        second_grader_bp: workflow.second_grader_bp,
+    };
     let Some(sample) = decide(task.external_id, plan, taken) else {
         return Ok(None);
     };

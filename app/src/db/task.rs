@@ -213,6 +213,81 @@ pub async fn stored_attempt(tx: &mut Tx, correlation_id: &str) -> DbResult<Optio
     Ok(on_tx!(tx, conn => sqlx::query_as(sql).bind(correlation_id).fetch_optional(conn).await)?)
 }
 
+/// How many sender ids one lookup binds.
+const IDS_PER_LOOKUP: usize = 500;
+
+/// The stored tasks of one workflow among these sender ids, by sender id: what a batch's
+/// items refer to, looked up in one statement rather than one per item.
+pub async fn stored_tasks(
+    tx: &mut Tx,
+    workflow_id: i64,
+    external_ids: &[&str],
+) -> DbResult<Vec<(String, Stored)>> {
+    let mut found = Vec::new();
+    for chunk in external_ids.chunks(IDS_PER_LOOKUP) {
+        let rows: Vec<(String, i64, String, i64)> = on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT external_id, id, content_hash, started_at FROM tasks WHERE workflow_id = ",
+            );
+            query.push_bind(workflow_id).push(" AND external_id IN (");
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            query.build_query_as().fetch_all(&mut *conn).await
+        })?;
+        found.extend(
+            rows.into_iter()
+                .map(|(external_id, id, content_hash, started_at)| {
+                    let stored = Stored {
+                        id,
+                        content_hash,
+                        task_id: Some(id),
+                        task_started_at: Some(started_at),
+                    };
+                    (external_id, stored)
+                }),
+        );
+    }
+    Ok(found)
+}
+
+/// The stored attempts among these correlation ids, by correlation id, in one statement per
+/// [`IDS_PER_LOOKUP`] ids.
+pub async fn stored_attempts(
+    tx: &mut Tx,
+    correlation_ids: &[&str],
+) -> DbResult<Vec<(String, Stored)>> {
+    let mut found = Vec::new();
+    for chunk in correlation_ids.chunks(IDS_PER_LOOKUP) {
+        let rows: Vec<(String, i64, String, i64, i64)> = on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT a.correlation_id, a.id, a.content_hash, a.task_id, t.started_at
+                 FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE a.correlation_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            query.build_query_as().fetch_all(&mut *conn).await
+        })?;
+        found.extend(rows.into_iter().map(
+            |(correlation_id, id, content_hash, task_id, started_at)| {
+                let stored = Stored {
+                    id,
+                    content_hash,
+                    task_id: Some(task_id),
+                    task_started_at: Some(started_at),
+                };
+                (correlation_id, stored)
+            },
+        ));
+    }
+    Ok(found)
+}
+
 /// How many calls one multi-row insert carries: 29 parameters each stays under SQLite's limit
 /// of 32,766 per statement, and one statement instead of hundreds is most of ingestion's speed.
 pub const CALLS_PER_STATEMENT: usize = 400;

@@ -26,81 +26,168 @@ type TaskRow = (
     String,
 );
 
-/// Re-decides one task's verdict at `now`; stores it when it changed and says whether it did.
-/// The caller refreshes the rollups of the task's day (see [`reevaluate_tasks`]).
-pub async fn reevaluate_task(tx: &mut Tx, task_id: i64, now: i64) -> DbResult<(Verdict, bool)> {
-    let sql =
-        "SELECT id, started_at, finished_at, workflow_id, task_type_id, reported_status, status,
-                   output, expected, checks, metrics, pending_until, status_reason
-               FROM tasks WHERE id = $1";
-    let row: TaskRow = on_tx!(tx, conn => sqlx::query_as(sql).bind(task_id).fetch_one(conn).await)?;
-    let (
-        _,
-        started_at,
-        finished_at,
-        _,
-        task_type_id,
-        reported,
-        status,
-        output,
-        expected,
-        checks,
-        metrics,
-        pending_until,
-        reason,
-    ) = row;
-    let rule = match task_type_id {
-        Some(task_type_id) => rule_in_force(tx, task_type_id, started_at).await?,
-        None => None,
-    };
-    let grades: Vec<String> = on_tx!(tx, conn => sqlx::query_scalar(
-        "SELECT verdict FROM grades WHERE task_id = $1 ORDER BY graded_at, id").bind(task_id).fetch_all(conn).await)?;
-    let outcomes: Vec<(String, i64)> = on_tx!(tx, conn => sqlx::query_as(
-        "SELECT kind, occurred_at FROM outcome_events WHERE task_id = $1 ORDER BY occurred_at, id").bind(task_id).fetch_all(conn).await)?;
-    let stored = StoredEvidence {
-        reported,
-        finished_at,
-        output,
-        expected,
-        checks,
-        metrics,
-    };
-    let evidence = stored.into_evidence(&grades, outcomes)?;
-    let verdict = evaluate_task(rule.as_ref().map(|r| &r.1), &evidence, now);
-    let before = status.parse::<TaskStatus>()?;
-    let changed = (before, pending_until, reason.as_str())
-        != (
-            verdict.status,
-            verdict.pending_until,
-            verdict.reason.as_str(),
-        );
-    if changed {
-        let rule_id = rule.map(|r| r.0);
-        set_task_status(
+/// How many tasks one read of their evidence covers: the ids go in as bound parameters.
+const TASKS_PER_READ: usize = 500;
+
+/// Re-decides the given tasks and returns the (workflow, day) slices whose tasks changed
+/// verdict, for the caller to refresh now or to mark for the background refresh. The evidence
+/// is read a few statements per [`TASKS_PER_READ`] tasks (the tasks, the rules of their types,
+/// their grades and outcome events), not a few per task; each changed verdict is stored.
+pub async fn decide_tasks(
+    tx: &mut Tx,
+    task_ids: &[i64],
+    now: i64,
+) -> DbResult<BTreeSet<(i64, i64)>> {
+    let mut touched = BTreeSet::new();
+    for chunk in task_ids.chunks(TASKS_PER_READ) {
+        let tasks: Vec<TaskRow> = read_by_ids(
             tx,
-            task_id,
-            verdict.status,
-            rule_id,
-            &verdict.reason,
-            verdict.pending_until,
-            now,
+            "SELECT id, started_at, finished_at, workflow_id, task_type_id, reported_status,
+                    status, output, expected, checks, metrics, pending_until, status_reason
+             FROM tasks WHERE id IN (",
+            chunk,
+            ")",
         )
         .await?;
+        let mut types: Vec<i64> = tasks.iter().filter_map(|t| t.4).collect();
+        types.sort_unstable();
+        types.dedup();
+        let rules = RuleBook::read(tx, &types).await?;
+        let mut grades_of: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        let grade_rows: Vec<(i64, String)> = read_by_ids(
+            tx,
+            "SELECT task_id, verdict FROM grades WHERE task_id IN (",
+            chunk,
+            ") ORDER BY task_id, graded_at, id",
+        )
+        .await?;
+        for (task_id, verdict) in grade_rows {
+            grades_of.entry(task_id).or_default().push(verdict);
+        }
+        let mut outcomes_of: BTreeMap<i64, Vec<(String, i64)>> = BTreeMap::new();
+        let outcome_rows: Vec<(i64, String, i64)> = read_by_ids(
+            tx,
+            "SELECT task_id, kind, occurred_at FROM outcome_events WHERE task_id IN (",
+            chunk,
+            ") ORDER BY task_id, occurred_at, id",
+        )
+        .await?;
+        for (task_id, kind, at) in outcome_rows {
+            outcomes_of.entry(task_id).or_default().push((kind, at));
+        }
+        for row in tasks {
+            let (
+                task_id,
+                started_at,
+                finished_at,
+                workflow_id,
+                task_type_id,
+                reported,
+                status,
+                output,
+                expected,
+                checks,
+                metrics,
+                pending_until,
+                reason,
+            ) = row;
+            let rule = task_type_id.and_then(|t| rules.in_force(t, started_at));
+            let stored = StoredEvidence {
+                reported,
+                finished_at,
+                output,
+                expected,
+                checks,
+                metrics,
+            };
+            let evidence = stored.into_evidence(
+                grades_of.get(&task_id).map_or(&[][..], Vec::as_slice),
+                outcomes_of.remove(&task_id).unwrap_or_default(),
+            )?;
+            let verdict: Verdict = evaluate_task(rule.map(|r| r.1), &evidence, now);
+            let before = status.parse::<TaskStatus>()?;
+            let changed = (before, pending_until, reason.as_str())
+                != (
+                    verdict.status,
+                    verdict.pending_until,
+                    verdict.reason.as_str(),
+                );
+            if changed {
+                set_task_status(
+                    tx,
+                    task_id,
+                    verdict.status,
+                    rule.map(|r| r.0),
+                    &verdict.reason,
+                    verdict.pending_until,
+                    now,
+                )
+                .await?;
+                touched.insert((workflow_id, day_of(started_at)));
+            }
+        }
     }
-    Ok((verdict, changed))
+    Ok(touched)
 }
 
-async fn rule_in_force(tx: &mut Tx, task_type_id: i64, at: i64) -> DbResult<Option<(i64, Rule)>> {
-    let sql =
-        "SELECT id, definition FROM success_rules WHERE task_type_id = $1 AND effective_from <= $2
-               ORDER BY effective_from DESC, version DESC LIMIT 1";
-    let row: Option<(i64, String)> = on_tx!(tx, conn => sqlx::query_as(sql).bind(task_type_id).bind(at).fetch_optional(conn).await)?;
-    row.map(|(id, definition)| {
-        Rule::from_json(&definition)
-            .map(|rule| (id, rule))
-            .map_err(|e| DbError::Corrupt(format!("success rule {id}: {e}")))
-    })
-    .transpose()
+/// Rows of `head` ids `tail`, the ids bound one parameter each.
+async fn read_by_ids<T>(tx: &mut Tx, head: &str, ids: &[i64], tail: &str) -> DbResult<Vec<T>>
+where
+    T: Send + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    Ok(on_tx!(tx, conn => {
+        let mut query = sqlx::QueryBuilder::new(head);
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        query.push(tail);
+        query.build_query_as().fetch_all(&mut *conn).await
+    })?)
+}
+
+/// The success rules of some task types, each version parsed once.
+struct RuleBook {
+    /// Per task type, (effective from, version, rule id, rule), latest first.
+    versions: BTreeMap<i64, Vec<(i64, i64, i64, Rule)>>,
+}
+
+impl RuleBook {
+    async fn read(tx: &mut Tx, task_type_ids: &[i64]) -> DbResult<RuleBook> {
+        let mut versions: BTreeMap<i64, Vec<(i64, i64, i64, Rule)>> = BTreeMap::new();
+        if task_type_ids.is_empty() {
+            return Ok(RuleBook { versions });
+        }
+        let rows: Vec<(i64, i64, i64, i64, String)> = read_by_ids(
+            tx,
+            "SELECT task_type_id, effective_from, version, id, definition FROM success_rules
+             WHERE task_type_id IN (",
+            task_type_ids,
+            ") ORDER BY task_type_id, effective_from DESC, version DESC",
+        )
+        .await?;
+        for (task_type_id, from, version, id, definition) in rows {
+            let rule = Rule::from_json(&definition)
+                .map_err(|e| DbError::Corrupt(format!("success rule {id}: {e}")))?;
+            versions
+                .entry(task_type_id)
+                .or_default()
+                .push((from, version, id, rule));
+        }
+        Ok(RuleBook { versions })
+    }
+
+    /// The rule in force for a task of `task_type_id` that started at `at`: the latest
+    /// effective by then, the highest version among rules effective at the same moment.
+    fn in_force(&self, task_type_id: i64, at: i64) -> Option<(i64, &Rule)> {
+        self.versions
+            .get(&task_type_id)?
+            .iter()
+            .find(|(from, ..)| *from <= at)
+            .map(|(_, _, id, rule)| (*id, rule))
+    }
 }
 
 /// A task's evidence columns as stored.
@@ -258,26 +345,6 @@ pub async fn reevaluate_tasks(tx: &mut Tx, task_ids: &[i64], now: i64) -> DbResu
         refresh_call_rollups(tx, *workflow_id, *day, *day).await?;
     }
     Ok(touched.len() as u64)
-}
-
-/// Re-decides the given tasks and returns the (workflow, day) slices whose tasks changed
-/// verdict, for the caller to refresh now or to mark for the background refresh.
-pub async fn decide_tasks(
-    tx: &mut Tx,
-    task_ids: &[i64],
-    now: i64,
-) -> DbResult<BTreeSet<(i64, i64)>> {
-    let mut touched: BTreeSet<(i64, i64)> = BTreeSet::new();
-    for &task_id in task_ids {
-        let (_, changed) = reevaluate_task(tx, task_id, now).await?;
-        if changed {
-            let sql = "SELECT workflow_id, started_at FROM tasks WHERE id = $1";
-            let (workflow_id, started_at): (i64, i64) =
-                on_tx!(tx, conn => sqlx::query_as(sql).bind(task_id).fetch_one(conn).await)?;
-            touched.insert((workflow_id, day_of(started_at)));
-        }
-    }
-    Ok(touched)
 }
 
 /// Decides pending tasks whose evidence window has closed by `now`, in batches; returns how

@@ -22,7 +22,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Ingest, Outcome};
@@ -153,8 +152,9 @@ pub async fn write_batch(
 ) -> DbResult<Results> {
     let written = async {
         let catalog = Catalog::load(db).await?;
+        let prepared = prepare(&catalog, caller, batch, now);
         let mut tx = db.begin().await?;
-        let results = store_batch(&mut tx, &catalog, caller, batch, now).await?;
+        let results = store_prepared(&mut tx, &catalog, caller, prepared, now).await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -163,10 +163,29 @@ pub async fn write_batch(
     written
 }
 
-/// Stores a batch in the caller's transaction: tasks first, so that attempts, outcomes and
-/// grades in the same batch find them; then the verdicts of the tasks it touched, and marks on
-/// the rollup slices it touched for the background refresh, which recomputes each slice once
-/// however many batches touched it.
+/// A batch whose calls, the bulk of it, are parsed, checked and priced: work that needs no
+/// database, done before the batch waits for the writer so that one batch's checking runs
+/// beside another's writing.
+pub struct Prepared {
+    batch: Batch,
+    /// Per call item: its index, its sender id, and the call or why it was refused.
+    calls: Vec<(usize, Value, Result<Call, Outcome>)>,
+}
+
+pub fn prepare(catalog: &Catalog, caller: &ApiCaller, mut batch: Batch, now: i64) -> Prepared {
+    let ingest = Ingest::new(catalog, caller, now);
+    let calls = std::mem::take(&mut batch.calls)
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let id = item_id(&item);
+            (i, id, ingest.prepare_call(item))
+        })
+        .collect();
+    Prepared { batch, calls }
+}
+
+/// Prepares and stores a batch in the caller's transaction.
 pub async fn store_batch(
     tx: &mut Tx,
     catalog: &Catalog,
@@ -174,30 +193,58 @@ pub async fn store_batch(
     batch: Batch,
     now: i64,
 ) -> DbResult<Results> {
+    let prepared = prepare(catalog, caller, batch, now);
+    store_prepared(tx, catalog, caller, prepared, now).await
+}
+
+/// Stores a prepared batch in the caller's transaction: tasks first, so that attempts,
+/// outcomes and grades in the same batch find them; then the verdicts of the tasks it touched,
+/// and marks on the rollup slices it touched for the background refresh, which recomputes each
+/// slice once however many batches touched it.
+pub async fn store_prepared(
+    tx: &mut Tx,
+    catalog: &Catalog,
+    caller: &ApiCaller,
+    prepared: Prepared,
+    now: i64,
+) -> DbResult<Results> {
+    let Prepared { batch, calls } = prepared;
     task::take_ingest_turn(tx).await?;
-    let mut ingest = Ingest {
-        catalog,
-        caller,
-        now,
-        tasks: BTreeSet::new(),
-        slices: BTreeSet::new(),
-        attempts: Default::default(),
-    };
+    let mut ingest = Ingest::new(catalog, caller, now);
+    let task_refs = batch
+        .tasks
+        .iter()
+        .filter_map(|item| Some((text(item, "workflow")?, text(item, "id")?)));
+    let other_refs = [&batch.attempts, &batch.outcomes, &batch.grades]
+        .into_iter()
+        .flatten()
+        .filter_map(|item| Some((text(item, "workflow")?, text(item, "task")?)));
+    let correlation_ids = batch
+        .attempts
+        .iter()
+        .filter_map(|item| text(item, "correlation_id"))
+        .chain(calls.iter().filter_map(|(_, _, call)| {
+            call.as_ref().ok().map(|c| c.correlation_id.as_str())
+        }));
+    ingest
+        .prefetch(tx, task_refs.chain(other_refs), correlation_ids)
+        .await?;
     let mut results = Results::default();
     for (i, item) in batch.tasks.into_iter().enumerate() {
         let id = item_id(&item);
         results.record("tasks", i, id, ingest.task(tx, item).await?);
     }
+    ingest.claim_outcomes(tx).await?;
     for (i, item) in batch.attempts.into_iter().enumerate() {
         let id = item_id(&item);
         results.record("attempts", i, id, ingest.attempt(tx, item).await?);
     }
-    // Calls are the bulk of a batch: checked one by one, stored many rows per statement.
+    // Calls are the bulk of a batch: checked one by one beforehand, stored many rows per
+    // statement.
     let mut outcomes = Vec::new();
     let mut prepared = Vec::new();
-    for (i, item) in batch.calls.into_iter().enumerate() {
-        let id = item_id(&item);
-        match ingest.prepare_call(item) {
+    for (i, id, call) in calls {
+        match call {
             Ok(mut call) => {
                 ingest.join_attempt(tx, &mut call).await?;
                 prepared.push((i, id, call));
@@ -231,6 +278,11 @@ pub async fn store_batch(
         mark_dirty(tx, workflow_id, day, now).await?;
     }
     Ok(results)
+}
+
+/// A text field of a raw item, if it has one.
+fn text<'v>(item: &'v Value, field: &str) -> Option<&'v str> {
+    item.get(field).and_then(Value::as_str)
 }
 
 /// The sender's id of an item (an attempt's is its correlation id), to name it in errors.

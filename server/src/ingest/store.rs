@@ -6,6 +6,7 @@
 use super::wire::{self, AttemptIn, CallIn, GradeIn, ItemError, OutcomeIn, TaskIn};
 use crate::api::ApiCaller;
 use app::db::report::Catalog;
+use app::db::task::Stored;
 use app::db::{DbResult, Tx, config_version, grade, outcome, queue, task};
 use app::domain::Micros;
 use app::domain::pricing::{Rates, cost_call};
@@ -13,7 +14,7 @@ use app::domain::status::{CallStatus, ReportedStatus};
 use app::model::{Call, NewTask, Price, Workflow};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What happened to one item.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,8 +48,19 @@ pub struct Ingest<'a> {
     pub tasks: BTreeSet<i64>,
     /// (workflow, day) slices whose rollups must be refreshed.
     pub slices: BTreeSet<(i64, i64)>,
-    /// Attempts looked up by correlation id in this batch: (attempt, task, task start).
-    pub attempts: HashMap<String, Option<(i64, i64, i64)>>,
+    /// Tasks looked up or written in this batch by (workflow, sender id); `None`: not stored.
+    tasks_known: HashMap<(i64, String), Option<Stored>>,
+    /// Attempts looked up or written in this batch by correlation id; `None`: not stored.
+    attempts_known: HashMap<String, Option<Stored>>,
+    /// The attempts of tasks this batch numbered attempts for: (correlation id, number).
+    numbers: HashMap<i64, Vec<(String, i64)>>,
+    /// Tasks created by this batch, by workflow: outcome events sent before them are claimed
+    /// once the batch's tasks are stored.
+    created: BTreeMap<i64, Vec<String>>,
+    /// Configuration versions ensured by this batch: id and the earliest start it was given.
+    versions: HashMap<(i64, String), (i64, i64)>,
+    /// Tasks sampled in the window per (workflow, task type, segment), as of this batch.
+    strata: HashMap<(i64, Option<i64>, String), u64>,
 }
 
 fn content_hash(item: &Value) -> String {
@@ -59,7 +71,99 @@ fn content_hash(item: &Value) -> String {
         .collect()
 }
 
-impl Ingest<'_> {
+impl<'a> Ingest<'a> {
+    pub fn new(catalog: &'a Catalog, caller: &'a ApiCaller, now: i64) -> Ingest<'a> {
+        Ingest {
+            catalog,
+            caller,
+            now,
+            tasks: BTreeSet::new(),
+            slices: BTreeSet::new(),
+            tasks_known: HashMap::new(),
+            attempts_known: HashMap::new(),
+            numbers: HashMap::new(),
+            created: BTreeMap::new(),
+            versions: HashMap::new(),
+            strata: HashMap::new(),
+        }
+    }
+
+    /// Looks up, a few statements in all, the tasks and attempts the batch's items name, so
+    /// that storing each item reads from memory. `tasks` are (workflow slug, sender id) pairs;
+    /// names of unknown or forbidden workflows are skipped (their items are refused anyway).
+    pub async fn prefetch<'i>(
+        &mut self,
+        tx: &mut Tx,
+        tasks: impl Iterator<Item = (&'i str, &'i str)>,
+        correlation_ids: impl Iterator<Item = &'i str>,
+    ) -> DbResult<()> {
+        let mut by_workflow: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
+        for (slug, id) in tasks {
+            if let Ok(workflow) = self.workflow(slug) {
+                by_workflow.entry(workflow.id).or_default().insert(id);
+            }
+        }
+        for (workflow_id, ids) in by_workflow {
+            let ids: Vec<&str> = ids.into_iter().collect();
+            for id in &ids {
+                self.tasks_known.insert((workflow_id, id.to_string()), None);
+            }
+            for (id, stored) in task::stored_tasks(tx, workflow_id, &ids).await? {
+                self.tasks_known.insert((workflow_id, id), Some(stored));
+            }
+        }
+        let ids: BTreeSet<&str> = correlation_ids.collect();
+        let ids: Vec<&str> = ids.into_iter().collect();
+        for id in &ids {
+            self.attempts_known.insert(id.to_string(), None);
+        }
+        for (id, stored) in task::stored_attempts(tx, &ids).await? {
+            self.attempts_known.insert(id, Some(stored));
+        }
+        Ok(())
+    }
+
+    /// The stored task with this sender id, from what the batch knows or else the database.
+    async fn stored_task(
+        &mut self,
+        tx: &mut Tx,
+        workflow_id: i64,
+        external_id: &str,
+    ) -> DbResult<Option<Stored>> {
+        let key = (workflow_id, external_id.to_owned());
+        if let Some(known) = self.tasks_known.get(&key) {
+            return Ok(known.clone());
+        }
+        let stored = task::stored_task(tx, workflow_id, external_id).await?;
+        self.tasks_known.insert(key, stored.clone());
+        Ok(stored)
+    }
+
+    /// The stored attempt with this correlation id, from what the batch knows or else the
+    /// database.
+    async fn stored_attempt(
+        &mut self,
+        tx: &mut Tx,
+        correlation_id: &str,
+    ) -> DbResult<Option<Stored>> {
+        if let Some(known) = self.attempts_known.get(correlation_id) {
+            return Ok(known.clone());
+        }
+        let stored = task::stored_attempt(tx, correlation_id).await?;
+        self.attempts_known
+            .insert(correlation_id.to_owned(), stored.clone());
+        Ok(stored)
+    }
+
+    /// Ties the outcome events that arrived before this batch's new tasks to them.
+    pub async fn claim_outcomes(&mut self, tx: &mut Tx) -> DbResult<()> {
+        for (workflow_id, ids) in std::mem::take(&mut self.created) {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            outcome::claim_outcomes_of(tx, workflow_id, &ids).await?;
+        }
+        Ok(())
+    }
+
     fn workflow(&self, slug: &str) -> Result<&Workflow, Outcome> {
         let workflow = self
             .catalog
@@ -108,7 +212,7 @@ impl Ingest<'_> {
             Ok(new) => new,
             Err(e) => return Ok(Outcome::invalid(e)),
         };
-        let outcome = match task::stored_task(tx, workflow.id, &input.id).await? {
+        let outcome = match self.stored_task(tx, workflow.id, &input.id).await? {
             Some(stored) if stored.content_hash == new.content_hash => {
                 return Ok(Outcome::Unchanged);
             }
@@ -118,6 +222,14 @@ impl Ingest<'_> {
                 self.touch(workflow.id, Some(stored.id), stored.task_started_at);
                 task::update_task(tx, stored.id, &new, self.now).await?;
                 self.touch(workflow.id, Some(stored.id), Some(new.started_at));
+                self.tasks_known.insert(
+                    (workflow.id, input.id.clone()),
+                    Some(Stored {
+                        content_hash: new.content_hash.clone(),
+                        task_started_at: Some(new.started_at),
+                        ..stored.clone()
+                    }),
+                );
                 if !was_finished {
                     self.sample(tx, &workflow, stored.id, &new).await?;
                 }
@@ -125,7 +237,20 @@ impl Ingest<'_> {
             }
             None => {
                 let id = task::insert_task(tx, &new, self.now).await?;
-                outcome::claim_outcomes(tx, id, workflow.id, &input.id).await?;
+                self.created
+                    .entry(workflow.id)
+                    .or_default()
+                    .push(input.id.clone());
+                self.numbers.insert(id, Vec::new());
+                self.tasks_known.insert(
+                    (workflow.id, input.id.clone()),
+                    Some(Stored {
+                        id,
+                        content_hash: new.content_hash.clone(),
+                        task_id: Some(id),
+                        task_started_at: Some(new.started_at),
+                    }),
+                );
                 self.touch(workflow.id, Some(id), Some(new.started_at));
                 self.sample(tx, &workflow, id, &new).await?;
                 Outcome::Created
@@ -137,7 +262,7 @@ impl Ingest<'_> {
     /// A task the sender reports completed for the first time may be sampled for review:
     /// the decision is made once, so re-sending the task never samples it again.
     async fn sample(
-        &self,
+        &mut self,
         tx: &mut Tx,
         workflow: &Workflow,
         task_id: i64,
@@ -152,12 +277,26 @@ impl Ingest<'_> {
             task_type_id: task.task_type_id,
             segment: &task.segment,
         };
-        queue::sample_on_finish(tx, workflow, &finished, self.now).await?;
+        if workflow.review_sampling_bp <= 0 {
+            return Ok(());
+        }
+        let stratum = (workflow.id, task.task_type_id, task.segment.clone());
+        let taken = match self.strata.get(&stratum) {
+            Some(taken) => *taken,
+            None => {
+                let since = queue::sampling_window_start(workflow, self.now);
+                queue::sampled_in_stratum(tx, workflow.id, task.task_type_id, &task.segment, since)
+                    .await?
+            }
+        };
+        let sampled = queue::sample_given(tx, workflow, &finished, taken, self.now).await?;
+        self.strata
+            .insert(stratum, taken + u64::from(sampled.is_some()));
         Ok(())
     }
 
     async fn new_task(
-        &self,
+        &mut self,
         tx: &mut Tx,
         input: &TaskIn,
         workflow: &Workflow,
@@ -270,10 +409,17 @@ impl Ingest<'_> {
             if let Err(e) = wire::ids(&[("version", label)]) {
                 return Ok(Err(e));
             }
-            new.config_version_id = Some(
-                config_version::ensure_config_version(tx, workflow.id, label, new.started_at)
-                    .await?,
-            );
+            let key = (workflow.id, label.clone());
+            let id = match self.versions.get(&key) {
+                Some(&(id, seen_at)) if seen_at <= new.started_at => id,
+                _ => {
+                    config_version::ensure_config_version(tx, workflow.id, label, new.started_at)
+                        .await?
+                }
+            };
+            let seen_at = self.versions.get(&key).map_or(new.started_at, |v| v.1);
+            self.versions.insert(key, (id, seen_at.min(new.started_at)));
+            new.config_version_id = Some(id);
         }
         Ok(Ok(new))
     }
@@ -314,7 +460,7 @@ impl Ingest<'_> {
             Ok(t) => t,
             Err(e) => return Ok(Outcome::invalid(e)),
         };
-        let Some(owner) = task::stored_task(tx, workflow.id, &input.task).await? else {
+        let Some(owner) = self.stored_task(tx, workflow.id, &input.task).await? else {
             let error = ItemError::new(
                 "task",
                 format!(
@@ -328,7 +474,10 @@ impl Ingest<'_> {
                 error,
             });
         };
-        let taken = task::attempt_numbers(tx, owner.id).await?;
+        let taken = match self.numbers.get(&owner.id) {
+            Some(taken) => taken.clone(),
+            None => task::attempt_numbers(tx, owner.id).await?,
+        };
         let number = match input.number {
             Some(n) => match taken
                 .iter()
@@ -363,7 +512,7 @@ impl Ingest<'_> {
             finished_at,
             content_hash: &hash,
         };
-        let outcome = match task::stored_attempt(tx, &input.correlation_id).await? {
+        let outcome = match self.stored_attempt(tx, &input.correlation_id).await? {
             Some(stored) if stored.task_id != Some(owner.id) => {
                 let error = ItemError::new(
                     "correlation_id",
@@ -378,13 +527,24 @@ impl Ingest<'_> {
             Some(stored) if stored.content_hash == hash => return Ok(Outcome::Unchanged),
             Some(stored) => {
                 task::update_attempt(tx, stored.id, &attempt).await?;
-                Outcome::Updated
+                (stored.id, Outcome::Updated)
             }
-            None => {
-                task::insert_attempt(tx, &attempt).await?;
-                Outcome::Created
-            }
+            None => (task::insert_attempt(tx, &attempt).await?, Outcome::Created),
         };
+        let (attempt_id, outcome) = outcome;
+        let mut numbers = taken;
+        numbers.retain(|(c, _)| *c != input.correlation_id);
+        numbers.push((input.correlation_id.clone(), number));
+        self.numbers.insert(owner.id, numbers);
+        self.attempts_known.insert(
+            input.correlation_id.clone(),
+            Some(Stored {
+                id: attempt_id,
+                content_hash: hash,
+                task_id: Some(owner.id),
+                task_started_at: owner.task_started_at,
+            }),
+        );
         self.touch(workflow.id, Some(owner.id), owner.task_started_at);
         Ok(outcome)
     }
@@ -451,17 +611,9 @@ impl Ingest<'_> {
     /// Joins a prepared call to its attempt when that is stored, looking each correlation id
     /// up once per batch; a call whose attempt comes later is claimed by it then.
     pub async fn join_attempt(&mut self, tx: &mut Tx, call: &mut Call) -> DbResult<()> {
-        let attempt = match self.attempts.get(&call.correlation_id) {
-            Some(known) => *known,
-            None => {
-                let stored = task::stored_attempt(tx, &call.correlation_id).await?;
-                let known = stored.and_then(|s| Some((s.id, s.task_id?, s.task_started_at?)));
-                self.attempts.insert(call.correlation_id.clone(), known);
-                known
-            }
-        };
-        call.attempt_id = attempt.map(|a| a.0);
-        call.task_id = attempt.map(|a| a.1);
+        let attempt = self.stored_attempt(tx, &call.correlation_id).await?;
+        call.attempt_id = attempt.as_ref().map(|a| a.id);
+        call.task_id = attempt.and_then(|a| a.task_id);
         Ok(())
     }
 
@@ -489,8 +641,16 @@ impl Ingest<'_> {
             });
         }
         // Counted on its task's day once it belongs to a stored attempt.
-        let task = self.attempts.get(&call.correlation_id).copied().flatten();
-        self.touch(call.workflow_id, task.map(|a| a.1), task.map(|a| a.2));
+        let attempt = self
+            .attempts_known
+            .get(&call.correlation_id)
+            .cloned()
+            .flatten();
+        self.touch(
+            call.workflow_id,
+            attempt.as_ref().and_then(|a| a.task_id),
+            attempt.and_then(|a| a.task_started_at),
+        );
         self.slices
             .insert((call.workflow_id, call.started_at.div_euclid(86_400_000)));
         Ok(Outcome::Created)
@@ -540,7 +700,7 @@ impl Ingest<'_> {
             content_hash: &hash,
         };
         outcome::insert_outcome(tx, &event, self.now).await?;
-        if let Some(owner) = task::stored_task(tx, workflow.id, &input.task).await? {
+        if let Some(owner) = self.stored_task(tx, workflow.id, &input.task).await? {
             self.touch(workflow.id, Some(owner.id), owner.task_started_at);
         }
         Ok(Outcome::Created)
@@ -574,7 +734,7 @@ impl Ingest<'_> {
             Ok(at) => at,
             Err(e) => return Ok(Outcome::invalid(e)),
         };
-        let Some(owner) = task::stored_task(tx, workflow.id, &input.task).await? else {
+        let Some(owner) = self.stored_task(tx, workflow.id, &input.task).await? else {
             let error = ItemError::new(
                 "task",
                 format!(

@@ -578,3 +578,49 @@ async fn calls_written_beside_their_attempt_still_join_it() {
         assert_eq!(cost_total(&t.db).await, 1_004_700, "{}", t.backend);
     }
 }
+
+/// One batch that names a task twice (the second word wins), numbers two attempts of that new
+/// task itself, and sends each attempt's calls: what the batch wrote earlier is what its later
+/// items see, as if each had been sent alone.
+#[tokio::test]
+async fn later_items_of_a_batch_see_what_its_earlier_items_wrote() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let day = today();
+        let mut body = batch(&day);
+        let mut moved = body["tasks"][0].clone();
+        moved["output"] = json!({"reply": "Done, with a refund"});
+        body["tasks"] = json!([body["tasks"][0].clone(), moved]);
+        let attempt = |correlation_id: &str| {
+            json!({"correlation_id": correlation_id, "workflow": "support-triage", "task": "t-1",
+                   "status": "failed", "started_at": format!("{day}T10:00:00Z")})
+        };
+        body["attempts"] = json!([attempt("t-1-a1"), attempt("t-1-a2")]);
+        body["calls"][1]["correlation_id"] = json!("t-1-a2");
+        let (status, result) = post(&router, &key, "application/json", body.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{}: {result}", t.backend);
+        assert_eq!(result["counts"]["tasks"]["created"], 1, "{result}");
+        assert_eq!(result["counts"]["tasks"]["updated"], 1, "{result}");
+        let rows: Vec<(String, i64, String)> = on_db!(&t.db, pool => sqlx::query_as(
+            "SELECT a.correlation_id, a.number, c.external_id FROM attempts a
+             JOIN calls c ON c.attempt_id = a.id AND c.task_id = a.task_id ORDER BY a.number")
+            .fetch_all(pool).await)
+        .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("t-1-a1".to_owned(), 1, "c-1".to_owned()),
+                ("t-1-a2".to_owned(), 2, "c-2".to_owned())
+            ],
+            "{}",
+            t.backend
+        );
+        let output: String = on_db!(&t.db, pool => sqlx::query_scalar(
+            "SELECT output FROM tasks WHERE external_id = 't-1'").fetch_one(pool).await)
+        .unwrap();
+        assert!(output.contains("refund"), "{}: {output}", t.backend);
+        assert_eq!(cost_total(&t.db).await, 1_004_700, "{}", t.backend);
+    }
+}

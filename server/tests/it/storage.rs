@@ -548,7 +548,7 @@ async fn outcome_events_grades_and_the_review_queue_round_trip() {
         };
         let task_id = db::task::insert_task(&mut tx, &task, T0).await.unwrap();
         assert_eq!(
-            db::outcome::claim_outcomes(&mut tx, task_id, f.workflow, "ticket-9")
+            db::outcome::claim_outcomes_of(&mut tx, f.workflow, &["ticket-9", "ticket-10"])
                 .await
                 .unwrap(),
             1
