@@ -259,6 +259,21 @@ impl Tx {
 }
 
 /// Milliseconds since the Unix epoch, now.
+/// Appends `values` to `query` as bound parameters separated by commas: the inside of an
+/// `IN (...)` list.
+pub(crate) fn push_list<'args, DB, T>(
+    query: &mut sqlx::QueryBuilder<'args, DB>,
+    values: impl IntoIterator<Item = T>,
+) where
+    DB: sqlx::Database,
+    T: 'args + sqlx::Encode<'args, DB> + sqlx::Type<DB>,
+{
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value);
+    }
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,6 +1,6 @@
 //! Outcome events: late signals (resolved, reopened...) that can change a task's verdict.
 
-use super::{Db, DbResult, Tx, on_db, on_tx};
+use super::{Db, DbResult, Tx, on_db, on_tx, push_list};
 use crate::domain::status::OutcomeKind;
 use crate::model::OutcomeEvent;
 
@@ -57,10 +57,7 @@ pub async fn claim_outcomes_of(
             query
                 .push_bind(workflow_id)
                 .push(" AND outcome_events.task_external_id IN (");
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            push_list(&mut query, chunk.iter().copied());
             query.push(")");
             query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
         })?;

@@ -1,6 +1,6 @@
 //! Tasks, their attempts, and the calls inside each attempt.
 
-use super::{Db, DbResult, Tx, execute, on_db, on_tx};
+use super::{Db, DbResult, Tx, execute, on_db, on_tx, push_list};
 use crate::domain::status::{ReportedStatus, TaskStatus};
 use crate::model::{Attempt, Call, NewTask, Task};
 
@@ -217,40 +217,16 @@ pub async fn stored_attempt(tx: &mut Tx, correlation_id: &str) -> DbResult<Optio
 const IDS_PER_LOOKUP: usize = 500;
 
 /// The stored tasks of one workflow among these sender ids, by sender id: what a batch's
-/// items refer to, looked up in one statement rather than one per item.
+/// items refer to, looked up in one statement per [`IDS_PER_LOOKUP`] ids rather than one per
+/// item.
 pub async fn stored_tasks(
     tx: &mut Tx,
     workflow_id: i64,
     external_ids: &[&str],
 ) -> DbResult<Vec<(String, Stored)>> {
-    let mut found = Vec::new();
-    for chunk in external_ids.chunks(IDS_PER_LOOKUP) {
-        let rows: Vec<(String, i64, String, i64)> = on_tx!(tx, conn => {
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT external_id, id, content_hash, started_at FROM tasks WHERE workflow_id = ",
-            );
-            query.push_bind(workflow_id).push(" AND external_id IN (");
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            query.push(")");
-            query.build_query_as().fetch_all(&mut *conn).await
-        })?;
-        found.extend(
-            rows.into_iter()
-                .map(|(external_id, id, content_hash, started_at)| {
-                    let stored = Stored {
-                        id,
-                        content_hash,
-                        task_id: Some(id),
-                        task_started_at: Some(started_at),
-                    };
-                    (external_id, stored)
-                }),
-        );
-    }
-    Ok(found)
+    let head = "SELECT external_id, id, content_hash, id, started_at FROM tasks
+                WHERE external_id IN (";
+    stored_among(tx, head, external_ids, Some(workflow_id)).await
 }
 
 /// The stored attempts among these correlation ids, by correlation id, in one statement per
@@ -259,31 +235,42 @@ pub async fn stored_attempts(
     tx: &mut Tx,
     correlation_ids: &[&str],
 ) -> DbResult<Vec<(String, Stored)>> {
+    let head = "SELECT a.correlation_id, a.id, a.content_hash, a.task_id, t.started_at
+                FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE a.correlation_id IN (";
+    stored_among(tx, head, correlation_ids, None).await
+}
+
+/// Rows of (key, id, content hash, task id, task start) selected by `head`, which ends in the
+/// `IN (` its keys fill, of one workflow when `workflow_id` is given.
+async fn stored_among(
+    tx: &mut Tx,
+    head: &str,
+    keys: &[&str],
+    workflow_id: Option<i64>,
+) -> DbResult<Vec<(String, Stored)>> {
     let mut found = Vec::new();
-    for chunk in correlation_ids.chunks(IDS_PER_LOOKUP) {
+    for chunk in keys.chunks(IDS_PER_LOOKUP) {
         let rows: Vec<(String, i64, String, i64, i64)> = on_tx!(tx, conn => {
-            let mut query = sqlx::QueryBuilder::new(
-                "SELECT a.correlation_id, a.id, a.content_hash, a.task_id, t.started_at
-                 FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE a.correlation_id IN (",
-            );
-            let mut list = query.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
+            let mut query = sqlx::QueryBuilder::new(head);
+            push_list(&mut query, chunk.iter().copied());
             query.push(")");
+            if let Some(workflow_id) = workflow_id {
+                query.push(" AND workflow_id = ").push_bind(workflow_id);
+            }
             query.build_query_as().fetch_all(&mut *conn).await
         })?;
-        found.extend(rows.into_iter().map(
-            |(correlation_id, id, content_hash, task_id, started_at)| {
-                let stored = Stored {
-                    id,
-                    content_hash,
-                    task_id: Some(task_id),
-                    task_started_at: Some(started_at),
-                };
-                (correlation_id, stored)
-            },
-        ));
+        found.extend(
+            rows.into_iter()
+                .map(|(key, id, content_hash, task_id, started_at)| {
+                    let stored = Stored {
+                        id,
+                        content_hash,
+                        task_id: Some(task_id),
+                        task_started_at: Some(started_at),
+                    };
+                    (key, stored)
+                }),
+        );
     }
     Ok(found)
 }

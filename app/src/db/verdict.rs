@@ -3,28 +3,26 @@
 //! refreshes the rollups it touched, all in the caller's transaction.
 
 use super::rollup::{refresh_call_rollups, refresh_task_rollups};
-use super::{Db, DbError, DbResult, Tx, on_db, on_tx, task::set_task_status};
+use super::{Db, DbError, DbResult, Tx, on_db, on_tx, push_list, task::set_task_status};
 use crate::domain::rule::Rule;
 use crate::domain::status::{GradeVerdict, OutcomeKind, ReportedStatus, TaskStatus, UnknownValue};
 use crate::domain::time::day_of;
 use crate::domain::verdict::{Evidence, Verdict, evaluate_task};
 use std::collections::{BTreeMap, BTreeSet};
 
-type TaskRow = (
-    i64,
-    i64,
-    Option<i64>,
-    i64,
-    Option<i64>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    String,
-);
+/// A task as deciding its verdict reads it: where it counts, the verdict it holds, its evidence.
+#[derive(sqlx::FromRow)]
+struct DecisionRow {
+    id: i64,
+    started_at: i64,
+    workflow_id: i64,
+    task_type_id: Option<i64>,
+    status: String,
+    pending_until: Option<i64>,
+    status_reason: String,
+    #[sqlx(flatten)]
+    evidence: StoredEvidence,
+}
 
 /// How many tasks one read of their evidence covers: the ids go in as bound parameters.
 const TASKS_PER_READ: usize = 500;
@@ -40,7 +38,7 @@ pub async fn decide_tasks(
 ) -> DbResult<BTreeSet<(i64, i64)>> {
     let mut touched = BTreeSet::new();
     for chunk in task_ids.chunks(TASKS_PER_READ) {
-        let tasks: Vec<TaskRow> = read_by_ids(
+        let tasks: Vec<DecisionRow> = read_by_ids(
             tx,
             "SELECT id, started_at, finished_at, workflow_id, task_type_id, reported_status,
                     status, output, expected, checks, metrics, pending_until, status_reason
@@ -49,11 +47,10 @@ pub async fn decide_tasks(
             ")",
         )
         .await?;
-        let mut types: Vec<i64> = tasks.iter().filter_map(|t| t.4).collect();
+        let mut types: Vec<i64> = tasks.iter().filter_map(|t| t.task_type_id).collect();
         types.sort_unstable();
         types.dedup();
         let rules = RuleBook::read(tx, &types).await?;
-        let mut grades_of: BTreeMap<i64, Vec<String>> = BTreeMap::new();
         let grade_rows: Vec<(i64, String)> = read_by_ids(
             tx,
             "SELECT task_id, verdict FROM grades WHERE task_id IN (",
@@ -61,10 +58,7 @@ pub async fn decide_tasks(
             ") ORDER BY task_id, graded_at, id",
         )
         .await?;
-        for (task_id, verdict) in grade_rows {
-            grades_of.entry(task_id).or_default().push(verdict);
-        }
-        let mut outcomes_of: BTreeMap<i64, Vec<(String, i64)>> = BTreeMap::new();
+        let grades_of = by_task(grade_rows);
         let outcome_rows: Vec<(i64, String, i64)> = read_by_ids(
             tx,
             "SELECT task_id, kind, occurred_at FROM outcome_events WHERE task_id IN (",
@@ -72,41 +66,19 @@ pub async fn decide_tasks(
             ") ORDER BY task_id, occurred_at, id",
         )
         .await?;
-        for (task_id, kind, at) in outcome_rows {
-            outcomes_of.entry(task_id).or_default().push((kind, at));
-        }
-        for row in tasks {
-            let (
-                task_id,
-                started_at,
-                finished_at,
-                workflow_id,
-                task_type_id,
-                reported,
-                status,
-                output,
-                expected,
-                checks,
-                metrics,
-                pending_until,
-                reason,
-            ) = row;
-            let rule = task_type_id.and_then(|t| rules.in_force(t, started_at));
-            let stored = StoredEvidence {
-                reported,
-                finished_at,
-                output,
-                expected,
-                checks,
-                metrics,
-            };
-            let evidence = stored.into_evidence(
+        let mut outcomes_of = by_task(outcome_rows.into_iter().map(|(t, k, at)| (t, (k, at))));
+        for task in tasks {
+            let task_id = task.id;
+            let rule = task
+                .task_type_id
+                .and_then(|t| rules.in_force(t, task.started_at));
+            let evidence = task.evidence.into_evidence(
                 grades_of.get(&task_id).map_or(&[][..], Vec::as_slice),
                 outcomes_of.remove(&task_id).unwrap_or_default(),
             )?;
             let verdict: Verdict = evaluate_task(rule.map(|r| r.1), &evidence, now);
-            let before = status.parse::<TaskStatus>()?;
-            let changed = (before, pending_until, reason.as_str())
+            let before = task.status.parse::<TaskStatus>()?;
+            let changed = (before, task.pending_until, task.status_reason.as_str())
                 != (
                     verdict.status,
                     verdict.pending_until,
@@ -123,7 +95,7 @@ pub async fn decide_tasks(
                     now,
                 )
                 .await?;
-                touched.insert((workflow_id, day_of(started_at)));
+                touched.insert((task.workflow_id, day_of(task.started_at)));
             }
         }
     }
@@ -139,10 +111,7 @@ where
 {
     Ok(on_tx!(tx, conn => {
         let mut query = sqlx::QueryBuilder::new(head);
-        let mut list = query.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
+        push_list(&mut query, ids.iter().copied());
         query.push(tail);
         query.build_query_as().fetch_all(&mut *conn).await
     })?)
@@ -190,8 +159,19 @@ impl RuleBook {
     }
 }
 
+/// Rows grouped by the task they belong to, in the order they came.
+fn by_task<V>(rows: impl IntoIterator<Item = (i64, V)>) -> BTreeMap<i64, Vec<V>> {
+    let mut grouped: BTreeMap<i64, Vec<V>> = BTreeMap::new();
+    for (task_id, value) in rows {
+        grouped.entry(task_id).or_default().push(value);
+    }
+    grouped
+}
+
 /// A task's evidence columns as stored.
+#[derive(sqlx::FromRow)]
 struct StoredEvidence {
+    #[sqlx(rename = "reported_status")]
     reported: String,
     finished_at: Option<i64>,
     output: Option<String>,
@@ -241,18 +221,16 @@ pub struct TaskEvidence {
     pub evidence: Evidence,
 }
 
-type EvidenceRow = (
-    i64,
-    String,
-    i64,
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// A task as trying a draft rule reads it.
+#[derive(sqlx::FromRow)]
+struct EvidenceRow {
+    id: i64,
+    external_id: String,
+    started_at: i64,
+    status: String,
+    #[sqlx(flatten)]
+    evidence: StoredEvidence,
+}
 
 /// Every task of a task type that started in `from..to`, with its evidence, in three reads
 /// rather than three per task: what a draft rule is tried on.
@@ -279,44 +257,18 @@ pub async fn task_type_evidence(
                     ORDER BY o.task_id, o.occurred_at, o.id";
     let outcome_rows: Vec<(i64, String, i64)> = on_db!(db, pool => sqlx::query_as(outcomes)
         .bind(task_type_id).bind(from).bind(to).fetch_all(pool).await)?;
-    let mut grades_of: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    for (task_id, verdict) in grade_rows {
-        grades_of.entry(task_id).or_default().push(verdict);
-    }
-    let mut outcomes_of: BTreeMap<i64, Vec<(String, i64)>> = BTreeMap::new();
-    for (task_id, kind, at) in outcome_rows {
-        outcomes_of.entry(task_id).or_default().push((kind, at));
-    }
+    let grades_of = by_task(grade_rows);
+    let mut outcomes_of = by_task(outcome_rows.into_iter().map(|(t, k, at)| (t, (k, at))));
     rows.into_iter()
         .map(|row| {
-            let (
-                id,
-                external_id,
-                started_at,
-                status,
-                reported,
-                finished_at,
-                output,
-                expected,
-                checks,
-                metrics,
-            ) = row;
-            let stored = StoredEvidence {
-                reported,
-                finished_at,
-                output,
-                expected,
-                checks,
-                metrics,
-            };
             Ok(TaskEvidence {
-                id,
-                external_id,
-                started_at,
-                status: status.parse()?,
-                evidence: stored.into_evidence(
-                    grades_of.get(&id).map_or(&[][..], Vec::as_slice),
-                    outcomes_of.remove(&id).unwrap_or_default(),
+                id: row.id,
+                external_id: row.external_id,
+                started_at: row.started_at,
+                status: row.status.parse()?,
+                evidence: row.evidence.into_evidence(
+                    grades_of.get(&row.id).map_or(&[][..], Vec::as_slice),
+                    outcomes_of.remove(&row.id).unwrap_or_default(),
                 )?,
             })
         })

@@ -223,9 +223,11 @@ pub async fn store_prepared(
         .attempts
         .iter()
         .filter_map(|item| text(item, "correlation_id"))
-        .chain(calls.iter().filter_map(|(_, _, call)| {
-            call.as_ref().ok().map(|c| c.correlation_id.as_str())
-        }));
+        .chain(
+            calls
+                .iter()
+                .filter_map(|(_, _, call)| call.as_ref().ok().map(|c| c.correlation_id.as_str())),
+        );
     ingest
         .prefetch(tx, task_refs.chain(other_refs), correlation_ids)
         .await?;

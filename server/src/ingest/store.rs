@@ -410,15 +410,21 @@ impl<'a> Ingest<'a> {
                 return Ok(Err(e));
             }
             let key = (workflow.id, label.clone());
+            // Ensured again only for an earlier start, which moves its first sighting back.
             let id = match self.versions.get(&key) {
                 Some(&(id, seen_at)) if seen_at <= new.started_at => id,
                 _ => {
-                    config_version::ensure_config_version(tx, workflow.id, label, new.started_at)
-                        .await?
+                    let id = config_version::ensure_config_version(
+                        tx,
+                        workflow.id,
+                        label,
+                        new.started_at,
+                    )
+                    .await?;
+                    self.versions.insert(key, (id, new.started_at));
+                    id
                 }
             };
-            let seen_at = self.versions.get(&key).map_or(new.started_at, |v| v.1);
-            self.versions.insert(key, (id, seen_at.min(new.started_at)));
             new.config_version_id = Some(id);
         }
         Ok(Ok(new))
