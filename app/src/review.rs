@@ -8,7 +8,7 @@ use crate::api::review::{
     AgreementRow, AgreementView, Disagreement, QueueHealth, ReviewSlot, ReviewTask, TaskTypeSample,
     TraceAttempt, TraceCall,
 };
-use crate::db::rollup::{refresh_call_rollups, refresh_task_rollups};
+use crate::db::rollup::refresh_slices;
 use crate::db::verdict::decide_tasks;
 use crate::db::{Db, DbError, grade, identity, on_db, outcome, queue, task, workflow};
 use crate::domain::agreement::{Agreement, agreement};
@@ -277,8 +277,7 @@ pub async fn grade(
     queue::mark_done(&mut tx, task.id, item.slot, Some(viewer.user_id), now).await?;
     decide_tasks(&mut tx, &[task.id], now).await?;
     let day = day_of(task.started_at);
-    refresh_task_rollups(&mut tx, flow.id, day, day).await?;
-    refresh_call_rollups(&mut tx, flow.id, day, day).await?;
+    refresh_slices(&mut tx, flow.id, day, day).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -30,7 +30,7 @@ pub async fn set_team_labour_rate(tx: &mut Tx, team_id: i64, labour_rate: Micros
     let spans: Vec<(i64, i64, i64)> =
         on_tx!(tx, conn => sqlx::query_as(spans).bind(team_id).fetch_all(conn).await)?;
     for (workflow_id, first_day, last_day) in spans {
-        super::rollup::refresh_task_rollups(tx, workflow_id, first_day, last_day).await?;
+        super::rollup::refresh_slices(tx, workflow_id, first_day, last_day).await?;
     }
     Ok(())
 }

@@ -83,11 +83,12 @@ pub struct Writer(std::sync::Arc<tokio::sync::Mutex<()>>);
 /// How long a write transaction waits for its turn before the database counts as unavailable.
 const WRITER_WAIT: Duration = Duration::from_secs(10);
 
-/// A transaction on either backend; a SQLite one holds the writer's turn until it ends.
+/// A transaction on either backend; a SQLite one holds the writer's turn until it ends, unless
+/// it is a snapshot that only reads ([`Db::begin_snapshot`]).
 pub enum Tx {
     Sqlite(
         sqlx::Transaction<'static, sqlx::Sqlite>,
-        tokio::sync::OwnedMutexGuard<()>,
+        Option<tokio::sync::OwnedMutexGuard<()>>,
     ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
@@ -182,7 +183,12 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                .busy_timeout(Duration::from_secs(5))
+                // 32 MiB of page cache per connection (SQLite's default is 2 MiB) keeps a
+                // batch's index pages in memory between its statements, and reads through a
+                // 256 MiB map skip a copy per page. Measured in the ingestion bench.
+                .pragma("cache_size", "-32768")
+                .pragma("mmap_size", "268435456");
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(5))
@@ -230,9 +236,25 @@ impl Db {
                 let turn = tokio::time::timeout(WRITER_WAIT, turn.clone().lock_owned())
                     .await
                     .map_err(|_| DbError::Unavailable(sqlx::Error::PoolTimedOut))?;
-                Tx::Sqlite(pool.begin().await?, turn)
+                Tx::Sqlite(pool.begin().await?, Some(turn))
             }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A transaction that only reads, and reads one consistent state of the database however
+    /// many statements it takes: a long read that must not hold the writer's turn. SQLite
+    /// takes its snapshot at the first read (WAL mode); PostgreSQL's is repeatable read.
+    pub async fn begin_snapshot(&self) -> DbResult<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool, _) => Tx::Sqlite(pool.begin().await?, None),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                Tx::Postgres(tx)
+            }
         })
     }
 

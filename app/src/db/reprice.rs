@@ -3,7 +3,7 @@
 //! changes this way, and every repricing is written to the audit log with its totals.
 
 use super::audit::{NewAuditEntry, append};
-use super::rollup::{refresh_call_rollups, refresh_task_rollups};
+use super::rollup::refresh_slices;
 use super::{DbResult, Tx, execute, on_tx};
 use crate::domain::Micros;
 use crate::domain::pricing::{CallPricing, Rates, Usage, cost_call};
@@ -85,10 +85,11 @@ pub async fn reprice_calls(
                 FROM calls c JOIN tasks t ON t.id = c.task_id
                 WHERE c.workflow_id = $1 AND c.started_at >= $2 AND c.started_at < $3";
     let (first, last): (Option<i64>, Option<i64>) = on_tx!(tx, conn => sqlx::query_as(span).bind(workflow_id).bind(from).bind(to).fetch_one(conn).await)?;
-    if let (Some(first), Some(last)) = (first, last) {
-        refresh_task_rollups(tx, workflow_id, first.min(first_day), last.max(last_day)).await?;
-    }
-    refresh_call_rollups(tx, workflow_id, first_day, last_day).await?;
+    let (first, last) = match (first, last) {
+        (Some(first), Some(last)) => (first.min(first_day), last.max(last_day)),
+        _ => (first_day, last_day),
+    };
+    refresh_slices(tx, workflow_id, first, last).await?;
     let after = serde_json::json!({
         "first_day": crate::domain::time::format_day(first_day),
         "last_day": crate::domain::time::format_day(last_day),

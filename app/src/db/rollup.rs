@@ -1,9 +1,16 @@
-//! Daily rollups, kept exact by recomputing each touched (workflow, day) slice from raw rows
-//! inside the transaction that changed them. Pages read rollups and the spreads kept beside
-//! them (buckets of task cost and duration, escalation counts, each day's costliest tasks);
-//! drill-downs read raw rows.
+//! Daily rollups, kept exact by recomputing each touched (workflow, day) slice from raw rows.
+//! Pages read rollups and the spreads kept beside them (buckets of task cost and duration,
+//! escalation counts, each day's costliest tasks); drill-downs read raw rows.
+//!
+//! Each slice has a row in `rollup_dirty` with two counters: `version` goes up with every
+//! change to the slice's raw rows, in the transaction that makes it, and `refreshed_version`
+//! says which version its stored figures reflect. Ingestion only raises `version`; a background
+//! refresh reads a marked slice from a snapshot, outside the writer's turn, and stores its
+//! figures unless someone stored newer ones meanwhile. Changes that must show at once
+//! (re-pricing, a grade, a settled verdict) refresh their slices in their own transaction with
+//! [`refresh_slices`].
 
-use super::{Db, DbResult, Tx, execute, on_db, on_tx};
+use super::{Db, DbResult, Tx, execute, now_ms, on_db, on_tx};
 use crate::domain::Micros;
 use crate::domain::attribution::CallCost;
 use crate::domain::time::MS_PER_DAY;
@@ -11,40 +18,113 @@ use crate::model::TaskRollup;
 use crate::report::rollup::{CallFacts, TaskFacts, TaskUsage, rollup_rows, task_usage};
 use crate::report::spread::{DaySpreads, day_spreads};
 
-/// Recomputes the task rollups of one workflow for days `first_day..=last_day` from raw rows,
-/// and each task's attributed cost and usage with them. Cost attribution (components, cache
-/// amortisation) is the domain's; this only loads and stores.
-pub async fn refresh_task_rollups(
+/// One workflow's figures for days `first_day..=last_day`, computed from one consistent read
+/// of its raw rows: each task's attributed cost and usage (where it changed), the task and call
+/// rollups and the spreads. Cost attribution (components, cache amortisation) is the domain's;
+/// this only loads and stores.
+pub struct Slice {
+    workflow_id: i64,
+    first_day: i64,
+    last_day: i64,
+    /// Tasks whose stored cost and usage columns differ from their figures.
+    usage: Vec<(i64, UsageColumns)>,
+    rollups: Vec<TaskRollup>,
+    spreads: DaySpreads,
+    calls: Vec<CallRollup>,
+}
+
+impl Slice {
+    /// Reads and computes the slice; `tx` may be a snapshot that only reads.
+    pub async fn read(
+        tx: &mut Tx,
+        workflow_id: i64,
+        first_day: i64,
+        last_day: i64,
+    ) -> DbResult<Slice> {
+        let (from, to) = (first_day * MS_PER_DAY, (last_day + 1) * MS_PER_DAY);
+        let (tasks, calls) = load_slice(tx, workflow_id, from, to).await?;
+        let usage = task_usage(&calls);
+        let stored = stored_usage(tx, workflow_id, from, to).await?;
+        let none = TaskUsage::default();
+        // Most of a busy day's tasks are unchanged by the batches that marked it: skip those.
+        let changed = tasks
+            .iter()
+            .filter_map(|task| {
+                let figures = usage_columns(task, usage.get(&task.id).unwrap_or(&none));
+                (stored.get(&task.id) != Some(&figures)).then_some((task.id, figures))
+            })
+            .collect();
+        Ok(Slice {
+            workflow_id,
+            first_day,
+            last_day,
+            usage: changed,
+            rollups: rollup_rows(&tasks, &usage),
+            spreads: day_spreads(&tasks, &usage),
+            calls: computed_call_rollups(tx, workflow_id, from, to).await?,
+        })
+    }
+
+    /// Replaces the slice's stored figures with these.
+    pub async fn write(&self, tx: &mut Tx) -> DbResult<()> {
+        let (workflow_id, first_day, last_day) = (self.workflow_id, self.first_day, self.last_day);
+        store_task_usage(tx, &self.usage).await?;
+        for table in ["task_rollups", "call_rollups"] {
+            let delete =
+                format!("DELETE FROM {table} WHERE workflow_id = $1 AND day BETWEEN $2 AND $3");
+            execute!(
+                tx,
+                sqlx::query(&delete)
+                    .bind(workflow_id)
+                    .bind(first_day)
+                    .bind(last_day)
+            )?;
+        }
+        for row in &self.rollups {
+            insert_task_rollup(tx, row).await?;
+        }
+        insert_call_rollups(tx, &self.calls).await?;
+        store_spreads(tx, workflow_id, first_day, last_day, &self.spreads).await
+    }
+}
+
+/// Recomputes one workflow's figures for days `first_day..=last_day` from raw rows in the
+/// caller's transaction, for a change whose figures must show as soon as it commits. The
+/// slices are stamped first: as refreshed, so that a background refresh that read them before
+/// this change cannot store its older figures over these; and first, so that on PostgreSQL a
+/// batch storing into them meanwhile waits for this transaction or is seen by it.
+pub async fn refresh_slices(
     tx: &mut Tx,
     workflow_id: i64,
     first_day: i64,
     last_day: i64,
 ) -> DbResult<()> {
-    let (from, to) = (first_day * MS_PER_DAY, (last_day + 1) * MS_PER_DAY);
-    let (tasks, calls) = load_slice(tx, workflow_id, from, to).await?;
-    let usage = task_usage(&calls);
-    let none = TaskUsage::default();
-    let stored = stored_usage(tx, workflow_id, from, to).await?;
-    for task in &tasks {
-        // Most of a busy day's tasks are unchanged by the batch that marked it: skip those.
-        let figures = usage_columns(task, usage.get(&task.id).unwrap_or(&none));
-        if stored.get(&task.id) != Some(&figures) {
-            store_task_usage(tx, task.id, &figures).await?;
-        }
+    let days: Vec<i64> = (first_day..=last_day).collect();
+    let at = now_ms();
+    for chunk in days.chunks(SPREADS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO rollup_dirty (workflow_id, day, marked_at, version, refreshed_version) ",
+            );
+            query.push_values(chunk, |mut row, day| {
+                row.push_bind(workflow_id)
+                    .push_bind(day)
+                    .push_bind(at)
+                    .push_bind(1_i64)
+                    .push_bind(1_i64);
+            });
+            query.push(
+                " ON CONFLICT (workflow_id, day) DO UPDATE
+                  SET version = rollup_dirty.version + 1,
+                      refreshed_version = rollup_dirty.version + 1",
+            );
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
     }
-    let delete = "DELETE FROM task_rollups WHERE workflow_id = $1 AND day BETWEEN $2 AND $3";
-    execute!(
-        tx,
-        sqlx::query(delete)
-            .bind(workflow_id)
-            .bind(first_day)
-            .bind(last_day)
-    )?;
-    for row in rollup_rows(&tasks, &usage) {
-        insert_task_rollup(tx, &row).await?;
-    }
-    let spreads = day_spreads(&tasks, &usage);
-    store_spreads(tx, workflow_id, first_day, last_day, &spreads).await
+    Slice::read(tx, workflow_id, first_day, last_day)
+        .await?
+        .write(tx)
+        .await
 }
 
 /// How many stored rows one multi-row insert of spreads carries.
@@ -152,27 +232,36 @@ async fn stored_usage(
         .collect())
 }
 
-async fn store_task_usage(tx: &mut Tx, task_id: i64, figures: &UsageColumns) -> DbResult<()> {
-    let sql =
-        "UPDATE tasks SET model_cost_micros = $1, tool_cost_micros = $2, retry_cost_micros = $3,
-                   cache_cost_micros = $4, attempt_count = $5, call_count = $6, token_count = $7,
-                   primary_model = $8, labour_cost_micros = $9
-               WHERE id = $10";
-    let (model, tool, retry, cache, attempts, calls, tokens, primary, labour) = figures;
-    execute!(
-        tx,
-        sqlx::query(sql)
-            .bind(model)
-            .bind(tool)
-            .bind(retry)
-            .bind(cache)
-            .bind(attempts)
-            .bind(calls)
-            .bind(tokens)
-            .bind(primary)
-            .bind(labour)
-            .bind(task_id)
-    )?;
+/// How many tasks one statement updates the cost and usage columns of.
+const USAGE_PER_STATEMENT: usize = 500;
+
+async fn store_task_usage(tx: &mut Tx, changed: &[(i64, UsageColumns)]) -> DbResult<()> {
+    for chunk in changed.chunks(USAGE_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "UPDATE tasks SET model_cost_micros = v.column2, tool_cost_micros = v.column3,
+                     retry_cost_micros = v.column4, cache_cost_micros = v.column5,
+                     attempt_count = v.column6, call_count = v.column7, token_count = v.column8,
+                     primary_model = v.column9, labour_cost_micros = v.column10
+                 FROM (",
+            );
+            query.push_values(chunk, |mut row, (id, figures)| {
+                let (model, tool, retry, cache, attempts, calls, tokens, primary, labour) = figures;
+                row.push_bind(id)
+                    .push_bind(model)
+                    .push_bind(tool)
+                    .push_bind(retry)
+                    .push_bind(cache)
+                    .push_bind(attempts)
+                    .push_bind(calls)
+                    .push_bind(tokens)
+                    .push_bind(primary)
+                    .push_bind(labour);
+            });
+            query.push(") AS v WHERE tasks.id = v.column1");
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
     Ok(())
 }
 
@@ -185,28 +274,69 @@ pub async fn mark_dirty(tx: &mut Tx, workflow_id: i64, day: i64, at: i64) -> DbR
     Ok(())
 }
 
-/// Recomputes the slices marked when it is called, oldest mark first, each once and in its own
-/// transaction. A mark is removed only if no batch re-marked the slice meanwhile; such a slice
-/// waits for the next call rather than keeping this one going, since under steady ingestion the
-/// day's slice is re-marked by each batch and a refresh that ran until no mark was left would
-/// never end, holding the writer's turn between batches. Returns how many slices it refreshed.
+/// Recomputes the slices marked when it is called, oldest mark first, each once (see
+/// [`Snapshot`]). A slice marked again meanwhile waits for the next call rather than keeping
+/// this one going, since under steady ingestion each batch re-marks the day. Returns how many
+/// slices it stored figures for.
 pub async fn refresh_all_dirty(db: &Db) -> DbResult<u64> {
-    // One mark per (workflow, day): few enough to take all at once.
-    let sql = "SELECT workflow_id, day, version FROM rollup_dirty ORDER BY marked_at";
-    let marked: Vec<(i64, i64, i64)> =
-        on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
-    for (workflow_id, day, version) in &marked {
-        let mut tx = db.begin().await?;
-        refresh_task_rollups(&mut tx, *workflow_id, *day, *day).await?;
-        refresh_call_rollups(&mut tx, *workflow_id, *day, *day).await?;
-        let done = "DELETE FROM rollup_dirty WHERE workflow_id = $1 AND day = $2 AND version = $3";
-        execute!(
-            &mut tx,
-            sqlx::query(done).bind(workflow_id).bind(day).bind(version)
-        )?;
-        tx.commit().await?;
+    // One row per (workflow, day): few enough to take all at once.
+    let sql = "SELECT workflow_id, day FROM rollup_dirty
+               WHERE version > refreshed_version ORDER BY marked_at";
+    let marked: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
+    let mut refreshed = 0;
+    for (workflow_id, day) in marked {
+        let snapshot = Snapshot::read(db, workflow_id, day).await?;
+        refreshed += u64::from(snapshot.store(db).await?);
     }
-    Ok(marked.len() as u64)
+    Ok(refreshed)
+}
+
+/// A marked slice as read from a snapshot, beside the batches being stored (a busy day's slice
+/// takes a while to read), with the version of the slice the snapshot saw.
+pub struct Snapshot {
+    workflow_id: i64,
+    day: i64,
+    version: i64,
+    slice: Slice,
+}
+
+impl Snapshot {
+    pub async fn read(db: &Db, workflow_id: i64, day: i64) -> DbResult<Snapshot> {
+        let mut tx = db.begin_snapshot().await?;
+        let sql = "SELECT version FROM rollup_dirty WHERE workflow_id = $1 AND day = $2";
+        let version: Option<i64> = on_tx!(&mut tx, conn => sqlx::query_scalar(sql).bind(workflow_id).bind(day).fetch_optional(conn).await)?;
+        let slice = Slice::read(&mut tx, workflow_id, day, day).await?;
+        tx.commit().await?;
+        Ok(Snapshot {
+            workflow_id,
+            day,
+            version: version.unwrap_or_default(),
+            slice,
+        })
+    }
+
+    /// Stores the figures in a short transaction of their own, stamped with the version they
+    /// reflect, unless figures of a later version were stored meanwhile. Whether it stored.
+    pub async fn store(self, db: &Db) -> DbResult<bool> {
+        let mut tx = db.begin().await?;
+        self.slice.write(&mut tx).await?;
+        // Last, so that on PostgreSQL the stamp's row lock is taken after the tasks' (as a
+        // batch takes them); the transaction is dropped, undoing the writes, if it is stale.
+        let stamp = "UPDATE rollup_dirty SET refreshed_version = $3
+                     WHERE workflow_id = $1 AND day = $2 AND refreshed_version < $3";
+        let stamped = execute!(
+            &mut tx,
+            sqlx::query(stamp)
+                .bind(self.workflow_id)
+                .bind(self.day)
+                .bind(self.version)
+        )?;
+        if stamped == 0 {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
 }
 
 /// Rebuilds every rollup from raw rows when tasks exist but rollups do not (after a migration
@@ -222,8 +352,7 @@ pub async fn rebuild_if_missing(db: &Db) -> DbResult<bool> {
         on_db!(db, pool => sqlx::query_as(spans).fetch_all(pool).await)?;
     for (workflow_id, first_day, last_day) in spans {
         let mut tx = db.begin().await?;
-        refresh_task_rollups(&mut tx, workflow_id, first_day, last_day).await?;
-        refresh_call_rollups(&mut tx, workflow_id, first_day, last_day).await?;
+        refresh_slices(&mut tx, workflow_id, first_day, last_day).await?;
         tx.commit().await?;
     }
     Ok(true)
@@ -390,35 +519,52 @@ async fn insert_task_rollup(tx: &mut Tx, row: &TaskRollup) -> DbResult<()> {
     Ok(())
 }
 
-/// Recomputes the per-model call rollups of one workflow for days `first_day..=last_day`.
-pub async fn refresh_call_rollups(
+/// The per-model call rollups of one workflow's calls that started in `[from, to)`.
+async fn computed_call_rollups(
     tx: &mut Tx,
     workflow_id: i64,
-    first_day: i64,
-    last_day: i64,
-) -> DbResult<()> {
-    let (from, to) = (first_day * MS_PER_DAY, (last_day + 1) * MS_PER_DAY);
-    let delete = "DELETE FROM call_rollups WHERE workflow_id = $1 AND day BETWEEN $2 AND $3";
-    execute!(
-        tx,
-        sqlx::query(delete)
-            .bind(workflow_id)
-            .bind(first_day)
-            .bind(last_day)
-    )?;
-    let insert = "
-        INSERT INTO call_rollups (day, workflow_id, provider, model, step, calls, errors, input_tokens,
-            output_tokens, cost_micros, latency_ms)
-        SELECT started_at / 86400000, workflow_id, provider, model, step, COUNT(*),
-            SUM(CASE WHEN status = 'ok' THEN 0 ELSE 1 END),
-            SUM(input_tokens), SUM(output_tokens), SUM(cost_micros), SUM(latency_ms)
+    from: i64,
+    to: i64,
+) -> DbResult<Vec<CallRollup>> {
+    let sql = "
+        SELECT started_at / 86400000 AS day, workflow_id, provider, model, step,
+            COUNT(*) AS calls,
+            CAST(SUM(CASE WHEN status = 'ok' THEN 0 ELSE 1 END) AS BIGINT) AS errors,
+            CAST(SUM(input_tokens) AS BIGINT) AS input_tokens,
+            CAST(SUM(output_tokens) AS BIGINT) AS output_tokens,
+            CAST(SUM(cost_micros) AS BIGINT) AS cost_micros,
+            CAST(SUM(latency_ms) AS BIGINT) AS latency_ms
         FROM calls
         WHERE workflow_id = $1 AND started_at >= $2 AND started_at < $3
         GROUP BY started_at / 86400000, workflow_id, provider, model, step";
-    execute!(
-        tx,
-        sqlx::query(insert).bind(workflow_id).bind(from).bind(to)
-    )?;
+    Ok(
+        on_tx!(tx, conn => sqlx::query_as(sql).bind(workflow_id).bind(from).bind(to).fetch_all(conn).await)?,
+    )
+}
+
+async fn insert_call_rollups(tx: &mut Tx, rows: &[CallRollup]) -> DbResult<()> {
+    for chunk in rows.chunks(SPREADS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO call_rollups (day, workflow_id, provider, model, step, calls, errors,
+                     input_tokens, output_tokens, cost_micros, latency_ms) ",
+            );
+            query.push_values(chunk, |mut row, r| {
+                row.push_bind(r.day)
+                    .push_bind(r.workflow_id)
+                    .push_bind(&r.provider)
+                    .push_bind(&r.model)
+                    .push_bind(&r.step)
+                    .push_bind(r.calls)
+                    .push_bind(r.errors)
+                    .push_bind(r.input_tokens)
+                    .push_bind(r.output_tokens)
+                    .push_bind(r.cost_micros)
+                    .push_bind(r.latency_ms);
+            });
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! when it started, grades, outcome events), lets the domain decide, stores the verdict and
 //! refreshes the rollups it touched, all in the caller's transaction.
 
-use super::rollup::{refresh_call_rollups, refresh_task_rollups};
+use super::rollup::refresh_slices;
 use super::{Db, DbError, DbResult, Tx, on_db, on_tx, push_list, task::set_task_status};
 use crate::domain::rule::Rule;
 use crate::domain::status::{GradeVerdict, OutcomeKind, ReportedStatus, TaskStatus, UnknownValue};
@@ -293,8 +293,7 @@ fn json_map<T>(
 pub async fn reevaluate_tasks(tx: &mut Tx, task_ids: &[i64], now: i64) -> DbResult<u64> {
     let touched = decide_tasks(tx, task_ids, now).await?;
     for (workflow_id, day) in &touched {
-        refresh_task_rollups(tx, *workflow_id, *day, *day).await?;
-        refresh_call_rollups(tx, *workflow_id, *day, *day).await?;
+        refresh_slices(tx, *workflow_id, *day, *day).await?;
     }
     Ok(touched.len() as u64)
 }

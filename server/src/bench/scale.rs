@@ -362,8 +362,7 @@ async fn refresh(db: &Db, end_day: i64) -> anyhow::Result<()> {
             for (workflow_id, day, last) in mine {
                 let mut tx = db.begin().await?;
                 bulk::bulk_session(&mut tx).await?;
-                rollup::refresh_task_rollups(&mut tx, workflow_id, day, last).await?;
-                rollup::refresh_call_rollups(&mut tx, workflow_id, day, last).await?;
+                rollup::refresh_slices(&mut tx, workflow_id, day, last).await?;
                 tx.commit().await?;
             }
             anyhow::Ok(())

@@ -160,8 +160,7 @@ pub async fn load(db: &Db, spec: &DemoSpec) -> anyhow::Result<DemoSummary> {
         }
     }
     for workflow in &catalog.workflows {
-        db::rollup::refresh_task_rollups(&mut tx, workflow.id, start_day, spec.end_day).await?;
-        db::rollup::refresh_call_rollups(&mut tx, workflow.id, start_day, spec.end_day).await?;
+        db::rollup::refresh_slices(&mut tx, workflow.id, start_day, spec.end_day).await?;
     }
     tx.commit().await?;
     Ok(summary)

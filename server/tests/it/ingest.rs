@@ -624,3 +624,82 @@ async fn later_items_of_a_batch_see_what_its_earlier_items_wrote() {
         assert_eq!(cost_total(&t.db).await, 1_004_700, "{}", t.backend);
     }
 }
+
+/// The rollups' cost total as stored, without refreshing first.
+async fn stored_cost_total(db: &Db) -> i64 {
+    on_db!(db, pool => sqlx::query_scalar::<_, i64>(
+        "SELECT CAST(COALESCE(SUM(model_cost_micros + tool_cost_micros + retry_cost_micros + cache_cost_micros + labour_cost_micros), 0) AS BIGINT) FROM task_rollups")
+        .fetch_one(pool).await).unwrap()
+}
+
+/// The same batch for another task, its calls renamed.
+fn batch_for(task: &str) -> String {
+    batch(&today())
+        .to_string()
+        .replace("t-1", task)
+        .replace("\"c-1\"", &format!("\"{task}-c1\""))
+        .replace("\"c-2\"", &format!("\"{task}-c2\""))
+}
+
+#[tokio::test]
+async fn a_refresh_read_beside_other_writes_never_stores_figures_older_than_theirs() {
+    use app::db::rollup::{Snapshot, refresh_all_dirty};
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let (status, _) = post(&router, &key, "application/json", batch_for("t-1")).await;
+        assert_eq!(status, StatusCode::OK);
+        let (workflow_id, day): (i64, i64) = on_db!(&t.db, pool => sqlx::query_as(
+            "SELECT workflow_id, day FROM rollup_dirty").fetch_one(pool).await)
+        .unwrap();
+        let team: i64 = on_db!(&t.db, pool => sqlx::query_scalar(
+            "SELECT id FROM teams WHERE slug = 'support'").fetch_one(pool).await)
+        .unwrap();
+
+        // The background refresh reads the marked slice; meanwhile the team's hourly rate is
+        // corrected from $30 to $60, which re-prices the slice's labour at once.
+        let stale = Snapshot::read(&t.db, workflow_id, day).await.unwrap();
+        let mut tx = t.db.begin().await.unwrap();
+        identity::set_team_labour_rate(&mut tx, team, Micros(60_000_000))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let corrected = 4_200 + 500 + 2_000_000;
+        assert_eq!(stored_cost_total(&t.db).await, corrected, "{}", t.backend);
+        assert!(
+            !stale.store(&t.db).await.unwrap(),
+            "{}: figures read before the correction are not stored over it",
+            t.backend
+        );
+        assert_eq!(stored_cost_total(&t.db).await, corrected, "{}", t.backend);
+        assert_eq!(
+            refresh_all_dirty(&t.db).await.unwrap(),
+            0,
+            "nothing is left marked"
+        );
+
+        // A batch stored while the refresh reads does not keep it from storing what it read;
+        // the slice stays marked, and the next refresh adds the batch.
+        let (status, _) = post(&router, &key, "application/json", batch_for("t-2")).await;
+        assert_eq!(status, StatusCode::OK);
+        let read = Snapshot::read(&t.db, workflow_id, day).await.unwrap();
+        let (status, _) = post(&router, &key, "application/json", batch_for("t-3")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(read.store(&t.db).await.unwrap(), "{}", t.backend);
+        assert_eq!(
+            stored_cost_total(&t.db).await,
+            2 * corrected,
+            "{}",
+            t.backend
+        );
+        assert_eq!(refresh_all_dirty(&t.db).await.unwrap(), 1, "{}", t.backend);
+        assert_eq!(
+            stored_cost_total(&t.db).await,
+            3 * corrected,
+            "{}",
+            t.backend
+        );
+        assert_eq!(refresh_all_dirty(&t.db).await.unwrap(), 0, "{}", t.backend);
+    }
+}

@@ -836,14 +836,11 @@ async fn rollups_are_recomputed_from_raw_rows_per_day_and_verdict() {
                 db::task::insert_call(&mut tx, &c).await.unwrap();
             }
         }
-        db::rollup::refresh_task_rollups(&mut tx, f.workflow, day, day)
-            .await
-            .unwrap();
-        db::rollup::refresh_call_rollups(&mut tx, f.workflow, day, day)
+        db::rollup::refresh_slices(&mut tx, f.workflow, day, day)
             .await
             .unwrap();
         // Refreshing twice changes nothing.
-        db::rollup::refresh_task_rollups(&mut tx, f.workflow, day, day)
+        db::rollup::refresh_slices(&mut tx, f.workflow, day, day)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -964,11 +961,11 @@ async fn the_kept_spreads_give_the_workflow_page_the_figures_of_its_task_lines()
             c.started_at = started;
             db::task::insert_call(&mut tx, &c).await.unwrap();
         }
-        db::rollup::refresh_task_rollups(&mut tx, f.workflow, day, day + 1)
+        db::rollup::refresh_slices(&mut tx, f.workflow, day, day + 1)
             .await
             .unwrap();
         // Refreshing one day again replaces its spreads rather than adding to them.
-        db::rollup::refresh_task_rollups(&mut tx, f.workflow, day + 1, day + 1)
+        db::rollup::refresh_slices(&mut tx, f.workflow, day + 1, day + 1)
             .await
             .unwrap();
         tx.commit().await.unwrap();
