@@ -126,14 +126,14 @@ pub fn generate_session_id() -> NewSessionId {
 
 /// The digest a session id is stored and looked up by.
 pub fn hash_session_id(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// `bytes` random bytes as hexadecimal digits.
 pub fn random_token(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buffer);
-    hex(&buffer)
+    hex::encode(buffer)
 }
 
 /// A new API key: the text shown once, the prefix kept to recognise it, and the stored digest.
@@ -147,7 +147,7 @@ pub struct NewApiKey {
 pub fn generate_api_key() -> NewApiKey {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
-    let secret = format!("fl_{}", hex(&bytes));
+    let secret = format!("fl_{}", hex::encode(bytes));
     NewApiKey {
         prefix: secret[..11].to_owned(),
         hash: hash_api_key(&secret),
@@ -157,11 +157,7 @@ pub fn generate_api_key() -> NewApiKey {
 
 /// The digest an API key is stored and looked up by.
 pub fn hash_api_key(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 #[cfg(test)]

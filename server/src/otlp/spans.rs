@@ -247,10 +247,6 @@ fn kind_of(attrs: &Attrs) -> &'static str {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Maps an export to one batch; the spans that cannot be mapped are listed with the reason.
 pub fn to_batch(request: &ExportTraceServiceRequest) -> Mapped {
     let mut mapped = Mapped {
@@ -269,16 +265,32 @@ pub fn to_batch(request: &ExportTraceServiceRequest) -> Mapped {
                 span: &span.attributes,
                 resource,
             };
-            let label = format!("{}/{}", hex(&span.trace_id), hex(&span.span_id));
-            if let Err(reason) = map_span(&mut mapped, span, &attrs, &label) {
-                mapped.refused.push((label, reason));
+            let ids = Ids {
+                trace: hex::encode(&span.trace_id),
+                span: hex::encode(&span.span_id),
+            };
+            if let Err(reason) = map_span(&mut mapped, span, &attrs, &ids) {
+                mapped.refused.push((ids.label(), reason));
             }
         }
     }
     mapped
 }
 
-fn map_span(mapped: &mut Mapped, span: &Span, attrs: &Attrs, label: &str) -> Result<(), String> {
+/// A span's trace and span ids in hex.
+struct Ids {
+    trace: String,
+    span: String,
+}
+
+impl Ids {
+    /// How a span is named in errors and in [`Origins`]: `trace/span`.
+    fn label(&self) -> String {
+        format!("{}/{}", self.trace, self.span)
+    }
+}
+
+fn map_span(mapped: &mut Mapped, span: &Span, attrs: &Attrs, ids: &Ids) -> Result<(), String> {
     if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
         return Err("traceId must be 16 bytes, not all zero".into());
     }
@@ -299,7 +311,7 @@ fn map_span(mapped: &mut Mapped, span: &Span, attrs: &Attrs, label: &str) -> Res
     }
     let started_at = (span.start_time_unix_nano / 1_000_000) as i64;
     let finished_at = (span.end_time_unix_nano / 1_000_000) as i64;
-    let trace = hex(&span.trace_id);
+    let trace = &ids.trace;
     let task_id = attrs.text(attr::TASK_ID).unwrap_or_else(|| trace.clone());
     let correlation_id = attrs
         .text(attr::ATTEMPT_ID)
@@ -309,7 +321,7 @@ fn map_span(mapped: &mut Mapped, span: &Span, attrs: &Attrs, label: &str) -> Res
     let kind = kind_of(attrs);
 
     let mut call = json!({
-        "id": format!("{trace}-{}", hex(&span.span_id)),
+        "id": format!("{trace}-{}", ids.span),
         "workflow": workflow,
         "correlation_id": correlation_id,
         "kind": kind,
@@ -318,10 +330,10 @@ fn map_span(mapped: &mut Mapped, span: &Span, attrs: &Attrs, label: &str) -> Res
         "latency_ms": finished_at - started_at,
         "status": if failed { "error" } else { "ok" },
         "trace_id": trace,
-        "span_id": hex(&span.span_id),
+        "span_id": ids.span,
     });
     if !span.parent_span_id.is_empty() {
-        call["parent_span_id"] = json!(hex(&span.parent_span_id));
+        call["parent_span_id"] = json!(hex::encode(&span.parent_span_id));
     }
     if failed {
         call["error_type"] = json!(attrs.text("error.type").unwrap_or_else(|| "error".into()));
@@ -419,12 +431,12 @@ fn map_span(mapped: &mut Mapped, span: &Span, attrs: &Attrs, label: &str) -> Res
             }
         }
         mapped.batch.tasks.push(task);
-        mapped.origins.tasks.push(label.to_owned());
+        mapped.origins.tasks.push(ids.label());
         mapped.batch.attempts.push(attempt);
-        mapped.origins.attempts.push(label.to_owned());
+        mapped.origins.attempts.push(ids.label());
     }
     mapped.batch.calls.push(call);
-    mapped.origins.calls.push(label.to_owned());
+    mapped.origins.calls.push(ids.label());
     Ok(())
 }
 
