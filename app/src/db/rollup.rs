@@ -69,7 +69,13 @@ impl Slice {
     pub async fn write(&self, tx: &mut Tx) -> DbResult<()> {
         let (workflow_id, first_day, last_day) = (self.workflow_id, self.first_day, self.last_day);
         store_task_usage(tx, &self.usage).await?;
-        for table in ["task_rollups", "call_rollups"] {
+        for table in [
+            "task_rollups",
+            "call_rollups",
+            "task_spreads",
+            "escalation_counts",
+            "costliest_tasks",
+        ] {
             let delete =
                 format!("DELETE FROM {table} WHERE workflow_id = $1 AND day BETWEEN $2 AND $3");
             execute!(
@@ -84,7 +90,7 @@ impl Slice {
             insert_task_rollup(tx, row).await?;
         }
         insert_call_rollups(tx, &self.calls).await?;
-        store_spreads(tx, workflow_id, first_day, last_day, &self.spreads).await
+        insert_spreads(tx, workflow_id, &self.spreads).await
     }
 }
 
@@ -101,7 +107,7 @@ pub async fn refresh_slices(
 ) -> DbResult<()> {
     let days: Vec<i64> = (first_day..=last_day).collect();
     let at = now_ms();
-    for chunk in days.chunks(SPREADS_PER_STATEMENT) {
+    for chunk in days.chunks(ROWS_PER_STATEMENT) {
         on_tx!(tx, conn => {
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO rollup_dirty (workflow_id, day, marked_at, version, refreshed_version) ",
@@ -127,29 +133,12 @@ pub async fn refresh_slices(
         .await
 }
 
-/// How many stored rows one multi-row insert of spreads carries.
-const SPREADS_PER_STATEMENT: usize = 500;
+/// How many rows one multi-row statement writes.
+const ROWS_PER_STATEMENT: usize = 500;
 
-/// Replaces the spreads of one workflow's days `first_day..=last_day`.
-async fn store_spreads(
-    tx: &mut Tx,
-    workflow_id: i64,
-    first_day: i64,
-    last_day: i64,
-    kept: &DaySpreads,
-) -> DbResult<()> {
-    for table in ["task_spreads", "escalation_counts", "costliest_tasks"] {
-        let delete =
-            format!("DELETE FROM {table} WHERE workflow_id = $1 AND day BETWEEN $2 AND $3");
-        execute!(
-            tx,
-            sqlx::query(&delete)
-                .bind(workflow_id)
-                .bind(first_day)
-                .bind(last_day)
-        )?;
-    }
-    for chunk in kept.spreads.chunks(SPREADS_PER_STATEMENT) {
+/// Stores one workflow's spreads, the days they cover cleared beforehand.
+async fn insert_spreads(tx: &mut Tx, workflow_id: i64, kept: &DaySpreads) -> DbResult<()> {
+    for chunk in kept.spreads.chunks(ROWS_PER_STATEMENT) {
         on_tx!(tx, conn => {
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO task_spreads (workflow_id, day, measure, bucket, tasks, total, largest) ",
@@ -166,7 +155,7 @@ async fn store_spreads(
             query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
         })?;
     }
-    for chunk in kept.escalations.chunks(SPREADS_PER_STATEMENT) {
+    for chunk in kept.escalations.chunks(ROWS_PER_STATEMENT) {
         on_tx!(tx, conn => {
             let mut query =
                 sqlx::QueryBuilder::new("INSERT INTO escalation_counts (workflow_id, day, reason, tasks) ");
@@ -179,7 +168,7 @@ async fn store_spreads(
             query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
         })?;
     }
-    for chunk in kept.costliest.chunks(SPREADS_PER_STATEMENT) {
+    for chunk in kept.costliest.chunks(ROWS_PER_STATEMENT) {
         on_tx!(tx, conn => {
             let mut query =
                 sqlx::QueryBuilder::new("INSERT INTO costliest_tasks (workflow_id, day, task_id, cost_micros) ");
@@ -232,11 +221,8 @@ async fn stored_usage(
         .collect())
 }
 
-/// How many tasks one statement updates the cost and usage columns of.
-const USAGE_PER_STATEMENT: usize = 500;
-
 async fn store_task_usage(tx: &mut Tx, changed: &[(i64, UsageColumns)]) -> DbResult<()> {
-    for chunk in changed.chunks(USAGE_PER_STATEMENT) {
+    for chunk in changed.chunks(ROWS_PER_STATEMENT) {
         on_tx!(tx, conn => {
             let mut query = sqlx::QueryBuilder::new(
                 "UPDATE tasks SET model_cost_micros = v.column2, tool_cost_micros = v.column3,
@@ -543,7 +529,7 @@ async fn computed_call_rollups(
 }
 
 async fn insert_call_rollups(tx: &mut Tx, rows: &[CallRollup]) -> DbResult<()> {
-    for chunk in rows.chunks(SPREADS_PER_STATEMENT) {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         on_tx!(tx, conn => {
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO call_rollups (day, workflow_id, provider, model, step, calls, errors,

@@ -66,22 +66,9 @@ pub struct Ingest<'a> {
 fn content_hash(item: &Value) -> String {
     // serde_json keeps object keys sorted, so equal items always serialise alike.
     let mut hasher = Sha256::new();
-    serde_json::to_writer(&mut HashWriter(&mut hasher), item).expect("hashing cannot fail");
+    // Written straight into the digest, without a copy of the item's text.
+    serde_json::to_writer(&mut hasher, item).expect("hashing cannot fail");
     hex::encode(hasher.finalize())
-}
-
-/// Feeds what is written into a digest, so that an item is hashed without a copy of its text.
-struct HashWriter<'h>(&'h mut Sha256);
-
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 impl<'a> Ingest<'a> {
