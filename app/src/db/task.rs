@@ -3,43 +3,69 @@
 use super::{Db, DbResult, Tx, execute, on_db, on_tx, push_list};
 use crate::domain::status::{ReportedStatus, TaskStatus};
 use crate::model::{Attempt, Call, NewTask, Task};
+use std::collections::{HashMap, HashSet};
+
+/// How many tasks one multi-row insert carries (22 parameters each).
+const TASKS_PER_STATEMENT: usize = 500;
 
 pub async fn insert_task(tx: &mut Tx, task: &NewTask, at: i64) -> DbResult<i64> {
-    let sql =
-        "INSERT INTO tasks (external_id, workflow_id, task_type_id, team_id, config_version_id,
-                   segment, started_at, finished_at, reported_status, status, status_rule_id,
-                   status_reason, pending_until, escalation_reason, review_seconds, input_summary,
-                   output, expected, checks, metrics, content_hash, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                       $17, $18, $19, $20, $21, $22, $22)
-               RETURNING id";
-    let reported = task.reported_status.unwrap_or(ReportedStatus::Running);
-    let status = task.status.unwrap_or(TaskStatus::Pending);
-    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
-        .bind(&task.external_id)
-        .bind(task.workflow_id)
-        .bind(task.task_type_id)
-        .bind(task.team_id)
-        .bind(task.config_version_id)
-        .bind(&task.segment)
-        .bind(task.started_at)
-        .bind(task.finished_at)
-        .bind(reported.as_str())
-        .bind(status.as_str())
-        .bind(task.status_rule_id)
-        .bind(&task.status_reason)
-        .bind(task.pending_until)
-        .bind(&task.escalation_reason)
-        .bind(task.review_seconds)
-        .bind(&task.input_summary)
-        .bind(&task.output)
-        .bind(&task.expected)
-        .bind(&task.checks)
-        .bind(&task.metrics)
-        .bind(&task.content_hash)
-        .bind(at)
-        .fetch_one(conn)
-        .await)?)
+    let ids = insert_tasks(tx, &[task], at).await?;
+    Ok(ids[&(task.workflow_id, task.external_id.clone())])
+}
+
+/// Inserts tasks that are not stored yet, many rows per statement, and returns their ids by
+/// (workflow, sender id): a multi-row insert promises no order for the rows it returns.
+pub async fn insert_tasks(
+    tx: &mut Tx,
+    tasks: &[&NewTask],
+    at: i64,
+) -> DbResult<HashMap<(i64, String), i64>> {
+    let mut ids = HashMap::with_capacity(tasks.len());
+    for chunk in tasks.chunks(TASKS_PER_STATEMENT) {
+        let rows: Vec<(i64, i64, String)> = on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO tasks (external_id, workflow_id, task_type_id, team_id,
+                     config_version_id, segment, started_at, finished_at, reported_status, status,
+                     status_rule_id, status_reason, pending_until, escalation_reason,
+                     review_seconds, input_summary, output, expected, checks, metrics,
+                     content_hash, created_at, updated_at) ",
+            );
+            query.push_values(chunk, |mut row, task| {
+                let reported = task.reported_status.unwrap_or(ReportedStatus::Running);
+                let status = task.status.unwrap_or(TaskStatus::Pending);
+                row.push_bind(&task.external_id)
+                    .push_bind(task.workflow_id)
+                    .push_bind(task.task_type_id)
+                    .push_bind(task.team_id)
+                    .push_bind(task.config_version_id)
+                    .push_bind(&task.segment)
+                    .push_bind(task.started_at)
+                    .push_bind(task.finished_at)
+                    .push_bind(reported.as_str())
+                    .push_bind(status.as_str())
+                    .push_bind(task.status_rule_id)
+                    .push_bind(&task.status_reason)
+                    .push_bind(task.pending_until)
+                    .push_bind(&task.escalation_reason)
+                    .push_bind(task.review_seconds)
+                    .push_bind(&task.input_summary)
+                    .push_bind(&task.output)
+                    .push_bind(&task.expected)
+                    .push_bind(&task.checks)
+                    .push_bind(&task.metrics)
+                    .push_bind(&task.content_hash)
+                    .push_bind(at)
+                    .push_bind(at);
+            });
+            query.push(" RETURNING id, workflow_id, external_id");
+            query.build_query_as().fetch_all(&mut *conn).await
+        })?;
+        ids.extend(
+            rows.into_iter()
+                .map(|(id, workflow_id, external_id)| ((workflow_id, external_id), id)),
+        );
+    }
+    Ok(ids)
 }
 
 pub async fn get_task(db: &Db, id: i64) -> DbResult<Task> {
@@ -91,31 +117,61 @@ pub struct NewAttempt<'a> {
     pub content_hash: &'a str,
 }
 
+/// How many attempts one multi-row insert carries (8 parameters each).
+const ATTEMPTS_PER_STATEMENT: usize = 1_000;
+
 /// Inserts an attempt and claims the calls that arrived before it with its correlation id.
 pub async fn insert_attempt(tx: &mut Tx, attempt: &NewAttempt<'_>) -> DbResult<i64> {
-    let sql = "INSERT INTO attempts (task_id, number, correlation_id, status, error, started_at,
-                   finished_at, content_hash)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
-    let id: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql)
-        .bind(attempt.task_id)
-        .bind(attempt.number)
-        .bind(attempt.correlation_id)
-        .bind(attempt.status.as_str())
-        .bind(attempt.error)
-        .bind(attempt.started_at)
-        .bind(attempt.finished_at)
-        .bind(attempt.content_hash)
-        .fetch_one(conn)
-        .await)?;
-    let sql = "UPDATE calls SET attempt_id = $1, task_id = $2 WHERE correlation_id = $3 AND attempt_id IS NULL";
-    execute!(
-        tx,
-        sqlx::query(sql)
-            .bind(id)
-            .bind(attempt.task_id)
-            .bind(attempt.correlation_id)
-    )?;
-    Ok(id)
+    let ids = insert_attempts(tx, &[attempt]).await?;
+    Ok(ids[attempt.correlation_id])
+}
+
+/// Inserts attempts that are not stored yet, many rows per statement, claims the calls that
+/// arrived before them with their correlation ids, and returns their ids by correlation id.
+pub async fn insert_attempts(
+    tx: &mut Tx,
+    attempts: &[&NewAttempt<'_>],
+) -> DbResult<HashMap<String, i64>> {
+    let mut ids = HashMap::with_capacity(attempts.len());
+    for chunk in attempts.chunks(ATTEMPTS_PER_STATEMENT) {
+        let rows: Vec<(i64, String)> = on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO attempts (task_id, number, correlation_id, status, error, started_at,
+                     finished_at, content_hash) ",
+            );
+            query.push_values(chunk, |mut row, attempt| {
+                row.push_bind(attempt.task_id)
+                    .push_bind(attempt.number)
+                    .push_bind(attempt.correlation_id)
+                    .push_bind(attempt.status.as_str())
+                    .push_bind(attempt.error)
+                    .push_bind(attempt.started_at)
+                    .push_bind(attempt.finished_at)
+                    .push_bind(attempt.content_hash);
+            });
+            query.push(" RETURNING id, correlation_id");
+            query.build_query_as().fetch_all(&mut *conn).await
+        })?;
+        // The calls that came first: found through the index of unjoined calls alone.
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "UPDATE calls SET
+                     attempt_id = (SELECT a.id FROM attempts a
+                                   WHERE a.correlation_id = calls.correlation_id),
+                     task_id = (SELECT a.task_id FROM attempts a
+                                WHERE a.correlation_id = calls.correlation_id)
+                 WHERE attempt_id IS NULL AND correlation_id IN (",
+            );
+            push_list(&mut query, chunk.iter().map(|attempt| attempt.correlation_id));
+            query.push(")");
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+        ids.extend(
+            rows.into_iter()
+                .map(|(id, correlation_id)| (correlation_id, id)),
+        );
+    }
+    Ok(ids)
 }
 
 pub async fn list_attempts(db: &Db, task_id: i64) -> DbResult<Vec<Attempt>> {
@@ -284,11 +340,8 @@ pub const CALLS_PER_STATEMENT: usize = 400;
 /// cursor per row, which SQLite makes quadratic in the statement's length). Returns the
 /// (workflow, sender id) of every call it inserted; the others were already there (or appear
 /// twice in `calls`) and are left for the caller to compare.
-pub async fn insert_new_calls(
-    tx: &mut Tx,
-    calls: &[&Call],
-) -> DbResult<std::collections::HashSet<(i64, String)>> {
-    let mut inserted = std::collections::HashSet::new();
+pub async fn insert_new_calls(tx: &mut Tx, calls: &[&Call]) -> DbResult<HashSet<(i64, String)>> {
+    let mut inserted = HashSet::new();
     for chunk in calls.chunks(CALLS_PER_STATEMENT) {
         let rows: Vec<(i64, String)> = on_tx!(tx, conn => {
             let mut query = sqlx::QueryBuilder::new(

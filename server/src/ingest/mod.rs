@@ -198,7 +198,8 @@ pub async fn store_batch(
 }
 
 /// Stores a prepared batch in the caller's transaction: tasks first, so that attempts,
-/// outcomes and grades in the same batch find them; then the verdicts of the tasks it touched,
+/// outcomes and grades in the same batch find them; new tasks, attempts and calls are each
+/// inserted many rows per statement; then the verdicts of the tasks it touched,
 /// and marks on the rollup slices it touched for the background refresh, which recomputes each
 /// slice once however many batches touched it.
 pub async fn store_prepared(
@@ -236,11 +237,13 @@ pub async fn store_prepared(
         let id = item_id(&item);
         results.record("tasks", i, id, ingest.task(tx, item).await?);
     }
+    ingest.insert_new_tasks(tx).await?;
     ingest.claim_outcomes(tx).await?;
     for (i, item) in batch.attempts.into_iter().enumerate() {
         let id = item_id(&item);
         results.record("attempts", i, id, ingest.attempt(tx, item).await?);
     }
+    ingest.insert_new_attempts(tx).await?;
     // Calls are the bulk of a batch: checked one by one beforehand, stored many rows per
     // statement.
     let mut outcomes = Vec::new();

@@ -10,11 +10,11 @@ use app::db::task::Stored;
 use app::db::{DbResult, Tx, config_version, grade, outcome, queue, task};
 use app::domain::Micros;
 use app::domain::pricing::{Rates, cost_call};
-use app::domain::status::{CallStatus, ReportedStatus};
+use app::domain::status::{AttemptStatus, CallStatus, ReportedStatus};
 use app::model::{Call, NewTask, Price, Workflow};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What happened to one item.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +61,39 @@ pub struct Ingest<'a> {
     versions: HashMap<(i64, String), (i64, i64)>,
     /// Tasks sampled in the window per (workflow, task type, segment), as of this batch.
     strata: HashMap<(i64, Option<i64>, String), u64>,
+    /// New tasks checked and waiting to be inserted together, in the batch's order.
+    new_tasks: Vec<(Workflow, NewTask)>,
+    /// The (workflow, sender id) of each of `new_tasks`.
+    new_task_keys: HashSet<(i64, String)>,
+    /// New attempts checked and waiting to be inserted together, by correlation id.
+    new_attempts: BTreeMap<String, NewAttempt>,
+}
+
+/// An attempt checked and waiting to be inserted with the batch's other new attempts.
+struct NewAttempt {
+    task_id: i64,
+    task_started_at: Option<i64>,
+    number: i64,
+    status: AttemptStatus,
+    error: Option<String>,
+    started_at: i64,
+    finished_at: Option<i64>,
+    content_hash: String,
+}
+
+impl NewAttempt {
+    fn row<'a>(&'a self, correlation_id: &'a str) -> task::NewAttempt<'a> {
+        task::NewAttempt {
+            task_id: self.task_id,
+            number: self.number,
+            correlation_id,
+            status: self.status,
+            error: self.error.as_deref(),
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            content_hash: &self.content_hash,
+        }
+    }
 }
 
 fn content_hash(item: &Value) -> String {
@@ -85,6 +118,9 @@ impl<'a> Ingest<'a> {
             created: BTreeMap::new(),
             versions: HashMap::new(),
             strata: HashMap::new(),
+            new_tasks: Vec::new(),
+            new_task_keys: HashSet::new(),
+            new_attempts: BTreeMap::new(),
         }
     }
 
@@ -212,6 +248,11 @@ impl<'a> Ingest<'a> {
             Ok(new) => new,
             Err(e) => return Ok(Outcome::invalid(e)),
         };
+        let key = (workflow.id, input.id.clone());
+        if self.new_task_keys.contains(&key) {
+            // The batch sends this task twice: the second is compared with the first.
+            self.insert_new_tasks(tx).await?;
+        }
         let outcome = match self.stored_task(tx, workflow.id, &input.id).await? {
             Some(stored) if stored.content_hash == new.content_hash => {
                 return Ok(Outcome::Unchanged);
@@ -236,27 +277,42 @@ impl<'a> Ingest<'a> {
                 Outcome::Updated
             }
             None => {
-                let id = task::insert_task(tx, &new, self.now).await?;
-                self.created
-                    .entry(workflow.id)
-                    .or_default()
-                    .push(input.id.clone());
-                self.numbers.insert(id, Vec::new());
-                self.tasks_known.insert(
-                    (workflow.id, input.id.clone()),
-                    Some(Stored {
-                        id,
-                        content_hash: new.content_hash.clone(),
-                        task_id: Some(id),
-                        task_started_at: Some(new.started_at),
-                    }),
-                );
-                self.touch(workflow.id, Some(id), Some(new.started_at));
-                self.sample(tx, &workflow, id, &new).await?;
+                self.new_task_keys.insert(key);
+                self.new_tasks.push((workflow, new));
                 Outcome::Created
             }
         };
         Ok(outcome)
+    }
+
+    /// Inserts the new tasks checked so far, many per statement, then records each as stored
+    /// and decides, in the batch's order, whether it is sampled for review.
+    pub async fn insert_new_tasks(&mut self, tx: &mut Tx) -> DbResult<()> {
+        let new_tasks = std::mem::take(&mut self.new_tasks);
+        self.new_task_keys.clear();
+        let rows: Vec<&NewTask> = new_tasks.iter().map(|(_, new)| new).collect();
+        let ids = task::insert_tasks(tx, &rows, self.now).await?;
+        for (workflow, new) in &new_tasks {
+            let key = (workflow.id, new.external_id.clone());
+            let id = ids[&key];
+            self.created
+                .entry(workflow.id)
+                .or_default()
+                .push(new.external_id.clone());
+            self.numbers.insert(id, Vec::new());
+            self.tasks_known.insert(
+                key,
+                Some(Stored {
+                    id,
+                    content_hash: new.content_hash.clone(),
+                    task_id: Some(id),
+                    task_started_at: Some(new.started_at),
+                }),
+            );
+            self.touch(workflow.id, Some(id), Some(new.started_at));
+            self.sample(tx, workflow, id, new).await?;
+        }
+        Ok(())
     }
 
     /// A task the sender reports completed for the first time may be sampled for review:
@@ -508,15 +564,19 @@ impl<'a> Ingest<'a> {
                 .map(|(_, n)| *n)
                 .unwrap_or_else(|| taken.iter().map(|(_, n)| n + 1).max().unwrap_or(1)),
         };
-        let attempt = task::NewAttempt {
+        if self.new_attempts.contains_key(&input.correlation_id) {
+            // The batch sends this attempt twice: the second is compared with the first.
+            self.insert_new_attempts(tx).await?;
+        }
+        let attempt = NewAttempt {
             task_id: owner.id,
+            task_started_at: owner.task_started_at,
             number,
-            correlation_id: &input.correlation_id,
             status: input.status,
-            error: input.error.as_deref(),
+            error: input.error,
             started_at,
             finished_at,
-            content_hash: &hash,
+            content_hash: hash,
         };
         let outcome = match self.stored_attempt(tx, &input.correlation_id).await? {
             Some(stored) if stored.task_id != Some(owner.id) => {
@@ -530,29 +590,54 @@ impl<'a> Ingest<'a> {
                     error,
                 });
             }
-            Some(stored) if stored.content_hash == hash => return Ok(Outcome::Unchanged),
-            Some(stored) => {
-                task::update_attempt(tx, stored.id, &attempt).await?;
-                (stored.id, Outcome::Updated)
+            Some(stored) if stored.content_hash == attempt.content_hash => {
+                return Ok(Outcome::Unchanged);
             }
-            None => (task::insert_attempt(tx, &attempt).await?, Outcome::Created),
+            Some(stored) => {
+                task::update_attempt(tx, stored.id, &attempt.row(&input.correlation_id)).await?;
+                self.attempts_known.insert(
+                    input.correlation_id.clone(),
+                    Some(Stored {
+                        content_hash: attempt.content_hash,
+                        ..stored
+                    }),
+                );
+                Outcome::Updated
+            }
+            None => {
+                self.new_attempts
+                    .insert(input.correlation_id.clone(), attempt);
+                Outcome::Created
+            }
         };
-        let (attempt_id, outcome) = outcome;
         let mut numbers = taken;
         numbers.retain(|(c, _)| *c != input.correlation_id);
-        numbers.push((input.correlation_id.clone(), number));
+        numbers.push((input.correlation_id, number));
         self.numbers.insert(owner.id, numbers);
-        self.attempts_known.insert(
-            input.correlation_id.clone(),
-            Some(Stored {
-                id: attempt_id,
-                content_hash: hash,
-                task_id: Some(owner.id),
-                task_started_at: owner.task_started_at,
-            }),
-        );
         self.touch(workflow.id, Some(owner.id), owner.task_started_at);
         Ok(outcome)
+    }
+
+    /// Inserts the new attempts checked so far, many per statement; each claims the calls that
+    /// arrived before it.
+    pub async fn insert_new_attempts(&mut self, tx: &mut Tx) -> DbResult<()> {
+        let new_attempts = std::mem::take(&mut self.new_attempts);
+        let rows: Vec<task::NewAttempt> = new_attempts
+            .iter()
+            .map(|(correlation_id, attempt)| attempt.row(correlation_id))
+            .collect();
+        let rows: Vec<&task::NewAttempt> = rows.iter().collect();
+        let ids = task::insert_attempts(tx, &rows).await?;
+        for (correlation_id, attempt) in new_attempts {
+            let stored = Stored {
+                id: ids[&correlation_id],
+                content_hash: attempt.content_hash,
+                task_id: Some(attempt.task_id),
+                task_started_at: attempt.task_started_at,
+            };
+            self.attempts_known.insert(correlation_id, Some(stored));
+        }
+        Ok(())
     }
 
     /// Checks and prices a call; it is stored with its neighbours by [`Ingest::settle_call`].

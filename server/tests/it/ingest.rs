@@ -597,12 +597,21 @@ async fn later_items_of_a_batch_see_what_its_earlier_items_wrote() {
             json!({"correlation_id": correlation_id, "workflow": "support-triage", "task": "t-1",
                    "status": "failed", "started_at": format!("{day}T10:00:00Z")})
         };
-        body["attempts"] = json!([attempt("t-1-a1"), attempt("t-1-a2")]);
+        // The first attempt is sent again, finished: its second word wins.
+        let mut finished = attempt("t-1-a1");
+        finished["finished_at"] = json!(format!("{day}T10:05:00Z"));
+        body["attempts"] = json!([attempt("t-1-a1"), attempt("t-1-a2"), finished]);
         body["calls"][1]["correlation_id"] = json!("t-1-a2");
         let (status, result) = post(&router, &key, "application/json", body.to_string()).await;
         assert_eq!(status, StatusCode::OK, "{}: {result}", t.backend);
         assert_eq!(result["counts"]["tasks"]["created"], 1, "{result}");
         assert_eq!(result["counts"]["tasks"]["updated"], 1, "{result}");
+        assert_eq!(result["counts"]["attempts"]["created"], 2, "{result}");
+        assert_eq!(result["counts"]["attempts"]["updated"], 1, "{result}");
+        let finished_at: Option<i64> = on_db!(&t.db, pool => sqlx::query_scalar(
+            "SELECT finished_at FROM attempts WHERE correlation_id = 't-1-a1'").fetch_one(pool).await)
+        .unwrap();
+        assert!(finished_at.is_some(), "{}", t.backend);
         let rows: Vec<(String, i64, String)> = on_db!(&t.db, pool => sqlx::query_as(
             "SELECT a.correlation_id, a.number, c.external_id FROM attempts a
              JOIN calls c ON c.attempt_id = a.id AND c.task_id = a.task_id ORDER BY a.number")
