@@ -80,6 +80,15 @@ pub async fn find_task(db: &Db, workflow_id: i64, external_id: &str) -> DbResult
     )
 }
 
+/// A task's verdict and the rule and reason behind it, as stored.
+pub struct StatusChange<'a> {
+    pub task_id: i64,
+    pub status: TaskStatus,
+    pub rule_id: Option<i64>,
+    pub reason: &'a str,
+    pub pending_until: Option<i64>,
+}
+
 /// Records a task's verdict and the rule and reason behind it.
 pub async fn set_task_status(
     tx: &mut Tx,
@@ -90,19 +99,40 @@ pub async fn set_task_status(
     pending_until: Option<i64>,
     at: i64,
 ) -> DbResult<()> {
-    let sql = "UPDATE tasks SET status = $1, status_rule_id = $2, status_reason = $3,
-                   pending_until = $4, updated_at = $5
-               WHERE id = $6";
-    execute!(
-        tx,
-        sqlx::query(sql)
-            .bind(status.as_str())
-            .bind(rule_id)
-            .bind(reason)
-            .bind(pending_until)
-            .bind(at)
-            .bind(task_id)
-    )?;
+    let change = StatusChange {
+        task_id,
+        status,
+        rule_id,
+        reason,
+        pending_until,
+    };
+    set_task_statuses(tx, &[change], at).await
+}
+
+/// How many verdicts one update carries (5 parameters each).
+const STATUSES_PER_STATEMENT: usize = 1_000;
+
+/// Records tasks' verdicts, many per statement.
+pub async fn set_task_statuses(tx: &mut Tx, changes: &[StatusChange<'_>], at: i64) -> DbResult<()> {
+    for chunk in changes.chunks(STATUSES_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new("UPDATE tasks SET status = v.column2, ");
+            query
+                .push("status_rule_id = v.column3, status_reason = v.column4, ")
+                .push("pending_until = v.column5, updated_at = ")
+                .push_bind(at)
+                .push(" FROM (");
+            query.push_values(chunk, |mut row, change| {
+                row.push_bind(change.task_id)
+                    .push_bind(change.status.as_str())
+                    .push_bind(change.rule_id)
+                    .push_bind(change.reason)
+                    .push_bind(change.pending_until);
+            });
+            query.push(") AS v WHERE tasks.id = v.column1");
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
     Ok(())
 }
 

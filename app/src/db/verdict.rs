@@ -3,7 +3,8 @@
 //! refreshes the rollups it touched, all in the caller's transaction.
 
 use super::rollup::refresh_slices;
-use super::{Db, DbError, DbResult, Tx, on_db, on_tx, push_list, task::set_task_status};
+use super::task::{StatusChange, set_task_statuses};
+use super::{Db, DbError, DbResult, Tx, on_db, on_tx, push_list};
 use crate::domain::rule::Rule;
 use crate::domain::status::{GradeVerdict, OutcomeKind, ReportedStatus, TaskStatus, UnknownValue};
 use crate::domain::time::day_of;
@@ -30,7 +31,8 @@ const TASKS_PER_READ: usize = 500;
 /// Re-decides the given tasks and returns the (workflow, day) slices whose tasks changed
 /// verdict, for the caller to refresh now or to mark for the background refresh. The evidence
 /// is read a few statements per [`TASKS_PER_READ`] tasks (the tasks, the rules of their types,
-/// their grades and outcome events), not a few per task; each changed verdict is stored.
+/// their grades and outcome events), not a few per task; the changed verdicts are stored
+/// together.
 pub async fn decide_tasks(
     tx: &mut Tx,
     task_ids: &[i64],
@@ -67,6 +69,7 @@ pub async fn decide_tasks(
         )
         .await?;
         let mut outcomes_of = by_task(outcome_rows.into_iter().map(|(t, k, at)| (t, (k, at))));
+        let mut changed_verdicts = Vec::new();
         for task in tasks {
             let task_id = task.id;
             let rule = task
@@ -85,19 +88,21 @@ pub async fn decide_tasks(
                     verdict.reason.as_str(),
                 );
             if changed {
-                set_task_status(
-                    tx,
-                    task_id,
-                    verdict.status,
-                    rule.map(|r| r.0),
-                    &verdict.reason,
-                    verdict.pending_until,
-                    now,
-                )
-                .await?;
+                changed_verdicts.push((task_id, verdict, rule.map(|r| r.0)));
                 touched.insert((task.workflow_id, day_of(task.started_at)));
             }
         }
+        let changes: Vec<StatusChange> = changed_verdicts
+            .iter()
+            .map(|(task_id, verdict, rule_id)| StatusChange {
+                task_id: *task_id,
+                status: verdict.status,
+                rule_id: *rule_id,
+                reason: &verdict.reason,
+                pending_until: verdict.pending_until,
+            })
+            .collect();
+        set_task_statuses(tx, &changes, now).await?;
     }
     Ok(touched)
 }
