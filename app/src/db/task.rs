@@ -136,31 +136,31 @@ pub async fn set_task_statuses(tx: &mut Tx, changes: &[StatusChange<'_>], at: i6
     Ok(())
 }
 
-pub struct NewAttempt<'a> {
+pub struct NewAttempt {
     pub task_id: i64,
     pub number: i64,
-    pub correlation_id: &'a str,
+    pub correlation_id: String,
     pub status: crate::domain::status::AttemptStatus,
-    pub error: Option<&'a str>,
+    pub error: Option<String>,
     pub started_at: i64,
     pub finished_at: Option<i64>,
-    pub content_hash: &'a str,
+    pub content_hash: String,
 }
 
 /// How many attempts one multi-row insert carries (8 parameters each).
 const ATTEMPTS_PER_STATEMENT: usize = 1_000;
 
 /// Inserts an attempt and claims the calls that arrived before it with its correlation id.
-pub async fn insert_attempt(tx: &mut Tx, attempt: &NewAttempt<'_>) -> DbResult<i64> {
+pub async fn insert_attempt(tx: &mut Tx, attempt: &NewAttempt) -> DbResult<i64> {
     let ids = insert_attempts(tx, &[attempt]).await?;
-    Ok(ids[attempt.correlation_id])
+    Ok(ids[&attempt.correlation_id])
 }
 
 /// Inserts attempts that are not stored yet, many rows per statement, claims the calls that
 /// arrived before them with their correlation ids, and returns their ids by correlation id.
 pub async fn insert_attempts(
     tx: &mut Tx,
-    attempts: &[&NewAttempt<'_>],
+    attempts: &[&NewAttempt],
 ) -> DbResult<HashMap<String, i64>> {
     let mut ids = HashMap::with_capacity(attempts.len());
     for chunk in attempts.chunks(ATTEMPTS_PER_STATEMENT) {
@@ -172,12 +172,12 @@ pub async fn insert_attempts(
             query.push_values(chunk, |mut row, attempt| {
                 row.push_bind(attempt.task_id)
                     .push_bind(attempt.number)
-                    .push_bind(attempt.correlation_id)
+                    .push_bind(&attempt.correlation_id)
                     .push_bind(attempt.status.as_str())
-                    .push_bind(attempt.error)
+                    .push_bind(&attempt.error)
                     .push_bind(attempt.started_at)
                     .push_bind(attempt.finished_at)
-                    .push_bind(attempt.content_hash);
+                    .push_bind(&attempt.content_hash);
             });
             query.push(" RETURNING id, correlation_id");
             query.build_query_as().fetch_all(&mut *conn).await
@@ -185,14 +185,11 @@ pub async fn insert_attempts(
         // The calls that came first: found through the index of unjoined calls alone.
         on_tx!(tx, conn => {
             let mut query = sqlx::QueryBuilder::new(
-                "UPDATE calls SET
-                     attempt_id = (SELECT a.id FROM attempts a
-                                   WHERE a.correlation_id = calls.correlation_id),
-                     task_id = (SELECT a.task_id FROM attempts a
-                                WHERE a.correlation_id = calls.correlation_id)
-                 WHERE attempt_id IS NULL AND correlation_id IN (",
+                "UPDATE calls SET attempt_id = a.id, task_id = a.task_id FROM attempts a
+                 WHERE a.correlation_id = calls.correlation_id AND calls.attempt_id IS NULL
+                   AND calls.correlation_id IN (",
             );
-            push_list(&mut query, chunk.iter().map(|attempt| attempt.correlation_id));
+            push_list(&mut query, chunk.iter().map(|attempt| attempt.correlation_id.as_str()));
             query.push(")");
             query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
         })?;
@@ -491,7 +488,7 @@ pub async fn update_task(tx: &mut Tx, id: i64, task: &NewTask, at: i64) -> DbRes
 }
 
 /// Replaces an attempt's reported facts (a running attempt that has since failed, say).
-pub async fn update_attempt(tx: &mut Tx, id: i64, attempt: &NewAttempt<'_>) -> DbResult<()> {
+pub async fn update_attempt(tx: &mut Tx, id: i64, attempt: &NewAttempt) -> DbResult<()> {
     let sql = "UPDATE attempts SET number = $1, status = $2, error = $3, started_at = $4, finished_at = $5,
                    content_hash = $6
                WHERE id = $7";
@@ -500,10 +497,10 @@ pub async fn update_attempt(tx: &mut Tx, id: i64, attempt: &NewAttempt<'_>) -> D
         sqlx::query(sql)
             .bind(attempt.number)
             .bind(attempt.status.as_str())
-            .bind(attempt.error)
+            .bind(&attempt.error)
             .bind(attempt.started_at)
             .bind(attempt.finished_at)
-            .bind(attempt.content_hash)
+            .bind(&attempt.content_hash)
             .bind(id)
     )?;
     Ok(())

@@ -495,16 +495,16 @@ async fn write_task(
         let attempt = db::task::NewAttempt {
             task_id,
             number,
-            correlation_id: &correlation_id,
+            correlation_id: correlation_id.clone(),
             status: if ok {
                 AttemptStatus::Succeeded
             } else {
                 AttemptStatus::Failed
             },
-            error: (!ok).then_some("output failed validation"),
+            error: (!ok).then(|| "output failed validation".to_owned()),
             started_at: first,
             finished_at: Some(last),
-            content_hash: "demo",
+            content_hash: "demo".to_owned(),
         };
         let attempt_id = db::task::insert_attempt(tx, &attempt).await?;
         summary.attempts += 1;

@@ -10,7 +10,7 @@ use app::db::task::Stored;
 use app::db::{DbResult, Tx, config_version, grade, outcome, queue, task};
 use app::domain::Micros;
 use app::domain::pricing::{Rates, cost_call};
-use app::domain::status::{AttemptStatus, CallStatus, ReportedStatus};
+use app::domain::status::{CallStatus, ReportedStatus};
 use app::model::{Call, NewTask, Price, Workflow};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -65,35 +65,9 @@ pub struct Ingest<'a> {
     new_tasks: Vec<(Workflow, NewTask)>,
     /// The (workflow, sender id) of each of `new_tasks`.
     new_task_keys: HashSet<(i64, String)>,
-    /// New attempts checked and waiting to be inserted together, by correlation id.
-    new_attempts: BTreeMap<String, NewAttempt>,
-}
-
-/// An attempt checked and waiting to be inserted with the batch's other new attempts.
-struct NewAttempt {
-    task_id: i64,
-    task_started_at: Option<i64>,
-    number: i64,
-    status: AttemptStatus,
-    error: Option<String>,
-    started_at: i64,
-    finished_at: Option<i64>,
-    content_hash: String,
-}
-
-impl NewAttempt {
-    fn row<'a>(&'a self, correlation_id: &'a str) -> task::NewAttempt<'a> {
-        task::NewAttempt {
-            task_id: self.task_id,
-            number: self.number,
-            correlation_id,
-            status: self.status,
-            error: self.error.as_deref(),
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-            content_hash: &self.content_hash,
-        }
-    }
+    /// New attempts checked and waiting to be inserted together, by correlation id, each
+    /// with its task's start.
+    new_attempts: BTreeMap<String, (task::NewAttempt, Option<i64>)>,
 }
 
 fn content_hash(item: &Value) -> String {
@@ -568,10 +542,10 @@ impl<'a> Ingest<'a> {
             // The batch sends this attempt twice: the second is compared with the first.
             self.insert_new_attempts(tx).await?;
         }
-        let attempt = NewAttempt {
+        let attempt = task::NewAttempt {
             task_id: owner.id,
-            task_started_at: owner.task_started_at,
             number,
+            correlation_id: input.correlation_id.clone(),
             status: input.status,
             error: input.error,
             started_at,
@@ -594,7 +568,7 @@ impl<'a> Ingest<'a> {
                 return Ok(Outcome::Unchanged);
             }
             Some(stored) => {
-                task::update_attempt(tx, stored.id, &attempt.row(&input.correlation_id)).await?;
+                task::update_attempt(tx, stored.id, &attempt).await?;
                 self.attempts_known.insert(
                     input.correlation_id.clone(),
                     Some(Stored {
@@ -605,8 +579,10 @@ impl<'a> Ingest<'a> {
                 Outcome::Updated
             }
             None => {
-                self.new_attempts
-                    .insert(input.correlation_id.clone(), attempt);
+                self.new_attempts.insert(
+                    input.correlation_id.clone(),
+                    (attempt, owner.task_started_at),
+                );
                 Outcome::Created
             }
         };
@@ -622,18 +598,14 @@ impl<'a> Ingest<'a> {
     /// arrived before it.
     pub async fn insert_new_attempts(&mut self, tx: &mut Tx) -> DbResult<()> {
         let new_attempts = std::mem::take(&mut self.new_attempts);
-        let rows: Vec<task::NewAttempt> = new_attempts
-            .iter()
-            .map(|(correlation_id, attempt)| attempt.row(correlation_id))
-            .collect();
-        let rows: Vec<&task::NewAttempt> = rows.iter().collect();
+        let rows: Vec<&task::NewAttempt> = new_attempts.values().map(|(row, _)| row).collect();
         let ids = task::insert_attempts(tx, &rows).await?;
-        for (correlation_id, attempt) in new_attempts {
+        for (correlation_id, (attempt, task_started_at)) in new_attempts {
             let stored = Stored {
                 id: ids[&correlation_id],
                 content_hash: attempt.content_hash,
                 task_id: Some(attempt.task_id),
-                task_started_at: attempt.task_started_at,
+                task_started_at,
             };
             self.attempts_known.insert(correlation_id, Some(stored));
         }

@@ -446,12 +446,12 @@ async fn tasks_attempts_and_calls_round_trip_and_early_calls_join_their_attempt(
         let attempt = db::task::NewAttempt {
             task_id,
             number: 1,
-            correlation_id: "corr-1",
+            correlation_id: "corr-1".to_owned(),
             status: AttemptStatus::Succeeded,
             error: None,
             started_at: T0,
             finished_at: Some(T0 + 5_000),
-            content_hash: "a",
+            content_hash: "a".to_owned(),
         };
         let attempt_id = db::task::insert_attempt(&mut tx, &attempt).await.unwrap();
         // A late call of the same attempt finds it by correlation id.
@@ -823,12 +823,12 @@ async fn rollups_are_recomputed_from_raw_rows_per_day_and_verdict() {
                 let attempt = db::task::NewAttempt {
                     task_id,
                     number,
-                    correlation_id: &corr,
+                    correlation_id: corr.clone(),
                     status: AttemptStatus::Failed,
                     error: None,
                     started_at: T0,
                     finished_at: None,
-                    content_hash: "a",
+                    content_hash: "a".to_owned(),
                 };
                 db::task::insert_attempt(&mut tx, &attempt).await.unwrap();
                 let mut c = call(f.workflow, &format!("{corr}-c"), &corr, 10_000);
@@ -944,12 +944,12 @@ async fn the_kept_spreads_give_the_workflow_page_the_figures_of_its_task_lines()
             let attempt = db::task::NewAttempt {
                 task_id,
                 number: 1,
-                correlation_id: &corr,
+                correlation_id: corr.clone(),
                 status: AttemptStatus::Succeeded,
                 error: None,
                 started_at: started,
                 finished_at: None,
-                content_hash: "a",
+                content_hash: "a".to_owned(),
             };
             db::task::insert_attempt(&mut tx, &attempt).await.unwrap();
             let mut c = call(
