@@ -59,10 +59,7 @@ pub async fn import_file(
         json_lines(&bytes)
     };
     let total = rows.len() as u64;
-    let caller = ApiCaller {
-        key_id: 0,
-        workflow_ids: None,
-    };
+    let caller = ApiCaller::unrestricted(0);
     let mut tx = db.begin().await?;
     let run =
         import::start_or_resume(&mut tx, &path.display().to_string(), &hash, now_ms()).await?;

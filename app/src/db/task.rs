@@ -137,6 +137,8 @@ pub async fn set_task_statuses(tx: &mut Tx, changes: &[StatusChange<'_>], at: i6
 }
 
 pub struct NewAttempt {
+    /// The task's workflow: the namespace of the correlation id.
+    pub workflow_id: i64,
     pub task_id: i64,
     pub number: i64,
     pub correlation_id: String,
@@ -150,27 +152,30 @@ pub struct NewAttempt {
 /// How many attempts one multi-row insert carries (8 parameters each).
 const ATTEMPTS_PER_STATEMENT: usize = 1_000;
 
-/// Inserts an attempt and claims the calls that arrived before it with its correlation id.
+/// Inserts an attempt and claims the calls of its workflow that arrived before it with its
+/// correlation id.
 pub async fn insert_attempt(tx: &mut Tx, attempt: &NewAttempt) -> DbResult<i64> {
     let ids = insert_attempts(tx, &[attempt]).await?;
-    Ok(ids[&attempt.correlation_id])
+    Ok(ids[&(attempt.workflow_id, attempt.correlation_id.clone())])
 }
 
-/// Inserts attempts that are not stored yet, many rows per statement, claims the calls that
-/// arrived before them with their correlation ids, and returns their ids by correlation id.
+/// Inserts attempts that are not stored yet, many rows per statement, claims the calls of
+/// their workflows that arrived before them with their correlation ids, and returns their ids
+/// by (workflow, correlation id).
 pub async fn insert_attempts(
     tx: &mut Tx,
     attempts: &[&NewAttempt],
-) -> DbResult<HashMap<String, i64>> {
+) -> DbResult<HashMap<(i64, String), i64>> {
     let mut ids = HashMap::with_capacity(attempts.len());
     for chunk in attempts.chunks(ATTEMPTS_PER_STATEMENT) {
-        let rows: Vec<(i64, String)> = on_tx!(tx, conn => {
+        let rows: Vec<(i64, i64, String)> = on_tx!(tx, conn => {
             let mut query = sqlx::QueryBuilder::new(
-                "INSERT INTO attempts (task_id, number, correlation_id, status, error, started_at,
-                     finished_at, content_hash) ",
+                "INSERT INTO attempts (workflow_id, task_id, number, correlation_id, status, error,
+                     started_at, finished_at, content_hash) ",
             );
             query.push_values(chunk, |mut row, attempt| {
-                row.push_bind(attempt.task_id)
+                row.push_bind(attempt.workflow_id)
+                    .push_bind(attempt.task_id)
                     .push_bind(attempt.number)
                     .push_bind(&attempt.correlation_id)
                     .push_bind(attempt.status.as_str())
@@ -179,15 +184,16 @@ pub async fn insert_attempts(
                     .push_bind(attempt.finished_at)
                     .push_bind(&attempt.content_hash);
             });
-            query.push(" RETURNING id, correlation_id");
+            query.push(" RETURNING id, workflow_id, correlation_id");
             query.build_query_as().fetch_all(&mut *conn).await
         })?;
-        // The calls that came first: found through the index of unjoined calls alone.
+        // The calls that came first, in the attempt's own workflow only: found through the
+        // index of unjoined calls alone.
         on_tx!(tx, conn => {
             let mut query = sqlx::QueryBuilder::new(
                 "UPDATE calls SET attempt_id = a.id, task_id = a.task_id FROM attempts a
-                 WHERE a.correlation_id = calls.correlation_id AND calls.attempt_id IS NULL
-                   AND calls.correlation_id IN (",
+                 WHERE a.workflow_id = calls.workflow_id AND a.correlation_id = calls.correlation_id
+                   AND calls.attempt_id IS NULL AND calls.correlation_id IN (",
             );
             push_list(&mut query, chunk.iter().map(|attempt| attempt.correlation_id.as_str()));
             query.push(")");
@@ -195,7 +201,7 @@ pub async fn insert_attempts(
         })?;
         ids.extend(
             rows.into_iter()
-                .map(|(id, correlation_id)| (correlation_id, id)),
+                .map(|(id, workflow_id, correlation_id)| ((workflow_id, correlation_id), id)),
         );
     }
     Ok(ids)
@@ -206,8 +212,8 @@ pub async fn list_attempts(db: &Db, task_id: i64) -> DbResult<Vec<Attempt>> {
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(task_id).fetch_all(pool).await)?)
 }
 
-/// Inserts a call; `task_id` and `attempt_id` are taken from the attempt with the call's
-/// correlation id when it is already stored.
+/// Inserts a call; `task_id` and `attempt_id` are taken from the attempt of the call's
+/// workflow with the call's correlation id when it is already stored.
 pub async fn insert_call(tx: &mut Tx, call: &Call) -> DbResult<i64> {
     let sql =
         "INSERT INTO calls (external_id, workflow_id, correlation_id, task_id, attempt_id, kind,
@@ -217,8 +223,10 @@ pub async fn insert_call(tx: &mut Tx, call: &Call) -> DbResult<i64> {
                    started_at, latency_ms, status, error_type, trace_id, span_id, parent_span_id,
                    content_hash, created_at)
                VALUES ($1, $2, $3,
-                   COALESCE($4, (SELECT task_id FROM attempts WHERE correlation_id = $3)),
-                   COALESCE($5, (SELECT id FROM attempts WHERE correlation_id = $3)),
+                   COALESCE($4, (SELECT task_id FROM attempts
+                                 WHERE workflow_id = $2 AND correlation_id = $3)),
+                   COALESCE($5, (SELECT id FROM attempts
+                                 WHERE workflow_id = $2 AND correlation_id = $3)),
                    $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
                    $22, $23, $24, $25, $26, $27, $28, $29) RETURNING id";
     Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
@@ -289,11 +297,20 @@ pub async fn stored_task(
     )
 }
 
-/// The stored attempt with this correlation id, if any.
-pub async fn stored_attempt(tx: &mut Tx, correlation_id: &str) -> DbResult<Option<Stored>> {
+/// The stored attempt of this workflow with this correlation id, if any.
+pub async fn stored_attempt(
+    tx: &mut Tx,
+    workflow_id: i64,
+    correlation_id: &str,
+) -> DbResult<Option<Stored>> {
     let sql = "SELECT a.id, a.content_hash, a.task_id, t.started_at AS task_started_at
-               FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE a.correlation_id = $1";
-    Ok(on_tx!(tx, conn => sqlx::query_as(sql).bind(correlation_id).fetch_optional(conn).await)?)
+               FROM attempts a JOIN tasks t ON t.id = a.task_id
+               WHERE a.workflow_id = $1 AND a.correlation_id = $2";
+    Ok(on_tx!(tx, conn => sqlx::query_as(sql)
+        .bind(workflow_id)
+        .bind(correlation_id)
+        .fetch_optional(conn)
+        .await)?)
 }
 
 /// How many sender ids one lookup binds.
@@ -309,37 +326,36 @@ pub async fn stored_tasks(
 ) -> DbResult<Vec<(String, Stored)>> {
     let head = "SELECT external_id, id, content_hash, id, started_at FROM tasks
                 WHERE external_id IN (";
-    stored_among(tx, head, external_ids, Some(workflow_id)).await
+    stored_among(tx, head, external_ids, "workflow_id", workflow_id).await
 }
 
-/// The stored attempts among these correlation ids, by correlation id, in one statement per
-/// [`IDS_PER_LOOKUP`] ids.
+/// The stored attempts of one workflow among these correlation ids, by correlation id, in one
+/// statement per [`IDS_PER_LOOKUP`] ids.
 pub async fn stored_attempts(
     tx: &mut Tx,
+    workflow_id: i64,
     correlation_ids: &[&str],
 ) -> DbResult<Vec<(String, Stored)>> {
     let head = "SELECT a.correlation_id, a.id, a.content_hash, a.task_id, t.started_at
                 FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE a.correlation_id IN (";
-    stored_among(tx, head, correlation_ids, None).await
+    stored_among(tx, head, correlation_ids, "a.workflow_id", workflow_id).await
 }
 
 /// Rows of (key, id, content hash, task id, task start) selected by `head`, which ends in the
-/// `IN (` its keys fill, of one workflow when `workflow_id` is given.
+/// `IN (` its keys fill, of the workflow `workflow_id` whose column is `workflow_column`.
 async fn stored_among(
     tx: &mut Tx,
     head: &str,
     keys: &[&str],
-    workflow_id: Option<i64>,
+    workflow_column: &str,
+    workflow_id: i64,
 ) -> DbResult<Vec<(String, Stored)>> {
     let mut found = Vec::new();
     for chunk in keys.chunks(IDS_PER_LOOKUP) {
         let rows: Vec<(String, i64, String, i64, i64)> = on_tx!(tx, conn => {
             let mut query = sqlx::QueryBuilder::new(head);
             push_list(&mut query, chunk.iter().copied());
-            query.push(")");
-            if let Some(workflow_id) = workflow_id {
-                query.push(" AND workflow_id = ").push_bind(workflow_id);
-            }
+            query.push(") AND ").push(workflow_column).push(" = ").push_bind(workflow_id);
             query.build_query_as().fetch_all(&mut *conn).await
         })?;
         found.extend(

@@ -2,10 +2,12 @@
 //! the teams and workflows the key was scoped to.
 
 use super::ApiError;
+use crate::ingest::wire::ItemError;
 use app::accounts::{AccountError, Actor, issue_api_key};
 use app::auth::hash_api_key;
+use app::db::report::Catalog;
 use app::db::{Db, identity, now_ms, workflow};
-use app::model::KeyScope;
+use app::model::{KeyScope, Team, Workflow};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -17,13 +19,93 @@ pub struct ApiCaller {
     pub key_id: i64,
     /// `None`: a key without scopes, which sees every workflow.
     pub workflow_ids: Option<BTreeSet<i64>>,
+    /// The teams a key scoped to whole teams may book tasks to, besides a workflow's own team;
+    /// `None`: a key without scopes, which may book to any team.
+    pub team_ids: Option<BTreeSet<i64>>,
+}
+
+/// Why a name a caller sent finds nothing it may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unseen {
+    /// Nothing has the name, and the caller sees everything.
+    Unknown,
+    /// Nothing the caller may see has the name. A key with scopes is told this whether or not
+    /// something outside them has it, so it cannot learn what exists beyond them.
+    OutOfScope,
 }
 
 impl ApiCaller {
+    /// A caller that sees and writes everything: the command-line import.
+    pub fn unrestricted(key_id: i64) -> ApiCaller {
+        ApiCaller {
+            key_id,
+            workflow_ids: None,
+            team_ids: None,
+        }
+    }
+
     pub fn may_see(&self, workflow_id: i64) -> bool {
         self.workflow_ids
             .as_ref()
             .is_none_or(|ids| ids.contains(&workflow_id))
+    }
+
+    /// The workflow with this slug, if the caller may see it.
+    pub fn workflow<'c>(&self, catalog: &'c Catalog, slug: &str) -> Result<&'c Workflow, Unseen> {
+        let found = catalog.workflows.iter().find(|w| w.slug == slug);
+        match (found, &self.workflow_ids) {
+            (Some(workflow), _) if self.may_see(workflow.id) => Ok(workflow),
+            (None, None) => Err(Unseen::Unknown),
+            _ => Err(Unseen::OutOfScope),
+        }
+    }
+
+    /// The team with this slug, if the caller may see it: any team for a key without scopes,
+    /// otherwise the teams of the workflows it sees and the teams it is scoped to.
+    pub fn team<'c>(&self, catalog: &'c Catalog, slug: &str) -> Result<&'c Team, Unseen> {
+        let found = catalog.teams.iter().find(|t| t.slug == slug);
+        let Some(ids) = &self.workflow_ids else {
+            return found.ok_or(Unseen::Unknown);
+        };
+        found
+            .filter(|team| {
+                self.team_ids.as_ref().is_some_and(|t| t.contains(&team.id))
+                    || catalog
+                        .workflows
+                        .iter()
+                        .any(|w| w.team_id == team.id && ids.contains(&w.id))
+            })
+            .ok_or(Unseen::OutOfScope)
+    }
+
+    /// The team a task of `workflow` may be booked to under the slug its sender gave: the
+    /// workflow's own team, or a team the key is scoped to. Any other name, taken or not, is
+    /// refused alike.
+    pub fn task_team(
+        &self,
+        catalog: &Catalog,
+        workflow: &Workflow,
+        slug: &str,
+    ) -> Result<i64, ItemError> {
+        let found = catalog.teams.iter().find(|t| t.slug == slug);
+        let allowed = found.filter(|team| {
+            team.id == workflow.team_id
+                || self
+                    .team_ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&team.id))
+        });
+        match (allowed, &self.team_ids) {
+            (Some(team), _) => Ok(team.id),
+            (None, None) => Err(ItemError::new(
+                "team",
+                format!("no team has the slug '{slug}'"),
+            )),
+            (None, Some(_)) => Err(ItemError::new(
+                "team",
+                format!("this API key may not book tasks to a team '{slug}'"),
+            )),
+        }
     }
 }
 
@@ -50,6 +132,15 @@ where
             .await?
             .ok_or(ApiError::InvalidKey)?;
         let scopes = identity::api_key_scopes(&db, key.id).await?;
+        let team_ids = (!scopes.is_empty()).then(|| {
+            scopes
+                .iter()
+                .filter_map(|scope| match *scope {
+                    KeyScope::Team(team) => Some(team),
+                    KeyScope::Workflow(_) => None,
+                })
+                .collect()
+        });
         let workflow_ids = if scopes.is_empty() {
             None
         } else {
@@ -69,6 +160,7 @@ where
         Ok(ApiCaller {
             key_id: key.id,
             workflow_ids,
+            team_ids,
         })
     }
 }

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-pub use auth::{ApiCaller, create_api_key};
+pub use auth::{ApiCaller, Unseen, create_api_key};
 
 /// Every API route, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {

@@ -1,7 +1,7 @@
 //! Query parameters shared by the read API: the window, the filters (by slug and label, as
 //! people write them) and the grouping. Each failure names its parameter.
 
-use super::{ApiCaller, ApiError};
+use super::{ApiCaller, ApiError, Unseen};
 use app::db::now_ms;
 use app::db::report::Catalog;
 use app::domain::time::{day_of, parse_day};
@@ -120,19 +120,17 @@ impl Params {
         let Some(slug) = self.get("workflow") else {
             return Ok(None);
         };
-        let workflow = catalog
-            .workflows
-            .iter()
-            .find(|w| w.slug == slug)
-            .ok_or_else(|| {
-                ApiError::invalid("workflow", format!("no workflow has the slug '{slug}'"))
-            })?;
-        if !caller.may_see(workflow.id) {
-            return Err(ApiError::Forbidden(format!(
+        // A key with scopes gets one answer whether the workflow is outside them or missing.
+        match caller.workflow(catalog, slug) {
+            Ok(workflow) => Ok(Some(workflow)),
+            Err(Unseen::Unknown) => Err(ApiError::invalid(
+                "workflow",
+                format!("no workflow has the slug '{slug}'"),
+            )),
+            Err(Unseen::OutOfScope) => Err(ApiError::Forbidden(format!(
                 "this API key may not read the workflow '{slug}'"
-            )));
+            ))),
         }
-        Ok(Some(workflow))
     }
 
     /// The filter the parameters describe, narrowed to what the caller may see.
@@ -152,19 +150,27 @@ impl Params {
             ..Filter::default()
         };
         if let Some(slug) = self.get("team") {
-            let team = catalog.teams.iter().find(|t| t.slug == slug);
-            filter.team_id = Some(
-                team.ok_or_else(|| {
-                    ApiError::invalid("team", format!("no team has the slug '{slug}'"))
-                })?
-                .id,
-            );
+            filter.team_id = Some(match caller.team(catalog, slug) {
+                Ok(team) => team.id,
+                Err(Unseen::Unknown) => {
+                    return Err(ApiError::invalid(
+                        "team",
+                        format!("no team has the slug '{slug}'"),
+                    ));
+                }
+                Err(Unseen::OutOfScope) => {
+                    return Err(ApiError::Forbidden(format!(
+                        "this API key may not read the team '{slug}'"
+                    )));
+                }
+            });
         }
         if let Some(slug) = self.get("task_type") {
             let matches: Vec<_> = catalog
                 .task_types
                 .iter()
-                .filter(|t| t.slug == slug && workflow.is_none_or(|w| w.id == t.workflow_id))
+                .filter(|t| t.slug == slug && caller.may_see(t.workflow_id))
+                .filter(|t| workflow.is_none_or(|w| w.id == t.workflow_id))
                 .collect();
             filter.task_type_id = Some(match matches.as_slice() {
                 [one] => one.id,

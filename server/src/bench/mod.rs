@@ -392,9 +392,10 @@ async fn direct_loader(
             .await?;
             let correlation = format!("{id}-a1");
             let attempt: i64 = sqlx::query_scalar(
-                "INSERT INTO attempts (task_id, number, correlation_id, status, started_at, content_hash) \
-                 VALUES ($1, 1, $2, 'succeeded', $3, $2) RETURNING id",
+                "INSERT INTO attempts (workflow_id, task_id, number, correlation_id, status, started_at, \
+                     content_hash) VALUES ($1, $2, 1, $3, 'succeeded', $4, $3) RETURNING id",
             )
+            .bind(workflow)
             .bind(task)
             .bind(&correlation)
             .bind(at)

@@ -493,6 +493,7 @@ async fn write_task(
         let first = calls.first().map_or(cx.started_at, |c| c.started_at);
         let last = calls.last().map_or(first, |c| c.started_at + c.latency_ms);
         let attempt = db::task::NewAttempt {
+            workflow_id: ids.id,
             task_id,
             number,
             correlation_id: correlation_id.clone(),

@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Ingest, Outcome};
@@ -61,6 +62,11 @@ pub struct Batch {
     pub outcomes: Vec<Value>,
     #[serde(default, deserialize_with = "list")]
     pub grades: Vec<Value>,
+    /// For a batch mapped from OTLP spans: per call, the indexes of the task and attempt the
+    /// same span carried, if it carried them. One span is one item to its sender, so its call
+    /// is refused when its task or attempt is, instead of being partly stored.
+    #[serde(skip)]
+    pub span_parents: Vec<Option<(usize, usize)>>,
 }
 
 /// A list left out or sent as `null` is an empty one.
@@ -220,17 +226,16 @@ pub async fn store_prepared(
         .into_iter()
         .flatten()
         .filter_map(|item| Some((text(item, "workflow")?, text(item, "task")?)));
-    let correlation_ids = batch
+    let attempt_refs = batch
         .attempts
         .iter()
-        .filter_map(|item| text(item, "correlation_id"))
-        .chain(
-            calls
-                .iter()
-                .filter_map(|(_, _, call)| call.as_ref().ok().map(|c| c.correlation_id.as_str())),
-        );
+        .filter_map(|item| Some((text(item, "workflow")?, text(item, "correlation_id")?)));
+    let call_refs = calls.iter().filter_map(|(_, _, call)| {
+        let call = call.as_ref().ok()?;
+        Some((call.workflow_id, call.correlation_id.as_str()))
+    });
     ingest
-        .prefetch(tx, task_refs.chain(other_refs), correlation_ids)
+        .prefetch(tx, task_refs.chain(other_refs), attempt_refs, call_refs)
         .await?;
     let mut results = Results::default();
     for (i, item) in batch.tasks.into_iter().enumerate() {
@@ -244,12 +249,45 @@ pub async fn store_prepared(
         results.record("attempts", i, id, ingest.attempt(tx, item).await?);
     }
     ingest.insert_new_attempts(tx).await?;
+    // (is a task, index) of every task and attempt refused so far.
+    let refused: HashSet<(bool, usize)> = results
+        .rejected
+        .iter()
+        .filter_map(|e| {
+            Some((
+                e["kind"].as_str()? == "tasks",
+                e["index"].as_u64()? as usize,
+            ))
+        })
+        .collect();
+    let span_refused = |i: usize| {
+        batch
+            .span_parents
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|(task, attempt)| {
+                refused.contains(&(true, task)) || refused.contains(&(false, attempt))
+            })
+    };
     // Calls are the bulk of a batch: checked one by one beforehand, stored many rows per
     // statement.
     let mut outcomes = Vec::new();
     let mut prepared = Vec::new();
     for (i, id, call) in calls {
         match call {
+            Ok(_) if span_refused(i) => {
+                let error = wire::ItemError::new(
+                    "span",
+                    "the task or attempt this span carries was refused, so its call is too",
+                );
+                let outcome = Outcome::Rejected {
+                    status: 422,
+                    code: "invalid_item",
+                    error,
+                };
+                outcomes.push((i, id, outcome));
+            }
             Ok(mut call) => {
                 ingest.join_attempt(tx, &mut call).await?;
                 prepared.push((i, id, call));

@@ -50,8 +50,9 @@ pub struct Ingest<'a> {
     pub slices: BTreeSet<(i64, i64)>,
     /// Tasks looked up or written in this batch by (workflow, sender id); `None`: not stored.
     tasks_known: HashMap<(i64, String), Option<Stored>>,
-    /// Attempts looked up or written in this batch by correlation id; `None`: not stored.
-    attempts_known: HashMap<String, Option<Stored>>,
+    /// Attempts looked up or written in this batch by (workflow, correlation id); `None`: not
+    /// stored.
+    attempts_known: HashMap<(i64, String), Option<Stored>>,
     /// The attempts of tasks this batch numbered attempts for: (correlation id, number).
     numbers: HashMap<i64, Vec<(String, i64)>>,
     /// Tasks created by this batch, by workflow: outcome events sent before them are claimed
@@ -65,9 +66,9 @@ pub struct Ingest<'a> {
     new_tasks: Vec<(Workflow, NewTask)>,
     /// The (workflow, sender id) of each of `new_tasks`.
     new_task_keys: HashSet<(i64, String)>,
-    /// New attempts checked and waiting to be inserted together, by correlation id, each
-    /// with its task's start.
-    new_attempts: BTreeMap<String, (task::NewAttempt, Option<i64>)>,
+    /// New attempts checked and waiting to be inserted together, by (workflow, correlation
+    /// id), each with its task's start.
+    new_attempts: BTreeMap<(i64, String), (task::NewAttempt, Option<i64>)>,
 }
 
 fn content_hash(item: &Value) -> String {
@@ -99,13 +100,16 @@ impl<'a> Ingest<'a> {
     }
 
     /// Looks up, a few statements in all, the tasks and attempts the batch's items name, so
-    /// that storing each item reads from memory. `tasks` are (workflow slug, sender id) pairs;
-    /// names of unknown or forbidden workflows are skipped (their items are refused anyway).
+    /// that storing each item reads from memory. `tasks` are (workflow slug, sender id) pairs,
+    /// `attempts` (workflow id, correlation id) pairs of calls already checked and (workflow
+    /// slug, correlation id) pairs of attempts; names of unknown or forbidden workflows are
+    /// skipped (their items are refused anyway).
     pub async fn prefetch<'i>(
         &mut self,
         tx: &mut Tx,
         tasks: impl Iterator<Item = (&'i str, &'i str)>,
-        correlation_ids: impl Iterator<Item = &'i str>,
+        attempts: impl Iterator<Item = (&'i str, &'i str)>,
+        call_attempts: impl Iterator<Item = (i64, &'i str)>,
     ) -> DbResult<()> {
         let mut by_workflow: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
         for (slug, id) in tasks {
@@ -122,13 +126,24 @@ impl<'a> Ingest<'a> {
                 self.tasks_known.insert((workflow_id, id), Some(stored));
             }
         }
-        let ids: BTreeSet<&str> = correlation_ids.collect();
-        let ids: Vec<&str> = ids.into_iter().collect();
-        for id in &ids {
-            self.attempts_known.insert(id.to_string(), None);
+        let mut by_workflow: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
+        for (slug, id) in attempts {
+            if let Ok(workflow) = self.workflow(slug) {
+                by_workflow.entry(workflow.id).or_default().insert(id);
+            }
         }
-        for (id, stored) in task::stored_attempts(tx, &ids).await? {
-            self.attempts_known.insert(id, Some(stored));
+        for (workflow_id, id) in call_attempts {
+            by_workflow.entry(workflow_id).or_default().insert(id);
+        }
+        for (workflow_id, ids) in by_workflow {
+            let ids: Vec<&str> = ids.into_iter().collect();
+            for id in &ids {
+                self.attempts_known
+                    .insert((workflow_id, id.to_string()), None);
+            }
+            for (id, stored) in task::stored_attempts(tx, workflow_id, &ids).await? {
+                self.attempts_known.insert((workflow_id, id), Some(stored));
+            }
         }
         Ok(())
     }
@@ -149,19 +164,20 @@ impl<'a> Ingest<'a> {
         Ok(stored)
     }
 
-    /// The stored attempt with this correlation id, from what the batch knows or else the
-    /// database.
+    /// The stored attempt of this workflow with this correlation id, from what the batch knows
+    /// or else the database.
     async fn stored_attempt(
         &mut self,
         tx: &mut Tx,
+        workflow_id: i64,
         correlation_id: &str,
     ) -> DbResult<Option<Stored>> {
-        if let Some(known) = self.attempts_known.get(correlation_id) {
+        let key = (workflow_id, correlation_id.to_owned());
+        if let Some(known) = self.attempts_known.get(&key) {
             return Ok(known.clone());
         }
-        let stored = task::stored_attempt(tx, correlation_id).await?;
-        self.attempts_known
-            .insert(correlation_id.to_owned(), stored.clone());
+        let stored = task::stored_attempt(tx, workflow_id, correlation_id).await?;
+        self.attempts_known.insert(key, stored.clone());
         Ok(stored)
     }
 
@@ -174,30 +190,24 @@ impl<'a> Ingest<'a> {
         Ok(())
     }
 
+    /// The workflow a sender names. A key with scopes gets one answer for a workflow outside
+    /// them and for one that does not exist, so it cannot learn which names are taken.
     fn workflow(&self, slug: &str) -> Result<&Workflow, Outcome> {
-        let workflow = self
-            .catalog
-            .workflows
-            .iter()
-            .find(|w| w.slug == slug)
-            .ok_or_else(|| {
-                Outcome::invalid(ItemError::new(
-                    "workflow",
-                    format!("no workflow has the slug '{slug}'"),
-                ))
-            })?;
-        if !self.caller.may_see(workflow.id) {
-            let error = ItemError::new(
+        match self.caller.workflow(self.catalog, slug) {
+            Ok(workflow) => Ok(workflow),
+            Err(crate::api::Unseen::Unknown) => Err(Outcome::invalid(ItemError::new(
                 "workflow",
-                format!("this API key may not write to '{slug}'"),
-            );
-            return Err(Outcome::Rejected {
+                format!("no workflow has the slug '{slug}'"),
+            ))),
+            Err(crate::api::Unseen::OutOfScope) => Err(Outcome::Rejected {
                 status: 403,
                 code: "forbidden",
-                error,
-            });
+                error: ItemError::new(
+                    "workflow",
+                    format!("this API key may not write to '{slug}'"),
+                ),
+            }),
         }
-        Ok(workflow)
     }
 
     fn touch(&mut self, workflow_id: i64, task_id: Option<i64>, task_started_at: Option<i64>) {
@@ -384,16 +394,7 @@ impl<'a> Ingest<'a> {
             };
             let team_id = match &input.team {
                 None => workflow.team_id,
-                Some(slug) => {
-                    self.catalog
-                        .teams
-                        .iter()
-                        .find(|t| &t.slug == slug)
-                        .ok_or_else(|| {
-                            ItemError::new("team", format!("no team has the slug '{slug}'"))
-                        })?
-                        .id
-                }
+                Some(slug) => self.caller.task_team(self.catalog, workflow, slug)?,
             };
             Ok(NewTask {
                 external_id: input.id.clone(),
@@ -538,11 +539,13 @@ impl<'a> Ingest<'a> {
                 .map(|(_, n)| *n)
                 .unwrap_or_else(|| taken.iter().map(|(_, n)| n + 1).max().unwrap_or(1)),
         };
-        if self.new_attempts.contains_key(&input.correlation_id) {
+        let key = (workflow.id, input.correlation_id.clone());
+        if self.new_attempts.contains_key(&key) {
             // The batch sends this attempt twice: the second is compared with the first.
             self.insert_new_attempts(tx).await?;
         }
         let attempt = task::NewAttempt {
+            workflow_id: workflow.id,
             task_id: owner.id,
             number,
             correlation_id: input.correlation_id.clone(),
@@ -552,7 +555,10 @@ impl<'a> Ingest<'a> {
             finished_at,
             content_hash: hash,
         };
-        let outcome = match self.stored_attempt(tx, &input.correlation_id).await? {
+        let outcome = match self
+            .stored_attempt(tx, workflow.id, &input.correlation_id)
+            .await?
+        {
             Some(stored) if stored.task_id != Some(owner.id) => {
                 let error = ItemError::new(
                     "correlation_id",
@@ -570,7 +576,7 @@ impl<'a> Ingest<'a> {
             Some(stored) => {
                 task::update_attempt(tx, stored.id, &attempt).await?;
                 self.attempts_known.insert(
-                    input.correlation_id.clone(),
+                    key,
                     Some(Stored {
                         content_hash: attempt.content_hash,
                         ..stored
@@ -579,10 +585,8 @@ impl<'a> Ingest<'a> {
                 Outcome::Updated
             }
             None => {
-                self.new_attempts.insert(
-                    input.correlation_id.clone(),
-                    (attempt, owner.task_started_at),
-                );
+                self.new_attempts
+                    .insert(key, (attempt, owner.task_started_at));
                 Outcome::Created
             }
         };
@@ -600,14 +604,14 @@ impl<'a> Ingest<'a> {
         let new_attempts = std::mem::take(&mut self.new_attempts);
         let rows: Vec<&task::NewAttempt> = new_attempts.values().map(|(row, _)| row).collect();
         let ids = task::insert_attempts(tx, &rows).await?;
-        for (correlation_id, (attempt, task_started_at)) in new_attempts {
+        for (key, (attempt, task_started_at)) in new_attempts {
             let stored = Stored {
-                id: ids[&correlation_id],
+                id: ids[&key],
                 content_hash: attempt.content_hash,
                 task_id: Some(attempt.task_id),
                 task_started_at,
             };
-            self.attempts_known.insert(correlation_id, Some(stored));
+            self.attempts_known.insert(key, Some(stored));
         }
         Ok(())
     }
@@ -671,10 +675,13 @@ impl<'a> Ingest<'a> {
         })
     }
 
-    /// Joins a prepared call to its attempt when that is stored, looking each correlation id
-    /// up once per batch; a call whose attempt comes later is claimed by it then.
+    /// Joins a prepared call to the attempt of its own workflow with its correlation id when
+    /// that is stored, looking each up once per batch; a call whose attempt comes later is
+    /// claimed by it then.
     pub async fn join_attempt(&mut self, tx: &mut Tx, call: &mut Call) -> DbResult<()> {
-        let attempt = self.stored_attempt(tx, &call.correlation_id).await?;
+        let attempt = self
+            .stored_attempt(tx, call.workflow_id, &call.correlation_id)
+            .await?;
         call.attempt_id = attempt.as_ref().map(|a| a.id);
         call.task_id = attempt.and_then(|a| a.task_id);
         Ok(())
@@ -706,7 +713,7 @@ impl<'a> Ingest<'a> {
         // Counted on its task's day once it belongs to a stored attempt.
         let attempt = self
             .attempts_known
-            .get(&call.correlation_id)
+            .get(&(call.workflow_id, call.correlation_id.clone()))
             .cloned()
             .flatten();
         self.touch(

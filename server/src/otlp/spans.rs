@@ -435,6 +435,13 @@ fn map_span(mapped: &mut Mapped, span: &Span, attrs: &Attrs, ids: &Ids) -> Resul
         mapped.batch.attempts.push(attempt);
         mapped.origins.attempts.push(ids.label());
     }
+    let parents = starts_task.then(|| {
+        (
+            mapped.batch.tasks.len() - 1,
+            mapped.batch.attempts.len() - 1,
+        )
+    });
+    mapped.batch.span_parents.push(parents);
     mapped.batch.calls.push(call);
     mapped.origins.calls.push(ids.label());
     Ok(())

@@ -30,11 +30,27 @@ pub async fn test_databases() -> Vec<TestDb> {
     vec![sqlite().await, postgres().await]
 }
 
+/// One fresh database on each backend with no schema yet, for tests of the migrations.
+pub async fn empty_databases() -> Vec<TestDb> {
+    vec![empty_sqlite().await, empty_postgres().await]
+}
+
 pub async fn sqlite() -> TestDb {
+    let t = empty_sqlite().await;
+    t.db.migrate().await.expect("SQLite migrates");
+    t
+}
+
+pub async fn postgres() -> TestDb {
+    let t = empty_postgres().await;
+    t.db.migrate().await.expect("PostgreSQL migrates");
+    t
+}
+
+async fn empty_sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let db = Db::connect(&url).await.expect("SQLite opens");
-    db.migrate().await.expect("SQLite migrates");
     TestDb {
         db,
         backend: "sqlite",
@@ -43,7 +59,7 @@ pub async fn sqlite() -> TestDb {
     }
 }
 
-pub async fn postgres() -> TestDb {
+async fn empty_postgres() -> TestDb {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let admin_url = std::env::var("FINISHLINE_TEST_PG_URL").expect(
         "FINISHLINE_TEST_PG_URL is not set. Run scripts/test (it starts a throw-away PostgreSQL), \
@@ -71,7 +87,6 @@ pub async fn postgres() -> TestDb {
     let base = &admin_url[..admin_url.rfind('/').expect("the URL names a database")];
     let url = format!("{base}/{name}");
     let db = Db::connect(&url).await.expect("the test database opens");
-    db.migrate().await.expect("PostgreSQL migrates");
     TestDb {
         db,
         backend: "postgres",

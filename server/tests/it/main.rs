@@ -14,5 +14,6 @@ mod read_api;
 mod security;
 mod storage;
 mod success;
+mod tenancy;
 mod verdicts;
 mod views;

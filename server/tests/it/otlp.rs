@@ -377,6 +377,52 @@ async fn a_key_scoped_to_one_team_cannot_write_anothers_spans() {
     }
 }
 
+/// A span is one item to its sender: when the task or attempt it carries is refused, its call
+/// is not stored either, and the span is reported refused.
+#[tokio::test]
+async fn a_refused_span_is_not_partly_stored() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let teams = app::db::identity::list_teams(&t.db).await.unwrap();
+        let support = teams.iter().find(|t| t.slug == "support").unwrap();
+        let key = create_api_key(
+            &t.db,
+            "support gateway",
+            &[app::model::KeyScope::Team(support.id)],
+            None,
+        )
+        .await
+        .unwrap();
+        let router = app(&t.db);
+        let mut span = spec_span(
+            "00f067aa0ba902b1",
+            json!([
+                {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                {"key": "finishline.team", "value": {"stringValue": "finance"}},
+                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": 10}}
+            ]),
+        );
+        span.as_object_mut().unwrap().remove("parentSpanId");
+        let (status, answer) = send(&router, post_json(&key, spec_json(json!([span])))).await;
+        assert_eq!(status, StatusCode::OK);
+        let answer: Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1", "{answer}");
+        let message = answer["partialSuccess"]["errorMessage"].as_str().unwrap();
+        assert!(message.contains("finishline.team"), "{answer}");
+        assert_eq!(
+            stored(&t.db).await.0,
+            0,
+            "{}: no call of the span",
+            t.backend
+        );
+        let tasks =
+            on_db!(&t.db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tasks")
+            .fetch_one(pool).await)
+            .unwrap();
+        assert_eq!(tasks, 0, "{}", t.backend);
+    }
+}
+
 #[tokio::test]
 async fn unreadable_exports_are_refused_with_an_otlp_status() {
     let t = crate::helpers::sqlite().await;

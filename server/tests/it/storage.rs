@@ -444,6 +444,7 @@ async fn tasks_attempts_and_calls_round_trip_and_early_calls_join_their_attempt(
         };
         let task_id = db::task::insert_task(&mut tx, &task, T0).await.unwrap();
         let attempt = db::task::NewAttempt {
+            workflow_id: task.workflow_id,
             task_id,
             number: 1,
             correlation_id: "corr-1".to_owned(),
@@ -821,6 +822,7 @@ async fn rollups_are_recomputed_from_raw_rows_per_day_and_verdict() {
             for number in 1..=attempts {
                 let corr = format!("t{i}-a{number}");
                 let attempt = db::task::NewAttempt {
+                    workflow_id: task.workflow_id,
                     task_id,
                     number,
                     correlation_id: corr.clone(),
@@ -942,6 +944,7 @@ async fn the_kept_spreads_give_the_workflow_page_the_figures_of_its_task_lines()
             let task_id = db::task::insert_task(&mut tx, &task, T0).await.unwrap();
             let corr = format!("t{i}-a1");
             let attempt = db::task::NewAttempt {
+                workflow_id: task.workflow_id,
                 task_id,
                 number: 1,
                 correlation_id: corr.clone(),
