@@ -364,3 +364,49 @@ async fn the_migration_keeps_attempts_and_sets_calls_joined_across_workflows_loo
         on_db!(&t.db, pool => sqlx::query(&sql).execute(pool).await.map(|done| done.rows_affected())).unwrap();
     }
 }
+
+/// A task of another team's workflow booked to the owner's team (an unscoped key may do that,
+/// for cost allocation) stays invisible to that owner: its trace answers like a missing task.
+#[tokio::test]
+async fn an_owner_sees_a_task_only_through_its_workflow() {
+    use crate::helpers::{OWNER, PASSWORD, app, people, rpc, sign_in};
+    for t in test_databases().await {
+        let p = people(&t.db).await;
+        let key = create_api_key(&t.db, "everything", &[], None)
+            .await
+            .unwrap();
+        let router = app(&t.db);
+        let day = today();
+        let body = json!({"tasks": [
+            {"id": "booked-to-support", "workflow": "invoice-clearing", "team": "support",
+             "started_at": format!("{day}T09:00:00Z"), "status": "running"},
+            {"id": "own", "workflow": "support-triage",
+             "started_at": format!("{day}T09:00:00Z"), "status": "running"}
+        ]});
+        let (status, answer) = post(&router, &key, "application/json", body.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{}: {answer}", t.backend);
+        let id = |external: &str| format!("SELECT id FROM tasks WHERE external_id = '{external}'");
+        let booked = scalar(&t.db, &id("booked-to-support")).await;
+        let own = scalar(&t.db, &id("own")).await;
+        let owner = sign_in(&router, OWNER, PASSWORD).await;
+        let trace =
+            async |id: i64| rpc(&router, "get_task_trace", &format!("id={id}"), &owner).await;
+        assert_eq!(trace(own).await.status, StatusCode::OK, "{}", t.backend);
+        let hidden = trace(booked).await;
+        let missing = trace(booked + own + 1_000).await;
+        assert_eq!(
+            (hidden.status, hidden.body),
+            (missing.status, missing.body),
+            "{}: another workflow's task answers like a missing one",
+            t.backend
+        );
+        assert_eq!(
+            p.team_a,
+            scalar(
+                &t.db,
+                "SELECT team_id FROM tasks WHERE external_id = 'booked-to-support'"
+            )
+            .await
+        );
+    }
+}
