@@ -111,7 +111,9 @@ impl Params {
         }
     }
 
-    /// The workflow named by `workflow` (a slug), which the caller must be allowed to see.
+    /// The workflow named by `workflow` (a slug), which the caller must be allowed to see. A
+    /// key with scopes gets the same answer for another team's workflow as for one that does
+    /// not exist, so that it cannot learn which slugs are in use elsewhere.
     pub fn workflow<'c>(
         &self,
         catalog: &'c Catalog,
@@ -123,16 +125,17 @@ impl Params {
         let workflow = catalog
             .workflows
             .iter()
-            .find(|w| w.slug == slug)
-            .ok_or_else(|| {
-                ApiError::invalid("workflow", format!("no workflow has the slug '{slug}'"))
-            })?;
-        if !caller.may_see(workflow.id) {
-            return Err(ApiError::Forbidden(format!(
-                "this API key may not read the workflow '{slug}'"
-            )));
+            .find(|w| w.slug == slug && caller.may_see(w.id));
+        match workflow {
+            Some(workflow) => Ok(Some(workflow)),
+            None if caller.workflow_ids.is_some() => Err(ApiError::Forbidden(format!(
+                "this API key may not read a workflow with the slug '{slug}'"
+            ))),
+            None => Err(ApiError::invalid(
+                "workflow",
+                format!("no workflow has the slug '{slug}'"),
+            )),
         }
-        Ok(Some(workflow))
     }
 
     /// The filter the parameters describe, narrowed to what the caller may see.
@@ -152,7 +155,16 @@ impl Params {
             ..Filter::default()
         };
         if let Some(slug) = self.get("team") {
-            let team = catalog.teams.iter().find(|t| t.slug == slug);
+            // A key with scopes knows only the teams of the workflows it may read: another
+            // team is answered as a team that does not exist.
+            let team = catalog.teams.iter().find(|t| {
+                t.slug == slug
+                    && (caller.workflow_ids.is_none()
+                        || catalog
+                            .workflows
+                            .iter()
+                            .any(|w| w.team_id == t.id && caller.may_see(w.id)))
+            });
             filter.team_id = Some(
                 team.ok_or_else(|| {
                     ApiError::invalid("team", format!("no team has the slug '{slug}'"))
@@ -164,7 +176,11 @@ impl Params {
             let matches: Vec<_> = catalog
                 .task_types
                 .iter()
-                .filter(|t| t.slug == slug && workflow.is_none_or(|w| w.id == t.workflow_id))
+                .filter(|t| {
+                    t.slug == slug
+                        && caller.may_see(t.workflow_id)
+                        && workflow.is_none_or(|w| w.id == t.workflow_id)
+                })
                 .collect();
             filter.task_type_id = Some(match matches.as_slice() {
                 [one] => one.id,
