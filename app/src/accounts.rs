@@ -167,8 +167,10 @@ pub struct StartedSession {
     pub secret: String,
 }
 
-/// Checks a password and starts a session. Every attempt is recorded (for throttling); once an
-/// account or an address has failed too often, attempts are refused without checking.
+/// Checks a password and starts a session. Every attempt is recorded as failed before its
+/// password is checked (and marked successful after); once an account or an address has failed
+/// too often, attempts are refused without checking. Recording and counting are one step, so
+/// attempts sent at once cannot all slip under the limit.
 pub async fn sign_in(
     db: &Db,
     email: &str,
@@ -179,7 +181,9 @@ pub async fn sign_in(
 ) -> Result<StartedSession, SignInError> {
     let email: String = email.trim().to_lowercase().chars().take(254).collect();
     let since = now - THROTTLE_WINDOW_MS;
-    let (by_email, by_address) = identity::recent_failures(db, &email, address, since).await?;
+    let mut tx = db.begin().await?;
+    let (attempt, by_email, by_address) =
+        identity::claim_login_attempt(&mut tx, &email, address, since, now).await?;
     let unlocks_at = [
         (by_email, MAX_ACCOUNT_FAILURES),
         (by_address, MAX_ADDRESS_FAILURES),
@@ -189,20 +193,20 @@ pub async fn sign_in(
     .map(|(times, limit)| times[times.len() - limit] + THROTTLE_WINDOW_MS)
     .max();
     if let Some(unlocks_at) = unlocks_at {
+        // Dropping the transaction forgets the claim: a refused attempt is not a failure.
         return Err(SignInError::Throttled {
             retry_after_ms: (unlocks_at - now).max(1_000),
         });
     }
+    tx.commit().await?;
     let user = identity::find_user_by_email(db, &email).await?;
     let matches =
         verify_password_or_dummy(password, user.as_ref().map(|u| u.password_hash.clone())).await;
-    let user = user.filter(|u| matches && u.disabled_at.is_none());
-    let mut tx = db.begin().await?;
-    identity::record_login_attempt(&mut tx, &email, address, user.is_some(), now).await?;
-    let Some(user) = user else {
-        tx.commit().await?;
+    let Some(user) = user.filter(|u| matches && u.disabled_at.is_none()) else {
         return Err(SignInError::Incorrect);
     };
+    let mut tx = db.begin().await?;
+    identity::mark_login_succeeded(&mut tx, attempt).await?;
     let secret = start_session(&mut tx, user.id, settings, now).await?;
     tx.commit().await?;
     Ok(StartedSession {

@@ -41,18 +41,31 @@ impl Table {
     }
 }
 
-/// One CSV field, quoted when it must be (RFC 4180); a leading =, +, - or @ is prefixed with
-/// an apostrophe so that a spreadsheet never runs a sender's text as a formula.
+/// One CSV field, quoted when it must be (RFC 4180). A field a spreadsheet would run as a
+/// formula (one starting with =, +, -, @, a tab or a carriage return) is prefixed with an
+/// apostrophe, unless it is a plain decimal number such as `-12.5`. Every CSV Finishline writes,
+/// the pages' exports and the read API's alike, goes through here.
 pub fn csv_field(text: &str) -> String {
-    let text = match text.chars().next() {
-        Some('=' | '+' | '-' | '@') if text.parse::<f64>().is_err() => format!("'{text}"),
-        _ => text.to_owned(),
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(text) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
     };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text
     }
+}
+
+/// `-12.5`, `3`: an optional minus, digits, and an optional fraction; nothing a spreadsheet
+/// could evaluate.
+fn is_plain_number(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    [whole, fraction]
+        .iter()
+        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn money(amount: Micros) -> String {
@@ -400,6 +413,13 @@ mod tests {
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("-12.5"), "-12.5");
         assert_eq!(csv_field("@cmd"), "'@cmd");
+        assert_eq!(csv_field("3"), "3");
+        assert_eq!(csv_field("\t=cmd"), "'\t=cmd");
+        assert_eq!(csv_field("\r=cmd"), "\"'\r=cmd\"");
+        assert_eq!(csv_field("+SUM(A1)"), "'+SUM(A1)");
+        assert_eq!(csv_field("-1+1"), "'-1+1");
+        assert_eq!(csv_field("-inf"), "'-inf");
+        assert_eq!(csv_field("+1"), "'+1");
     }
 
     #[test]

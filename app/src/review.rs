@@ -261,6 +261,12 @@ pub async fn grade(
     {
         return Err(invalid("item_id", "you have already graded this task"));
     }
+    if queue::passed_on(&mut tx, task.id, viewer.user_id).await? {
+        return Err(invalid(
+            "item_id",
+            "you skipped this task; it is left to other reviewers",
+        ));
+    }
     let new = grade::NewGrade {
         external_id: None,
         task_id: task.id,

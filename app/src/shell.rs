@@ -57,7 +57,8 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Stylesheet id="finishline" href="/pkg/finishline.css" />
-        <Title formatter=|page: String| if page.is_empty() { "Finishline".to_owned() } else { format!("{page} · Finishline") } />
+        // The one formatter every page's title goes through: it escapes what the server writes.
+        <Title formatter=crate::components::markup::document_title />
         <Router>
             <Layout>
                 <Routes fallback=NotFound>

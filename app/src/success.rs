@@ -175,11 +175,12 @@ pub async fn save_workflow(
 ) -> Result<i64, AccountError> {
     let settings = parse_settings(form)?;
     let teams = identity::list_teams(db).await?;
-    if !teams.iter().any(|t| t.id == settings.team_id) {
-        return Err(invalid("team_id", "is not a team"));
-    }
+    // Owners hear the same for another team's id as for one that does not exist.
     if !viewer.defines_success(settings.team_id) {
         return Err(invalid("team_id", "must be one of your teams"));
+    }
+    if !teams.iter().any(|t| t.id == settings.team_id) {
+        return Err(invalid("team_id", "is not a team"));
     }
     let before = match id {
         Some(id) => Some(workflow_for(db, viewer, id).await?),

@@ -68,13 +68,14 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     let settings = &state.web;
     let route = route_of(request.uri().path());
     if route == Route::Machine {
-        return next.run(request).await;
+        let authenticated = request.headers().contains_key(header::AUTHORIZATION);
+        return with_api_headers(next.run(request).await, settings, authenticated);
     }
     let unsafe_method = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if unsafe_method && !same_origin(request.headers(), settings.public_origin.as_deref()) {
+    if unsafe_method && !same_origin(request.headers(), settings) {
         return (
             StatusCode::FORBIDDEN,
             "Cross-site request refused: this form or call did not come from a Finishline page.",
@@ -176,37 +177,42 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Whether a state-changing request comes from this site: its `Origin` (or, when a browser
-/// sends none, its `Referer`) must be this site. Requests with neither are refused.
-fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+/// sends none, its `Referer`) must name the same scheme, host and port as the site, which is
+/// the configured public origin, or else the request's `Host` over HTTPS when cookies are
+/// marked secure and HTTP when not. Requests with neither header are refused.
+fn same_origin(headers: &HeaderMap, settings: &WebSettings) -> bool {
     let text = |name| {
         headers
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let origin = match (text(header::ORIGIN), text(header::REFERER)) {
-        (Some(origin), _) if origin != "null" => origin.to_owned(),
-        (_, Some(referer)) => match origin_of(referer) {
-            Some(origin) => origin,
-            None => return false,
-        },
+    let sender = match (text(header::ORIGIN), text(header::REFERER)) {
+        (Some(origin), _) if origin != "null" => origin,
+        (_, Some(referer)) => referer,
         _ => return false,
     };
-    match public_origin {
-        Some(expected) => origin.eq_ignore_ascii_case(expected.trim_end_matches('/')),
+    let Ok(sender) = url::Url::parse(sender) else {
+        return false;
+    };
+    let site = match &settings.public_origin {
+        Some(public) => url::Url::parse(public),
         None => {
-            let host = origin.split_once("://").map(|(_, host)| host);
-            host.is_some_and(|host| {
-                text(header::HOST).is_some_and(|expected| host.eq_ignore_ascii_case(expected))
-            })
+            let Some(host) = text(header::HOST) else {
+                return false;
+            };
+            let scheme = if settings.sessions.secure_cookies {
+                "https"
+            } else {
+                "http"
+            };
+            url::Url::parse(&format!("{scheme}://{host}/"))
         }
-    }
-}
-
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
+    };
+    let site = match site {
+        Ok(site) if site.has_host() => site,
+        _ => return false,
+    };
+    sender.origin().is_tuple() && sender.origin() == site.origin()
 }
 
 fn client_address(request: &Request, trust_proxy: bool) -> String {
@@ -275,6 +281,39 @@ fn with_headers(mut response: Response, settings: &WebSettings, nonce: Option<&s
     response
 }
 
+/// The API's and OTLP receiver's answers: never sniffed, framed, cached when they answer a
+/// key, or sent on as a referrer; a policy that lets nothing in them run or load.
+fn with_api_headers(
+    mut response: Response,
+    settings: &WebSettings,
+    authenticated: bool,
+) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if authenticated && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if settings.sessions.secure_cookies {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,33 +326,89 @@ mod tests {
         map
     }
 
+    fn site(public_origin: Option<&str>, secure_cookies: bool) -> WebSettings {
+        WebSettings {
+            sessions: SessionSettings {
+                secure_cookies,
+                ..SessionSettings::default()
+            },
+            public_origin: public_origin.map(str::to_owned),
+            trust_proxy: false,
+        }
+    }
+
     #[test]
     fn writes_must_come_from_this_site() {
+        let plain = site(None, false);
         let host = (header::HOST, "localhost:3000");
         let own = headers(&[host.clone(), (header::ORIGIN, "http://localhost:3000")]);
-        assert!(same_origin(&own, None));
+        assert!(same_origin(&own, &plain));
         let foreign = headers(&[host.clone(), (header::ORIGIN, "https://evil.example")]);
-        assert!(!same_origin(&foreign, None));
+        assert!(!same_origin(&foreign, &plain));
         let referer = headers(&[
             host.clone(),
             (header::REFERER, "http://localhost:3000/keys?x=1"),
         ]);
-        assert!(same_origin(&referer, None));
+        assert!(same_origin(&referer, &plain));
         assert!(
-            !same_origin(&headers(std::slice::from_ref(&host)), None),
+            !same_origin(&headers(std::slice::from_ref(&host)), &plain),
             "neither header"
         );
-        let null = headers(&[host, (header::ORIGIN, "null")]);
-        assert!(!same_origin(&null, None));
+        let null = headers(&[host.clone(), (header::ORIGIN, "null")]);
+        assert!(!same_origin(&null, &plain));
         let proxied = headers(&[
             (header::HOST, "10.0.0.5:3000"),
             (header::ORIGIN, "https://finishline.example.com"),
         ]);
-        assert!(same_origin(
+        let public = site(Some("https://finishline.example.com/"), true);
+        assert!(same_origin(&proxied, &public));
+        assert!(!same_origin(
             &proxied,
-            Some("https://finishline.example.com/")
+            &site(Some("https://other.example.com"), true)
         ));
-        assert!(!same_origin(&proxied, Some("https://other.example.com")));
+        let default_port = headers(&[(header::ORIGIN, "https://finishline.example.com:443")]);
+        assert!(same_origin(&default_port, &public));
+    }
+
+    #[test]
+    fn another_scheme_or_port_on_the_same_host_is_another_site() {
+        let host = (header::HOST, "localhost:3000");
+        let plain = site(None, false);
+        let secure = site(None, true);
+        for (origin, over_http, over_https) in [
+            ("http://localhost:3000", true, false),
+            ("https://localhost:3000", false, true),
+            ("ws://localhost:3000", false, false),
+            ("http://localhost:3001", false, false),
+            ("http://localhost", false, false),
+            ("http://LOCALHOST:3000", true, false),
+            ("http://localhost:3000.evil.example", false, false),
+            ("http://localhost:3000@evil.example", false, false),
+            ("file:///etc/passwd", false, false),
+            ("not a url", false, false),
+        ] {
+            let request = headers(&[host.clone(), (header::ORIGIN, origin)]);
+            assert_eq!(
+                same_origin(&request, &plain),
+                over_http,
+                "{origin} over HTTP"
+            );
+            assert_eq!(
+                same_origin(&request, &secure),
+                over_https,
+                "{origin} over HTTPS"
+            );
+        }
+        let public = site(Some("https://finishline.example.com"), true);
+        for origin in [
+            "http://finishline.example.com",
+            "https://finishline.example.com:8443",
+        ] {
+            let request = headers(&[(header::ORIGIN, origin)]);
+            assert!(!same_origin(&request, &public), "{origin}");
+        }
+        let referer = headers(&[host, (header::REFERER, "https://localhost:3000/keys")]);
+        assert!(!same_origin(&referer, &plain));
     }
 
     #[test]

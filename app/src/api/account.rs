@@ -95,7 +95,7 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use crate::access::is_local_path;
+    use crate::access::local_path;
     use crate::accounts::SignInError;
     use crate::api::context::*;
     use http::StatusCode;
@@ -110,9 +110,10 @@ pub async fn sign_in(
         crate::db::now_ms(),
     )
     .await;
+    let next = next.as_deref().and_then(local_path);
     let back = |problem: Problem| {
         let mut url = format!("/sign-in?problem={}", problem.code());
-        if let Some(next) = next.as_deref().filter(|next| is_local_path(next)) {
+        if let Some(next) = &next {
             url.push_str("&next=");
             url.push_str(&encode_query_value(next));
         }
@@ -126,7 +127,7 @@ pub async fn sign_in(
             );
             let to = match next.as_deref() {
                 _ if started.viewer.must_change_password => "/account",
-                Some(next) if is_local_path(next) && !next.starts_with("/sign-in") => next,
+                Some(next) if !next.starts_with("/sign-in") => next,
                 _ => started.viewer.landing(),
             };
             leptos_axum::redirect(to);

@@ -4,4 +4,5 @@ pub mod chart;
 pub mod export;
 pub mod forms;
 pub mod layout;
+pub mod markup;
 pub mod period;

@@ -207,43 +207,48 @@ pub async fn revoke_user_sessions(tx: &mut Tx, user_id: i64, at: i64) -> DbResul
     Ok(done)
 }
 
-pub async fn record_login_attempt(
+/// Records a sign-in attempt as failed before its password is checked, and returns its id with
+/// the times of the other failures since `since` for this email (only those after its last
+/// successful sign-in) and for this address. Recording and counting are one step, so that
+/// attempts sent at once each see the ones before them: the insert comes first (on SQLite it
+/// takes the database's write lock), and on PostgreSQL the email's and the address's advisory
+/// locks are held until the transaction ends.
+pub async fn claim_login_attempt(
     tx: &mut Tx,
     email: &str,
     address: &str,
-    succeeded: bool,
-    at: i64,
-) -> DbResult<()> {
-    let sql = "INSERT INTO login_attempts (email, address, succeeded, at) VALUES ($1, $2, $3, $4)";
-    execute!(
-        tx,
-        sqlx::query(sql)
-            .bind(email)
-            .bind(address)
-            .bind(succeeded)
-            .bind(at)
-    )?;
-    Ok(())
-}
-
-/// Times of the failed sign-ins since `since` for this email (counting only those after its
-/// last successful sign-in) and for this address.
-pub async fn recent_failures(
-    db: &Db,
-    email: &str,
-    address: &str,
     since: i64,
-) -> DbResult<(Vec<i64>, Vec<i64>)> {
+    at: i64,
+) -> DbResult<(i64, Vec<i64>, Vec<i64>)> {
+    if let Tx::Postgres(conn) = tx {
+        let lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+        for key in [
+            format!("sign-in email {email}"),
+            format!("sign-in address {address}"),
+        ] {
+            sqlx::query(lock).bind(key).execute(&mut **conn).await?;
+        }
+    }
+    let insert = "INSERT INTO login_attempts (email, address, succeeded, at)
+                  VALUES ($1, $2, FALSE, $3) RETURNING id";
+    let id: i64 = on_tx!(tx, conn => sqlx::query_scalar(insert).bind(email).bind(address).bind(at).fetch_one(conn).await)?;
     let by_email = "SELECT at FROM login_attempts
-                    WHERE email = $1 AND NOT succeeded AND at >= $2
+                    WHERE email = $1 AND NOT succeeded AND at >= $2 AND id <> $3
                       AND at > COALESCE(
                           (SELECT MAX(at) FROM login_attempts WHERE email = $1 AND succeeded), 0)
                     ORDER BY at";
     let by_address = "SELECT at FROM login_attempts
-                      WHERE address = $1 AND NOT succeeded AND at >= $2 ORDER BY at";
-    let email_times: Vec<i64> = on_db!(db, pool => sqlx::query_scalar(by_email).bind(email).bind(since).fetch_all(pool).await)?;
-    let address_times: Vec<i64> = on_db!(db, pool => sqlx::query_scalar(by_address).bind(address).bind(since).fetch_all(pool).await)?;
-    Ok((email_times, address_times))
+                      WHERE address = $1 AND NOT succeeded AND at >= $2 AND id <> $3 ORDER BY at";
+    let email_times: Vec<i64> = on_tx!(tx, conn => sqlx::query_scalar(by_email).bind(email).bind(since).bind(id).fetch_all(conn).await)?;
+    let address_times: Vec<i64> = on_tx!(tx, conn => sqlx::query_scalar(by_address).bind(address).bind(since).bind(id).fetch_all(conn).await)?;
+    Ok((id, email_times, address_times))
+}
+
+/// Marks a claimed sign-in attempt as the success it turned out to be.
+pub async fn mark_login_succeeded(tx: &mut Tx, attempt_id: i64) -> DbResult<()> {
+    let sql = "UPDATE login_attempts SET succeeded = TRUE WHERE id = $1";
+    execute!(tx, sqlx::query(sql).bind(attempt_id))?;
+    Ok(())
 }
 
 /// The signed-in user behind a session id hash: the session must be live and the account

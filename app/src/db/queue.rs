@@ -179,6 +179,14 @@ pub async fn skip(tx: &mut Tx, item_id: i64, user_id: i64, at: i64) -> DbResult<
     Ok(())
 }
 
+/// Whether `user_id` passed on task `task_id`, in any of its queue slots.
+pub async fn passed_on(tx: &mut Tx, task_id: i64, user_id: i64) -> DbResult<bool> {
+    let sql = "SELECT COUNT(*) FROM review_skips s JOIN review_queue k ON k.id = s.queue_item_id
+               WHERE k.task_id = $1 AND s.user_id = $2";
+    let skips: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql).bind(task_id).bind(user_id).fetch_one(conn).await)?;
+    Ok(skips > 0)
+}
+
 /// Open items per workflow: (workflow, waiting, of which claimed by someone now).
 pub async fn waiting_by_workflow(db: &Db, now: i64) -> DbResult<Vec<(i64, i64, i64)>> {
     let sql = "SELECT t.workflow_id, COUNT(*),

@@ -10,6 +10,7 @@ use crate::api::workflows::{
 use crate::components::chart::{Chart, ChartSpec, Kind, Series};
 use crate::components::export::CsvLink;
 use crate::components::forms::{ActionError, error_text};
+use crate::components::markup::TextArea;
 use crate::domain::Micros;
 use crate::domain::cpst::percent;
 use leptos::prelude::*;
@@ -106,7 +107,7 @@ fn SettingsFields(settings: SettingsForm, teams: Vec<Choice>) -> impl IntoView {
                 }).collect_view()}
             </select>
         </label>
-        <label>"What it does" <textarea name="description" rows="2" maxlength="2000">{settings.description}</textarea></label>
+        <label>"What it does" <TextArea name="description" rows=2 maxlength=2000 value=settings.description /></label>
         <label>"CPST budget, dollars per successful task" <input type="text" name="budget" inputmode="decimal" required value=settings.budget placeholder="0.40" /></label>
         <label>"Quality target, % success" <input type="text" name="quality_target" inputmode="decimal" required value=settings.quality_target /></label>
         <label>"Gate window, days" <input type="text" name="gate_window_days" inputmode="numeric" required value=settings.gate_window_days /></label>
@@ -292,8 +293,8 @@ fn TaskTypeFields(workflow_id: i64, task_type: TaskTypeView) -> impl IntoView {
         <input type="hidden" name="id" value=task_type.id.to_string() />
         <label>"Name" <input type="text" name="name" required maxlength="100" value=task_type.name placeholder="Password reset" /></label>
         <label>"Short name (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9-]+" value=task_type.slug /></label>
-        <label>"User goal, in plain words" <textarea name="user_goal" rows="2" required maxlength="1000" placeholder="The customer can sign in again">{task_type.user_goal}</textarea></label>
-        <label>"Pass condition, as two reviewers would score it" <textarea name="pass_condition" rows="2" required maxlength="1000" placeholder="Reset link sent to the verified address and the ticket not reopened within 48 hours">{task_type.pass_condition}</textarea></label>
+        <label>"User goal, in plain words" <TextArea name="user_goal" rows=2 required=true maxlength=1000 placeholder="The customer can sign in again" value=task_type.user_goal /></label>
+        <label>"Pass condition, as two reviewers would score it" <TextArea name="pass_condition" rows=2 required=true maxlength=1000 placeholder="Reset link sent to the verified address and the ticket not reopened within 48 hours" value=task_type.pass_condition /></label>
         <label>
             "Review method"
             <select name="review_method">

@@ -8,6 +8,7 @@ use app::domain::Micros;
 use app::domain::cpst::Proportion;
 use app::domain::stats::Summary;
 use app::domain::time::format_day;
+use app::exports::csv_field;
 use app::report::detail::{CostlyTask, Detail, details};
 use app::report::figures::{GroupFigures, Grouping, figures};
 use axum::Json;
@@ -232,8 +233,8 @@ pub async fn get_figures(
     .into_response())
 }
 
-/// The groups as CSV, money in exact dollars; cells that a spreadsheet would run as a formula
-/// are prefixed with a quote.
+/// The groups as CSV, money in exact dollars; text cells through the one CSV field writer
+/// every export shares ([`csv_field`]), which defuses formulas.
 fn csv_response(groups: &[GroupOut], grouping: Grouping) -> Response {
     let mut text = String::from(
         "key,label,from,to,attempted,succeeded,assisted,failed,escalated,abandoned,pending,\
@@ -247,8 +248,8 @@ fn csv_response(groups: &[GroupOut], grouping: Grouping) -> Response {
         let t = &g.tasks;
         let rate = g.success_rate.as_ref();
         let cells = [
-            csv_cell(&g.key),
-            csv_cell(&g.label),
+            csv_field(&g.key),
+            csv_field(&g.label),
             g.from.clone(),
             g.to.clone(),
             t.attempted.to_string(),
@@ -301,31 +302,12 @@ pub fn exact_dollars(m: Micros) -> String {
     format!("{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000)
 }
 
-/// One CSV cell: quoted when it holds a comma, quote or line break, and defused when a
-/// spreadsheet would read it as a formula.
-pub fn csv_cell(text: &str) -> String {
-    let defused = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn csv_cells_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_cell("Support triage"), "Support triage");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=SUM(A1)"), "'=SUM(A1)");
+    fn exact_dollars_keep_every_digit() {
         assert_eq!(exact_dollars(Micros(1_050_000)), "1.050000");
         assert_eq!(exact_dollars(Micros(-7)), "-0.000007");
     }

@@ -136,13 +136,23 @@ async fn sessions_and_sign_in_attempts_round_trip() {
         db::identity::insert_session(&mut tx, &session)
             .await
             .unwrap();
-        db::identity::record_login_attempt(&mut tx, "owner@example.com", "10.0.0.1", false, T0)
+        let since = T0 - 100;
+        db::identity::claim_login_attempt(&mut tx, "owner@example.com", "10.0.0.1", since, T0)
             .await
             .unwrap();
-        db::identity::record_login_attempt(&mut tx, "other@example.com", "10.0.0.1", false, T0)
+        db::identity::claim_login_attempt(&mut tx, "other@example.com", "10.0.0.1", since, T0)
             .await
             .unwrap();
-        db::identity::record_login_attempt(&mut tx, "owner@example.com", "10.0.0.2", true, T0 - 10)
+        let (success, ..) = db::identity::claim_login_attempt(
+            &mut tx,
+            "owner@example.com",
+            "10.0.0.2",
+            since,
+            T0 - 10,
+        )
+        .await
+        .unwrap();
+        db::identity::mark_login_succeeded(&mut tx, success)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -162,10 +172,19 @@ async fn sessions_and_sign_in_attempts_round_trip() {
             None,
             "expired"
         );
+        let mut tx = t.db.begin().await.unwrap();
+        let (_, by_email, by_address) = db::identity::claim_login_attempt(
+            &mut tx,
+            "owner@example.com",
+            "10.0.0.1",
+            T0 - 100,
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+        drop(tx);
         assert_eq!(
-            db::identity::recent_failures(&t.db, "owner@example.com", "10.0.0.1", T0 - 100)
-                .await
-                .unwrap(),
+            (by_email, by_address),
             (vec![T0], vec![T0, T0]),
             "failures after the account's last success, and every failure from the address"
         );
