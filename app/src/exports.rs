@@ -116,7 +116,7 @@ pub fn overview_table(page: &OverviewPage, name: &str) -> Option<Table> {
                     w.team_name.clone(),
                     cpst(now),
                     money(w.budget),
-                    maybe_money(now.micros().map(|c| c - w.budget)),
+                    maybe_money(now.micros().and_then(|c| c.checked_sub(w.budget).ok())),
                     cpst(w.previous_cpst),
                     rate(&w.set),
                     w.set.counts.succeeded.to_string(),
@@ -146,7 +146,11 @@ pub fn overview_table(page: &OverviewPage, name: &str) -> Option<Table> {
                     team.name.clone(),
                     cpst(now),
                     maybe_money(team.budget),
-                    maybe_money(now.micros().zip(team.budget).map(|(c, b)| c - b)),
+                    maybe_money(
+                        now.micros()
+                            .zip(team.budget)
+                            .and_then(|(c, b)| c.checked_sub(b).ok()),
+                    ),
                     rate(&team.set),
                     team.set.counts.succeeded.to_string(),
                     team.set.counts.decided().to_string(),

@@ -41,7 +41,7 @@ pub async fn judge(
     let mut sets = Vec::new();
     for span in [window, window.previous()] {
         let rows = window_rows(db, span).await?;
-        let set = figures(&catalog.ledger(span, &rows), &filter, Grouping::All)
+        let set = figures(&catalog.ledger(span, &rows), &filter, Grouping::All)?
             .pop()
             .map(|group| group.set)
             .unwrap_or_default();

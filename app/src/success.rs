@@ -455,6 +455,7 @@ pub async fn preview_rule(
         ..Filter::default()
     };
     let total = figures(&catalog.ledger(window, &rows), &filter, Grouping::All)
+        .map_err(DbError::from)?
         .pop()
         .map(|group| group.set.total_cost())
         .unwrap_or_default();

@@ -142,6 +142,13 @@ pub(crate) mod context {
                     "The database is unavailable right now; the figures may be stale. Try again shortly.",
                 )
             }
+            DbError::Overflow => {
+                tracing::error!(error = %err, "figures cannot be counted");
+                refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "These figures cannot be computed: the stored costs behind them add up to more than can be counted (about $9.2 trillion). Nothing was changed; the server log says which data.",
+                )
+            }
             other => {
                 tracing::error!(error = ?other, "storage error");
                 refuse(

@@ -25,7 +25,7 @@ pub async fn get_models(
         Ok::<_, crate::db::DbError>(compare_models(
             &catalog.ledger(window, &rows),
             &Filter::default(),
-        ))
+        )?)
     };
     load.await.map_err(storage_failure)
 }

@@ -54,7 +54,7 @@ pub async fn get_overview(
             })
             .collect();
         Ok::<_, crate::db::DbError>(OverviewPage {
-            overview: overview(&catalog.ledger(window, &current), &previous),
+            overview: overview(&catalog.ledger(window, &current), &previous)?,
             gates,
         })
     };

@@ -135,7 +135,10 @@ impl EconomicsRow {
     /// CPST above the cost per attempted task: what failed, assisted and abandoned work adds
     /// to each success.
     pub fn failure_tax(&self) -> Option<Micros> {
-        Some(self.cpst.micros()? - self.cost_per_attempted?)
+        self.cpst
+            .micros()?
+            .checked_sub(self.cost_per_attempted?)
+            .ok()
     }
 }
 
@@ -470,7 +473,7 @@ async fn economics(
         cost_per_attempted: group.set.cost_per_attempted_task(),
         total: group.set.total_cost(),
     };
-    let whole = figures(&ledger, &filter, Grouping::All).pop();
+    let whole = figures(&ledger, &filter, Grouping::All)?.pop();
     let all = whole
         .as_ref()
         .map(|g| row(g, String::new()))
@@ -484,7 +487,8 @@ async fn economics(
             total: Micros(0),
         });
     let breakdown = whole.map(|g| g.set.costs).unwrap_or_default();
-    let total = breakdown.total();
+    // A set from `figures` has a total in range (TaskSet checks every addition).
+    let total = breakdown.total().unwrap_or(Micros::ZERO);
     Ok(Economics {
         from: format_day(window.first_day),
         to: format_day(window.last_day),
@@ -497,7 +501,7 @@ async fn economics(
             })
             .collect(),
         all,
-        by_task_type: figures(&ledger, &filter, Grouping::TaskType)
+        by_task_type: figures(&ledger, &filter, Grouping::TaskType)?
             .iter()
             .map(|g| {
                 let slug = catalog
@@ -509,7 +513,7 @@ async fn economics(
                 row(g, format!("task_type={slug}"))
             })
             .collect(),
-        by_segment: figures(&ledger, &filter, Grouping::Segment)
+        by_segment: figures(&ledger, &filter, Grouping::Segment)?
             .iter()
             .map(|g| {
                 row(
@@ -545,7 +549,7 @@ async fn engineering(
         workflow_ids: Some(vec![flow.id]),
         ..Filter::default()
     };
-    let group = figures(&catalog.ledger(window, &rows), &filter, Grouping::All).pop();
+    let group = figures(&catalog.ledger(window, &rows), &filter, Grouping::All)?.pop();
     let detail = window_spreads(db, flow.id, window).await?.detail();
     let escalated: u64 = detail.escalation_reasons.iter().map(|(_, n)| n).sum();
     let mut running = 0;
@@ -658,7 +662,7 @@ async fn trend(
         workflow_ids: Some(vec![flow.id]),
         ..Filter::default()
     };
-    let groups = figures(&catalog.ledger(window, &rows), &filter, grouping);
+    let groups = figures(&catalog.ledger(window, &rows), &filter, grouping)?;
     let rules = workflow::workflow_rules(db, flow.id).await?;
     let task_types = workflow::list_task_types(db, flow.id).await?;
     let versions: Vec<_> = catalog
@@ -970,9 +974,8 @@ pub async fn compare_versions(
             ..Filter::default()
         };
         figures(&catalog.ledger(window, rows), &filter, Grouping::All)
-            .pop()
-            .map(|g| g.set)
-            .unwrap_or_default()
+            .map(|mut groups| groups.pop().map(|g| g.set).unwrap_or_default())
+            .map_err(|overflow| storage_failure(overflow.into()))
     };
     let rows_of = async |window: Window| window_rows(&db, window).await.map_err(storage_failure);
     let dates = [baseline_from, baseline_to, candidate_from, candidate_to]
@@ -1002,8 +1005,8 @@ pub async fn compare_versions(
         let b = period("baseline", &dates[0], &dates[1]).map_err(refused)?;
         let c = period("candidate", &dates[2], &dates[3]).map_err(refused)?;
         let (bs, cs) = (
-            set_of(b, &rows_of(b).await?, None),
-            set_of(c, &rows_of(c).await?, None),
+            set_of(b, &rows_of(b).await?, None)?,
+            set_of(c, &rows_of(c).await?, None)?,
         );
         found.comparison = Some(compare_sets(&bs, &cs));
         found.periods = Some([b.first_day, b.last_day, c.first_day, c.last_day].map(format_day));
@@ -1015,8 +1018,8 @@ pub async fn compare_versions(
         && b.id != a.id
     {
         let rows = rows_of(window).await?;
-        let bs = set_of(window, &rows, Some(b.id));
-        let cs = set_of(window, &rows, Some(a.id));
+        let bs = set_of(window, &rows, Some(b.id))?;
+        let cs = set_of(window, &rows, Some(a.id))?;
         found.comparison = Some(compare_sets(&bs, &cs));
     }
     Ok(found)

@@ -121,6 +121,11 @@ pub enum DbError {
     NotFound,
     #[error("a stored value is not valid: {0}")]
     Corrupt(String),
+    /// A sum the stored rows ask for is beyond what an `i64` holds (money past about
+    /// $9.2 trillion): raised by the domain's checked arithmetic, or by the database's own
+    /// (SQLite's "integer overflow", PostgreSQL's "out of range").
+    #[error("a figure cannot be counted: its sum is beyond range")]
+    Overflow,
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     #[error("the database refused the write: it is read-only or the disk is full")]
@@ -149,6 +154,10 @@ impl From<sqlx::Error> for DbError {
                     || message.contains("disk")
                 {
                     DbError::ReadOnly(err)
+                } else if message.contains("integer overflow")
+                    || db.code().as_deref() == Some("22003")
+                {
+                    DbError::Overflow
                 } else if matches!(
                     db.code().as_deref(),
                     Some("57P01" | "57P02" | "57P03" | "08006" | "08001")
@@ -168,6 +177,12 @@ impl From<sqlx::Error> for DbError {
 impl From<crate::domain::status::UnknownValue> for DbError {
     fn from(err: crate::domain::status::UnknownValue) -> Self {
         DbError::Corrupt(err.to_string())
+    }
+}
+
+impl From<crate::domain::money::MoneyOverflow> for DbError {
+    fn from(_: crate::domain::money::MoneyOverflow) -> Self {
+        DbError::Overflow
     }
 }
 

@@ -61,7 +61,7 @@ pub async fn reprice_calls(
             false,
             &usage,
             price.as_ref().map(|p| (p.id, Rates::from(p))),
-        );
+        )?;
         let update = "UPDATE calls SET cost_micros = $1, cache_read_cost_micros = $2, cache_write_cost_micros = $3,
                           cost_source = $4, price_id = $5
                       WHERE id = $6";
@@ -77,8 +77,8 @@ pub async fn reprice_calls(
         )?;
         summary.calls += 1;
         summary.changed += u64::from(priced.total.0 != old_cost);
-        summary.before += Micros(old_cost);
-        summary.after += priced.total;
+        summary.before = summary.before.checked_add(Micros(old_cost))?;
+        summary.after = summary.after.checked_add(priced.total)?;
     }
     // Calls belong to the day their task started, which may be earlier than the call's own day.
     let span = "SELECT MIN(t.started_at) / 86400000, MAX(t.started_at) / 86400000

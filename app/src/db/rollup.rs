@@ -10,12 +10,14 @@
 //! (re-pricing, a grade, a settled verdict) refresh their slices in their own transaction with
 //! [`refresh_slices`].
 
-use super::{Db, DbResult, Tx, execute, now_ms, on_db, on_tx};
+use super::{Db, DbError, DbResult, Tx, execute, now_ms, on_db, on_tx};
 use crate::domain::Micros;
 use crate::domain::attribution::CallCost;
 use crate::domain::time::MS_PER_DAY;
 use crate::model::TaskRollup;
-use crate::report::rollup::{CallFacts, TaskFacts, TaskUsage, rollup_rows, task_usage};
+use crate::report::rollup::{
+    CallFacts, TaskFacts, TaskUsage, check_countable, rollup_rows, task_usage,
+};
 use crate::report::spread::{DaySpreads, day_spreads};
 
 /// One workflow's figures for days `first_day..=last_day`, computed from one consistent read
@@ -43,24 +45,25 @@ impl Slice {
     ) -> DbResult<Slice> {
         let (from, to) = (first_day * MS_PER_DAY, (last_day + 1) * MS_PER_DAY);
         let (tasks, calls) = load_slice(tx, workflow_id, from, to).await?;
-        let usage = task_usage(&calls);
+        check_countable(&tasks, &calls)?;
+        let usage = task_usage(&calls)?;
         let stored = stored_usage(tx, workflow_id, from, to).await?;
         let none = TaskUsage::default();
         // Most of a busy day's tasks are unchanged by the batches that marked it: skip those.
-        let changed = tasks
-            .iter()
-            .filter_map(|task| {
-                let figures = usage_columns(task, usage.get(&task.id).unwrap_or(&none));
-                (stored.get(&task.id) != Some(&figures)).then_some((task.id, figures))
-            })
-            .collect();
+        let mut changed = Vec::new();
+        for task in &tasks {
+            let figures = usage_columns(task, usage.get(&task.id).unwrap_or(&none))?;
+            if stored.get(&task.id) != Some(&figures) {
+                changed.push((task.id, figures));
+            }
+        }
         Ok(Slice {
             workflow_id,
             first_day,
             last_day,
             usage: changed,
-            rollups: rollup_rows(&tasks, &usage),
-            spreads: day_spreads(&tasks, &usage),
+            rollups: rollup_rows(&tasks, &usage)?,
+            spreads: day_spreads(&tasks, &usage)?,
             calls: computed_call_rollups(tx, workflow_id, from, to).await?,
         })
     }
@@ -188,8 +191,8 @@ async fn insert_spreads(tx: &mut Tx, workflow_id: i64, kept: &DaySpreads) -> DbR
 /// tokens, primary model, labour cost.
 type UsageColumns = (i64, i64, i64, i64, i64, i64, i64, String, i64);
 
-fn usage_columns(task: &TaskFacts, used: &TaskUsage) -> UsageColumns {
-    (
+fn usage_columns(task: &TaskFacts, used: &TaskUsage) -> DbResult<UsageColumns> {
+    Ok((
         used.cost.model.0,
         used.cost.tool.0,
         used.cost.retry.0,
@@ -198,8 +201,8 @@ fn usage_columns(task: &TaskFacts, used: &TaskUsage) -> UsageColumns {
         used.calls,
         used.input_tokens + used.output_tokens,
         used.primary_model.clone(),
-        task.labour_cost().0,
-    )
+        task.labour_cost()?.0,
+    ))
 }
 
 /// The usage columns the slice's tasks have now.
@@ -264,17 +267,52 @@ pub async fn mark_dirty(tx: &mut Tx, workflow_id: i64, day: i64, at: i64) -> DbR
 /// [`Snapshot`]). A slice marked again meanwhile waits for the next call rather than keeping
 /// this one going, since under steady ingestion each batch re-marks the day. Returns how many
 /// slices it stored figures for.
+///
+/// One slice's data can never stop the others: a slice whose figures cannot be computed (its
+/// sums overflow, or a stored value is invalid) is logged, stamped as failed at its version in
+/// `rollup_dirty.failed_version` so that it is not read again until its rows change, and
+/// skipped. Only errors of the database itself (unreachable, read-only) end the call early.
 pub async fn refresh_all_dirty(db: &Db) -> DbResult<u64> {
     // One row per (workflow, day): few enough to take all at once.
     let sql = "SELECT workflow_id, day FROM rollup_dirty
-               WHERE version > refreshed_version ORDER BY marked_at";
+               WHERE version > refreshed_version AND version > failed_version ORDER BY marked_at";
     let marked: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
     let mut refreshed = 0;
     for (workflow_id, day) in marked {
-        let snapshot = Snapshot::read(db, workflow_id, day).await?;
-        refreshed += u64::from(snapshot.store(db).await?);
+        let stored = async { Snapshot::read(db, workflow_id, day).await?.store(db).await }.await;
+        match stored {
+            Ok(done) => refreshed += u64::from(done),
+            Err(err @ (DbError::Unavailable(_) | DbError::ReadOnly(_))) => return Err(err),
+            Err(err) => {
+                tracing::error!(
+                    workflow_id,
+                    day,
+                    error = %err,
+                    "a rollup slice cannot be computed; its figures stay as they were until its data changes"
+                );
+                mark_failed(db, workflow_id, day).await?;
+            }
+        }
     }
     Ok(refreshed)
+}
+
+/// Stamps a slice's current version as one whose figures could not be computed.
+async fn mark_failed(db: &Db, workflow_id: i64, day: i64) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    let sql =
+        "UPDATE rollup_dirty SET failed_version = version WHERE workflow_id = $1 AND day = $2";
+    execute!(&mut tx, sqlx::query(sql).bind(workflow_id).bind(day))?;
+    tx.commit().await
+}
+
+/// The slices whose latest figures could not be computed, as (workflow id, day): their stored
+/// figures are older than their rows. For the health check.
+pub async fn failed_slices(db: &Db) -> DbResult<Vec<(i64, i64)>> {
+    let sql = "SELECT workflow_id, day FROM rollup_dirty
+               WHERE failed_version = version AND version > refreshed_version
+               ORDER BY workflow_id, day";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
 }
 
 /// A marked slice as read from a snapshot, beside the batches being stored (a busy day's slice

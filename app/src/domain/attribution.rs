@@ -7,7 +7,7 @@
 //! their whole cost, cache included, as retry cost. Either way the pool's total never changes.
 
 use super::cpst::CostBreakdown;
-use super::money::Micros;
+use super::money::{Micros, MoneyOverflow};
 use super::platform::allocate;
 use super::status::CallKind;
 use std::collections::{BTreeMap, HashMap};
@@ -32,8 +32,9 @@ impl CallCost {
     }
 }
 
-/// The cost breakdown of every task that has calls.
-pub fn task_costs(calls: &[CallCost]) -> HashMap<i64, CostBreakdown> {
+/// The cost breakdown of every task that has calls, or [`MoneyOverflow`] when a pool's or a
+/// task's sum cannot be counted.
+pub fn task_costs(calls: &[CallCost]) -> Result<HashMap<i64, CostBreakdown>, MoneyOverflow> {
     let mut pools: BTreeMap<&(String, String, i64), Vec<usize>> = BTreeMap::new();
     for (i, call) in calls.iter().enumerate() {
         if call.is_amortised() {
@@ -42,7 +43,7 @@ pub fn task_costs(calls: &[CallCost]) -> HashMap<i64, CostBreakdown> {
     }
     let mut write_share = vec![Micros::ZERO; calls.len()];
     for members in pools.values() {
-        let writes: Micros = members.iter().map(|&i| calls[i].cache_write_cost).sum();
+        let writes = Micros::try_sum(members.iter().map(|&i| calls[i].cache_write_cost))?;
         let reads: Vec<u64> = members
             .iter()
             .map(|&i| calls[i].cache_read_tokens.max(0) as u64)
@@ -61,15 +62,20 @@ pub fn task_costs(calls: &[CallCost]) -> HashMap<i64, CostBreakdown> {
     for (call, write_share) in calls.iter().zip(write_share) {
         let entry = out.entry(call.task_id).or_default();
         if call.attempt_number > 1 {
-            entry.retry += call.cost;
+            entry.retry = entry.retry.checked_add(call.cost)?;
         } else if call.is_amortised() {
-            entry.model += call.cost - call.cache_read_cost - call.cache_write_cost;
-            entry.cache += call.cache_read_cost + write_share;
+            let model = call
+                .cost
+                .checked_sub(call.cache_read_cost)?
+                .checked_sub(call.cache_write_cost)?;
+            entry.model = entry.model.checked_add(model)?;
+            let cache = call.cache_read_cost.checked_add(write_share)?;
+            entry.cache = entry.cache.checked_add(cache)?;
         } else {
-            entry.tool += call.cost;
+            entry.tool = entry.tool.checked_add(call.cost)?;
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -105,12 +111,12 @@ mod tests {
             call(2, 1, CallKind::Model, 9_000, 2_400, 0, 8_000),
             call(3, 1, CallKind::Model, 9_000, 2_400, 0, 8_000),
         ];
-        let costs = task_costs(&calls);
+        let costs = task_costs(&calls).unwrap();
         assert_eq!(costs[&1].cache, Micros(0));
         assert_eq!(costs[&1].model, Micros(6_250));
         assert_eq!(costs[&2].cache, Micros(2_400 + 1_875));
         assert_eq!(costs[&3].cache, Micros(2_400 + 1_875));
-        let total: Micros = costs.values().map(|c| c.total()).sum();
+        let total = Micros::try_sum(costs.values().map(|c| c.total().unwrap())).unwrap();
         assert_eq!(
             total,
             Micros(28_000),
@@ -119,8 +125,22 @@ mod tests {
     }
 
     #[test]
+    fn calls_whose_sum_cannot_be_counted_are_refused_not_wrapped() {
+        let calls = [
+            call(1, 1, CallKind::Tool, i64::MAX, 0, 0, 0),
+            call(1, 1, CallKind::Tool, 1, 0, 0, 0),
+        ];
+        assert_eq!(task_costs(&calls), Err(MoneyOverflow));
+        let writes = [
+            call(1, 1, CallKind::Model, i64::MAX, 0, i64::MAX, 0),
+            call(2, 1, CallKind::Model, 1, 0, 1, 5),
+        ];
+        assert_eq!(task_costs(&writes), Err(MoneyOverflow), "a pool's writes");
+    }
+
+    #[test]
     fn without_reads_a_write_stays_with_its_writer() {
-        let costs = task_costs(&[call(1, 1, CallKind::Model, 5_000, 0, 1_000, 0)]);
+        let costs = task_costs(&[call(1, 1, CallKind::Model, 5_000, 0, 1_000, 0)]).unwrap();
         assert_eq!(
             (costs[&1].model, costs[&1].cache),
             (Micros(4_000), Micros(1_000))
@@ -134,7 +154,7 @@ mod tests {
             call(1, 1, CallKind::Retrieval, 400, 0, 0, 0),
             call(1, 1, CallKind::Tool, 1_000, 0, 0, 0),
         ];
-        let costs = task_costs(&calls);
+        let costs = task_costs(&calls).unwrap();
         assert_eq!(
             costs[&1],
             CostBreakdown {
@@ -149,7 +169,8 @@ mod tests {
     fn pools_are_separate_per_model_and_day() {
         let mut other_day = call(2, 1, CallKind::Model, 9_000, 2_400, 0, 8_000);
         other_day.pool.2 += 1;
-        let costs = task_costs(&[call(1, 1, CallKind::Model, 10_000, 0, 3_750, 0), other_day]);
+        let costs =
+            task_costs(&[call(1, 1, CallKind::Model, 10_000, 0, 3_750, 0), other_day]).unwrap();
         assert_eq!(costs[&1].cache, Micros(3_750));
         assert_eq!(costs[&2].cache, Micros(2_400));
     }

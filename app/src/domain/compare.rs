@@ -32,7 +32,7 @@ pub fn compare_sets(baseline: &TaskSet, candidate: &TaskSet) -> Comparison {
         baseline.cost_per_successful_task(),
         candidate.cost_per_successful_task(),
     ) {
-        (Cpst::Cost(before), Cpst::Cost(after)) => Some(after - before),
+        (Cpst::Cost(before), Cpst::Cost(after)) => after.checked_sub(before).ok(),
         _ => None,
     };
     let rate_change = match (baseline.success_rate(), candidate.success_rate()) {
@@ -47,7 +47,7 @@ pub fn compare_sets(baseline: &TaskSet, candidate: &TaskSet) -> Comparison {
         .zip(candidate.costs.components())
         .map(|((label, before), (_, after))| {
             let change = match (per_task(baseline, *before), per_task(candidate, after)) {
-                (Some(b), Some(a)) => Some(a - b),
+                (Some(b), Some(a)) => a.checked_sub(b).ok(),
                 _ => None,
             };
             (label.to_string(), change)
@@ -120,8 +120,10 @@ mod tests {
                 model: Micros(model),
                 ..Default::default()
             },
-        );
-        set.add(TaskStatus::Failed, failed, CostBreakdown::default());
+        )
+        .unwrap();
+        set.add(TaskStatus::Failed, failed, CostBreakdown::default())
+            .unwrap();
         set
     }
 

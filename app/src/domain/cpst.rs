@@ -6,11 +6,10 @@
 //! Every decided task's cost counts in the numerator, whatever its verdict; pending tasks are
 //! left out of both sides until they are decided.
 
-use super::money::Micros;
+use super::money::{Micros, MoneyOverflow};
 use super::status::{CallKind, TaskStatus};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::ops::{Add, AddAssign};
 
 /// Where the money went. Each dollar lands in exactly one component.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,8 +29,21 @@ pub struct CostBreakdown {
 }
 
 impl CostBreakdown {
-    pub fn total(&self) -> Micros {
-        self.model + self.tool + self.retry + self.cache + self.labour + self.platform
+    /// The sum of every component, or [`MoneyOverflow`].
+    pub fn total(&self) -> Result<Micros, MoneyOverflow> {
+        Micros::try_sum(self.components().map(|(_, amount)| amount))
+    }
+
+    /// Both breakdowns added component by component, or [`MoneyOverflow`].
+    pub fn checked_add(&self, rhs: &CostBreakdown) -> Result<CostBreakdown, MoneyOverflow> {
+        Ok(CostBreakdown {
+            model: self.model.checked_add(rhs.model)?,
+            tool: self.tool.checked_add(rhs.tool)?,
+            retry: self.retry.checked_add(rhs.retry)?,
+            cache: self.cache.checked_add(rhs.cache)?,
+            labour: self.labour.checked_add(rhs.labour)?,
+            platform: self.platform.checked_add(rhs.platform)?,
+        })
     }
 
     /// Component labels and amounts, in the order every page shows them.
@@ -47,16 +59,21 @@ impl CostBreakdown {
     }
 
     /// The share of one call's cost in each component.
-    pub fn of_call(kind: CallKind, attempt_number: i64, cost: Micros, cache_cost: Micros) -> Self {
+    pub fn of_call(
+        kind: CallKind,
+        attempt_number: i64,
+        cost: Micros,
+        cache_cost: Micros,
+    ) -> Result<Self, MoneyOverflow> {
         if attempt_number > 1 {
-            return CostBreakdown {
+            return Ok(CostBreakdown {
                 retry: cost,
                 ..Default::default()
-            };
+            });
         }
-        match kind {
+        Ok(match kind {
             CallKind::Model | CallKind::Other => CostBreakdown {
-                model: cost - cache_cost,
+                model: cost.checked_sub(cache_cost)?,
                 cache: cache_cost,
                 ..Default::default()
             },
@@ -64,31 +81,12 @@ impl CostBreakdown {
                 tool: cost,
                 ..Default::default()
             },
-        }
+        })
     }
 }
 
-impl Add for CostBreakdown {
-    type Output = CostBreakdown;
-    fn add(mut self, rhs: CostBreakdown) -> CostBreakdown {
-        self += rhs;
-        self
-    }
-}
-
-impl AddAssign for CostBreakdown {
-    fn add_assign(&mut self, rhs: CostBreakdown) {
-        self.model += rhs.model;
-        self.tool += rhs.tool;
-        self.retry += rhs.retry;
-        self.cache += rhs.cache;
-        self.labour += rhs.labour;
-        self.platform += rhs.platform;
-    }
-}
-
-/// Labour cost of `seconds` of review at `rate_per_hour`.
-pub fn labour_cost(seconds: i64, rate_per_hour: Micros) -> Micros {
+/// Labour cost of `seconds` of review at `rate_per_hour`, or [`MoneyOverflow`].
+pub fn labour_cost(seconds: i64, rate_per_hour: Micros) -> Result<Micros, MoneyOverflow> {
     rate_per_hour.scale(seconds, 3600)
 }
 
@@ -159,6 +157,10 @@ impl StatusCounts {
 }
 
 /// Any set of tasks (a workflow, a team, a day, a configuration version...) being totalled.
+///
+/// [`TaskSet::add`], [`TaskSet::add_platform`] and [`TaskSet::merge`] refuse a change whose
+/// total cost would leave the range of [`Micros`], so the total of a set built through them is
+/// always exact; write `costs` directly only in tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskSet {
     pub counts: StatusCounts,
@@ -168,27 +170,47 @@ pub struct TaskSet {
 impl TaskSet {
     /// Adds `tasks` tasks with one verdict and their summed cost. A pending task's cost is held
     /// back until its verdict is known, so that CPST never divides settled cost by unsettled work.
-    pub fn add(&mut self, status: TaskStatus, tasks: u64, cost: CostBreakdown) {
-        *self.counts.get_mut(status) += tasks;
+    /// Refused, leaving the set as it was, when the total would overflow.
+    pub fn add(
+        &mut self,
+        status: TaskStatus,
+        tasks: u64,
+        cost: CostBreakdown,
+    ) -> Result<(), MoneyOverflow> {
         if status != TaskStatus::Pending {
-            self.costs += cost;
+            self.costs = checked_costs(self.costs.checked_add(&cost)?)?;
         }
+        let count = self.counts.get_mut(status);
+        *count = count.saturating_add(tasks);
+        Ok(())
     }
 
     /// Adds fixed cost that belongs to the set as a whole (platform costs for the window).
-    pub fn add_platform(&mut self, amount: Micros) {
-        self.costs.platform += amount;
+    pub fn add_platform(&mut self, amount: Micros) -> Result<(), MoneyOverflow> {
+        let platform = self.costs.platform.checked_add(amount)?;
+        self.costs = checked_costs(CostBreakdown {
+            platform,
+            ..self.costs
+        })?;
+        Ok(())
     }
 
-    pub fn merge(&mut self, other: &TaskSet) {
+    /// Adds another set's tasks and costs. Refused, leaving the set as it was, when the total
+    /// would overflow.
+    pub fn merge(&mut self, other: &TaskSet) -> Result<(), MoneyOverflow> {
+        self.costs = checked_costs(self.costs.checked_add(&other.costs)?)?;
         for status in TaskStatus::ALL {
-            *self.counts.get_mut(*status) += other.counts.get(*status);
+            let count = self.counts.get_mut(*status);
+            *count = count.saturating_add(other.counts.get(*status));
         }
-        self.costs += other.costs;
+        Ok(())
     }
 
+    /// The set's total cost: exact, since every way of adding to the set checks it.
     pub fn total_cost(&self) -> Micros {
-        self.costs.total()
+        // Unreachable for a set built through its methods (see the type's documentation); a
+        // test that writes `costs` by hand beyond range reads the largest amount.
+        self.costs.total().unwrap_or(Micros(i64::MAX))
     }
 
     /// Total cost divided by the tasks that met their success rule.
@@ -208,6 +230,11 @@ impl TaskSet {
     pub fn success_rate(&self) -> Option<Proportion> {
         Proportion::wilson(self.counts.succeeded, self.counts.decided())
     }
+}
+
+/// `costs` if its total is in range.
+fn checked_costs(costs: CostBreakdown) -> Result<CostBreakdown, MoneyOverflow> {
+    costs.total().map(|_| costs)
 }
 
 /// A proportion with its 95% Wilson score interval.
@@ -266,8 +293,10 @@ mod tests {
 
     fn set_with(succeeded: u64, failed: u64, model_cost: Micros) -> TaskSet {
         let mut set = TaskSet::default();
-        set.add(TaskStatus::Succeeded, succeeded, CostBreakdown::default());
-        set.add(TaskStatus::Failed, failed, CostBreakdown::default());
+        set.add(TaskStatus::Succeeded, succeeded, CostBreakdown::default())
+            .unwrap();
+        set.add(TaskStatus::Failed, failed, CostBreakdown::default())
+            .unwrap();
         set.costs.model = model_cost;
         set
     }
@@ -276,7 +305,7 @@ mod tests {
     fn week_one_of_the_support_team_costs_about_a_dollar_five_per_solved_ticket() {
         // $420 of model cost, 12.5 hours of editing at $30/hour, 760 solved tickets.
         let mut set = set_with(760, 0, dollars(420));
-        set.costs.labour = labour_cost(12 * 3600 + 1800, dollars(30));
+        set.costs.labour = labour_cost(12 * 3600 + 1800, dollars(30)).unwrap();
         assert_eq!(set.total_cost(), dollars(795));
         assert_eq!(
             set.cost_per_successful_task(),
@@ -288,7 +317,7 @@ mod tests {
     fn week_two_cheaper_prompt_costs_about_a_dollar_seventy_four_once_labour_counts() {
         // $270 of model cost, 26.4 hours of editing at $30/hour, 610 solved tickets.
         let mut set = set_with(610, 0, dollars(270));
-        set.costs.labour = labour_cost(26 * 3600 + 1440, dollars(30));
+        set.costs.labour = labour_cost(26 * 3600 + 1440, dollars(30)).unwrap();
         assert_eq!(set.total_cost(), dollars(1062));
         assert_eq!(
             set.cost_per_successful_task(),
@@ -320,8 +349,8 @@ mod tests {
             model: dollars(1),
             ..Default::default()
         };
-        set.add(TaskStatus::Succeeded, 1, one_dollar);
-        set.add(TaskStatus::Assisted, 1, one_dollar);
+        set.add(TaskStatus::Succeeded, 1, one_dollar).unwrap();
+        set.add(TaskStatus::Assisted, 1, one_dollar).unwrap();
         assert_eq!(set.cost_per_successful_task(), Cpst::Cost(dollars(2)));
         assert_eq!(set.success_rate().unwrap().value, 0.5);
     }
@@ -336,7 +365,8 @@ mod tests {
                 model: dollars(2),
                 ..Default::default()
             },
-        );
+        )
+        .unwrap();
         set.add(
             TaskStatus::Pending,
             5,
@@ -344,7 +374,8 @@ mod tests {
                 model: dollars(50),
                 ..Default::default()
             },
-        );
+        )
+        .unwrap();
         assert_eq!(set.cost_per_successful_task(), Cpst::Cost(dollars(1)));
         assert_eq!(set.counts.pending, 5);
         assert_eq!(set.counts.decided(), 2);
@@ -362,16 +393,57 @@ mod tests {
 
     #[test]
     fn a_call_in_a_retry_is_all_retry_cost_and_cache_is_split_out_of_model_cost() {
-        let first = CostBreakdown::of_call(CallKind::Model, 1, Micros(100), Micros(30));
+        let first = CostBreakdown::of_call(CallKind::Model, 1, Micros(100), Micros(30)).unwrap();
         assert_eq!(
             (first.model, first.cache, first.retry),
             (Micros(70), Micros(30), Micros(0))
         );
-        let retry = CostBreakdown::of_call(CallKind::Tool, 2, Micros(100), Micros(0));
+        let retry = CostBreakdown::of_call(CallKind::Tool, 2, Micros(100), Micros(0)).unwrap();
         assert_eq!((retry.tool, retry.retry), (Micros(0), Micros(100)));
         assert_eq!(
-            CostBreakdown::of_call(CallKind::Retrieval, 1, Micros(5), Micros(0)).tool,
+            CostBreakdown::of_call(CallKind::Retrieval, 1, Micros(5), Micros(0))
+                .unwrap()
+                .tool,
             Micros(5)
+        );
+    }
+
+    #[test]
+    fn a_set_refuses_costs_it_cannot_count_and_keeps_what_it_had() {
+        let mut set = set_with(1, 0, Micros::ZERO);
+        let huge = CostBreakdown {
+            model: Micros(i64::MAX),
+            ..Default::default()
+        };
+        set.add(TaskStatus::Succeeded, 1, huge).unwrap();
+        assert_eq!(
+            set.add(
+                TaskStatus::Failed,
+                1,
+                CostBreakdown {
+                    tool: Micros(1),
+                    ..Default::default()
+                }
+            ),
+            Err(MoneyOverflow)
+        );
+        assert_eq!(set.add_platform(Micros(1)), Err(MoneyOverflow));
+        assert_eq!(set.clone().merge(&set), Err(MoneyOverflow));
+        assert_eq!(set.total_cost(), Micros(i64::MAX), "nothing was half added");
+        assert_eq!(set.counts.failed, 0);
+        let split = CostBreakdown {
+            model: Micros(i64::MAX),
+            tool: Micros(1),
+            ..Default::default()
+        };
+        assert_eq!(
+            split.total(),
+            Err(MoneyOverflow),
+            "components in range, total not"
+        );
+        assert_eq!(
+            TaskSet::default().add(TaskStatus::Succeeded, 1, split),
+            Err(MoneyOverflow)
         );
     }
 
@@ -402,7 +474,8 @@ mod tests {
                             model: Micros(model),
                             ..Default::default()
                         },
-                    );
+                    )
+                    .unwrap();
                     set.add(
                         TaskStatus::Failed,
                         lost,
@@ -410,7 +483,8 @@ mod tests {
                             retry: Micros(retry),
                             ..Default::default()
                         },
-                    );
+                    )
+                    .unwrap();
                     set
                 },
             )
@@ -421,24 +495,24 @@ mod tests {
             fn adding_a_failed_attempt_never_lowers_cpst(set in any_set(), cost in 0i64..10_000_000) {
                 let before = set.cost_per_successful_task().micros().unwrap();
                 let mut after = set;
-                after.add(TaskStatus::Failed, 1, CostBreakdown { retry: Micros(cost), ..Default::default() });
+                after.add(TaskStatus::Failed, 1, CostBreakdown { retry: Micros(cost), ..Default::default() }).unwrap();
                 prop_assert!(after.cost_per_successful_task().micros().unwrap() >= before);
             }
 
             #[test]
             fn a_success_below_average_cost_never_raises_cpst(set in any_set(), fraction in 0i64..=100) {
                 let before = set.cost_per_successful_task().micros().unwrap();
-                let cost = before.scale(fraction, 100);
+                let cost = before.scale(fraction, 100).unwrap();
                 let mut after = set;
-                after.add(TaskStatus::Succeeded, 1, CostBreakdown { model: cost, ..Default::default() });
+                after.add(TaskStatus::Succeeded, 1, CostBreakdown { model: cost, ..Default::default() }).unwrap();
                 prop_assert!(after.cost_per_successful_task().micros().unwrap() <= before);
             }
 
             #[test]
             fn merging_sets_adds_costs_and_counts_exactly(a in any_set(), b in any_set()) {
                 let mut merged = a;
-                merged.merge(&b);
-                prop_assert_eq!(merged.total_cost(), a.total_cost() + b.total_cost());
+                merged.merge(&b).unwrap();
+                prop_assert_eq!(Ok(merged.total_cost()), a.total_cost().checked_add(b.total_cost()));
                 prop_assert_eq!(merged.counts.decided(), a.counts.decided() + b.counts.decided());
             }
         }

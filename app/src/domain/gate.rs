@@ -132,8 +132,11 @@ fn cost(cpst: Cpst, previous: Cpst, settings: &GateSettings) -> (bool, String) {
             ),
         );
     };
-    let ceiling = before + before.scale(settings.drift_tolerance_bp, 10_000);
-    if current > ceiling {
+    // A ceiling beyond what money can count is above any current figure.
+    let ceiling = before
+        .scale(settings.drift_tolerance_bp, 10_000)
+        .and_then(|drift| before.checked_add(drift));
+    if ceiling.is_ok_and(|ceiling| current > ceiling) {
         return (
             false,
             format!(
@@ -169,8 +172,9 @@ mod tests {
             model: Micros(total_cost),
             ..Default::default()
         };
-        set.add(TaskStatus::Succeeded, succeeded, cost);
-        set.add(TaskStatus::Failed, failed, CostBreakdown::default());
+        set.add(TaskStatus::Succeeded, succeeded, cost).unwrap();
+        set.add(TaskStatus::Failed, failed, CostBreakdown::default())
+            .unwrap();
         set
     }
 

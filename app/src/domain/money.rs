@@ -1,9 +1,11 @@
 //! Money as integer micro-dollars: exact to add, never floating point in storage.
+//!
+//! `Micros` has no `+`, `-` or `sum()`: every sum goes through [`Micros::checked_add`],
+//! [`Micros::checked_sub`] or [`Micros::try_sum`], and one that leaves the range of an `i64` is a
+//! [`MoneyOverflow`] to refuse, never a wrapped or saturated amount.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::iter::Sum;
-use std::ops::{Add, AddAssign, Sub};
 
 /// An amount of US dollars in millionths of a dollar.
 #[derive(
@@ -15,10 +17,6 @@ pub struct Micros(pub i64);
 impl Micros {
     pub const ZERO: Micros = Micros(0);
 
-    pub fn from_dollars_cents(dollars: i64, cents: i64) -> Self {
-        Micros(dollars * 1_000_000 + cents * 10_000)
-    }
-
     /// Divides by a count, rounding half away from zero. `None` when the count is zero.
     pub fn per(self, count: u64) -> Option<Micros> {
         let count = i128::from(count);
@@ -28,13 +26,34 @@ impl Micros {
         Some(Micros(div_round(i128::from(self.0), count) as i64))
     }
 
-    /// `self * numerator / denominator`, rounded half away from zero, without overflow.
-    pub fn scale(self, numerator: i64, denominator: i64) -> Micros {
-        assert!(denominator != 0, "scale by a zero denominator");
-        Micros(div_round(
+    /// `self * numerator / denominator`, rounded half away from zero, computed without
+    /// intermediate overflow; a result beyond an `i64`, or a zero denominator, is refused.
+    pub fn scale(self, numerator: i64, denominator: i64) -> Result<Micros, MoneyOverflow> {
+        if denominator == 0 {
+            return Err(MoneyOverflow);
+        }
+        let scaled = div_round(
             i128::from(self.0) * i128::from(numerator),
             i128::from(denominator),
-        ) as i64)
+        );
+        i64::try_from(scaled).map(Micros).map_err(|_| MoneyOverflow)
+    }
+
+    /// `self + rhs`, or [`MoneyOverflow`].
+    pub fn checked_add(self, rhs: Micros) -> Result<Micros, MoneyOverflow> {
+        self.0.checked_add(rhs.0).map(Micros).ok_or(MoneyOverflow)
+    }
+
+    /// `self - rhs`, or [`MoneyOverflow`].
+    pub fn checked_sub(self, rhs: Micros) -> Result<Micros, MoneyOverflow> {
+        self.0.checked_sub(rhs.0).map(Micros).ok_or(MoneyOverflow)
+    }
+
+    /// The sum of `amounts`, or [`MoneyOverflow`] as soon as a partial sum leaves the range.
+    pub fn try_sum(amounts: impl IntoIterator<Item = Micros>) -> Result<Micros, MoneyOverflow> {
+        amounts
+            .into_iter()
+            .try_fold(Micros::ZERO, |total, amount| total.checked_add(amount))
     }
 
     /// The amount in dollars, for charts and ratios only: never store the result.
@@ -104,30 +123,18 @@ pub enum MoneyError {
     TooLarge,
 }
 
-impl Add for Micros {
-    type Output = Micros;
-    fn add(self, rhs: Micros) -> Micros {
-        Micros(self.0 + rhs.0)
-    }
-}
+/// A sum or product of money beyond what an `i64` of micro-dollars holds (about $9.2 trillion):
+/// the data behind it is implausible, and the figure is refused rather than wrapped or clamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an amount of money is beyond what can be counted (about $9.2 trillion)")]
+pub struct MoneyOverflow;
 
-impl AddAssign for Micros {
-    fn add_assign(&mut self, rhs: Micros) {
-        self.0 += rhs.0;
-    }
-}
-
-impl Sub for Micros {
-    type Output = Micros;
-    fn sub(self, rhs: Micros) -> Micros {
-        Micros(self.0 - rhs.0)
-    }
-}
-
-impl Sum for Micros {
-    fn sum<I: Iterator<Item = Micros>>(iter: I) -> Micros {
-        iter.fold(Micros::ZERO, Add::add)
-    }
+/// Sums plain integer counts (tokens, seconds, micro-dollar columns) checked, for the same
+/// reason as money: `None` when a partial sum leaves the range of an `i64`.
+pub fn checked_total(values: impl IntoIterator<Item = i64>) -> Option<i64> {
+    values
+        .into_iter()
+        .try_fold(0_i64, |total, value| total.checked_add(value))
 }
 
 /// Dollars with thousands separators; cents from ten cents up, four decimals below (so that a
@@ -192,8 +199,25 @@ mod tests {
 
     #[test]
     fn scale_is_exact_for_large_products() {
-        assert_eq!(Micros(i64::MAX / 2).scale(2, 2), Micros(i64::MAX / 2));
-        assert_eq!(Micros(30_000_000).scale(45, 3600), Micros(375_000));
+        assert_eq!(Micros(i64::MAX / 2).scale(2, 2), Ok(Micros(i64::MAX / 2)));
+        assert_eq!(Micros(30_000_000).scale(45, 3600), Ok(Micros(375_000)));
+    }
+
+    #[test]
+    fn money_beyond_an_i64_is_refused_never_wrapped_or_clamped() {
+        let most = Micros(i64::MAX);
+        assert_eq!(most.checked_add(Micros(1)), Err(MoneyOverflow));
+        assert_eq!(Micros(i64::MIN).checked_sub(Micros(1)), Err(MoneyOverflow));
+        assert_eq!(most.scale(2, 1), Err(MoneyOverflow));
+        assert_eq!(Micros(1).scale(1, 0), Err(MoneyOverflow));
+        assert_eq!(Micros::try_sum([most, Micros(1)]), Err(MoneyOverflow));
+        assert_eq!(
+            Micros::try_sum([Micros(2), Micros(3)]),
+            Ok(Micros(5)),
+            "sums in range are exact"
+        );
+        assert_eq!(checked_total([i64::MAX, 1]), None);
+        assert_eq!(checked_total([4, 5]), Some(9));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Fixed platform costs: monthly amounts spread over days, and shares split without losing a micro.
 
-use super::money::Micros;
+use super::money::{Micros, MoneyOverflow};
 use super::time::{civil_from_days, days_from_civil, days_in_month_of};
 
 /// The part of a monthly cost that falls on days `first_day..=last_day`, where the cost is in
@@ -12,7 +12,7 @@ pub fn monthly_cost_in_window(
     effective_to_day: Option<i64>,
     first_day: i64,
     last_day: i64,
-) -> Micros {
+) -> Result<Micros, MoneyOverflow> {
     let start = first_day.max(effective_from_day);
     let end = effective_to_day.map_or(last_day, |to| last_day.min(to - 1));
     let mut total = Micros::ZERO;
@@ -23,10 +23,10 @@ pub fn monthly_cost_in_window(
         let month_days = days_in_month_of(day);
         let segment_end = end.min(month_start + month_days - 1);
         let covered = segment_end - day + 1;
-        total += monthly.scale(covered, month_days);
+        total = total.checked_add(monthly.scale(covered, month_days)?)?;
         day = segment_end + 1;
     }
-    total
+    Ok(total)
 }
 
 /// Splits `total` in proportion to `weights` by largest remainder, so the parts add up to the
@@ -68,18 +68,21 @@ mod tests {
         let nov1 = days_from_civil(2026, 11, 1);
         let monthly = Micros(3_000_000_000);
         assert_eq!(
-            monthly_cost_in_window(monthly, 0, None, nov1, nov1 + 29),
+            monthly_cost_in_window(monthly, 0, None, nov1, nov1 + 29).unwrap(),
             monthly
         );
         assert_eq!(
-            monthly_cost_in_window(monthly, 0, None, nov1, nov1),
+            monthly_cost_in_window(monthly, 0, None, nov1, nov1).unwrap(),
             Micros(100_000_000)
         );
         // Two days of February 2026 (28 days) and one of March (31 days).
         let feb27 = days_from_civil(2026, 2, 27);
-        let expected = monthly.scale(2, 28) + monthly.scale(1, 31);
+        let expected = monthly
+            .scale(2, 28)
+            .and_then(|feb| feb.checked_add(monthly.scale(1, 31)?))
+            .unwrap();
         assert_eq!(
-            monthly_cost_in_window(monthly, 0, None, feb27, feb27 + 2),
+            monthly_cost_in_window(monthly, 0, None, feb27, feb27 + 2).unwrap(),
             expected
         );
     }
@@ -89,12 +92,21 @@ mod tests {
         let nov1 = days_from_civil(2026, 11, 1);
         let monthly = Micros(30_000_000);
         assert_eq!(
-            monthly_cost_in_window(monthly, nov1 + 10, Some(nov1 + 20), nov1, nov1 + 29),
+            monthly_cost_in_window(monthly, nov1 + 10, Some(nov1 + 20), nov1, nov1 + 29).unwrap(),
             Micros(10_000_000)
         );
         assert_eq!(
-            monthly_cost_in_window(monthly, nov1 + 40, None, nov1, nov1 + 29),
+            monthly_cost_in_window(monthly, nov1 + 40, None, nov1, nov1 + 29).unwrap(),
             Micros::ZERO
+        );
+    }
+
+    #[test]
+    fn a_monthly_cost_beyond_what_money_counts_is_refused() {
+        let nov1 = days_from_civil(2026, 11, 1);
+        assert_eq!(
+            monthly_cost_in_window(Micros(i64::MAX), 0, None, nov1, nov1 + 60),
+            Err(MoneyOverflow)
         );
     }
 
@@ -107,7 +119,10 @@ mod tests {
             vec![Micros::ZERO, Micros::ZERO]
         );
         let parts = allocate(Micros(1_000_003), &[7, 0, 13, 5]);
-        assert_eq!(parts.iter().copied().sum::<Micros>(), Micros(1_000_003));
+        assert_eq!(
+            Micros::try_sum(parts.iter().copied()),
+            Ok(Micros(1_000_003))
+        );
         assert_eq!(parts[1], Micros::ZERO);
     }
 }

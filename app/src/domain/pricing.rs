@@ -4,7 +4,7 @@
 //! and cache-write tokens, and output tokens include reasoning tokens. Each token is therefore
 //! priced once, at the rate of the bucket it really belongs to.
 
-use super::money::Micros;
+use super::money::{Micros, MoneyOverflow};
 use serde::{Deserialize, Serialize};
 
 /// Token counts of one call.
@@ -79,26 +79,29 @@ impl Usage {
     }
 }
 
-fn cost(tokens: i64, micros_per_mtok: i64) -> Micros {
+fn cost(tokens: i64, micros_per_mtok: i64) -> Result<Micros, MoneyOverflow> {
     Micros(tokens).scale(micros_per_mtok, 1_000_000)
 }
 
-/// Prices `usage` at `rates`. The usage must have passed [`Usage::validate`].
-pub fn price_usage(usage: &Usage, rates: &Rates) -> PricedUsage {
+/// Prices `usage` at `rates`, or [`MoneyOverflow`] for a price no call could cost. The usage
+/// must have passed [`Usage::validate`].
+pub fn price_usage(usage: &Usage, rates: &Rates) -> Result<PricedUsage, MoneyOverflow> {
     let plain_input = usage.input - usage.cache_read - usage.cache_write;
     let plain_output = usage.output - usage.reasoning;
-    let cache_read = cost(usage.cache_read, rates.cache_read);
-    let cache_write = cost(usage.cache_write, rates.cache_write);
-    let total = cost(plain_input, rates.input)
-        + cost(plain_output, rates.output)
-        + cost(usage.reasoning, rates.reasoning)
-        + cache_read
-        + cache_write;
-    PricedUsage {
+    let cache_read = cost(usage.cache_read, rates.cache_read)?;
+    let cache_write = cost(usage.cache_write, rates.cache_write)?;
+    let total = Micros::try_sum([
+        cost(plain_input, rates.input)?,
+        cost(plain_output, rates.output)?,
+        cost(usage.reasoning, rates.reasoning)?,
+        cache_read,
+        cache_write,
+    ])?;
+    Ok(PricedUsage {
         total,
         cache_read,
         cache_write,
-    }
+    })
 }
 
 /// How one call is costed: its total, the cache parts inside it, and where the figure came from.
@@ -111,15 +114,16 @@ pub struct CallPricing {
 
 /// Costs a call: a reported cost is kept as sent; a call rejected before doing work costs
 /// nothing unless it reported usage; otherwise its tokens are priced at the entry in force
-/// (`price`, with its id), or left unpriced at zero when there is none.
+/// (`price`, with its id), or left unpriced at zero when there is none. [`MoneyOverflow`] when
+/// the price makes the tokens cost more than money can count.
 pub fn cost_call(
     reported: Option<Micros>,
     rejected: bool,
     usage: &Usage,
     price: Option<(i64, Rates)>,
-) -> CallPricing {
+) -> Result<CallPricing, MoneyOverflow> {
     use super::status::CostSource;
-    match (reported, price) {
+    Ok(match (reported, price) {
         (Some(total), _) => CallPricing {
             priced: PricedUsage {
                 total,
@@ -134,7 +138,7 @@ pub fn cost_call(
             price_id: None,
         },
         (None, Some((id, rates))) if usage.validate().is_ok() => CallPricing {
-            priced: price_usage(usage, &rates),
+            priced: price_usage(usage, &rates)?,
             source: CostSource::Priced,
             price_id: Some(id),
         },
@@ -143,7 +147,7 @@ pub fn cost_call(
             source: CostSource::Unpriced,
             price_id: None,
         },
-    }
+    })
 }
 
 #[cfg(test)]
@@ -168,7 +172,7 @@ mod tests {
             cache_write: 1_000,
             reasoning: 0,
         };
-        let priced = price_usage(&usage, &SONNET);
+        let priced = price_usage(&usage, &SONNET).unwrap();
         assert_eq!(priced.cache_read, Micros(2_400));
         assert_eq!(priced.cache_write, Micros(3_750));
         // 1,000 plain input at $3/M = 3,000; 500 output at $15/M = 7,500.
@@ -188,8 +192,25 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            price_usage(&usage, &rates).total,
+            price_usage(&usage, &rates).unwrap().total,
             Micros(600 * 15 + 400 * 30)
+        );
+    }
+
+    #[test]
+    fn a_price_that_makes_a_call_cost_more_than_money_counts_is_refused() {
+        let absurd = Rates {
+            input: i64::MAX,
+            ..SONNET
+        };
+        let usage = Usage {
+            input: 100_000_000,
+            ..Default::default()
+        };
+        assert_eq!(price_usage(&usage, &absurd), Err(MoneyOverflow));
+        assert_eq!(
+            cost_call(None, false, &usage, Some((1, absurd))),
+            Err(MoneyOverflow)
         );
     }
 
@@ -228,29 +249,29 @@ mod tests {
             output: 100,
             ..Default::default()
         };
-        let reported = cost_call(Some(Micros(42)), false, &usage, Some((7, SONNET)));
+        let reported = cost_call(Some(Micros(42)), false, &usage, Some((7, SONNET))).unwrap();
         assert_eq!(
             (reported.priced.total, reported.source, reported.price_id),
             (Micros(42), CostSource::Reported, None)
         );
-        let priced = cost_call(None, false, &usage, Some((7, SONNET)));
+        let priced = cost_call(None, false, &usage, Some((7, SONNET))).unwrap();
         assert_eq!(
             (priced.priced.total, priced.price_id),
             (Micros(4_500), Some(7))
         );
-        let rejected = cost_call(None, true, &Usage::default(), Some((7, SONNET)));
+        let rejected = cost_call(None, true, &Usage::default(), Some((7, SONNET))).unwrap();
         assert_eq!(
             (rejected.priced.total, rejected.source),
             (Micros(0), CostSource::Rejected)
         );
-        let rejected_with_usage = cost_call(None, true, &usage, Some((7, SONNET)));
+        let rejected_with_usage = cost_call(None, true, &usage, Some((7, SONNET))).unwrap();
         assert_eq!(
             rejected_with_usage.source,
             CostSource::Priced,
             "usage reported on a rejection is paid for"
         );
         assert_eq!(
-            cost_call(None, false, &usage, None).source,
+            cost_call(None, false, &usage, None).unwrap().source,
             CostSource::Unpriced
         );
     }

@@ -243,7 +243,10 @@ fn BudgetVerdict(cpst: Cpst, budget: Micros) -> impl IntoView {
         }
         .into_any(),
         Cpst::Cost(cost) => view! {
-            <span class="verdict over">{format!("Over {budget} budget by {}", cost - budget)}</span>
+            <span class="verdict over">{match cost.checked_sub(budget) {
+                Ok(over) => format!("Over {budget} budget by {over}"),
+                Err(_) => format!("Over {budget} budget"),
+            }}</span>
         }
         .into_any(),
         Cpst::NoSuccessfulTasks => view! {

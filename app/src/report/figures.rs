@@ -8,6 +8,7 @@
 
 use super::{Window, platform_by_workflow};
 use crate::domain::cpst::{CostBreakdown, TaskSet};
+use crate::domain::money::MoneyOverflow;
 use crate::domain::platform::allocate;
 use crate::domain::time::{civil_from_days, days_from_civil, format_day};
 use crate::domain::{Micros, TaskStatus};
@@ -175,20 +176,29 @@ pub struct Usage {
 }
 
 impl Usage {
-    fn add(&mut self, row: &TaskRollup) {
-        let n = |v: i64| v.max(0) as u64;
-        self.tasks += n(row.tasks);
+    /// Adds a row's counts, or [`MoneyOverflow`] when a total cannot be counted.
+    fn add(&mut self, row: &TaskRollup) -> Result<(), MoneyOverflow> {
+        let add = |total: &mut u64, value: i64| -> Result<(), MoneyOverflow> {
+            *total = total
+                .checked_add(value.max(0) as u64)
+                .ok_or(MoneyOverflow)?;
+            Ok(())
+        };
+        add(&mut self.tasks, row.tasks)?;
         if row.status == TaskStatus::Succeeded {
-            self.succeeded_first_attempt += n(row.first_attempt_tasks);
-            self.succeeded_within_three += n(row.within_three_tasks);
+            add(&mut self.succeeded_first_attempt, row.first_attempt_tasks)?;
+            add(&mut self.succeeded_within_three, row.within_three_tasks)?;
         }
-        self.retried_tasks += n(row.tasks - row.first_attempt_tasks);
-        self.attempts += n(row.attempts);
-        self.calls += n(row.calls);
-        self.input_tokens += n(row.input_tokens);
-        self.output_tokens += n(row.output_tokens);
-        self.cache_read_tokens += n(row.cache_read_tokens);
-        self.duration_ms += n(row.duration_ms);
+        add(
+            &mut self.retried_tasks,
+            row.tasks.saturating_sub(row.first_attempt_tasks),
+        )?;
+        add(&mut self.attempts, row.attempts)?;
+        add(&mut self.calls, row.calls)?;
+        add(&mut self.input_tokens, row.input_tokens)?;
+        add(&mut self.output_tokens, row.output_tokens)?;
+        add(&mut self.cache_read_tokens, row.cache_read_tokens)?;
+        add(&mut self.duration_ms, row.duration_ms)
     }
 
     /// Mean of a total over the group's tasks.
@@ -233,8 +243,13 @@ fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// Figures for every group of the rows that pass `filter`, ordered by key (periods by date).
-pub fn figures(ledger: &Ledger<'_>, filter: &Filter, grouping: Grouping) -> Vec<GroupFigures> {
+/// Figures for every group of the rows that pass `filter`, ordered by key (periods by date), or
+/// [`MoneyOverflow`] when a group's cost cannot be counted: every sum is checked.
+pub fn figures(
+    ledger: &Ledger<'_>,
+    filter: &Filter,
+    grouping: Grouping,
+) -> Result<Vec<GroupFigures>, MoneyOverflow> {
     if grouping.is_period() {
         return periods(ledger.window, grouping)
             .into_iter()
@@ -250,15 +265,15 @@ pub fn figures(ledger: &Ledger<'_>, filter: &Filter, grouping: Grouping) -> Vec<
                     rows: &rows,
                     ..*ledger
                 };
-                let set = figures(&part, filter, Grouping::All).pop();
+                let set = figures(&part, filter, Grouping::All)?.pop();
                 let (set, usage) = set.map(|g| (g.set, g.usage)).unwrap_or_default();
-                GroupFigures {
+                Ok(GroupFigures {
                     key: format_day(window.first_day),
                     label: period_label(grouping, window),
                     window,
                     set,
                     usage,
-                }
+                })
             })
             .collect();
     }
@@ -279,8 +294,8 @@ pub fn figures(ledger: &Ledger<'_>, filter: &Filter, grouping: Grouping) -> Vec<
         }
         let key = group_key(grouping, &keys);
         let (set, usage) = groups.entry(key.clone()).or_default();
-        set.add(row.status, row.tasks.max(0) as u64, row_cost(row));
-        usage.add(row);
+        set.add(row.status, row.tasks.max(0) as u64, row_cost(row))?;
+        usage.add(row)?;
         *decided_in
             .entry(row.workflow_id)
             .or_default()
@@ -292,14 +307,14 @@ pub fn figures(ledger: &Ledger<'_>, filter: &Filter, grouping: Grouping) -> Vec<
         ledger.workflows,
         &decided_all,
         ledger.window,
-    );
+    )?;
     for (workflow_id, amount) in platform {
         let inside = decided_in.remove(&workflow_id).unwrap_or_default();
         let total = decided_all.get(&workflow_id).copied().unwrap_or(0);
         if total == 0 {
             // No decided task to carry it: it stays with the workflow where the grouping allows.
             if let Some(key) = whole_workflow_key(ledger, filter, grouping, workflow_id) {
-                groups.entry(key).or_default().0.add_platform(amount);
+                groups.entry(key).or_default().0.add_platform(amount)?;
             }
             continue;
         }
@@ -307,10 +322,14 @@ pub fn figures(ledger: &Ledger<'_>, filter: &Filter, grouping: Grouping) -> Vec<
         let mut weights: Vec<u64> = inside.values().copied().collect();
         weights.push(outside);
         for (key, share) in inside.keys().zip(allocate(amount, &weights)) {
-            groups.entry(key.clone()).or_default().0.add_platform(share);
+            groups
+                .entry(key.clone())
+                .or_default()
+                .0
+                .add_platform(share)?;
         }
     }
-    groups
+    Ok(groups
         .into_iter()
         .map(|(key, (set, usage))| GroupFigures {
             label: label(ledger, grouping, &key),
@@ -319,7 +338,7 @@ pub fn figures(ledger: &Ledger<'_>, filter: &Filter, grouping: Grouping) -> Vec<
             set,
             usage,
         })
-        .collect()
+        .collect())
 }
 
 fn row_cost(row: &TaskRollup) -> CostBreakdown {

@@ -9,6 +9,7 @@ pub mod spread;
 
 use crate::domain::Micros;
 use crate::domain::cpst::{Cpst, TaskSet};
+use crate::domain::money::MoneyOverflow;
 use crate::domain::platform::{allocate, monthly_cost_in_window};
 use crate::domain::time::{day_of, format_day, parse_day};
 use crate::model::{PlatformCost, TaskRollup, Workflow};
@@ -85,14 +86,20 @@ impl Window {
 pub const MAX_WINDOW_DAYS: i64 = 366;
 
 /// Platform cost per workflow for the window: a workflow's own costs, plus its share of its
-/// team's costs in proportion to the tasks it decided in the window.
+/// team's costs in proportion to the tasks it decided in the window. [`MoneyOverflow`] when a
+/// workflow's platform cost cannot be counted.
 pub fn platform_by_workflow(
     costs: &[PlatformCost],
     workflows: &[Workflow],
     decided_tasks: &BTreeMap<i64, u64>,
     window: Window,
-) -> BTreeMap<i64, Micros> {
+) -> Result<BTreeMap<i64, Micros>, MoneyOverflow> {
     let mut out: BTreeMap<i64, Micros> = BTreeMap::new();
+    let mut add = |workflow_id: i64, amount: Micros| -> Result<(), MoneyOverflow> {
+        let entry = out.entry(workflow_id).or_default();
+        *entry = entry.checked_add(amount)?;
+        Ok(())
+    };
     for cost in costs {
         let amount = monthly_cost_in_window(
             cost.monthly_micros,
@@ -100,9 +107,9 @@ pub fn platform_by_workflow(
             cost.effective_to.map(day_of),
             window.first_day,
             window.last_day,
-        );
+        )?;
         match (cost.workflow_id, cost.team_id) {
-            (Some(workflow_id), _) => *out.entry(workflow_id).or_default() += amount,
+            (Some(workflow_id), _) => add(workflow_id, amount)?,
             (None, Some(team_id)) => {
                 let members: Vec<&Workflow> =
                     workflows.iter().filter(|w| w.team_id == team_id).collect();
@@ -115,13 +122,13 @@ pub fn platform_by_workflow(
                     weights.fill(1);
                 }
                 for (workflow, share) in members.iter().zip(allocate(amount, &weights)) {
-                    *out.entry(workflow.id).or_default() += share;
+                    add(workflow.id, share)?;
                 }
             }
             (None, None) => {}
         }
     }
-    out
+    Ok(out)
 }
 
 /// One workflow's figures for the overview.
@@ -175,20 +182,23 @@ pub struct Overview {
 
 /// The finance overview over `current`, with the CPST of `previous_rows` (the window before,
 /// same length) for the trend.
-pub fn overview(current: &Ledger<'_>, previous_rows: &[TaskRollup]) -> Overview {
+pub fn overview(
+    current: &Ledger<'_>,
+    previous_rows: &[TaskRollup],
+) -> Result<Overview, MoneyOverflow> {
     let previous_ledger = Ledger {
         window: current.window.previous(),
         rows: previous_rows,
         ..*current
     };
-    let by_workflow = |ledger: &Ledger<'_>| -> HashMap<i64, TaskSet> {
-        figures(ledger, &Filter::default(), Grouping::Workflow)
+    let by_workflow = |ledger: &Ledger<'_>| -> Result<HashMap<i64, TaskSet>, MoneyOverflow> {
+        Ok(figures(ledger, &Filter::default(), Grouping::Workflow)?
             .into_iter()
             .filter_map(|g| Some((g.key.parse().ok()?, g.set)))
-            .collect()
+            .collect())
     };
-    let sets = by_workflow(current);
-    let previous = by_workflow(&previous_ledger);
+    let sets = by_workflow(current)?;
+    let previous = by_workflow(&previous_ledger)?;
     let team_names: HashMap<i64, &str> = current
         .teams
         .iter()
@@ -203,11 +213,11 @@ pub fn overview(current: &Ledger<'_>, previous_rows: &[TaskRollup]) -> Overview 
         .map(|w| {
             let set = sets.get(&w.id).copied().unwrap_or_default();
             let team = teams.entry(w.team_id).or_default();
-            team.0.merge(&set);
+            team.0.merge(&set)?;
             team.1.push((w.budget_cpst_micros, set.counts.succeeded));
             budgets.push((w.budget_cpst_micros, set.counts.succeeded));
-            total.merge(&set);
-            WorkflowFigures {
+            total.merge(&set)?;
+            Ok(WorkflowFigures {
                 workflow_id: w.id,
                 slug: w.slug.clone(),
                 name: w.name.clone(),
@@ -222,9 +232,9 @@ pub fn overview(current: &Ledger<'_>, previous_rows: &[TaskRollup]) -> Overview 
                     .copied()
                     .unwrap_or_default()
                     .cost_per_successful_task(),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, MoneyOverflow>>()?;
     let teams = teams
         .into_iter()
         .map(|(team_id, (set, budgets))| TeamFigures {
@@ -234,13 +244,13 @@ pub fn overview(current: &Ledger<'_>, previous_rows: &[TaskRollup]) -> Overview 
             budget: blended_budget(&budgets),
         })
         .collect();
-    Overview {
+    Ok(Overview {
         window: current.window,
         workflows,
         teams,
         total,
         total_budget: blended_budget(&budgets),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::figures::{Filter, Grouping, Ledger, figures};
 use crate::domain::Micros;
 use crate::domain::compare::weighted_cpst;
 use crate::domain::cpst::{Cpst, TaskSet};
+use crate::domain::money::MoneyOverflow;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -64,8 +65,11 @@ pub struct ModelComparison {
 }
 
 /// Weighted CPST per model and each workflow's winner, over the tasks that pass `filter`.
-pub fn compare_models(ledger: &Ledger<'_>, filter: &Filter) -> ModelComparison {
-    let traffic: BTreeMap<i64, u64> = figures(ledger, filter, Grouping::Workflow)
+pub fn compare_models(
+    ledger: &Ledger<'_>,
+    filter: &Filter,
+) -> Result<ModelComparison, MoneyOverflow> {
+    let traffic: BTreeMap<i64, u64> = figures(ledger, filter, Grouping::Workflow)?
         .iter()
         .filter_map(|g| Some((g.key.parse().ok()?, g.set.counts.decided())))
         .filter(|(_, decided)| *decided > 0)
@@ -76,7 +80,7 @@ pub fn compare_models(ledger: &Ledger<'_>, filter: &Filter) -> ModelComparison {
             workflow_ids: Some(vec![workflow_id]),
             ..filter.clone()
         };
-        for group in figures(ledger, &only, Grouping::Model) {
+        for group in figures(ledger, &only, Grouping::Model)? {
             if !group.key.is_empty() && group.set.counts.decided() > 0 {
                 by_model
                     .entry(group.key)
@@ -149,9 +153,9 @@ pub fn compare_models(ledger: &Ledger<'_>, filter: &Filter) -> ModelComparison {
             }
         })
         .collect();
-    ModelComparison {
+    Ok(ModelComparison {
         window: ledger.window,
         models,
         winners,
-    }
+    })
 }

@@ -5,6 +5,7 @@
 use crate::domain::Micros;
 use crate::domain::attribution::{CallCost, task_costs};
 use crate::domain::cpst::{CostBreakdown, labour_cost};
+use crate::domain::money::MoneyOverflow;
 use crate::domain::{CallKind, TaskStatus};
 use crate::model::TaskRollup;
 use std::collections::{BTreeMap, HashMap};
@@ -30,9 +31,43 @@ pub struct TaskFacts {
 }
 
 impl TaskFacts {
-    pub fn labour_cost(&self) -> Micros {
+    pub fn labour_cost(&self) -> Result<Micros, MoneyOverflow> {
         labour_cost(self.review_seconds, self.labour_rate)
     }
+}
+
+/// Whether every figure of a slice can be counted: the sums of the magnitudes of its money
+/// (call costs, cache parts, labour), of its token counts and of its times each fit an `i64`.
+/// Every figure the slice stores (a task's cost, a rollup row, a bucket of a spread) adds up a
+/// part of those terms with signs, so when this holds none of them can overflow. A slice that
+/// fails it holds data no sender could plausibly have produced, and is refused whole.
+pub fn check_countable(tasks: &[TaskFacts], calls: &[CallFacts]) -> Result<(), MoneyOverflow> {
+    let fits = |terms: &mut dyn Iterator<Item = i64>| {
+        let total: i128 = terms.map(|v| i128::from(v).abs()).sum();
+        (total <= i128::from(i64::MAX))
+            .then_some(())
+            .ok_or(MoneyOverflow)
+    };
+    let mut labour = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        labour.push(task.labour_cost()?.0);
+    }
+    fits(&mut labour.into_iter().chain(calls.iter().flat_map(|c| {
+        [
+            c.cost.cost.0,
+            c.cost.cache_read_cost.0,
+            c.cost.cache_write_cost.0,
+        ]
+    })))?;
+    fits(
+        &mut calls
+            .iter()
+            .flat_map(|c| [c.input_tokens, c.output_tokens, c.cost.cache_read_tokens]),
+    )?;
+    fits(&mut tasks.iter().map(|t| t.duration_ms))?;
+    fits(&mut tasks.iter().map(|t| t.review_seconds))?;
+    fits(&mut tasks.iter().map(|t| t.attempts))?;
+    Ok(())
 }
 
 /// One call's cost facts plus its token counts.
@@ -55,10 +90,11 @@ pub struct TaskUsage {
     pub primary_model: String,
 }
 
-/// Attributes every call's cost and totals each task's usage.
-pub fn task_usage(calls: &[CallFacts]) -> HashMap<i64, TaskUsage> {
+/// Attributes every call's cost and totals each task's usage. Token totals assume the calls
+/// passed [`check_countable`]; money is checked here as well.
+pub fn task_usage(calls: &[CallFacts]) -> Result<HashMap<i64, TaskUsage>, MoneyOverflow> {
     let costs: Vec<CallCost> = calls.iter().map(|c| c.cost.clone()).collect();
-    let attributed = task_costs(&costs);
+    let attributed = task_costs(&costs)?;
     let mut usage: HashMap<i64, TaskUsage> = HashMap::new();
     // (first attempt?, cost, name) of the best model-call candidate per task.
     let mut primary: HashMap<i64, (bool, i64, String)> = HashMap::new();
@@ -89,11 +125,15 @@ pub fn task_usage(calls: &[CallFacts]) -> HashMap<i64, TaskUsage> {
         entry.cost = attributed.get(task_id).copied().unwrap_or_default();
         entry.primary_model = primary.remove(task_id).map(|p| p.2).unwrap_or_default();
     }
-    usage
+    Ok(usage)
 }
 
-/// Groups tasks into daily rollup rows keyed by every grouping dimension and the verdict.
-pub fn rollup_rows(tasks: &[TaskFacts], usage: &HashMap<i64, TaskUsage>) -> Vec<TaskRollup> {
+/// Groups tasks into daily rollup rows keyed by every grouping dimension and the verdict. The
+/// tasks and their calls must have passed [`check_countable`], which bounds every sum here.
+pub fn rollup_rows(
+    tasks: &[TaskFacts],
+    usage: &HashMap<i64, TaskUsage>,
+) -> Result<Vec<TaskRollup>, MoneyOverflow> {
     type Key = (i64, i64, i64, i64, String, i64, String, TaskStatus);
     let mut rows: BTreeMap<Key, TaskRollup> = BTreeMap::new();
     let none = TaskUsage::default();
@@ -133,11 +173,11 @@ pub fn rollup_rows(tasks: &[TaskFacts], usage: &HashMap<i64, TaskUsage>) -> Vec<
         row.tool_cost_micros += used.cost.tool.0;
         row.retry_cost_micros += used.cost.retry.0;
         row.cache_cost_micros += used.cost.cache.0;
-        row.labour_cost_micros += task.labour_cost().0;
+        row.labour_cost_micros += task.labour_cost()?.0;
         row.review_seconds += task.review_seconds;
         row.duration_ms += task.duration_ms;
     }
-    rows.into_values().collect()
+    Ok(rows.into_values().collect())
 }
 
 #[cfg(test)]
@@ -167,7 +207,8 @@ mod tests {
             call(1, 1, "gpt-5-mini", 10),
             call(1, 1, "gpt-5", 30),
             call(1, 2, "o3", 900),
-        ]);
+        ])
+        .unwrap();
         assert_eq!(usage[&1].primary_model, "openai/gpt-5");
         assert_eq!((usage[&1].calls, usage[&1].input_tokens), (3, 300));
         assert_eq!(usage[&1].cost.retry, Micros(900));
@@ -200,8 +241,9 @@ mod tests {
             call(2, 1, "gpt-5", 20),
             call(2, 2, "gpt-5", 5),
             call(4, 1, "gpt-5", 7),
-        ]);
-        let rows = rollup_rows(&tasks, &usage);
+        ])
+        .unwrap();
+        let rows = rollup_rows(&tasks, &usage).unwrap();
         assert_eq!(rows.len(), 2);
         let won = &rows
             .iter()
@@ -227,6 +269,44 @@ mod tests {
             3 * 500_000,
             "a minute at $30/hour is $0.50 per task"
         );
+    }
+
+    #[test]
+    fn a_slice_whose_sums_cannot_be_counted_is_refused_whole() {
+        let costly = |task_id| CallFacts {
+            cost: CallCost {
+                cost: Micros(i64::MAX / 2 + 1),
+                ..call(task_id, 1, "gpt-5", 0).cost
+            },
+            ..call(task_id, 1, "gpt-5", 0)
+        };
+        let task = |id| TaskFacts {
+            id,
+            day: 1,
+            workflow_id: 1,
+            team_id: 1,
+            task_type_id: 1,
+            segment: String::new(),
+            config_version_id: 1,
+            status: TaskStatus::Succeeded,
+            review_seconds: 0,
+            labour_rate: Micros(0),
+            duration_ms: 0,
+            attempts: 1,
+            escalation_reason: None,
+        };
+        assert_eq!(check_countable(&[task(1)], &[costly(1)]), Ok(()));
+        assert_eq!(
+            check_countable(&[task(1), task(2)], &[costly(1), costly(2)]),
+            Err(MoneyOverflow),
+            "two tasks each in range, their day's rollup not"
+        );
+        let slow = TaskFacts {
+            review_seconds: i64::MAX,
+            labour_rate: Micros(30_000_000),
+            ..task(3)
+        };
+        assert_eq!(check_countable(&[slow], &[]), Err(MoneyOverflow));
     }
 
     mod properties {
@@ -307,7 +387,7 @@ mod tests {
         proptest! {
             #[test]
             fn rollup_rows_equal_the_raw_computation((tasks, calls) in any_day()) {
-                let rows = rollup_rows(&tasks, &task_usage(&calls));
+                let rows = rollup_rows(&tasks, &task_usage(&calls).unwrap()).unwrap();
                 let spent: i64 = calls.iter().map(|c| c.cost.cost.0).sum();
                 let rolled: i64 = rows
                     .iter()
@@ -317,7 +397,7 @@ mod tests {
                 prop_assert_eq!(rows.iter().map(|r| r.tasks).sum::<i64>(), tasks.len() as i64);
                 prop_assert_eq!(rows.iter().map(|r| r.calls).sum::<i64>(), calls.len() as i64);
                 for status in [TaskStatus::Succeeded, TaskStatus::Failed, TaskStatus::Pending] {
-                    let raw_labour: i64 = tasks.iter().filter(|t| t.status == status).map(|t| t.labour_cost().0).sum();
+                    let raw_labour: i64 = tasks.iter().filter(|t| t.status == status).map(|t| t.labour_cost().unwrap().0).sum();
                     let rolled_labour: i64 = rows.iter().filter(|r| r.status == status).map(|r| r.labour_cost_micros).sum();
                     prop_assert_eq!(rolled_labour, raw_labour);
                 }

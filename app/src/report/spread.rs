@@ -10,6 +10,7 @@ use super::detail::{
 use super::rollup::{TaskFacts, TaskUsage};
 use crate::domain::Micros;
 use crate::domain::TaskStatus;
+use crate::domain::money::MoneyOverflow;
 use crate::domain::stats::{Bucket, Buckets};
 use std::collections::{BTreeMap, HashMap};
 
@@ -55,15 +56,20 @@ pub struct DaySpreads {
     pub costliest: Vec<(i64, i64, i64)>,
 }
 
-/// The spreads of the decided tasks among `tasks`, per day.
-pub fn day_spreads(tasks: &[TaskFacts], usage: &HashMap<i64, TaskUsage>) -> DaySpreads {
+/// The spreads of the decided tasks among `tasks`, per day. The tasks and their calls must
+/// have passed [`check_countable`](super::rollup::check_countable), which bounds every sum here.
+pub fn day_spreads(
+    tasks: &[TaskFacts],
+    usage: &HashMap<i64, TaskUsage>,
+) -> Result<DaySpreads, MoneyOverflow> {
     let none = TaskUsage::default();
     let mut values: BTreeMap<(i64, Measure), Vec<i64>> = BTreeMap::new();
     let mut reasons: BTreeMap<(i64, String), i64> = BTreeMap::new();
     let mut ranked: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
     for task in tasks.iter().filter(|t| t.status != TaskStatus::Pending) {
         // Attributed call cost (labour and platform are not in it) plus review labour.
-        let cost = (usage.get(&task.id).unwrap_or(&none).cost.total() + task.labour_cost()).0;
+        let calls = usage.get(&task.id).unwrap_or(&none).cost.total()?;
+        let cost = calls.checked_add(task.labour_cost()?)?.0;
         values
             .entry((task.day, Measure::Cost))
             .or_default()
@@ -102,14 +108,14 @@ pub fn day_spreads(tasks: &[TaskFacts], usage: &HashMap<i64, TaskUsage>) -> DayS
                 .map(move |(cost, id)| (day, id, cost))
         })
         .collect();
-    DaySpreads {
+    Ok(DaySpreads {
         spreads,
         escalations: reasons
             .into_iter()
             .map(|((day, reason), n)| (day, reason, n))
             .collect(),
         costliest,
-    }
+    })
 }
 
 /// A window's spreads, added up over its days by the database.
@@ -201,7 +207,7 @@ mod tests {
                 (t.id, used)
             })
             .collect();
-        let kept = day_spreads(&tasks, &usage);
+        let kept = day_spreads(&tasks, &usage).unwrap();
         assert!(
             kept.costliest
                 .iter()
@@ -250,7 +256,7 @@ mod tests {
                 status: t.status,
                 cost_micros: usage[&t.id].cost.model.0
                     + usage[&t.id].cost.retry.0
-                    + t.labour_cost().0,
+                    + t.labour_cost().unwrap().0,
                 calls: 0,
                 tokens: 0,
                 duration_ms: t.duration_ms,

@@ -5,7 +5,7 @@ use super::figures::GroupOut;
 use super::params::{Params, version_id};
 use super::{ApiCaller, ApiError};
 use app::db::report::{Catalog, window_rows};
-use app::db::{Db, rollup};
+use app::db::{Db, DbError, rollup};
 use app::domain::compare::compare_sets;
 use app::domain::time::format_day;
 use app::report::Window;
@@ -24,7 +24,8 @@ async fn one_set(
     filter: &Filter,
 ) -> Result<GroupFigures, ApiError> {
     let rows = window_rows(db, window).await?;
-    let mut all = figures(&catalog.ledger(window, &rows), filter, Grouping::All);
+    let mut all =
+        figures(&catalog.ledger(window, &rows), filter, Grouping::All).map_err(DbError::from)?;
     Ok(all.pop().unwrap_or_else(|| GroupFigures {
         key: String::new(),
         label: "All tasks".into(),
@@ -178,7 +179,7 @@ pub async fn get_models(
     let catalog = Catalog::load(&db).await?;
     let filter = params.filter(&catalog, &caller)?;
     let rows = window_rows(&db, window).await?;
-    let found = compare_models(&catalog.ledger(window, &rows), &filter);
+    let found = compare_models(&catalog.ledger(window, &rows), &filter).map_err(DbError::from)?;
     let models: Vec<Value> = found
         .models
         .iter()

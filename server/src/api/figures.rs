@@ -2,8 +2,8 @@
 
 use super::params::Params;
 use super::{ApiCaller, ApiError};
-use app::db::Db;
 use app::db::report::{Catalog, task_lines, window_rows};
+use app::db::{Db, DbError};
 use app::domain::Micros;
 use app::domain::cpst::Proportion;
 use app::domain::stats::Summary;
@@ -205,8 +205,10 @@ pub async fn get_figures(
     let filter = params.filter(&catalog, &caller)?;
     let rows = window_rows(&db, window).await?;
     let ledger = catalog.ledger(window, &rows);
-    let groups = figures(&ledger, &filter, grouping);
-    let total = figures(&ledger, &filter, Grouping::All).pop();
+    let groups = figures(&ledger, &filter, grouping).map_err(DbError::from)?;
+    let total = figures(&ledger, &filter, Grouping::All)
+        .map_err(DbError::from)?
+        .pop();
     let (by_group, overall) = if with_detail {
         let lines = task_lines(&db, window, filter.workflow_ids.as_deref()).await?;
         (

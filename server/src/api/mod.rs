@@ -139,6 +139,15 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 return response;
             }
+            ApiError::Storage(DbError::Overflow) => {
+                tracing::error!(error = %self, "figures cannot be counted");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "uncountable",
+                    "These figures cannot be computed: the stored costs behind them add up to more than can be counted (about $9.2 trillion). The server log says which data.".to_owned(),
+                    None,
+                )
+            }
             ApiError::Storage(err) => {
                 tracing::error!(error = ?err, "storage error in the API");
                 (

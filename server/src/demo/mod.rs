@@ -675,12 +675,18 @@ impl PlannedCall {
         });
         let reported = (self.kind != CallKind::Model).then_some(Micros(self.tool_cost));
         let rejected = self.status == CallStatus::Rejected;
+        // The demo's catalogue prices its own token counts well within range.
         let pricing = cost_call(
             reported,
             rejected,
             &self.usage,
             price.map(|p| (p.id, Rates::from(p))),
-        );
+        )
+        .unwrap_or(app::domain::pricing::CallPricing {
+            priced: Default::default(),
+            source: app::domain::status::CostSource::Unpriced,
+            price_id: None,
+        });
         let (cost, cache_read, cache_write) = (
             pricing.priced.total.0,
             pricing.priced.cache_read.0,

@@ -640,7 +640,13 @@ impl<'a> Ingest<'a> {
             input.status == CallStatus::Rejected,
             &usage,
             price.map(|p| (p.id, Rates::from(p))),
-        );
+        )
+        .map_err(|_| {
+            Outcome::invalid(ItemError::new(
+                "model",
+                "the price book's price for this model makes the call cost more than can be counted; correct the price",
+            ))
+        })?;
         Ok(Call {
             id: 0,
             external_id: input.id,

@@ -639,7 +639,7 @@ async fn stored_cost_total(db: &Db) -> i64 {
 }
 
 /// The same batch for another task, its calls renamed.
-fn batch_for(task: &str) -> String {
+pub(crate) fn batch_for(task: &str) -> String {
     batch(&today())
         .to_string()
         .replace("t-1", task)

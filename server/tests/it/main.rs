@@ -1,5 +1,6 @@
 //! Integration tests: the real router and the real databases, SQLite and PostgreSQL both.
 
+mod bounds;
 mod demo;
 mod durability;
 mod engine;
