@@ -209,7 +209,8 @@ fn origin_of(url: &str) -> Option<String> {
     (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
 }
 
-fn client_address(request: &Request, trust_proxy: bool) -> String {
+/// The client's address: the connection's, or behind a trusted proxy the last forwarded one.
+pub(crate) fn client_address(request: &Request, trust_proxy: bool) -> String {
     let forwarded = trust_proxy
         .then(|| {
             request
