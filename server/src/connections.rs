@@ -1,4 +1,4 @@
-//! The accept loop: serves the router over HTTP/1 and HTTP/2 with the timeouts and the
+//! The accept loop: serves the router over HTTP/1.1 with the timeouts and the
 //! connection cap of [`Limits`], and shuts down gracefully.
 //!
 //! A new connection must send its first request's headers within the header timeout; a
@@ -15,8 +15,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
+use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -332,8 +331,9 @@ async fn serve_connection(
             }))
         }
     });
-    let builder = Builder::new(TokioExecutor::new());
-    let serving = builder.serve_connection_with_upgrades(io, service);
+    let serving = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .with_upgrades();
     let mut serving = std::pin::pin!(serving);
     let tick = (limits.header_timeout.min(limits.idle_timeout) / 4)
         .clamp(Duration::from_millis(20), Duration::from_secs(1));
