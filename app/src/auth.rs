@@ -13,9 +13,27 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Passwords hashed at once unless [`limit_password_hashing`] says otherwise: each hash holds
+/// 19 MiB, so a burst of sign-ins must queue rather than all hash at once.
+const DEFAULT_HASHES_AT_ONCE: usize = 2;
+
+static HASHING: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+
+/// Sets how many passwords may be hashed at once (the first call wins; call it before serving).
+pub fn limit_password_hashing(at_once: usize) {
+    let _ = HASHING.set(tokio::sync::Semaphore::new(at_once.max(1)));
+}
+
+/// Runs argon2 work off the async runtime once a hashing slot is free.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let slots = HASHING.get_or_init(|| tokio::sync::Semaphore::new(DEFAULT_HASHES_AT_ONCE));
+    let _slot = slots.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 /// Hashes a password into a PHC string (algorithm, parameters and salt included).
 pub async fn hash_password(password: String) -> Result<String, PasswordError> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
         hasher()
             .hash_password(password.as_bytes(), &salt)
@@ -23,7 +41,7 @@ pub async fn hash_password(password: String) -> Result<String, PasswordError> {
             .map_err(|_| PasswordError::Hashing)
     })
     .await
-    .map_err(|_| PasswordError::Hashing)?
+    .ok_or(PasswordError::Hashing)?
 }
 
 /// Whether `password` matches `phc_hash`. Without a hash (no such account) a fixed hash is
@@ -54,7 +72,7 @@ async fn dummy_hash() -> String {
 
 /// Whether `password` matches `phc_hash`.
 pub async fn verify_password(password: String, phc_hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         PasswordHash::new(&phc_hash)
             .map(|parsed| {
                 hasher()

@@ -170,6 +170,8 @@ pub struct ServeArgs {
     #[arg(long, env = "FINISHLINE_SESSION_HOURS", default_value_t = 12,
           value_parser = clap::value_parser!(u16).range(1..=720))]
     pub session_hours: u16,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -183,4 +185,92 @@ pub struct DemoArgs {
     /// Last day of the data (YYYY-MM-DD); defaults to today (UTC).
     #[arg(long)]
     pub end_day: Option<String>,
+}
+
+/// Timeouts, connection and request limits, and the memory budget of uploads (see
+/// [`crate::limits::Limits`]). Every one has a default fit for a single server.
+#[derive(Debug, Args, Clone)]
+pub struct LimitArgs {
+    /// Seconds a client has to send a request's headers, counted from the connection's opening
+    /// or from the first byte of a later request on it.
+    #[arg(long, env = "FINISHLINE_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body once its headers arrived.
+    #[arg(long, env = "FINISHLINE_BODY_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "FINISHLINE_IDLE_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_secs: u64,
+    /// Open connections at most; past it the connection idle longest is closed for a new one.
+    #[arg(long, env = "FINISHLINE_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
+    pub max_connections: u32,
+    /// Requests one API key may have in progress at once.
+    #[arg(long, env = "FINISHLINE_KEY_CONCURRENCY", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub key_concurrency: u32,
+    /// Requests per second one API key may make, on average.
+    #[arg(long, env = "FINISHLINE_KEY_RATE", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub key_rate: u32,
+    /// Requests one API key may make at once above its rate, after a quiet spell.
+    #[arg(long, env = "FINISHLINE_KEY_BURST", default_value_t = 400,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub key_burst: u32,
+    /// Requests one client address may have in progress at once, without an API key (pages,
+    /// server functions, sign-in, API requests without a key).
+    #[arg(long, env = "FINISHLINE_ADDRESS_CONCURRENCY", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub address_concurrency: u32,
+    /// Requests per second one client address may make without an API key, on average.
+    #[arg(long, env = "FINISHLINE_ADDRESS_RATE", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub address_rate: u32,
+    /// Requests one client address may make at once above its rate.
+    #[arg(long, env = "FINISHLINE_ADDRESS_BURST", default_value_t = 400,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub address_burst: u32,
+    /// Sign-ins one client address may have in progress at once.
+    #[arg(long, env = "FINISHLINE_SIGN_IN_CONCURRENCY", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub sign_in_concurrency: u32,
+    /// Sign-ins in progress at once from all addresses; more are answered 503.
+    #[arg(long, env = "FINISHLINE_SIGN_INS", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub sign_ins: u32,
+    /// Passwords hashed at once (argon2id takes 19 MiB each); more sign-ins wait their turn.
+    #[arg(long, env = "FINISHLINE_PASSWORD_HASHES", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub password_hashes: u32,
+    /// Database connections kept back from API and ingestion requests, for pages, the health
+    /// check and background jobs.
+    #[arg(long, env = "FINISHLINE_RESERVED_CONNECTIONS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub reserved_connections: u32,
+    /// MiB of uploaded ingestion bodies (decompressed) held in memory at once; past it
+    /// uploads are answered 503 with Retry-After.
+    #[arg(long, env = "FINISHLINE_INTAKE_MEMORY_MIB", default_value_t = 128,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub intake_memory_mib: u32,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        LimitArgs::parse_from(["finishline"])
+    }
+}
+
+impl LimitArgs {
+    /// Parses only these flags (and their environment variables), for `Default`.
+    fn parse_from<I: IntoIterator<Item = &'static str>>(args: I) -> LimitArgs {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            limits: LimitArgs,
+        }
+        Only::parse_from(args).limits
+    }
 }

@@ -1,10 +1,19 @@
 //! `GET /healthz`: is the server up, and can it reach its database?
+//!
+//! The check waits briefly for a connection. A pool whose every connection is in use is
+//! answered as `busy` (200): the database is there, the server is loaded. Only a database that
+//! cannot be reached while connections are free, or that fails the round trip, is
+//! `unreachable` (503).
 
 use app::db::Db;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
+use std::time::Duration;
+
+/// How long the check waits for a connection and its round trip.
+const WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Serialize)]
 pub struct Health {
@@ -13,27 +22,40 @@ pub struct Health {
     backend: &'static str,
 }
 
+/// Whether every connection of the pool is open and in use.
+fn pool_is_saturated(db: &Db) -> bool {
+    fn saturated<D: sqlx::Database>(pool: &sqlx::Pool<D>) -> bool {
+        pool.num_idle() == 0 && pool.size() >= pool.options().get_max_connections()
+    }
+    match db {
+        Db::Sqlite(pool, _) => saturated(pool),
+        Db::Postgres(pool) => saturated(pool),
+    }
+}
+
 pub async fn healthz(State(db): State<Db>) -> (StatusCode, Json<Health>) {
     let backend = db.backend().name();
-    match db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
+    let answer = |status, health, database| {
+        (
+            status,
             Json(Health {
-                status: "ok",
-                database: "reachable",
+                status: health,
+                database,
                 backend,
             }),
-        ),
-        Err(err) => {
-            tracing::warn!(error = %err, "health check could not reach the database");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health {
-                    status: "degraded",
-                    database: "unreachable",
-                    backend,
-                }),
-            )
-        }
+        )
+    };
+    let failure = match tokio::time::timeout(WAIT, db.ping()).await {
+        Ok(Ok(())) => return answer(StatusCode::OK, "ok", "reachable"),
+        Ok(Err(err)) => Some(err),
+        Err(_) => None,
+    };
+    if pool_is_saturated(&db) {
+        return answer(StatusCode::OK, "busy", "busy");
     }
+    match failure {
+        Some(err) => tracing::warn!(error = %err, "health check could not reach the database"),
+        None => tracing::warn!("health check: the database did not answer in time"),
+    }
+    answer(StatusCode::SERVICE_UNAVAILABLE, "degraded", "unreachable")
 }

@@ -1,16 +1,20 @@
 //! Finishline's HTTP server: the Leptos pages, the health check, the JSON API and the OTLP receiver.
 //! `router` builds the whole application so tests can drive it without binding a port.
 
+pub mod admission;
 pub mod api;
 pub mod bench;
 pub mod config;
+pub mod connections;
 pub mod demo;
 pub mod export;
 pub mod fuzzing;
 pub mod health;
 pub mod import;
 pub mod ingest;
+pub mod intake;
 pub mod jobs;
+pub mod limits;
 pub mod otlp;
 pub mod web;
 
@@ -34,17 +38,27 @@ pub struct AppState {
     pub ingest_slots: ingest::IngestSlots,
     pub write_health: WriteHealth,
     pub web: Arc<web::WebSettings>,
+    /// Every sender's share of the server (see `admission`).
+    pub admission: Arc<admission::Admission>,
 }
 
 impl AppState {
     pub fn new(db: Db, leptos: LeptosOptions) -> AppState {
+        let admission = Arc::new(admission::Admission::for_db(limits::Limits::default(), &db));
         AppState {
             db,
             leptos,
             ingest_slots: ingest::IngestSlots::default(),
             write_health: WriteHealth::default(),
             web: Arc::default(),
+            admission,
         }
+    }
+
+    /// The same state held to `limits` instead of the defaults.
+    pub fn with_limits(self, limits: limits::Limits) -> AppState {
+        let admission = Arc::new(admission::Admission::for_db(limits, &self.db));
+        AppState { admission, ..self }
     }
 
     pub fn with_web(self, web: web::WebSettings) -> AppState {
@@ -58,6 +72,12 @@ impl AppState {
 impl FromRef<AppState> for ingest::IngestSlots {
     fn from_ref(state: &AppState) -> Self {
         state.ingest_slots.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<admission::Admission> {
+    fn from_ref(state: &AppState) -> Self {
+        state.admission.clone()
     }
 }
 
@@ -128,6 +148,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admission::admit,
         ))
         .with_state(state)
 }

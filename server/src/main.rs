@@ -263,7 +263,13 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         public_origin: args.public_origin.clone(),
         trust_proxy: args.trust_proxy,
     };
-    let app = router(AppState::new(db.clone(), leptos).with_web(web));
+    let limits = server::limits::Limits::from(&args.limits);
+    app::auth::limit_password_hashing(limits.password_hashes);
+    let app = router(
+        AppState::new(db.clone(), leptos)
+            .with_web(web)
+            .with_limits(limits.clone()),
+    );
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
@@ -271,12 +277,7 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     if args.demo {
         println!("{}", demo::SIGN_IN_HELP);
     }
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    server::connections::serve(listener, app, limits, shutdown_signal()).await?;
     db.close().await;
     Ok(())
 }

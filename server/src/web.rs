@@ -215,7 +215,8 @@ fn same_origin(headers: &HeaderMap, settings: &WebSettings) -> bool {
     sender.origin().is_tuple() && sender.origin() == site.origin()
 }
 
-fn client_address(request: &Request, trust_proxy: bool) -> String {
+/// The client's address: the connection's, or behind a trusted proxy the last forwarded one.
+pub(crate) fn client_address(request: &Request, trust_proxy: bool) -> String {
     let forwarded = trust_proxy
         .then(|| {
             request

@@ -53,16 +53,40 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     TooLarge(String),
+    #[error("{0}")]
+    TimedOut(String),
     #[error("{message}")]
     BadBody {
         message: String,
         line: usize,
         column: usize,
     },
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     #[error("the server is busy; retry shortly")]
     Busy,
     #[error("storage failure")]
     Storage(#[from] DbError),
+}
+
+impl From<crate::intake::IntakeError> for ApiError {
+    fn from(error: crate::intake::IntakeError) -> ApiError {
+        use crate::intake::IntakeError;
+        match error {
+            IntakeError::TooLarge { limit, .. } => ApiError::TooLarge(format!(
+                "a batch may be at most {} MiB, also once decompressed",
+                limit / 1024 / 1024
+            )),
+            IntakeError::TimedOut => ApiError::TimedOut(error.to_string()),
+            IntakeError::Broken | IntakeError::BadGzip(_) => {
+                ApiError::invalid("body", error.to_string())
+            }
+            IntakeError::UnsupportedEncoding(_) => {
+                ApiError::UnsupportedMediaType(error.to_string())
+            }
+            IntakeError::OverBudget => ApiError::Busy,
+        }
+    }
 }
 
 impl ApiError {
@@ -104,6 +128,7 @@ impl IntoResponse for ApiError {
                 None,
             ),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m.clone(), None),
+            ApiError::TimedOut(m) => (StatusCode::REQUEST_TIMEOUT, "timed_out", m.clone(), None),
             ApiError::BadBody {
                 message,
                 line,
@@ -111,6 +136,17 @@ impl IntoResponse for ApiError {
             } => {
                 let body = json!({"error": {"code": "malformed_json", "message": message, "line": line, "column": column}});
                 return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            }
+            ApiError::TooManyRequests {
+                message,
+                retry_after,
+            } => {
+                let body = json!({"error": {"code": "rate_limited", "message": message}});
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+                return response;
             }
             ApiError::Busy => {
                 let body = json!({"error": {"code": "busy", "message": self.to_string()}});

@@ -5,6 +5,7 @@
 //! latency, page latency and the server's peak memory. Figures, not assertions: nothing here
 //! fails on a slow machine.
 
+mod abuse;
 mod bulk;
 pub mod scale;
 
@@ -48,6 +49,9 @@ pub enum Part {
     Pages,
     /// The main pages over about 100,000 and 1,000,000 tasks.
     Scale,
+    /// Hostile loads: slow clients, a burst of heavy reads from one key, a gzip burst and a
+    /// sign-in burst, with the health check's latency and the server's memory meanwhile.
+    Abuse,
 }
 
 /// Posts a JSON body over a fresh connection; the status code, or `None` if the connection broke.
@@ -286,6 +290,9 @@ pub async fn run(spec: BenchSpec) -> anyhow::Result<()> {
     }
     if runs(Part::Scale) {
         scale::run(&spec.scale).await?;
+    }
+    if runs(Part::Abuse) {
+        abuse::run(spec.page_tasks).await?;
     }
     Ok(())
 }

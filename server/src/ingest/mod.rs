@@ -15,9 +15,8 @@ use app::db::rollup::mark_dirty;
 use app::db::{Db, DbResult, Tx, now_ms, task, verdict};
 use app::model::Call;
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -82,25 +81,21 @@ fn list<'de, D: serde::Deserializer<'de>>(list: D) -> Result<Vec<Value>, D::Erro
         (status = 207, description = "Valid items stored; the refused ones listed with their reason", body = crate::api::docs::BatchResult),
         (status = 400, description = "Malformed JSON, with line and column", body = crate::api::docs::ErrorBody),
         (status = 401, description = "No valid API key", body = crate::api::docs::ErrorBody),
-        (status = 413, description = "The body is over 16 MiB", body = crate::api::docs::ErrorBody),
-        (status = 415, description = "Not application/json", body = crate::api::docs::ErrorBody),
-        (status = 503, description = "Busy or the database is unavailable; retry after Retry-After seconds", body = crate::api::docs::ErrorBody),
+        (status = 408, description = "The body did not arrive within the body timeout", body = crate::api::docs::ErrorBody),
+        (status = 413, description = "The body is over 16 MiB (also once decompressed)", body = crate::api::docs::ErrorBody),
+        (status = 415, description = "Not application/json, or an encoding other than gzip", body = crate::api::docs::ErrorBody),
+        (status = 429, description = "Too many requests in progress or per second for this key; retry after Retry-After seconds", body = crate::api::docs::ErrorBody),
+        (status = 503, description = "Busy, over the upload memory budget, or the database is unavailable; retry after Retry-After seconds", body = crate::api::docs::ErrorBody),
     ))]
 pub async fn post_batch(
     State(db): State<Db>,
     State(slots): State<IngestSlots>,
     State(health): State<WriteHealth>,
+    State(admission): State<Arc<crate::admission::Admission>>,
     caller: ApiCaller,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
-            "a batch may be at most {} MiB",
-            MAX_BODY / 1024 / 1024
-        )),
-        _ => ApiError::invalid("body", "the request body could not be read"),
-    })?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -114,7 +109,14 @@ pub async fn post_batch(
             "send the batch as Content-Type: application/json".into(),
         ));
     }
-    let batch: Batch = serde_json::from_slice(&body).map_err(|e| {
+    let limits = crate::intake::SizeLimits {
+        sent: MAX_BODY,
+        decoded: MAX_BODY,
+    };
+    let body = crate::intake::read_body(body, &headers, limits, &admission.intake)
+        .await
+        .map_err(ApiError::from)?;
+    let batch: Batch = serde_json::from_slice(&body.bytes).map_err(|e| {
         let message = format!("the body is not a valid batch: {e}");
         ApiError::BadBody {
             message,

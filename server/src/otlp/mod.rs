@@ -8,13 +8,14 @@
 
 pub(crate) mod spans;
 
+use crate::admission::Refused;
 use crate::api::{ApiCaller, ApiError};
 use crate::ingest::{IngestSlots, MAX_BODY, MAX_ITEMS, Results, write_batch};
+use crate::intake::{IntakeError, SizeLimits, read_body};
 use app::db::health::WriteHealth;
 use app::db::{Db, DbError, now_ms};
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use opentelemetry_proto::tonic::collector::trace::v1::{
@@ -22,7 +23,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 use serde_json::json;
-use std::io::Read;
 
 /// The largest body once decompressed: a small gzip body must not expand without bound.
 pub const MAX_DECODED: usize = 64 * 1024 * 1024;
@@ -59,7 +59,7 @@ struct RpcStatus {
 struct Refusal {
     status: StatusCode,
     message: String,
-    retry_after: Option<&'static str>,
+    retry_after: Option<u64>,
 }
 
 impl Refusal {
@@ -91,7 +91,7 @@ impl Refusal {
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response
@@ -100,6 +100,37 @@ impl Refusal {
         }
         response
     }
+}
+
+impl From<IntakeError> for Refusal {
+    fn from(error: IntakeError) -> Refusal {
+        let (status, retry_after) = match &error {
+            IntakeError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, None),
+            IntakeError::TimedOut => (StatusCode::REQUEST_TIMEOUT, None),
+            IntakeError::Broken | IntakeError::BadGzip(_) => (StatusCode::BAD_REQUEST, None),
+            IntakeError::UnsupportedEncoding(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
+            IntakeError::OverBudget => (StatusCode::SERVICE_UNAVAILABLE, Some(1)),
+        };
+        let message = match &error {
+            IntakeError::TooLarge { .. } => error.to_string().replacen("the body", "an export", 1),
+            _ => error.to_string(),
+        };
+        Refusal {
+            status,
+            message,
+            retry_after,
+        }
+    }
+}
+
+/// The answer to an export that was not admitted (see `admission`), in the export's encoding.
+pub(crate) fn refused(headers: &HeaderMap, refused: &Refused) -> Response {
+    let refusal = Refusal {
+        status: refused.status(),
+        message: refused.message(),
+        retry_after: Some(refused.retry_after()),
+    };
+    refusal.into_response(encoding_of(headers).unwrap_or(Encoding::Json))
 }
 
 impl From<ApiError> for Refusal {
@@ -111,7 +142,7 @@ impl From<ApiError> for Refusal {
             _ => None,
         };
         let status = error.into_response().status();
-        let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE).then_some("1");
+        let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1);
         let message = refused_write.unwrap_or_else(|| match status {
             StatusCode::UNAUTHORIZED => {
                 "send an API key as 'Authorization: Bearer <key>' (OTEL_EXPORTER_OTLP_HEADERS)"
@@ -155,17 +186,20 @@ struct ProtobufBody(Vec<u8>);
         (status = 200, description = "Stored; `partial_success` counts and names the refused spans"),
         (status = 400, description = "The body is not an OTLP trace export"),
         (status = 401, description = "No valid API key"),
+        (status = 408, description = "The body did not arrive within the body timeout"),
         (status = 413, description = "The body is over 16 MiB, or over 64 MiB decompressed"),
         (status = 415, description = "Neither protobuf nor JSON, or an encoding other than gzip"),
-        (status = 503, description = "Busy or the database is unavailable; retry after Retry-After seconds"),
+        (status = 429, description = "Too many requests in progress or per second for this key; retry after Retry-After seconds"),
+        (status = 503, description = "Busy, over the upload memory budget, or the database is unavailable; retry after Retry-After seconds"),
     ))]
 pub async fn post_traces(
     State(db): State<Db>,
     State(slots): State<IngestSlots>,
     State(health): State<WriteHealth>,
+    State(admission): State<std::sync::Arc<crate::admission::Admission>>,
     caller: Result<ApiCaller, ApiError>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let encoding = encoding_of(&headers);
     // Who is calling is answered first: a request without a valid key learns nothing else.
@@ -180,7 +214,21 @@ pub async fn post_traces(
         Ok(encoding) => encoding,
         Err(refusal) => return refusal.into_response(Encoding::Json),
     };
-    match receive(&db, &slots, &health, caller, &headers, body, encoding).await {
+    let body = read_body(
+        body,
+        &headers,
+        SizeLimits {
+            sent: MAX_BODY,
+            decoded: MAX_DECODED,
+        },
+        &admission.intake,
+    )
+    .await;
+    let body = match body {
+        Ok(body) => body,
+        Err(error) => return Refusal::from(error).into_response(encoding),
+    };
+    match receive(&db, &slots, &health, caller, &body.bytes, encoding).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(encoding),
     }
@@ -191,29 +239,17 @@ async fn receive(
     slots: &IngestSlots,
     health: &WriteHealth,
     caller: ApiCaller,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: &[u8],
     encoding: Encoding,
 ) -> Result<Response, Refusal> {
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => Refusal::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("an export may be at most {} MiB", MAX_BODY / 1024 / 1024),
-        ),
-        _ => Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "the request body could not be read",
-        ),
-    })?;
-    let body = decompress(headers, body)?;
     let request = match encoding {
-        Encoding::Protobuf => ExportTraceServiceRequest::decode(body.as_slice()).map_err(|e| {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(body).map_err(|e| {
             Refusal::new(
                 StatusCode::BAD_REQUEST,
                 format!("the body is not an OTLP ExportTraceServiceRequest: {e}"),
             )
         })?,
-        Encoding::Json => serde_json::from_slice(&body).map_err(|e| {
+        Encoding::Json => serde_json::from_slice(body).map_err(|e| {
             Refusal::new(
                 StatusCode::BAD_REQUEST,
                 format!(
@@ -279,44 +315,6 @@ fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refusal> {
         _ => Err(Refusal::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the export as Content-Type: application/x-protobuf or application/json",
-        )),
-    }
-}
-
-/// The body, gunzipped when `Content-Encoding: gzip` says so, refused once over [`MAX_DECODED`].
-fn decompress(headers: &HeaderMap, body: Bytes) -> Result<Vec<u8>, Refusal> {
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    match encoding.as_str() {
-        "" | "identity" => Ok(body.to_vec()),
-        "gzip" => {
-            let mut decoded = Vec::new();
-            flate2::read::GzDecoder::new(body.as_ref())
-                .take(MAX_DECODED as u64 + 1)
-                .read_to_end(&mut decoded)
-                .map_err(|e| {
-                    Refusal::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("the body is not valid gzip: {e}"),
-                    )
-                })?;
-            if decoded.len() > MAX_DECODED {
-                return Err(Refusal::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!(
-                        "an export may be at most {} MiB once decompressed",
-                        MAX_DECODED / 1024 / 1024
-                    ),
-                ));
-            }
-            Ok(decoded)
-        }
-        other => Err(Refusal::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Content-Encoding '{other}' is not supported; send gzip or no encoding"),
         )),
     }
 }

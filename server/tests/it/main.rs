@@ -8,6 +8,7 @@ mod faults;
 mod helpers;
 mod import;
 mod ingest;
+mod limits;
 mod otlp;
 mod pages;
 mod pg_restart;
