@@ -14,10 +14,14 @@ pub(crate) const CALLS_PER_BATCH: usize = 50;
 
 /// Batch `n`: calls `b{n}-c0`, `b{n}-c1`... of one attempt of `support-triage`.
 pub(crate) fn batch(n: usize) -> String {
+    // The same body every time it is built, as a client's retry sends it: a batch refused
+    // although it was stored is then answered as unchanged, not as a conflict.
+    static STARTED_AT: std::sync::LazyLock<i64> =
+        std::sync::LazyLock::new(|| app::db::now_ms() - 60_000);
     let calls: Vec<serde_json::Value> = (0..CALLS_PER_BATCH)
         .map(|j| {
             serde_json::json!({"id": format!("b{n}-c{j}"), "workflow": "support-triage", "correlation_id": format!("b{n}"),
-                "kind": "tool", "cost_usd": "0.0001", "started_at": app::db::now_ms() - 60_000})
+                "kind": "tool", "cost_usd": "0.0001", "started_at": *STARTED_AT})
         })
         .collect();
     serde_json::json!({ "calls": calls }).to_string()
