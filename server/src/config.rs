@@ -252,7 +252,7 @@ pub struct LimitArgs {
     pub reserved_connections: u32,
     /// MiB of uploaded ingestion bodies (decompressed) held in memory at once; past it
     /// uploads are answered 503 with Retry-After.
-    #[arg(long, env = "FINISHLINE_INTAKE_MEMORY_MIB", default_value_t = 128,
+    #[arg(long, env = "FINISHLINE_INTAKE_MEMORY_MIB", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub intake_memory_mib: u32,
 }

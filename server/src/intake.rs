@@ -10,8 +10,11 @@ use std::io::Write;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The budget is reserved in steps of this many KiB, not byte by byte.
-const STEP_KIB: u32 = 64;
+/// The smallest buffer a body starts with.
+const FIRST_CAPACITY: usize = 64 * 1024;
+/// Compressed bytes inflated between two yields to the runtime: a thousandfold body inflates
+/// about a MiB per step, a few milliseconds, so other requests on the thread are not held up.
+const INFLATE_STEP: usize = 1024;
 
 /// Bytes of bodies in memory at once, across all requests, counted in KiB.
 #[derive(Clone)]
@@ -91,20 +94,29 @@ impl Write for Sink {
                 decoded: self.decoded,
             }));
         }
-        let needed = len.div_ceil(1024);
-        if needed > self.reserved_kib {
-            let step = (needed - self.reserved_kib).max(STEP_KIB as usize) as u32;
-            let permit = self
-                .budget
-                .kib
-                .clone()
-                .try_acquire_many_owned(step)
-                .map_err(|_| std::io::Error::other(IntakeError::OverBudget))?;
-            self.reserved_kib += step as usize;
-            match &mut self.reserved {
-                Some(reserved) => reserved.merge(permit),
-                None => self.reserved = Some(permit),
+        if len > self.bytes.capacity() {
+            // The buffer grows by doubling, as a Vec does, but the budget pays for the whole
+            // new capacity before it is allocated.
+            let capacity = len
+                .max(self.bytes.capacity() * 2)
+                .max(FIRST_CAPACITY)
+                .min(self.limit);
+            let needed = capacity.div_ceil(1024);
+            if needed > self.reserved_kib {
+                let step = u32::try_from(needed - self.reserved_kib).unwrap_or(u32::MAX);
+                let permit = self
+                    .budget
+                    .kib
+                    .clone()
+                    .try_acquire_many_owned(step)
+                    .map_err(|_| std::io::Error::other(IntakeError::OverBudget))?;
+                self.reserved_kib += step as usize;
+                match &mut self.reserved {
+                    Some(reserved) => reserved.merge(permit),
+                    None => self.reserved = Some(permit),
+                }
             }
+            self.bytes.reserve_exact(capacity - self.bytes.len());
         }
         self.bytes.extend_from_slice(data);
         Ok(data.len())
@@ -195,11 +207,15 @@ pub async fn read_body(
         if sent > limits.sent {
             return Err(too_large_sent);
         }
-        let written = match &mut writer {
-            Writer::Gzip(decoder) => decoder.write_all(&data),
-            Writer::Plain(sink) => sink.write_all(&data),
-        };
-        written.map_err(classify)?;
+        match &mut writer {
+            Writer::Gzip(decoder) => {
+                for piece in data.chunks(INFLATE_STEP) {
+                    decoder.write_all(piece).map_err(classify)?;
+                    tokio::task::yield_now().await;
+                }
+            }
+            Writer::Plain(sink) => sink.write_all(&data).map_err(classify)?,
+        }
     }
     let sink = match writer {
         Writer::Gzip(decoder) => decoder.finish().map_err(classify)?,
