@@ -96,9 +96,17 @@ pub enum ReadErrors {
     /// No valid API key.
     #[response(status = 401)]
     NoKey(ErrorBody),
-    /// A workflow outside the key's scope.
+    /// A workflow or team outside the key's scope, or (for a key with scopes) one that does
+    /// not exist: the two are not told apart.
     #[response(status = 403)]
     OutOfScope(ErrorBody),
+    /// Too many requests in progress or per second for this key; retry after `Retry-After`.
+    #[response(status = 429)]
+    RateLimited(ErrorBody),
+    /// Every connection the API may use is busy, or the database is unavailable; retry after
+    /// `Retry-After`.
+    #[response(status = 503)]
+    Busy(ErrorBody),
 }
 
 /// `GET /api/v1/compare`: two versions of one workflow, or two periods of the same filter.
