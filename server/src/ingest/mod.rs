@@ -108,6 +108,13 @@ pub async fn post_batch(
             "send the batch as Content-Type: application/json".into(),
         ));
     }
+    // serde takes a struct from an array too (`[]` would be an empty batch): a batch is an object.
+    if body.trim_ascii_start().first().is_some_and(|b| *b != b'{') {
+        return Err(ApiError::invalid(
+            "body",
+            "a batch is a JSON object with lists named tasks, attempts, calls, outcomes and grades",
+        ));
+    }
     let batch: Batch = serde_json::from_slice(&body).map_err(|e| {
         let message = format!("the body is not a valid batch: {e}");
         ApiError::BadBody {
