@@ -5,6 +5,9 @@
 use crate::accounts::{AccountError, Actor, audit, check_name, invalid};
 use crate::db::{Db, DbError, identity, platform_cost, price, reprice, workflow};
 use crate::domain::Micros;
+use crate::domain::bounds::{
+    MAX_LABOUR_RATE_PER_HOUR, MAX_MONTHLY_PLATFORM_COST, MAX_PRICE_PER_MTOK, check_money,
+};
 use crate::domain::time::MS_PER_DAY;
 use crate::model::{KeyScope, PlatformCost, Price};
 use serde_json::json;
@@ -21,6 +24,7 @@ pub async fn create_team(
     let slug = slug.trim();
     crate::success::check_slug("slug", slug)?;
     check_name("name", name)?;
+    check_money(labour_rate, MAX_LABOUR_RATE_PER_HOUR).map_err(|e| invalid("labour_rate", e))?;
     if identity::list_teams(db)
         .await?
         .iter()
@@ -53,6 +57,7 @@ pub async fn set_labour_rate(
     labour_rate: Micros,
     now: i64,
 ) -> Result<(), AccountError> {
+    check_money(labour_rate, MAX_LABOUR_RATE_PER_HOUR).map_err(|e| invalid("labour_rate", e))?;
     let team = identity::get_team(db, team_id)
         .await
         .map_err(|err| match err {
@@ -92,6 +97,7 @@ pub async fn add_platform_cost(
     now: i64,
 ) -> Result<i64, AccountError> {
     check_name("name", cost.name)?;
+    check_money(cost.monthly, MAX_MONTHLY_PLATFORM_COST).map_err(|e| invalid("monthly", e))?;
     let team = match cost.applies_to {
         KeyScope::Team(id) => {
             identity::get_team(db, id)
@@ -233,6 +239,11 @@ pub async fn add_price(
     let model = new.model.trim();
     check_name("provider", provider)?;
     check_name("model", model)?;
+    let names = ["input", "output", "cache_read", "cache_write", "reasoning"];
+    for (field, rate) in names.into_iter().zip(new.rates) {
+        check_money(rate, MAX_PRICE_PER_MTOK)
+            .map_err(|e| invalid(field, format!("{e} per million tokens")))?;
+    }
     if new.source.chars().count() > 500 {
         return Err(invalid("source", "must be at most 500 characters"));
     }

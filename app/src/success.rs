@@ -104,6 +104,8 @@ pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AccountEr
                 "must be an amount in dollars like 0.40, not negative",
             )
         })?;
+    crate::domain::bounds::check_money(budget, crate::domain::bounds::MAX_BUDGET_PER_TASK)
+        .map_err(|e| invalid("budget", e))?;
     Ok(WorkflowSettings {
         slug: slug.to_owned(),
         name: form.name.trim().to_owned(),

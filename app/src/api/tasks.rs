@@ -375,7 +375,22 @@ pub async fn list_tasks(query: TaskQuery) -> Result<TaskList, ServerFnError> {
         .map_err(storage_failure)?;
     let (search, window) = crate::tasks::search_of(&viewer, &catalog, &query, crate::db::now_ms())
         .map_err(|e| refuse(StatusCode::UNPROCESSABLE_ENTITY, &e))?;
-    let page = query.page.trim().parse::<u64>().unwrap_or(0);
+    let page = match query.page.trim() {
+        "" => 0,
+        text => text
+            .parse::<u64>()
+            .ok()
+            .filter(|page| *page <= crate::domain::bounds::MAX_PAGE)
+            .ok_or_else(|| {
+                refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!(
+                        "page: must be a whole number from 0 to {}",
+                        crate::domain::bounds::MAX_PAGE
+                    ),
+                )
+            })?,
+    };
     let load = async {
         let total = crate::db::task::count_tasks(&db, &search).await?;
         let rows = crate::db::task::search_tasks(

@@ -4,6 +4,7 @@
 
 pub mod agreement;
 pub mod attribution;
+pub mod bounds;
 pub mod compare;
 pub mod cpst;
 pub mod gate;

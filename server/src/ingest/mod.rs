@@ -116,6 +116,13 @@ pub async fn post_batch(
     let body = crate::intake::read_body(body, &headers, limits, &admission.intake)
         .await
         .map_err(ApiError::from)?;
+    // serde takes a struct from an array too (`[]` would be an empty batch): a batch is an object.
+    if body.bytes.trim_ascii_start().first().is_some_and(|b| *b != b'{') {
+        return Err(ApiError::invalid(
+            "body",
+            "a batch is a JSON object with lists named tasks, attempts, calls, outcomes and grades",
+        ));
+    }
     let batch: Batch = serde_json::from_slice(&body.bytes).map_err(|e| {
         let message = format!("the body is not a valid batch: {e}");
         ApiError::BadBody {

@@ -355,21 +355,9 @@ impl<'a> Ingest<'a> {
                 wire::MAX_ID,
             )?;
             wire::limits(&[("input_summary", &input.input_summary)], wire::MAX_TEXT)?;
-            if input.review_seconds < 0 {
-                return Err(ItemError::new("review_seconds", "must not be negative"));
-            }
-            let started_at = input.started_at.millis("started_at", self.now)?;
-            let finished_at = input
-                .finished_at
-                .as_ref()
-                .map(|f| f.millis("finished_at", self.now))
-                .transpose()?;
-            if finished_at.is_some_and(|f| f < started_at) {
-                return Err(ItemError::new(
-                    "finished_at",
-                    "must not be before started_at",
-                ));
-            }
+            wire::review_seconds(input.review_seconds)?;
+            let (started_at, finished_at) =
+                wire::start_and_finish(&input.started_at, input.finished_at.as_ref(), self.now)?;
             if let Some((name, _)) = input.metrics.iter().flatten().find(|(_, v)| !v.is_finite()) {
                 return Err(ItemError::new(
                     &format!("metrics.{name}"),
@@ -483,15 +471,7 @@ impl<'a> Ingest<'a> {
             if input.number.is_some_and(|n| !(1..=1_000).contains(&n)) {
                 return Err(ItemError::new("number", "must be from 1 to 1000"));
             }
-            let started_at = input.started_at.millis("started_at", self.now)?;
-            Ok((
-                started_at,
-                input
-                    .finished_at
-                    .as_ref()
-                    .map(|f| f.millis("finished_at", self.now))
-                    .transpose()?,
-            ))
+            wire::start_and_finish(&input.started_at, input.finished_at.as_ref(), self.now)
         })();
         let (started_at, finished_at) = match times {
             Ok(t) => t,
@@ -798,13 +778,7 @@ impl<'a> Ingest<'a> {
             ("grader", &input.grader),
         ])
         .and_then(|()| wire::limits(&[("note", &input.note)], wire::MAX_TEXT))
-        .and_then(|()| match input.review_seconds {
-            0..=86_400 => Ok(()),
-            _ => Err(ItemError::new(
-                "review_seconds",
-                "must be from 0 to 86400 (one day)",
-            )),
-        })
+        .and_then(|()| wire::review_seconds(input.review_seconds))
         .and_then(|()| input.graded_at.millis("graded_at", self.now));
         let graded_at = match checked {
             Ok(at) => at,

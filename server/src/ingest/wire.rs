@@ -2,6 +2,9 @@
 //! bad item is refused by name while its neighbours are stored.
 
 use app::domain::Micros;
+use app::domain::bounds::{
+    MAX_CALL_COST, MAX_LATENCY_MS, MAX_REVIEW_SECONDS, MAX_TOKENS, check_count, check_money,
+};
 use app::domain::pricing::Usage;
 use app::domain::status::{
     CallKind, CallStatus, EditSeverity, GradeVerdict, OutcomeKind, ReportedStatus,
@@ -19,8 +22,6 @@ pub const MAX_TEXT: usize = 4_000;
 pub const MAX_JSON: usize = 64 * 1024;
 /// How far in the future a timestamp may be (clock skew), in milliseconds.
 pub const MAX_FUTURE_MS: i64 = 24 * 3_600_000;
-/// The largest token count one call may report.
-const MAX_TOKENS: i64 = 100_000_000;
 
 /// Why one item was refused: the field at fault and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -241,30 +242,40 @@ impl CallIn {
         };
         let cost =
             Micros::parse_dollars(&text).map_err(|e| ItemError::new("cost_usd", e.to_string()))?;
-        if cost.0 < 0 {
-            return Err(ItemError::new("cost_usd", "must not be negative"));
-        }
+        check_money(cost, MAX_CALL_COST).map_err(|e| ItemError::new("cost_usd", e))?;
         Ok(Some(cost))
     }
 
     pub fn validate(&self) -> Result<(), ItemError> {
-        for (field, value) in [
-            ("input_tokens", self.input_tokens),
-            ("output_tokens", self.output_tokens),
-            ("cache_read_tokens", self.cache_read_tokens),
-            ("cache_write_tokens", self.cache_write_tokens),
-            ("reasoning_tokens", self.reasoning_tokens),
-            ("latency_ms", self.latency_ms),
+        for (field, value, max, unit) in [
+            ("input_tokens", self.input_tokens, MAX_TOKENS, "tokens"),
+            ("output_tokens", self.output_tokens, MAX_TOKENS, "tokens"),
+            (
+                "cache_read_tokens",
+                self.cache_read_tokens,
+                MAX_TOKENS,
+                "tokens",
+            ),
+            (
+                "cache_write_tokens",
+                self.cache_write_tokens,
+                MAX_TOKENS,
+                "tokens",
+            ),
+            (
+                "reasoning_tokens",
+                self.reasoning_tokens,
+                MAX_TOKENS,
+                "tokens",
+            ),
+            (
+                "latency_ms",
+                self.latency_ms,
+                MAX_LATENCY_MS,
+                "ms (one day)",
+            ),
         ] {
-            if value < 0 {
-                return Err(ItemError::new(field, "must not be negative"));
-            }
-            if value > MAX_TOKENS && field != "latency_ms" {
-                return Err(ItemError::new(
-                    field,
-                    format!("is over {MAX_TOKENS} for one call"),
-                ));
-            }
+            check_count(value, max, unit).map_err(|e| ItemError::new(field, e))?;
         }
         self.usage().validate().map_err(|e| {
             let field = if e.to_string().starts_with("reasoning") {
@@ -334,6 +345,32 @@ pub struct GradeIn {
     pub note: String,
     #[schema(value_type = String, example = "2026-11-22T14:05:00Z")]
     pub graded_at: Instant,
+}
+
+/// Review time of a task or a grade: from none to one day.
+pub fn review_seconds(value: i64) -> Result<(), ItemError> {
+    check_count(value, MAX_REVIEW_SECONDS, "seconds (one day)")
+        .map_err(|e| ItemError::new("review_seconds", e))
+}
+
+/// An attempt's or a task's start and finish in epoch milliseconds, checked: each a valid
+/// time, and the finish (if any) not before the start.
+pub fn start_and_finish(
+    started_at: &Instant,
+    finished_at: Option<&Instant>,
+    now: i64,
+) -> Result<(i64, Option<i64>), ItemError> {
+    let started = started_at.millis("started_at", now)?;
+    let finished = finished_at
+        .map(|f| f.millis("finished_at", now))
+        .transpose()?;
+    if finished.is_some_and(|f| f < started) {
+        return Err(ItemError::new(
+            "finished_at",
+            "must not be before started_at",
+        ));
+    }
+    Ok((started, finished))
 }
 
 /// Every listed identifier is present and short enough.

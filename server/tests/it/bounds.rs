@@ -83,3 +83,96 @@ async fn one_workflows_uncountable_data_never_stops_the_figures_of_the_others() 
         );
     }
 }
+
+/// The first refusal of a batch's answer, as (kind, field).
+fn refused(reply: &serde_json::Value) -> Vec<(String, String)> {
+    reply["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or("").to_owned(),
+                e["field"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn implausible_numbers_are_refused_by_name_and_their_neighbours_stored() {
+    use crate::ingest::{batch, today};
+    use serde_json::json;
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let day = today();
+        let mut body = batch(&day);
+        let at = format!("{day}T10:00:00Z");
+        let call = |id: &str, extra: serde_json::Value| {
+            let mut call = json!({"id": id, "workflow": "support-triage", "correlation_id": "t-1-a1",
+                "kind": "model", "started_at": at});
+            for (k, v) in extra.as_object().unwrap() {
+                call[k] = v.clone();
+            }
+            call
+        };
+        let calls = body["calls"].as_array_mut().unwrap();
+        calls.push(call(
+            "huge-cost",
+            json!({"cost_usd": "9223372036854.775807"}),
+        ));
+        calls.push(call("slow", json!({"latency_ms": 86_400_001})));
+        calls.push(call("many-tokens", json!({"input_tokens": 100_000_001})));
+        body["tasks"].as_array_mut().unwrap().push(json!({"id": "t-slow", "workflow": "support-triage",
+            "started_at": at, "status": "completed", "review_seconds": 9_223_372_036_854_775_807_i64}));
+        body["attempts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"correlation_id": "backwards",
+            "workflow": "support-triage", "task": "t-1", "status": "failed",
+            "started_at": format!("{day}T10:00:05Z"), "finished_at": format!("{day}T10:00:01Z")}));
+        let (status, reply) = post(&router, &key, "application/json", body.to_string()).await;
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{}: {reply}", t.backend);
+        let mut got = refused(&reply);
+        got.sort();
+        let mut want: Vec<(String, String)> = [
+            ("attempts", "finished_at"),
+            ("calls", "cost_usd"),
+            ("calls", "input_tokens"),
+            ("calls", "latency_ms"),
+            ("tasks", "review_seconds"),
+        ]
+        .map(|(k, f)| (k.to_owned(), f.to_owned()))
+        .to_vec();
+        want.sort();
+        assert_eq!(got, want, "{}: {reply}", t.backend);
+        assert_eq!(
+            reply["accepted"], 4,
+            "{}: the valid task, attempt and calls are stored",
+            t.backend
+        );
+        refresh_all_dirty(&t.db).await.unwrap();
+        assert_eq!(
+            rolled_cost(&t.db, "support-triage").await,
+            4_200 + 500 + 1_000_000,
+            "{}",
+            t.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_batch_sent_as_a_list_is_refused_with_what_a_batch_is() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        for body in ["[]", " [[], []]"] {
+            let (status, reply) = post(&router, &key, "application/json", body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{}: {body}", t.backend);
+            assert_eq!(reply["error"]["field"], "body", "{reply}");
+        }
+    }
+}
