@@ -595,7 +595,8 @@ async fn every_page_carries_the_security_headers() {
         ..WebSettings::default()
     };
     let secure = server::router(AppState::new(t.db.clone(), leptos).with_web(web));
-    let reply = send(&secure, call("sign_in", &login, None)).await;
+    let https = format!("https://{HOST}");
+    let reply = send(&secure, call_from("sign_in", &login, None, Some(&https))).await;
     let cookie = reply.header("set-cookie").unwrap();
     assert!(
         cookie.starts_with("__Host-finishline_session=") && cookie.contains("; Secure"),
