@@ -68,9 +68,74 @@ pub struct Batch {
     pub span_parents: Vec<Option<(usize, usize)>>,
 }
 
-/// A list left out or sent as `null` is an empty one.
+/// A list left out or sent as `null` is an empty one. An item that names a field twice keeps
+/// it once and is marked, so that it is refused by name while its neighbours are stored.
 fn list<'de, D: serde::Deserializer<'de>>(list: D) -> Result<Vec<Value>, D::Error> {
-    Ok(Option::<Vec<Value>>::deserialize(list)?.unwrap_or_default())
+    let items = Option::<Vec<Item>>::deserialize(list)?.unwrap_or_default();
+    Ok(items.into_iter().map(|item| item.0).collect())
+}
+
+/// One item of a batch, read like any JSON value except that a field sent twice is noted under
+/// [`wire::DUPLICATE_FIELD`] instead of silently keeping the last.
+struct Item(Value);
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(item: D) -> Result<Item, D::Error> {
+        item.deserialize_any(ItemVisitor)
+    }
+}
+
+struct ItemVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ItemVisitor {
+    type Value = Item;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an item")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Item, M::Error> {
+        let mut fields = serde_json::Map::new();
+        let mut duplicate = None;
+        while let Some((name, value)) = map.next_entry::<String, Value>()? {
+            if fields.contains_key(&name) {
+                duplicate.get_or_insert(name);
+            } else {
+                fields.insert(name, value);
+            }
+        }
+        if let Some(name) = duplicate {
+            fields.insert(wire::DUPLICATE_FIELD.to_owned(), Value::String(name));
+        }
+        Ok(Item(Value::Object(fields)))
+    }
+
+    // Anything but an object is kept as it is and refused by the item's own parse.
+    fn visit_bool<E>(self, v: bool) -> Result<Item, E> {
+        Ok(Item(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Item, E> {
+        Ok(Item(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Item, E> {
+        Ok(Item(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Item, E> {
+        Ok(Item(Value::from(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Item, E> {
+        Ok(Item(Value::from(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Item, E> {
+        Ok(Item(Value::Null))
+    }
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Item, S::Error> {
+        let mut values = Vec::new();
+        while let Some(value) = seq.next_element::<Value>()? {
+            values.push(value);
+        }
+        Ok(Item(Value::Array(values)))
+    }
 }
 
 /// Stores a batch of tasks, attempts, calls, outcome events and grades.

@@ -39,8 +39,18 @@ impl ItemError {
     }
 }
 
-/// Parses one item, naming the field serde stopped at.
+/// Where a batch notes the name of a field an item sent twice (see `ingest::list`); no
+/// sender's field can have this name.
+pub const DUPLICATE_FIELD: &str = "\u{0}duplicate";
+
+/// Parses one item, naming the field serde stopped at, or the field it sent twice.
 pub fn parse<T: DeserializeOwned>(item: Value) -> Result<T, ItemError> {
+    if let Some(name) = item.get(DUPLICATE_FIELD).and_then(Value::as_str) {
+        return Err(ItemError::new(
+            name,
+            "is sent twice in this item; send each field once",
+        ));
+    }
     serde_path_to_error::deserialize(item).map_err(|err| {
         let path = err.path().to_string();
         let field = if path == "." { String::new() } else { path };

@@ -709,3 +709,34 @@ async fn a_refresh_read_beside_other_writes_never_stores_figures_older_than_thei
         assert_eq!(refresh_all_dirty(&t.db).await.unwrap(), 0, "{}", t.backend);
     }
 }
+
+#[tokio::test]
+async fn an_item_that_sends_a_field_twice_is_refused_by_name_and_its_neighbours_stored() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let day = today();
+        // Which of the two ids was meant cannot be told: neither is taken.
+        let body = format!(
+            r#"{{"tasks": [
+                {{"id": "t-1", "id": "t-2", "workflow": "support-triage", "started_at": "{day}T10:00:00Z", "status": "running"}},
+                {{"id": "t-3", "workflow": "support-triage", "started_at": "{day}T10:00:00Z", "status": "running"}}
+            ]}}"#
+        );
+        let (status, answer) = post(&app(&t.db), &key, "application/json", body).await;
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{}: {answer}", t.backend);
+        assert_eq!(answer["accepted"], 1, "{answer}");
+        assert_eq!(answer["errors"][0]["field"], "id", "{answer}");
+        assert!(
+            answer["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("twice"),
+            "{answer}"
+        );
+        let stored: Vec<String> = on_db!(&t.db, pool => sqlx::query_scalar(
+            "SELECT external_id FROM tasks ORDER BY external_id").fetch_all(pool).await)
+        .unwrap();
+        assert_eq!(stored, ["t-3"], "{}", t.backend);
+    }
+}
