@@ -182,7 +182,12 @@ pub async fn post_batch(
         .await
         .map_err(ApiError::from)?;
     // serde takes a struct from an array too (`[]` would be an empty batch): a batch is an object.
-    if body.bytes.trim_ascii_start().first().is_some_and(|b| *b != b'{') {
+    if body
+        .bytes
+        .trim_ascii_start()
+        .first()
+        .is_some_and(|b| *b != b'{')
+    {
         return Err(ApiError::invalid(
             "body",
             "a batch is a JSON object with lists named tasks, attempts, calls, outcomes and grades",

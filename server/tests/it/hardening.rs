@@ -367,3 +367,28 @@ async fn other_teams_workflows_and_teams_answer_like_unknown_ones() {
         );
     }
 }
+
+/// Arguments a server function cannot read are the caller's mistake: a 400 saying so, never a
+/// 500, for every function, signed in or not.
+#[tokio::test]
+async fn unreadable_server_function_arguments_get_400() {
+    let t = crate::helpers::sqlite().await;
+    people(&t.db).await;
+    let router = app(&t.db);
+    let admin = crate::helpers::sign_in(&router, ADMIN, crate::helpers::PASSWORD).await;
+    for (endpoint, form) in [
+        ("get_task_trace", "id=abc"),
+        ("get_task_trace", ""),
+        ("get_task_trace", "id=99999999999999999999999"),
+        ("get_task_trace", "id=1&id=2"),
+        ("get_task_trace", "%zz=%zz"),
+    ] {
+        let reply = crate::helpers::rpc(&router, endpoint, form, &admin).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{endpoint}({form}): {}",
+            reply.body
+        );
+    }
+}
