@@ -115,7 +115,11 @@ pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AccountEr
         quality_target_bp: parse_percent("quality_target", &form.quality_target, 10_000)?,
         gate_window_days: parse_count("gate_window_days", &form.gate_window_days, 1..=365)?,
         gate_min_sample: parse_count("gate_min_sample", &form.gate_min_sample, 1..=1_000_000)?,
-        drift_tolerance_bp: parse_percent("drift_tolerance", &form.drift_tolerance, 100_000)?,
+        drift_tolerance_bp: parse_percent(
+            "drift_tolerance",
+            &form.drift_tolerance,
+            crate::domain::bounds::MAX_DRIFT_TOLERANCE_BP,
+        )?,
         review_sampling_bp: parse_percent("sampling_rate", &form.sampling_rate, 10_000)?,
         second_grader_bp: parse_percent("second_grader_rate", &form.second_grader_rate, 10_000)?,
     })

@@ -34,8 +34,8 @@ pub const MAX_LABOUR_RATE_PER_HOUR: Micros = Micros(10_000_000_000);
 /// The largest budget per successful task: $1,000,000.
 pub const MAX_BUDGET_PER_TASK: Micros = Micros(1_000_000_000_000);
 
-/// The largest drift tolerance of the autonomy gate: 10,000 % (100 times the previous CPST).
-pub const MAX_DRIFT_TOLERANCE_BP: i64 = 1_000_000;
+/// The largest drift tolerance of the autonomy gate, in basis points: 1,000 %.
+pub const MAX_DRIFT_TOLERANCE_BP: i64 = 100_000;
 
 /// The highest page number of a list: far past any list's end, and small enough that
 /// `page * page size` never overflows.
