@@ -3,7 +3,9 @@
 //! The check waits briefly for a connection. A pool whose every connection is in use is
 //! answered as `busy` (200): the database is there, the server is loaded. Only a database that
 //! cannot be reached while connections are free, or that fails the round trip, is
-//! `unreachable` (503).
+//! `unreachable` (503). It also counts the (workflow, day) slices whose figures could not be
+//! computed (a sum beyond range): the refresh skips them until their rows change, and the
+//! count says figures are missing without naming whose.
 
 use app::db::Db;
 use axum::Json;
@@ -20,6 +22,8 @@ pub struct Health {
     status: &'static str,
     database: &'static str,
     backend: &'static str,
+    /// Slices the rollup refresh could not compute; `null` when the database was not read.
+    uncountable_slices: Option<usize>,
 }
 
 /// Whether every connection of the pool is open and in use.
@@ -35,27 +39,37 @@ fn pool_is_saturated(db: &Db) -> bool {
 
 pub async fn healthz(State(db): State<Db>) -> (StatusCode, Json<Health>) {
     let backend = db.backend().name();
-    let answer = |status, health, database| {
+    let answer = |status, health, database, uncountable_slices| {
         (
             status,
             Json(Health {
                 status: health,
                 database,
                 backend,
+                uncountable_slices,
             }),
         )
     };
     let failure = match tokio::time::timeout(WAIT, db.ping()).await {
-        Ok(Ok(())) => return answer(StatusCode::OK, "ok", "reachable"),
+        Ok(Ok(())) => {
+            let failed = tokio::time::timeout(WAIT, app::db::rollup::failed_slices(&db)).await;
+            let count = failed.ok().and_then(Result::ok).map(|slices| slices.len());
+            return answer(StatusCode::OK, "ok", "reachable", count);
+        }
         Ok(Err(err)) => Some(err),
         Err(_) => None,
     };
     if pool_is_saturated(&db) {
-        return answer(StatusCode::OK, "busy", "busy");
+        return answer(StatusCode::OK, "busy", "busy", None);
     }
     match failure {
         Some(err) => tracing::warn!(error = %err, "health check could not reach the database"),
         None => tracing::warn!("health check: the database did not answer in time"),
     }
-    answer(StatusCode::SERVICE_UNAVAILABLE, "degraded", "unreachable")
+    answer(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "degraded",
+        "unreachable",
+        None,
+    )
 }

@@ -64,6 +64,9 @@ async fn one_workflows_uncountable_data_never_stops_the_figures_of_the_others() 
         );
         let failed = failed_slices(&t.db).await.unwrap();
         assert_eq!(failed.len(), 1, "{}: the bad slice is on record", t.backend);
+        let (_, health) = crate::helpers::get(&router, "/healthz").await;
+        let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+        assert_eq!(health["uncountable_slices"], 1, "{}: {health}", t.backend);
         assert_eq!(
             refresh_all_dirty(&t.db).await.unwrap(),
             0,
