@@ -179,3 +179,78 @@ async fn a_batch_sent_as_a_list_is_refused_with_what_a_batch_is() {
         }
     }
 }
+
+/// Every amount a person types has a bound, refused by name before anything is stored, and so
+/// has the task list's page number.
+#[tokio::test]
+async fn amounts_typed_past_their_bound_and_a_page_past_the_last_are_refused_by_name() {
+    use crate::helpers::{ADMIN, PASSWORD, people, rpc, sign_in};
+    for t in test_databases().await {
+        let p = people(&t.db).await;
+        let router = crate::helpers::app(&t.db);
+        let admin = sign_in(&router, ADMIN, PASSWORD).await;
+        let price = |field: &str| {
+            let mut rates = [
+                ("input", "1"),
+                ("output", "1"),
+                ("cache_read", "0"),
+                ("cache_write", "0"),
+                ("reasoning", "0"),
+            ]
+            .map(|(name, rate)| (name, rate.to_owned()));
+            rates.iter_mut().find(|(name, _)| *name == field).unwrap().1 = "5000.01".into();
+            let rates: Vec<String> = rates.iter().map(|(n, r)| format!("{n}={r}")).collect();
+            format!(
+                "provider=openai&model=gpt-x&{}&from_day=2026-11-01&source=&checked_on=",
+                rates.join("&")
+            )
+        };
+        let count_prices = async || -> i64 {
+            on_db!(&t.db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM prices")
+                .fetch_one(pool).await)
+            .unwrap()
+        };
+        let prices_before = count_prices().await;
+        let cases = [
+            (
+                "set_labour_rate",
+                format!("team_id={}&labour_rate=10000.01", p.team_a),
+                "labour_rate",
+            ),
+            (
+                "create_team",
+                "slug=ops&name=Ops&labour_rate=10000.01".to_owned(),
+                "labour_rate",
+            ),
+            (
+                "add_platform_cost",
+                format!(
+                    "name=db&applies_to=workflow%3A{}&monthly=100000000.01&from_day=2026-11-01",
+                    p.workflow_a
+                ),
+                "monthly",
+            ),
+            ("add_price", price("input"), "input"),
+            ("add_price", price("reasoning"), "reasoning"),
+            ("list_tasks", "query[page]=1000001".to_owned(), "page"),
+            ("list_tasks", "query[page]=abc".to_owned(), "page"),
+        ];
+        for (endpoint, form, field) in cases {
+            let reply = rpc(&router, endpoint, &form, &admin).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}: {endpoint}({form}): {}",
+                t.backend,
+                reply.body
+            );
+            assert!(reply.body.contains(field), "{endpoint}: {}", reply.body);
+        }
+        assert_eq!(
+            count_prices().await,
+            prices_before,
+            "{}: nothing past a bound is stored",
+            t.backend
+        );
+    }
+}
