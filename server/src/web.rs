@@ -287,53 +287,41 @@ fn content_security_policy(nonce: Option<&str>) -> String {
     )
 }
 
-fn with_headers(mut response: Response, settings: &WebSettings, nonce: Option<&str>) -> Response {
+fn with_headers(response: Response, settings: &WebSettings, nonce: Option<&str>) -> Response {
+    let policy = HeaderValue::from_str(&content_security_policy(nonce)).ok();
+    with_security_headers(response, settings, policy, "same-origin")
+}
+
+/// The API's and OTLP receiver's answers: never sniffed, framed, cached when they answer a
+/// key, or sent on as a referrer; a policy that lets nothing in them run or load.
+fn with_api_headers(response: Response, settings: &WebSettings, authenticated: bool) -> Response {
+    let policy = HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox");
+    let mut response = with_security_headers(response, settings, Some(policy), "no-referrer");
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(nonce)) {
+    if authenticated && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// The headers pages and API answers share: their content security policy and referrer
+/// policy, never sniffed or framed, and HSTS when the site is served over HTTPS.
+fn with_security_headers(
+    mut response: Response,
+    settings: &WebSettings,
+    policy: Option<HeaderValue>,
+    referrer: &'static str,
+) -> Response {
+    let headers = response.headers_mut();
+    if let Some(policy) = policy {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if settings.sessions.secure_cookies {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
-    }
-    response
-}
-
-/// The API's and OTLP receiver's answers: never sniffed, framed, cached when they answer a
-/// key, or sent on as a referrer; a policy that lets nothing in them run or load.
-fn with_api_headers(
-    mut response: Response,
-    settings: &WebSettings,
-    authenticated: bool,
-) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if authenticated && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
     if settings.sessions.secure_cookies {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
