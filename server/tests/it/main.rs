@@ -15,6 +15,7 @@ mod otlp;
 mod pages;
 mod pg_restart;
 mod read_api;
+mod schema;
 mod security;
 mod storage;
 mod success;
