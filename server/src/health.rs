@@ -23,7 +23,7 @@ pub struct Health {
     database: &'static str,
     backend: &'static str,
     /// Slices the rollup refresh could not compute; `null` when the database was not read.
-    uncountable_slices: Option<usize>,
+    uncountable_slices: Option<i64>,
 }
 
 /// Whether every connection of the pool is open and in use.
@@ -52,8 +52,11 @@ pub async fn healthz(State(db): State<Db>) -> (StatusCode, Json<Health>) {
     };
     let failure = match tokio::time::timeout(WAIT, db.ping()).await {
         Ok(Ok(())) => {
-            let failed = tokio::time::timeout(WAIT, app::db::rollup::failed_slices(&db)).await;
-            let count = failed.ok().and_then(Result::ok).map(|slices| slices.len());
+            let failed = app::db::rollup::count_failed_slices(&db);
+            let count = tokio::time::timeout(WAIT, failed)
+                .await
+                .ok()
+                .and_then(Result::ok);
             return answer(StatusCode::OK, "ok", "reachable", count);
         }
         Ok(Err(err)) => Some(err),

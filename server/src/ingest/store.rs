@@ -111,41 +111,34 @@ impl<'a> Ingest<'a> {
         attempts: impl Iterator<Item = (&'i str, &'i str)>,
         call_attempts: impl Iterator<Item = (i64, &'i str)>,
     ) -> DbResult<()> {
-        let mut by_workflow: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
-        for (slug, id) in tasks {
-            if let Ok(workflow) = self.workflow(slug) {
-                by_workflow.entry(workflow.id).or_default().insert(id);
-            }
+        let tasks = self.by_workflow(tasks, std::iter::empty());
+        let attempts = self.by_workflow(attempts, call_attempts);
+        for (workflow_id, ids) in tasks {
+            let stored = task::stored_tasks(tx, workflow_id, &ids).await?;
+            remember(&mut self.tasks_known, workflow_id, &ids, stored);
         }
-        for (workflow_id, ids) in by_workflow {
-            let ids: Vec<&str> = ids.into_iter().collect();
-            for id in &ids {
-                self.tasks_known.insert((workflow_id, id.to_string()), None);
-            }
-            for (id, stored) in task::stored_tasks(tx, workflow_id, &ids).await? {
-                self.tasks_known.insert((workflow_id, id), Some(stored));
-            }
-        }
-        let mut by_workflow: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
-        for (slug, id) in attempts {
-            if let Ok(workflow) = self.workflow(slug) {
-                by_workflow.entry(workflow.id).or_default().insert(id);
-            }
-        }
-        for (workflow_id, id) in call_attempts {
-            by_workflow.entry(workflow_id).or_default().insert(id);
-        }
-        for (workflow_id, ids) in by_workflow {
-            let ids: Vec<&str> = ids.into_iter().collect();
-            for id in &ids {
-                self.attempts_known
-                    .insert((workflow_id, id.to_string()), None);
-            }
-            for (id, stored) in task::stored_attempts(tx, workflow_id, &ids).await? {
-                self.attempts_known.insert((workflow_id, id), Some(stored));
-            }
+        for (workflow_id, ids) in attempts {
+            let stored = task::stored_attempts(tx, workflow_id, &ids).await?;
+            remember(&mut self.attempts_known, workflow_id, &ids, stored);
         }
         Ok(())
+    }
+
+    /// Sender ids grouped by the id of their workflow, named by slug or already known; ids of a
+    /// workflow the caller may not use are left out (their items are refused later).
+    fn by_workflow<'i>(
+        &self,
+        named: impl Iterator<Item = (&'i str, &'i str)>,
+        known: impl Iterator<Item = (i64, &'i str)>,
+    ) -> BTreeMap<i64, Vec<&'i str>> {
+        let mut sets: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
+        let named = named.filter_map(|(slug, id)| Some((self.workflow(slug).ok()?.id, id)));
+        for (workflow_id, id) in named.chain(known) {
+            sets.entry(workflow_id).or_default().insert(id);
+        }
+        sets.into_iter()
+            .map(|(workflow_id, ids)| (workflow_id, ids.into_iter().collect()))
+            .collect()
     }
 
     /// The stored task with this sender id, from what the batch knows or else the database.
@@ -829,4 +822,20 @@ impl<'a> Ingest<'a> {
         self.touch(workflow.id, Some(owner.id), owner.task_started_at);
         Ok(Outcome::Created)
     }
+}
+
+/// Records what a lookup of `ids` found: the stored row where there is one, and `None` (not
+/// stored) for the rest, so the batch does not ask again.
+fn remember(
+    known: &mut HashMap<(i64, String), Option<Stored>>,
+    workflow_id: i64,
+    ids: &[&str],
+    stored: Vec<(String, Stored)>,
+) {
+    known.extend(ids.iter().map(|id| ((workflow_id, id.to_string()), None)));
+    known.extend(
+        stored
+            .into_iter()
+            .map(|(id, row)| ((workflow_id, id), Some(row))),
+    );
 }
