@@ -9,7 +9,12 @@ export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 CARGO_LEPTOS_VERSION="0.3.10"
 CARGO_FUZZ_VERSION="0.13.2"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+STARTED_AT="$(date +%s)"
+# A step's heading, with the minutes and seconds since the script started, so a slow step shows.
+say() {
+  local elapsed=$(($(date +%s) - STARTED_AT))
+  printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((elapsed / 60)) $((elapsed % 60)) "$*"
+}
 
 apt_install() {
   local missing=()
@@ -78,14 +83,16 @@ ensure_fuzz_tools() {
 FUZZ_TARGETS="ingest_batch otlp_protobuf otlp_json import_json_lines import_csv"
 
 # Runs every fuzz target for the given seconds, from its seeds and the corpus kept under
-# target/fuzz/; a crash fails, with the input saved under fuzz/artifacts/<target>/.
+# target/fuzz/; a crash fails, with the input saved under fuzz/artifacts/<target>/. A second
+# argument, `--dev`, builds the targets without optimisation: several times quicker to build,
+# slower to run, which suits the test command's short runs; scripts/fuzz builds optimised.
 run_fuzzers() {
-  local seconds="$1" log
+  local seconds="$1" mode="${2:---release}" log
   for target in $FUZZ_TARGETS; do
     local corpus="$ROOT/target/fuzz/corpus/$target"
     mkdir -p "$corpus"
     log="$(mktemp)"
-    if (cd "$ROOT" && cargo fuzz run --sanitizer none --target-dir target/fuzz "$target" \
+    if (cd "$ROOT" && cargo fuzz run "$mode" --sanitizer none --target-dir target/fuzz "$target" \
         "$corpus" "fuzz/seeds/$target" -- -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1) >"$log" 2>&1; then
       printf '  %-18s %10s inputs run, corpus %5s, peak %5s MB\n' "$target" \
