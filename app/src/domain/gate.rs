@@ -76,12 +76,17 @@ fn quality(set: &TaskSet, settings: &GateSettings) -> (bool, String) {
             format!("quality not proven: no decided tasks in {days} days"),
         );
     };
-    let figures = format!(
-        "{} ({:.1}-{})",
-        percent(rate.value),
-        rate.lower * 100.0,
-        percent(rate.upper)
-    );
+    // "At or above the target" means exactly that: a bound of 89.996% fails a 90% target. When
+    // one decimal would print such a bound as the target itself, it is printed to three.
+    let proven = rate.lower * 10_000.0 >= settings.quality_target_bp as f64;
+    let lower = rate.lower * 100.0;
+    let target_percent = settings.quality_target_bp as f64 / 100.0;
+    let lower = if !proven && format!("{lower:.1}") == format!("{target_percent:.1}") {
+        format!("{lower:.3}")
+    } else {
+        format!("{lower:.1}")
+    };
+    let figures = format!("{} ({lower}-{})", percent(rate.value), percent(rate.upper));
     if (decided as i64) < settings.min_sample {
         return (
             false,
@@ -92,9 +97,6 @@ fn quality(set: &TaskSet, settings: &GateSettings) -> (bool, String) {
             ),
         );
     }
-    // Compare in whole basis points so that a bound printed as 90.0% never fails a 90% target.
-    let lower_bp = (rate.lower * 10_000.0).round() as i64;
-    let proven = lower_bp >= settings.quality_target_bp;
     let (word, sign) = if proven {
         ("proven", ">=")
     } else {
@@ -233,5 +235,22 @@ mod tests {
             empty.cost_evidence,
             "cost not proven: no successful tasks, so CPST is undefined"
         );
+    }
+
+    #[test]
+    fn a_lower_bound_a_hair_under_the_target_does_not_pass_and_says_so() {
+        // 433 of 467 succeed: the lower bound is 89.998%, which one decimal prints as 90.0%.
+        let current = set(433, 34, 1);
+        let lower = current.success_rate().unwrap().lower;
+        assert!((0.8999..0.9).contains(&lower), "{lower}");
+        let gate = evaluate_autonomy_gate(&current, &current, &SETTINGS);
+        assert!(!gate.quality_proven, "{}", gate.quality_evidence);
+        assert!(
+            gate.quality_evidence
+                .starts_with("quality not proven: 92.7% (89.998-"),
+            "{}",
+            gate.quality_evidence
+        );
+        assert!(gate.quality_evidence.contains("lower bound < 90.0%"));
     }
 }
