@@ -5,7 +5,10 @@ use super::time::{civil_from_days, days_from_civil, days_in_month_of};
 
 /// The part of a monthly cost that falls on days `first_day..=last_day`, where the cost is in
 /// force on `effective_from_day..effective_to_day` (end exclusive, open when `None`). Each
-/// calendar month carries exactly its monthly amount, spread evenly over its days.
+/// calendar month carries exactly its monthly amount, spread evenly over its days with the
+/// rounding carried from day to day: the first `k` days of a month carry the monthly amount
+/// × k / days, rounded once, so any split of a month into days, weeks or other windows adds up
+/// to the monthly amount to the micro-dollar.
 pub fn monthly_cost_in_window(
     monthly: Micros,
     effective_from_day: i64,
@@ -22,8 +25,9 @@ pub fn monthly_cost_in_window(
         let month_start = days_from_civil(year, month, 1);
         let month_days = days_in_month_of(day);
         let segment_end = end.min(month_start + month_days - 1);
-        let covered = segment_end - day + 1;
-        total = total.checked_add(monthly.scale(covered, month_days)?)?;
+        let through_end = monthly.scale(segment_end - month_start + 1, month_days)?;
+        let before_start = monthly.scale(day - month_start, month_days)?;
+        total = total.checked_add(through_end.checked_sub(before_start)?)?;
         day = segment_end + 1;
     }
     Ok(total)
@@ -85,6 +89,24 @@ mod tests {
             monthly_cost_in_window(monthly, 0, None, feb27, feb27 + 2).unwrap(),
             expected
         );
+    }
+
+    #[test]
+    fn a_month_split_into_days_or_weeks_adds_up_to_its_amount_exactly() {
+        // 6,876,580 µ$ does not divide by 30: rounding each day alone gave 6,876,600.
+        let nov1 = days_from_civil(2026, 11, 1);
+        let monthly = Micros(6_876_580);
+        let day = |d| monthly_cost_in_window(monthly, 0, None, d, d).unwrap();
+        let days = Micros::try_sum((nov1..nov1 + 30).map(day)).unwrap();
+        assert_eq!(days, monthly);
+        let weeks = Micros::try_sum((0..5).map(|w| {
+            let first = nov1 + 7 * w;
+            monthly_cost_in_window(monthly, 0, None, first, (first + 6).min(nov1 + 29)).unwrap()
+        }))
+        .unwrap();
+        assert_eq!(weeks, monthly);
+        // Every day carries within one micro-dollar of an even share.
+        assert!((nov1..nov1 + 30).all(|d| (day(d).0 - 229_219).abs() <= 1));
     }
 
     #[test]
