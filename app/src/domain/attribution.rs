@@ -1,10 +1,16 @@
 //! Which task each call's dollars belong to, and in which cost component.
 //!
 //! A cache write is paid once but serves later reads, often by other tasks. Within a pool (the
-//! first-attempt model calls of one workflow, provider and model on one day) the pool's
-//! cache-write cost is spread over its calls in proportion to the cache-read tokens each used;
-//! a pool without reads leaves each write with the call that made it. Calls in retries carry
-//! their whole cost, cache included, as retry cost. Either way the pool's total never changes.
+//! first-attempt model calls, by provider and model, of the tasks one workflow started on one
+//! day) the pool's cache-write cost is spread over its calls in proportion to the cache-read
+//! tokens each used; a pool without reads leaves each write with the call that made it. Calls
+//! in retries carry their whole cost, cache included, as retry cost. Either way the pool's
+//! total never changes.
+//!
+//! The day is the task's start day, not the call's: a task's cost is counted on the day it
+//! started, and that day's figures are recomputed from that day's tasks and all their calls.
+//! A call after midnight therefore shares the writes of its own task's day, and a task's cost
+//! changes only when its own day's tasks or calls change.
 
 use super::cpst::CostBreakdown;
 use super::money::{Micros, MoneyOverflow};
@@ -18,7 +24,8 @@ pub struct CallCost {
     pub task_id: i64,
     pub attempt_number: i64,
     pub kind: CallKind,
-    /// Calls sharing a pool share cache writes: (provider, model, day).
+    /// Calls sharing a pool share cache writes: (provider, model, the day the call's task
+    /// started).
     pub pool: (String, String, i64),
     pub cost: Micros,
     pub cache_read_cost: Micros,
@@ -166,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn pools_are_separate_per_model_and_day() {
+    fn pools_are_separate_per_model_and_task_start_day() {
         let mut other_day = call(2, 1, CallKind::Model, 9_000, 2_400, 0, 8_000);
         other_day.pool.2 += 1;
         let costs =
