@@ -2,8 +2,10 @@
 //!
 //! The sending system's report comes first (a task it escalated or abandoned is that, whatever
 //! the rule says). A completed task is judged by its rule, except that a person's grade
-//! overrides the automatic checks: the first grade decides (later grades measure agreement),
-//! and only the rule's waiting conditions (reopen windows) still apply after a passing grade.
+//! overrides the rule's checks of the output: the first grade decides (later grades measure
+//! agreement). A grade judges the output as it was when graded; a reopen is a later fact about
+//! the outcome, so after a passing grade the rule's reopen windows still apply: the task waits
+//! for them to close, and a reopen within one fails it.
 //! A rule that needs more evidence leaves the task *pending*, with the time it can be decided
 //! when that is known.
 
@@ -454,6 +456,36 @@ mod tests {
         assert_eq!(
             evaluate_task(Some(&rule), &evidence, 200 * HOUR).status,
             TaskStatus::Assisted
+        );
+    }
+
+    #[test]
+    fn a_ticket_a_reviewer_passed_fails_when_it_is_reopened_within_the_window() {
+        let rule = Rule::All {
+            rules: vec![
+                Rule::ExactMatch {
+                    field: "category".into(),
+                },
+                Rule::NotReopenedWithin { hours: 48 },
+            ],
+        };
+        let mut evidence = completed(json!({"category": "billing"}));
+        evidence.grades = vec![GradeVerdict::Pass];
+        evidence.outcomes.push((OutcomeKind::Reopened, 130 * HOUR));
+        let verdict = evaluate_task(Some(&rule), &evidence, 200 * HOUR);
+        assert_eq!(
+            (verdict.status, verdict.reason.as_str()),
+            (
+                TaskStatus::Failed,
+                "Reopened 30 h after finishing, within the 48 h window"
+            ),
+            "the customer came back after the grade: the ticket was not resolved"
+        );
+        evidence.outcomes = vec![(OutcomeKind::Reopened, 160 * HOUR)];
+        assert_eq!(
+            evaluate_task(Some(&rule), &evidence, 200 * HOUR).status,
+            TaskStatus::Succeeded,
+            "a reopen after the window leaves the grade standing"
         );
     }
 

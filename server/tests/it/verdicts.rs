@@ -235,3 +235,94 @@ async fn re_deciding_every_demo_task_from_stored_evidence_changes_nothing() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_ticket_a_reviewer_passed_still_fails_when_reopened_within_the_window() {
+    for t in test_databases().await {
+        let rule = Rule::All {
+            rules: vec![
+                Rule::ExactMatch {
+                    field: "category".into(),
+                },
+                Rule::NotReopenedWithin { hours: 48 },
+            ],
+        };
+        let s = setup(&t.db, rule).await;
+        let output = r#"{"category":"billing"}"#;
+        let expected = Some(r#"{"category":"access"}"#);
+        let reopened = add_task(&t.db, &s, "ticket-1", output, expected).await;
+        let quiet = add_task(&t.db, &s, "ticket-2", output, expected).await;
+        let mut tx = t.db.begin().await.unwrap();
+        for (id, hash) in [(reopened, "g1"), (quiet, "g2")] {
+            let grade = db::grade::NewGrade {
+                external_id: None,
+                task_id: id,
+                reviewer_id: None,
+                grader: "ops-reviewer",
+                verdict: GradeVerdict::Pass,
+                edit_severity: EditSeverity::None,
+                review_seconds: 60,
+                note: "The expected label was wrong",
+                graded_at: T + 2 * HOUR,
+                content_hash: hash,
+            };
+            db::grade::insert_grade(&mut tx, &grade).await.unwrap();
+        }
+        verdict::reevaluate_tasks(&mut tx, &[reopened, quiet], T + 2 * HOUR)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let passed = db::task::get_task(&t.db, quiet).await.unwrap();
+        assert_eq!(
+            (passed.status, passed.pending_until),
+            (TaskStatus::Pending, Some(T + 60_000 + 48 * HOUR)),
+            "{}: a passing grade waits for the reopen window",
+            t.backend
+        );
+
+        let mut tx = t.db.begin().await.unwrap();
+        let event = db::outcome::NewOutcome {
+            external_id: "reopen-1",
+            workflow_id: s.workflow,
+            task_external_id: "ticket-1",
+            kind: OutcomeKind::Reopened,
+            occurred_at: T + 30 * HOUR,
+            source: "helpdesk",
+            detail: "customer replied: still locked out",
+            content_hash: "e",
+        };
+        db::outcome::insert_outcome(&mut tx, &event, T + 30 * HOUR)
+            .await
+            .unwrap();
+        verdict::reevaluate_tasks(&mut tx, &[reopened], T + 30 * HOUR)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let task = db::task::get_task(&t.db, reopened).await.unwrap();
+        assert_eq!(
+            (task.status, task.status_reason.as_str()),
+            (
+                TaskStatus::Failed,
+                "Reopened 29 h after finishing, within the 48 h window"
+            ),
+            "{}: the reopen outweighs the earlier pass",
+            t.backend
+        );
+
+        verdict::settle_due_tasks(&t.db, T + 49 * HOUR, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            db::task::get_task(&t.db, quiet).await.unwrap().status,
+            TaskStatus::Succeeded,
+            "{}: not reopened, the grade stands",
+            t.backend
+        );
+        assert_eq!(
+            statuses(&t.db, s.workflow).await,
+            [("failed".into(), 1), ("succeeded".into(), 1)],
+            "{}",
+            t.backend
+        );
+    }
+}
