@@ -1,6 +1,6 @@
 //! Explicit repricing: applying the price book again to calls that were priced by Finishline
-//! (never to costs the sender reported, nor to calls rejected before doing work). History only
-//! changes this way, and every repricing is written to the audit log with its totals.
+//! (never to costs the sender reported, nor to rejected calls that reported no usage). History
+//! only changes this way, and every repricing is written to the audit log with its totals.
 
 use super::audit::{NewAuditEntry, append};
 use super::rollup::refresh_slices;

@@ -112,10 +112,12 @@ pub struct CallPricing {
     pub price_id: Option<i64>,
 }
 
-/// Costs a call: a reported cost is kept as sent; a call rejected before doing work costs
-/// nothing unless it reported usage; otherwise its tokens are priced at the entry in force
-/// (`price`, with its id), or left unpriced at zero when there is none. [`MoneyOverflow`] when
-/// the price makes the tokens cost more than money can count.
+/// Costs a call: a reported cost is kept as sent, whatever the call's status (it is the
+/// sender's word on what was billed, and the only figure a bill can be reconciled with); a
+/// call rejected before doing work that reported no cost costs nothing unless it reported
+/// usage; otherwise its tokens are priced at the entry in force (`price`, with its id), or left
+/// unpriced at zero when there is none. [`MoneyOverflow`] when the price makes the tokens cost
+/// more than money can count.
 pub fn cost_call(
     reported: Option<Micros>,
     rejected: bool,
@@ -273,6 +275,29 @@ mod tests {
         assert_eq!(
             cost_call(None, false, &usage, None).unwrap().source,
             CostSource::Unpriced
+        );
+    }
+
+    #[test]
+    fn a_rejected_call_that_reports_a_cost_keeps_it() {
+        use crate::domain::status::CostSource;
+        // A gateway bills $0.015 for a request the provider refused, with no tokens counted.
+        let billed = cost_call(
+            Some(Micros(15_000)),
+            true,
+            &Usage::default(),
+            Some((7, SONNET)),
+        )
+        .unwrap();
+        assert_eq!(
+            (billed.priced.total, billed.source, billed.price_id),
+            (Micros(15_000), CostSource::Reported, None)
+        );
+        let free = cost_call(Some(Micros(0)), true, &Usage::default(), None).unwrap();
+        assert_eq!(
+            (free.priced.total, free.source),
+            (Micros(0), CostSource::Reported),
+            "a reported zero is the sender's figure too"
         );
     }
 }

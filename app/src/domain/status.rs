@@ -96,7 +96,8 @@ text_enum! {
     CallStatus {
         Ok => "ok",
         Error => "error",
-        /// Refused by the provider before doing any work: costs nothing unless it reported usage.
+        /// Refused by the provider before doing any work: keeps a cost it reported; without
+        /// one, costs nothing unless it reported usage (then its tokens are priced).
         Rejected => "rejected",
     }
 }
@@ -108,6 +109,7 @@ text_enum! {
         Priced => "priced",
         /// No cost sent and no price book entry for the model at the call's time.
         Unpriced => "unpriced",
+        /// Rejected before doing work, with neither a reported cost nor usage: costs nothing.
         Rejected => "rejected",
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real router and the real databases, SQLite and PostgreSQL both.
 
 mod bounds;
+mod definitions;
 mod demo;
 mod durability;
 mod engine;

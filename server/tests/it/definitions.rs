@@ -1,0 +1,130 @@
+//! The definitions in docs/counting.md, each checked through ingestion and the read API on
+//! SQLite and PostgreSQL: where a cache write's cost lands when calls cross midnight, what a
+//! rejected call costs, and which team's rate and platform costs a task carries.
+
+use crate::helpers::{api_get, app, test_databases};
+use crate::ingest::{catalog, post};
+use app::db::{Db, on_db};
+use app::model::Price;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use server::api::create_api_key;
+
+/// Claude Haiku at $1 in, $5 out, $0.10 cache read and $1.25 cache write per million tokens.
+async fn haiku_price(db: &Db) {
+    let price = Price {
+        id: 0,
+        provider: "anthropic".into(),
+        model: "claude-haiku-4-5".into(),
+        input_micros_per_mtok: 1_000_000,
+        output_micros_per_mtok: 5_000_000,
+        cache_read_micros_per_mtok: 100_000,
+        cache_write_micros_per_mtok: 1_250_000,
+        reasoning_micros_per_mtok: 5_000_000,
+        effective_from: 0,
+        effective_to: None,
+        source: "test".into(),
+        checked_on: "2026-11-01".into(),
+        created_at: 0,
+    };
+    let mut tx = db.begin().await.unwrap();
+    app::db::price::insert_price(&mut tx, &price).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A completed support task started at `started` with one attempt, optionally booked to `team`.
+fn task(id: &str, workflow: &str, started: &str, team: Option<&str>, review_seconds: i64) -> Value {
+    let mut task = json!({"id": id, "workflow": workflow, "task_type": "ticket",
+        "started_at": started, "finished_at": started, "status": "completed",
+        "output": {"reply": "Done"}, "review_seconds": review_seconds});
+    if let Some(team) = team {
+        task["team"] = json!(team);
+    }
+    task
+}
+
+fn attempt(task: &str, workflow: &str, started: &str) -> Value {
+    json!({"correlation_id": format!("{task}-a1"), "workflow": workflow, "task": task,
+           "number": 1, "status": "succeeded", "started_at": started})
+}
+
+/// A Haiku call of `task`'s first attempt in `support-triage`; `extra` adds or overrides fields.
+fn haiku_call(id: &str, task: &str, started: &str, extra: Value) -> Value {
+    let mut call = json!({"id": id, "workflow": "support-triage", "correlation_id": format!("{task}-a1"),
+        "kind": "model", "provider": "anthropic", "model": "claude-haiku-4-5",
+        "started_at": started, "latency_ms": 800});
+    for (field, value) in extra.as_object().unwrap() {
+        call[field] = value.clone();
+    }
+    call
+}
+
+async fn ingest(router: &axum::Router, key: &str, body: Value) {
+    let (status, answer) = post(router, key, "application/json", body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["rejected"], 0, "{answer}");
+}
+
+/// The read API's groups for November 2026, once the background refresh has caught up.
+async fn november(db: &Db, router: &axum::Router, key: &str, group_by: &str) -> Vec<Value> {
+    app::db::rollup::refresh_all_dirty(db).await.unwrap();
+    let uri = format!("/api/v1/figures?group_by={group_by}&from=2026-11-01&to=2026-11-30");
+    let (status, body) = api_get(router, &uri, key).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    json["groups"].as_array().unwrap().clone()
+}
+
+fn group<'g>(groups: &'g [Value], key: &str) -> &'g Value {
+    groups
+        .iter()
+        .find(|g| g["key"] == key || g["label"] == key)
+        .unwrap_or_else(|| panic!("no group {key} in {groups:?}"))
+}
+
+#[tokio::test]
+async fn a_rejected_call_keeps_a_cost_it_reported_and_otherwise_costs_only_its_usage() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        haiku_price(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let at = "2026-11-10T09:00:00Z";
+        let rejected = |extra: Value| {
+            let mut extra = extra;
+            extra["status"] = json!("rejected");
+            extra["error_type"] = json!("rate_limited");
+            extra
+        };
+        let body = json!({
+            "tasks": [task("t-1", "support-triage", at, None, 0)],
+            "attempts": [attempt("t-1", "support-triage", at)],
+            "calls": [
+                haiku_call("c-billed", "t-1", at, rejected(json!({"cost_usd": "0.015"}))),
+                haiku_call("c-free", "t-1", at, rejected(json!({}))),
+                haiku_call("c-read", "t-1", at, rejected(json!({"input_tokens": 1_000}))),
+            ]
+        });
+        ingest(&router, &key, body).await;
+        let sql = "SELECT external_id, cost_micros, cost_source FROM calls ORDER BY external_id";
+        let calls: Vec<(String, i64, String)> =
+            on_db!(&t.db, pool => sqlx::query_as(sql).fetch_all(pool).await).unwrap();
+        assert_eq!(
+            calls,
+            [
+                ("c-billed".into(), 15_000, "reported".into()),
+                ("c-free".into(), 0, "rejected".into()),
+                ("c-read".into(), 1_000, "priced".into()),
+            ],
+            "{}",
+            t.backend
+        );
+        let groups = november(&t.db, &router, &key, "workflow").await;
+        assert_eq!(
+            group(&groups, "Support triage")["total_cost_micros"],
+            16_000,
+            "{}: the reported $0.015 and the priced 1,000 input tokens count, nothing else",
+            t.backend
+        );
+    }
+}
