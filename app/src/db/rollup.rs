@@ -461,6 +461,7 @@ pub async fn load_slice(
             escalation_reason,
         });
     }
+    // A call's cache pool is its task's start day, not its own: see `domain::attribution`.
     let calls_sql = "
         SELECT c.task_id, COALESCE(a.number, 1), c.kind, c.provider, c.model, t.started_at / 86400000,
             c.cost_micros, c.cache_read_cost_micros, c.cache_write_cost_micros, c.cache_read_tokens,

@@ -82,6 +82,72 @@ fn group<'g>(groups: &'g [Value], key: &str) -> &'g Value {
         .unwrap_or_else(|| panic!("no group {key} in {groups:?}"))
 }
 
+/// Each task's stored cost components: (model, cache, labour) by external id.
+async fn task_costs(db: &Db) -> Vec<(String, i64, i64, i64)> {
+    let sql = "SELECT external_id, model_cost_micros, cache_cost_micros, labour_cost_micros
+               FROM tasks ORDER BY external_id";
+    on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await).unwrap()
+}
+
+#[tokio::test]
+async fn a_call_after_midnight_shares_the_cache_writes_of_its_tasks_start_day() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        haiku_price(&t.db).await;
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        // Task a writes a cached prompt late on 2 November. Task b starts two minutes before
+        // midnight and reads it at 00:05; task c starts after midnight and reads it too.
+        let (a, b, c) = (
+            "2026-11-02T23:50:00Z",
+            "2026-11-02T23:58:00Z",
+            "2026-11-03T00:10:00Z",
+        );
+        let body = json!({
+            "tasks": [task("t-a", "support-triage", a, None, 0), task("t-b", "support-triage", b, None, 0),
+                      task("t-c", "support-triage", c, None, 0)],
+            "attempts": [attempt("t-a", "support-triage", a), attempt("t-b", "support-triage", b),
+                         attempt("t-c", "support-triage", c)],
+            "calls": [
+                // 2,000 plain input, 8,000 written to the cache, 100 out: $0.0125, $0.01 of it the write.
+                haiku_call("c-a", "t-a", a, json!({"input_tokens": 10_000, "cache_write_tokens": 8_000, "output_tokens": 100})),
+                // 1,000 plain input, 8,000 read from the cache, 100 out: $0.0023, $0.0008 of it the read.
+                haiku_call("c-b", "t-b", "2026-11-03T00:05:00Z", json!({"input_tokens": 9_000, "cache_read_tokens": 8_000, "output_tokens": 100})),
+                haiku_call("c-c", "t-c", c, json!({"input_tokens": 9_000, "cache_read_tokens": 8_000, "output_tokens": 100})),
+            ]
+        });
+        ingest(&router, &key, body).await;
+        let by_day = november(&t.db, &router, &key, "day").await;
+        assert_eq!(
+            task_costs(&t.db).await,
+            [
+                ("t-a".into(), 2_500, 0, 0),
+                ("t-b".into(), 1_500, 800 + 10_000, 0),
+                ("t-c".into(), 1_500, 800, 0),
+            ],
+            "{}: b's read after midnight shares a's write, as b started on 2 November; c's does not",
+            t.backend
+        );
+        let day = |d: &str| group(&by_day, d)["cost_micros"]["cache"].as_i64().unwrap();
+        assert_eq!(
+            (day("2026-11-02"), day("2026-11-03")),
+            (10_800, 800),
+            "{}",
+            t.backend
+        );
+        let total: i64 = by_day
+            .iter()
+            .map(|g| g["total_cost_micros"].as_i64().unwrap())
+            .sum();
+        assert_eq!(
+            total,
+            12_500 + 2 * 2_300,
+            "{}: amortisation moves money, never makes it",
+            t.backend
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_rejected_call_keeps_a_cost_it_reported_and_otherwise_costs_only_its_usage() {
     for t in test_databases().await {
