@@ -22,7 +22,7 @@ pub struct CostBreakdown {
     pub retry: Micros,
     /// Cache reads and writes of a task's first attempt.
     pub cache: Micros,
-    /// Review minutes at the team's loaded hourly rate.
+    /// Review minutes at the loaded hourly rate of the task's team.
     pub labour: Micros,
     /// Fixed monthly costs spread over the days of the window.
     pub platform: Micros,

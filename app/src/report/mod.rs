@@ -86,8 +86,10 @@ impl Window {
 pub const MAX_WINDOW_DAYS: i64 = 366;
 
 /// Platform cost per workflow for the window: a workflow's own costs, plus its share of its
-/// team's costs in proportion to the tasks it decided in the window. [`MoneyOverflow`] when a
-/// workflow's platform cost cannot be counted.
+/// team's costs in proportion to the tasks it decided in the window. A team's costs go to the
+/// workflows it owns, whichever team their tasks are booked to: they pay for running those
+/// workflows, not for anyone's time (review time is priced at the task's team's rate instead).
+/// [`MoneyOverflow`] when a workflow's platform cost cannot be counted.
 pub fn platform_by_workflow(
     costs: &[PlatformCost],
     workflows: &[Workflow],
@@ -279,6 +281,79 @@ mod tests {
         assert!(refused(30, "", "2026-12-01").starts_with("to: must not be after today"));
         assert!(refused(30, "2024-01-01", "").starts_with("from: a period covers at most 366"));
         assert!(refused(0, "", "").starts_with("days: must be from 1"));
+    }
+
+    #[test]
+    fn a_teams_platform_cost_stays_with_its_workflows_when_another_team_does_their_tasks() {
+        use crate::domain::TaskStatus;
+        use crate::domain::time::days_from_civil;
+        let nov1 = days_from_civil(2026, 11, 1);
+        let window = Window::ending(nov1 + 29, 30);
+        let workflow = |id, team_id| Workflow {
+            id,
+            slug: format!("w{id}"),
+            name: format!("Workflow {id}"),
+            team_id,
+            description: String::new(),
+            budget_cpst_micros: Micros(1_000_000),
+            quality_target_bp: 9_000,
+            gate_window_days: 30,
+            gate_min_sample: 1,
+            drift_tolerance_bp: 1_000,
+            autonomy_level: 0,
+            review_sampling_bp: 0,
+            second_grader_bp: 0,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let team_cost = |id, team_id, dollars: i64| PlatformCost {
+            id,
+            name: format!("Team {team_id} gateway"),
+            workflow_id: None,
+            team_id: Some(team_id),
+            monthly_micros: Micros(dollars * 1_000_000),
+            effective_from: 0,
+            effective_to: None,
+            created_at: 0,
+        };
+        // Support (team 1) owns workflow 1; Finance Ops (team 2) owns workflow 2 and reviews
+        // workflow 1's tasks, which are booked to it and carry its labour.
+        let row = |workflow_id, tasks, labour| TaskRollup {
+            day: nov1 + 3,
+            workflow_id,
+            team_id: 2,
+            status: TaskStatus::Succeeded,
+            tasks,
+            labour_cost_micros: labour,
+            ..TaskRollup::default()
+        };
+        let workflows = [workflow(1, 1), workflow(2, 2)];
+        let costs = [team_cost(1, 1, 300), team_cost(2, 2, 600)];
+        let rows = [row(1, 4, 2_000_000), row(2, 1, 0)];
+        let ledger = Ledger {
+            window,
+            workflows: &workflows,
+            teams: &[],
+            task_types: &[],
+            config_versions: &[],
+            platform_costs: &costs,
+            rows: &rows,
+        };
+        let groups = figures(&ledger, &Filter::default(), Grouping::Workflow).unwrap();
+        let by_key: HashMap<&str, (Micros, Micros)> = groups
+            .iter()
+            .map(|g| (g.key.as_str(), (g.set.costs.platform, g.set.costs.labour)))
+            .collect();
+        assert_eq!(
+            by_key["1"],
+            (Micros(300_000_000), Micros(2_000_000)),
+            "Support's workflow carries Support's platform and Finance Ops' review time"
+        );
+        assert_eq!(
+            by_key["2"],
+            (Micros(600_000_000), Micros::ZERO),
+            "Finance Ops' platform stays with the workflow it owns"
+        );
     }
 
     #[test]

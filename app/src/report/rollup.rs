@@ -23,7 +23,8 @@ pub struct TaskFacts {
     pub status: TaskStatus,
     /// Review seconds: the task's own and its grades'.
     pub review_seconds: i64,
-    /// The loaded hourly rate of the task's team.
+    /// The loaded hourly rate of the task's team (the workflow's team unless the task was
+    /// booked to another): review time is priced at the rate of the people who spent it.
     pub labour_rate: Micros,
     pub duration_ms: i64,
     pub attempts: i64,

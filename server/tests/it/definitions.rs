@@ -2,10 +2,11 @@
 //! SQLite and PostgreSQL: where a cache write's cost lands when calls cross midnight, what a
 //! rejected call costs, and which team's rate and platform costs a task carries.
 
-use crate::helpers::{api_get, app, test_databases};
+use crate::helpers::{api_get, app, test_databases, workflow_settings};
 use crate::ingest::{catalog, post};
-use app::db::{Db, on_db};
-use app::model::Price;
+use app::db::{Db, identity, on_db, workflow};
+use app::domain::Micros;
+use app::model::{PlatformCost, Price};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use server::api::create_api_key;
@@ -192,5 +193,117 @@ async fn a_rejected_call_keeps_a_cost_it_reported_and_otherwise_costs_only_its_u
             "{}: the reported $0.015 and the priced 1,000 input tokens count, nothing else",
             t.backend
         );
+    }
+}
+
+#[tokio::test]
+async fn review_time_is_priced_at_the_tasks_team_and_platform_cost_follows_the_workflows_team() {
+    for t in test_databases().await {
+        let mut tx = t.db.begin().await.unwrap();
+        let mut workflows = Vec::new();
+        for (team_slug, rate, workflow_slug, monthly) in [
+            ("support", 30, "support-triage", 300),
+            ("finance", 60, "invoice-clearing", 600),
+        ] {
+            let team =
+                identity::insert_team(&mut tx, team_slug, team_slug, Micros(rate * 1_000_000), 0)
+                    .await
+                    .unwrap();
+            let mut settings = workflow_settings(team, workflow_slug);
+            settings.name = workflow_slug.into();
+            let id = workflow::insert_workflow(&mut tx, &settings, 0)
+                .await
+                .unwrap();
+            let task_type = workflow::NewTaskType {
+                workflow_id: id,
+                slug: "ticket",
+                name: "Ticket",
+                user_goal: "Answer",
+                pass_condition: "A reply",
+                review_method: app::domain::status::ReviewMethod::Automatic,
+                segments: &[],
+            };
+            let type_id = workflow::insert_task_type(&mut tx, &task_type, 0)
+                .await
+                .unwrap();
+            let rule = app::domain::rule::Rule::FieldsPresent {
+                fields: vec!["reply".into()],
+            };
+            workflow::insert_success_rule(&mut tx, type_id, &rule.to_json(), 0, None, 0)
+                .await
+                .unwrap();
+            let gateway = PlatformCost {
+                id: 0,
+                name: format!("{team_slug} gateway"),
+                workflow_id: None,
+                team_id: Some(team),
+                monthly_micros: Micros(monthly * 1_000_000),
+                effective_from: 0,
+                effective_to: None,
+                created_at: 0,
+            };
+            app::db::platform_cost::insert_platform_cost(&mut tx, &gateway)
+                .await
+                .unwrap();
+            workflows.push(id);
+        }
+        tx.commit().await.unwrap();
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let at = "2026-11-10T09:00:00Z";
+        // Finance reviews one of Support's tickets for a minute; Support reviews another.
+        let body = json!({
+            "tasks": [task("t-1", "support-triage", at, Some("finance"), 60),
+                      task("t-2", "support-triage", at, None, 60),
+                      task("t-3", "invoice-clearing", at, None, 0)],
+        });
+        ingest(&router, &key, body).await;
+        let groups = november(&t.db, &router, &key, "workflow").await;
+        assert_eq!(
+            task_costs(&t.db)
+                .await
+                .iter()
+                .map(|(id, _, _, labour)| (id.as_str(), *labour))
+                .collect::<Vec<_>>(),
+            [("t-1", 1_000_000), ("t-2", 500_000), ("t-3", 0)],
+            "{}: a minute at Finance's $60/hour, a minute at Support's $30/hour",
+            t.backend
+        );
+        let costs = |name: &str| {
+            let c = &group(&groups, name)["cost_micros"];
+            (
+                c["labour"].as_i64().unwrap(),
+                c["platform"].as_i64().unwrap(),
+            )
+        };
+        assert_eq!(
+            costs("support-triage"),
+            (1_500_000, 300_000_000),
+            "{}: Support's workflow carries Support's whole gateway, though Finance did a task",
+            t.backend
+        );
+        assert_eq!(
+            costs("invoice-clearing"),
+            (0, 600_000_000),
+            "{}: Finance's gateway stays with the workflow Finance owns",
+            t.backend
+        );
+        // By the task's team, Finance's ticket in Support's workflow brings that workflow's
+        // platform share (one of its two decided tasks) and Finance's review rate with it.
+        let by_team = november(&t.db, &router, &key, "team").await;
+        let costs = |name: &str| {
+            let c = &group(&by_team, name)["cost_micros"];
+            (
+                c["labour"].as_i64().unwrap(),
+                c["platform"].as_i64().unwrap(),
+            )
+        };
+        assert_eq!(
+            costs("finance"),
+            (1_000_000, 150_000_000 + 600_000_000),
+            "{}",
+            t.backend
+        );
+        assert_eq!(costs("support"), (500_000, 150_000_000), "{}", t.backend);
     }
 }
