@@ -4,14 +4,11 @@
 use super::{ApiCaller, ApiError, Unseen};
 use app::db::now_ms;
 use app::db::report::Catalog;
-use app::domain::time::{day_of, parse_day};
+use app::domain::time::day_of;
 use app::model::Workflow;
-use app::report::Window;
 use app::report::figures::{Filter, Grouping};
+use app::report::{PeriodAsked, PeriodLimits, Window};
 use std::collections::HashMap;
-
-/// The longest window the API computes in one request.
-pub const MAX_WINDOW_DAYS: i64 = 731;
 
 /// A request's query parameters, each taken at most once.
 pub struct Params {
@@ -45,60 +42,17 @@ impl Params {
         }
     }
 
-    fn day(&self, name: &str) -> Result<Option<i64>, ApiError> {
-        self.get(name)
-            .map(|text| {
-                parse_day(text)
-                    .ok_or_else(|| ApiError::invalid(name, "must be a date like 2026-11-22"))
-            })
-            .transpose()
-    }
-
-    /// `from`/`to` (inclusive dates), or `days` ending today; by default the last 30 days.
+    /// `from`/`to` (inclusive dates), or `days` ending `to`; by default the last
+    /// `default_days` days. Checked by the one period parser, with the read API's limits.
     pub fn window(&self, prefix: &str, default_days: i64) -> Result<Window, ApiError> {
-        let name = |n: &str| format!("{prefix}{n}");
-        let (from, to) = (self.day(&name("from"))?, self.day(&name("to"))?);
-        let days = match self.get(&name("days")) {
-            None => None,
-            Some(text) => Some(
-                text.parse::<i64>()
-                    .ok()
-                    .filter(|d| (1..=MAX_WINDOW_DAYS).contains(d))
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            &name("days"),
-                            format!("must be a whole number from 1 to {MAX_WINDOW_DAYS}"),
-                        )
-                    })?,
-            ),
-        };
-        let last_day = to.unwrap_or_else(|| day_of(now_ms()));
-        let window = match (from, days) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::invalid(
-                    &name("days"),
-                    format!("give {prefix}from or {prefix}days, not both"),
-                ));
-            }
-            (Some(first_day), None) => Window {
-                first_day,
-                last_day,
-            },
-            (None, days) => Window::ending(last_day, days.unwrap_or(default_days)),
-        };
-        if window.first_day > window.last_day {
-            return Err(ApiError::invalid(
-                &name("from"),
-                format!("must not be after {prefix}to"),
-            ));
+        let part = |name: &str| self.get(&format!("{prefix}{name}")).unwrap_or_default();
+        PeriodAsked {
+            from: part("from"),
+            to: part("to"),
+            days: part("days"),
         }
-        if window.days() > MAX_WINDOW_DAYS {
-            return Err(ApiError::invalid(
-                &name("from"),
-                format!("the window may span at most {MAX_WINDOW_DAYS} days"),
-            ));
-        }
-        Ok(window)
+        .window(prefix, PeriodLimits::API, default_days, day_of(now_ms()))
+        .map_err(|error| ApiError::invalid(&error.field, error.message))
     }
 
     pub fn grouping(&self, default: Grouping) -> Result<Grouping, ApiError> {
