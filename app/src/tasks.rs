@@ -7,11 +7,9 @@ use crate::db::report::Catalog;
 use crate::db::task::{TASK_SORTS, TaskListRow, TaskSearch};
 use crate::domain::Micros;
 use crate::domain::status::TaskStatus;
-use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant, parse_day};
+use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
 use crate::exports::csv_field;
-
-/// The longest window a list or an export covers.
-pub const MAX_DAYS: i64 = 366;
+use crate::report::{PeriodAsked, PeriodLimits};
 
 /// Checks the filters and builds the search, or names the first bad filter. Also returns the
 /// window in words.
@@ -72,23 +70,14 @@ pub fn search_of(
                 .to_owned(),
         ),
     };
-    let day = |field: &str, text: &str| {
-        parse_day(text.trim()).ok_or_else(|| format!("{field}: must be a date like 2026-11-01"))
-    };
-    let last_day = match given(&query.to) {
-        None => day_of(now),
-        Some(text) => day("to", &text)?,
-    };
-    let first_day = match given(&query.from) {
-        None => last_day - 29,
-        Some(text) => day("from", &text)?,
-    };
-    if first_day > last_day {
-        return Err("from: must not be after to".into());
+    let window = PeriodAsked {
+        from: &query.from,
+        to: &query.to,
+        days: "",
     }
-    if last_day - first_day + 1 > MAX_DAYS {
-        return Err(format!("from: a list covers at most {MAX_DAYS} days"));
-    }
+    .window("", PeriodLimits::PAGE, 30, day_of(now))
+    .map_err(|error| error.to_string())?;
+    let (first_day, last_day) = (window.first_day, window.last_day);
     let money = |field: &str, text: &str| {
         Micros::parse_dollars(text.trim())
             .ok()

@@ -926,12 +926,7 @@ pub async fn compare_versions(
     use http::StatusCode;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
-    if !(1..=366).contains(&days) {
-        return Err(refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "days: must be from 1 to 366",
-        ));
-    }
+    let window = chosen_window(days, None, None)?;
     let db = db()?;
     let catalog = Catalog::load(&db).await.map_err(storage_failure)?;
     let flow = catalog
@@ -964,7 +959,6 @@ pub async fn compare_versions(
     let before = pick(&baseline, "baseline", versions.first())?;
     let after = pick(&candidate, "candidate", versions.last())?;
     let today = day_of(crate::db::now_ms());
-    let window = Window::ending(today, days);
     let span = |w: Window| format!("{} to {}", format_day(w.first_day), format_day(w.last_day));
     // The workflow's figures (one version's, or every version's) over a window's rows.
     let set_of = |window: Window, rows: &[crate::model::TaskRollup], version: Option<i64>| {

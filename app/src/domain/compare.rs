@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The change in success rate with its 95% interval (Newcombe's hybrid score method).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RateChange {
     pub delta: f64,
     pub lower: f64,

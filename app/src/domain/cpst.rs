@@ -239,6 +239,7 @@ fn checked_costs(costs: CostBreakdown) -> Result<CostBreakdown, MoneyOverflow> {
 
 /// A proportion with its 95% Wilson score interval.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Proportion {
     pub value: f64,
     pub lower: f64,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Summary of one per-task figure over a set of tasks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Summary {
     pub count: u64,
     pub total: i64,

@@ -57,6 +57,7 @@ pub struct UnknownValue {
 text_enum! {
     /// A task's verdict under the success rule in force. Only `Succeeded` is success.
     #[derive(Default)]
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
     TaskStatus {
         /// Waiting for evidence (a grade, or the end of a reopen window): excluded from both
         /// sides of CPST until it is decided.

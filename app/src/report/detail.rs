@@ -47,6 +47,7 @@ impl<'a> From<&'a TaskLine> for Keys<'a> {
 
 /// One of the costliest tasks, to link to its trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CostlyTask {
     pub id: i64,
     pub external_id: String,

@@ -4,6 +4,7 @@
 pub mod detail;
 pub mod figures;
 pub mod models;
+pub mod period;
 pub mod rollup;
 pub mod spread;
 
@@ -11,9 +12,10 @@ use crate::domain::Micros;
 use crate::domain::cpst::{Cpst, TaskSet};
 use crate::domain::money::MoneyOverflow;
 use crate::domain::platform::{allocate, monthly_cost_in_window};
-use crate::domain::time::{day_of, format_day, parse_day};
+use crate::domain::time::day_of;
 use crate::model::{PlatformCost, TaskRollup, Workflow};
 use figures::{Filter, Grouping, Ledger, figures};
+pub use period::{API_MAX_DAYS, PAGE_MAX_DAYS, PeriodAsked, PeriodError, PeriodLimits};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -42,48 +44,25 @@ impl Window {
         Window::ending(self.first_day - 1, self.days())
     }
 
-    /// The window a page's address names: `from` to `to` (dates; an empty `to` is `today`, an
-    /// empty `from` is `days` days before `to`), or the last `days` days. The error names the
-    /// field and says what it must be.
+    /// The window a page's address names (see [`PeriodAsked::window`] with
+    /// [`PeriodLimits::PAGE`]): `from` to `to`, or the last `days` days. The page's period
+    /// picker always sends `days`, so a `from` overrides it rather than conflicting with it.
+    /// The error names the field and says what it must be.
     pub fn chosen(days: i64, from: &str, to: &str, today: i64) -> Result<Window, String> {
-        let day = |field: &str, text: &str| {
-            parse_day(text.trim()).ok_or_else(|| format!("{field}: must be a date like 2026-11-01"))
+        let days = if from.trim().is_empty() {
+            days.to_string()
+        } else {
+            String::new()
         };
-        if !(1..=MAX_WINDOW_DAYS).contains(&days) {
-            return Err(format!("days: must be from 1 to {MAX_WINDOW_DAYS}"));
+        PeriodAsked {
+            from,
+            to,
+            days: &days,
         }
-        let last_day = match to.trim() {
-            "" => today,
-            text => day("to", text)?,
-        };
-        if last_day > today {
-            return Err(format!(
-                "to: must not be after today ({})",
-                format_day(today)
-            ));
-        }
-        let first_day = match from.trim() {
-            "" => last_day - days + 1,
-            text => day("from", text)?,
-        };
-        if first_day > last_day {
-            return Err("from: must not be after to".to_owned());
-        }
-        let window = Window {
-            first_day,
-            last_day,
-        };
-        if window.days() > MAX_WINDOW_DAYS {
-            return Err(format!(
-                "from: a period covers at most {MAX_WINDOW_DAYS} days"
-            ));
-        }
-        Ok(window)
+        .window("", PeriodLimits::PAGE, 30, today)
+        .map_err(|error| error.to_string())
     }
 }
-
-/// The longest period a page reads.
-pub const MAX_WINDOW_DAYS: i64 = 366;
 
 /// Platform cost per workflow for the window: a workflow's own costs, plus its share of its
 /// team's costs in proportion to the tasks it decided in the window. A team's costs go to the
@@ -258,6 +237,7 @@ pub fn overview(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::time::{format_day, parse_day};
 
     #[test]
     fn a_chosen_window_is_a_period_or_the_last_days_and_errors_name_the_field() {

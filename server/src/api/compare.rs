@@ -1,20 +1,71 @@
-//! Comparisons and decisions: baseline against candidate, the autonomy gate, weighted CPST per
-//! model, and call figures per step, model or provider.
+//! `GET /api/v1/compare`: baseline against candidate, as two configuration versions of one
+//! workflow over one window or as two periods of the same filter.
 
 use super::figures::GroupOut;
-use super::params::{Params, version_id};
+use super::params::{ApiQuery, FilterAsked, api_days, version_id, window};
 use super::{ApiCaller, ApiError};
 use app::db::report::{Catalog, window_rows};
-use app::db::{Db, DbError, rollup};
-use app::domain::compare::compare_sets;
-use app::domain::time::format_day;
+use app::db::{Db, DbError};
+use app::domain::compare::{RateChange, compare_sets};
 use app::report::Window;
 use app::report::figures::{Filter, GroupFigures, Grouping, figures};
-use app::report::models::compare_models;
 use axum::Json;
-use axum::extract::{Query, State};
-use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+/// Two versions of one workflow over one window, or two periods of the same filter.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompareQuery {
+    #[param(example = "support-triage")]
+    pub workflow: Option<String>,
+    /// The baseline configuration version's label (with `candidate` and `workflow`).
+    #[param(example = "v1-large-model")]
+    pub baseline: Option<String>,
+    #[param(example = "v2-routed-reranked")]
+    pub candidate: Option<String>,
+    /// The window both versions are compared over: `from`/`to` or `days` (default 90).
+    #[param(format = Date)]
+    pub from: Option<String>,
+    #[param(format = Date)]
+    pub to: Option<String>,
+    #[param(schema_with = api_days)]
+    pub days: Option<String>,
+    /// Or two periods: `baseline_from`/`baseline_to` (or `baseline_days`) and the candidate's.
+    #[param(format = Date)]
+    pub baseline_from: Option<String>,
+    #[param(format = Date)]
+    pub baseline_to: Option<String>,
+    #[param(schema_with = api_days)]
+    pub baseline_days: Option<String>,
+    #[param(format = Date)]
+    pub candidate_from: Option<String>,
+    #[param(format = Date)]
+    pub candidate_to: Option<String>,
+    #[param(schema_with = api_days)]
+    pub candidate_days: Option<String>,
+    pub team: Option<String>,
+    pub task_type: Option<String>,
+    pub segment: Option<String>,
+    pub model: Option<String>,
+    pub provider: Option<String>,
+}
+
+/// Baseline and candidate side by side, with the candidate's changes.
+#[derive(Serialize, ToSchema)]
+pub struct ComparisonOut {
+    pub baseline: GroupOut,
+    pub candidate: GroupOut,
+    /// Candidate CPST minus baseline CPST; null when either has no successful task.
+    pub cpst_change_micros: Option<i64>,
+    /// The change in success rate with its 95% interval; null when either side has no
+    /// decided task.
+    pub success_rate_change: Option<RateChange>,
+    /// Per cost component (model, tool, ...), the change in cost per decided task.
+    pub cost_per_attempted_task_change_micros: BTreeMap<String, Option<i64>>,
+}
 
 /// The figures of one filtered set over a window, as a single group.
 async fn one_set(
@@ -38,44 +89,36 @@ async fn one_set(
 /// `GET /api/v1/compare`: two configuration versions (`baseline`, `candidate`) over one window,
 /// or two periods (`baseline_from`.. and `candidate_from`..) of the same filter.
 #[utoipa::path(get, path = "/api/v1/compare", tag = "read",
-    params(super::docs::CompareQuery),
+    params(CompareQuery),
     responses(
-        (status = 200, description = "Baseline and candidate side by side (also takes baseline, candidate, baseline_from/to, candidate_from/to)", body = Object),
+        (status = 200, description = "Baseline and candidate side by side", body = ComparisonOut),
         super::docs::ReadErrors,
     ))]
 pub async fn get_comparison(
     State(db): State<Db>,
     caller: ApiCaller,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let known = [
-        "workflow",
-        "team",
-        "task_type",
-        "segment",
-        "model",
-        "provider",
-        "from",
-        "to",
-        "days",
-        "baseline",
-        "candidate",
-        "baseline_from",
-        "baseline_to",
-        "baseline_days",
-        "candidate_from",
-        "candidate_to",
-        "candidate_days",
-    ];
-    let params = Params::new(query, &known)?;
+    ApiQuery(query): ApiQuery<CompareQuery>,
+) -> Result<Json<ComparisonOut>, ApiError> {
+    let asked = FilterAsked {
+        workflow: query.workflow.as_deref(),
+        team: query.team.as_deref(),
+        task_type: query.task_type.as_deref(),
+        segment: query.segment.as_deref(),
+        model: query.model.as_deref(),
+        provider: query.provider.as_deref(),
+        version: None,
+    };
+    let period = |prefix: &str, [from, to, days]: [&Option<String>; 3], default_days| {
+        window(prefix, [from, to, days].map(Option::as_deref), default_days)
+    };
     let catalog = Catalog::load(&db).await?;
-    let filter = params.filter(&catalog, &caller)?;
-    let (baseline, candidate) = match (params.get("baseline"), params.get("candidate")) {
+    let filter = asked.filter(&catalog, &caller)?;
+    let (baseline, candidate) = match (query.baseline.as_deref(), query.candidate.as_deref()) {
         (Some(before), Some(after)) => {
-            let workflow = params.workflow(&catalog, &caller)?.ok_or_else(|| {
+            let workflow = asked.workflow(&catalog, &caller)?.ok_or_else(|| {
                 ApiError::invalid("workflow", "comparing versions needs workflow=<slug>")
             })?;
-            let window = params.window("", 90)?;
+            let window = period("", [&query.from, &query.to, &query.days], 90)?;
             let version = |label, field| -> Result<Filter, ApiError> {
                 Ok(Filter {
                     config_version_id: Some(version_id(&catalog, workflow, label, field)?),
@@ -89,16 +132,23 @@ pub async fn get_comparison(
             )
         }
         (None, None) => {
-            if params.get("baseline_from").is_none() && params.get("baseline_days").is_none() {
+            if query.baseline_from.is_none() && query.baseline_days.is_none() {
                 return Err(ApiError::invalid(
                     "baseline",
                     "give baseline and candidate versions, or baseline_from and candidate_from periods",
                 ));
             }
-            let (b, c) = (
-                params.window("baseline_", 30)?,
-                params.window("candidate_", 30)?,
-            );
+            let b = [
+                &query.baseline_from,
+                &query.baseline_to,
+                &query.baseline_days,
+            ];
+            let c = [
+                &query.candidate_from,
+                &query.candidate_to,
+                &query.candidate_days,
+            ];
+            let (b, c) = (period("baseline_", b, 30)?, period("candidate_", c, 30)?);
             (
                 one_set(&db, &catalog, b, &filter).await?,
                 one_set(&db, &catalog, c, &filter).await?,
@@ -108,191 +158,15 @@ pub async fn get_comparison(
         (Some(_), None) => return Err(ApiError::invalid("candidate", "is required with baseline")),
     };
     let comparison = compare_sets(&baseline.set, &candidate.set);
-    Ok(Json(json!({
-        "baseline": GroupOut::new(&baseline, None),
-        "candidate": GroupOut::new(&candidate, None),
-        "cpst_change_micros": comparison.cpst_change.map(|m| m.0),
-        "success_rate_change": comparison.rate_change,
-        "cost_per_attempted_task_change_micros": comparison
+    Ok(Json(ComparisonOut {
+        baseline: GroupOut::new(&baseline, None),
+        candidate: GroupOut::new(&candidate, None),
+        cpst_change_micros: comparison.cpst_change.map(|m| m.0),
+        success_rate_change: comparison.rate_change,
+        cost_per_attempted_task_change_micros: comparison
             .component_changes
             .iter()
             .map(|(label, change)| (label.clone(), change.map(|m| m.0)))
-            .collect::<BTreeMap<_, _>>(),
-    })))
-}
-
-/// `GET /api/v1/gate?workflow=<slug>`: the autonomy gate over the workflow's gate window ending
-/// `on` (default today), against the window before it.
-#[utoipa::path(get, path = "/api/v1/gate", tag = "read",
-    params(super::docs::GateQuery),
-    responses(
-        (status = 200, description = "The autonomy gate of one workflow with its evidence", body = Object),
-        super::docs::ReadErrors,
-    ))]
-pub async fn get_gate(
-    State(db): State<Db>,
-    caller: ApiCaller,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let params = Params::new(query, &["workflow", "to"])?;
-    let catalog = Catalog::load(&db).await?;
-    let workflow = params
-        .workflow(&catalog, &caller)?
-        .ok_or_else(|| ApiError::invalid("workflow", "is required"))?;
-    let end = params.window("", 1)?.last_day;
-    let (window, gate) = app::gate::judge(&db, &catalog, workflow, end).await?;
-    Ok(Json(json!({
-        "workflow": workflow.slug,
-        "from": format_day(window.first_day),
-        "to": format_day(window.last_day),
-        "passes": gate.passes(),
-        "quality_proven": gate.quality_proven,
-        "cost_proven": gate.cost_proven,
-        "evidence": gate.evidence(),
-        "quality_evidence": gate.quality_evidence,
-        "cost_evidence": gate.cost_evidence,
-        "sample": gate.sample,
-        "successes": gate.successes,
-        "cpst_micros": gate.cpst.micros().map(|m| m.0),
-        "previous_cpst_micros": gate.previous_cpst.micros().map(|m| m.0),
-        "autonomy_level": workflow.autonomy_level,
-    })))
-}
-
-/// `GET /api/v1/models`: per model, its CPST in each workflow it ran in (with its share of the
-/// workflow's decided tasks), and its CPST weighted by each workflow's traffic (`weight`); per
-/// workflow, the cheapest model per successful task among those that meet the workflow's
-/// quality target (the cheapest of all, flagged, when none does).
-#[utoipa::path(get, path = "/api/v1/models", tag = "read",
-    params(super::docs::ModelsQuery),
-    responses(
-        (status = 200, description = "Weighted CPST per model and the cheapest model per workflow", body = Object),
-        super::docs::ReadErrors,
-    ))]
-pub async fn get_models(
-    State(db): State<Db>,
-    caller: ApiCaller,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let params = Params::new(query, &["from", "to", "days", "team", "workflow"])?;
-    let window = params.window("", 30)?;
-    let catalog = Catalog::load(&db).await?;
-    let filter = params.filter(&catalog, &caller)?;
-    let rows = window_rows(&db, window).await?;
-    let found = compare_models(&catalog.ledger(window, &rows), &filter).map_err(DbError::from)?;
-    let models: Vec<Value> = found
-        .models
-        .iter()
-        .map(|m| {
-            json!({
-                "model": m.model,
-                "weighted_cpst_micros": m.weighted_cpst.map(|c| c.0),
-                "decided_tasks": m.decided,
-                "workflows": m.workflows.iter().map(|u| json!({
-                    "workflow": u.workflow_slug,
-                    "weight": u.weight,
-                    "traffic_share": u.traffic_share,
-                    "cpst_micros": u.set.cost_per_successful_task().micros().map(|c| c.0),
-                    "success_rate": u.set.success_rate().map(|r| r.value),
-                    "decided_tasks": u.set.counts.decided(),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let winners: Vec<Value> = found
-        .winners
-        .iter()
-        .map(|w| {
-            json!({
-                "workflow": w.workflow_slug,
-                "model": w.model,
-                "cpst_micros": w.cpst.map(|c| c.0),
-                "meets_quality_target": w.meets_quality_target,
-                "quality_target": w.quality_target,
-                "models_compared": w.candidates,
-            })
-        })
-        .collect();
-    Ok(Json(json!({
-        "from": format_day(window.first_day),
-        "to": format_day(window.last_day),
-        "models": models,
-        "winners": winners,
-    })))
-}
-
-fn share(part: u64, whole: u64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 / whole as f64)
-}
-
-/// `GET /api/v1/calls?group_by=step|model|provider`: spend, calls, errors, tokens and latency of
-/// calls, which have no verdict of their own (CPST needs tasks; see `/api/v1/figures`).
-#[utoipa::path(get, path = "/api/v1/calls", tag = "read",
-    params(super::docs::CallsQuery),
-    responses(
-        (status = 200, description = "Calls, errors, tokens, spend and latency by step, model or provider", body = Object),
-        super::docs::ReadErrors,
-    ))]
-pub async fn get_call_figures(
-    State(db): State<Db>,
-    caller: ApiCaller,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let params = Params::new(query, &["from", "to", "days", "workflow", "group_by"])?;
-    let window = params.window("", 30)?;
-    let catalog = Catalog::load(&db).await?;
-    let workflow = params.workflow(&catalog, &caller)?;
-    let group_by = params.get("group_by").unwrap_or("step");
-    if !["step", "model", "provider"].contains(&group_by) {
-        return Err(ApiError::invalid(
-            "group_by",
-            "must be step, model or provider",
-        ));
-    }
-    let rows = rollup::call_rollups(
-        &db,
-        window.first_day,
-        window.last_day,
-        workflow.map(|w| w.id),
-    )
-    .await?;
-    let mut groups: BTreeMap<String, [i64; 6]> = BTreeMap::new();
-    for row in rows.iter().filter(|r| caller.may_see(r.workflow_id)) {
-        let key = match group_by {
-            "step" => row.step.clone(),
-            "model" => format!("{}/{}", row.provider, row.model),
-            _ => row.provider.clone(),
-        };
-        let g = groups.entry(key).or_default();
-        for (slot, value) in g.iter_mut().zip([
-            row.calls,
-            row.errors,
-            row.input_tokens,
-            row.output_tokens,
-            row.cost_micros,
-            row.latency_ms,
-        ]) {
-            *slot += value;
-        }
-    }
-    let out: Vec<Value> = groups
-        .into_iter()
-        .map(|(key, [calls, errors, input, output, cost, latency])| {
-            json!({
-                "key": key,
-                "calls": calls,
-                "errors": errors,
-                "input_tokens": input,
-                "output_tokens": output,
-                "cost_micros": cost,
-                "mean_latency_ms": share(latency.max(0) as u64, calls.max(0) as u64),
-            })
-        })
-        .collect();
-    Ok(Json(json!({
-        "from": format_day(window.first_day),
-        "to": format_day(window.last_day),
-        "group_by": group_by,
-        "groups": out,
-    })))
+            .collect(),
+    }))
 }

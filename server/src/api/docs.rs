@@ -1,12 +1,16 @@
-//! The OpenAPI 3.1 document of the API, generated from the routes' own annotations and served
-//! at `GET /api/v1/openapi.json`.
+//! The OpenAPI 3.1 document of the API, generated from the types the routes read and answer
+//! with (their query structs and bodies) and served at `GET /api/v1/openapi.json`.
 
-use super::figures::{DetailOut, GroupOut, TasksOut};
+use super::calls::{CallGroupOut, CallsOut};
+use super::compare::ComparisonOut;
+use super::figures::{DetailOut, FiguresOut, GroupOut, TasksOut};
+use super::gate::GateOut;
+use super::models::{ModelOut, ModelUseOut, ModelsOut, WinnerOut};
 use crate::ingest::wire::{AttemptIn, CallIn, GradeIn, OutcomeIn, TaskIn};
 use axum::Json;
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,13 +21,13 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
     paths(
         super::figures::get_figures,
         super::compare::get_comparison,
-        super::compare::get_gate,
-        super::compare::get_models,
-        super::compare::get_call_figures,
+        super::gate::get_gate,
+        super::models::get_models,
+        super::calls::get_call_figures,
         crate::ingest::post_batch,
         crate::otlp::post_traces,
     ),
-    components(schemas(GroupOut, TasksOut, DetailOut, FiguresOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, BatchResult, RejectedItem)),
+    components(schemas(FiguresOut, GroupOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, CallsOut, CallGroupOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, BatchResult, RejectedItem)),
     modifiers(&BearerKey),
     security(("api_key" = []))
 )]
@@ -49,43 +53,6 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// The filters and window every figure route understands.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct FiguresQuery {
-    /// First day, inclusive (UTC).
-    #[param(format = Date, example = "2026-10-01")]
-    from: Option<String>,
-    /// Last day, inclusive (UTC); default today.
-    #[param(format = Date, example = "2026-10-31")]
-    to: Option<String>,
-    /// Days ending `to`, instead of `from`; default 30.
-    #[param(minimum = 1, maximum = 731)]
-    days: Option<i64>,
-    /// all, workflow, team, task_type, segment, config_version, model, provider, day, week or month.
-    #[param(example = "workflow")]
-    group_by: Option<String>,
-    /// A workflow's slug.
-    #[param(example = "support-triage")]
-    workflow: Option<String>,
-    /// A team's slug.
-    team: Option<String>,
-    /// A task type's slug.
-    task_type: Option<String>,
-    segment: Option<String>,
-    /// A configuration version's label (with `workflow`).
-    version: Option<String>,
-    /// provider/model.
-    #[param(example = "anthropic/claude-haiku-4-5")]
-    model: Option<String>,
-    provider: Option<String>,
-    /// Add distributions, the costliest tasks and escalation reasons.
-    detail: Option<bool>,
-    /// json (default) or csv.
-    format: Option<String>,
-}
-
 /// The failures every read route shares.
 #[derive(IntoResponses)]
 #[allow(dead_code)]
@@ -107,101 +74,6 @@ pub enum ReadErrors {
     /// `Retry-After`.
     #[response(status = 503)]
     Busy(ErrorBody),
-}
-
-/// `GET /api/v1/compare`: two versions of one workflow, or two periods of the same filter.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct CompareQuery {
-    #[param(example = "support-triage")]
-    workflow: Option<String>,
-    /// The baseline configuration version's label (with `candidate` and `workflow`).
-    #[param(example = "v1-large-model")]
-    baseline: Option<String>,
-    #[param(example = "v2-routed-reranked")]
-    candidate: Option<String>,
-    /// The window both versions are compared over: `from`/`to` or `days` (default 90).
-    #[param(format = Date)]
-    from: Option<String>,
-    #[param(format = Date)]
-    to: Option<String>,
-    #[param(minimum = 1, maximum = 731)]
-    days: Option<i64>,
-    /// Or two periods: `baseline_from`/`baseline_to` (or `baseline_days`) and the candidate's.
-    #[param(format = Date)]
-    baseline_from: Option<String>,
-    #[param(format = Date)]
-    baseline_to: Option<String>,
-    #[param(minimum = 1, maximum = 731)]
-    baseline_days: Option<i64>,
-    #[param(format = Date)]
-    candidate_from: Option<String>,
-    #[param(format = Date)]
-    candidate_to: Option<String>,
-    #[param(minimum = 1, maximum = 731)]
-    candidate_days: Option<i64>,
-    team: Option<String>,
-    task_type: Option<String>,
-    segment: Option<String>,
-    model: Option<String>,
-    provider: Option<String>,
-}
-
-/// `GET /api/v1/gate`: one workflow's gate over its window.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct GateQuery {
-    /// The workflow's slug.
-    #[param(min_length = 1, example = "invoice-clearing")]
-    workflow: String,
-    /// The last day of the gate window; default today.
-    #[param(format = Date)]
-    to: Option<String>,
-}
-
-/// `GET /api/v1/models`: the window and, optionally, the workflows weighed.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct ModelsQuery {
-    #[param(format = Date)]
-    from: Option<String>,
-    #[param(format = Date)]
-    to: Option<String>,
-    #[param(minimum = 1, maximum = 731)]
-    days: Option<i64>,
-    team: Option<String>,
-    workflow: Option<String>,
-}
-
-/// `GET /api/v1/calls`: the window, a workflow, and what to group calls by.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct CallsQuery {
-    #[param(format = Date)]
-    from: Option<String>,
-    #[param(format = Date)]
-    to: Option<String>,
-    #[param(minimum = 1, maximum = 731)]
-    days: Option<i64>,
-    workflow: Option<String>,
-    /// step (default), model or provider.
-    #[param(example = "step")]
-    group_by: Option<String>,
-}
-
-/// Figures per group and for all groups together.
-#[derive(Serialize, ToSchema)]
-pub struct FiguresOut {
-    #[schema(example = "2026-10-01")]
-    pub from: String,
-    pub to: String,
-    pub group_by: String,
-    pub groups: Vec<GroupOut>,
-    pub total: Option<GroupOut>,
 }
 
 /// Every error: a stable code, a sentence, and the field at fault when there is one.

@@ -1,6 +1,6 @@
 //! `GET /api/v1/figures`: the CPST engine's figures for any filter and grouping, as JSON or CSV.
 
-use super::params::Params;
+use super::params::{ApiQuery, FilterAsked, api_days, flag, grouping, window};
 use super::{ApiCaller, ApiError};
 use app::db::report::{Catalog, task_lines, window_rows};
 use app::db::{Db, DbError};
@@ -12,27 +12,74 @@ use app::exports::csv_field;
 use app::report::detail::{CostlyTask, Detail, details};
 use app::report::figures::{GroupFigures, Grouping, figures};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use utoipa::{IntoParams, ToSchema};
 
-const PARAMS: &[&str] = &[
-    "from",
-    "to",
-    "days",
-    "group_by",
-    "workflow",
-    "team",
-    "task_type",
-    "segment",
-    "version",
-    "model",
-    "provider",
-    "detail",
-    "format",
-];
+/// The filters, window and grouping `GET /api/v1/figures` takes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FiguresQuery {
+    /// First day, inclusive (UTC).
+    #[param(format = Date, example = "2026-10-01")]
+    pub from: Option<String>,
+    /// Last day, inclusive (UTC); default today.
+    #[param(format = Date, example = "2026-10-31")]
+    pub to: Option<String>,
+    #[param(schema_with = api_days)]
+    pub days: Option<String>,
+    /// all, workflow, team, task_type, segment, config_version, model, provider, day, week or month.
+    #[param(example = "workflow")]
+    pub group_by: Option<String>,
+    /// A workflow's slug.
+    #[param(example = "support-triage")]
+    pub workflow: Option<String>,
+    /// A team's slug.
+    pub team: Option<String>,
+    /// A task type's slug.
+    pub task_type: Option<String>,
+    pub segment: Option<String>,
+    /// A configuration version's label (with `workflow`).
+    pub version: Option<String>,
+    /// provider/model.
+    #[param(example = "anthropic/claude-haiku-4-5")]
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    /// Add distributions, the costliest tasks and escalation reasons.
+    #[param(value_type = Option<bool>)]
+    pub detail: Option<String>,
+    /// json (default) or csv.
+    #[param(example = "json")]
+    pub format: Option<String>,
+}
+
+impl FiguresQuery {
+    fn filters(&self) -> FilterAsked<'_> {
+        FilterAsked {
+            workflow: self.workflow.as_deref(),
+            team: self.team.as_deref(),
+            task_type: self.task_type.as_deref(),
+            segment: self.segment.as_deref(),
+            version: self.version.as_deref(),
+            model: self.model.as_deref(),
+            provider: self.provider.as_deref(),
+        }
+    }
+}
+
+/// Figures per group and for all groups together.
+#[derive(Serialize, ToSchema)]
+pub struct FiguresOut {
+    #[schema(example = "2026-10-01")]
+    pub from: String,
+    pub to: String,
+    pub group_by: String,
+    pub groups: Vec<GroupOut>,
+    pub total: Option<GroupOut>,
+}
 
 /// One group as the API shows it. Money is integer micro-dollars, with the display text beside.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -45,7 +92,6 @@ pub struct GroupOut {
     pub cpst: String,
     pub tasks: TasksOut,
     /// value, lower and upper (95% Wilson interval), successes, trials.
-    #[schema(value_type = Option<Object>)]
     pub success_rate: Option<Proportion>,
     pub cost_per_attempted_task_micros: Option<i64>,
     pub total_cost_micros: i64,
@@ -81,15 +127,10 @@ pub struct TasksOut {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DetailOut {
-    #[schema(value_type = Object)]
     pub cost_per_task_micros: Summary,
-    #[schema(value_type = Object)]
     pub tokens_per_task: Summary,
-    #[schema(value_type = Object)]
     pub calls_per_task: Summary,
-    #[schema(value_type = Object)]
     pub latency_ms: Summary,
-    #[schema(value_type = Vec<Object>)]
     pub costliest_tasks: Vec<CostlyTask>,
     pub costliest_5pct_share: Option<f64>,
     #[schema(schema_with = reason_counts)]
@@ -182,27 +223,33 @@ fn component_key(label: &str) -> &'static str {
 
 /// CPST and every figure beside it, per group.
 #[utoipa::path(get, path = "/api/v1/figures", tag = "read",
-    params(super::docs::FiguresQuery),
+    params(FiguresQuery),
     responses(
-        (status = 200, description = "Figures per group (CSV with format=csv)", body = super::docs::FiguresOut),
+        (status = 200, description = "Figures per group (CSV with format=csv)", content(
+            (FiguresOut = "application/json"),
+            (String = "text/csv"),
+        )),
         super::docs::ReadErrors,
     ))]
 pub async fn get_figures(
     State(db): State<Db>,
     caller: ApiCaller,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<FiguresQuery>,
 ) -> Result<Response, ApiError> {
-    let params = Params::new(query, PARAMS)?;
-    let window = params.window("", 30)?;
-    let grouping = params.grouping(Grouping::Workflow)?;
-    let with_detail = params.flag("detail")?;
-    let csv = match params.get("format") {
+    let window = window(
+        "",
+        [&query.from, &query.to, &query.days].map(Option::as_deref),
+        30,
+    )?;
+    let grouping = grouping(query.group_by.as_deref(), Grouping::Workflow)?;
+    let with_detail = flag("detail", query.detail.as_deref())?;
+    let csv = match query.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
         Some(_) => return Err(ApiError::invalid("format", "must be json or csv")),
     };
     let catalog = Catalog::load(&db).await?;
-    let filter = params.filter(&catalog, &caller)?;
+    let filter = query.filters().filter(&catalog, &caller)?;
     let rows = window_rows(&db, window).await?;
     let ledger = catalog.ledger(window, &rows);
     let groups = figures(&ledger, &filter, grouping).map_err(DbError::from)?;
@@ -225,13 +272,13 @@ pub async fn get_figures(
     if csv {
         return Ok(csv_response(&out, grouping));
     }
-    Ok(Json(serde_json::json!({
-        "from": format_day(window.first_day),
-        "to": format_day(window.last_day),
-        "group_by": grouping.as_str(),
-        "groups": out,
-        "total": total.map(|t| GroupOut::new(&t, overall.as_ref())),
-    }))
+    Ok(Json(FiguresOut {
+        from: format_day(window.first_day),
+        to: format_day(window.last_day),
+        group_by: grouping.as_str().to_owned(),
+        groups: out,
+        total: total.map(|t| GroupOut::new(&t, overall.as_ref())),
+    })
     .into_response())
 }
 

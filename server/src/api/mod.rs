@@ -2,9 +2,12 @@
 //! the field at fault and never leaks internal text, and the query parameters routes share.
 
 mod auth;
+mod calls;
 mod compare;
 pub mod docs;
 mod figures;
+mod gate;
+mod models;
 mod params;
 
 use crate::AppState;
@@ -25,9 +28,9 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(docs::openapi_json))
         .route("/figures", get(figures::get_figures))
         .route("/compare", get(compare::get_comparison))
-        .route("/gate", get(compare::get_gate))
-        .route("/models", get(compare::get_models))
-        .route("/calls", get(compare::get_call_figures))
+        .route("/gate", get(gate::get_gate))
+        .route("/models", get(models::get_models))
+        .route("/calls", get(calls::get_call_figures))
         .route(
             "/ingest",
             post(crate::ingest::post_batch).layer(DefaultBodyLimit::max(crate::ingest::MAX_BODY)),

@@ -1,123 +1,131 @@
-//! Query parameters shared by the read API: the window, the filters (by slug and label, as
-//! people write them) and the grouping. Each failure names its parameter.
+//! How the read API takes its query: each route's one query struct (which is also what the
+//! OpenAPI document lists), the window through the one period parser, the filters (by slug
+//! and label, as people write them) and the grouping. Each failure names its parameter.
 
 use super::{ApiCaller, ApiError, Unseen};
 use app::db::now_ms;
 use app::db::report::Catalog;
-use app::domain::time::{day_of, parse_day};
+use app::domain::time::day_of;
 use app::model::Workflow;
-use app::report::Window;
 use app::report::figures::{Filter, Grouping};
-use std::collections::HashMap;
+use app::report::{API_MAX_DAYS, PeriodAsked, PeriodLimits, Window};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use utoipa::IntoParams;
+use utoipa::openapi::path::ParameterIn;
 
-/// The longest window the API computes in one request.
-pub const MAX_WINDOW_DAYS: i64 = 731;
+/// A route's query read into its one struct `Q`. The names `Q` documents are the names the
+/// route takes: any other is refused, so a typo never silently widens a figure. An empty
+/// value is no value, and a name given twice keeps its last value.
+pub struct ApiQuery<Q>(pub Q);
 
-/// A request's query parameters, each taken at most once.
-pub struct Params {
-    values: HashMap<String, String>,
-}
+impl<S, Q> FromRequestParts<S> for ApiQuery<Q>
+where
+    S: Send + Sync,
+    Q: DeserializeOwned + IntoParams,
+{
+    type Rejection = ApiError;
 
-impl Params {
-    /// Refuses parameters the route does not know, so a typo never silently widens a figure.
-    pub fn new(values: HashMap<String, String>, known: &[&str]) -> Result<Params, ApiError> {
-        if let Some(unknown) = values.keys().find(|k| !known.contains(&k.as_str())) {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let known: Vec<String> = Q::into_params(|| Some(ParameterIn::Query))
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        let given: BTreeMap<String, String> =
+            url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        if let Some(unknown) = given.keys().find(|name| !known.contains(name)) {
             return Err(ApiError::invalid(
                 unknown,
                 format!("unknown parameter; this route takes: {}", known.join(", ")),
             ));
         }
-        Ok(Params { values })
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(given.iter().filter(|(_, value)| !value.is_empty()))
+            .finish();
+        // Every field is text, checked by the route with a sentence naming it, so reading the
+        // struct fails only if a field and its documentation disagree.
+        serde_urlencoded::from_str(&query)
+            .map(ApiQuery)
+            .map_err(|error| ApiError::invalid("query", error.to_string()))
     }
+}
 
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.values
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+/// How the document describes a `days` parameter: a whole number from 1 to [`API_MAX_DAYS`].
+/// (A parameter described by a function takes its description from the function, not from
+/// the field's doc comment.)
+pub fn api_days() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::Integer))
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+        .maximum(Some(API_MAX_DAYS))
+        .description(Some(
+            "Days ending `to`, instead of `from`; default 30 (90 when comparing versions).",
+        ))
+        .build()
+}
+
+/// `{prefix}from`/`{prefix}to` (inclusive dates), or `{prefix}days` ending `to`; by default
+/// the last `default_days` days. Checked by the one period parser, with the read API's limits.
+pub fn window(
+    prefix: &str,
+    [from, to, days]: [Option<&str>; 3],
+    default_days: i64,
+) -> Result<Window, ApiError> {
+    PeriodAsked {
+        from: from.unwrap_or_default(),
+        to: to.unwrap_or_default(),
+        days: days.unwrap_or_default(),
     }
+    .window(prefix, PeriodLimits::API, default_days, day_of(now_ms()))
+    .map_err(|error| ApiError::invalid(&error.field, error.message))
+}
 
-    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
-        match self.get(name) {
-            None | Some("false") | Some("0") => Ok(false),
-            Some("true") | Some("1") => Ok(true),
-            Some(_) => Err(ApiError::invalid(name, "must be true or false")),
-        }
+/// `detail=true|false` (or 1/0).
+pub fn flag(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(ApiError::invalid(name, "must be true or false")),
     }
+}
 
-    fn day(&self, name: &str) -> Result<Option<i64>, ApiError> {
-        self.get(name)
-            .map(|text| {
-                parse_day(text)
-                    .ok_or_else(|| ApiError::invalid(name, "must be a date like 2026-11-22"))
-            })
-            .transpose()
+/// `group_by` among the engine's groupings.
+pub fn grouping(value: Option<&str>, default: Grouping) -> Result<Grouping, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(text) => Grouping::parse(text).ok_or_else(|| {
+            let names: Vec<&str> = Grouping::ALL.iter().map(|g| g.as_str()).collect();
+            ApiError::invalid("group_by", format!("must be one of: {}", names.join(", ")))
+        }),
     }
+}
 
-    /// `from`/`to` (inclusive dates), or `days` ending today; by default the last 30 days.
-    pub fn window(&self, prefix: &str, default_days: i64) -> Result<Window, ApiError> {
-        let name = |n: &str| format!("{prefix}{n}");
-        let (from, to) = (self.day(&name("from"))?, self.day(&name("to"))?);
-        let days = match self.get(&name("days")) {
-            None => None,
-            Some(text) => Some(
-                text.parse::<i64>()
-                    .ok()
-                    .filter(|d| (1..=MAX_WINDOW_DAYS).contains(d))
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            &name("days"),
-                            format!("must be a whole number from 1 to {MAX_WINDOW_DAYS}"),
-                        )
-                    })?,
-            ),
-        };
-        let last_day = to.unwrap_or_else(|| day_of(now_ms()));
-        let window = match (from, days) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::invalid(
-                    &name("days"),
-                    format!("give {prefix}from or {prefix}days, not both"),
-                ));
-            }
-            (Some(first_day), None) => Window {
-                first_day,
-                last_day,
-            },
-            (None, days) => Window::ending(last_day, days.unwrap_or(default_days)),
-        };
-        if window.first_day > window.last_day {
-            return Err(ApiError::invalid(
-                &name("from"),
-                format!("must not be after {prefix}to"),
-            ));
-        }
-        if window.days() > MAX_WINDOW_DAYS {
-            return Err(ApiError::invalid(
-                &name("from"),
-                format!("the window may span at most {MAX_WINDOW_DAYS} days"),
-            ));
-        }
-        Ok(window)
-    }
+/// The filters a request names, as sent; those a route does not take stay `None`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FilterAsked<'a> {
+    pub workflow: Option<&'a str>,
+    pub team: Option<&'a str>,
+    pub task_type: Option<&'a str>,
+    pub segment: Option<&'a str>,
+    pub version: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub provider: Option<&'a str>,
+}
 
-    pub fn grouping(&self, default: Grouping) -> Result<Grouping, ApiError> {
-        match self.get("group_by") {
-            None => Ok(default),
-            Some(text) => Grouping::parse(text).ok_or_else(|| {
-                let names: Vec<&str> = Grouping::ALL.iter().map(|g| g.as_str()).collect();
-                ApiError::invalid("group_by", format!("must be one of: {}", names.join(", ")))
-            }),
-        }
-    }
-
+impl FilterAsked<'_> {
     /// The workflow named by `workflow` (a slug), which the caller must be allowed to see.
     pub fn workflow<'c>(
         &self,
         catalog: &'c Catalog,
         caller: &ApiCaller,
     ) -> Result<Option<&'c Workflow>, ApiError> {
-        let Some(slug) = self.get("workflow") else {
+        let Some(slug) = self.workflow else {
             return Ok(None);
         };
         // A key with scopes gets one answer whether the workflow is outside them or missing.
@@ -144,12 +152,12 @@ impl Params {
                     .as_ref()
                     .map(|ids| ids.iter().copied().collect()),
             },
-            segment: self.get("segment").map(str::to_owned),
-            model: self.get("model").map(str::to_owned),
-            provider: self.get("provider").map(str::to_owned),
+            segment: self.segment.map(str::to_owned),
+            model: self.model.map(str::to_owned),
+            provider: self.provider.map(str::to_owned),
             ..Filter::default()
         };
-        if let Some(slug) = self.get("team") {
+        if let Some(slug) = self.team {
             filter.team_id = Some(match caller.team(catalog, slug) {
                 Ok(team) => team.id,
                 Err(Unseen::Unknown) => {
@@ -165,7 +173,7 @@ impl Params {
                 }
             });
         }
-        if let Some(slug) = self.get("task_type") {
+        if let Some(slug) = self.task_type {
             let matches: Vec<_> = catalog
                 .task_types
                 .iter()
@@ -188,7 +196,7 @@ impl Params {
                 }
             });
         }
-        if let Some(label) = self.get("version") {
+        if let Some(label) = self.version {
             let workflow = workflow.ok_or_else(|| {
                 ApiError::invalid("version", "a version label needs workflow=<slug>")
             })?;

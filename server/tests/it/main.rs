@@ -12,6 +12,7 @@ mod import;
 mod ingest;
 mod limits;
 mod markup;
+mod openapi;
 mod otlp;
 mod pages;
 mod pg_restart;
