@@ -8,8 +8,8 @@
 use crate::AppState;
 use crate::api::ApiError;
 use crate::limits::{Limits, Share};
-use app::auth::hash_api_key;
 use app::db::Db;
+use app::service::auth::hash_api_key;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;

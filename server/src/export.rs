@@ -2,14 +2,14 @@
 //! every table of the finance and engineering pages, computed by the page's own server
 //! function so the file always says what the page says.
 
-use app::accounts::SignedIn;
 use app::api::models::get_models;
 use app::api::overview::get_overview;
-use app::api::tasks::TaskQuery;
 use app::api::workflows::{compare_versions, get_workflow};
 use app::db::Db;
-use app::db::report::Catalog;
-use app::exports::{Table, models_table, overview_table};
+use app::db::catalog::Catalog;
+use app::service::accounts::SignedIn;
+use app::service::exports::{Table, models_table, overview_table};
+use app::views::tasks::TaskQuery;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::request::Parts;
@@ -44,13 +44,13 @@ pub async fn tasks_csv(
     let query = TaskQuery::from_pairs(|name| params.get(name).cloned());
     let result = async {
         let catalog = Catalog::load(&db).await?;
-        let (search, _) = match app::tasks::search_of(&viewer, &catalog, &query, app::db::now_ms())
-        {
-            Ok(found) => found,
-            Err(problem) => return Ok(Err(problem)),
-        };
+        let (search, _) =
+            match app::service::tasks::search_of(&viewer, &catalog, &query, app::db::now_ms()) {
+                Ok(found) => found,
+                Err(problem) => return Ok(Err(problem)),
+            };
         let rows = app::db::task::search_tasks(&db, &search, &query.sort, MAX_ROWS, 0).await?;
-        Ok::<_, app::db::DbError>(Ok(app::tasks::csv(&catalog, &rows)))
+        Ok::<_, app::db::DbError>(Ok(app::service::tasks::csv(&catalog, &rows)))
     };
     match result.await {
         Ok(Ok(body)) => (
@@ -214,12 +214,12 @@ pub async fn workflow_csv(
             )
         };
         return match as_page(db, parts, call).await {
-            Ok(found) => csv_download(name, Some(app::exports::comparison_table(&found))),
+            Ok(found) => csv_download(name, Some(app::service::exports::comparison_table(&found))),
             Err(response) => response,
         };
     }
     match as_page(db, parts, || get_workflow(slug, date("trend"))).await {
-        Ok(detail) => csv_download(name, app::exports::workflow_table(&detail, name)),
+        Ok(detail) => csv_download(name, app::service::exports::workflow_table(&detail, name)),
         Err(response) => response,
     }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Serialize)]
-pub struct Health {
+pub struct HealthCheck {
     status: &'static str,
     database: &'static str,
     backend: &'static str,
@@ -37,12 +37,12 @@ fn pool_is_saturated(db: &Db) -> bool {
     }
 }
 
-pub async fn healthz(State(db): State<Db>) -> (StatusCode, Json<Health>) {
+pub async fn healthz(State(db): State<Db>) -> (StatusCode, Json<HealthCheck>) {
     let backend = db.backend().name();
     let answer = |status, health, database, uncountable_slices| {
         (
             status,
-            Json(Health {
+            Json(HealthCheck {
                 status: health,
                 database,
                 backend,

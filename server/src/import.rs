@@ -7,7 +7,7 @@
 use crate::api::ApiCaller;
 use crate::ingest::{Batch, store_batch};
 use anyhow::{Context, bail};
-use app::db::report::Catalog;
+use app::db::catalog::Catalog;
 use app::db::{Db, import, now_ms};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};

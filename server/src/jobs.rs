@@ -33,7 +33,7 @@ pub fn spawn_settling(db: Db) {
                 tracing::warn!(error = ?err, "pruning sign-in records failed; will retry");
             }
             // The gate's history: one evaluation per workflow per day (a no-op once recorded).
-            if let Err(err) = app::gate::record_daily(&db, now_ms()).await {
+            if let Err(err) = app::service::gate::record_daily(&db, now_ms()).await {
                 tracing::warn!(error = ?err, "recording the autonomy gate failed; will retry");
             }
         }

@@ -111,9 +111,9 @@ async fn create_api_key(db: &Db, args: &ApiKeyArgs) -> anyhow::Result<()> {
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())
     );
-    let issued = app::accounts::issue_api_key(
+    let issued = app::service::accounts::issue_api_key(
         db,
-        app::accounts::Actor {
+        app::service::accounts::Actor {
             user_id: None,
             name: &actor,
         },
@@ -129,9 +129,10 @@ async fn create_api_key(db: &Db, args: &ApiKeyArgs) -> anyhow::Result<()> {
 }
 
 async fn create_admin(db: &Db, email: &str, password: Option<String>) -> anyhow::Result<()> {
-    let generated = app::accounts::create_first_admin(db, email, password, app::db::now_ms())
-        .await
-        .context("creating the first admin")?;
+    let generated =
+        app::service::accounts::create_first_admin(db, email, password, app::db::now_ms())
+            .await
+            .context("creating the first admin")?;
     match generated {
         Some(password) => {
             println!("Created the admin {email}. One-time password: {password}");
@@ -256,7 +257,7 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     let leptos = conf.leptos_options;
     let addr = leptos.site_addr;
     let web = server::web::WebSettings {
-        sessions: app::accounts::SessionSettings {
+        sessions: app::service::accounts::SessionSettings {
             ttl_ms: i64::from(args.session_hours) * 3_600_000,
             secure_cookies: args.secure_cookies,
         },
@@ -264,7 +265,7 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         trust_proxy: args.trust_proxy,
     };
     let limits = server::limits::Limits::from(&args.limits);
-    app::auth::limit_password_hashing(limits.password_hashes);
+    app::service::auth::limit_password_hashing(limits.password_hashes);
     let app = router(
         AppState::new(db.clone(), leptos)
             .with_web(web)

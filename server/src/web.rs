@@ -5,10 +5,10 @@
 //! never cookies, so they skip the session and the Origin check.
 
 use crate::AppState;
-use app::access::Viewer;
-use app::accounts::{ClientAddress, SessionSettings, SignedIn, viewer_for_session};
-use app::auth::hash_session_id;
 use app::db::now_ms;
+use app::service::accounts::{ClientAddress, SessionSettings, SignedIn, viewer_for_session};
+use app::service::auth::hash_session_id;
+use app::views::access::Viewer;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -163,7 +163,7 @@ fn gate(route: Route, viewer: Option<&Viewer>, uri: &axum::http::Uri) -> Option<
             } else {
                 format!(
                     "/sign-in?next={}",
-                    app::api::account::encode_query_value(asked)
+                    app::views::format::encode_query_value(asked)
                 )
             })
         }
@@ -270,7 +270,7 @@ pub(crate) fn client_address(request: &Request, trust_proxy: bool) -> String {
 
 /// 128 random bits, fresh for every response.
 fn new_nonce() -> String {
-    app::auth::random_token(16)
+    app::service::auth::random_token(16)
 }
 
 /// The policy: scripts only from this site or inline with this response's nonce, WebAssembly

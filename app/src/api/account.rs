@@ -2,21 +2,18 @@
 //! posted by plain HTML forms (they work before the page is interactive) and answer with a
 //! redirect; called from code they answer with a status and a message instead.
 
-use crate::access::Viewer;
+use crate::views::access::Viewer;
+#[cfg(feature = "ssr")]
+use crate::views::account::Problem;
+use crate::views::account::StaleNotice;
+#[cfg(feature = "ssr")]
+use crate::views::format::encode_query_value;
 use leptos::prelude::*;
 
 /// Who is signed in, if anyone.
 #[server(prefix = "/rpc", endpoint = "get_viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
     Ok(crate::api::context::signed_in().map(|signed_in| signed_in.viewer))
-}
-
-/// Why the figures on the pages may be stale: the database has refused ingested data since
-/// `since`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StaleNotice {
-    pub since: String,
-    pub reason: String,
 }
 
 /// For signed-in people, whether ingested data is being refused, and since when.
@@ -35,58 +32,6 @@ pub async fn get_stale_notice() -> Result<Option<StaleNotice>, ServerFnError> {
     }))
 }
 
-/// Why a form was sent back, as the `problem` query parameter of the page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Problem {
-    Incorrect,
-    Throttled,
-    Current,
-    Policy,
-    Same,
-    Mismatch,
-}
-
-impl Problem {
-    pub const ALL: [Problem; 6] = [
-        Problem::Incorrect,
-        Problem::Throttled,
-        Problem::Current,
-        Problem::Policy,
-        Problem::Same,
-        Problem::Mismatch,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Problem::Incorrect => "incorrect",
-            Problem::Throttled => "throttled",
-            Problem::Current => "current",
-            Problem::Policy => "policy",
-            Problem::Same => "same",
-            Problem::Mismatch => "mismatch",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Problem> {
-        Problem::ALL.into_iter().find(|p| p.code() == code)
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            Problem::Incorrect => "The email or password is incorrect.",
-            Problem::Throttled => {
-                "Too many failed sign-ins for this account or from this address. Wait 15 minutes, then try again."
-            }
-            Problem::Current => "The current password is not right.",
-            Problem::Policy => {
-                "The new password must be 12 to 256 characters long and must not be your email address."
-            }
-            Problem::Same => "The new password must differ from the current one.",
-            Problem::Mismatch => "The two new passwords are not the same.",
-        }
-    }
-}
-
 /// Checks the email and password and starts a session (an `HttpOnly` cookie), then sends the
 /// browser to `next` or the role's first page.
 #[server(prefix = "/rpc", endpoint = "sign_in")]
@@ -95,13 +40,13 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use crate::access::local_path;
-    use crate::accounts::SignInError;
     use crate::api::context::*;
+    use crate::service::access::local_path;
+    use crate::service::accounts::SignInError;
     use http::StatusCode;
 
     let (db, settings) = (db()?, session_settings());
-    let outcome = crate::accounts::sign_in(
+    let outcome = crate::service::accounts::sign_in(
         &db,
         &email,
         password,
@@ -163,7 +108,7 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
 
     let settings = session_settings();
     if let Some(signed_in) = signed_in() {
-        crate::accounts::sign_out(&db()?, &signed_in.session_hash, crate::db::now_ms())
+        crate::service::accounts::sign_out(&db()?, &signed_in.session_hash, crate::db::now_ms())
             .await
             .map_err(storage_failure)?;
     }
@@ -179,8 +124,8 @@ pub async fn change_password(
     new_password: String,
     confirm_password: String,
 ) -> Result<(), ServerFnError> {
-    use crate::accounts::AccountError;
     use crate::api::context::*;
+    use crate::service::accounts::AccountError;
     use http::StatusCode;
 
     let viewer = viewer()?;
@@ -193,7 +138,7 @@ pub async fn change_password(
         ));
     }
     let settings = session_settings();
-    let changed = crate::accounts::change_password(
+    let changed = crate::service::accounts::change_password(
         &db()?,
         &viewer,
         current_password,
@@ -235,34 +180,4 @@ fn send_back(status: http::StatusCode, page: &str, message: &str) -> ServerFnErr
         set_status(status);
     }
     ServerFnError::new(message)
-}
-
-/// Percent-encodes a query parameter value.
-pub fn encode_query_value(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn problems_round_trip_through_their_codes() {
-        for problem in Problem::ALL {
-            assert_eq!(Problem::from_code(problem.code()), Some(problem));
-        }
-        assert_eq!(Problem::from_code("<script>"), None);
-    }
-
-    #[test]
-    fn query_values_are_percent_encoded() {
-        assert_eq!(encode_query_value("/?days=90&x=1"), "/%3Fdays%3D90%26x%3D1");
-    }
 }

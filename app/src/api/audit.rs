@@ -1,18 +1,9 @@
 //! The audit log, newest first: admins read all of it, owners the entries about their teams.
 
-use crate::model::AuditEntry;
+use crate::views::audit::AuditPage;
+#[cfg(feature = "ssr")]
+use crate::views::audit::PAGE;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// Entries per page.
-pub const PAGE: i64 = 100;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditPage {
-    pub entries: Vec<AuditEntry>,
-    /// Pass as `before` for the next (older) page, if there is one.
-    pub older: Option<i64>,
-}
 
 #[server(prefix = "/rpc", endpoint = "list_audit")]
 pub async fn list_audit(before: Option<i64>) -> Result<AuditPage, ServerFnError> {

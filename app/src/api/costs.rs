@@ -1,44 +1,13 @@
 //! Teams, labour rates and platform costs: read by everyone who reads financial figures (owners
 //! their teams'), changed by admins and by finance people an admin allowed.
 
+use crate::views::costs::{CostsView, PricesView};
+#[cfg(feature = "ssr")]
+use crate::views::{
+    choice::Choice,
+    costs::{PlatformRow, PriceRow, TeamRow},
+};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TeamRow {
-    pub id: i64,
-    pub slug: String,
-    pub name: String,
-    /// Loaded cost of an hour of the team's review, formatted.
-    pub labour_rate: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlatformRow {
-    pub id: i64,
-    pub name: String,
-    pub applies_to: String,
-    pub monthly: String,
-    pub from_day: String,
-    /// The last day it applies, if it ends.
-    pub last_day: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CostsView {
-    pub teams: Vec<TeamRow>,
-    pub platform_costs: Vec<PlatformRow>,
-    /// Where a new platform cost may apply: `team:<id>` or `workflow:<id>`.
-    pub targets: Vec<Choice>,
-    pub may_edit_costs: bool,
-    pub may_create_teams: bool,
-}
 
 #[server(prefix = "/rpc", endpoint = "list_costs")]
 pub async fn list_costs() -> Result<CostsView, ServerFnError> {
@@ -134,13 +103,13 @@ pub async fn create_team(
     name: String,
     labour_rate: String,
 ) -> Result<(), ServerFnError> {
-    use crate::accounts::Actor;
     use crate::api::context::*;
     use crate::domain::status::Role;
+    use crate::service::accounts::Actor;
 
     let viewer = viewer_who(|v| v.role == Role::Admin, "adding teams")?;
     let rate = parse_money("labour_rate", &labour_rate)?;
-    crate::costs::create_team(
+    crate::service::costs::create_team(
         &db()?,
         Actor::of(&viewer),
         &slug,
@@ -155,12 +124,12 @@ pub async fn create_team(
 
 #[server(prefix = "/rpc", endpoint = "set_labour_rate")]
 pub async fn set_labour_rate(team_id: i64, labour_rate: String) -> Result<(), ServerFnError> {
-    use crate::accounts::Actor;
     use crate::api::context::*;
+    use crate::service::accounts::Actor;
 
     let viewer = viewer_who(|v| v.edits_costs(), "changing labour rates")?;
     let rate = parse_money("labour_rate", &labour_rate)?;
-    crate::costs::set_labour_rate(
+    crate::service::costs::set_labour_rate(
         &db()?,
         Actor::of(&viewer),
         team_id,
@@ -178,9 +147,9 @@ pub async fn add_platform_cost(
     monthly: String,
     from_day: String,
 ) -> Result<(), ServerFnError> {
-    use crate::accounts::Actor;
     use crate::api::context::*;
     use crate::model::KeyScope;
+    use crate::service::accounts::Actor;
     use http::StatusCode;
 
     let viewer = viewer_who(|v| v.edits_costs(), "changing platform costs")?;
@@ -190,13 +159,13 @@ pub async fn add_platform_cost(
             "applies_to: must be team:<id> or workflow:<id>",
         )
     })?;
-    let cost = crate::costs::NewPlatformCost {
+    let cost = crate::service::costs::NewPlatformCost {
         name: &name,
         applies_to: target,
         monthly: parse_money("monthly", &monthly)?,
         from_day: parse_day("from_day", &from_day)?,
     };
-    crate::costs::add_platform_cost(&db()?, Actor::of(&viewer), &cost, crate::db::now_ms())
+    crate::service::costs::add_platform_cost(&db()?, Actor::of(&viewer), &cost, crate::db::now_ms())
         .await
         .map(|_| ())
         .map_err(account_failure)
@@ -204,12 +173,12 @@ pub async fn add_platform_cost(
 
 #[server(prefix = "/rpc", endpoint = "end_platform_cost")]
 pub async fn end_platform_cost(cost_id: i64, last_day: String) -> Result<(), ServerFnError> {
-    use crate::accounts::Actor;
     use crate::api::context::*;
+    use crate::service::accounts::Actor;
 
     let viewer = viewer_who(|v| v.edits_costs(), "changing platform costs")?;
     let last_day = parse_day("last_day", &last_day)?;
-    crate::costs::end_platform_cost(
+    crate::service::costs::end_platform_cost(
         &db()?,
         Actor::of(&viewer),
         cost_id,
@@ -243,25 +212,6 @@ fn parse_day(field: &str, text: &str) -> Result<i64, ServerFnError> {
     })
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PriceRow {
-    pub provider: String,
-    pub model: String,
-    /// Dollars per million tokens: input, output, cache read, cache write, reasoning.
-    pub rates: [String; 5],
-    pub from_day: String,
-    /// The last day it applies, if it ends.
-    pub last_day: Option<String>,
-    pub source: String,
-    pub checked_on: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PricesView {
-    pub prices: Vec<PriceRow>,
-    pub may_edit: bool,
-}
-
 #[server(prefix = "/rpc", endpoint = "list_prices")]
 pub async fn list_prices() -> Result<PricesView, ServerFnError> {
     use crate::api::context::*;
@@ -283,7 +233,7 @@ pub async fn list_prices() -> Result<PricesView, ServerFnError> {
                     p.cache_write_micros_per_mtok,
                     p.reasoning_micros_per_mtok,
                 ]
-                .map(|rate| crate::api::workflows::plain_dollars(Micros(rate))),
+                .map(|rate| crate::views::format::plain_dollars(Micros(rate))),
                 from_day: format_day(p.effective_from.div_euclid(MS_PER_DAY)),
                 last_day: p
                     .effective_to
@@ -314,11 +264,11 @@ pub async fn add_price(
     checked_on: String,
     #[server(default)] reprice: Option<String>,
 ) -> Result<String, ServerFnError> {
-    use crate::accounts::Actor;
     use crate::api::context::*;
+    use crate::service::accounts::Actor;
 
     let viewer = viewer_who(|v| v.edits_costs(), "changing the price book")?;
-    let new = crate::costs::NewPrice {
+    let new = crate::service::costs::NewPrice {
         provider: &provider,
         model: &model,
         rates: [
@@ -332,7 +282,7 @@ pub async fn add_price(
         source: &source,
         checked_on: &checked_on,
     };
-    let added = crate::costs::add_price(
+    let added = crate::service::costs::add_price(
         &db()?,
         Actor::of(&viewer),
         &new,

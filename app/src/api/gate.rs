@@ -1,52 +1,15 @@
 //! The autonomy gate page: whether quality and cost are proven, the gate's history, the level
 //! and its changes; admins and the workflow's owners change the level.
 
+use crate::views::gate::GateView;
+#[cfg(feature = "ssr")]
+use crate::views::gate::{GateRow, LevelChange};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GateRow {
-    pub day: String,
-    pub window: String,
-    pub decided: i64,
-    pub succeeded: i64,
-    pub cpst: String,
-    pub quality_proven: bool,
-    pub cost_proven: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LevelChange {
-    pub when: String,
-    pub from: i64,
-    pub to: i64,
-    pub by: String,
-    pub note: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GateView {
-    pub workflow_id: i64,
-    pub slug: String,
-    pub name: String,
-    pub window: String,
-    pub passes: bool,
-    pub quality_proven: bool,
-    pub cost_proven: bool,
-    pub quality_evidence: String,
-    pub cost_evidence: String,
-    pub level: i64,
-    /// Every level with what it means.
-    pub levels: Vec<(i64, String)>,
-    pub may_change: bool,
-    pub history: Vec<GateRow>,
-    pub changes: Vec<LevelChange>,
-}
 
 #[server(prefix = "/rpc", endpoint = "get_gate")]
 pub async fn get_gate(slug: String) -> Result<GateView, ServerFnError> {
     use crate::api::context::*;
-    use crate::db::{gate, identity, report::Catalog, workflow};
+    use crate::db::{catalog::Catalog, gate, identity, workflow};
     use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
     use http::StatusCode;
 
@@ -60,7 +23,8 @@ pub async fn get_gate(slug: String) -> Result<GateView, ServerFnError> {
         .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
     let load = async {
         let catalog = Catalog::load(&db).await?;
-        let (window, result) = crate::gate::judge(&db, &catalog, &flow, day_of(now)).await?;
+        let (window, result) =
+            crate::service::gate::judge(&db, &catalog, &flow, day_of(now)).await?;
         let users = identity::list_users(&db).await?;
         let history = gate::gate_history(&db, flow.id).await?;
         let changes = gate::autonomy_history(&db, flow.id).await?;
@@ -86,8 +50,8 @@ pub async fn get_gate(slug: String) -> Result<GateView, ServerFnError> {
             quality_evidence: result.quality_evidence.clone(),
             cost_evidence: result.cost_evidence.clone(),
             level: flow.autonomy_level,
-            levels: (0..=crate::gate::MAX_LEVEL)
-                .map(|level| (level, crate::gate::level_words(level).to_owned()))
+            levels: (0..=crate::service::gate::MAX_LEVEL)
+                .map(|level| (level, crate::service::gate::level_words(level).to_owned()))
                 .collect(),
             may_change: viewer.defines_success(flow.team_id),
             history: history
@@ -137,7 +101,7 @@ pub async fn set_autonomy_level(
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "changing autonomy levels")?;
-    crate::gate::set_level(
+    crate::service::gate::set_level(
         &db()?,
         &viewer,
         workflow_id,

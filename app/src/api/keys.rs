@@ -1,43 +1,10 @@
 //! API keys for the systems that send data: admins manage every key, owners the keys whose
 //! scopes lie inside their teams.
 
+use crate::views::keys::{IssuedKeyView, KeysView};
+#[cfg(feature = "ssr")]
+use crate::views::keys::{KeyRow, ScopeOption};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyRow {
-    pub id: i64,
-    pub name: String,
-    /// The first characters of the key, to recognise it; the rest is never stored.
-    pub prefix: String,
-    /// What the key may write and read, in words.
-    pub scopes: Vec<String>,
-    pub created_at: i64,
-    pub revoked_at: Option<i64>,
-}
-
-/// A team or workflow a new key may be limited to: `team:<id>` or `workflow:<id>`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScopeOption {
-    pub value: String,
-    pub label: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeysView {
-    pub keys: Vec<KeyRow>,
-    pub scope_options: Vec<ScopeOption>,
-    /// Only admins may make a key that sees every workflow.
-    pub may_create_unscoped: bool,
-}
-
-/// A key just made: the secret is in this answer and nowhere else.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuedKeyView {
-    pub name: String,
-    pub prefix: String,
-    pub secret: String,
-}
 
 #[server(prefix = "/rpc", endpoint = "list_api_keys")]
 pub async fn list_api_keys() -> Result<KeysView, ServerFnError> {
@@ -117,8 +84,8 @@ pub async fn create_api_key(
     name: String,
     scopes: Option<Vec<String>>,
 ) -> Result<IssuedKeyView, ServerFnError> {
-    use crate::accounts::Actor;
     use crate::api::context::*;
+    use crate::service::accounts::Actor;
     use http::StatusCode;
 
     let viewer = viewer_who(|v| v.manages_keys(), "managing API keys")?;
@@ -142,7 +109,7 @@ pub async fn create_api_key(
             },
         ));
     }
-    let issued = crate::accounts::issue_api_key(
+    let issued = crate::service::accounts::issue_api_key(
         &db,
         Actor::of(&viewer),
         &name,
@@ -161,9 +128,9 @@ pub async fn create_api_key(
 /// Revokes a key at once.
 #[server(prefix = "/rpc", endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(key_id: i64) -> Result<(), ServerFnError> {
-    use crate::accounts::Actor;
     use crate::api::context::*;
     use crate::db::{identity, workflow};
+    use crate::service::accounts::Actor;
     use http::StatusCode;
 
     let viewer = viewer_who(|v| v.manages_keys(), "managing API keys")?;
@@ -179,7 +146,7 @@ pub async fn revoke_api_key(key_id: i64) -> Result<(), ServerFnError> {
         // The same answer as for a key that does not exist: no probing other teams' keys.
         return Err(refuse(StatusCode::NOT_FOUND, "No such API key."));
     }
-    crate::accounts::revoke_api_key(&db, Actor::of(&viewer), key_id, crate::db::now_ms())
+    crate::service::accounts::revoke_api_key(&db, Actor::of(&viewer), key_id, crate::db::now_ms())
         .await
         .map_err(account_failure)
 }

@@ -15,9 +15,9 @@ pub mod workflows;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {
-    use crate::access::Viewer;
-    use crate::accounts::{AccountError, ClientAddress, SessionSettings, SignedIn};
     use crate::db::{Db, DbError};
+    use crate::service::accounts::{AccountError, ClientAddress, SessionSettings, SignedIn};
+    use crate::views::access::Viewer;
     use http::StatusCode;
     use http::request::Parts;
     use leptos::prelude::*;

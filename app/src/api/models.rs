@@ -12,7 +12,7 @@ pub async fn get_models(
     #[server(default)] to: Option<String>,
 ) -> Result<ModelComparison, ServerFnError> {
     use crate::api::context::{chosen_window, db, storage_failure, viewer_who};
-    use crate::db::report::Catalog;
+    use crate::db::catalog::Catalog;
     use crate::report::figures::Filter;
     use crate::report::models::compare_models;
 

@@ -1,27 +1,9 @@
 //! The finance overview: CPST and spend per workflow and team over a period.
 
-use crate::report::Overview;
+#[cfg(feature = "ssr")]
+use crate::views::overview::GateState;
+use crate::views::overview::OverviewPage;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// A workflow's autonomy gate as last recorded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GateState {
-    pub workflow_id: i64,
-    pub passes: bool,
-    /// When it was judged (the server records it daily and with every level change).
-    pub evaluated: String,
-}
-
-/// The overview's figures and each workflow's last gate evaluation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OverviewPage {
-    pub overview: Overview,
-    pub gates: Vec<GateState>,
-}
-
-/// Periods the overview offers, in days.
-pub const PERIODS: [i64; 3] = [7, 30, 90];
 
 /// The overview over the last `days` days, or from `from` to `to` (dates) when given.
 #[server(prefix = "/rpc", endpoint = "get_overview")]
@@ -31,7 +13,7 @@ pub async fn get_overview(
     #[server(default)] to: Option<String>,
 ) -> Result<OverviewPage, ServerFnError> {
     use crate::api::context::{chosen_window, db, storage_failure, viewer_who};
-    use crate::db::report::Catalog;
+    use crate::db::catalog::Catalog;
     use crate::domain::time::day_of;
     use crate::report::overview;
 

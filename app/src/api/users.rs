@@ -1,40 +1,11 @@
 //! People and their roles: admins only.
 
+#[cfg(feature = "ssr")]
 use crate::domain::status::Role;
+use crate::views::users::{OneTimeSecret, UsersView};
+#[cfg(feature = "ssr")]
+use crate::views::users::{TeamOption, UserRow};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserRow {
-    pub id: i64,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub team_ids: Vec<i64>,
-    pub can_edit_costs: bool,
-    pub is_demo: bool,
-    pub disabled: bool,
-    pub must_change_password: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TeamOption {
-    pub id: i64,
-    pub name: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UsersView {
-    pub users: Vec<UserRow>,
-    pub teams: Vec<TeamOption>,
-}
-
-/// A generated password, shown to the admin once.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OneTimeSecret {
-    pub email: String,
-    pub password: String,
-}
 
 #[server(prefix = "/rpc", endpoint = "list_users")]
 pub async fn list_users() -> Result<UsersView, ServerFnError> {
@@ -88,8 +59,8 @@ pub async fn create_user(
     teams: Option<Vec<i64>>,
     can_edit_costs: Option<String>,
 ) -> Result<OneTimeSecret, ServerFnError> {
-    use crate::accounts::{AccountForm, Actor};
     use crate::api::context::*;
+    use crate::service::accounts::{AccountForm, Actor};
 
     let viewer = viewer_who(|v| v.manages_users(), "managing people")?;
     let form = AccountForm {
@@ -99,10 +70,14 @@ pub async fn create_user(
         team_ids: teams.unwrap_or_default(),
         can_edit_costs: can_edit_costs.is_some(),
     };
-    let created =
-        crate::accounts::create_user(&db()?, Actor::of(&viewer), &form, crate::db::now_ms())
-            .await
-            .map_err(account_failure)?;
+    let created = crate::service::accounts::create_user(
+        &db()?,
+        Actor::of(&viewer),
+        &form,
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)?;
     Ok(OneTimeSecret {
         email: form.email,
         password: created.password,
@@ -117,8 +92,8 @@ pub async fn update_user(
     teams: Option<Vec<i64>>,
     can_edit_costs: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use crate::accounts::{AccountForm, Actor};
     use crate::api::context::*;
+    use crate::service::accounts::{AccountForm, Actor};
 
     let viewer = viewer_who(|v| v.manages_users(), "managing people")?;
     let form = AccountForm {
@@ -128,7 +103,7 @@ pub async fn update_user(
         team_ids: teams.unwrap_or_default(),
         can_edit_costs: can_edit_costs.is_some(),
     };
-    crate::accounts::update_user(
+    crate::service::accounts::update_user(
         &db()?,
         Actor::of(&viewer),
         user_id,
@@ -142,11 +117,11 @@ pub async fn update_user(
 /// Disables an account (its sessions end at once) or enables it again.
 #[server(prefix = "/rpc", endpoint = "set_user_enabled")]
 pub async fn set_user_enabled(user_id: i64, enabled: bool) -> Result<(), ServerFnError> {
-    use crate::accounts::Actor;
     use crate::api::context::*;
+    use crate::service::accounts::Actor;
 
     let viewer = viewer_who(|v| v.manages_users(), "managing people")?;
-    crate::accounts::set_user_enabled(
+    crate::service::accounts::set_user_enabled(
         &db()?,
         Actor::of(&viewer),
         user_id,
@@ -160,15 +135,19 @@ pub async fn set_user_enabled(user_id: i64, enabled: bool) -> Result<(), ServerF
 /// Gives a person a new generated password, returned once; their sessions end.
 #[server(prefix = "/rpc", endpoint = "reset_user_password")]
 pub async fn reset_user_password(user_id: i64) -> Result<OneTimeSecret, ServerFnError> {
-    use crate::accounts::Actor;
     use crate::api::context::*;
+    use crate::service::accounts::Actor;
 
     let viewer = viewer_who(|v| v.manages_users(), "managing people")?;
     let db = db()?;
-    let reset =
-        crate::accounts::reset_password(&db, Actor::of(&viewer), user_id, crate::db::now_ms())
-            .await
-            .map_err(account_failure)?;
+    let reset = crate::service::accounts::reset_password(
+        &db,
+        Actor::of(&viewer),
+        user_id,
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)?;
     let user = crate::db::identity::get_user(&db, user_id)
         .await
         .map_err(storage_failure)?;

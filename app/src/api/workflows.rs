@@ -1,255 +1,21 @@
 //! Workflows, task types and success rules: read by everyone who reads financial figures (owners
 //! their teams'), defined by admins and by the owners of the workflow's team.
 
-use crate::api::costs::Choice;
-use crate::api::review::{AgreementView, QueueHealth};
-use crate::domain::Micros;
-use crate::domain::cpst::Cpst;
-use crate::domain::status::TaskStatus;
-use crate::model::SuccessRule;
+#[cfg(feature = "ssr")]
+use crate::domain::{Micros, cpst::Cpst, status::TaskStatus};
+use crate::views::workflows::{
+    RulePreview, SavedRule, VersionComparison, WorkflowDetail, WorkflowsView,
+};
+#[cfg(feature = "ssr")]
+use crate::views::{
+    choice::Choice,
+    format::{plain_dollars, plain_percent},
+    workflows::{
+        Economics, EconomicsRow, EngineeringHealth, RuleVersion, SettingsForm, TaskTypeView,
+        TrendBy, TrendRow, WorkflowRow,
+    },
+};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkflowRow {
-    pub slug: String,
-    pub name: String,
-    pub team: String,
-    pub budget: String,
-    pub quality_target: String,
-    pub sampling: String,
-    pub task_types: usize,
-    pub autonomy_level: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkflowsView {
-    pub workflows: Vec<WorkflowRow>,
-    /// Teams this viewer may create workflows for; empty when they may not.
-    pub teams: Vec<Choice>,
-}
-
-/// A workflow's settings as the form shows and sends them (exact values, not rounded for
-/// reading); `crate::success::parse_settings` checks them. `id` is 0 for a new workflow.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SettingsForm {
-    pub id: i64,
-    pub slug: String,
-    pub name: String,
-    pub team_id: i64,
-    pub description: String,
-    pub budget: String,
-    pub quality_target: String,
-    pub gate_window_days: String,
-    pub gate_min_sample: String,
-    pub drift_tolerance: String,
-    pub sampling_rate: String,
-    pub second_grader_rate: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuleVersion {
-    pub version: i64,
-    pub description: String,
-    pub definition: String,
-    pub effective_from: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskTypeView {
-    pub id: i64,
-    pub slug: String,
-    pub name: String,
-    pub user_goal: String,
-    pub pass_condition: String,
-    pub review_method: String,
-    pub segments: String,
-    /// Every version, oldest first; the last one is in force.
-    pub rules: Vec<RuleVersion>,
-}
-
-/// One day or week of the workflow's trend, with the baselines that start in it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrendRow {
-    /// The period's first day (`YYYY-MM-DD`).
-    pub period: String,
-    pub decided: u64,
-    pub success_rate: Option<f64>,
-    pub cpst: Cpst,
-    /// Spend by component (model, tool, retry, cache, human review, platform).
-    pub costs: crate::domain::cpst::CostBreakdown,
-    pub baselines: Vec<String>,
-}
-
-/// The trend's periods: twelve weeks, or the last thirty days one by one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TrendBy {
-    #[default]
-    Week,
-    Day,
-}
-
-impl TrendBy {
-    pub fn parse(text: &str) -> TrendBy {
-        match text {
-            "day" => TrendBy::Day,
-            _ => TrendBy::Week,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrendBy::Week => "week",
-            TrendBy::Day => "day",
-        }
-    }
-}
-
-/// One group's unit economics: what a finished task costs and what failure adds to it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EconomicsRow {
-    pub label: String,
-    /// For linking to the task list: `task_type=<slug>` or `segment=<name>`.
-    pub filter: String,
-    pub decided: u64,
-    pub success_rate: Option<f64>,
-    pub cpst: Cpst,
-    pub cost_per_attempted: Option<Micros>,
-    pub total: Micros,
-}
-
-/// The last 30 days of a workflow in money: the cost components, the failure tax, and the
-/// split by task type and by segment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Economics {
-    pub from: String,
-    pub to: String,
-    /// (component, amount, share of the total).
-    pub components: Vec<(String, Micros, Option<f64>)>,
-    pub all: EconomicsRow,
-    pub by_task_type: Vec<EconomicsRow>,
-    pub by_segment: Vec<EconomicsRow>,
-}
-
-impl EconomicsRow {
-    /// CPST above the cost per attempted task: what failed, assisted and abandoned work adds
-    /// to each success.
-    pub fn failure_tax(&self) -> Option<Micros> {
-        self.cpst
-            .micros()?
-            .checked_sub(self.cost_per_attempted?)
-            .ok()
-    }
-}
-
-/// How the work runs, last 30 days: what an engineer tunes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Health {
-    /// Success rate with its 95% Wilson interval.
-    pub success: Option<(f64, f64, f64)>,
-    pub pass_at_1: Option<f64>,
-    pub pass_at_3: Option<f64>,
-    pub retry_rate: Option<f64>,
-    pub calls_per_task: Option<f64>,
-    pub tokens_per_task: Option<f64>,
-    /// Task latency and cost per task: (median, p95, max).
-    pub latency_ms: (i64, i64, i64),
-    pub cost_per_task: (Micros, Micros, Micros),
-    /// Share of the tasks' cost carried by the costliest 5%.
-    pub costliest_share: Option<f64>,
-    /// (task id, sender id, verdict, cost).
-    pub costliest: Vec<(i64, String, String, Micros)>,
-    /// (reason, count, cumulative share of escalations), most frequent first.
-    pub escalations: Vec<(String, u64, f64)>,
-    /// Per step and model: (step, model, calls, error rate, cost, mean latency ms).
-    pub steps: Vec<(String, String, i64, f64, Micros, i64)>,
-    /// How many decided tasks cost how much (call cost and review labour).
-    pub cost_histogram: Vec<crate::domain::stats::Bin>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WorkflowDetail {
-    pub economics: Economics,
-    pub health_30d: Health,
-    pub settings: SettingsForm,
-    pub team: String,
-    pub summary: Vec<(String, String)>,
-    pub task_types: Vec<TaskTypeView>,
-    pub trend_by: TrendBy,
-    pub trend: Vec<TrendRow>,
-    pub editable: bool,
-    pub teams: Vec<Choice>,
-    /// Owners' views: the review queue and reviewer agreement.
-    pub health: Option<QueueHealth>,
-    pub agreement: Option<AgreementView>,
-}
-
-/// What a draft rule would have done to the last days of a task type.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RulePreview {
-    pub description: String,
-    pub first_day: i64,
-    pub last_day: i64,
-    pub tasks: u64,
-    pub now: Outlook,
-    pub draft: Outlook,
-    /// Tasks whose verdict the draft changes.
-    pub changed: u64,
-    /// A few of them, for the owner to check.
-    pub examples: Vec<ChangedTask>,
-}
-
-/// Verdict counts and CPST under one rule.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Outlook {
-    pub succeeded: u64,
-    pub decided: u64,
-    pub pending: u64,
-    pub cpst: Cpst,
-}
-
-impl Outlook {
-    pub fn success_rate(&self) -> Option<f64> {
-        (self.decided > 0).then(|| self.succeeded as f64 / self.decided as f64)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangedTask {
-    pub task_id: i64,
-    pub external_id: String,
-    pub before: TaskStatus,
-    pub after: TaskStatus,
-    pub reason: String,
-}
-
-/// What saving a rule did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SavedRule {
-    pub rule: SuccessRule,
-    /// Tasks re-decided under the new version (when a period was chosen)...
-    pub reevaluated: u64,
-    /// ...and the (workflow, day) slices whose figures changed as a result.
-    pub changed: u64,
-}
-
-/// Dollars exactly as stored, for a form field: "0.4" becomes "0.40".
-pub fn plain_dollars(amount: Micros) -> String {
-    let sign = if amount.0 < 0 { "-" } else { "" };
-    let abs = amount.0.unsigned_abs();
-    let fraction = format!("{:06}", abs % 1_000_000);
-    let fraction = fraction.trim_end_matches('0');
-    format!("{sign}{}.{fraction:0<2}", abs / 1_000_000)
-}
-
-/// Basis points as a percentage for a form field: 9250 becomes "92.5".
-pub fn plain_percent(bp: i64) -> String {
-    match bp % 100 {
-        0 => (bp / 100).to_string(),
-        rest if rest % 10 == 0 => format!("{}.{}", bp / 100, rest / 10),
-        rest => format!("{}.{rest:02}", bp / 100),
-    }
-}
 
 #[server(prefix = "/rpc", endpoint = "list_workflows")]
 pub async fn list_workflows() -> Result<WorkflowsView, ServerFnError> {
@@ -288,7 +54,10 @@ pub async fn list_workflows() -> Result<WorkflowsView, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-fn team_choices(viewer: &crate::access::Viewer, teams: &[crate::model::Team]) -> Vec<Choice> {
+fn team_choices(
+    viewer: &crate::views::access::Viewer,
+    teams: &[crate::model::Team],
+) -> Vec<Choice> {
     teams
         .iter()
         .filter(|t| viewer.defines_success(t.id))
@@ -318,15 +87,15 @@ pub async fn get_workflow(
         .filter(|w| viewer.sees_team(w.team_id))
         .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
     let load = async {
-        let catalog = crate::db::report::Catalog::load(&db).await?;
+        let catalog = crate::db::catalog::Catalog::load(&db).await?;
         let teams = &catalog.teams;
         let editable = viewer.defines_success(found.team_id);
         let health = match editable {
-            true => Some(crate::review::health(&db, &found, now).await?),
+            true => Some(crate::service::review::health(&db, &found, now).await?),
             false => None,
         };
         let agreement = match editable {
-            true => Some(crate::review::agreement_of(&db, &found, now).await?),
+            true => Some(crate::service::review::agreement_of(&db, &found, now).await?),
             false => None,
         };
         Ok::<_, crate::db::DbError>(WorkflowDetail {
@@ -448,11 +217,11 @@ async fn task_type_views(
 #[cfg(feature = "ssr")]
 async fn economics(
     db: &crate::db::Db,
-    catalog: &crate::db::report::Catalog,
+    catalog: &crate::db::catalog::Catalog,
     flow: &crate::model::Workflow,
     now: i64,
 ) -> Result<Economics, crate::db::DbError> {
-    use crate::db::report::window_rows;
+    use crate::db::catalog::window_rows;
     use crate::domain::time::{day_of, format_day};
     use crate::report::Window;
     use crate::report::figures::{Filter, GroupFigures, Grouping, figures};
@@ -520,7 +289,7 @@ async fn economics(
                     g,
                     format!(
                         "segment={}",
-                        crate::api::account::encode_query_value(&g.key)
+                        crate::views::format::encode_query_value(&g.key)
                     ),
                 )
             })
@@ -532,11 +301,11 @@ async fn economics(
 #[cfg(feature = "ssr")]
 async fn engineering(
     db: &crate::db::Db,
-    catalog: &crate::db::report::Catalog,
+    catalog: &crate::db::catalog::Catalog,
     flow: &crate::model::Workflow,
     now: i64,
-) -> Result<Health, crate::db::DbError> {
-    use crate::db::report::{window_rows, window_spreads};
+) -> Result<EngineeringHealth, crate::db::DbError> {
+    use crate::db::catalog::{window_rows, window_spreads};
     use crate::db::rollup::call_rollups;
     use crate::domain::time::day_of;
     use crate::report::Window;
@@ -574,7 +343,7 @@ async fn engineering(
         entry.3 += call.latency_ms;
     }
     let usage = group.as_ref().map(|g| g.usage).unwrap_or_default();
-    Ok(Health {
+    Ok(EngineeringHealth {
         success: group
             .as_ref()
             .and_then(|g| g.set.success_rate())
@@ -634,12 +403,12 @@ async fn engineering(
 #[cfg(feature = "ssr")]
 async fn trend(
     db: &crate::db::Db,
-    catalog: &crate::db::report::Catalog,
+    catalog: &crate::db::catalog::Catalog,
     flow: &crate::model::Workflow,
     now: i64,
     by: TrendBy,
 ) -> Result<Vec<TrendRow>, crate::db::DbError> {
-    use crate::db::report::window_rows;
+    use crate::db::catalog::window_rows;
     use crate::db::workflow;
     use crate::domain::time::{MS_PER_DAY, day_of};
     use crate::report::Window;
@@ -741,7 +510,7 @@ pub async fn save_workflow(
     };
     let db = db()?;
     let id = (id > 0).then_some(id);
-    crate::success::save_workflow(&db, &viewer, id, &form, crate::db::now_ms())
+    crate::service::success::save_workflow(&db, &viewer, id, &form, crate::db::now_ms())
         .await
         .map_err(account_failure)?;
     Ok(form.slug.trim().to_owned())
@@ -760,7 +529,7 @@ pub async fn save_task_type(
     segments: String,
 ) -> Result<i64, ServerFnError> {
     use crate::api::context::*;
-    use crate::success::TaskTypeForm;
+    use crate::service::success::TaskTypeForm;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "defining task types")?;
     let form = TaskTypeForm {
@@ -772,9 +541,16 @@ pub async fn save_task_type(
         segments,
     };
     let id = (id > 0).then_some(id);
-    crate::success::save_task_type(&db()?, &viewer, workflow_id, id, &form, crate::db::now_ms())
-        .await
-        .map_err(account_failure)
+    crate::service::success::save_task_type(
+        &db()?,
+        &viewer,
+        workflow_id,
+        id,
+        &form,
+        crate::db::now_ms(),
+    )
+    .await
+    .map_err(account_failure)
 }
 
 #[server(prefix = "/rpc", endpoint = "preview_rule")]
@@ -785,7 +561,7 @@ pub async fn preview_rule(
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "defining success rules")?;
-    crate::success::preview_rule(
+    crate::service::success::preview_rule(
         &db()?,
         &viewer,
         task_type_id,
@@ -817,7 +593,7 @@ pub async fn save_rule(
             )
         })?),
     };
-    crate::success::save_rule(
+    crate::service::success::save_rule(
         &db()?,
         &viewer,
         task_type_id,
@@ -853,7 +629,7 @@ pub async fn force_review(
                 .map_err(|e| refuse(StatusCode::UNPROCESSABLE_ENTITY, &format!("status: {e}")))?,
         ),
     };
-    crate::success::force_review(
+    crate::service::success::force_review(
         &db()?,
         &viewer,
         workflow_id,
@@ -864,41 +640,6 @@ pub async fn force_review(
     )
     .await
     .map_err(account_failure)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_values_are_exact() {
-        assert_eq!(plain_dollars(Micros(400_000)), "0.40");
-        assert_eq!(plain_dollars(Micros(1_234_567)), "1.234567");
-        assert_eq!(plain_dollars(Micros(12_000_000)), "12.00");
-        assert_eq!(plain_percent(9_250), "92.5");
-        assert_eq!(plain_percent(500), "5");
-        assert_eq!(plain_percent(1_005), "10.05");
-    }
-}
-
-/// Two configuration versions of a workflow side by side over the same days, or the whole
-/// workflow over two periods.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VersionComparison {
-    pub slug: String,
-    pub name: String,
-    pub versions: Vec<String>,
-    pub baseline: String,
-    pub candidate: String,
-    pub days: i64,
-    pub window: String,
-    /// Set when two periods are compared: baseline from and to, candidate from and to.
-    pub periods: Option<[String; 4]>,
-    /// What each side is, for the table's headings.
-    pub baseline_heading: String,
-    pub candidate_heading: String,
-    /// `None` while the workflow has fewer than two versions (comparing versions).
-    pub comparison: Option<crate::domain::compare::Comparison>,
 }
 
 /// Compares `candidate` with `baseline` (configuration version labels; the first and the
@@ -918,7 +659,7 @@ pub async fn compare_versions(
     #[server(default)] candidate_to: Option<String>,
 ) -> Result<VersionComparison, ServerFnError> {
     use crate::api::context::*;
-    use crate::db::report::{Catalog, window_rows};
+    use crate::db::catalog::{Catalog, window_rows};
     use crate::domain::compare::compare_sets;
     use crate::domain::time::{day_of, format_day};
     use crate::report::Window;

@@ -1,8 +1,8 @@
 //! The frame around every page: header with the role's navigation and the account menu, main
 //! content, footer.
 
-use crate::access::Viewer;
 use crate::api::account::{get_stale_notice, get_viewer};
+use crate::views::access::Viewer;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 

@@ -6,6 +6,7 @@
 //! mean the same on both backends.
 
 pub mod audit;
+pub mod catalog;
 pub mod config_version;
 pub mod gate;
 pub mod grade;
@@ -16,7 +17,6 @@ pub mod outcome;
 pub mod platform_cost;
 pub mod price;
 pub mod queue;
-pub mod report;
 pub mod reprice;
 pub mod rollup;
 pub mod task;

@@ -6,7 +6,7 @@ use super::audit::{NewAuditEntry, append};
 use super::rollup::refresh_slices;
 use super::{DbResult, Tx, execute, on_tx};
 use crate::domain::Micros;
-use crate::domain::pricing::{CallPricing, Rates, Usage, cost_call};
+use crate::domain::pricing::{CallPricing, Rates, TokenCounts, cost_call};
 use crate::domain::time::MS_PER_DAY;
 use serde::Serialize;
 
@@ -44,7 +44,7 @@ pub async fn reprice_calls(
     for (id, provider, model, at, input, output, cache_read, cache_write, reasoning, old_cost) in
         calls
     {
-        let usage = Usage {
+        let usage = TokenCounts {
             input,
             output,
             cache_read,

@@ -66,11 +66,11 @@ pub fn check_money(amount: Micros, max: Micros) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::pricing::{Rates, Usage, price_usage};
+    use crate::domain::pricing::{Rates, TokenCounts, price_usage};
 
     #[test]
     fn the_costliest_call_the_bounds_allow_is_priced_within_the_call_cost_bound() {
-        let usage = Usage {
+        let usage = TokenCounts {
             input: MAX_TOKENS,
             output: MAX_TOKENS,
             ..Default::default()

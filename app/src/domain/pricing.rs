@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Token counts of one call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
+pub struct TokenCounts {
     pub input: i64,
     pub output: i64,
     pub cache_read: i64,
@@ -47,7 +47,7 @@ pub enum UsageError {
     Negative,
 }
 
-impl Usage {
+impl TokenCounts {
     pub fn validate(&self) -> Result<(), UsageError> {
         if [
             self.input,
@@ -84,8 +84,8 @@ fn cost(tokens: i64, micros_per_mtok: i64) -> Result<Micros, MoneyOverflow> {
 }
 
 /// Prices `usage` at `rates`, or [`MoneyOverflow`] for a price no call could cost. The usage
-/// must have passed [`Usage::validate`].
-pub fn price_usage(usage: &Usage, rates: &Rates) -> Result<PricedUsage, MoneyOverflow> {
+/// must have passed [`TokenCounts::validate`].
+pub fn price_usage(usage: &TokenCounts, rates: &Rates) -> Result<PricedUsage, MoneyOverflow> {
     let plain_input = usage.input - usage.cache_read - usage.cache_write;
     let plain_output = usage.output - usage.reasoning;
     let cache_read = cost(usage.cache_read, rates.cache_read)?;
@@ -121,7 +121,7 @@ pub struct CallPricing {
 pub fn cost_call(
     reported: Option<Micros>,
     rejected: bool,
-    usage: &Usage,
+    usage: &TokenCounts,
     price: Option<(i64, Rates)>,
 ) -> Result<CallPricing, MoneyOverflow> {
     use super::status::CostSource;
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn cache_tokens_are_priced_once_at_their_own_rate() {
         // 10,000 input tokens of which 8,000 cache reads and 1,000 cache writes; 500 output.
-        let usage = Usage {
+        let usage = TokenCounts {
             input: 10_000,
             output: 500,
             cache_read: 8_000,
@@ -187,7 +187,7 @@ mod tests {
             reasoning: 30_000_000,
             ..SONNET
         };
-        let usage = Usage {
+        let usage = TokenCounts {
             input: 0,
             output: 1_000,
             reasoning: 400,
@@ -205,7 +205,7 @@ mod tests {
             input: i64::MAX,
             ..SONNET
         };
-        let usage = Usage {
+        let usage = TokenCounts {
             input: 100_000_000,
             ..Default::default()
         };
@@ -218,13 +218,13 @@ mod tests {
 
     #[test]
     fn impossible_usage_is_refused() {
-        let usage = Usage {
+        let usage = TokenCounts {
             input: 10,
             cache_read: 11,
             ..Default::default()
         };
         assert_eq!(usage.validate(), Err(UsageError::CacheExceedsInput(11, 10)));
-        let usage = Usage {
+        let usage = TokenCounts {
             output: 1,
             reasoning: 2,
             ..Default::default()
@@ -234,7 +234,7 @@ mod tests {
             Err(UsageError::ReasoningExceedsOutput(2, 1))
         );
         assert_eq!(
-            Usage {
+            TokenCounts {
                 input: -1,
                 ..Default::default()
             }
@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn a_call_keeps_its_reported_cost_and_a_rejected_one_costs_nothing() {
         use crate::domain::status::CostSource;
-        let usage = Usage {
+        let usage = TokenCounts {
             input: 1_000,
             output: 100,
             ..Default::default()
@@ -261,7 +261,7 @@ mod tests {
             (priced.priced.total, priced.price_id),
             (Micros(4_500), Some(7))
         );
-        let rejected = cost_call(None, true, &Usage::default(), Some((7, SONNET))).unwrap();
+        let rejected = cost_call(None, true, &TokenCounts::default(), Some((7, SONNET))).unwrap();
         assert_eq!(
             (rejected.priced.total, rejected.source),
             (Micros(0), CostSource::Rejected)

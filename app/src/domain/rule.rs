@@ -20,7 +20,7 @@ pub enum Rule {
     /// A reported metric compared with a threshold.
     Metric {
         metric: String,
-        op: Comparison,
+        op: Operator,
         value: f64,
     },
     /// Every rule holds.
@@ -29,8 +29,9 @@ pub enum Rule {
     Any { rules: Vec<Rule> },
 }
 
+/// How a metric is held against its threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Comparison {
+pub enum Operator {
     #[serde(rename = ">=")]
     AtLeast,
     #[serde(rename = "<=")]
@@ -57,22 +58,22 @@ pub struct RuleProblem {
     pub reason: String,
 }
 
-impl Comparison {
+impl Operator {
     pub fn symbol(self) -> &'static str {
         match self {
-            Comparison::AtLeast => ">=",
-            Comparison::AtMost => "<=",
-            Comparison::Above => ">",
-            Comparison::Below => "<",
+            Operator::AtLeast => ">=",
+            Operator::AtMost => "<=",
+            Operator::Above => ">",
+            Operator::Below => "<",
         }
     }
 
-    pub fn from_symbol(text: &str) -> Option<Comparison> {
+    pub fn from_symbol(text: &str) -> Option<Operator> {
         [
-            Comparison::AtLeast,
-            Comparison::AtMost,
-            Comparison::Above,
-            Comparison::Below,
+            Operator::AtLeast,
+            Operator::AtMost,
+            Operator::Above,
+            Operator::Below,
         ]
         .into_iter()
         .find(|c| c.symbol() == text)
@@ -80,10 +81,10 @@ impl Comparison {
 
     fn words(self) -> &'static str {
         match self {
-            Comparison::AtLeast => "at least",
-            Comparison::AtMost => "at most",
-            Comparison::Above => "above",
-            Comparison::Below => "below",
+            Operator::AtLeast => "at least",
+            Operator::AtMost => "at most",
+            Operator::Above => "above",
+            Operator::Below => "below",
         }
     }
 }
@@ -262,7 +263,7 @@ mod tests {
                 Rule::NotReopenedWithin { hours: 48 },
                 Rule::Metric {
                     metric: "confidence".into(),
-                    op: Comparison::AtLeast,
+                    op: Operator::AtLeast,
                     value: 0.8,
                 },
             ],
@@ -294,7 +295,7 @@ mod tests {
                         Rule::HumanAccepted {},
                         Rule::Metric {
                             metric: "confidence".into(),
-                            op: Comparison::AtLeast,
+                            op: Operator::AtLeast,
                             value: 0.9,
                         },
                     ],
@@ -346,7 +347,7 @@ mod tests {
         );
         let metric = Rule::Metric {
             metric: "confidence".into(),
-            op: Comparison::Above,
+            op: Operator::Above,
             value: f64::NAN,
         };
         assert_eq!(metric.check().unwrap_err().path, "rule.value");

@@ -9,7 +9,7 @@
 //! A rule that needs more evidence leaves the task *pending*, with the time it can be decided
 //! when that is known.
 
-use super::rule::{Comparison, Rule};
+use super::rule::{Operator, Rule};
 use super::status::{GradeVerdict, OutcomeKind, ReportedStatus, TaskStatus};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -270,7 +270,7 @@ fn human_accepted(evidence: &Evidence) -> Finding {
     }
 }
 
-fn metric(name: &str, op: Comparison, threshold: f64, evidence: &Evidence) -> Finding {
+fn metric(name: &str, op: Operator, threshold: f64, evidence: &Evidence) -> Finding {
     let Some(value) = evidence
         .metrics
         .get(name)
@@ -280,10 +280,10 @@ fn metric(name: &str, op: Comparison, threshold: f64, evidence: &Evidence) -> Fi
         return Finding::Fail(format!("The metric '{name}' was not reported"));
     };
     let (holds, sign) = match op {
-        Comparison::AtLeast => (value >= threshold, ">="),
-        Comparison::AtMost => (value <= threshold, "<="),
-        Comparison::Above => (value > threshold, ">"),
-        Comparison::Below => (value < threshold, "<"),
+        Operator::AtLeast => (value >= threshold, ">="),
+        Operator::AtMost => (value <= threshold, "<="),
+        Operator::Above => (value > threshold, ">"),
+        Operator::Below => (value < threshold, "<"),
     };
     let text = format!("'{name}' is {value}; the rule needs {sign} {threshold}");
     if holds {
@@ -512,7 +512,7 @@ mod tests {
         let accepted = Rule::HumanAccepted {};
         let confident = Rule::Metric {
             metric: "confidence".into(),
-            op: Comparison::AtLeast,
+            op: Operator::AtLeast,
             value: 0.8,
         };
         let mut evidence = completed(json!({}));

@@ -1,6 +1,7 @@
 //! One's own account: who they are, their role and teams, and their password.
 
-use crate::api::account::{Problem, get_viewer};
+use crate::api::account::get_viewer;
+use crate::views::account::Problem;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

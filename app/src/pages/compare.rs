@@ -1,12 +1,13 @@
 //! Two configuration versions of a workflow side by side: what changed in success and in
 //! cost, and whether the change in success is more than sampling noise.
 
-use crate::api::workflows::{VersionComparison, compare_versions};
+use crate::api::workflows::compare_versions;
 use crate::components::export::CsvLink;
 use crate::components::forms::error_text;
 use crate::domain::compare::Comparison;
 use crate::domain::cpst::{TaskSet, percent};
 use crate::domain::money::Micros;
+use crate::views::workflows::VersionComparison;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -90,8 +91,8 @@ fn Compared(view_: VersionComparison) -> impl IntoView {
         }
         None => format!(
             "baseline={}&candidate={}&days={}",
-            crate::api::account::encode_query_value(&view_.baseline),
-            crate::api::account::encode_query_value(&view_.candidate),
+            crate::views::format::encode_query_value(&view_.baseline),
+            crate::views::format::encode_query_value(&view_.candidate),
             view_.days
         ),
     };

@@ -1,9 +1,8 @@
 //! Teams with their labour rates, and the fixed platform costs allocated to workflows.
 
-use crate::api::costs::{
-    AddPlatformCost, CostsView, CreateTeam, EndPlatformCost, SetLabourRate, list_costs,
-};
+use crate::api::costs::{AddPlatformCost, CreateTeam, EndPlatformCost, SetLabourRate, list_costs};
 use crate::components::forms::{ActionError, error_text};
+use crate::views::costs::CostsView;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -1,7 +1,8 @@
 //! A workflow's autonomy gate: more autonomy only when quality and cost are both proven.
 
-use crate::api::gate::{GateView, SetAutonomyLevel, get_gate};
+use crate::api::gate::{SetAutonomyLevel, get_gate};
 use crate::components::forms::{ActionError, error_text};
+use crate::views::gate::GateView;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

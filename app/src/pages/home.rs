@@ -1,6 +1,6 @@
 //! The overview: cost per successful task, success and spend for every workflow and team.
 
-use crate::api::overview::{GateState, get_overview};
+use crate::api::overview::get_overview;
 use crate::components::chart::{Chart, ChartSpec, Kind, Series};
 use crate::components::export::CsvLink;
 use crate::components::period::{Period, PeriodPicker};
@@ -9,6 +9,7 @@ use crate::domain::cpst::{Cpst, TaskSet, percent};
 use crate::domain::money::group_thousands;
 use crate::domain::time::format_day;
 use crate::report::{Overview, WorkflowFigures};
+use crate::views::overview::GateState;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

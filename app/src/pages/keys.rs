@@ -1,8 +1,9 @@
 //! API keys for the systems that send data: admins see every key, owners their teams' keys.
 
-use crate::api::keys::{CreateApiKey, KeyRow, RevokeApiKey, list_api_keys};
+use crate::api::keys::{CreateApiKey, RevokeApiKey, list_api_keys};
 use crate::components::forms::{ActionError, OneTimeSecretBox, error_text};
 use crate::domain::time::format_instant;
+use crate::views::keys::KeyRow;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -45,7 +45,7 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
     let tasks = move |slug: &str, model: &str| {
         format!(
             "/tasks?workflow={slug}&model={}&from={}&to={}",
-            crate::api::account::encode_query_value(model),
+            crate::views::format::encode_query_value(model),
             format_day(window.first_day),
             format_day(window.last_day)
         )

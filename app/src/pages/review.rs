@@ -2,8 +2,9 @@
 //! a verdict, an edit severity, the minutes it took (counted by a timer, editable) and a note;
 //! every action on a key, and the next task as soon as a grade is in.
 
-use crate::api::review::{ReviewSlot, ReviewTask, SkipReview, SubmitGrade, next_review};
+use crate::api::review::{SkipReview, SubmitGrade, next_review};
 use crate::components::forms::error_text;
+use crate::views::review::{ReviewSlot, ReviewTask};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

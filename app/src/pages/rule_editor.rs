@@ -2,11 +2,12 @@
 //! as it is written, a preview of what it would have done to the last 30 days, and saving it
 //! as a new version.
 
-use crate::api::workflows::{PreviewRule, RulePreview, SaveRule, TaskTypeView, get_workflow};
+use crate::api::workflows::{PreviewRule, SaveRule, get_workflow};
 use crate::components::forms::{ActionError, error_text};
 use crate::domain::cpst::percent;
-use crate::domain::rule::{Comparison, Rule};
+use crate::domain::rule::{Operator, Rule};
 use crate::domain::time::format_day;
+use crate::views::workflows::{RulePreview, TaskTypeView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -176,7 +177,7 @@ impl Condition {
                     .trim()
                     .parse::<f64>()
                     .map_err(|_| "the threshold must be a number".to_owned())?;
-                let op = Comparison::from_symbol(&self.op.get()).ok_or("choose a comparison")?;
+                let op = Operator::from_symbol(&self.op.get()).ok_or("choose a comparison")?;
                 if name.trim().is_empty() {
                     return Err("name the metric".into());
                 }
@@ -418,7 +419,7 @@ fn ConditionRow(c: Condition, conditions: RwSignal<Vec<Condition>>) -> impl Into
 
 #[component]
 fn PreviewTable(preview: RulePreview) -> impl IntoView {
-    let rate = |o: &crate::api::workflows::Outlook| {
+    let rate = |o: &crate::views::workflows::Outlook| {
         o.success_rate().map(percent).unwrap_or_else(|| "–".into())
     };
     view! {

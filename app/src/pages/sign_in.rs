@@ -1,6 +1,6 @@
 //! Signing in: a plain form, so it works before the page is interactive.
 
-use crate::api::account::Problem;
+use crate::views::account::Problem;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

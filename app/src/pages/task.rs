@@ -1,8 +1,9 @@
 //! One task's trace: the attempts and calls as a timeline, their costs, the late outcomes and
 //! grades, and the verdict with the rule and the evidence that decided it.
 
-use crate::api::tasks::{TaskTrace, get_task_trace};
+use crate::api::tasks::get_task_trace;
 use crate::components::forms::error_text;
+use crate::views::tasks::TaskTrace;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

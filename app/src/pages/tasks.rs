@@ -1,10 +1,12 @@
 //! The task list: every task behind a figure, filtered as the address says, sortable, paged,
 //! each linked to its trace, and exported as CSV with the same filters.
 
-use crate::api::tasks::{FilterChoice, TaskList, TaskQuery, list_tasks};
+use crate::api::tasks::list_tasks;
 use crate::components::forms::error_text;
 use crate::domain::money::group_thousands;
 use crate::domain::status::TaskStatus;
+use crate::views::choice::Choice;
+use crate::views::tasks::{TaskList, TaskQuery};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -35,7 +37,7 @@ pub fn TasksPage() -> impl IntoView {
 fn choices(
     name: &'static str,
     label: &'static str,
-    options: Vec<FilterChoice>,
+    options: Vec<Choice>,
     current: String,
 ) -> impl IntoView {
     view! {
@@ -53,11 +55,11 @@ fn choices(
 
 #[component]
 fn Filters(query: TaskQuery, list: TaskList) -> impl IntoView {
-    let statuses = std::iter::once(FilterChoice {
+    let statuses = std::iter::once(Choice {
         value: "decided".to_owned(),
         label: "any verdict (not pending)".to_owned(),
     })
-    .chain(TaskStatus::ALL.iter().map(|s| FilterChoice {
+    .chain(TaskStatus::ALL.iter().map(|s| Choice {
         value: s.as_str().to_owned(),
         label: s.label().to_owned(),
     }))

@@ -1,10 +1,9 @@
 //! People, their roles and teams: admins only.
 
-use crate::api::users::{
-    CreateUser, ResetUserPassword, SetUserEnabled, TeamOption, UpdateUser, UserRow, list_users,
-};
+use crate::api::users::{CreateUser, ResetUserPassword, SetUserEnabled, UpdateUser, list_users};
 use crate::components::forms::{ActionError, OneTimeSecretBox};
 use crate::domain::status::Role;
+use crate::views::users::{TeamOption, UserRow};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

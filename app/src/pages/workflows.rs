@@ -1,11 +1,8 @@
 //! Workflows: the list, and each workflow's definition of success (settings, task types and
 //! their rules), trend with baselines, review queue health and reviewer agreement.
 
-use crate::api::costs::Choice;
-use crate::api::review::{AgreementView, QueueHealth};
 use crate::api::workflows::{
-    Economics, EconomicsRow, ForceReview, Health as WorkHealth, SaveTaskType, SaveWorkflow,
-    SettingsForm, TaskTypeView, TrendBy, TrendRow, get_workflow, list_workflows,
+    ForceReview, SaveTaskType, SaveWorkflow, get_workflow, list_workflows,
 };
 use crate::components::chart::{Chart, ChartSpec, Kind, Series};
 use crate::components::export::CsvLink;
@@ -13,6 +10,11 @@ use crate::components::forms::{ActionError, error_text};
 use crate::components::markup::TextArea;
 use crate::domain::Micros;
 use crate::domain::cpst::percent;
+use crate::views::choice::Choice;
+use crate::views::review::{AgreementView, QueueHealth};
+use crate::views::workflows::{
+    Economics, EconomicsRow, EngineeringHealth, SettingsForm, TaskTypeView, TrendBy, TrendRow,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -177,7 +179,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             <UnitEconomics economics=d.economics slug=slug.clone() />
                             <Engineering health=d.health_30d slug=slug.clone() from=from to=to />
                             <Trend rows=d.trend by=d.trend_by slug=slug.clone() budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
-                            {d.health.map(|h| view! { <Health health=h workflow_id force /> })}
+                            {d.health.map(|h| view! { <ReviewQueue health=h workflow_id force /> })}
                             {d.agreement.map(|a| view! { <Agreement agreement=a /> })}
                             {d.editable.then(|| view! {
                                 <details class="card narrow" id="settings">
@@ -379,7 +381,7 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
 }
 
 #[component]
-fn Engineering(health: WorkHealth, slug: String, from: String, to: String) -> impl IntoView {
+fn Engineering(health: EngineeringHealth, slug: String, from: String, to: String) -> impl IntoView {
     let share = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "–".into());
     let export = {
         let slug = slug.clone();
@@ -457,8 +459,8 @@ fn Engineering(health: WorkHealth, slug: String, from: String, to: String) -> im
                         <thead><tr><th scope="col">"Cost"</th><th scope="col" class="num">"Tasks"</th></tr></thead>
                         <tbody>
                             {bins.iter().map(|b| {
-                                let max = b.to.map(|to| format!("&max_cost={}", crate::api::workflows::plain_dollars(Micros(to - 1)))).unwrap_or_default();
-                                let href = format!("{tasks}&status=decided&min_cost={}{max}", crate::api::workflows::plain_dollars(Micros(b.from)));
+                                let max = b.to.map(|to| format!("&max_cost={}", crate::views::format::plain_dollars(Micros(to - 1)))).unwrap_or_default();
+                                let href = format!("{tasks}&status=decided&min_cost={}{max}", crate::views::format::plain_dollars(Micros(b.from)));
                                 view! {
                                     <tr><th scope="row"><a href=href>{bin_label(b)}</a></th><td class="num">{b.count}</td></tr>
                                 }
@@ -475,7 +477,7 @@ fn Engineering(health: WorkHealth, slug: String, from: String, to: String) -> im
                     <thead><tr><th scope="col">"Reason"</th><th scope="col" class="num">"Tasks"</th><th scope="col" class="num">"Cumulative share"</th></tr></thead>
                     <tbody>
                         {health.escalations.into_iter().map(|(reason, n, cumulative)| {
-                            let href = format!("{tasks}&status=escalated&reason={}", crate::api::account::encode_query_value(&reason));
+                            let href = format!("{tasks}&status=escalated&reason={}", crate::views::format::encode_query_value(&reason));
                             view! {
                                 <tr><th scope="row"><a href=href>{reason}</a></th><td class="num">{n}</td><td class="num">{percent(cumulative)}</td></tr>
                             }
@@ -656,7 +658,7 @@ fn Trend(
 }
 
 #[component]
-fn Health(
+fn ReviewQueue(
     health: QueueHealth,
     workflow_id: i64,
     force: ServerAction<ForceReview>,

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// One decided task, as the detail figures see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskLine {
+pub struct DecidedTask {
     pub id: i64,
     pub external_id: String,
     pub workflow_id: i64,
@@ -32,8 +32,8 @@ pub struct TaskLine {
     pub escalation_reason: Option<String>,
 }
 
-impl<'a> From<&'a TaskLine> for Keys<'a> {
-    fn from(line: &'a TaskLine) -> Self {
+impl<'a> From<&'a DecidedTask> for Keys<'a> {
+    fn from(line: &'a DecidedTask) -> Self {
         Keys {
             workflow_id: line.workflow_id,
             team_id: line.team_id,
@@ -80,7 +80,7 @@ pub const COSTLIEST_LISTED: usize = 10;
 
 /// Detail figures per group of the decided `lines` that pass `filter`.
 pub fn details(
-    lines: &[TaskLine],
+    lines: &[DecidedTask],
     filter: &Filter,
     grouping: Grouping,
     window: Window,
@@ -89,7 +89,7 @@ pub fn details(
         .iter()
         .map(|p| p.first_day)
         .collect();
-    let mut groups: BTreeMap<String, Vec<&TaskLine>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<&DecidedTask>> = BTreeMap::new();
     for line in lines.iter().filter(|l| l.status != TaskStatus::Pending) {
         let keys = Keys::from(line);
         if !filter.matches(&keys) {
@@ -123,11 +123,12 @@ pub fn most_frequent_first(mut reasons: Vec<(String, u64)>) -> Vec<(String, u64)
     reasons
 }
 
-fn detail(lines: &[&TaskLine]) -> Detail {
+fn detail(lines: &[&DecidedTask]) -> Detail {
     let mut costs: Vec<i64> = lines.iter().map(|l| l.cost_micros).collect();
-    let summary =
-        |f: fn(&TaskLine) -> i64| Summary::of(&mut lines.iter().map(|l| f(l)).collect::<Vec<_>>());
-    let mut ranked: Vec<(&TaskLine, i64)> = lines.iter().map(|l| (*l, l.cost_micros)).collect();
+    let summary = |f: fn(&DecidedTask) -> i64| {
+        Summary::of(&mut lines.iter().map(|l| f(l)).collect::<Vec<_>>())
+    };
+    let mut ranked: Vec<(&DecidedTask, i64)> = lines.iter().map(|l| (*l, l.cost_micros)).collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
     let costliest = ranked
         .iter()
@@ -162,8 +163,8 @@ fn detail(lines: &[&TaskLine]) -> Detail {
 mod tests {
     use super::*;
 
-    fn line(id: i64, status: TaskStatus, cost: i64, reason: Option<&str>) -> TaskLine {
-        TaskLine {
+    fn line(id: i64, status: TaskStatus, cost: i64, reason: Option<&str>) -> DecidedTask {
+        DecidedTask {
             id,
             external_id: format!("t-{id}"),
             workflow_id: 1,

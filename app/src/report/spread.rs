@@ -164,7 +164,7 @@ pub fn costly_task(id: i64, external_id: String, status: TaskStatus, cost: i64) 
 mod tests {
     use super::*;
     use crate::report::Window;
-    use crate::report::detail::{TaskLine, details};
+    use crate::report::detail::{DecidedTask, details};
     use crate::report::figures::{Filter, Grouping};
 
     fn task(id: i64, day: i64, status: TaskStatus, seconds: i64) -> TaskFacts {
@@ -241,9 +241,9 @@ mod tests {
                 .collect(),
         };
 
-        let lines: Vec<TaskLine> = tasks
+        let lines: Vec<DecidedTask> = tasks
             .iter()
-            .map(|t| TaskLine {
+            .map(|t| DecidedTask {
                 id: t.id,
                 external_id: format!("t-{}", t.id),
                 workflow_id: 1,

@@ -3,11 +3,11 @@
 
 use super::ApiError;
 use crate::ingest::wire::ItemError;
-use app::accounts::{AccountError, Actor, issue_api_key};
-use app::auth::hash_api_key;
-use app::db::report::Catalog;
+use app::db::catalog::Catalog;
 use app::db::{Db, identity, now_ms, workflow};
 use app::model::{KeyScope, Team, Workflow};
+use app::service::accounts::{AccountError, Actor, issue_api_key};
+use app::service::auth::hash_api_key;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;

@@ -4,7 +4,7 @@
 
 use super::params::{ApiQuery, FilterAsked, api_days, window};
 use super::{ApiCaller, ApiError};
-use app::db::report::Catalog;
+use app::db::catalog::Catalog;
 use app::db::{Db, rollup};
 use app::domain::time::format_day;
 use axum::Json;

@@ -4,7 +4,7 @@
 use super::figures::GroupOut;
 use super::params::{ApiQuery, FilterAsked, api_days, version_id, window};
 use super::{ApiCaller, ApiError};
-use app::db::report::{Catalog, window_rows};
+use app::db::catalog::{Catalog, window_rows};
 use app::db::{Db, DbError};
 use app::domain::compare::{RateChange, compare_sets};
 use app::report::Window;

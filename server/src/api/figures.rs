@@ -2,15 +2,15 @@
 
 use super::params::{ApiQuery, FilterAsked, api_days, flag, grouping, window};
 use super::{ApiCaller, ApiError};
-use app::db::report::{Catalog, task_lines, window_rows};
+use app::db::catalog::{Catalog, task_lines, window_rows};
 use app::db::{Db, DbError};
 use app::domain::Micros;
 use app::domain::cpst::Proportion;
 use app::domain::stats::Summary;
 use app::domain::time::format_day;
-use app::exports::csv_field;
 use app::report::detail::{CostlyTask, Detail, details};
 use app::report::figures::{GroupFigures, Grouping, figures};
+use app::service::exports::csv_field;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;

@@ -3,7 +3,7 @@
 use super::params::{ApiQuery, FilterAsked, window};
 use super::{ApiCaller, ApiError};
 use app::db::Db;
-use app::db::report::Catalog;
+use app::db::catalog::Catalog;
 use app::domain::time::format_day;
 use axum::Json;
 use axum::extract::State;
@@ -70,7 +70,7 @@ pub async fn get_gate(
         .workflow(&catalog, &caller)?
         .ok_or_else(|| ApiError::invalid("workflow", "is required"))?;
     let end = window("", [None, query.to.as_deref(), None], 1)?.last_day;
-    let (window, gate) = app::gate::judge(&db, &catalog, workflow, end).await?;
+    let (window, gate) = app::service::gate::judge(&db, &catalog, workflow, end).await?;
     Ok(Json(GateOut {
         workflow: workflow.slug.clone(),
         from: format_day(window.first_day),

@@ -3,7 +3,7 @@
 
 use super::params::{ApiQuery, FilterAsked, api_days, window};
 use super::{ApiCaller, ApiError};
-use app::db::report::{Catalog, window_rows};
+use app::db::catalog::{Catalog, window_rows};
 use app::db::{Db, DbError};
 use app::domain::time::format_day;
 use app::report::models::{ModelFigures, ModelUse, Winner, compare_models};

@@ -4,7 +4,7 @@
 
 use super::{ApiCaller, ApiError, Unseen};
 use app::db::now_ms;
-use app::db::report::Catalog;
+use app::db::catalog::Catalog;
 use app::domain::time::day_of;
 use app::model::Workflow;
 use app::report::figures::{Filter, Grouping};

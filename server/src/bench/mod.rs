@@ -96,8 +96,8 @@ async fn sign_in(port: u16, email: &str, password: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
     let body = format!(
         "email={}&password={}&next=",
-        app::api::account::encode_query_value(email),
-        app::api::account::encode_query_value(password)
+        app::views::format::encode_query_value(email),
+        app::views::format::encode_query_value(password)
     );
     let head = format!(
         "POST /rpc/sign_in HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\

@@ -9,7 +9,7 @@ mod rng;
 use anyhow::{Context, bail};
 use app::db::{self, Db, Tx};
 use app::domain::Micros;
-use app::domain::pricing::{Rates, Usage, cost_call};
+use app::domain::pricing::{Rates, TokenCounts, cost_call};
 use app::domain::sampling::is_sampled;
 use app::domain::status::{
     AttemptStatus, CallKind, CallStatus, CostSource, EditSeverity, GradeVerdict, OutcomeKind,
@@ -177,7 +177,7 @@ async fn create_catalog(tx: &mut Tx, start_ms: i64) -> anyhow::Result<Catalog> {
     }
     let mut user_ids = Vec::new();
     for (email, name, role, password) in DEMO_USERS {
-        let hash = app::auth::hash_password(password.to_owned()).await?;
+        let hash = app::service::auth::hash_password(password.to_owned()).await?;
         let user = db::identity::NewUser {
             email,
             name,
@@ -189,7 +189,8 @@ async fn create_catalog(tx: &mut Tx, start_ms: i64) -> anyhow::Result<Catalog> {
         };
         user_ids.push(db::identity::insert_user(tx, &user, start_ms).await?);
     }
-    let second_hash = app::auth::hash_password("demo-reviewer-password".to_owned()).await?;
+    let second_hash =
+        app::service::auth::hash_password("demo-reviewer-password".to_owned()).await?;
     let second = db::identity::NewUser {
         email: "reviewer2@demo.finishline.test",
         name: "Rosa Reviewer",
@@ -571,7 +572,7 @@ struct PlannedCall {
     step: &'static str,
     provider: &'static str,
     model: &'static str,
-    usage: Usage,
+    usage: TokenCounts,
     tool_cost: i64,
     started_at: i64,
     latency_ms: i64,
@@ -610,7 +611,7 @@ fn plan_calls(rng: &mut Rng, version: &VersionSpec, clock: &mut i64, ok: bool) -
             } else {
                 0
             };
-            Usage {
+            TokenCounts {
                 input,
                 output: rng.around(step.output_tokens, 0.4),
                 cache_read,
@@ -618,7 +619,7 @@ fn plan_calls(rng: &mut Rng, version: &VersionSpec, clock: &mut i64, ok: bool) -
                 reasoning: 0,
             }
         } else {
-            Usage::default()
+            TokenCounts::default()
         };
         let latency_ms = if rejected {
             rng.between(40, 120)

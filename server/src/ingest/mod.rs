@@ -9,8 +9,8 @@ mod store;
 pub mod wire;
 
 use crate::api::{ApiCaller, ApiError};
+use app::db::catalog::Catalog;
 use app::db::health::WriteHealth;
-use app::db::report::Catalog;
 use app::db::rollup::mark_dirty;
 use app::db::{Db, DbResult, Tx, now_ms, task, verdict};
 use app::model::Call;

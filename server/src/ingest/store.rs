@@ -5,7 +5,7 @@
 
 use super::wire::{self, AttemptIn, CallIn, GradeIn, ItemError, OutcomeIn, TaskIn};
 use crate::api::ApiCaller;
-use app::db::report::Catalog;
+use app::db::catalog::Catalog;
 use app::db::task::Stored;
 use app::db::{DbResult, Tx, config_version, grade, outcome, queue, task};
 use app::domain::Micros;

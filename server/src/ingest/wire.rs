@@ -5,7 +5,7 @@ use app::domain::Micros;
 use app::domain::bounds::{
     MAX_CALL_COST, MAX_LATENCY_MS, MAX_REVIEW_SECONDS, MAX_TOKENS, check_count, check_money,
 };
-use app::domain::pricing::Usage;
+use app::domain::pricing::TokenCounts;
 use app::domain::status::{
     CallKind, CallStatus, EditSeverity, GradeVerdict, OutcomeKind, ReportedStatus,
 };
@@ -227,8 +227,8 @@ fn ok() -> CallStatus {
 }
 
 impl CallIn {
-    pub fn usage(&self) -> Usage {
-        Usage {
+    pub fn usage(&self) -> TokenCounts {
+        TokenCounts {
             input: self.input_tokens,
             output: self.output_tokens,
             cache_read: self.cache_read_tokens,

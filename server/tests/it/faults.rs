@@ -43,7 +43,7 @@ fn otlp_export() -> String {
 async fn a_database_that_refuses_writes_answers_503_loses_nothing_and_pages_say_so() {
     let t = sqlite().await;
     catalog(&t.db).await;
-    app::accounts::create_first_admin(&t.db, ADMIN, Some(PASSWORD.into()), 0)
+    app::service::accounts::create_first_admin(&t.db, ADMIN, Some(PASSWORD.into()), 0)
         .await
         .unwrap();
     let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();

@@ -116,8 +116,8 @@ async fn a_burst_of_wrong_passwords_checks_at_most_the_limit() {
         assert_eq!(
             (checked, refused),
             (
-                app::accounts::MAX_ACCOUNT_FAILURES,
-                30 - app::accounts::MAX_ACCOUNT_FAILURES
+                app::service::accounts::MAX_ACCOUNT_FAILURES,
+                30 - app::service::accounts::MAX_ACCOUNT_FAILURES
             ),
             "{}: {answers:?}",
             t.backend
@@ -131,7 +131,7 @@ async fn a_burst_of_wrong_passwords_checks_at_most_the_limit() {
             .count();
         assert_eq!(
             checked,
-            app::accounts::MAX_ADDRESS_FAILURES,
+            app::service::accounts::MAX_ADDRESS_FAILURES,
             "{}: {answers:?}",
             t.backend
         );

@@ -384,7 +384,9 @@ pub async fn people(db: &Db) -> People {
     use app::db::{identity, now_ms, workflow};
     use app::domain::status::Role;
     let now = now_ms();
-    let hash = app::auth::hash_password(PASSWORD.to_owned()).await.unwrap();
+    let hash = app::service::auth::hash_password(PASSWORD.to_owned())
+        .await
+        .unwrap();
     let mut tx = db.begin().await.unwrap();
     let team_a = identity::insert_team(&mut tx, "support", "Support", Micros(40_000_000), now)
         .await

@@ -543,7 +543,7 @@ async fn calls_written_beside_their_attempt_still_join_it() {
     for t in test_databases().await {
         catalog(&t.db).await;
         let caller = server::api::ApiCaller::unrestricted(0);
-        let catalog = app::db::report::Catalog::load(&t.db).await.unwrap();
+        let catalog = app::db::catalog::Catalog::load(&t.db).await.unwrap();
         let full = batch(&today());
         let first: server::ingest::Batch =
             serde_json::from_value(json!({"tasks": full["tasks"], "attempts": full["attempts"]}))

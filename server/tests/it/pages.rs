@@ -28,7 +28,7 @@ async fn health_says_degraded_when_the_database_is_gone() {
 #[tokio::test]
 async fn an_empty_installation_explains_what_to_do_first() {
     let t = crate::helpers::sqlite().await;
-    app::accounts::create_first_admin(&t.db, ADMIN, Some(PASSWORD.into()), 0)
+    app::service::accounts::create_first_admin(&t.db, ADMIN, Some(PASSWORD.into()), 0)
         .await
         .unwrap();
     let router = app(&t.db);

@@ -5,8 +5,8 @@ use crate::helpers::{
     ADMIN, FINANCE, HOST, OWNER, PASSWORD, REVIEWER, api_get, app, call, call_from, enc, page,
     people, rpc, send, sign_in, test_databases,
 };
-use app::accounts::SessionSettings;
 use app::db::{self, identity};
+use app::service::accounts::SessionSettings;
 use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
 use server::AppState;
@@ -346,7 +346,7 @@ async fn sessions_end_at_sign_out_expiry_password_change_and_disabling() {
         }
 
         // An expired session is no session.
-        let expired = app::auth::generate_session_id();
+        let expired = app::service::auth::generate_session_id();
         let mut tx = t.db.begin().await.unwrap();
         let now = db::now_ms();
         identity::insert_session(
@@ -613,9 +613,13 @@ async fn the_first_admin_must_replace_a_generated_password() {
         let now = db::now_ms();
         // A chosen password that is refused leaves the installation without an account, so
         // the command can simply be run again.
-        let refused =
-            app::accounts::create_first_admin(&t.db, "boss@example.com", Some("short".into()), now)
-                .await;
+        let refused = app::service::accounts::create_first_admin(
+            &t.db,
+            "boss@example.com",
+            Some("short".into()),
+            now,
+        )
+        .await;
         assert!(refused.is_err());
         assert_eq!(
             identity::count_users(&t.db).await.unwrap(),
@@ -623,12 +627,13 @@ async fn the_first_admin_must_replace_a_generated_password() {
             "{}",
             t.backend
         );
-        let password = app::accounts::create_first_admin(&t.db, "boss@example.com", None, now)
-            .await
-            .unwrap()
-            .expect("a generated password");
+        let password =
+            app::service::accounts::create_first_admin(&t.db, "boss@example.com", None, now)
+                .await
+                .unwrap()
+                .expect("a generated password");
         assert!(
-            app::accounts::create_first_admin(&t.db, "second@example.com", None, now)
+            app::service::accounts::create_first_admin(&t.db, "second@example.com", None, now)
                 .await
                 .is_err(),
             "only an empty installation gets a first admin this way"

@@ -992,11 +992,11 @@ async fn the_kept_spreads_give_the_workflow_page_the_figures_of_its_task_lines()
             .unwrap();
         tx.commit().await.unwrap();
 
-        let kept = db::report::window_spreads(&t.db, f.workflow, window)
+        let kept = db::catalog::window_spreads(&t.db, f.workflow, window)
             .await
             .unwrap()
             .detail();
-        let lines = db::report::task_lines(&t.db, window, Some(&[f.workflow]))
+        let lines = db::catalog::task_lines(&t.db, window, Some(&[f.workflow]))
             .await
             .unwrap();
         let exact = &details(&lines, &Filter::default(), Grouping::All, window)[""];

@@ -707,14 +707,14 @@ async fn more_autonomy_needs_the_gate_and_every_task_has_a_trace() {
         );
         // The daily record adds one evaluation per workflow per day, once.
         assert_eq!(
-            app::gate::record_daily(&t.db, app::db::now_ms())
+            app::service::gate::record_daily(&t.db, app::db::now_ms())
                 .await
                 .unwrap(),
             2,
             "the two workflows without one today"
         );
         assert_eq!(
-            app::gate::record_daily(&t.db, app::db::now_ms())
+            app::service::gate::record_daily(&t.db, app::db::now_ms())
                 .await
                 .unwrap(),
             0

@@ -42,7 +42,7 @@ fn micros(cpst: &Value) -> Option<i64> {
 }
 
 fn dollars(micros: i64) -> String {
-    app::api::workflows::plain_dollars(app::domain::Micros(micros))
+    app::views::format::plain_dollars(app::domain::Micros(micros))
 }
 
 #[tokio::test]

@@ -2,7 +2,6 @@
 //! that are not sent by the systems doing the work. Each change is audited in its own
 //! transaction.
 
-use crate::accounts::{AccountError, Actor, audit, check_name, invalid};
 use crate::db::{Db, DbError, identity, platform_cost, price, reprice, workflow};
 use crate::domain::Micros;
 use crate::domain::bounds::{
@@ -10,6 +9,7 @@ use crate::domain::bounds::{
 };
 use crate::domain::time::MS_PER_DAY;
 use crate::model::{KeyScope, PlatformCost, Price};
+use crate::service::accounts::{AccountError, Actor, audit, check_name, invalid};
 use serde_json::json;
 
 /// Adds a team with its loaded hourly labour rate.
@@ -22,7 +22,7 @@ pub async fn create_team(
     now: i64,
 ) -> Result<i64, AccountError> {
     let slug = slug.trim();
-    crate::success::check_slug("slug", slug)?;
+    crate::service::success::check_slug("slug", slug)?;
     check_name("name", name)?;
     check_money(labour_rate, MAX_LABOUR_RATE_PER_HOUR).map_err(|e| invalid("labour_rate", e))?;
     if identity::list_teams(db)

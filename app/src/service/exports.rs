@@ -2,11 +2,12 @@
 //! the same server function's answer, with exact figures for a spreadsheet (dollars to the
 //! micro-dollar, shares as fractions to four decimals, an undefined CPST left empty).
 
-use crate::api::overview::OverviewPage;
-use crate::api::workflows::{EconomicsRow, VersionComparison, WorkflowDetail, plain_dollars};
 use crate::domain::Micros;
 use crate::domain::cpst::{Cpst, TaskSet};
 use crate::report::models::ModelComparison;
+use crate::views::format::plain_dollars;
+use crate::views::overview::OverviewPage;
+use crate::views::workflows::{EconomicsRow, VersionComparison, WorkflowDetail};
 
 /// One table: a header and its rows, every row as long as the header.
 #[derive(Clone, Debug, PartialEq, Eq)]

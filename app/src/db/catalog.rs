@@ -5,7 +5,7 @@ use super::{config_version, identity, platform_cost, price, rollup, workflow};
 use crate::domain::stats::{Bucket, Buckets};
 use crate::model::{ConfigVersion, PlatformCost, Price, TaskRollup, TaskType, Team, Workflow};
 use crate::report::Window;
-use crate::report::detail::TaskLine;
+use crate::report::detail::DecidedTask;
 use crate::report::figures::Ledger;
 use crate::report::spread::{Measure, WindowSpreads, costly_task};
 
@@ -23,7 +23,7 @@ pub struct Catalog {
 impl Catalog {
     /// The catalogue as `viewer` may see it: owners see their own teams and those teams'
     /// workflows only.
-    pub async fn load_for(db: &Db, viewer: &crate::access::Viewer) -> DbResult<Catalog> {
+    pub async fn load_for(db: &Db, viewer: &crate::views::access::Viewer) -> DbResult<Catalog> {
         let mut catalog = Catalog::load(db).await?;
         catalog.workflows.retain(|w| viewer.sees_team(w.team_id));
         catalog.teams.retain(|t| viewer.sees_team(t.id));
@@ -134,7 +134,7 @@ pub async fn task_lines(
     db: &Db,
     window: Window,
     workflow_ids: Option<&[i64]>,
-) -> DbResult<Vec<TaskLine>> {
+) -> DbResult<Vec<DecidedTask>> {
     let (from, to) = (
         window.first_day * 86_400_000,
         (window.last_day + 1) * 86_400_000,
@@ -160,7 +160,7 @@ pub async fn task_lines(
     };
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
-        lines.push(TaskLine {
+        lines.push(DecidedTask {
             id: row.0,
             external_id: row.1,
             workflow_id: row.2,

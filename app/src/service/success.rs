@@ -3,10 +3,7 @@
 //! draft would do. Every change is checked field by field and audited in its transaction.
 //! Callers check the viewer's role; the team scope is checked here, against the stored rows.
 
-use crate::access::Viewer;
-use crate::accounts::{AccountError, Actor, audit, check_name, invalid};
-use crate::api::workflows::{ChangedTask, Outlook, RulePreview, SavedRule, SettingsForm};
-use crate::db::report::{Catalog, window_rows};
+use crate::db::catalog::{Catalog, window_rows};
 use crate::db::verdict::{reevaluate_tasks, task_type_evidence};
 use crate::db::{Db, DbError, identity, queue, workflow};
 use crate::domain::Micros;
@@ -18,6 +15,9 @@ use crate::domain::verdict::evaluate_task;
 use crate::model::{TaskType, Workflow, WorkflowSettings};
 use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, figures};
+use crate::service::accounts::{AccountError, Actor, audit, check_name, invalid};
+use crate::views::access::Viewer;
+use crate::views::workflows::{ChangedTask, Outlook, RulePreview, SavedRule, SettingsForm};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

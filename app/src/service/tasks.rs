@@ -1,14 +1,14 @@
 //! The task list: filters read from the address, checked and turned into a search; rows as the
 //! page and the CSV export show them.
 
-use crate::access::Viewer;
-use crate::api::tasks::{TaskLine, TaskQuery};
-use crate::db::report::Catalog;
+use crate::views::access::Viewer;
+use crate::views::tasks::{TaskLine, TaskQuery};
+use crate::db::catalog::Catalog;
 use crate::db::task::{TASK_SORTS, TaskListRow, TaskSearch};
 use crate::domain::Micros;
 use crate::domain::status::TaskStatus;
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
-use crate::exports::csv_field;
+use crate::service::exports::csv_field;
 use crate::report::{PeriodAsked, PeriodLimits};
 
 /// Checks the filters and builds the search, or names the first bad filter. Also returns the
@@ -176,7 +176,7 @@ pub fn csv(catalog: &Catalog, rows: &[TaskListRow]) -> String {
             line.status,
             line.started,
             row.duration_ms.to_string(),
-            crate::api::workflows::plain_dollars(Micros(row.total_cost)),
+            crate::views::format::plain_dollars(Micros(row.total_cost)),
             row.attempt_count.to_string(),
             row.call_count.to_string(),
             row.token_count.to_string(),

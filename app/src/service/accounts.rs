@@ -1,17 +1,17 @@
 //! Accounts: sign-in with throttling, sessions and their cookie, password changes, user
 //! administration and API keys. Every change is written to the audit log in the transaction
-//! that makes it. Callers check permissions first (`crate::access`); these functions do what
+//! that makes it. Callers check permissions first (`crate::views::access`); these functions do what
 //! they are told.
 
-use crate::access::Viewer;
-use crate::auth::{
-    generate_api_key, generate_password, generate_session_id, hash_password, password_problem,
-    verify_password, verify_password_or_dummy,
-};
 use crate::db::audit::{NewAuditEntry, append};
 use crate::db::{Db, DbError, Tx, identity, workflow};
 use crate::domain::status::Role;
 use crate::model::{KeyScope, Session, User};
+use crate::service::auth::{
+    generate_api_key, generate_password, generate_session_id, hash_password, password_problem,
+    verify_password, verify_password_or_dummy,
+};
+use crate::views::access::Viewer;
 use serde_json::json;
 
 /// Failed sign-ins are counted over this window...

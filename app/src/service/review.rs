@@ -2,12 +2,6 @@
 //! task's verdict and adds its minutes to the labour cost at once), passing on a task, and the
 //! queue's health and reviewer agreement for owners.
 
-use crate::access::Viewer;
-use crate::accounts::{AccountError, invalid};
-use crate::api::review::{
-    AgreementRow, AgreementView, Disagreement, QueueHealth, ReviewSlot, ReviewTask, TaskTypeSample,
-    TraceAttempt, TraceCall,
-};
 use crate::db::rollup::refresh_slices;
 use crate::db::verdict::decide_tasks;
 use crate::db::{Db, DbError, grade, identity, on_db, outcome, queue, task, workflow};
@@ -19,6 +13,12 @@ use crate::domain::stats::nearest_rank;
 use crate::domain::status::{EditSeverity, GradeVerdict, QueueReason};
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
 use crate::model::{QueueItem, Task, Workflow};
+use crate::service::accounts::{AccountError, invalid};
+use crate::views::access::Viewer;
+use crate::views::review::{
+    AgreementRow, AgreementView, Disagreement, QueueHealth, ReviewSlot, ReviewTask, TaskTypeSample,
+    TraceAttempt, TraceCall,
+};
 use std::collections::BTreeMap;
 
 /// The widest a task type's pass-rate interval may be (± points) for its sample to count.

@@ -2,15 +2,15 @@
 //! of its autonomy level: raising it needs the gate to pass at that moment (the evaluation is
 //! stored with the change); lowering it is always allowed. Both are audited.
 
-use crate::access::Viewer;
-use crate::accounts::{AccountError, Actor, audit, invalid};
-use crate::db::report::{Catalog, window_rows};
+use crate::db::catalog::{Catalog, window_rows};
 use crate::db::{Db, DbError, gate, workflow};
 use crate::domain::gate::{GateResult, GateSettings, evaluate_autonomy_gate};
 use crate::domain::time::MS_PER_DAY;
 use crate::model::{AutonomyChange, GateEvaluation, Workflow};
 use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, figures};
+use crate::service::accounts::{AccountError, Actor, audit, invalid};
+use crate::views::access::Viewer;
 use serde_json::json;
 
 /// The highest autonomy level (the schema allows 0 to 3).
@@ -87,7 +87,7 @@ pub async fn set_level(
     note: &str,
     now: i64,
 ) -> Result<GateResult, AccountError> {
-    let flow = crate::success::workflow_for(db, viewer, workflow_id).await?;
+    let flow = crate::service::success::workflow_for(db, viewer, workflow_id).await?;
     if !(0..=MAX_LEVEL).contains(&level) {
         return Err(invalid("level", format!("must be from 0 to {MAX_LEVEL}")));
     }

@@ -1,0 +1,13 @@
+//! The work behind each feature (server only): reads and writes through `db`, computes through
+//! `report` and `domain`, and returns `views`. Server functions and the server's own routes
+//! call in here; nothing here calls a server function.
+
+pub mod access;
+pub mod accounts;
+pub mod auth;
+pub mod costs;
+pub mod exports;
+pub mod gate;
+pub mod review;
+pub mod success;
+pub mod tasks;

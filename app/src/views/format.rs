@@ -1,0 +1,54 @@
+//! Formatting shared by pages, server functions and CSV exports: exact values for form fields
+//! and links (the figures' display formats live beside their types in `domain`).
+
+use crate::domain::Micros;
+
+/// Dollars exactly as stored, for a form field: "0.4" becomes "0.40".
+pub fn plain_dollars(amount: Micros) -> String {
+    let sign = if amount.0 < 0 { "-" } else { "" };
+    let abs = amount.0.unsigned_abs();
+    let fraction = format!("{:06}", abs % 1_000_000);
+    let fraction = fraction.trim_end_matches('0');
+    format!("{sign}{}.{fraction:0<2}", abs / 1_000_000)
+}
+
+/// Basis points as a percentage for a form field: 9250 becomes "92.5".
+pub fn plain_percent(bp: i64) -> String {
+    match bp % 100 {
+        0 => (bp / 100).to_string(),
+        rest if rest % 10 == 0 => format!("{}.{}", bp / 100, rest / 10),
+        rest => format!("{}.{rest:02}", bp / 100),
+    }
+}
+
+/// Percent-encodes a query parameter value.
+pub fn encode_query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_values_are_exact() {
+        assert_eq!(plain_dollars(Micros(400_000)), "0.40");
+        assert_eq!(plain_dollars(Micros(1_234_567)), "1.234567");
+        assert_eq!(plain_dollars(Micros(12_000_000)), "12.00");
+        assert_eq!(plain_percent(9_250), "92.5");
+        assert_eq!(plain_percent(500), "5");
+        assert_eq!(plain_percent(1_005), "10.05");
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode_query_value("/?days=90&x=1"), "/%3Fdays%3D90%26x%3D1");
+    }
+}

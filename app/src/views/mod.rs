@@ -1,0 +1,17 @@
+//! What pages show and forms send, one module per feature: plain serde types compiled for the
+//! server and the browser alike. Services fill them, server functions carry them, pages render
+//! them; nothing here reads storage.
+
+pub mod access;
+pub mod account;
+pub mod audit;
+pub mod choice;
+pub mod costs;
+pub mod format;
+pub mod gate;
+pub mod keys;
+pub mod overview;
+pub mod review;
+pub mod tasks;
+pub mod users;
+pub mod workflows;

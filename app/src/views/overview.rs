@@ -1,0 +1,23 @@
+//! What the finance overview shows: the figures and each workflow's gate.
+
+use crate::report::Overview;
+use serde::{Deserialize, Serialize};
+
+/// A workflow's autonomy gate as last recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateState {
+    pub workflow_id: i64,
+    pub passes: bool,
+    /// When it was judged (the server records it daily and with every level change).
+    pub evaluated: String,
+}
+
+/// The overview's figures and each workflow's last gate evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OverviewPage {
+    pub overview: Overview,
+    pub gates: Vec<GateState>,
+}
+
+/// Periods the overview offers, in days.
+pub const PERIODS: [i64; 3] = [7, 30, 90];
