@@ -1,15 +1,15 @@
 //! The task list: filters read from the address, checked and turned into a search; rows as the
 //! page and the CSV export show them.
 
-use crate::views::access::Viewer;
-use crate::views::tasks::{TaskLine, TaskQuery};
 use crate::db::catalog::Catalog;
 use crate::db::task::{TASK_SORTS, TaskListRow, TaskSearch};
 use crate::domain::Micros;
 use crate::domain::status::TaskStatus;
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
-use crate::service::exports::csv_field;
 use crate::report::{PeriodAsked, PeriodLimits};
+use crate::service::exports::csv_field;
+use crate::views::access::Viewer;
+use crate::views::tasks::{TaskLine, TaskQuery};
 
 /// Checks the filters and builds the search, or names the first bad filter. Also returns the
 /// window in words.

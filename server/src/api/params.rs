@@ -3,8 +3,8 @@
 //! and label, as people write them) and the grouping. Each failure names its parameter.
 
 use super::{ApiCaller, ApiError, Unseen};
-use app::db::now_ms;
 use app::db::catalog::Catalog;
+use app::db::now_ms;
 use app::domain::time::day_of;
 use app::model::Workflow;
 use app::report::figures::{Filter, Grouping};
