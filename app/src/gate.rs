@@ -3,11 +3,12 @@
 //! stored with the change); lowering it is always allowed. Both are audited.
 
 use crate::access::Viewer;
-use crate::accounts::{AccountError, Actor, audit, invalid};
+use crate::accounts::{Actor, audit, invalid};
 use crate::db::report::{Catalog, window_rows};
 use crate::db::{Db, DbError, gate, workflow};
 use crate::domain::gate::{GateResult, GateSettings, evaluate_autonomy_gate};
 use crate::domain::time::MS_PER_DAY;
+use crate::error::AppError;
 use crate::model::{AutonomyChange, GateEvaluation, Workflow};
 use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, figures};
@@ -86,7 +87,7 @@ pub async fn set_level(
     level: i64,
     note: &str,
     now: i64,
-) -> Result<GateResult, AccountError> {
+) -> Result<GateResult, AppError> {
     let flow = crate::success::workflow_for(db, viewer, workflow_id).await?;
     if !(0..=MAX_LEVEL).contains(&level) {
         return Err(invalid("level", format!("must be from 0 to {MAX_LEVEL}")));

@@ -3,7 +3,7 @@
 //! queue's health and reviewer agreement for owners.
 
 use crate::access::Viewer;
-use crate::accounts::{AccountError, invalid};
+use crate::accounts::invalid;
 use crate::api::review::{
     AgreementRow, AgreementView, Disagreement, QueueHealth, ReviewSlot, ReviewTask, TaskTypeSample,
     TraceAttempt, TraceCall,
@@ -18,6 +18,7 @@ use crate::domain::sampling::STRATUM_FLOOR;
 use crate::domain::stats::nearest_rank;
 use crate::domain::status::{EditSeverity, GradeVerdict, QueueReason};
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
+use crate::error::AppError;
 use crate::model::{QueueItem, Task, Workflow};
 use std::collections::BTreeMap;
 
@@ -34,7 +35,7 @@ pub struct GradeForm<'a> {
 }
 
 /// Minutes with up to two decimals, as whole seconds, up to a day.
-pub fn parse_minutes(text: &str) -> Result<i64, AccountError> {
+pub fn parse_minutes(text: &str) -> Result<i64, AppError> {
     let text = text.trim();
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
@@ -56,7 +57,7 @@ pub fn parse_minutes(text: &str) -> Result<i64, AccountError> {
 
 /// Checks that a verdict and an edit severity say the same thing: a pass needed no factual
 /// repair, and "assisted" means a person repaired facts.
-pub fn check_verdict(verdict: GradeVerdict, severity: EditSeverity) -> Result<(), AccountError> {
+pub fn check_verdict(verdict: GradeVerdict, severity: EditSeverity) -> Result<(), AppError> {
     match (verdict, severity) {
         (GradeVerdict::Pass, EditSeverity::Factual) => Err(invalid(
             "edit_severity",
@@ -80,20 +81,20 @@ async fn item_for(
     db: &Db,
     viewer: &Viewer,
     item_id: i64,
-) -> Result<(QueueItem, Task, Workflow), AccountError> {
+) -> Result<(QueueItem, Task, Workflow), AppError> {
     let item = queue::get_item(db, item_id)
         .await?
-        .ok_or(AccountError::NotFound("review item"))?;
+        .ok_or(AppError::not_found("review item"))?;
     let task = task::get_task(db, item.task_id).await?;
     let flow = workflow::get_workflow(db, task.workflow_id).await?;
     if !may_grade(viewer, &flow) {
-        return Err(AccountError::NotFound("review item"));
+        return Err(AppError::not_found("review item"));
     }
     Ok((item, task, flow))
 }
 
 /// Claims and describes the next task this reviewer may grade.
-pub async fn next_task(db: &Db, viewer: &Viewer, now: i64) -> Result<ReviewSlot, AccountError> {
+pub async fn next_task(db: &Db, viewer: &Viewer, now: i64) -> Result<ReviewSlot, AppError> {
     let graded_today = graded_since(db, viewer.user_id, day_of(now) * MS_PER_DAY).await?;
     let Some(item) = queue::claim_next(db, viewer.user_id, viewer.grades_every_team(), now).await?
     else {
@@ -127,7 +128,7 @@ async fn describe(
     item: &QueueItem,
     task: &Task,
     waiting_after: i64,
-) -> Result<ReviewTask, AccountError> {
+) -> Result<ReviewTask, AppError> {
     let flow = workflow::get_workflow(db, task.workflow_id).await?;
     let task_type = match task.task_type_id {
         Some(id) => workflow::list_task_types(db, flow.id)
@@ -223,7 +224,7 @@ pub async fn grade(
     item_id: i64,
     form: &GradeForm<'_>,
     now: i64,
-) -> Result<(), AccountError> {
+) -> Result<(), AppError> {
     let verdict: GradeVerdict = form
         .verdict
         .parse()
@@ -289,7 +290,7 @@ pub async fn grade(
 }
 
 /// Passes on an item: it goes back to the queue for others and never returns to this reviewer.
-pub async fn skip(db: &Db, viewer: &Viewer, item_id: i64, now: i64) -> Result<(), AccountError> {
+pub async fn skip(db: &Db, viewer: &Viewer, item_id: i64, now: i64) -> Result<(), AppError> {
     let (item, _, _) = item_for(db, viewer, item_id).await?;
     let mut tx = db.begin().await?;
     queue::skip(&mut tx, item.id, viewer.user_id, now).await?;

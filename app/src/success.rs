@@ -4,7 +4,7 @@
 //! Callers check the viewer's role; the team scope is checked here, against the stored rows.
 
 use crate::access::Viewer;
-use crate::accounts::{AccountError, Actor, audit, check_name, invalid};
+use crate::accounts::{Actor, audit, check_name, invalid};
 use crate::api::workflows::{ChangedTask, Outlook, RulePreview, SavedRule, SettingsForm};
 use crate::db::report::{Catalog, window_rows};
 use crate::db::verdict::{reevaluate_tasks, task_type_evidence};
@@ -15,6 +15,7 @@ use crate::domain::rule::Rule;
 use crate::domain::status::{ReviewMethod, TaskStatus};
 use crate::domain::time::{MS_PER_DAY, day_of};
 use crate::domain::verdict::evaluate_task;
+use crate::error::AppError;
 use crate::model::{TaskType, Workflow, WorkflowSettings};
 use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, figures};
@@ -27,7 +28,7 @@ pub const PREVIEW_DAYS: i64 = 30;
 pub const MAX_REEVALUATE_DAYS: i64 = 365;
 
 /// Lower-case letters, digits and dashes: the names that appear in addresses and the API.
-pub(crate) fn check_slug(field: &'static str, text: &str) -> Result<(), AccountError> {
+pub(crate) fn check_slug(field: &'static str, text: &str) -> Result<(), AppError> {
     let valid = !text.is_empty()
         && text.len() <= 64
         && text
@@ -43,7 +44,7 @@ pub(crate) fn check_slug(field: &'static str, text: &str) -> Result<(), AccountE
 }
 
 /// A percentage with up to two decimals, as basis points within `0..=max_bp`.
-pub fn parse_percent(field: &'static str, text: &str, max_bp: i64) -> Result<i64, AccountError> {
+pub fn parse_percent(field: &'static str, text: &str, max_bp: i64) -> Result<i64, AppError> {
     let text = text.trim().trim_end_matches('%').trim();
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit());
@@ -70,7 +71,7 @@ pub fn parse_count(
     field: &'static str,
     text: &str,
     range: std::ops::RangeInclusive<i64>,
-) -> Result<i64, AccountError> {
+) -> Result<i64, AppError> {
     text.trim()
         .parse::<i64>()
         .ok()
@@ -88,7 +89,7 @@ pub fn parse_count(
 }
 
 /// Reads a workflow form into settings, naming the first field that is not acceptable.
-pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AccountError> {
+pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AppError> {
     let slug = form.slug.trim();
     check_slug("slug", slug)?;
     check_name("name", &form.name)?;
@@ -163,11 +164,11 @@ pub async fn workflow_for(
     db: &Db,
     viewer: &Viewer,
     workflow_id: i64,
-) -> Result<Workflow, AccountError> {
+) -> Result<Workflow, AppError> {
     match workflow::get_workflow(db, workflow_id).await {
         Ok(found) if viewer.defines_success(found.team_id) => Ok(found),
-        Ok(_) | Err(DbError::NotFound) => Err(AccountError::NotFound("workflow")),
-        Err(other) => Err(AccountError::Storage(other)),
+        Ok(_) | Err(DbError::NotFound) => Err(AppError::not_found("workflow")),
+        Err(other) => Err(AppError::from(other)),
     }
 }
 
@@ -178,7 +179,7 @@ pub async fn save_workflow(
     id: Option<i64>,
     form: &SettingsForm,
     now: i64,
-) -> Result<i64, AccountError> {
+) -> Result<i64, AppError> {
     let settings = parse_settings(form)?;
     let teams = identity::list_teams(db).await?;
     // Owners hear the same for another team's id as for one that does not exist.
@@ -253,7 +254,7 @@ pub async fn save_task_type(
     id: Option<i64>,
     form: &TaskTypeForm,
     now: i64,
-) -> Result<i64, AccountError> {
+) -> Result<i64, AppError> {
     let owner = workflow_for(db, viewer, workflow_id).await?;
     let slug = form.slug.trim();
     check_slug("slug", slug)?;
@@ -294,7 +295,7 @@ pub async fn save_task_type(
     if let Some(id) = id
         && !existing.iter().any(|t| t.id == id)
     {
-        return Err(AccountError::NotFound("task type"));
+        return Err(AppError::not_found("task type"));
     }
     if existing.iter().any(|t| t.slug == slug && Some(t.id) != id) {
         return Err(invalid(
@@ -351,7 +352,7 @@ pub async fn save_task_type(
 
 /// Reads a draft rule and checks it completely: its JSON, its shape, and every JSON Schema it
 /// holds (against the JSON Schema meta-schema).
-pub fn read_rule(definition: &str) -> Result<Rule, AccountError> {
+pub fn read_rule(definition: &str) -> Result<Rule, AppError> {
     let rule = Rule::from_json(definition).map_err(|e| {
         invalid(
             "definition",
@@ -364,7 +365,7 @@ pub fn read_rule(definition: &str) -> Result<Rule, AccountError> {
     Ok(rule)
 }
 
-fn check_schemas(rule: &Rule, path: &str) -> Result<(), AccountError> {
+fn check_schemas(rule: &Rule, path: &str) -> Result<(), AppError> {
     match rule {
         Rule::SchemaValid { schema } => {
             jsonschema::validator_for(schema).map(|_| ()).map_err(|e| {
@@ -389,16 +390,16 @@ pub async fn task_type_for(
     db: &Db,
     viewer: &Viewer,
     task_type_id: i64,
-) -> Result<(Workflow, TaskType), AccountError> {
+) -> Result<(Workflow, TaskType), AppError> {
     let task_types = workflow::list_all_task_types(db).await?;
     let task_type = task_types
         .into_iter()
         .find(|t| t.id == task_type_id)
-        .ok_or(AccountError::NotFound("task type"))?;
+        .ok_or(AppError::not_found("task type"))?;
     let owner = workflow_for(db, viewer, task_type.workflow_id)
         .await
         .map_err(|err| match err {
-            AccountError::NotFound(_) => AccountError::NotFound("task type"),
+            AppError::NotFound { .. } => AppError::not_found("task type"),
             other => other,
         })?;
     Ok((owner, task_type))
@@ -413,7 +414,7 @@ pub async fn preview_rule(
     task_type_id: i64,
     definition: &str,
     now: i64,
-) -> Result<RulePreview, AccountError> {
+) -> Result<RulePreview, AppError> {
     let (owner, task_type) = task_type_for(db, viewer, task_type_id).await?;
     let rule = read_rule(definition)?;
     let window = Window::ending(day_of(now), PREVIEW_DAYS);
@@ -493,7 +494,7 @@ pub async fn save_rule(
     definition: &str,
     reevaluate_from_day: Option<i64>,
     now: i64,
-) -> Result<SavedRule, AccountError> {
+) -> Result<SavedRule, AppError> {
     let (owner, task_type) = task_type_for(db, viewer, task_type_id).await?;
     let rule = read_rule(definition)?;
     let history = workflow::rule_history(db, task_type.id).await?;
@@ -595,7 +596,7 @@ pub async fn force_review(
     escalation_reason: Option<&str>,
     status: Option<TaskStatus>,
     now: i64,
-) -> Result<u64, AccountError> {
+) -> Result<u64, AppError> {
     let owner = workflow_for(db, viewer, workflow_id).await?;
     if !(1..=365).contains(&days) {
         return Err(invalid("days", "must be a whole number from 1 to 365"));

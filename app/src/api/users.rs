@@ -1,5 +1,7 @@
 //! People and their roles: admins only.
 
+use crate::error::AppError;
+
 use crate::domain::status::Role;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -37,7 +39,7 @@ pub struct OneTimeSecret {
 }
 
 #[server(prefix = "/rpc", endpoint = "list_users")]
-pub async fn list_users() -> Result<UsersView, ServerFnError> {
+pub async fn list_users() -> Result<UsersView, AppError> {
     use crate::api::context::*;
     use crate::db::identity;
 
@@ -75,7 +77,7 @@ pub async fn list_users() -> Result<UsersView, ServerFnError> {
                 .collect(),
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }
 
 /// Adds a person; their generated password is returned once and must be replaced when they
@@ -87,7 +89,7 @@ pub async fn create_user(
     role: String,
     teams: Option<Vec<i64>>,
     can_edit_costs: Option<String>,
-) -> Result<OneTimeSecret, ServerFnError> {
+) -> Result<OneTimeSecret, AppError> {
     use crate::accounts::{AccountForm, Actor};
     use crate::api::context::*;
 
@@ -101,8 +103,7 @@ pub async fn create_user(
     };
     let created =
         crate::accounts::create_user(&db()?, Actor::of(&viewer), &form, crate::db::now_ms())
-            .await
-            .map_err(account_failure)?;
+            .await?;
     Ok(OneTimeSecret {
         email: form.email,
         password: created.password,
@@ -116,7 +117,7 @@ pub async fn update_user(
     role: String,
     teams: Option<Vec<i64>>,
     can_edit_costs: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::accounts::{AccountForm, Actor};
     use crate::api::context::*;
 
@@ -136,12 +137,12 @@ pub async fn update_user(
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
+    .map_err(AppError::from)
 }
 
 /// Disables an account (its sessions end at once) or enables it again.
 #[server(prefix = "/rpc", endpoint = "set_user_enabled")]
-pub async fn set_user_enabled(user_id: i64, enabled: bool) -> Result<(), ServerFnError> {
+pub async fn set_user_enabled(user_id: i64, enabled: bool) -> Result<(), AppError> {
     use crate::accounts::Actor;
     use crate::api::context::*;
 
@@ -154,12 +155,12 @@ pub async fn set_user_enabled(user_id: i64, enabled: bool) -> Result<(), ServerF
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
+    .map_err(AppError::from)
 }
 
 /// Gives a person a new generated password, returned once; their sessions end.
 #[server(prefix = "/rpc", endpoint = "reset_user_password")]
-pub async fn reset_user_password(user_id: i64) -> Result<OneTimeSecret, ServerFnError> {
+pub async fn reset_user_password(user_id: i64) -> Result<OneTimeSecret, AppError> {
     use crate::accounts::Actor;
     use crate::api::context::*;
 
@@ -167,11 +168,8 @@ pub async fn reset_user_password(user_id: i64) -> Result<OneTimeSecret, ServerFn
     let db = db()?;
     let reset =
         crate::accounts::reset_password(&db, Actor::of(&viewer), user_id, crate::db::now_ms())
-            .await
-            .map_err(account_failure)?;
-    let user = crate::db::identity::get_user(&db, user_id)
-        .await
-        .map_err(storage_failure)?;
+            .await?;
+    let user = crate::db::identity::get_user(&db, user_id).await?;
     Ok(OneTimeSecret {
         email: user.email,
         password: reset.password,
@@ -179,11 +177,8 @@ pub async fn reset_user_password(user_id: i64) -> Result<OneTimeSecret, ServerFn
 }
 
 #[cfg(feature = "ssr")]
-fn parse_role(text: &str) -> Result<Role, ServerFnError> {
+fn parse_role(text: &str) -> Result<Role, AppError> {
     text.parse().map_err(|_| {
-        crate::api::context::refuse(
-            http::StatusCode::UNPROCESSABLE_ENTITY,
-            "role: must be admin, owner, finance or reviewer",
-        )
+        AppError::from_field_problem("role: must be admin, owner, finance or reviewer")
     })
 }

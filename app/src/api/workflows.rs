@@ -1,6 +1,8 @@
 //! Workflows, task types and success rules: read by everyone who reads financial figures (owners
 //! their teams'), defined by admins and by the owners of the workflow's team.
 
+use crate::error::AppError;
+
 use crate::api::costs::Choice;
 use crate::api::review::{AgreementView, QueueHealth};
 use crate::domain::Micros;
@@ -252,7 +254,7 @@ pub fn plain_percent(bp: i64) -> String {
 }
 
 #[server(prefix = "/rpc", endpoint = "list_workflows")]
-pub async fn list_workflows() -> Result<WorkflowsView, ServerFnError> {
+pub async fn list_workflows() -> Result<WorkflowsView, AppError> {
     use crate::api::context::*;
     use crate::db::{identity, workflow};
 
@@ -284,7 +286,7 @@ pub async fn list_workflows() -> Result<WorkflowsView, ServerFnError> {
             teams: team_choices(&viewer, &teams),
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }
 
 #[cfg(feature = "ssr")]
@@ -303,20 +305,18 @@ fn team_choices(viewer: &crate::access::Viewer, teams: &[crate::model::Team]) ->
 pub async fn get_workflow(
     slug: String,
     #[server(default)] trend_by: Option<String>,
-) -> Result<WorkflowDetail, ServerFnError> {
+) -> Result<WorkflowDetail, AppError> {
     use crate::api::context::*;
     use crate::db::workflow;
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
     let trend_by = TrendBy::parse(trend_by.as_deref().unwrap_or_default());
     let db = db()?;
     let now = crate::db::now_ms();
     let found = workflow::find_workflow_by_slug(&db, &slug)
-        .await
-        .map_err(storage_failure)?
+        .await?
         .filter(|w| viewer.sees_team(w.team_id))
-        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
+        .ok_or_else(|| AppError::not_found("workflow"))?;
     let load = async {
         let catalog = crate::db::report::Catalog::load(&db).await?;
         let teams = &catalog.teams;
@@ -348,7 +348,7 @@ pub async fn get_workflow(
             agreement,
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }
 
 #[cfg(feature = "ssr")]
@@ -721,7 +721,7 @@ pub async fn save_workflow(
     drift_tolerance: String,
     sampling_rate: String,
     second_grader_rate: String,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "defining workflows")?;
@@ -741,9 +741,7 @@ pub async fn save_workflow(
     };
     let db = db()?;
     let id = (id > 0).then_some(id);
-    crate::success::save_workflow(&db, &viewer, id, &form, crate::db::now_ms())
-        .await
-        .map_err(account_failure)?;
+    crate::success::save_workflow(&db, &viewer, id, &form, crate::db::now_ms()).await?;
     Ok(form.slug.trim().to_owned())
 }
 
@@ -758,7 +756,7 @@ pub async fn save_task_type(
     pass_condition: String,
     review_method: String,
     segments: String,
-) -> Result<i64, ServerFnError> {
+) -> Result<i64, AppError> {
     use crate::api::context::*;
     use crate::success::TaskTypeForm;
 
@@ -774,14 +772,11 @@ pub async fn save_task_type(
     let id = (id > 0).then_some(id);
     crate::success::save_task_type(&db()?, &viewer, workflow_id, id, &form, crate::db::now_ms())
         .await
-        .map_err(account_failure)
+        .map_err(AppError::from)
 }
 
 #[server(prefix = "/rpc", endpoint = "preview_rule")]
-pub async fn preview_rule(
-    task_type_id: i64,
-    definition: String,
-) -> Result<RulePreview, ServerFnError> {
+pub async fn preview_rule(task_type_id: i64, definition: String) -> Result<RulePreview, AppError> {
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "defining success rules")?;
@@ -793,7 +788,7 @@ pub async fn preview_rule(
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
+    .map_err(AppError::from)
 }
 
 /// Saves a new rule version; `reevaluate_from` (a day, or empty) applies it to tasks that
@@ -803,16 +798,14 @@ pub async fn save_rule(
     task_type_id: i64,
     definition: String,
     reevaluate_from: String,
-) -> Result<SavedRule, ServerFnError> {
+) -> Result<SavedRule, AppError> {
     use crate::api::context::*;
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "defining success rules")?;
     let from_day = match reevaluate_from.trim() {
         "" => None,
         text => Some(crate::domain::time::parse_day(text).ok_or_else(|| {
-            refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::from_field_problem(
                 "reevaluate_from: must be a date like 2026-11-01, or empty",
             )
         })?),
@@ -826,7 +819,7 @@ pub async fn save_rule(
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
+    .map_err(AppError::from)
 }
 
 /// Queues tasks of the last `days` days for grading: all finished ones, or those escalated for
@@ -837,9 +830,8 @@ pub async fn force_review(
     days: i64,
     escalation_reason: String,
     status: String,
-) -> Result<u64, ServerFnError> {
+) -> Result<u64, AppError> {
     use crate::api::context::*;
-    use http::StatusCode;
 
     let viewer = viewer_who(
         |v| v.defines_any_success(),
@@ -850,7 +842,7 @@ pub async fn force_review(
         "" => None,
         text => Some(
             text.parse::<TaskStatus>()
-                .map_err(|e| refuse(StatusCode::UNPROCESSABLE_ENTITY, &format!("status: {e}")))?,
+                .map_err(|e| AppError::from_field_problem(format!("status: {e}")))?,
         ),
     };
     crate::success::force_review(
@@ -863,7 +855,7 @@ pub async fn force_review(
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
+    .map_err(AppError::from)
 }
 
 #[cfg(test)]
@@ -916,29 +908,25 @@ pub async fn compare_versions(
     #[server(default)] baseline_to: Option<String>,
     #[server(default)] candidate_from: Option<String>,
     #[server(default)] candidate_to: Option<String>,
-) -> Result<VersionComparison, ServerFnError> {
+) -> Result<VersionComparison, AppError> {
     use crate::api::context::*;
     use crate::db::report::{Catalog, window_rows};
     use crate::domain::compare::compare_sets;
     use crate::domain::time::{day_of, format_day};
     use crate::report::Window;
     use crate::report::figures::{Filter, Grouping, figures};
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
     if !(1..=366).contains(&days) {
-        return Err(refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "days: must be from 1 to 366",
-        ));
+        return Err(AppError::from_field_problem("days: must be from 1 to 366"));
     }
     let db = db()?;
-    let catalog = Catalog::load(&db).await.map_err(storage_failure)?;
+    let catalog = Catalog::load(&db).await?;
     let flow = catalog
         .workflows
         .iter()
         .find(|w| w.slug == slug && viewer.sees_team(w.team_id))
-        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
+        .ok_or_else(|| AppError::not_found("workflow"))?;
     let mut versions: Vec<&crate::model::ConfigVersion> = catalog
         .config_versions
         .iter()
@@ -955,10 +943,10 @@ pub async fn compare_versions(
                 .find(|v| v.label == label)
                 .map(|v| Some((*v).clone()))
                 .ok_or_else(|| {
-                    refuse(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        &format!("{field}: '{}' has no version '{label}'", flow.slug),
-                    )
+                    AppError::from_field_problem(format!(
+                        "{field}: '{}' has no version '{label}'",
+                        flow.slug
+                    ))
                 }),
         };
     let before = pick(&baseline, "baseline", versions.first())?;
@@ -975,9 +963,9 @@ pub async fn compare_versions(
         };
         figures(&catalog.ledger(window, rows), &filter, Grouping::All)
             .map(|mut groups| groups.pop().map(|g| g.set).unwrap_or_default())
-            .map_err(|overflow| storage_failure(overflow.into()))
+            .map_err(|overflow| AppError::from(crate::db::DbError::from(overflow)))
     };
-    let rows_of = async |window: Window| window_rows(&db, window).await.map_err(storage_failure);
+    let rows_of = async |window: Window| window_rows(&db, window).await.map_err(AppError::from);
     let dates = [baseline_from, baseline_to, candidate_from, candidate_to]
         .map(|d| d.unwrap_or_default().trim().to_owned());
     let by_period = dates.iter().any(|d| !d.is_empty());
@@ -1001,7 +989,7 @@ pub async fn compare_versions(
             }
             Window::chosen(days, from, to, today).map_err(|problem| format!("{side}_{problem}"))
         };
-        let refused = |problem: String| refuse(StatusCode::UNPROCESSABLE_ENTITY, &problem);
+        let refused = |problem: String| AppError::from_field_problem(problem);
         let b = period("baseline", &dates[0], &dates[1]).map_err(refused)?;
         let c = period("candidate", &dates[2], &dates[3]).map_err(refused)?;
         let (bs, cs) = (
