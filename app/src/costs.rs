@@ -22,8 +22,8 @@ pub async fn create_team(
     labour_rate: Micros,
     now: i64,
 ) -> Result<i64, AppError> {
-    let slug = slug.trim();
-    crate::success::check_slug("slug", slug)?;
+    let slug = crate::success::parse_slug("slug", slug)?;
+    let slug = slug.as_str();
     check_name("name", name)?;
     check_money(labour_rate, MAX_LABOUR_RATE_PER_HOUR).map_err(|e| invalid("labour_rate", e))?;
     if identity::list_teams(db)

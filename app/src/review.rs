@@ -36,23 +36,9 @@ pub struct GradeForm<'a> {
 
 /// Minutes with up to two decimals, as whole seconds, up to a day.
 pub fn parse_minutes(text: &str) -> Result<i64, AppError> {
-    let text = text.trim();
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
-    let hundredths = (digits(whole)
-        && (fraction.is_empty() || (fraction.len() <= 2 && digits(fraction))))
-    .then(|| {
-        whole.parse::<i64>().unwrap_or(0) * 100
-            + format!("{fraction:0<2}").parse::<i64>().unwrap_or(0)
-    });
-    match hundredths {
-        // Rounded to the nearest second: 100ths of a minute are 0.6 s.
-        Some(h) if h <= 1_440 * 100 => Ok((h * 60 + 50) / 100),
-        _ => Err(invalid(
-            "minutes",
-            "must be the minutes the review took, from 0 to 1440, like 2.5",
-        )),
-    }
+    crate::domain::ReviewTime::parse_minutes(text)
+        .map(crate::domain::ReviewTime::seconds)
+        .map_err(|e| invalid("minutes", e.to_string()))
 }
 
 /// Checks that a verdict and an edit severity say the same thing: a pass needed no factual

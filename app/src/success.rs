@@ -15,6 +15,7 @@ use crate::domain::rule::Rule;
 use crate::domain::status::{ReviewMethod, TaskStatus};
 use crate::domain::time::{MS_PER_DAY, day_of};
 use crate::domain::verdict::evaluate_task;
+use crate::domain::{BasisPoints, Slug};
 use crate::error::AppError;
 use crate::model::{TaskType, Workflow, WorkflowSettings};
 use crate::report::Window;
@@ -27,43 +28,17 @@ pub const PREVIEW_DAYS: i64 = 30;
 /// How far back an owner may re-evaluate tasks under a new rule.
 pub const MAX_REEVALUATE_DAYS: i64 = 365;
 
-/// Lower-case letters, digits and dashes: the names that appear in addresses and the API.
-pub(crate) fn check_slug(field: &'static str, text: &str) -> Result<(), AppError> {
-    let valid = !text.is_empty()
-        && text.len() <= 64
-        && text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    match valid {
-        true => Ok(()),
-        false => Err(invalid(
-            field,
-            "must be 1 to 64 lower-case letters, digits or dashes",
-        )),
-    }
+/// The slug typed into `field`, or a refusal naming it.
+pub(crate) fn parse_slug(field: &'static str, text: &str) -> Result<Slug, AppError> {
+    Slug::parse(text).map_err(|e| invalid(field, e.to_string()))
 }
 
-/// A percentage with up to two decimals, as basis points within `0..=max_bp`.
+/// A percentage typed into `field`, as basis points within `0..=max_bp`, or a refusal naming
+/// the field.
 pub fn parse_percent(field: &'static str, text: &str, max_bp: i64) -> Result<i64, AppError> {
-    let text = text.trim().trim_end_matches('%').trim();
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |s: &str| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit());
-    let parsed = (digits(whole)
-        && (fraction.is_empty() || (fraction.len() <= 2 && digits(fraction))))
-    .then(|| {
-        let cents: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
-        whole.parse::<i64>().unwrap_or(i64::MAX / 200) * 100 + cents
-    })
-    .filter(|bp| (0..=max_bp).contains(bp));
-    parsed.ok_or_else(|| {
-        invalid(
-            field,
-            format!(
-                "must be a percentage from 0 to {} with at most two decimals",
-                max_bp / 100
-            ),
-        )
-    })
+    BasisPoints::parse_percent(text, BasisPoints::new(max_bp))
+        .map(BasisPoints::get)
+        .map_err(|e| invalid(field, e.to_string()))
 }
 
 /// A whole number within `range`.
@@ -90,8 +65,7 @@ pub fn parse_count(
 
 /// Reads a workflow form into settings, naming the first field that is not acceptable.
 pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AppError> {
-    let slug = form.slug.trim();
-    check_slug("slug", slug)?;
+    let slug = parse_slug("slug", &form.slug)?;
     check_name("name", &form.name)?;
     if form.description.chars().count() > 2_000 {
         return Err(invalid("description", "must be at most 2000 characters"));
@@ -108,7 +82,7 @@ pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AppError>
     crate::domain::bounds::check_money(budget, crate::domain::bounds::MAX_BUDGET_PER_TASK)
         .map_err(|e| invalid("budget", e))?;
     Ok(WorkflowSettings {
-        slug: slug.to_owned(),
+        slug: slug.into_string(),
         name: form.name.trim().to_owned(),
         team_id: form.team_id,
         description: form.description.trim().to_owned(),
@@ -256,8 +230,8 @@ pub async fn save_task_type(
     now: i64,
 ) -> Result<i64, AppError> {
     let owner = workflow_for(db, viewer, workflow_id).await?;
-    let slug = form.slug.trim();
-    check_slug("slug", slug)?;
+    let slug = parse_slug("slug", &form.slug)?;
+    let slug = slug.as_str();
     check_name("name", &form.name)?;
     for (field, text) in [
         ("user_goal", &form.user_goal),
@@ -643,10 +617,7 @@ mod tests {
         assert_eq!(parse_percent("x", "0.25", 10_000).unwrap(), 25);
         for bad in ["", "101", "-1", "1.234", "ten", "1e2", "99999999999"] {
             let err = parse_percent("quality_target", bad, 10_000).unwrap_err();
-            assert!(
-                err.to_string().starts_with("quality_target: "),
-                "{bad}: {err}"
-            );
+            assert_eq!(err.field(), Some("quality_target"), "{bad}: {err}");
         }
     }
 

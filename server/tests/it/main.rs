@@ -4,6 +4,7 @@ mod bounds;
 mod demo;
 mod durability;
 mod engine;
+mod errors;
 mod faults;
 mod hardening;
 mod helpers;
