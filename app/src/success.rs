@@ -609,6 +609,14 @@ pub async fn force_review(
 mod tests {
     use super::*;
 
+    /// A refused field as `"field: reason"`.
+    fn refusal(err: &AppError) -> String {
+        match err {
+            AppError::InvalidParameter { field, reason, .. } => format!("{field}: {reason}"),
+            other => other.to_string(),
+        }
+    }
+
     #[test]
     fn percentages_become_basis_points() {
         assert_eq!(parse_percent("x", "90", 10_000).unwrap(), 9_000);
@@ -645,19 +653,14 @@ mod tests {
             ..form.clone()
         };
         assert_eq!(
-            parse_settings(&bad).unwrap_err().to_string(),
+            refusal(&parse_settings(&bad).unwrap_err()),
             "gate_window_days: must be a whole number from 1 to 365"
         );
         let bad = SettingsForm {
             budget: "-1".into(),
             ..form
         };
-        assert!(
-            parse_settings(&bad)
-                .unwrap_err()
-                .to_string()
-                .starts_with("budget: ")
-        );
+        assert!(refusal(&parse_settings(&bad).unwrap_err()).starts_with("budget: "));
     }
 
     #[test]
@@ -665,8 +668,7 @@ mod tests {
         assert!(read_rule(r#"{"kind":"not_reopened_within","hours":48}"#).is_ok());
         let err = read_rule(r#"{"kind":"schema_valid","schema":{"type":"nonsense"}}"#).unwrap_err();
         assert!(
-            err.to_string()
-                .starts_with("definition: rule.schema is not a valid JSON Schema"),
+            refusal(&err).starts_with("definition: rule.schema is not a valid JSON Schema"),
             "{err}"
         );
         let err =
@@ -674,7 +676,7 @@ mod tests {
         assert!(err.to_string().contains("rule.rules[0].field"), "{err}");
         let err = read_rule("{").unwrap_err();
         assert!(
-            err.to_string().starts_with("definition: is not a rule"),
+            refusal(&err).starts_with("definition: is not a rule"),
             "{err}"
         );
     }
