@@ -188,9 +188,7 @@ async fn an_owner_defines_success_previews_a_draft_and_saves_versions() {
         .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
-            reply
-                .body
-                .contains("definition: rule.schema is not a valid JSON Schema"),
+            refusal(&reply.body).contains("definition: rule.schema is not a valid JSON Schema"),
             "{}",
             reply.body
         );
@@ -287,8 +285,7 @@ async fn an_owner_defines_success_previews_a_draft_and_saves_versions() {
         .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
-            reply
-                .body
+            refusal(&reply.body)
                 .contains("reevaluate_from: must not be before the current version"),
             "{}",
             reply.body
@@ -883,9 +880,7 @@ async fn more_autonomy_needs_the_gate_and_every_task_has_a_trace() {
         .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
-            reply
-                .body
-                .contains("baseline: 'refunds' has no version 'v9'"),
+            refusal(&reply.body).contains("baseline: 'refunds' has no version 'v9'"),
             "{}",
             reply.body
         );

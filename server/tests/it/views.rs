@@ -437,9 +437,7 @@ async fn finance_views_take_any_period_roll_budgets_up_and_export_what_they_show
         .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
-            reply
-                .body
-                .contains("|candidate_from: is required to compare periods"),
+            refusal(&reply.body).starts_with("candidate_from: is required to compare periods"),
             "{}",
             reply.body
         );
