@@ -148,7 +148,6 @@ pub async fn create_team(slug: String, name: String, labour_rate: String) -> Res
     )
     .await
     .map(|_| ())
-    .map_err(AppError::from)
 }
 
 #[server(prefix = "/rpc", endpoint = "set_labour_rate")]
@@ -166,7 +165,6 @@ pub async fn set_labour_rate(team_id: i64, labour_rate: String) -> Result<(), Ap
         crate::db::now_ms(),
     )
     .await
-    .map_err(AppError::from)
 }
 
 #[server(prefix = "/rpc", endpoint = "add_platform_cost")]
@@ -193,7 +191,6 @@ pub async fn add_platform_cost(
     crate::costs::add_platform_cost(&db()?, Actor::of(&viewer), &cost, crate::db::now_ms())
         .await
         .map(|_| ())
-        .map_err(AppError::from)
 }
 
 #[server(prefix = "/rpc", endpoint = "end_platform_cost")]
@@ -211,7 +208,6 @@ pub async fn end_platform_cost(cost_id: i64, last_day: String) -> Result<(), App
         crate::db::now_ms(),
     )
     .await
-    .map_err(AppError::from)
 }
 
 #[cfg(feature = "ssr")]

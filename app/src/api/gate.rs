@@ -147,5 +147,4 @@ pub async fn set_autonomy_level(
     )
     .await
     .map(|_| ())
-    .map_err(AppError::from)
 }

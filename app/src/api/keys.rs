@@ -169,9 +169,7 @@ pub async fn revoke_api_key(key_id: i64) -> Result<(), AppError> {
         // The same answer as for a key that does not exist: no probing other teams' keys.
         return Err(AppError::not_found("API key"));
     }
-    crate::accounts::revoke_api_key(&db, Actor::of(&viewer), key_id, crate::db::now_ms())
-        .await
-        .map_err(AppError::from)
+    crate::accounts::revoke_api_key(&db, Actor::of(&viewer), key_id, crate::db::now_ms()).await
 }
 
 #[cfg(feature = "ssr")]

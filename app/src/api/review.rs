@@ -64,9 +64,7 @@ pub async fn next_review() -> Result<ReviewSlot, AppError> {
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.grades(), "grading tasks")?;
-    crate::review::next_task(&db()?, &viewer, crate::db::now_ms())
-        .await
-        .map_err(AppError::from)
+    crate::review::next_task(&db()?, &viewer, crate::db::now_ms()).await
 }
 
 /// Grades a claimed item and answers with the next one, so the screen moves on at once.
@@ -90,9 +88,7 @@ pub async fn submit_grade(
         note: &note,
     };
     crate::review::grade(&db, &viewer, item_id, &grade, now).await?;
-    crate::review::next_task(&db, &viewer, now)
-        .await
-        .map_err(AppError::from)
+    crate::review::next_task(&db, &viewer, now).await
 }
 
 /// Passes on an item (it goes to someone else) and answers with the next one.
@@ -104,9 +100,7 @@ pub async fn skip_review(item_id: i64) -> Result<ReviewSlot, AppError> {
     let db = db()?;
     let now = crate::db::now_ms();
     crate::review::skip(&db, &viewer, item_id, now).await?;
-    crate::review::next_task(&db, &viewer, now)
-        .await
-        .map_err(AppError::from)
+    crate::review::next_task(&db, &viewer, now).await
 }
 
 /// How a workflow's review queue is doing, for its owner.

@@ -372,7 +372,7 @@ pub async fn list_tasks(query: TaskQuery) -> Result<TaskList, AppError> {
     let db = db()?;
     let catalog = crate::db::report::Catalog::load(&db).await?;
     let (search, window) = crate::tasks::search_of(&viewer, &catalog, &query, crate::db::now_ms())
-        .map_err(|e| AppError::from_field_problem(e))?;
+        .map_err(AppError::from_field_problem)?;
     let page = match query.page.trim() {
         "" => 0,
         text => text

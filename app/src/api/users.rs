@@ -137,7 +137,6 @@ pub async fn update_user(
         crate::db::now_ms(),
     )
     .await
-    .map_err(AppError::from)
 }
 
 /// Disables an account (its sessions end at once) or enables it again.
@@ -155,7 +154,6 @@ pub async fn set_user_enabled(user_id: i64, enabled: bool) -> Result<(), AppErro
         crate::db::now_ms(),
     )
     .await
-    .map_err(AppError::from)
 }
 
 /// Gives a person a new generated password, returned once; their sessions end.

@@ -772,7 +772,6 @@ pub async fn save_task_type(
     let id = (id > 0).then_some(id);
     crate::success::save_task_type(&db()?, &viewer, workflow_id, id, &form, crate::db::now_ms())
         .await
-        .map_err(AppError::from)
 }
 
 #[server(prefix = "/rpc", endpoint = "preview_rule")]
@@ -788,7 +787,6 @@ pub async fn preview_rule(task_type_id: i64, definition: String) -> Result<RuleP
         crate::db::now_ms(),
     )
     .await
-    .map_err(AppError::from)
 }
 
 /// Saves a new rule version; `reevaluate_from` (a day, or empty) applies it to tasks that
@@ -819,7 +817,6 @@ pub async fn save_rule(
         crate::db::now_ms(),
     )
     .await
-    .map_err(AppError::from)
 }
 
 /// Queues tasks of the last `days` days for grading: all finished ones, or those escalated for
@@ -855,7 +852,6 @@ pub async fn force_review(
         crate::db::now_ms(),
     )
     .await
-    .map_err(AppError::from)
 }
 
 #[cfg(test)]
