@@ -7,17 +7,17 @@ use app::api::overview::get_overview;
 use app::api::workflows::{compare_versions, get_workflow};
 use app::db::Db;
 use app::db::catalog::Catalog;
+use app::error::AppError;
 use app::service::accounts::SignedIn;
 use app::service::exports::{Table, models_table, overview_table};
 use app::views::tasks::TaskQuery;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use leptos::prelude::{Owner, ServerFnError, provide_context};
+use leptos::prelude::{Owner, provide_context};
 use leptos::reactive::computed::ScopedFuture;
-use leptos_axum::ResponseOptions;
 use std::collections::HashMap;
 
 /// The most rows one export carries; a narrower filter gets the rest.
@@ -77,35 +77,28 @@ pub async fn tasks_csv(
 }
 
 /// Runs one of the app's server functions for this request, as its page would: same viewer,
-/// same checks, same figures. An error is the status it set and its message.
+/// same checks, same figures. An error is its status and its sentence.
 async fn as_page<T, Fut>(db: Db, parts: Parts, call: impl FnOnce() -> Fut) -> Result<T, Response>
 where
-    Fut: Future<Output = Result<T, ServerFnError>>,
+    Fut: Future<Output = Result<T, AppError>>,
 {
     let owner = Owner::new();
-    let response = ResponseOptions::default();
     let future = owner.with(|| {
         provide_context(parts);
         provide_context(db);
-        provide_context(response.clone());
         ScopedFuture::new(call())
     });
-    match future.await {
-        Ok(found) => Ok(found),
-        Err(err) => {
-            let status = response
-                .0
-                .read()
-                .ok()
-                .and_then(|r| r.status)
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let message = match err {
-                ServerFnError::ServerError(message) => message,
-                other => other.to_string(),
-            };
-            Err((status, message).into_response())
+    future.await.map_err(|err| {
+        let status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, err.to_string()).into_response();
+        if let AppError::Unavailable { retry_after, .. } = err {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
-    }
+        response
+    })
 }
 
 /// A table as a CSV download named after it, or 404 for a table the page does not have.
@@ -151,7 +144,7 @@ async fn period_csv<T, Fut>(
     table: impl FnOnce(&T, &str) -> Option<Table>,
 ) -> Response
 where
-    Fut: Future<Output = Result<T, ServerFnError>>,
+    Fut: Future<Output = Result<T, AppError>>,
 {
     let Some(name) = table_name(file) else {
         return csv_download(file, None);

@@ -114,10 +114,9 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if let Some(signed_in) = signed_in {
         request.extensions_mut().insert(signed_in);
     }
-    let mut response = next.run(request).await;
-    if route == Route::ServerFn {
-        response = arguments_refused_as_400(response).await;
-    }
+    // A server function's failure carries its own status (see `app::error::AppError::status`),
+    // including a 400 for arguments it could not read.
+    let response = next.run(request).await;
     let mut response = with_headers(response, settings, nonce.as_deref());
     if private && !response.headers().contains_key(header::CACHE_CONTROL) {
         response
@@ -125,30 +124,6 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
-}
-
-/// The header Leptos marks a server function's error with.
-const SERVER_FN_ERROR: &str = "serverfnerror";
-/// The largest error body a server function's answer is read back for.
-const SERVER_FN_ERROR_BODY: usize = 64 * 1024;
-
-/// Leptos answers every server-function error 500, including arguments it could not read before
-/// the function ran (`Args|…`, `Deserialization|…`): those are the caller's mistake, so they
-/// become a 400, with the same body for the browser to decode.
-async fn arguments_refused_as_400(response: Response) -> Response {
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !response.headers().contains_key(SERVER_FN_ERROR)
-    {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, SERVER_FN_ERROR_BODY).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "The call failed.").into_response();
-    };
-    if bytes.starts_with(b"Args|") || bytes.starts_with(b"Deserialization|") {
-        parts.status = StatusCode::BAD_REQUEST;
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Where a GET must go instead, if anywhere: signed-out people to the sign-in page (and back

@@ -2,6 +2,7 @@
 //! posted by plain HTML forms (they work before the page is interactive) and answer with a
 //! redirect; called from code they answer with a status and a message instead.
 
+use crate::error::AppError;
 use crate::views::access::Viewer;
 #[cfg(feature = "ssr")]
 use crate::views::account::Problem;
@@ -12,13 +13,13 @@ use leptos::prelude::*;
 
 /// Who is signed in, if anyone.
 #[server(prefix = "/rpc", endpoint = "get_viewer")]
-pub async fn get_viewer() -> Result<Option<Viewer>, ServerFnError> {
+pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
     Ok(crate::api::context::signed_in().map(|signed_in| signed_in.viewer))
 }
 
 /// For signed-in people, whether ingested data is being refused, and since when.
 #[server(prefix = "/rpc", endpoint = "get_stale_notice")]
-pub async fn get_stale_notice() -> Result<Option<StaleNotice>, ServerFnError> {
+pub async fn get_stale_notice() -> Result<Option<StaleNotice>, AppError> {
     use crate::db::health::WriteHealth;
     use crate::domain::time::format_instant;
 
@@ -39,11 +40,10 @@ pub async fn sign_in(
     email: String,
     password: String,
     next: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::api::context::*;
     use crate::service::access::local_path;
     use crate::service::accounts::SignInError;
-    use http::StatusCode;
 
     let (db, settings) = (db()?, session_settings());
     let outcome = crate::service::accounts::sign_in(
@@ -79,38 +79,37 @@ pub async fn sign_in(
             Ok(())
         }
         Err(SignInError::Incorrect) => Err(send_back(
-            StatusCode::UNAUTHORIZED,
             &back(Problem::Incorrect),
-            Problem::Incorrect.message(),
+            AppError::unauthorized(Problem::Incorrect.message()),
         )),
         Err(SignInError::Throttled { retry_after_ms }) => {
             let seconds = (retry_after_ms + 999) / 1000;
-            set_header(http::header::RETRY_AFTER, &seconds.to_string());
             let minutes = (seconds + 59) / 60;
             let message = format!(
                 "Too many failed sign-ins for this account or from this address. Try again in {minutes} minute{}.",
                 if minutes == 1 { "" } else { "s" }
             );
             Err(send_back(
-                StatusCode::TOO_MANY_REQUESTS,
                 &back(Problem::Throttled),
-                &message,
+                AppError::RateLimited {
+                    message,
+                    retry_after: u64::try_from(seconds).unwrap_or(u64::MAX),
+                },
             ))
         }
-        Err(SignInError::Storage(err)) => Err(storage_failure(err)),
+        Err(SignInError::Storage(err)) => Err(err.into()),
     }
 }
 
 /// Ends this browser's session.
 #[server(prefix = "/rpc", endpoint = "sign_out")]
-pub async fn sign_out() -> Result<(), ServerFnError> {
+pub async fn sign_out() -> Result<(), AppError> {
     use crate::api::context::*;
 
     let settings = session_settings();
     if let Some(signed_in) = signed_in() {
         crate::service::accounts::sign_out(&db()?, &signed_in.session_hash, crate::db::now_ms())
-            .await
-            .map_err(storage_failure)?;
+            .await?;
     }
     set_header(http::header::SET_COOKIE, &settings.cleared_cookie());
     leptos_axum::redirect("/sign-in?signed_out=1");
@@ -123,18 +122,19 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
     confirm_password: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::api::context::*;
-    use crate::service::accounts::AccountError;
-    use http::StatusCode;
 
     let viewer = viewer()?;
     let back = |problem: Problem| format!("/account?problem={}", problem.code());
     if new_password != confirm_password {
         return Err(send_back(
-            StatusCode::UNPROCESSABLE_ENTITY,
             &back(Problem::Mismatch),
-            Problem::Mismatch.message(),
+            AppError::invalid_labelled(
+                "confirm_password",
+                "New password, again",
+                Problem::Mismatch.message(),
+            ),
         ));
     }
     let settings = session_settings();
@@ -153,31 +153,27 @@ pub async fn change_password(
             leptos_axum::redirect("/account?changed=1");
             Ok(())
         }
-        Err(AccountError::Invalid { field, reason }) => {
-            let problem = match (field, reason.as_str()) {
+        Err(AppError::InvalidParameter { field, reason, .. }) => {
+            let problem = match (field.as_str(), reason.as_str()) {
                 ("current_password", _) => Problem::Current,
                 (_, "must differ from the current password") => Problem::Same,
                 _ => Problem::Policy,
             };
             Err(send_back(
-                StatusCode::UNPROCESSABLE_ENTITY,
                 &back(problem),
-                problem.message(),
+                AppError::invalid(&field, problem.message()),
             ))
         }
-        Err(err) => Err(account_failure(err)),
+        Err(err) => Err(err),
     }
 }
 
 /// A refused form: a plain form post goes back to `page` (which names the problem in its
-/// query); a call from code gets `status` and the message.
+/// query); a call from code gets the error, with its status.
 #[cfg(feature = "ssr")]
-fn send_back(status: http::StatusCode, page: &str, message: &str) -> ServerFnError {
-    use crate::api::context::{from_html_form, set_status};
-    if from_html_form() {
+fn send_back(page: &str, error: AppError) -> AppError {
+    if crate::api::context::from_html_form() {
         leptos_axum::redirect(page);
-    } else {
-        set_status(status);
     }
-    ServerFnError::new(message)
+    error
 }

@@ -1,6 +1,7 @@
 //! Teams, labour rates and platform costs: read by everyone who reads financial figures (owners
 //! their teams'), changed by admins and by finance people an admin allowed.
 
+use crate::error::AppError;
 use crate::views::costs::{CostsView, PricesView};
 #[cfg(feature = "ssr")]
 use crate::views::{
@@ -10,7 +11,7 @@ use crate::views::{
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "list_costs")]
-pub async fn list_costs() -> Result<CostsView, ServerFnError> {
+pub async fn list_costs() -> Result<CostsView, AppError> {
     use crate::api::context::*;
     use crate::db::{identity, platform_cost, workflow};
     use crate::domain::status::Role;
@@ -94,15 +95,11 @@ pub async fn list_costs() -> Result<CostsView, ServerFnError> {
             may_create_teams: viewer.role == Role::Admin,
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }
 
 #[server(prefix = "/rpc", endpoint = "create_team")]
-pub async fn create_team(
-    slug: String,
-    name: String,
-    labour_rate: String,
-) -> Result<(), ServerFnError> {
+pub async fn create_team(slug: String, name: String, labour_rate: String) -> Result<(), AppError> {
     use crate::api::context::*;
     use crate::domain::status::Role;
     use crate::service::accounts::Actor;
@@ -119,11 +116,10 @@ pub async fn create_team(
     )
     .await
     .map(|_| ())
-    .map_err(account_failure)
 }
 
 #[server(prefix = "/rpc", endpoint = "set_labour_rate")]
-pub async fn set_labour_rate(team_id: i64, labour_rate: String) -> Result<(), ServerFnError> {
+pub async fn set_labour_rate(team_id: i64, labour_rate: String) -> Result<(), AppError> {
     use crate::api::context::*;
     use crate::service::accounts::Actor;
 
@@ -137,7 +133,6 @@ pub async fn set_labour_rate(team_id: i64, labour_rate: String) -> Result<(), Se
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
 }
 
 #[server(prefix = "/rpc", endpoint = "add_platform_cost")]
@@ -146,18 +141,14 @@ pub async fn add_platform_cost(
     applies_to: String,
     monthly: String,
     from_day: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::api::context::*;
     use crate::model::KeyScope;
     use crate::service::accounts::Actor;
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.edits_costs(), "changing platform costs")?;
     let target = KeyScope::from_form_value(&applies_to).ok_or_else(|| {
-        refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "applies_to: must be team:<id> or workflow:<id>",
-        )
+        AppError::from_field_problem("applies_to: must be team:<id> or workflow:<id>")
     })?;
     let cost = crate::service::costs::NewPlatformCost {
         name: &name,
@@ -168,11 +159,10 @@ pub async fn add_platform_cost(
     crate::service::costs::add_platform_cost(&db()?, Actor::of(&viewer), &cost, crate::db::now_ms())
         .await
         .map(|_| ())
-        .map_err(account_failure)
 }
 
 #[server(prefix = "/rpc", endpoint = "end_platform_cost")]
-pub async fn end_platform_cost(cost_id: i64, last_day: String) -> Result<(), ServerFnError> {
+pub async fn end_platform_cost(cost_id: i64, last_day: String) -> Result<(), AppError> {
     use crate::api::context::*;
     use crate::service::accounts::Actor;
 
@@ -186,42 +176,35 @@ pub async fn end_platform_cost(cost_id: i64, last_day: String) -> Result<(), Ser
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
 }
 
 #[cfg(feature = "ssr")]
-fn parse_money(field: &str, text: &str) -> Result<crate::domain::Micros, ServerFnError> {
+fn parse_money(field: &str, text: &str) -> Result<crate::domain::Micros, AppError> {
     crate::domain::Micros::parse_dollars(text)
         .ok()
         .filter(|m| m.0 >= 0)
         .ok_or_else(|| {
-            crate::api::context::refuse(
-                http::StatusCode::UNPROCESSABLE_ENTITY,
-                &format!("{field}: must be an amount in dollars like 42.50, not negative"),
-            )
+            AppError::from_field_problem(format!(
+                "{field}: must be an amount in dollars like 42.50, not negative"
+            ))
         })
 }
 
 #[cfg(feature = "ssr")]
-fn parse_day(field: &str, text: &str) -> Result<i64, ServerFnError> {
+fn parse_day(field: &str, text: &str) -> Result<i64, AppError> {
     crate::domain::time::parse_day(text.trim()).ok_or_else(|| {
-        crate::api::context::refuse(
-            http::StatusCode::UNPROCESSABLE_ENTITY,
-            &format!("{field}: must be a date like 2026-11-01"),
-        )
+        AppError::from_field_problem(format!("{field}: must be a date like 2026-11-01"))
     })
 }
 
 #[server(prefix = "/rpc", endpoint = "list_prices")]
-pub async fn list_prices() -> Result<PricesView, ServerFnError> {
+pub async fn list_prices() -> Result<PricesView, AppError> {
     use crate::api::context::*;
     use crate::domain::Micros;
     use crate::domain::time::{MS_PER_DAY, format_day};
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
-    let prices = crate::db::price::list_prices(&db()?)
-        .await
-        .map_err(storage_failure)?;
+    let prices = crate::db::price::list_prices(&db()?).await?;
     Ok(PricesView {
         prices: prices
             .into_iter()
@@ -263,7 +246,7 @@ pub async fn add_price(
     source: String,
     checked_on: String,
     #[server(default)] reprice: Option<String>,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     use crate::api::context::*;
     use crate::service::accounts::Actor;
 
@@ -289,8 +272,7 @@ pub async fn add_price(
         reprice.is_some(),
         crate::db::now_ms(),
     )
-    .await
-    .map_err(account_failure)?;
+    .await?;
     Ok(match reprice.is_some() {
         true => format!(
             "Price added; {} calls re-priced, {} of them changed cost.",

@@ -1,26 +1,25 @@
 //! The autonomy gate page: whether quality and cost are proven, the gate's history, the level
 //! and its changes; admins and the workflow's owners change the level.
 
+use crate::error::AppError;
 use crate::views::gate::GateView;
 #[cfg(feature = "ssr")]
 use crate::views::gate::{GateRow, LevelChange};
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "get_gate")]
-pub async fn get_gate(slug: String) -> Result<GateView, ServerFnError> {
+pub async fn get_gate(slug: String) -> Result<GateView, AppError> {
     use crate::api::context::*;
     use crate::db::{catalog::Catalog, gate, identity, workflow};
     use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
     let db = db()?;
     let now = crate::db::now_ms();
     let flow = workflow::find_workflow_by_slug(&db, &slug)
-        .await
-        .map_err(storage_failure)?
+        .await?
         .filter(|w| viewer.sees_team(w.team_id))
-        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
+        .ok_or_else(|| AppError::not_found("workflow"))?;
     let load = async {
         let catalog = Catalog::load(&db).await?;
         let (window, result) =
@@ -88,7 +87,7 @@ pub async fn get_gate(slug: String) -> Result<GateView, ServerFnError> {
                 .collect(),
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }
 
 /// Raises or lowers a workflow's autonomy level; raising is refused while the gate fails.
@@ -97,7 +96,7 @@ pub async fn set_autonomy_level(
     workflow_id: i64,
     level: i64,
     note: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "changing autonomy levels")?;
@@ -111,5 +110,4 @@ pub async fn set_autonomy_level(
     )
     .await
     .map(|_| ())
-    .map_err(account_failure)
 }

@@ -1,13 +1,14 @@
 //! API keys for the systems that send data: admins manage every key, owners the keys whose
 //! scopes lie inside their teams.
 
+use crate::error::AppError;
 use crate::views::keys::{IssuedKeyView, KeysView};
 #[cfg(feature = "ssr")]
 use crate::views::keys::{KeyRow, ScopeOption};
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "list_api_keys")]
-pub async fn list_api_keys() -> Result<KeysView, ServerFnError> {
+pub async fn list_api_keys() -> Result<KeysView, AppError> {
     use crate::api::context::*;
     use crate::db::{identity, workflow};
     use crate::model::KeyScope;
@@ -74,7 +75,7 @@ pub async fn list_api_keys() -> Result<KeysView, ServerFnError> {
             may_create_unscoped: viewer.manages_key_scopes(&[], team_of),
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }
 
 /// Creates a key limited to `scopes` (`team:<id>`, `workflow:<id>`; none: every workflow,
@@ -83,10 +84,9 @@ pub async fn list_api_keys() -> Result<KeysView, ServerFnError> {
 pub async fn create_api_key(
     name: String,
     scopes: Option<Vec<String>>,
-) -> Result<IssuedKeyView, ServerFnError> {
+) -> Result<IssuedKeyView, AppError> {
     use crate::api::context::*;
     use crate::service::accounts::Actor;
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.manages_keys(), "managing API keys")?;
     let db = db()?;
@@ -95,19 +95,14 @@ pub async fn create_api_key(
         .iter()
         .map(|text| parse_scope(text))
         .collect::<Result<Vec<_>, _>>()?;
-    let workflows = crate::db::workflow::list_workflows(&db)
-        .await
-        .map_err(storage_failure)?;
+    let workflows = crate::db::workflow::list_workflows(&db).await?;
     let team_of = |id: i64| workflows.iter().find(|w| w.id == id).map(|w| w.team_id);
     if !viewer.manages_key_scopes(&scopes, team_of) {
-        return Err(refuse(
-            StatusCode::FORBIDDEN,
-            if scopes.is_empty() {
-                "scopes: choose at least one of your teams or workflows; only admins make keys for every workflow"
-            } else {
-                "scopes: a key may only cover your own teams' workflows"
-            },
-        ));
+        return Err(AppError::forbidden(if scopes.is_empty() {
+            "scopes: choose at least one of your teams or workflows; only admins make keys for every workflow"
+        } else {
+            "scopes: a key may only cover your own teams' workflows"
+        }));
     }
     let issued = crate::service::accounts::issue_api_key(
         &db,
@@ -116,8 +111,7 @@ pub async fn create_api_key(
         &scopes,
         crate::db::now_ms(),
     )
-    .await
-    .map_err(account_failure)?;
+    .await?;
     Ok(IssuedKeyView {
         name: name.trim().to_owned(),
         prefix: issued.prefix,
@@ -127,37 +121,28 @@ pub async fn create_api_key(
 
 /// Revokes a key at once.
 #[server(prefix = "/rpc", endpoint = "revoke_api_key")]
-pub async fn revoke_api_key(key_id: i64) -> Result<(), ServerFnError> {
+pub async fn revoke_api_key(key_id: i64) -> Result<(), AppError> {
     use crate::api::context::*;
     use crate::db::{identity, workflow};
     use crate::service::accounts::Actor;
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.manages_keys(), "managing API keys")?;
     let db = db()?;
-    let scopes = identity::api_key_scopes(&db, key_id)
-        .await
-        .map_err(storage_failure)?;
-    let workflows = workflow::list_workflows(&db)
-        .await
-        .map_err(storage_failure)?;
+    let scopes = identity::api_key_scopes(&db, key_id).await?;
+    let workflows = workflow::list_workflows(&db).await?;
     let team_of = |id: i64| workflows.iter().find(|w| w.id == id).map(|w| w.team_id);
     if !viewer.manages_key_scopes(&scopes, team_of) {
         // The same answer as for a key that does not exist: no probing other teams' keys.
-        return Err(refuse(StatusCode::NOT_FOUND, "No such API key."));
+        return Err(AppError::not_found("API key"));
     }
     crate::service::accounts::revoke_api_key(&db, Actor::of(&viewer), key_id, crate::db::now_ms())
         .await
-        .map_err(account_failure)
 }
 
 #[cfg(feature = "ssr")]
-fn parse_scope(text: &str) -> Result<crate::model::KeyScope, ServerFnError> {
+fn parse_scope(text: &str) -> Result<crate::model::KeyScope, AppError> {
     use crate::model::KeyScope;
     KeyScope::from_form_value(text).ok_or_else(|| {
-        crate::api::context::refuse(
-            http::StatusCode::UNPROCESSABLE_ENTITY,
-            "scopes: each must be team:<id> or workflow:<id>",
-        )
+        AppError::from_field_problem("scopes: each must be team:<id> or workflow:<id>")
     })
 }

@@ -15,18 +15,19 @@ pub mod workflows;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {
-    use crate::db::{Db, DbError};
-    use crate::service::accounts::{AccountError, ClientAddress, SessionSettings, SignedIn};
+    use crate::db::Db;
+    use crate::error::AppError;
+    use crate::service::accounts::{ClientAddress, SessionSettings, SignedIn};
     use crate::views::access::Viewer;
-    use http::StatusCode;
     use http::request::Parts;
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
 
     /// The database pool the server put in the request context.
-    pub fn db() -> Result<Db, ServerFnError> {
-        use_context::<Db>()
-            .ok_or_else(|| ServerFnError::new("The server is not configured with a database."))
+    pub fn db() -> Result<Db, AppError> {
+        use_context::<Db>().ok_or_else(|| AppError::Storage {
+            message: "The server is not configured with a database.".to_owned(),
+        })
     }
 
     pub fn session_settings() -> SessionSettings {
@@ -64,33 +65,26 @@ pub(crate) mod context {
     }
 
     /// The signed-in viewer, or a 401.
-    pub fn viewer() -> Result<Viewer, ServerFnError> {
+    pub fn viewer() -> Result<Viewer, AppError> {
         signed_in()
             .map(|signed_in| signed_in.viewer)
-            .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "Sign in to continue."))
+            .ok_or_else(|| AppError::unauthorized("Sign in to continue."))
     }
 
     /// The signed-in viewer if their role allows `allowed`, or a 401/403 that says what the
     /// role does not include.
-    pub fn viewer_who(
-        allowed: impl Fn(&Viewer) -> bool,
-        what: &str,
-    ) -> Result<Viewer, ServerFnError> {
+    pub fn viewer_who(allowed: impl Fn(&Viewer) -> bool, what: &str) -> Result<Viewer, AppError> {
         let viewer = viewer()?;
         if viewer.must_change_password {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
+            return Err(AppError::forbidden(
                 "Choose a new password on the Account page first.",
             ));
         }
         if !allowed(&viewer) {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
-                &format!(
-                    "Your role ({}) does not include {what}.",
-                    viewer.role.as_str()
-                ),
-            ));
+            return Err(AppError::forbidden(format!(
+                "Your role ({}) does not include {what}.",
+                viewer.role.as_str()
+            )));
         }
         Ok(viewer)
     }
@@ -101,26 +95,14 @@ pub(crate) mod context {
         days: i64,
         from: Option<String>,
         to: Option<String>,
-    ) -> Result<crate::report::Window, ServerFnError> {
+    ) -> Result<crate::report::Window, AppError> {
         crate::report::Window::chosen(
             days,
             from.as_deref().unwrap_or_default(),
             to.as_deref().unwrap_or_default(),
             crate::domain::time::day_of(crate::db::now_ms()),
         )
-        .map_err(|problem| refuse(StatusCode::UNPROCESSABLE_ENTITY, &problem))
-    }
-
-    /// Sets the response status and returns the message as the error.
-    pub fn refuse(status: StatusCode, message: &str) -> ServerFnError {
-        set_status(status);
-        ServerFnError::new(message)
-    }
-
-    pub fn set_status(status: StatusCode) {
-        if let Some(response) = use_context::<ResponseOptions>() {
-            response.set_status(status);
-        }
+        .map_err(AppError::from_field_problem)
     }
 
     pub fn set_header(name: http::HeaderName, value: &str) {
@@ -129,44 +111,6 @@ pub(crate) mod context {
             http::HeaderValue::from_str(value),
         ) {
             response.append_header(name, value);
-        }
-    }
-
-    /// Logs a storage failure and returns a sentence fit for the browser: never the database's text.
-    pub fn storage_failure(err: DbError) -> ServerFnError {
-        match err {
-            DbError::Unavailable(_) | DbError::ReadOnly(_) => {
-                tracing::warn!(error = %err, "storage unavailable");
-                refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The database is unavailable right now; the figures may be stale. Try again shortly.",
-                )
-            }
-            DbError::Overflow => {
-                tracing::error!(error = %err, "figures cannot be counted");
-                refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "These figures cannot be computed: the stored costs behind them add up to more than can be counted (about $9.2 trillion). Nothing was changed; the server log says which data.",
-                )
-            }
-            other => {
-                tracing::error!(error = ?other, "storage error");
-                refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong on the server; nothing was changed. Try again, and if it persists the server log says why.",
-                )
-            }
-        }
-    }
-
-    /// A refused account change as a 4xx naming the field, or a storage failure.
-    pub fn account_failure(err: AccountError) -> ServerFnError {
-        match err {
-            AccountError::Invalid { .. } => {
-                refuse(StatusCode::UNPROCESSABLE_ENTITY, &err.to_string())
-            }
-            AccountError::NotFound(_) => refuse(StatusCode::NOT_FOUND, &format!("{err}.")),
-            AccountError::Storage(err) => storage_failure(err),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Procurement: weighted CPST per model and each workflow's cheapest model per success.
 
+use crate::error::AppError;
+
 use crate::report::models::ModelComparison;
 use leptos::prelude::*;
 
@@ -10,8 +12,8 @@ pub async fn get_models(
     days: i64,
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
-) -> Result<ModelComparison, ServerFnError> {
-    use crate::api::context::{chosen_window, db, storage_failure, viewer_who};
+) -> Result<ModelComparison, AppError> {
+    use crate::api::context::{chosen_window, db, viewer_who};
     use crate::db::catalog::Catalog;
     use crate::report::figures::Filter;
     use crate::report::models::compare_models;
@@ -27,5 +29,5 @@ pub async fn get_models(
             &Filter::default(),
         )?)
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }

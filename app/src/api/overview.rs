@@ -1,5 +1,6 @@
 //! The finance overview: CPST and spend per workflow and team over a period.
 
+use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::views::overview::GateState;
 use crate::views::overview::OverviewPage;
@@ -11,8 +12,8 @@ pub async fn get_overview(
     days: i64,
     #[server(default)] from: Option<String>,
     #[server(default)] to: Option<String>,
-) -> Result<OverviewPage, ServerFnError> {
-    use crate::api::context::{chosen_window, db, storage_failure, viewer_who};
+) -> Result<OverviewPage, AppError> {
+    use crate::api::context::{chosen_window, db, viewer_who};
     use crate::db::catalog::Catalog;
     use crate::domain::time::day_of;
     use crate::report::overview;
@@ -40,5 +41,5 @@ pub async fn get_overview(
             gates,
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }

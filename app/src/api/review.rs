@@ -1,17 +1,16 @@
 //! The review queue: the next sampled task for the signed-in reviewer, with everything needed
 //! to grade it, and the grade itself, which feeds the task's verdict and its labour cost.
 
+use crate::error::AppError;
 use crate::views::review::ReviewSlot;
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "next_review")]
-pub async fn next_review() -> Result<ReviewSlot, ServerFnError> {
+pub async fn next_review() -> Result<ReviewSlot, AppError> {
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.grades(), "grading tasks")?;
-    crate::service::review::next_task(&db()?, &viewer, crate::db::now_ms())
-        .await
-        .map_err(account_failure)
+    crate::service::review::next_task(&db()?, &viewer, crate::db::now_ms()).await
 }
 
 /// Grades a claimed item and answers with the next one, so the screen moves on at once.
@@ -22,7 +21,7 @@ pub async fn submit_grade(
     edit_severity: String,
     minutes: String,
     note: String,
-) -> Result<ReviewSlot, ServerFnError> {
+) -> Result<ReviewSlot, AppError> {
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.grades(), "grading tasks")?;
@@ -34,26 +33,18 @@ pub async fn submit_grade(
         minutes: &minutes,
         note: &note,
     };
-    crate::service::review::grade(&db, &viewer, item_id, &grade, now)
-        .await
-        .map_err(account_failure)?;
-    crate::service::review::next_task(&db, &viewer, now)
-        .await
-        .map_err(account_failure)
+    crate::service::review::grade(&db, &viewer, item_id, &grade, now).await?;
+    crate::service::review::next_task(&db, &viewer, now).await
 }
 
 /// Passes on an item (it goes to someone else) and answers with the next one.
 #[server(prefix = "/rpc", endpoint = "skip_review")]
-pub async fn skip_review(item_id: i64) -> Result<ReviewSlot, ServerFnError> {
+pub async fn skip_review(item_id: i64) -> Result<ReviewSlot, AppError> {
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.grades(), "grading tasks")?;
     let db = db()?;
     let now = crate::db::now_ms();
-    crate::service::review::skip(&db, &viewer, item_id, now)
-        .await
-        .map_err(account_failure)?;
-    crate::service::review::next_task(&db, &viewer, now)
-        .await
-        .map_err(account_failure)
+    crate::service::review::skip(&db, &viewer, item_id, now).await?;
+    crate::service::review::next_task(&db, &viewer, now).await
 }

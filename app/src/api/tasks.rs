@@ -1,6 +1,7 @@
 //! One task's trace: every attempt and call with its cost, the outcomes and grades, and how
 //! the verdict was reached. The number behind every aggregate can be followed to here.
 
+use crate::error::AppError;
 use crate::views::tasks::{TaskList, TaskQuery, TaskTrace};
 #[cfg(feature = "ssr")]
 use crate::views::{
@@ -10,27 +11,26 @@ use crate::views::{
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "get_task_trace")]
-pub async fn get_task_trace(id: i64) -> Result<TaskTrace, ServerFnError> {
+pub async fn get_task_trace(id: i64) -> Result<TaskTrace, AppError> {
     use crate::api::context::*;
     use crate::db::{DbError, grade, identity, outcome, task, workflow};
     use crate::domain::Micros;
     use crate::domain::rule::Rule;
     use crate::domain::time::format_instant;
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
     let db = db()?;
-    let not_found = || refuse(StatusCode::NOT_FOUND, "No such task.");
+    let not_found = || AppError::not_found("task");
     let found = match task::get_task(&db, id).await {
         Ok(found) => found,
         Err(DbError::NotFound) => return Err(not_found()),
-        Err(other) => return Err(storage_failure(other)),
+        Err(other) => return Err(other.into()),
     };
     let load = async {
         let flow = workflow::get_workflow(&db, found.workflow_id).await?;
         Ok::<_, DbError>((flow.team_id, flow))
     };
-    let (team, flow) = load.await.map_err(storage_failure)?;
+    let (team, flow) = load.await?;
     // A task is seen by whoever sees its workflow: the team it is booked to does not widen that.
     if !viewer.sees_team(team) {
         return Err(not_found());
@@ -176,22 +176,19 @@ pub async fn get_task_trace(id: i64) -> Result<TaskTrace, ServerFnError> {
             expected: pretty(found.expected.as_deref()),
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }
 
 #[server(prefix = "/rpc", endpoint = "list_tasks")]
-pub async fn list_tasks(query: TaskQuery) -> Result<TaskList, ServerFnError> {
+pub async fn list_tasks(query: TaskQuery) -> Result<TaskList, AppError> {
     use crate::api::context::*;
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
     let db = db()?;
-    let catalog = crate::db::catalog::Catalog::load(&db)
-        .await
-        .map_err(storage_failure)?;
+    let catalog = crate::db::catalog::Catalog::load(&db).await?;
     let (search, window) =
         crate::service::tasks::search_of(&viewer, &catalog, &query, crate::db::now_ms())
-            .map_err(|e| refuse(StatusCode::UNPROCESSABLE_ENTITY, &e))?;
+            .map_err(AppError::from_field_problem)?;
     let page = match query.page.trim() {
         "" => 0,
         text => text
@@ -199,13 +196,10 @@ pub async fn list_tasks(query: TaskQuery) -> Result<TaskList, ServerFnError> {
             .ok()
             .filter(|page| *page <= crate::domain::bounds::MAX_PAGE)
             .ok_or_else(|| {
-                refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &format!(
-                        "page: must be a whole number from 0 to {}",
-                        crate::domain::bounds::MAX_PAGE
-                    ),
-                )
+                AppError::from_field_problem(format!(
+                    "page: must be a whole number from 0 to {}",
+                    crate::domain::bounds::MAX_PAGE
+                ))
             })?,
     };
     let load = async {
@@ -220,7 +214,7 @@ pub async fn list_tasks(query: TaskQuery) -> Result<TaskList, ServerFnError> {
         .await?;
         Ok::<_, crate::db::DbError>((total, rows))
     };
-    let (total, rows) = load.await.map_err(storage_failure)?;
+    let (total, rows) = load.await?;
     let visible: Vec<&crate::model::Workflow> = catalog
         .workflows
         .iter()

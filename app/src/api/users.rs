@@ -2,13 +2,14 @@
 
 #[cfg(feature = "ssr")]
 use crate::domain::status::Role;
+use crate::error::AppError;
 use crate::views::users::{OneTimeSecret, UsersView};
 #[cfg(feature = "ssr")]
 use crate::views::users::{TeamOption, UserRow};
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "list_users")]
-pub async fn list_users() -> Result<UsersView, ServerFnError> {
+pub async fn list_users() -> Result<UsersView, AppError> {
     use crate::api::context::*;
     use crate::db::identity;
 
@@ -46,7 +47,7 @@ pub async fn list_users() -> Result<UsersView, ServerFnError> {
                 .collect(),
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }
 
 /// Adds a person; their generated password is returned once and must be replaced when they
@@ -58,7 +59,7 @@ pub async fn create_user(
     role: String,
     teams: Option<Vec<i64>>,
     can_edit_costs: Option<String>,
-) -> Result<OneTimeSecret, ServerFnError> {
+) -> Result<OneTimeSecret, AppError> {
     use crate::api::context::*;
     use crate::service::accounts::{AccountForm, Actor};
 
@@ -76,8 +77,7 @@ pub async fn create_user(
         &form,
         crate::db::now_ms(),
     )
-    .await
-    .map_err(account_failure)?;
+    .await?;
     Ok(OneTimeSecret {
         email: form.email,
         password: created.password,
@@ -91,7 +91,7 @@ pub async fn update_user(
     role: String,
     teams: Option<Vec<i64>>,
     can_edit_costs: Option<String>,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::api::context::*;
     use crate::service::accounts::{AccountForm, Actor};
 
@@ -111,12 +111,11 @@ pub async fn update_user(
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
 }
 
 /// Disables an account (its sessions end at once) or enables it again.
 #[server(prefix = "/rpc", endpoint = "set_user_enabled")]
-pub async fn set_user_enabled(user_id: i64, enabled: bool) -> Result<(), ServerFnError> {
+pub async fn set_user_enabled(user_id: i64, enabled: bool) -> Result<(), AppError> {
     use crate::api::context::*;
     use crate::service::accounts::Actor;
 
@@ -129,12 +128,11 @@ pub async fn set_user_enabled(user_id: i64, enabled: bool) -> Result<(), ServerF
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
 }
 
 /// Gives a person a new generated password, returned once; their sessions end.
 #[server(prefix = "/rpc", endpoint = "reset_user_password")]
-pub async fn reset_user_password(user_id: i64) -> Result<OneTimeSecret, ServerFnError> {
+pub async fn reset_user_password(user_id: i64) -> Result<OneTimeSecret, AppError> {
     use crate::api::context::*;
     use crate::service::accounts::Actor;
 
@@ -146,11 +144,8 @@ pub async fn reset_user_password(user_id: i64) -> Result<OneTimeSecret, ServerFn
         user_id,
         crate::db::now_ms(),
     )
-    .await
-    .map_err(account_failure)?;
-    let user = crate::db::identity::get_user(&db, user_id)
-        .await
-        .map_err(storage_failure)?;
+    .await?;
+    let user = crate::db::identity::get_user(&db, user_id).await?;
     Ok(OneTimeSecret {
         email: user.email,
         password: reset.password,
@@ -158,11 +153,8 @@ pub async fn reset_user_password(user_id: i64) -> Result<OneTimeSecret, ServerFn
 }
 
 #[cfg(feature = "ssr")]
-fn parse_role(text: &str) -> Result<Role, ServerFnError> {
+fn parse_role(text: &str) -> Result<Role, AppError> {
     text.parse().map_err(|_| {
-        crate::api::context::refuse(
-            http::StatusCode::UNPROCESSABLE_ENTITY,
-            "role: must be admin, owner, finance or reviewer",
-        )
+        AppError::from_field_problem("role: must be admin, owner, finance or reviewer")
     })
 }

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "ssr")]
 use crate::domain::{Micros, cpst::Cpst, status::TaskStatus};
+use crate::error::AppError;
 use crate::views::workflows::{
     RulePreview, SavedRule, VersionComparison, WorkflowDetail, WorkflowsView,
 };
@@ -18,7 +19,7 @@ use crate::views::{
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "list_workflows")]
-pub async fn list_workflows() -> Result<WorkflowsView, ServerFnError> {
+pub async fn list_workflows() -> Result<WorkflowsView, AppError> {
     use crate::api::context::*;
     use crate::db::{identity, workflow};
 
@@ -50,7 +51,7 @@ pub async fn list_workflows() -> Result<WorkflowsView, ServerFnError> {
             teams: team_choices(&viewer, &teams),
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }
 
 #[cfg(feature = "ssr")]
@@ -72,20 +73,18 @@ fn team_choices(
 pub async fn get_workflow(
     slug: String,
     #[server(default)] trend_by: Option<String>,
-) -> Result<WorkflowDetail, ServerFnError> {
+) -> Result<WorkflowDetail, AppError> {
     use crate::api::context::*;
     use crate::db::workflow;
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
     let trend_by = TrendBy::parse(trend_by.as_deref().unwrap_or_default());
     let db = db()?;
     let now = crate::db::now_ms();
     let found = workflow::find_workflow_by_slug(&db, &slug)
-        .await
-        .map_err(storage_failure)?
+        .await?
         .filter(|w| viewer.sees_team(w.team_id))
-        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
+        .ok_or_else(|| AppError::not_found("workflow"))?;
     let load = async {
         let catalog = crate::db::catalog::Catalog::load(&db).await?;
         let teams = &catalog.teams;
@@ -117,7 +116,7 @@ pub async fn get_workflow(
             agreement,
         })
     };
-    load.await.map_err(storage_failure)
+    load.await.map_err(AppError::from)
 }
 
 #[cfg(feature = "ssr")]
@@ -490,7 +489,7 @@ pub async fn save_workflow(
     drift_tolerance: String,
     sampling_rate: String,
     second_grader_rate: String,
-) -> Result<String, ServerFnError> {
+) -> Result<String, AppError> {
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "defining workflows")?;
@@ -510,9 +509,7 @@ pub async fn save_workflow(
     };
     let db = db()?;
     let id = (id > 0).then_some(id);
-    crate::service::success::save_workflow(&db, &viewer, id, &form, crate::db::now_ms())
-        .await
-        .map_err(account_failure)?;
+    crate::service::success::save_workflow(&db, &viewer, id, &form, crate::db::now_ms()).await?;
     Ok(form.slug.trim().to_owned())
 }
 
@@ -527,7 +524,7 @@ pub async fn save_task_type(
     pass_condition: String,
     review_method: String,
     segments: String,
-) -> Result<i64, ServerFnError> {
+) -> Result<i64, AppError> {
     use crate::api::context::*;
     use crate::service::success::TaskTypeForm;
 
@@ -550,14 +547,10 @@ pub async fn save_task_type(
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
 }
 
 #[server(prefix = "/rpc", endpoint = "preview_rule")]
-pub async fn preview_rule(
-    task_type_id: i64,
-    definition: String,
-) -> Result<RulePreview, ServerFnError> {
+pub async fn preview_rule(task_type_id: i64, definition: String) -> Result<RulePreview, AppError> {
     use crate::api::context::*;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "defining success rules")?;
@@ -569,7 +562,6 @@ pub async fn preview_rule(
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
 }
 
 /// Saves a new rule version; `reevaluate_from` (a day, or empty) applies it to tasks that
@@ -579,16 +571,14 @@ pub async fn save_rule(
     task_type_id: i64,
     definition: String,
     reevaluate_from: String,
-) -> Result<SavedRule, ServerFnError> {
+) -> Result<SavedRule, AppError> {
     use crate::api::context::*;
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.defines_any_success(), "defining success rules")?;
     let from_day = match reevaluate_from.trim() {
         "" => None,
         text => Some(crate::domain::time::parse_day(text).ok_or_else(|| {
-            refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::from_field_problem(
                 "reevaluate_from: must be a date like 2026-11-01, or empty",
             )
         })?),
@@ -602,7 +592,6 @@ pub async fn save_rule(
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
 }
 
 /// Queues tasks of the last `days` days for grading: all finished ones, or those escalated for
@@ -613,9 +602,8 @@ pub async fn force_review(
     days: i64,
     escalation_reason: String,
     status: String,
-) -> Result<u64, ServerFnError> {
+) -> Result<u64, AppError> {
     use crate::api::context::*;
-    use http::StatusCode;
 
     let viewer = viewer_who(
         |v| v.defines_any_success(),
@@ -626,7 +614,7 @@ pub async fn force_review(
         "" => None,
         text => Some(
             text.parse::<TaskStatus>()
-                .map_err(|e| refuse(StatusCode::UNPROCESSABLE_ENTITY, &format!("status: {e}")))?,
+                .map_err(|e| AppError::from_field_problem(format!("status: {e}")))?,
         ),
     };
     crate::service::success::force_review(
@@ -639,7 +627,6 @@ pub async fn force_review(
         crate::db::now_ms(),
     )
     .await
-    .map_err(account_failure)
 }
 
 /// Compares `candidate` with `baseline` (configuration version labels; the first and the
@@ -657,24 +644,23 @@ pub async fn compare_versions(
     #[server(default)] baseline_to: Option<String>,
     #[server(default)] candidate_from: Option<String>,
     #[server(default)] candidate_to: Option<String>,
-) -> Result<VersionComparison, ServerFnError> {
+) -> Result<VersionComparison, AppError> {
     use crate::api::context::*;
     use crate::db::catalog::{Catalog, window_rows};
     use crate::domain::compare::compare_sets;
     use crate::domain::time::{day_of, format_day};
     use crate::report::Window;
     use crate::report::figures::{Filter, Grouping, figures};
-    use http::StatusCode;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
     let window = chosen_window(days, None, None)?;
     let db = db()?;
-    let catalog = Catalog::load(&db).await.map_err(storage_failure)?;
+    let catalog = Catalog::load(&db).await?;
     let flow = catalog
         .workflows
         .iter()
         .find(|w| w.slug == slug && viewer.sees_team(w.team_id))
-        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "No such workflow."))?;
+        .ok_or_else(|| AppError::not_found("workflow"))?;
     let mut versions: Vec<&crate::model::ConfigVersion> = catalog
         .config_versions
         .iter()
@@ -691,10 +677,10 @@ pub async fn compare_versions(
                 .find(|v| v.label == label)
                 .map(|v| Some((*v).clone()))
                 .ok_or_else(|| {
-                    refuse(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        &format!("{field}: '{}' has no version '{label}'", flow.slug),
-                    )
+                    AppError::from_field_problem(format!(
+                        "{field}: '{}' has no version '{label}'",
+                        flow.slug
+                    ))
                 }),
         };
     let before = pick(&baseline, "baseline", versions.first())?;
@@ -710,9 +696,9 @@ pub async fn compare_versions(
         };
         figures(&catalog.ledger(window, rows), &filter, Grouping::All)
             .map(|mut groups| groups.pop().map(|g| g.set).unwrap_or_default())
-            .map_err(|overflow| storage_failure(overflow.into()))
+            .map_err(|overflow| AppError::from(crate::db::DbError::from(overflow)))
     };
-    let rows_of = async |window: Window| window_rows(&db, window).await.map_err(storage_failure);
+    let rows_of = async |window: Window| window_rows(&db, window).await.map_err(AppError::from);
     let dates = [baseline_from, baseline_to, candidate_from, candidate_to]
         .map(|d| d.unwrap_or_default().trim().to_owned());
     let by_period = dates.iter().any(|d| !d.is_empty());
@@ -736,7 +722,7 @@ pub async fn compare_versions(
             }
             Window::chosen(days, from, to, today).map_err(|problem| format!("{side}_{problem}"))
         };
-        let refused = |problem: String| refuse(StatusCode::UNPROCESSABLE_ENTITY, &problem);
+        let refused = |problem: String| AppError::from_field_problem(problem);
         let b = period("baseline", &dates[0], &dates[1]).map_err(refused)?;
         let c = period("candidate", &dates[2], &dates[3]).map_err(refused)?;
         let (bs, cs) = (

@@ -1,23 +1,22 @@
 //! Pieces the forms of several pages share.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-/// The message of a failed server call, fit for the page.
-pub fn error_text(err: &ServerFnError) -> String {
-    match err {
-        ServerFnError::ServerError(message) => message.clone(),
-        _ => {
-            "The request did not reach the server. Check your connection and try again.".to_owned()
-        }
-    }
+/// The sentence of a failed server call, fit for the page. Rendered on the server, it also
+/// gives the page the error's status (see [`crate::error::AppError::status`]).
+pub fn error_text(err: &AppError) -> String {
+    #[cfg(feature = "ssr")]
+    crate::error::answer_with(err);
+    err.to_string()
 }
 
 /// The error of an action's last run, if it failed.
 #[component]
 pub fn ActionError<S>(action: ServerAction<S>) -> impl IntoView
 where
-    S: ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
     move || {

@@ -285,7 +285,7 @@ mod tests {
         let billed = cost_call(
             Some(Micros(15_000)),
             true,
-            &Usage::default(),
+            &TokenCounts::default(),
             Some((7, SONNET)),
         )
         .unwrap();
@@ -293,7 +293,7 @@ mod tests {
             (billed.priced.total, billed.source, billed.price_id),
             (Micros(15_000), CostSource::Reported, None)
         );
-        let free = cost_call(Some(Micros(0)), true, &Usage::default(), None).unwrap();
+        let free = cost_call(Some(Micros(0)), true, &TokenCounts::default(), None).unwrap();
         assert_eq!(
             (free.priced.total, free.source),
             (Micros(0), CostSource::Reported),

@@ -3,6 +3,7 @@
 use crate::api::overview::get_overview;
 use crate::components::chart::{Chart, ChartSpec, Kind, Series};
 use crate::components::export::CsvLink;
+use crate::components::forms::error_text;
 use crate::components::period::{Period, PeriodPicker};
 use crate::domain::Micros;
 use crate::domain::cpst::{Cpst, TaskSet, percent};
@@ -36,13 +37,6 @@ pub fn HomePage() -> impl IntoView {
                 }
             })}
         </Suspense>
-    }
-}
-
-fn error_text(err: &ServerFnError) -> String {
-    match err {
-        ServerFnError::ServerError(message) => message.clone(),
-        _ => "The figures could not be loaded. Check your connection and try again.".to_owned(),
     }
 }
 

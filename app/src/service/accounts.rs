@@ -6,6 +6,7 @@
 use crate::db::audit::{NewAuditEntry, append};
 use crate::db::{Db, DbError, Tx, identity, workflow};
 use crate::domain::status::Role;
+use crate::error::AppError;
 use crate::model::{KeyScope, Session, User};
 use crate::service::auth::{
     generate_api_key, generate_password, generate_session_id, hash_password, password_problem,
@@ -84,26 +85,13 @@ impl<'a> Actor<'a> {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    /// A field the person filled in is not acceptable; the reason is fit to show them.
-    #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
-    #[error("no such {0}")]
-    NotFound(&'static str),
-    #[error(transparent)]
-    Storage(#[from] DbError),
-}
-
-pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> AccountError {
-    AccountError::Invalid {
-        field,
-        reason: reason.into(),
-    }
+/// A field the person filled in that is not acceptable, with a reason fit to show them.
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> AppError {
+    AppError::invalid(field, reason)
 }
 
 /// A name people chose (of a person, a key, a team, a cost): 1 to 100 characters once trimmed.
-pub(crate) fn check_name(field: &'static str, text: &str) -> Result<(), AccountError> {
+pub(crate) fn check_name(field: &'static str, text: &str) -> Result<(), AppError> {
     let chars = text.trim().chars().count();
     if chars == 0 || chars > 100 {
         return Err(invalid(field, "must be 1 to 100 characters"));
@@ -251,7 +239,7 @@ pub async fn change_password(
     new: String,
     settings: &SessionSettings,
     now: i64,
-) -> Result<String, AccountError> {
+) -> Result<String, AppError> {
     if let Some(reason) = password_problem(&new, &viewer.email) {
         return Err(invalid("new_password", reason));
     }
@@ -296,7 +284,7 @@ pub struct AccountForm {
 }
 
 impl AccountForm {
-    fn check(&self, db_teams: &[i64]) -> Result<(), AccountError> {
+    fn check(&self, db_teams: &[i64]) -> Result<(), AppError> {
         let email = self.email.trim();
         if email.len() > 254 || !looks_like_email(email) {
             return Err(invalid(
@@ -355,7 +343,7 @@ pub async fn create_user(
     actor: Actor<'_>,
     form: &AccountForm,
     now: i64,
-) -> Result<OneTimePassword, AccountError> {
+) -> Result<OneTimePassword, AppError> {
     let password = generate_password();
     let user_id = insert_account(db, actor, form, password.clone(), true, now).await?;
     Ok(OneTimePassword { user_id, password })
@@ -369,7 +357,7 @@ async fn insert_account(
     password: String,
     must_change_password: bool,
     now: i64,
-) -> Result<i64, AccountError> {
+) -> Result<i64, AppError> {
     let teams: Vec<i64> = identity::list_teams(db)
         .await?
         .iter()
@@ -418,7 +406,7 @@ pub async fn create_first_admin(
     email: &str,
     password: Option<String>,
     now: i64,
-) -> Result<Option<String>, AccountError> {
+) -> Result<Option<String>, AppError> {
     if identity::count_users(db).await? > 0 {
         return Err(invalid(
             "email",
@@ -453,7 +441,7 @@ pub async fn update_user(
     user_id: i64,
     form: &AccountForm,
     now: i64,
-) -> Result<(), AccountError> {
+) -> Result<(), AppError> {
     let before = identity::get_user(db, user_id)
         .await
         .map_err(|err| not_found(err, "user"))?;
@@ -501,7 +489,7 @@ pub async fn set_user_enabled(
     user_id: i64,
     enabled: bool,
     now: i64,
-) -> Result<(), AccountError> {
+) -> Result<(), AppError> {
     let user = identity::get_user(db, user_id)
         .await
         .map_err(|err| not_found(err, "user"))?;
@@ -541,7 +529,7 @@ pub async fn reset_password(
     actor: Actor<'_>,
     user_id: i64,
     now: i64,
-) -> Result<OneTimePassword, AccountError> {
+) -> Result<OneTimePassword, AppError> {
     identity::get_user(db, user_id)
         .await
         .map_err(|err| not_found(err, "user"))?;
@@ -565,7 +553,7 @@ pub async fn reset_password(
     Ok(OneTimePassword { user_id, password })
 }
 
-async fn ensure_another_admin(db: &Db, user_id: i64) -> Result<(), AccountError> {
+async fn ensure_another_admin(db: &Db, user_id: i64) -> Result<(), AppError> {
     let others = identity::list_users(db)
         .await?
         .into_iter()
@@ -580,10 +568,10 @@ async fn ensure_another_admin(db: &Db, user_id: i64) -> Result<(), AccountError>
     Ok(())
 }
 
-fn not_found(err: DbError, what: &'static str) -> AccountError {
+fn not_found(err: DbError, what: &'static str) -> AppError {
     match err {
-        DbError::NotFound => AccountError::NotFound(what),
-        other => AccountError::Storage(other),
+        DbError::NotFound => AppError::not_found(what),
+        other => AppError::from(other),
     }
 }
 
@@ -601,7 +589,7 @@ pub async fn issue_api_key(
     name: &str,
     scopes: &[KeyScope],
     now: i64,
-) -> Result<IssuedKey, AccountError> {
+) -> Result<IssuedKey, AppError> {
     check_name("name", name)?;
     let name = name.trim();
     let team = scopes_team(db, scopes).await?;
@@ -641,10 +629,10 @@ pub async fn revoke_api_key(
     actor: Actor<'_>,
     key_id: i64,
     now: i64,
-) -> Result<(), AccountError> {
+) -> Result<(), AppError> {
     let key = identity::get_api_key(db, key_id)
         .await?
-        .ok_or(AccountError::NotFound("API key"))?;
+        .ok_or(AppError::not_found("API key"))?;
     let team = scopes_team(db, &identity::api_key_scopes(db, key_id).await?).await?;
     let mut tx = db.begin().await?;
     if !identity::revoke_api_key(&mut tx, key_id, now).await? {
@@ -664,7 +652,7 @@ pub async fn revoke_api_key(
 }
 
 /// The one team all of a key's scopes lie in, if they lie in one.
-async fn scopes_team(db: &Db, scopes: &[KeyScope]) -> Result<Option<i64>, AccountError> {
+async fn scopes_team(db: &Db, scopes: &[KeyScope]) -> Result<Option<i64>, AppError> {
     let workflows = workflow::list_workflows(db).await?;
     let mut teams = Vec::new();
     for scope in scopes {

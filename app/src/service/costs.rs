@@ -8,8 +8,9 @@ use crate::domain::bounds::{
     MAX_LABOUR_RATE_PER_HOUR, MAX_MONTHLY_PLATFORM_COST, MAX_PRICE_PER_MTOK, check_money,
 };
 use crate::domain::time::MS_PER_DAY;
+use crate::error::AppError;
 use crate::model::{KeyScope, PlatformCost, Price};
-use crate::service::accounts::{AccountError, Actor, audit, check_name, invalid};
+use crate::service::accounts::{Actor, audit, check_name, invalid};
 use serde_json::json;
 
 /// Adds a team with its loaded hourly labour rate.
@@ -20,9 +21,9 @@ pub async fn create_team(
     name: &str,
     labour_rate: Micros,
     now: i64,
-) -> Result<i64, AccountError> {
-    let slug = slug.trim();
-    crate::service::success::check_slug("slug", slug)?;
+) -> Result<i64, AppError> {
+    let slug = crate::service::success::parse_slug("slug", slug)?;
+    let slug = slug.as_str();
     check_name("name", name)?;
     check_money(labour_rate, MAX_LABOUR_RATE_PER_HOUR).map_err(|e| invalid("labour_rate", e))?;
     if identity::list_teams(db)
@@ -56,13 +57,13 @@ pub async fn set_labour_rate(
     team_id: i64,
     labour_rate: Micros,
     now: i64,
-) -> Result<(), AccountError> {
+) -> Result<(), AppError> {
     check_money(labour_rate, MAX_LABOUR_RATE_PER_HOUR).map_err(|e| invalid("labour_rate", e))?;
     let team = identity::get_team(db, team_id)
         .await
         .map_err(|err| match err {
-            DbError::NotFound => AccountError::NotFound("team"),
-            other => AccountError::Storage(other),
+            DbError::NotFound => AppError::not_found("team"),
+            other => AppError::from(other),
         })?;
     let mut tx = db.begin().await?;
     identity::set_team_labour_rate(&mut tx, team_id, labour_rate).await?;
@@ -95,7 +96,7 @@ pub async fn add_platform_cost(
     actor: Actor<'_>,
     cost: &NewPlatformCost<'_>,
     now: i64,
-) -> Result<i64, AccountError> {
+) -> Result<i64, AppError> {
     check_name("name", cost.name)?;
     check_money(cost.monthly, MAX_MONTHLY_PLATFORM_COST).map_err(|e| invalid("monthly", e))?;
     let team = match cost.applies_to {
@@ -104,7 +105,7 @@ pub async fn add_platform_cost(
                 .await
                 .map_err(|err| match err {
                     DbError::NotFound => invalid("applies_to", format!("team {id} does not exist")),
-                    other => AccountError::Storage(other),
+                    other => AppError::from(other),
                 })?
                 .id
         }
@@ -159,12 +160,12 @@ pub async fn end_platform_cost(
     cost_id: i64,
     last_day: i64,
     now: i64,
-) -> Result<(), AccountError> {
+) -> Result<(), AppError> {
     let costs = platform_cost::list_platform_costs(db).await?;
     let cost = costs
         .iter()
         .find(|c| c.id == cost_id)
-        .ok_or(AccountError::NotFound("platform cost"))?;
+        .ok_or(AppError::not_found("platform cost"))?;
     if (last_day + 1) * MS_PER_DAY <= cost.effective_from {
         return Err(invalid(
             "last_day",
@@ -234,7 +235,7 @@ pub async fn add_price(
     new: &NewPrice<'_>,
     reprice_calls: bool,
     now: i64,
-) -> Result<PriceAdded, AccountError> {
+) -> Result<PriceAdded, AppError> {
     let provider = new.provider.trim();
     let model = new.model.trim();
     check_name("provider", provider)?;

@@ -6,10 +6,11 @@ use crate::db::catalog::{Catalog, window_rows};
 use crate::db::{Db, DbError, gate, workflow};
 use crate::domain::gate::{GateResult, GateSettings, evaluate_autonomy_gate};
 use crate::domain::time::MS_PER_DAY;
+use crate::error::AppError;
 use crate::model::{AutonomyChange, GateEvaluation, Workflow};
 use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, figures};
-use crate::service::accounts::{AccountError, Actor, audit, invalid};
+use crate::service::accounts::{Actor, audit, invalid};
 use crate::views::access::Viewer;
 use serde_json::json;
 
@@ -86,7 +87,7 @@ pub async fn set_level(
     level: i64,
     note: &str,
     now: i64,
-) -> Result<GateResult, AccountError> {
+) -> Result<GateResult, AppError> {
     let flow = crate::service::success::workflow_for(db, viewer, workflow_id).await?;
     if !(0..=MAX_LEVEL).contains(&level) {
         return Err(invalid("level", format!("must be from 0 to {MAX_LEVEL}")));

@@ -12,8 +12,9 @@ use crate::domain::sampling::STRATUM_FLOOR;
 use crate::domain::stats::nearest_rank;
 use crate::domain::status::{EditSeverity, GradeVerdict, QueueReason};
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
+use crate::error::AppError;
 use crate::model::{QueueItem, Task, Workflow};
-use crate::service::accounts::{AccountError, invalid};
+use crate::service::accounts::invalid;
 use crate::views::access::Viewer;
 use crate::views::review::{
     AgreementRow, AgreementView, Disagreement, QueueHealth, ReviewSlot, ReviewTask, TaskTypeSample,
@@ -34,29 +35,15 @@ pub struct GradeForm<'a> {
 }
 
 /// Minutes with up to two decimals, as whole seconds, up to a day.
-pub fn parse_minutes(text: &str) -> Result<i64, AccountError> {
-    let text = text.trim();
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
-    let hundredths = (digits(whole)
-        && (fraction.is_empty() || (fraction.len() <= 2 && digits(fraction))))
-    .then(|| {
-        whole.parse::<i64>().unwrap_or(0) * 100
-            + format!("{fraction:0<2}").parse::<i64>().unwrap_or(0)
-    });
-    match hundredths {
-        // Rounded to the nearest second: 100ths of a minute are 0.6 s.
-        Some(h) if h <= 1_440 * 100 => Ok((h * 60 + 50) / 100),
-        _ => Err(invalid(
-            "minutes",
-            "must be the minutes the review took, from 0 to 1440, like 2.5",
-        )),
-    }
+pub fn parse_minutes(text: &str) -> Result<i64, AppError> {
+    crate::domain::ReviewTime::parse_minutes(text)
+        .map(crate::domain::ReviewTime::seconds)
+        .map_err(|e| invalid("minutes", e.to_string()))
 }
 
 /// Checks that a verdict and an edit severity say the same thing: a pass needed no factual
 /// repair, and "assisted" means a person repaired facts.
-pub fn check_verdict(verdict: GradeVerdict, severity: EditSeverity) -> Result<(), AccountError> {
+pub fn check_verdict(verdict: GradeVerdict, severity: EditSeverity) -> Result<(), AppError> {
     match (verdict, severity) {
         (GradeVerdict::Pass, EditSeverity::Factual) => Err(invalid(
             "edit_severity",
@@ -80,20 +67,20 @@ async fn item_for(
     db: &Db,
     viewer: &Viewer,
     item_id: i64,
-) -> Result<(QueueItem, Task, Workflow), AccountError> {
+) -> Result<(QueueItem, Task, Workflow), AppError> {
     let item = queue::get_item(db, item_id)
         .await?
-        .ok_or(AccountError::NotFound("review item"))?;
+        .ok_or(AppError::not_found("review item"))?;
     let task = task::get_task(db, item.task_id).await?;
     let flow = workflow::get_workflow(db, task.workflow_id).await?;
     if !may_grade(viewer, &flow) {
-        return Err(AccountError::NotFound("review item"));
+        return Err(AppError::not_found("review item"));
     }
     Ok((item, task, flow))
 }
 
 /// Claims and describes the next task this reviewer may grade.
-pub async fn next_task(db: &Db, viewer: &Viewer, now: i64) -> Result<ReviewSlot, AccountError> {
+pub async fn next_task(db: &Db, viewer: &Viewer, now: i64) -> Result<ReviewSlot, AppError> {
     let graded_today = graded_since(db, viewer.user_id, day_of(now) * MS_PER_DAY).await?;
     let Some(item) = queue::claim_next(db, viewer.user_id, viewer.grades_every_team(), now).await?
     else {
@@ -127,7 +114,7 @@ async fn describe(
     item: &QueueItem,
     task: &Task,
     waiting_after: i64,
-) -> Result<ReviewTask, AccountError> {
+) -> Result<ReviewTask, AppError> {
     let flow = workflow::get_workflow(db, task.workflow_id).await?;
     let task_type = match task.task_type_id {
         Some(id) => workflow::list_task_types(db, flow.id)
@@ -223,7 +210,7 @@ pub async fn grade(
     item_id: i64,
     form: &GradeForm<'_>,
     now: i64,
-) -> Result<(), AccountError> {
+) -> Result<(), AppError> {
     let verdict: GradeVerdict = form
         .verdict
         .parse()
@@ -289,7 +276,7 @@ pub async fn grade(
 }
 
 /// Passes on an item: it goes back to the queue for others and never returns to this reviewer.
-pub async fn skip(db: &Db, viewer: &Viewer, item_id: i64, now: i64) -> Result<(), AccountError> {
+pub async fn skip(db: &Db, viewer: &Viewer, item_id: i64, now: i64) -> Result<(), AppError> {
     let (item, _, _) = item_for(db, viewer, item_id).await?;
     let mut tx = db.begin().await?;
     queue::skip(&mut tx, item.id, viewer.user_id, now).await?;

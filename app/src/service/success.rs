@@ -12,10 +12,12 @@ use crate::domain::rule::Rule;
 use crate::domain::status::{ReviewMethod, TaskStatus};
 use crate::domain::time::{MS_PER_DAY, day_of};
 use crate::domain::verdict::evaluate_task;
+use crate::domain::{BasisPoints, Slug};
+use crate::error::AppError;
 use crate::model::{TaskType, Workflow, WorkflowSettings};
 use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, figures};
-use crate::service::accounts::{AccountError, Actor, audit, check_name, invalid};
+use crate::service::accounts::{Actor, audit, check_name, invalid};
 use crate::views::access::Viewer;
 use crate::views::workflows::{ChangedTask, Outlook, RulePreview, SavedRule, SettingsForm};
 use serde::{Deserialize, Serialize};
@@ -26,43 +28,17 @@ pub const PREVIEW_DAYS: i64 = 30;
 /// How far back an owner may re-evaluate tasks under a new rule.
 pub const MAX_REEVALUATE_DAYS: i64 = 365;
 
-/// Lower-case letters, digits and dashes: the names that appear in addresses and the API.
-pub(crate) fn check_slug(field: &'static str, text: &str) -> Result<(), AccountError> {
-    let valid = !text.is_empty()
-        && text.len() <= 64
-        && text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    match valid {
-        true => Ok(()),
-        false => Err(invalid(
-            field,
-            "must be 1 to 64 lower-case letters, digits or dashes",
-        )),
-    }
+/// The slug typed into `field`, or a refusal naming it.
+pub(crate) fn parse_slug(field: &'static str, text: &str) -> Result<Slug, AppError> {
+    Slug::parse(text).map_err(|e| invalid(field, e.to_string()))
 }
 
-/// A percentage with up to two decimals, as basis points within `0..=max_bp`.
-pub fn parse_percent(field: &'static str, text: &str, max_bp: i64) -> Result<i64, AccountError> {
-    let text = text.trim().trim_end_matches('%').trim();
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |s: &str| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit());
-    let parsed = (digits(whole)
-        && (fraction.is_empty() || (fraction.len() <= 2 && digits(fraction))))
-    .then(|| {
-        let cents: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
-        whole.parse::<i64>().unwrap_or(i64::MAX / 200) * 100 + cents
-    })
-    .filter(|bp| (0..=max_bp).contains(bp));
-    parsed.ok_or_else(|| {
-        invalid(
-            field,
-            format!(
-                "must be a percentage from 0 to {} with at most two decimals",
-                max_bp / 100
-            ),
-        )
-    })
+/// A percentage typed into `field`, as basis points within `0..=max_bp`, or a refusal naming
+/// the field.
+pub fn parse_percent(field: &'static str, text: &str, max_bp: i64) -> Result<i64, AppError> {
+    BasisPoints::parse_percent(text, BasisPoints::new(max_bp))
+        .map(BasisPoints::get)
+        .map_err(|e| invalid(field, e.to_string()))
 }
 
 /// A whole number within `range`.
@@ -70,7 +46,7 @@ pub fn parse_count(
     field: &'static str,
     text: &str,
     range: std::ops::RangeInclusive<i64>,
-) -> Result<i64, AccountError> {
+) -> Result<i64, AppError> {
     text.trim()
         .parse::<i64>()
         .ok()
@@ -88,9 +64,8 @@ pub fn parse_count(
 }
 
 /// Reads a workflow form into settings, naming the first field that is not acceptable.
-pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AccountError> {
-    let slug = form.slug.trim();
-    check_slug("slug", slug)?;
+pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AppError> {
+    let slug = parse_slug("slug", &form.slug)?;
     check_name("name", &form.name)?;
     if form.description.chars().count() > 2_000 {
         return Err(invalid("description", "must be at most 2000 characters"));
@@ -107,7 +82,7 @@ pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AccountEr
     crate::domain::bounds::check_money(budget, crate::domain::bounds::MAX_BUDGET_PER_TASK)
         .map_err(|e| invalid("budget", e))?;
     Ok(WorkflowSettings {
-        slug: slug.to_owned(),
+        slug: slug.into_string(),
         name: form.name.trim().to_owned(),
         team_id: form.team_id,
         description: form.description.trim().to_owned(),
@@ -163,11 +138,11 @@ pub async fn workflow_for(
     db: &Db,
     viewer: &Viewer,
     workflow_id: i64,
-) -> Result<Workflow, AccountError> {
+) -> Result<Workflow, AppError> {
     match workflow::get_workflow(db, workflow_id).await {
         Ok(found) if viewer.defines_success(found.team_id) => Ok(found),
-        Ok(_) | Err(DbError::NotFound) => Err(AccountError::NotFound("workflow")),
-        Err(other) => Err(AccountError::Storage(other)),
+        Ok(_) | Err(DbError::NotFound) => Err(AppError::not_found("workflow")),
+        Err(other) => Err(AppError::from(other)),
     }
 }
 
@@ -178,7 +153,7 @@ pub async fn save_workflow(
     id: Option<i64>,
     form: &SettingsForm,
     now: i64,
-) -> Result<i64, AccountError> {
+) -> Result<i64, AppError> {
     let settings = parse_settings(form)?;
     let teams = identity::list_teams(db).await?;
     // Owners hear the same for another team's id as for one that does not exist.
@@ -253,10 +228,10 @@ pub async fn save_task_type(
     id: Option<i64>,
     form: &TaskTypeForm,
     now: i64,
-) -> Result<i64, AccountError> {
+) -> Result<i64, AppError> {
     let owner = workflow_for(db, viewer, workflow_id).await?;
-    let slug = form.slug.trim();
-    check_slug("slug", slug)?;
+    let slug = parse_slug("slug", &form.slug)?;
+    let slug = slug.as_str();
     check_name("name", &form.name)?;
     for (field, text) in [
         ("user_goal", &form.user_goal),
@@ -294,7 +269,7 @@ pub async fn save_task_type(
     if let Some(id) = id
         && !existing.iter().any(|t| t.id == id)
     {
-        return Err(AccountError::NotFound("task type"));
+        return Err(AppError::not_found("task type"));
     }
     if existing.iter().any(|t| t.slug == slug && Some(t.id) != id) {
         return Err(invalid(
@@ -351,7 +326,7 @@ pub async fn save_task_type(
 
 /// Reads a draft rule and checks it completely: its JSON, its shape, and every JSON Schema it
 /// holds (against the JSON Schema meta-schema).
-pub fn read_rule(definition: &str) -> Result<Rule, AccountError> {
+pub fn read_rule(definition: &str) -> Result<Rule, AppError> {
     let rule = Rule::from_json(definition).map_err(|e| {
         invalid(
             "definition",
@@ -364,7 +339,7 @@ pub fn read_rule(definition: &str) -> Result<Rule, AccountError> {
     Ok(rule)
 }
 
-fn check_schemas(rule: &Rule, path: &str) -> Result<(), AccountError> {
+fn check_schemas(rule: &Rule, path: &str) -> Result<(), AppError> {
     match rule {
         Rule::SchemaValid { schema } => {
             jsonschema::validator_for(schema).map(|_| ()).map_err(|e| {
@@ -389,16 +364,16 @@ pub async fn task_type_for(
     db: &Db,
     viewer: &Viewer,
     task_type_id: i64,
-) -> Result<(Workflow, TaskType), AccountError> {
+) -> Result<(Workflow, TaskType), AppError> {
     let task_types = workflow::list_all_task_types(db).await?;
     let task_type = task_types
         .into_iter()
         .find(|t| t.id == task_type_id)
-        .ok_or(AccountError::NotFound("task type"))?;
+        .ok_or(AppError::not_found("task type"))?;
     let owner = workflow_for(db, viewer, task_type.workflow_id)
         .await
         .map_err(|err| match err {
-            AccountError::NotFound(_) => AccountError::NotFound("task type"),
+            AppError::NotFound { .. } => AppError::not_found("task type"),
             other => other,
         })?;
     Ok((owner, task_type))
@@ -413,7 +388,7 @@ pub async fn preview_rule(
     task_type_id: i64,
     definition: &str,
     now: i64,
-) -> Result<RulePreview, AccountError> {
+) -> Result<RulePreview, AppError> {
     let (owner, task_type) = task_type_for(db, viewer, task_type_id).await?;
     let rule = read_rule(definition)?;
     let window = Window::ending(day_of(now), PREVIEW_DAYS);
@@ -493,7 +468,7 @@ pub async fn save_rule(
     definition: &str,
     reevaluate_from_day: Option<i64>,
     now: i64,
-) -> Result<SavedRule, AccountError> {
+) -> Result<SavedRule, AppError> {
     let (owner, task_type) = task_type_for(db, viewer, task_type_id).await?;
     let rule = read_rule(definition)?;
     let history = workflow::rule_history(db, task_type.id).await?;
@@ -595,7 +570,7 @@ pub async fn force_review(
     escalation_reason: Option<&str>,
     status: Option<TaskStatus>,
     now: i64,
-) -> Result<u64, AccountError> {
+) -> Result<u64, AppError> {
     let owner = workflow_for(db, viewer, workflow_id).await?;
     if !(1..=365).contains(&days) {
         return Err(invalid("days", "must be a whole number from 1 to 365"));
@@ -634,6 +609,14 @@ pub async fn force_review(
 mod tests {
     use super::*;
 
+    /// A refused field as `"field: reason"`.
+    fn refusal(err: &AppError) -> String {
+        match err {
+            AppError::InvalidParameter { field, reason, .. } => format!("{field}: {reason}"),
+            other => other.to_string(),
+        }
+    }
+
     #[test]
     fn percentages_become_basis_points() {
         assert_eq!(parse_percent("x", "90", 10_000).unwrap(), 9_000);
@@ -642,10 +625,7 @@ mod tests {
         assert_eq!(parse_percent("x", "0.25", 10_000).unwrap(), 25);
         for bad in ["", "101", "-1", "1.234", "ten", "1e2", "99999999999"] {
             let err = parse_percent("quality_target", bad, 10_000).unwrap_err();
-            assert!(
-                err.to_string().starts_with("quality_target: "),
-                "{bad}: {err}"
-            );
+            assert_eq!(err.field(), Some("quality_target"), "{bad}: {err}");
         }
     }
 
@@ -673,19 +653,14 @@ mod tests {
             ..form.clone()
         };
         assert_eq!(
-            parse_settings(&bad).unwrap_err().to_string(),
+            refusal(&parse_settings(&bad).unwrap_err()),
             "gate_window_days: must be a whole number from 1 to 365"
         );
         let bad = SettingsForm {
             budget: "-1".into(),
             ..form
         };
-        assert!(
-            parse_settings(&bad)
-                .unwrap_err()
-                .to_string()
-                .starts_with("budget: ")
-        );
+        assert!(refusal(&parse_settings(&bad).unwrap_err()).starts_with("budget: "));
     }
 
     #[test]
@@ -693,8 +668,7 @@ mod tests {
         assert!(read_rule(r#"{"kind":"not_reopened_within","hours":48}"#).is_ok());
         let err = read_rule(r#"{"kind":"schema_valid","schema":{"type":"nonsense"}}"#).unwrap_err();
         assert!(
-            err.to_string()
-                .starts_with("definition: rule.schema is not a valid JSON Schema"),
+            refusal(&err).starts_with("definition: rule.schema is not a valid JSON Schema"),
             "{err}"
         );
         let err =
@@ -702,7 +676,7 @@ mod tests {
         assert!(err.to_string().contains("rule.rules[0].field"), "{err}");
         let err = read_rule("{").unwrap_err();
         assert!(
-            err.to_string().starts_with("definition: is not a rule"),
+            refusal(&err).starts_with("definition: is not a rule"),
             "{err}"
         );
     }

@@ -5,8 +5,9 @@ use super::ApiError;
 use crate::ingest::wire::ItemError;
 use app::db::catalog::Catalog;
 use app::db::{Db, identity, now_ms, workflow};
+use app::error::AppError;
 use app::model::{KeyScope, Team, Workflow};
-use app::service::accounts::{AccountError, Actor, issue_api_key};
+use app::service::accounts::{Actor, issue_api_key};
 use app::service::auth::hash_api_key;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
@@ -171,7 +172,7 @@ pub async fn create_api_key(
     name: &str,
     scopes: &[KeyScope],
     created_by: Option<i64>,
-) -> Result<String, AccountError> {
+) -> Result<String, AppError> {
     let actor = Actor {
         user_id: created_by,
         name: "api",

@@ -12,6 +12,7 @@ mod params;
 
 use crate::AppState;
 use app::db::DbError;
+use app::error::ErrorCode;
 use axum::Json;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -106,45 +107,66 @@ impl IntoResponse for ApiError {
         let (status, code, message, field) = match &self {
             ApiError::MissingKey => (
                 StatusCode::UNAUTHORIZED,
-                "missing_api_key",
+                ErrorCode::MissingApiKey.as_str(),
                 self.to_string(),
                 None,
             ),
             ApiError::InvalidKey => (
                 StatusCode::UNAUTHORIZED,
-                "invalid_api_key",
+                ErrorCode::InvalidApiKey.as_str(),
                 self.to_string(),
                 None,
             ),
-            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone(), None),
-            ApiError::InvalidParameter { field, message } => (
-                StatusCode::BAD_REQUEST,
-                "invalid_parameter",
-                message.clone(),
-                Some(field.clone()),
-            ),
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone(), None),
-            ApiError::UnsupportedMediaType(m) => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+            ApiError::Forbidden(m) => (
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden.as_str(),
                 m.clone(),
                 None,
             ),
-            ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m.clone(), None),
-            ApiError::TimedOut(m) => (StatusCode::REQUEST_TIMEOUT, "timed_out", m.clone(), None),
+            ApiError::InvalidParameter { field, message } => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidParameter.as_str(),
+                message.clone(),
+                Some(field.clone()),
+            ),
+            ApiError::NotFound(m) => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound.as_str(),
+                m.clone(),
+                None,
+            ),
+            ApiError::UnsupportedMediaType(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType.as_str(),
+                m.clone(),
+                None,
+            ),
+            ApiError::TooLarge(m) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::TooLarge.as_str(),
+                m.clone(),
+                None,
+            ),
+            ApiError::TimedOut(m) => (
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::TimedOut.as_str(),
+                m.clone(),
+                None,
+            ),
             ApiError::BadBody {
                 message,
                 line,
                 column,
             } => {
-                let body = json!({"error": {"code": "malformed_json", "message": message, "line": line, "column": column}});
+                let body = json!({"error": {"code": ErrorCode::MalformedJson.as_str(), "message": message, "line": line, "column": column}});
                 return (StatusCode::BAD_REQUEST, Json(body)).into_response();
             }
             ApiError::TooManyRequests {
                 message,
                 retry_after,
             } => {
-                let body = json!({"error": {"code": "rate_limited", "message": message}});
+                let body =
+                    json!({"error": {"code": ErrorCode::RateLimited.as_str(), "message": message}});
                 let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
                 response
                     .headers_mut()
@@ -152,7 +174,7 @@ impl IntoResponse for ApiError {
                 return response;
             }
             ApiError::Busy => {
-                let body = json!({"error": {"code": "busy", "message": self.to_string()}});
+                let body = json!({"error": {"code": ErrorCode::Busy.as_str(), "message": self.to_string()}});
                 let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
                 response
                     .headers_mut()
@@ -163,11 +185,11 @@ impl IntoResponse for ApiError {
                 tracing::warn!(error = %self, source = ?self, "storage unavailable");
                 let (code, message) = match err {
                     DbError::ReadOnly(_) => (
-                        "read_only",
+                        ErrorCode::ReadOnly.as_str(),
                         "The database refused the write: it is read-only or the disk is full. Nothing in this request was stored; retry after Retry-After seconds.",
                     ),
                     _ => (
-                        "unavailable",
+                        ErrorCode::Unavailable.as_str(),
                         "The database is unavailable. Nothing in this request was stored; retry after Retry-After seconds.",
                     ),
                 };
@@ -182,7 +204,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %self, "figures cannot be counted");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "uncountable",
+                    ErrorCode::Uncountable.as_str(),
                     "These figures cannot be computed: the stored costs behind them add up to more than can be counted (about $9.2 trillion). The server log says which data.".to_owned(),
                     None,
                 )
@@ -191,7 +213,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = ?err, "storage error in the API");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
+                    ErrorCode::InternalError.as_str(),
                     "Something went wrong; it has been logged.".to_owned(),
                     None,
                 )

@@ -443,3 +443,17 @@ pub async fn people(db: &Db) -> People {
         owner: ids[1],
     }
 }
+
+/// A server function's refusal of one field as `"field: reason"` (its `field` and `reason` on
+/// the wire), or the whole body when it is not one.
+pub fn refusal(body: &str) -> String {
+    let error: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    match (
+        error["code"].as_str(),
+        error["field"].as_str(),
+        error["reason"].as_str(),
+    ) {
+        (Some("invalid_parameter"), Some(field), Some(reason)) => format!("{field}: {reason}"),
+        _ => body.to_owned(),
+    }
+}

@@ -5,6 +5,7 @@ mod definitions;
 mod demo;
 mod durability;
 mod engine;
+mod errors;
 mod faults;
 mod hardening;
 mod helpers;
