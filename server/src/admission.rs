@@ -6,12 +6,12 @@
 //! jobs always find a connection; sign-ins, which hash a password, have their own small share.
 
 use crate::AppState;
-use crate::api::ApiError;
-use crate::limits::{Limits, Share};
+use crate::error::ApiError;
+use crate::limits::{Limits, Refused, Share};
 use app::db::Db;
 use app::service::auth::hash_api_key;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -53,45 +53,6 @@ impl Sender {
 
     fn forgettable(&self) -> bool {
         self.in_flight == 0 && self.tokens >= self.share.burst
-    }
-}
-
-/// Why a request was not admitted, and when to try again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refused {
-    /// The sender has its share of requests in progress.
-    TooManyAtOnce,
-    /// The sender is over its rate; seconds until a request would be admitted.
-    TooFast(u64),
-    /// The server as a whole is at a limit.
-    Busy,
-}
-
-impl Refused {
-    pub fn retry_after(&self) -> u64 {
-        match self {
-            Refused::TooManyAtOnce | Refused::Busy => 1,
-            Refused::TooFast(seconds) => *seconds,
-        }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Refused::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::TOO_MANY_REQUESTS,
-        }
-    }
-
-    pub fn message(&self) -> String {
-        match self {
-            Refused::TooManyAtOnce => {
-                "too many requests in progress for this API key or address; retry after Retry-After seconds".to_owned()
-            }
-            Refused::TooFast(seconds) => format!(
-                "too many requests per second for this API key or address; retry in {seconds} s"
-            ),
-            Refused::Busy => "the server is busy; retry after Retry-After seconds".to_owned(),
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! storage as the API, a chunk per transaction with the progress recorded in it, so an
 //! interrupted import resumes where it stopped and a repeated one changes nothing.
 
-use crate::api::ApiCaller;
+use crate::caller::ApiCaller;
 use crate::ingest::{Batch, store_batch};
 use anyhow::{Context, bail};
 use app::db::catalog::Catalog;

@@ -4,9 +4,11 @@
 pub mod admission;
 pub mod api;
 pub mod bench;
+pub mod caller;
 pub mod config;
 pub mod connections;
 pub mod demo;
+pub mod error;
 pub mod export;
 pub mod fuzzing;
 pub mod health;
@@ -78,6 +80,13 @@ impl FromRef<AppState> for ingest::IngestSlots {
 impl FromRef<AppState> for Arc<admission::Admission> {
     fn from_ref(state: &AppState) -> Self {
         state.admission.clone()
+    }
+}
+
+/// The memory budget bodies are read within, shared by every route that takes uploads.
+impl FromRef<AppState> for intake::Budget {
+    fn from_ref(state: &AppState) -> Self {
+        state.admission.intake.clone()
     }
 }
 

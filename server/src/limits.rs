@@ -4,6 +4,7 @@
 //! ([`crate::config::LimitArgs`]); tests set small ones directly.
 
 use crate::config::LimitArgs;
+use axum::http::StatusCode;
 use std::time::Duration;
 
 /// Requests in progress at once and requests per second, for one API key or one address.
@@ -71,6 +72,45 @@ impl From<&LimitArgs> for Limits {
             password_hashes: args.password_hashes as usize,
             reserved_connections: args.reserved_connections as usize,
             intake_memory: args.intake_memory_mib as usize * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a request was not admitted, and when to try again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The sender has its share of requests in progress.
+    TooManyAtOnce,
+    /// The sender is over its rate; seconds until a request would be admitted.
+    TooFast(u64),
+    /// The server as a whole is at a limit.
+    Busy,
+}
+
+impl Refused {
+    pub fn retry_after(&self) -> u64 {
+        match self {
+            Refused::TooManyAtOnce | Refused::Busy => 1,
+            Refused::TooFast(seconds) => *seconds,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refused::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Refused::TooManyAtOnce => {
+                "too many requests in progress for this API key or address; retry after Retry-After seconds".to_owned()
+            }
+            Refused::TooFast(seconds) => format!(
+                "too many requests per second for this API key or address; retry in {seconds} s"
+            ),
+            Refused::Busy => "the server is busy; retry after Retry-After seconds".to_owned(),
         }
     }
 }

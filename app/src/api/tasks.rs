@@ -4,10 +4,7 @@
 use crate::error::AppError;
 use crate::views::tasks::{TaskList, TaskQuery, TaskTrace};
 #[cfg(feature = "ssr")]
-use crate::views::{
-    choice::Choice,
-    tasks::{PAGE_SIZE, TraceAttemptRow, TraceCallRow},
-};
+use crate::views::tasks::{TraceAttemptRow, TraceCallRow};
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "get_task_trace")]
@@ -185,75 +182,5 @@ pub async fn list_tasks(query: TaskQuery) -> Result<TaskList, AppError> {
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
     let db = db()?;
-    let catalog = crate::db::catalog::Catalog::load(&db).await?;
-    let (search, window) =
-        crate::service::tasks::search_of(&viewer, &catalog, &query, crate::db::now_ms())
-            .map_err(AppError::from_field_problem)?;
-    let page = match query.page.trim() {
-        "" => 0,
-        text => text
-            .parse::<u64>()
-            .ok()
-            .filter(|page| *page <= crate::domain::bounds::MAX_PAGE)
-            .ok_or_else(|| {
-                AppError::from_field_problem(format!(
-                    "page: must be a whole number from 0 to {}",
-                    crate::domain::bounds::MAX_PAGE
-                ))
-            })?,
-    };
-    let load = async {
-        let total = crate::db::task::count_tasks(&db, &search).await?;
-        let rows = crate::db::task::search_tasks(
-            &db,
-            &search,
-            &query.sort,
-            PAGE_SIZE,
-            page as i64 * PAGE_SIZE,
-        )
-        .await?;
-        Ok::<_, crate::db::DbError>((total, rows))
-    };
-    let (total, rows) = load.await?;
-    let visible: Vec<&crate::model::Workflow> = catalog
-        .workflows
-        .iter()
-        .filter(|w| viewer.sees_team(w.team_id))
-        .collect();
-    let chosen = search.workflow_id;
-    Ok(TaskList {
-        rows: rows
-            .iter()
-            .map(|row| crate::service::tasks::line(&catalog, row))
-            .collect(),
-        total,
-        page,
-        pages: (total.max(0) as u64).div_ceil(PAGE_SIZE as u64),
-        window,
-        workflows: visible
-            .iter()
-            .map(|w| Choice {
-                value: w.slug.clone(),
-                label: w.name.clone(),
-            })
-            .collect(),
-        task_types: catalog
-            .task_types
-            .iter()
-            .filter(|t| chosen == Some(t.workflow_id))
-            .map(|t| Choice {
-                value: t.slug.clone(),
-                label: t.name.clone(),
-            })
-            .collect(),
-        versions: catalog
-            .config_versions
-            .iter()
-            .filter(|v| chosen == Some(v.workflow_id))
-            .map(|v| Choice {
-                value: v.label.clone(),
-                label: v.label.clone(),
-            })
-            .collect(),
-    })
+    crate::service::tasks::list(&db, &viewer, &query, crate::db::now_ms()).await
 }

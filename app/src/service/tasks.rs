@@ -1,15 +1,95 @@
 //! The task list: filters read from the address, checked and turned into a search; rows as the
 //! page and the CSV export show them.
 
+use crate::db::Db;
 use crate::db::catalog::Catalog;
 use crate::db::task::{TASK_SORTS, TaskListRow, TaskSearch};
 use crate::domain::Micros;
 use crate::domain::status::TaskStatus;
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
+use crate::error::AppError;
 use crate::report::{PeriodAsked, PeriodLimits};
 use crate::service::exports::csv_field;
 use crate::views::access::Viewer;
-use crate::views::tasks::{TaskLine, TaskQuery};
+use crate::views::choice::Choice;
+use crate::views::tasks::{PAGE_SIZE, TaskLine, TaskList, TaskQuery};
+
+/// One page of the tasks `viewer` may see that match `query`, with the choices its filters
+/// offer, or the first bad filter by name.
+pub async fn list(
+    db: &Db,
+    viewer: &Viewer,
+    query: &TaskQuery,
+    now: i64,
+) -> Result<TaskList, AppError> {
+    let catalog = Catalog::load(db).await?;
+    let (search, window) =
+        search_of(viewer, &catalog, query, now).map_err(AppError::from_field_problem)?;
+    let page = match query.page.trim() {
+        "" => 0,
+        text => text
+            .parse::<u64>()
+            .ok()
+            .filter(|page| *page <= crate::domain::bounds::MAX_PAGE)
+            .ok_or_else(|| {
+                AppError::from_field_problem(format!(
+                    "page: must be a whole number from 0 to {}",
+                    crate::domain::bounds::MAX_PAGE
+                ))
+            })?,
+    };
+    let load = async {
+        let total = crate::db::task::count_tasks(db, &search).await?;
+        let rows = crate::db::task::search_tasks(
+            db,
+            &search,
+            &query.sort,
+            PAGE_SIZE,
+            page as i64 * PAGE_SIZE,
+        )
+        .await?;
+        Ok::<_, crate::db::DbError>((total, rows))
+    };
+    let (total, rows) = load.await?;
+    let visible: Vec<&crate::model::Workflow> = catalog
+        .workflows
+        .iter()
+        .filter(|w| viewer.sees_team(w.team_id))
+        .collect();
+    let chosen = search.workflow_id;
+    Ok(TaskList {
+        rows: rows.iter().map(|row| line(&catalog, row)).collect(),
+        total,
+        page,
+        pages: (total.max(0) as u64).div_ceil(PAGE_SIZE as u64),
+        window,
+        workflows: visible
+            .iter()
+            .map(|w| Choice {
+                value: w.slug.clone(),
+                label: w.name.clone(),
+            })
+            .collect(),
+        task_types: catalog
+            .task_types
+            .iter()
+            .filter(|t| chosen == Some(t.workflow_id))
+            .map(|t| Choice {
+                value: t.slug.clone(),
+                label: t.name.clone(),
+            })
+            .collect(),
+        versions: catalog
+            .config_versions
+            .iter()
+            .filter(|v| chosen == Some(v.workflow_id))
+            .map(|v| Choice {
+                value: v.label.clone(),
+                label: v.label.clone(),
+            })
+            .collect(),
+    })
+}
 
 /// Checks the filters and builds the search, or names the first bad filter. Also returns the
 /// window in words.

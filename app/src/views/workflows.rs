@@ -29,7 +29,7 @@ pub struct WorkflowsView {
 }
 
 /// A workflow's settings as the form shows and sends them (exact values, not rounded for
-/// reading); `crate::service::success::parse_settings` checks them. `id` is 0 for a new workflow.
+/// reading); the success service checks them (`parse_settings`). `id` is 0 for a new workflow.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingsForm {
     pub id: i64,

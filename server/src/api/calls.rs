@@ -3,7 +3,8 @@
 //! `/api/v1/figures`).
 
 use super::params::{ApiQuery, FilterAsked, api_days, window};
-use super::{ApiCaller, ApiError};
+use crate::caller::ApiCaller;
+use crate::error::ApiError;
 use app::db::catalog::Catalog;
 use app::db::{Db, rollup};
 use app::domain::time::format_day;
@@ -64,7 +65,7 @@ fn share(part: u64, whole: u64) -> Option<f64> {
     params(CallsQuery),
     responses(
         (status = 200, description = "Calls, errors, tokens, spend and latency by step, model or provider", body = CallsOut),
-        super::docs::ReadErrors,
+        crate::error::ReadErrors,
     ))]
 pub async fn get_call_figures(
     State(db): State<Db>,

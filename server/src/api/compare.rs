@@ -3,7 +3,8 @@
 
 use super::figures::GroupOut;
 use super::params::{ApiQuery, FilterAsked, api_days, version_id, window};
-use super::{ApiCaller, ApiError};
+use crate::caller::ApiCaller;
+use crate::error::ApiError;
 use app::db::catalog::{Catalog, window_rows};
 use app::db::{Db, DbError};
 use app::domain::compare::{RateChange, compare_sets};
@@ -92,7 +93,7 @@ async fn one_set(
     params(CompareQuery),
     responses(
         (status = 200, description = "Baseline and candidate side by side", body = ComparisonOut),
-        super::docs::ReadErrors,
+        crate::error::ReadErrors,
     ))]
 pub async fn get_comparison(
     State(db): State<Db>,

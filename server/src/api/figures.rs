@@ -1,7 +1,8 @@
 //! `GET /api/v1/figures`: the CPST engine's figures for any filter and grouping, as JSON or CSV.
 
 use super::params::{ApiQuery, FilterAsked, api_days, flag, grouping, window};
-use super::{ApiCaller, ApiError};
+use crate::caller::ApiCaller;
+use crate::error::ApiError;
 use app::db::catalog::{Catalog, task_lines, window_rows};
 use app::db::{Db, DbError};
 use app::domain::Micros;
@@ -229,7 +230,7 @@ fn component_key(label: &str) -> &'static str {
             (FiguresOut = "application/json"),
             (String = "text/csv"),
         )),
-        super::docs::ReadErrors,
+        crate::error::ReadErrors,
     ))]
 pub async fn get_figures(
     State(db): State<Db>,

@@ -1,7 +1,8 @@
 //! `GET /api/v1/gate`: one workflow's autonomy gate over its gate window, with its evidence.
 
 use super::params::{ApiQuery, FilterAsked, window};
-use super::{ApiCaller, ApiError};
+use crate::caller::ApiCaller;
+use crate::error::ApiError;
 use app::db::Db;
 use app::db::catalog::Catalog;
 use app::domain::time::format_day;
@@ -54,7 +55,7 @@ pub struct GateOut {
     params(GateQuery),
     responses(
         (status = 200, description = "The autonomy gate of one workflow with its evidence", body = GateOut),
-        super::docs::ReadErrors,
+        crate::error::ReadErrors,
     ))]
 pub async fn get_gate(
     State(db): State<Db>,

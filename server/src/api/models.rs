@@ -2,7 +2,8 @@
 //! workflow's traffic; per workflow, the cheapest model per successful task.
 
 use super::params::{ApiQuery, FilterAsked, api_days, window};
-use super::{ApiCaller, ApiError};
+use crate::caller::ApiCaller;
+use crate::error::ApiError;
 use app::db::catalog::{Catalog, window_rows};
 use app::db::{Db, DbError};
 use app::domain::time::format_day;
@@ -119,7 +120,7 @@ impl From<&Winner> for WinnerOut {
     params(ModelsQuery),
     responses(
         (status = 200, description = "Weighted CPST per model and the cheapest model per workflow", body = ModelsOut),
-        super::docs::ReadErrors,
+        crate::error::ReadErrors,
     ))]
 pub async fn get_models(
     State(db): State<Db>,

@@ -2,7 +2,8 @@
 //! OpenAPI document lists), the window through the one period parser, the filters (by slug
 //! and label, as people write them) and the grouping. Each failure names its parameter.
 
-use super::{ApiCaller, ApiError, Unseen};
+use crate::caller::{ApiCaller, Unseen};
+use crate::error::ApiError;
 use app::db::catalog::Catalog;
 use app::db::now_ms;
 use app::domain::time::day_of;

@@ -5,10 +5,12 @@
 //! refused by name while the rest are stored (207). Verdicts are decided before the answer;
 //! the rollups the figures read follow within moments (see `jobs`).
 
+pub mod schema;
 mod store;
 pub mod wire;
 
-use crate::api::{ApiCaller, ApiError};
+use crate::caller::ApiCaller;
+use crate::error::ApiError;
 use app::db::catalog::Catalog;
 use app::db::health::WriteHealth;
 use app::db::rollup::mark_dirty;
@@ -140,23 +142,23 @@ impl<'de> serde::de::Visitor<'de> for ItemVisitor {
 
 /// Stores a batch of tasks, attempts, calls, outcome events and grades.
 #[utoipa::path(post, path = "/api/v1/ingest", tag = "ingest",
-    request_body(content = crate::api::docs::BatchIn, content_type = "application/json"),
+    request_body(content = schema::BatchIn, content_type = "application/json"),
     responses(
-        (status = 200, description = "Every item stored (or already stored)", body = crate::api::docs::BatchResult),
-        (status = 207, description = "Valid items stored; the refused ones listed with their reason", body = crate::api::docs::BatchResult),
-        (status = 400, description = "Malformed JSON, with line and column", body = crate::api::docs::ErrorBody),
-        (status = 401, description = "No valid API key", body = crate::api::docs::ErrorBody),
-        (status = 408, description = "The body did not arrive within the body timeout", body = crate::api::docs::ErrorBody),
-        (status = 413, description = "The body is over 16 MiB (also once decompressed)", body = crate::api::docs::ErrorBody),
-        (status = 415, description = "Not application/json, or an encoding other than gzip", body = crate::api::docs::ErrorBody),
-        (status = 429, description = "Too many requests in progress or per second for this key; retry after Retry-After seconds", body = crate::api::docs::ErrorBody),
-        (status = 503, description = "Busy, over the upload memory budget, or the database is unavailable; retry after Retry-After seconds", body = crate::api::docs::ErrorBody),
+        (status = 200, description = "Every item stored (or already stored)", body = schema::BatchResult),
+        (status = 207, description = "Valid items stored; the refused ones listed with their reason", body = schema::BatchResult),
+        (status = 400, description = "Malformed JSON, with line and column", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid API key", body = crate::error::ErrorBody),
+        (status = 408, description = "The body did not arrive within the body timeout", body = crate::error::ErrorBody),
+        (status = 413, description = "The body is over 16 MiB (also once decompressed)", body = crate::error::ErrorBody),
+        (status = 415, description = "Not application/json, or an encoding other than gzip", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many requests in progress or per second for this key; retry after Retry-After seconds", body = crate::error::ErrorBody),
+        (status = 503, description = "Busy, over the upload memory budget, or the database is unavailable; retry after Retry-After seconds", body = crate::error::ErrorBody),
     ))]
 pub async fn post_batch(
     State(db): State<Db>,
     State(slots): State<IngestSlots>,
     State(health): State<WriteHealth>,
-    State(admission): State<Arc<crate::admission::Admission>>,
+    State(intake): State<crate::intake::Budget>,
     caller: ApiCaller,
     headers: HeaderMap,
     body: Body,
@@ -178,7 +180,7 @@ pub async fn post_batch(
         sent: MAX_BODY,
         decoded: MAX_BODY,
     };
-    let body = crate::intake::read_body(body, &headers, limits, &admission.intake)
+    let body = crate::intake::read_body(body, &headers, limits, &intake)
         .await
         .map_err(ApiError::from)?;
     // serde takes a struct from an array too (`[]` would be an empty batch): a batch is an object.

@@ -4,7 +4,7 @@
 //! same id with other content is a conflict rather than a silent rewrite of money.
 
 use super::wire::{self, AttemptIn, CallIn, GradeIn, ItemError, OutcomeIn, TaskIn};
-use crate::api::ApiCaller;
+use crate::caller::{ApiCaller, Unseen};
 use app::db::catalog::Catalog;
 use app::db::task::Stored;
 use app::db::{DbResult, Tx, config_version, grade, outcome, queue, task};
@@ -188,11 +188,11 @@ impl<'a> Ingest<'a> {
     fn workflow(&self, slug: &str) -> Result<&Workflow, Outcome> {
         match self.caller.workflow(self.catalog, slug) {
             Ok(workflow) => Ok(workflow),
-            Err(crate::api::Unseen::Unknown) => Err(Outcome::invalid(ItemError::new(
+            Err(Unseen::Unknown) => Err(Outcome::invalid(ItemError::new(
                 "workflow",
                 format!("no workflow has the slug '{slug}'"),
             ))),
-            Err(crate::api::Unseen::OutOfScope) => Err(Outcome::Rejected {
+            Err(Unseen::OutOfScope) => Err(Outcome::Rejected {
                 status: 403,
                 code: "forbidden",
                 error: ItemError::new(

@@ -8,10 +8,11 @@
 
 pub(crate) mod spans;
 
-use crate::admission::Refused;
-use crate::api::{ApiCaller, ApiError};
+use crate::caller::ApiCaller;
+use crate::error::ApiError;
 use crate::ingest::{IngestSlots, MAX_BODY, MAX_ITEMS, Results, write_batch};
 use crate::intake::{IntakeError, SizeLimits, read_body};
+use crate::limits::Refused;
 use app::db::health::WriteHealth;
 use app::db::{Db, DbError, now_ms};
 use axum::body::Body;
@@ -196,7 +197,7 @@ pub async fn post_traces(
     State(db): State<Db>,
     State(slots): State<IngestSlots>,
     State(health): State<WriteHealth>,
-    State(admission): State<std::sync::Arc<crate::admission::Admission>>,
+    State(intake): State<crate::intake::Budget>,
     caller: Result<ApiCaller, ApiError>,
     headers: HeaderMap,
     body: Body,
@@ -221,7 +222,7 @@ pub async fn post_traces(
             sent: MAX_BODY,
             decoded: MAX_DECODED,
         },
-        &admission.intake,
+        &intake,
     )
     .await;
     let body = match body {

@@ -542,7 +542,7 @@ async fn a_call_sent_twice_in_one_batch_is_stored_once() {
 async fn calls_written_beside_their_attempt_still_join_it() {
     for t in test_databases().await {
         catalog(&t.db).await;
-        let caller = server::api::ApiCaller::unrestricted(0);
+        let caller = server::caller::ApiCaller::unrestricted(0);
         let catalog = app::db::catalog::Catalog::load(&t.db).await.unwrap();
         let full = batch(&today());
         let first: server::ingest::Batch =

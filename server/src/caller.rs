@@ -1,7 +1,7 @@
 //! API keys: `Authorization: Bearer <key>`, looked up by digest, limited to the workflows of
 //! the teams and workflows the key was scoped to.
 
-use super::ApiError;
+use crate::error::ApiError;
 use crate::ingest::wire::ItemError;
 use app::db::catalog::Catalog;
 use app::db::{Db, identity, now_ms, workflow};
