@@ -1,0 +1,172 @@
+//! One task's trace: every attempt and call with its cost, the outcomes and grades, and how
+//! the verdict was reached. The number behind every aggregate can be followed to here.
+
+use crate::db::{Db, DbError, grade, identity, outcome, task, workflow};
+use crate::domain::Micros;
+use crate::domain::rule::Rule;
+use crate::domain::time::format_instant;
+use crate::error::AppError;
+use crate::views::access::Viewer;
+use crate::views::tasks::{TaskTrace, TraceAttemptRow, TraceCallRow};
+
+/// The trace of the task with this id, when `viewer` sees its workflow's team; otherwise the
+/// same not-found answer as for a task that does not exist.
+pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, AppError> {
+    let not_found = || AppError::not_found("task");
+    let found = match task::get_task(db, id).await {
+        Ok(found) => found,
+        Err(DbError::NotFound) => return Err(not_found()),
+        Err(other) => return Err(other.into()),
+    };
+    let load = async {
+        let flow = workflow::get_workflow(db, found.workflow_id).await?;
+        Ok::<_, DbError>((flow.team_id, flow))
+    };
+    let (team, flow) = load.await?;
+    // A task is seen by whoever sees its workflow: the team it is booked to does not widen that.
+    if !viewer.sees_team(team) {
+        return Err(not_found());
+    }
+    let load = async {
+        let task_types = workflow::list_task_types(db, flow.id).await?;
+        let versions = crate::db::config_version::list_config_versions(db, flow.id).await?;
+        let rules = workflow::workflow_rules(db, flow.id).await?;
+        let attempts = task::list_attempts(db, found.id).await?;
+        let calls = task::list_task_calls(db, found.id).await?;
+        let outcomes = outcome::list_task_outcomes(db, found.id).await?;
+        let grades = grade::list_task_grades(db, found.id).await?;
+        let users = identity::list_users(db).await?;
+        let grader = |g: &crate::model::Grade| {
+            g.reviewer_id
+                .and_then(|id| users.iter().find(|u| u.id == id))
+                .map_or_else(|| g.grader.clone(), |u| u.name.clone())
+        };
+        let span_ms = calls
+            .iter()
+            .map(|c| c.started_at - found.started_at + c.latency_ms)
+            .max()
+            .unwrap_or(0)
+            .max(found.finished_at.map_or(0, |f| f - found.started_at))
+            .max(1);
+        let pretty = |json: Option<&str>| {
+            json.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+                .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                .unwrap_or_default()
+        };
+        let parts = [
+            ("Model", found.model_cost_micros),
+            ("Tool", found.tool_cost_micros),
+            ("Retry", found.retry_cost_micros),
+            ("Cache", found.cache_cost_micros),
+            ("Human review", found.labour_cost_micros),
+        ];
+        let total: i64 = parts.iter().map(|(_, m)| m).sum();
+        Ok::<_, DbError>(TaskTrace {
+            id: found.id,
+            external_id: found.external_id.clone(),
+            workflow: flow.name.clone(),
+            workflow_slug: flow.slug.clone(),
+            task_type: found
+                .task_type_id
+                .and_then(|id| task_types.iter().find(|t| t.id == id))
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            segment: found.segment.clone(),
+            version: found
+                .config_version_id
+                .and_then(|id| versions.iter().find(|v| v.id == id))
+                .map(|v| v.label.clone())
+                .unwrap_or_default(),
+            started: format_instant(found.started_at),
+            duration_ms: found.finished_at.map_or(0, |f| f - found.started_at),
+            reported: found.reported_status.as_str().to_owned(),
+            status: found.status.label().to_owned(),
+            reason: found.status_reason.clone(),
+            rule: found
+                .status_rule_id
+                .and_then(|id| rules.iter().find(|r| r.id == id))
+                .map(|r| match Rule::from_json(&r.definition) {
+                    Ok(rule) => format!("v{}: succeeds when {}", r.version, rule.describe()),
+                    Err(_) => format!("v{}", r.version),
+                })
+                .unwrap_or_default(),
+            escalation_reason: found.escalation_reason.clone().unwrap_or_default(),
+            costs: parts
+                .iter()
+                .map(|(name, m)| ((*name).to_owned(), Micros(*m).to_string()))
+                .chain(std::iter::once((
+                    "Total".to_owned(),
+                    Micros(total).to_string(),
+                )))
+                .collect(),
+            attempts: attempts
+                .iter()
+                .map(|a| TraceAttemptRow {
+                    number: a.number,
+                    correlation_id: a.correlation_id.clone(),
+                    status: a.status.as_str().to_owned(),
+                    error: a.error.clone().unwrap_or_default(),
+                    calls: calls
+                        .iter()
+                        .filter(|c| c.attempt_id == Some(a.id))
+                        .map(|c| TraceCallRow {
+                            kind: c.kind.as_str().to_owned(),
+                            step: c.step.clone(),
+                            model: match c.model.as_str() {
+                                "" => String::new(),
+                                model => format!("{}/{model}", c.provider),
+                            },
+                            input_tokens: c.input_tokens,
+                            output_tokens: c.output_tokens,
+                            cache_read_tokens: c.cache_read_tokens,
+                            cost: c.cost_micros.to_string(),
+                            cost_source: c.cost_source.as_str().to_owned(),
+                            offset_ms: (c.started_at - found.started_at).max(0),
+                            latency_ms: c.latency_ms,
+                            status: c.status.as_str().to_owned(),
+                            error: c.error_type.clone().unwrap_or_default(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            span_ms,
+            outcomes: outcomes
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{}: {} ({})",
+                        format_instant(o.occurred_at),
+                        o.kind.as_str(),
+                        o.source
+                    )
+                })
+                .collect(),
+            grades: grades
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{}: {} by {}, {}, {:.1} minutes{}",
+                        format_instant(g.graded_at),
+                        g.verdict.as_str(),
+                        grader(g),
+                        match g.edit_severity {
+                            crate::domain::status::EditSeverity::None => "no edits",
+                            crate::domain::status::EditSeverity::Cosmetic => "cosmetic edits",
+                            crate::domain::status::EditSeverity::Factual => "factual edits",
+                        },
+                        g.review_seconds as f64 / 60.0,
+                        if g.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", g.note)
+                        }
+                    )
+                })
+                .collect(),
+            input_summary: found.input_summary.clone(),
+            output: pretty(found.output.as_deref()),
+            expected: pretty(found.expected.as_deref()),
+        })
+    };
+    load.await.map_err(AppError::from)
+}
