@@ -5,9 +5,12 @@
 pub mod access;
 pub mod accounts;
 pub mod auth;
+pub mod compare;
 pub mod costs;
 pub mod exports;
 pub mod gate;
 pub mod review;
 pub mod success;
 pub mod tasks;
+pub mod trace;
+pub mod workflows;

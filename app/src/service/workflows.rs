@@ -1,0 +1,457 @@
+//! The workflow pages: the list of workflows, and one workflow's page (its definition and
+//! task types with their rules, unit economics, engineering health, trend and review health).
+
+use crate::db::catalog::Catalog;
+use crate::db::{Db, identity, workflow};
+use crate::domain::{Micros, cpst::Cpst};
+use crate::error::AppError;
+use crate::views::access::Viewer;
+use crate::views::{
+    choice::Choice,
+    format::{plain_dollars, plain_percent},
+    workflows::{
+        Economics, EconomicsRow, EngineeringHealth, RuleVersion, SettingsForm, TaskTypeView,
+        TrendBy, TrendRow, WorkflowDetail, WorkflowRow, WorkflowsView,
+    },
+};
+
+/// The workflows `viewer` sees, with the teams they may add one to.
+pub async fn list(db: &Db, viewer: &Viewer) -> Result<WorkflowsView, AppError> {
+    let load = async {
+        let teams = identity::list_teams(db).await?;
+        let task_types = workflow::list_all_task_types(db).await?;
+        let workflows = workflow::list_workflows(db).await?;
+        Ok::<_, crate::db::DbError>(WorkflowsView {
+            workflows: workflows
+                .iter()
+                .filter(|w| viewer.sees_team(w.team_id))
+                .map(|w| WorkflowRow {
+                    slug: w.slug.clone(),
+                    name: w.name.clone(),
+                    team: teams
+                        .iter()
+                        .find(|t| t.id == w.team_id)
+                        .map(|t| t.name.clone())
+                        .unwrap_or_default(),
+                    budget: w.budget_cpst_micros.to_string(),
+                    quality_target: format!("{}%", plain_percent(w.quality_target_bp)),
+                    sampling: format!("{}%", plain_percent(w.review_sampling_bp)),
+                    task_types: task_types.iter().filter(|t| t.workflow_id == w.id).count(),
+                    autonomy_level: w.autonomy_level,
+                })
+                .collect(),
+            teams: team_choices(viewer, &teams),
+        })
+    };
+    load.await.map_err(AppError::from)
+}
+
+/// The page of the workflow `slug`, when `viewer` sees it; review health and agreement only
+/// for those who define its success.
+pub async fn page(
+    db: &Db,
+    viewer: &Viewer,
+    slug: &str,
+    trend_by: TrendBy,
+    now: i64,
+) -> Result<WorkflowDetail, AppError> {
+    let found = workflow::find_workflow_by_slug(db, slug)
+        .await?
+        .filter(|w| viewer.sees_team(w.team_id))
+        .ok_or_else(|| AppError::not_found("workflow"))?;
+    let load = async {
+        let catalog = Catalog::load(db).await?;
+        let teams = &catalog.teams;
+        let editable = viewer.defines_success(found.team_id);
+        let health = match editable {
+            true => Some(crate::service::review::health(db, &found, now).await?),
+            false => None,
+        };
+        let agreement = match editable {
+            true => Some(crate::service::review::agreement_of(db, &found, now).await?),
+            false => None,
+        };
+        Ok::<_, crate::db::DbError>(WorkflowDetail {
+            summary: summary(&found),
+            team: teams
+                .iter()
+                .find(|t| t.id == found.team_id)
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            task_types: task_type_views(db, found.id).await?,
+            trend_by,
+            trend: trend(db, &catalog, &found, now, trend_by).await?,
+            economics: economics(db, &catalog, &found, now).await?,
+            health_30d: engineering(db, &catalog, &found, now).await?,
+            settings: settings_form(&found),
+            editable,
+            teams: team_choices(viewer, teams),
+            health,
+            agreement,
+        })
+    };
+    load.await.map_err(AppError::from)
+}
+
+fn team_choices(
+    viewer: &crate::views::access::Viewer,
+    teams: &[crate::model::Team],
+) -> Vec<Choice> {
+    teams
+        .iter()
+        .filter(|t| viewer.defines_success(t.id))
+        .map(|t| Choice {
+            value: t.id.to_string(),
+            label: t.name.clone(),
+        })
+        .collect()
+}
+
+fn settings_form(w: &crate::model::Workflow) -> SettingsForm {
+    SettingsForm {
+        id: w.id,
+        slug: w.slug.clone(),
+        name: w.name.clone(),
+        team_id: w.team_id,
+        description: w.description.clone(),
+        budget: plain_dollars(w.budget_cpst_micros),
+        quality_target: plain_percent(w.quality_target_bp),
+        gate_window_days: w.gate_window_days.to_string(),
+        gate_min_sample: w.gate_min_sample.to_string(),
+        drift_tolerance: plain_percent(w.drift_tolerance_bp),
+        sampling_rate: plain_percent(w.review_sampling_bp),
+        second_grader_rate: plain_percent(w.second_grader_bp),
+    }
+}
+
+fn summary(w: &crate::model::Workflow) -> Vec<(String, String)> {
+    vec![
+        ("CPST budget".into(), w.budget_cpst_micros.to_string()),
+        (
+            "Quality target".into(),
+            format!(
+                "{}% success, proven over at least {} decided tasks in {} days",
+                plain_percent(w.quality_target_bp),
+                w.gate_min_sample,
+                w.gate_window_days
+            ),
+        ),
+        (
+            "Cost drift tolerance".into(),
+            format!(
+                "{}% over the previous window",
+                plain_percent(w.drift_tolerance_bp)
+            ),
+        ),
+        (
+            "Review sampling".into(),
+            format!(
+                "{}% of finished tasks, {}% of those graded twice",
+                plain_percent(w.review_sampling_bp),
+                plain_percent(w.second_grader_bp)
+            ),
+        ),
+        ("Autonomy level".into(), w.autonomy_level.to_string()),
+    ]
+}
+
+async fn task_type_views(
+    db: &crate::db::Db,
+    workflow_id: i64,
+) -> Result<Vec<TaskTypeView>, crate::db::DbError> {
+    use crate::db::workflow;
+    use crate::domain::rule::Rule;
+    use crate::domain::time::format_instant;
+
+    let task_types = workflow::list_task_types(db, workflow_id).await?;
+    let segments = workflow::all_segments(db).await?;
+    let rules = workflow::workflow_rules(db, workflow_id).await?;
+    Ok(task_types
+        .into_iter()
+        .map(|t| TaskTypeView {
+            segments: segments
+                .iter()
+                .filter(|(id, _)| *id == t.id)
+                .map(|(_, s)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            rules: rules
+                .iter()
+                .filter(|r| r.task_type_id == t.id)
+                .map(|r| RuleVersion {
+                    version: r.version,
+                    description: Rule::from_json(&r.definition)
+                        .map(|rule| rule.describe())
+                        .unwrap_or_else(|e| format!("unreadable rule: {e}")),
+                    definition: r.definition.clone(),
+                    effective_from: format_instant(r.effective_from),
+                })
+                .collect(),
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+            user_goal: t.user_goal,
+            pass_condition: t.pass_condition,
+            review_method: t.review_method.as_str().to_owned(),
+        })
+        .collect())
+}
+
+/// The workflow's last 30 days by cost component, task type and segment.
+async fn economics(
+    db: &crate::db::Db,
+    catalog: &crate::db::catalog::Catalog,
+    flow: &crate::model::Workflow,
+    now: i64,
+) -> Result<Economics, crate::db::DbError> {
+    use crate::db::catalog::window_rows;
+    use crate::domain::time::{day_of, format_day};
+    use crate::report::Window;
+    use crate::report::figures::{Filter, GroupFigures, Grouping, figures};
+
+    let window = Window::ending(day_of(now), 30);
+    let rows = window_rows(db, window).await?;
+    let ledger = catalog.ledger(window, &rows);
+    let filter = Filter {
+        workflow_ids: Some(vec![flow.id]),
+        ..Filter::default()
+    };
+    let row = |group: &GroupFigures, filter: String| EconomicsRow {
+        label: group.label.clone(),
+        filter,
+        decided: group.set.counts.decided(),
+        success_rate: group.set.success_rate().map(|p| p.value),
+        cpst: group.set.cost_per_successful_task(),
+        cost_per_attempted: group.set.cost_per_attempted_task(),
+        total: group.set.total_cost(),
+    };
+    let whole = figures(&ledger, &filter, Grouping::All)?.pop();
+    let all = whole
+        .as_ref()
+        .map(|g| row(g, String::new()))
+        .unwrap_or(EconomicsRow {
+            label: "All tasks".into(),
+            filter: String::new(),
+            decided: 0,
+            success_rate: None,
+            cpst: Cpst::NoSuccessfulTasks,
+            cost_per_attempted: None,
+            total: Micros(0),
+        });
+    let breakdown = whole.map(|g| g.set.costs).unwrap_or_default();
+    // A set from `figures` has a total in range (TaskSet checks every addition).
+    let total = breakdown.total().unwrap_or(Micros::ZERO);
+    Ok(Economics {
+        from: format_day(window.first_day),
+        to: format_day(window.last_day),
+        components: breakdown
+            .components()
+            .iter()
+            .map(|(name, amount)| {
+                let share = (total.0 > 0).then(|| amount.0 as f64 / total.0 as f64);
+                ((*name).to_owned(), *amount, share)
+            })
+            .collect(),
+        all,
+        by_task_type: figures(&ledger, &filter, Grouping::TaskType)?
+            .iter()
+            .map(|g| {
+                let slug = catalog
+                    .task_types
+                    .iter()
+                    .find(|t| t.id.to_string() == g.key)
+                    .map(|t| t.slug.clone())
+                    .unwrap_or_default();
+                row(g, format!("task_type={slug}"))
+            })
+            .collect(),
+        by_segment: figures(&ledger, &filter, Grouping::Segment)?
+            .iter()
+            .map(|g| {
+                row(
+                    g,
+                    format!(
+                        "segment={}",
+                        crate::views::format::encode_query_value(&g.key)
+                    ),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// The workflow's last 30 days as an engineer reads them.
+async fn engineering(
+    db: &crate::db::Db,
+    catalog: &crate::db::catalog::Catalog,
+    flow: &crate::model::Workflow,
+    now: i64,
+) -> Result<EngineeringHealth, crate::db::DbError> {
+    use crate::db::catalog::{window_rows, window_spreads};
+    use crate::db::rollup::call_rollups;
+    use crate::domain::time::day_of;
+    use crate::report::Window;
+    use crate::report::figures::{Filter, Grouping, figures};
+    use std::collections::BTreeMap;
+
+    let window = Window::ending(day_of(now), 30);
+    let rows = window_rows(db, window).await?;
+    let filter = Filter {
+        workflow_ids: Some(vec![flow.id]),
+        ..Filter::default()
+    };
+    let group = figures(&catalog.ledger(window, &rows), &filter, Grouping::All)?.pop();
+    let detail = window_spreads(db, flow.id, window).await?.detail();
+    let escalated: u64 = detail.escalation_reasons.iter().map(|(_, n)| n).sum();
+    let mut running = 0;
+    let escalations = detail
+        .escalation_reasons
+        .iter()
+        .map(|(reason, n)| {
+            running += n;
+            (reason.clone(), *n, running as f64 / escalated.max(1) as f64)
+        })
+        .collect();
+    let mut steps: BTreeMap<(String, String), (i64, i64, i64, i64)> = BTreeMap::new();
+    for call in call_rollups(db, window.first_day, window.last_day, Some(flow.id)).await? {
+        let model = match call.model.as_str() {
+            "" => String::new(),
+            model => format!("{}/{model}", call.provider),
+        };
+        let entry = steps.entry((call.step, model)).or_default();
+        entry.0 += call.calls;
+        entry.1 += call.errors;
+        entry.2 += call.cost_micros;
+        entry.3 += call.latency_ms;
+    }
+    let usage = group.as_ref().map(|g| g.usage).unwrap_or_default();
+    Ok(EngineeringHealth {
+        success: group
+            .as_ref()
+            .and_then(|g| g.set.success_rate())
+            .map(|p| (p.value, p.lower, p.upper)),
+        pass_at_1: group.as_ref().and_then(|g| g.pass_at_1()),
+        pass_at_3: group.as_ref().and_then(|g| g.pass_at_3()),
+        retry_rate: group.as_ref().and_then(|g| g.retry_rate()),
+        calls_per_task: usage.per_task(usage.calls),
+        tokens_per_task: usage.per_task(usage.input_tokens + usage.output_tokens),
+        latency_ms: (
+            detail.latency_ms.median,
+            detail.latency_ms.p95,
+            detail.latency_ms.max,
+        ),
+        cost_per_task: (
+            Micros(detail.cost.median),
+            Micros(detail.cost.p95),
+            Micros(detail.cost.max),
+        ),
+        costliest_share: detail
+            .costliest_5pct_share_bp
+            .map(|bp| bp as f64 / 10_000.0),
+        costliest: detail
+            .costliest
+            .iter()
+            .map(|t| {
+                (
+                    t.id,
+                    t.external_id.clone(),
+                    t.status.label().to_owned(),
+                    t.cost,
+                )
+            })
+            .collect(),
+        escalations,
+        cost_histogram: detail.cost_histogram.clone(),
+        steps: steps
+            .into_iter()
+            .map(|((step, model), (calls, errors, cost, latency))| {
+                let error_rate = errors as f64 / calls.max(1) as f64;
+                (
+                    step,
+                    model,
+                    calls,
+                    error_rate,
+                    Micros(cost),
+                    latency / calls.max(1),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// Twelve weeks (or thirty days) of success rate, CPST and spend by component, marking where
+/// a rule version or a configuration version took effect: figures on either side of a
+/// baseline measure different things.
+async fn trend(
+    db: &crate::db::Db,
+    catalog: &crate::db::catalog::Catalog,
+    flow: &crate::model::Workflow,
+    now: i64,
+    by: TrendBy,
+) -> Result<Vec<TrendRow>, crate::db::DbError> {
+    use crate::db::catalog::window_rows;
+    use crate::db::workflow;
+    use crate::domain::time::{MS_PER_DAY, day_of};
+    use crate::report::Window;
+    use crate::report::figures::{Filter, Grouping, figures};
+
+    let today = day_of(now);
+    let (window, grouping) = match by {
+        // Twelve whole weeks from a Monday (day 0 was a Thursday), this one being the last.
+        TrendBy::Week => (
+            Window {
+                first_day: today - (today + 3).rem_euclid(7) - 77,
+                last_day: today,
+            },
+            Grouping::Week,
+        ),
+        TrendBy::Day => (Window::ending(today, 30), Grouping::Day),
+    };
+    let rows = window_rows(db, window).await?;
+    let filter = Filter {
+        workflow_ids: Some(vec![flow.id]),
+        ..Filter::default()
+    };
+    let groups = figures(&catalog.ledger(window, &rows), &filter, grouping)?;
+    let rules = workflow::workflow_rules(db, flow.id).await?;
+    let task_types = workflow::list_task_types(db, flow.id).await?;
+    let versions: Vec<_> = catalog
+        .config_versions
+        .iter()
+        .filter(|v| v.workflow_id == flow.id)
+        .collect();
+    Ok(groups
+        .into_iter()
+        .map(|group| {
+            let within = |at: i64| {
+                let day = at.div_euclid(MS_PER_DAY);
+                day >= group.window.first_day && day <= group.window.last_day
+            };
+            let mut baselines: Vec<String> = rules
+                .iter()
+                .filter(|r| within(r.effective_from))
+                .map(|r| {
+                    let name = task_types
+                        .iter()
+                        .find(|t| t.id == r.task_type_id)
+                        .map_or("", |t| t.name.as_str());
+                    format!("{name} rule v{}", r.version)
+                })
+                .collect();
+            baselines.extend(
+                versions
+                    .iter()
+                    .filter(|v| within(v.first_seen_at))
+                    .map(|v| format!("configuration {}", v.label)),
+            );
+            TrendRow {
+                period: crate::domain::time::format_day(group.window.first_day),
+                decided: group.set.counts.decided(),
+                success_rate: group.set.success_rate().map(|p| p.value),
+                cpst: group.set.cost_per_successful_task(),
+                costs: group.set.costs,
+                baselines,
+            }
+        })
+        .collect())
+}
