@@ -2,100 +2,17 @@
 //! their teams'), changed by admins and by finance people an admin allowed.
 
 use crate::error::AppError;
-use crate::views::costs::{CostsView, PricesView};
 #[cfg(feature = "ssr")]
-use crate::views::{
-    choice::Choice,
-    costs::{PlatformRow, PriceRow, TeamRow},
-};
+use crate::views::costs::PriceRow;
+use crate::views::costs::{CostsView, PricesView};
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "list_costs")]
 pub async fn list_costs() -> Result<CostsView, AppError> {
     use crate::api::context::*;
-    use crate::db::{identity, platform_cost, workflow};
-    use crate::domain::status::Role;
-    use crate::domain::time::{MS_PER_DAY, format_day};
-    use crate::model::KeyScope;
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
-    let db = db()?;
-    let load = async {
-        let teams = identity::list_teams(&db).await?;
-        let workflows = workflow::list_workflows(&db).await?;
-        let costs = platform_cost::list_platform_costs(&db).await?;
-        let team_of = |cost: &crate::model::PlatformCost| {
-            cost.team_id.or_else(|| {
-                workflows
-                    .iter()
-                    .find(|w| Some(w.id) == cost.workflow_id)
-                    .map(|w| w.team_id)
-            })
-        };
-        let name_of_team = |id: i64| {
-            teams
-                .iter()
-                .find(|t| t.id == id)
-                .map(|t| t.name.clone())
-                .unwrap_or_default()
-        };
-        Ok::<_, crate::db::DbError>(CostsView {
-            teams: teams
-                .iter()
-                .filter(|t| viewer.sees_team(t.id))
-                .map(|t| TeamRow {
-                    id: t.id,
-                    slug: t.slug.clone(),
-                    name: t.name.clone(),
-                    labour_rate: format!("{}/hour", t.labour_rate_micros_per_hour),
-                })
-                .collect(),
-            platform_costs: costs
-                .iter()
-                .filter(|c| team_of(c).is_some_and(|team| viewer.sees_team(team)))
-                .map(|c| PlatformRow {
-                    id: c.id,
-                    name: c.name.clone(),
-                    applies_to: match (c.workflow_id, c.team_id) {
-                        (Some(id), _) => workflows
-                            .iter()
-                            .find(|w| w.id == id)
-                            .map(|w| format!("workflow {}", w.name))
-                            .unwrap_or_default(),
-                        (None, Some(id)) => {
-                            format!("team {} (shared by its workflows)", name_of_team(id))
-                        }
-                        (None, None) => String::new(),
-                    },
-                    monthly: format!("{}/month", c.monthly_micros),
-                    from_day: format_day(c.effective_from.div_euclid(MS_PER_DAY)),
-                    last_day: c
-                        .effective_to
-                        .map(|to| format_day(to.div_euclid(MS_PER_DAY) - 1)),
-                })
-                .collect(),
-            targets: teams
-                .iter()
-                .filter(|t| viewer.sees_team(t.id))
-                .map(|t| Choice {
-                    value: KeyScope::Team(t.id).form_value(),
-                    label: format!("Team {}", t.name),
-                })
-                .chain(
-                    workflows
-                        .iter()
-                        .filter(|w| viewer.sees_team(w.team_id))
-                        .map(|w| Choice {
-                            value: KeyScope::Workflow(w.id).form_value(),
-                            label: format!("Workflow {}", w.name),
-                        }),
-                )
-                .collect(),
-            may_edit_costs: viewer.edits_costs(),
-            may_create_teams: viewer.role == Role::Admin,
-        })
-    };
-    load.await.map_err(AppError::from)
+    crate::service::costs::costs_page(&db()?, &viewer).await
 }
 
 #[server(prefix = "/rpc", endpoint = "create_team")]

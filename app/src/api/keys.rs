@@ -3,79 +3,14 @@
 
 use crate::error::AppError;
 use crate::views::keys::{IssuedKeyView, KeysView};
-#[cfg(feature = "ssr")]
-use crate::views::keys::{KeyRow, ScopeOption};
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "list_api_keys")]
 pub async fn list_api_keys() -> Result<KeysView, AppError> {
     use crate::api::context::*;
-    use crate::db::{identity, workflow};
-    use crate::model::KeyScope;
 
     let viewer = viewer_who(|v| v.manages_keys(), "managing API keys")?;
-    let db = db()?;
-    let load = async {
-        let teams = identity::list_teams(&db).await?;
-        let workflows = workflow::list_workflows(&db).await?;
-        let keys = identity::list_api_keys(&db).await?;
-        let scopes = identity::all_api_key_scopes(&db).await?;
-        let team_of = |id: i64| workflows.iter().find(|w| w.id == id).map(|w| w.team_id);
-        let label = |scope: &KeyScope| match *scope {
-            KeyScope::Team(id) => teams
-                .iter()
-                .find(|t| t.id == id)
-                .map(|t| format!("team {}", t.name))
-                .unwrap_or_else(|| format!("team {id}")),
-            KeyScope::Workflow(id) => workflows
-                .iter()
-                .find(|w| w.id == id)
-                .map(|w| format!("workflow {}", w.name))
-                .unwrap_or_else(|| format!("workflow {id}")),
-        };
-        let rows = keys
-            .into_iter()
-            .filter_map(|key| {
-                let own: Vec<KeyScope> = scopes
-                    .iter()
-                    .filter(|(id, _)| *id == key.id)
-                    .map(|(_, scope)| *scope)
-                    .collect();
-                viewer.manages_key_scopes(&own, team_of).then(|| KeyRow {
-                    id: key.id,
-                    name: key.name,
-                    prefix: key.prefix,
-                    scopes: if own.is_empty() {
-                        vec!["every workflow".to_owned()]
-                    } else {
-                        own.iter().map(label).collect()
-                    },
-                    created_at: key.created_at,
-                    revoked_at: key.revoked_at,
-                })
-            })
-            .collect();
-        let team_options = teams
-            .iter()
-            .filter(|t| viewer.manages_key_scopes(&[KeyScope::Team(t.id)], team_of))
-            .map(|t| ScopeOption {
-                value: KeyScope::Team(t.id).form_value(),
-                label: format!("Team {}", t.name),
-            });
-        let workflow_options = workflows
-            .iter()
-            .filter(|w| viewer.manages_key_scopes(&[KeyScope::Workflow(w.id)], team_of))
-            .map(|w| ScopeOption {
-                value: KeyScope::Workflow(w.id).form_value(),
-                label: format!("Workflow {}", w.name),
-            });
-        Ok::<_, crate::db::DbError>(KeysView {
-            keys: rows,
-            scope_options: team_options.chain(workflow_options).collect(),
-            may_create_unscoped: viewer.manages_key_scopes(&[], team_of),
-        })
-    };
-    load.await.map_err(AppError::from)
+    crate::service::accounts::keys_page(&db()?, &viewer).await
 }
 
 /// Creates a key limited to `scopes` (`team:<id>`, `workflow:<id>`; none: every workflow,

@@ -4,50 +4,14 @@
 use crate::domain::status::Role;
 use crate::error::AppError;
 use crate::views::users::{OneTimeSecret, UsersView};
-#[cfg(feature = "ssr")]
-use crate::views::users::{TeamOption, UserRow};
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "list_users")]
 pub async fn list_users() -> Result<UsersView, AppError> {
     use crate::api::context::*;
-    use crate::db::identity;
 
     viewer_who(|v| v.manages_users(), "managing people")?;
-    let db = db()?;
-    let load = async {
-        let memberships = identity::memberships(&db).await?;
-        let users = identity::list_users(&db).await?;
-        let teams = identity::list_teams(&db).await?;
-        Ok::<_, crate::db::DbError>(UsersView {
-            users: users
-                .into_iter()
-                .map(|u| UserRow {
-                    team_ids: memberships
-                        .iter()
-                        .filter(|(user, _)| *user == u.id)
-                        .map(|(_, team)| *team)
-                        .collect(),
-                    id: u.id,
-                    email: u.email,
-                    name: u.name,
-                    role: u.role,
-                    can_edit_costs: u.can_edit_costs,
-                    is_demo: u.is_demo,
-                    disabled: u.disabled_at.is_some(),
-                    must_change_password: u.must_change_password,
-                })
-                .collect(),
-            teams: teams
-                .into_iter()
-                .map(|t| TeamOption {
-                    id: t.id,
-                    name: t.name,
-                })
-                .collect(),
-        })
-    };
-    load.await.map_err(AppError::from)
+    crate::service::accounts::users_page(&db()?).await
 }
 
 /// Adds a person; their generated password is returned once and must be replaced when they

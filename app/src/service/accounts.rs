@@ -13,6 +13,8 @@ use crate::service::auth::{
     verify_password, verify_password_or_dummy,
 };
 use crate::views::access::Viewer;
+use crate::views::keys::{KeyRow, KeysView, ScopeOption};
+use crate::views::users::{TeamOption, UserRow, UsersView};
 use serde_json::json;
 
 /// Failed sign-ins are counted over this window...
@@ -692,6 +694,109 @@ pub(crate) async fn audit(
         team_id,
     };
     append(tx, &entry, now).await.map(|_| ())
+}
+
+/// The API keys `viewer` may manage, each with its scopes in words, and the scopes a new key
+/// may take.
+pub async fn keys_page(db: &Db, viewer: &Viewer) -> Result<KeysView, AppError> {
+    let load = async {
+        let teams = identity::list_teams(db).await?;
+        let workflows = workflow::list_workflows(db).await?;
+        let keys = identity::list_api_keys(db).await?;
+        let scopes = identity::all_api_key_scopes(db).await?;
+        let team_of = |id: i64| workflows.iter().find(|w| w.id == id).map(|w| w.team_id);
+        let label = |scope: &KeyScope| match *scope {
+            KeyScope::Team(id) => teams
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| format!("team {}", t.name))
+                .unwrap_or_else(|| format!("team {id}")),
+            KeyScope::Workflow(id) => workflows
+                .iter()
+                .find(|w| w.id == id)
+                .map(|w| format!("workflow {}", w.name))
+                .unwrap_or_else(|| format!("workflow {id}")),
+        };
+        let rows = keys
+            .into_iter()
+            .filter_map(|key| {
+                let own: Vec<KeyScope> = scopes
+                    .iter()
+                    .filter(|(id, _)| *id == key.id)
+                    .map(|(_, scope)| *scope)
+                    .collect();
+                viewer.manages_key_scopes(&own, team_of).then(|| KeyRow {
+                    id: key.id,
+                    name: key.name,
+                    prefix: key.prefix,
+                    scopes: if own.is_empty() {
+                        vec!["every workflow".to_owned()]
+                    } else {
+                        own.iter().map(label).collect()
+                    },
+                    created_at: key.created_at,
+                    revoked_at: key.revoked_at,
+                })
+            })
+            .collect();
+        let team_options = teams
+            .iter()
+            .filter(|t| viewer.manages_key_scopes(&[KeyScope::Team(t.id)], team_of))
+            .map(|t| ScopeOption {
+                value: KeyScope::Team(t.id).form_value(),
+                label: format!("Team {}", t.name),
+            });
+        let workflow_options = workflows
+            .iter()
+            .filter(|w| viewer.manages_key_scopes(&[KeyScope::Workflow(w.id)], team_of))
+            .map(|w| ScopeOption {
+                value: KeyScope::Workflow(w.id).form_value(),
+                label: format!("Workflow {}", w.name),
+            });
+        Ok::<_, crate::db::DbError>(KeysView {
+            keys: rows,
+            scope_options: team_options.chain(workflow_options).collect(),
+            may_create_unscoped: viewer.manages_key_scopes(&[], team_of),
+        })
+    };
+    load.await.map_err(AppError::from)
+}
+
+/// Everyone with an account, with their teams, and the teams a person may join.
+pub async fn users_page(db: &Db) -> Result<UsersView, AppError> {
+    let load = async {
+        let memberships = identity::memberships(db).await?;
+        let users = identity::list_users(db).await?;
+        let teams = identity::list_teams(db).await?;
+        Ok::<_, crate::db::DbError>(UsersView {
+            users: users
+                .into_iter()
+                .map(|u| UserRow {
+                    team_ids: memberships
+                        .iter()
+                        .filter(|(user, _)| *user == u.id)
+                        .map(|(_, team)| *team)
+                        .collect(),
+                    id: u.id,
+                    email: u.email,
+                    name: u.name,
+                    role: u.role,
+                    can_edit_costs: u.can_edit_costs,
+                    is_demo: u.is_demo,
+                    disabled: u.disabled_at.is_some(),
+                    must_change_password: u.must_change_password,
+                })
+                .collect(),
+            teams: teams
+                .into_iter()
+                .map(|t| TeamOption {
+                    id: t.id,
+                    name: t.name,
+                })
+                .collect(),
+        })
+    };
+    load.await.map_err(AppError::from)
 }
 
 #[cfg(test)]

@@ -3,15 +3,16 @@
 //! stored with the change); lowering it is always allowed. Both are audited.
 
 use crate::db::catalog::{Catalog, window_rows};
-use crate::db::{Db, DbError, gate, workflow};
+use crate::db::{Db, DbError, gate, identity, workflow};
 use crate::domain::gate::{GateResult, GateSettings, evaluate_autonomy_gate};
-use crate::domain::time::MS_PER_DAY;
+use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
 use crate::error::AppError;
 use crate::model::{AutonomyChange, GateEvaluation, Workflow};
 use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, figures};
 use crate::service::accounts::{Actor, audit, invalid};
 use crate::views::access::Viewer;
+use crate::views::gate::{GateRow, GateView, LevelChange};
 use serde_json::json;
 
 /// The highest autonomy level (the schema allows 0 to 3).
@@ -143,6 +144,82 @@ pub async fn set_level(
     .await?;
     tx.commit().await?;
     Ok(result)
+}
+
+/// The gate page of the workflow `slug`, when `viewer` sees it: the gate judged now, its daily
+/// history (the last 60 days) and the level's changes with who made them.
+pub async fn page(db: &Db, viewer: &Viewer, slug: &str, now: i64) -> Result<GateView, AppError> {
+    let flow = workflow::find_workflow_by_slug(db, slug)
+        .await?
+        .filter(|w| viewer.sees_team(w.team_id))
+        .ok_or_else(|| AppError::not_found("workflow"))?;
+    let load = async {
+        let catalog = Catalog::load(db).await?;
+        let (window, result) = judge(db, &catalog, &flow, day_of(now)).await?;
+        let users = identity::list_users(db).await?;
+        let history = gate::gate_history(db, flow.id).await?;
+        let changes = gate::autonomy_history(db, flow.id).await?;
+        let days = |from: i64, to: i64| {
+            format!(
+                "{} to {}",
+                format_day(from.div_euclid(MS_PER_DAY)),
+                format_day(to.div_euclid(MS_PER_DAY) - 1)
+            )
+        };
+        Ok::<_, crate::db::DbError>(GateView {
+            workflow_id: flow.id,
+            slug: flow.slug.clone(),
+            name: flow.name.clone(),
+            window: format!(
+                "{} to {}",
+                format_day(window.first_day),
+                format_day(window.last_day)
+            ),
+            passes: result.passes(),
+            quality_proven: result.quality_proven,
+            cost_proven: result.cost_proven,
+            quality_evidence: result.quality_evidence.clone(),
+            cost_evidence: result.cost_evidence.clone(),
+            level: flow.autonomy_level,
+            levels: (0..=MAX_LEVEL)
+                .map(|level| (level, level_words(level).to_owned()))
+                .collect(),
+            may_change: viewer.defines_success(flow.team_id),
+            history: history
+                .iter()
+                .rev()
+                .take(60)
+                .map(|e| GateRow {
+                    day: format_instant(e.evaluated_at),
+                    window: days(e.window_start, e.window_end),
+                    decided: e.sample,
+                    succeeded: e.successes,
+                    cpst: e
+                        .cpst_micros
+                        .map(|m| crate::domain::Micros(m).to_string())
+                        .unwrap_or_else(|| "no successful tasks".into()),
+                    quality_proven: e.quality_proven,
+                    cost_proven: e.cost_proven,
+                })
+                .collect(),
+            changes: changes
+                .iter()
+                .rev()
+                .map(|c| LevelChange {
+                    when: format_instant(c.changed_at),
+                    from: c.from_level,
+                    to: c.to_level,
+                    by: c
+                        .changed_by
+                        .and_then(|id| users.iter().find(|u| u.id == id))
+                        .map(|u| u.name.clone())
+                        .unwrap_or_else(|| "system".into()),
+                    note: c.note.clone(),
+                })
+                .collect(),
+        })
+    };
+    load.await.map_err(AppError::from)
 }
 
 /// Records today's evaluation of every workflow that has none yet today: the gate's history.
