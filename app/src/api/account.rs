@@ -4,11 +4,7 @@
 
 use crate::error::AppError;
 use crate::views::access::Viewer;
-#[cfg(feature = "ssr")]
-use crate::views::account::Problem;
 use crate::views::account::StaleNotice;
-#[cfg(feature = "ssr")]
-use crate::views::format::encode_query_value;
 use leptos::prelude::*;
 
 /// Who is signed in, if anyone.
@@ -42,63 +38,13 @@ pub async fn sign_in(
     next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::api::context::*;
-    use crate::service::access::local_path;
-    use crate::service::accounts::SignInError;
 
     let (db, settings) = (db()?, session_settings());
-    let outcome = crate::service::accounts::sign_in(
-        &db,
-        &email,
-        password,
-        &client_address(),
-        &settings,
-        crate::db::now_ms(),
-    )
-    .await;
-    let next = next.as_deref().and_then(local_path);
-    let back = |problem: Problem| {
-        let mut url = format!("/sign-in?problem={}", problem.code());
-        if let Some(next) = &next {
-            url.push_str("&next=");
-            url.push_str(&encode_query_value(next));
-        }
-        url
-    };
-    match outcome {
-        Ok(started) => {
-            set_header(
-                http::header::SET_COOKIE,
-                &settings.session_cookie(&started.secret),
-            );
-            let to = match next.as_deref() {
-                _ if started.viewer.must_change_password => "/account",
-                Some(next) if !next.starts_with("/sign-in") => next,
-                _ => started.viewer.landing(),
-            };
-            leptos_axum::redirect(to);
-            Ok(())
-        }
-        Err(SignInError::Incorrect) => Err(send_back(
-            &back(Problem::Incorrect),
-            AppError::unauthorized(Problem::Incorrect.message()),
-        )),
-        Err(SignInError::Throttled { retry_after_ms }) => {
-            let seconds = (retry_after_ms + 999) / 1000;
-            let minutes = (seconds + 59) / 60;
-            let message = format!(
-                "Too many failed sign-ins for this account or from this address. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            );
-            Err(send_back(
-                &back(Problem::Throttled),
-                AppError::RateLimited {
-                    message,
-                    retry_after: u64::try_from(seconds).unwrap_or(u64::MAX),
-                },
-            ))
-        }
-        Err(SignInError::Storage(err)) => Err(err.into()),
-    }
+    let form = (email.as_str(), password, next.as_deref());
+    let now = crate::db::now_ms();
+    let answer =
+        crate::service::accounts::sign_in_form(&db, form, &client_address(), &settings, now).await;
+    land(answer)
 }
 
 /// Ends this browser's session.
@@ -125,55 +71,35 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     use crate::api::context::*;
 
-    let viewer = viewer()?;
-    let back = |problem: Problem| format!("/account?problem={}", problem.code());
-    if new_password != confirm_password {
-        return Err(send_back(
-            &back(Problem::Mismatch),
-            AppError::invalid_labelled(
-                "confirm_password",
-                "New password, again",
-                Problem::Mismatch.message(),
-            ),
-        ));
-    }
-    let settings = session_settings();
-    let changed = crate::service::accounts::change_password(
-        &db()?,
-        &viewer,
-        current_password,
-        new_password,
-        &settings,
-        crate::db::now_ms(),
-    )
-    .await;
-    match changed {
-        Ok(secret) => {
-            set_header(http::header::SET_COOKIE, &settings.session_cookie(&secret));
-            leptos_axum::redirect("/account?changed=1");
-            Ok(())
-        }
-        Err(AppError::InvalidParameter { field, reason, .. }) => {
-            let problem = match (field.as_str(), reason.as_str()) {
-                ("current_password", _) => Problem::Current,
-                (_, "must differ from the current password") => Problem::Same,
-                _ => Problem::Policy,
-            };
-            Err(send_back(
-                &back(problem),
-                AppError::invalid(&field, problem.message()),
-            ))
-        }
-        Err(err) => Err(err),
-    }
+    let (viewer, db, settings) = (viewer()?, db()?, session_settings());
+    let form = (current_password, new_password, confirm_password);
+    let now = crate::db::now_ms();
+    let answer =
+        crate::service::accounts::change_password_form(&db, &viewer, form, &settings, now).await;
+    land(answer)
 }
 
-/// A refused form: a plain form post goes back to `page` (which names the problem in its
-/// query); a call from code gets the error, with its status.
+/// Sets the new session's cookie and sends the browser on; a refused form goes back to the page
+/// that names the problem when it was a plain form post, and a call from code gets the error,
+/// with its status.
 #[cfg(feature = "ssr")]
-fn send_back(page: &str, error: AppError) -> AppError {
-    if crate::api::context::from_html_form() {
-        leptos_axum::redirect(page);
+fn land(
+    answer: Result<crate::service::accounts::Landing, crate::service::accounts::FormRefusal>,
+) -> Result<(), AppError> {
+    match answer {
+        Ok(landing) => {
+            crate::api::context::set_header(http::header::SET_COOKIE, &landing.cookie);
+            leptos_axum::redirect(&landing.to);
+            Ok(())
+        }
+        Err(refusal) => {
+            if let Some(page) = refusal
+                .back_to
+                .filter(|_| crate::api::context::from_html_form())
+            {
+                leptos_axum::redirect(&page);
+            }
+            Err(refusal.error)
+        }
     }
-    error
 }

@@ -2,8 +2,6 @@
 //! their teams'), changed by admins and by finance people an admin allowed.
 
 use crate::error::AppError;
-#[cfg(feature = "ssr")]
-use crate::views::costs::PriceRow;
 use crate::views::costs::{CostsView, PricesView};
 use leptos::prelude::*;
 
@@ -117,35 +115,9 @@ fn parse_day(field: &str, text: &str) -> Result<i64, AppError> {
 #[server(prefix = "/rpc", endpoint = "list_prices")]
 pub async fn list_prices() -> Result<PricesView, AppError> {
     use crate::api::context::*;
-    use crate::domain::Micros;
-    use crate::domain::time::{MS_PER_DAY, format_day};
 
     let viewer = viewer_who(|v| v.reads_finance(), "financial figures")?;
-    let prices = crate::db::price::list_prices(&db()?).await?;
-    Ok(PricesView {
-        prices: prices
-            .into_iter()
-            .map(|p| PriceRow {
-                rates: [
-                    p.input_micros_per_mtok,
-                    p.output_micros_per_mtok,
-                    p.cache_read_micros_per_mtok,
-                    p.cache_write_micros_per_mtok,
-                    p.reasoning_micros_per_mtok,
-                ]
-                .map(|rate| crate::views::format::plain_dollars(Micros(rate))),
-                from_day: format_day(p.effective_from.div_euclid(MS_PER_DAY)),
-                last_day: p
-                    .effective_to
-                    .map(|to| format_day(to.div_euclid(MS_PER_DAY) - 1)),
-                provider: p.provider,
-                model: p.model,
-                source: p.source,
-                checked_on: p.checked_on,
-            })
-            .collect(),
-        may_edit: viewer.edits_costs(),
-    })
+    crate::service::costs::prices_page(&db()?, &viewer).await
 }
 
 /// Adds a dated price; `reprice` ("on" from a checkbox) also re-prices calls made since.
@@ -190,11 +162,5 @@ pub async fn add_price(
         crate::db::now_ms(),
     )
     .await?;
-    Ok(match reprice.is_some() {
-        true => format!(
-            "Price added; {} calls re-priced, {} of them changed cost.",
-            added.repriced, added.changed
-        ),
-        false => "Price added; it prices calls from its first day on.".to_owned(),
-    })
+    Ok(added.sentence())
 }

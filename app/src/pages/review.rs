@@ -333,7 +333,7 @@ fn TaskPanel(task: ReviewTask) -> impl IntoView {
                         <thead><tr><th scope="col">"Kind"</th><th scope="col">"Step"</th><th scope="col">"Model"</th><th scope="col">"Tokens"</th><th scope="col" class="num">"Latency"</th><th scope="col">"Status"</th></tr></thead>
                         <tbody>
                             {a.calls.into_iter().map(|c| view! {
-                                <tr><td>{c.kind}</td><td>{c.step}</td><td>{c.model}</td><td>{c.tokens}</td><td class="num">{format!("{} ms", c.latency_ms)}</td><td>{c.status}</td></tr>
+                                <tr><td>{c.kind}</td><td>{c.step}</td><td>{c.model}</td><td>{format!("{} in, {} out", c.input_tokens, c.output_tokens)}</td><td class="num">{format!("{} ms", c.latency_ms)}</td><td>{c.status}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>

@@ -76,7 +76,7 @@ fn Trace(trace: TaskTrace) -> impl IntoView {
                                     <th scope="row">{c.kind.clone()} {(!c.step.is_empty()).then(|| format!(" · {}", c.step))}</th>
                                     <td>{c.model.clone()}</td>
                                     <td class="num">{format!("{} / {} / {}", c.input_tokens, c.output_tokens, c.cache_read_tokens)}</td>
-                                    <td class="num" title=c.cost_source.clone()>{c.cost.clone()}</td>
+                                    <td class="num" title=c.cost.as_ref().map(|cost| cost.source.clone())>{c.cost.as_ref().map(|cost| cost.amount.clone())}</td>
                                     <td>{c.status.clone()} {(!c.error.is_empty()).then(|| format!(" ({})", c.error))}</td>
                                     <td class="bar-col">
                                         // Geometry in SVG attributes: the CSP allows no inline styles.

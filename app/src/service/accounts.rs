@@ -8,12 +8,15 @@ use crate::db::{Db, DbError, Tx, identity, workflow};
 use crate::domain::status::Role;
 use crate::error::AppError;
 use crate::model::{KeyScope, Session, User};
+use crate::service::access::local_path;
 use crate::service::auth::{
     generate_api_key, generate_password, generate_session_id, hash_password, password_problem,
     verify_password, verify_password_or_dummy,
 };
 use crate::views::access::Viewer;
-use crate::views::keys::{KeyRow, KeysView, ScopeOption};
+use crate::views::account::Problem;
+use crate::views::format::encode_query_value;
+use crate::views::keys::{IssuedKeyView, KeyRow, KeysView, ScopeOption};
 use crate::views::users::{TeamOption, UserRow, UsersView};
 use serde_json::json;
 
@@ -203,6 +206,122 @@ pub async fn sign_in(
         viewer: viewer_of(db, user).await?,
         secret,
     })
+}
+
+/// Where a form that was answered sends the browser next, with the session cookie to set.
+pub struct Landing {
+    pub cookie: String,
+    pub to: String,
+}
+
+/// A refused form: the page that names the problem, for a plain form post (none when the
+/// problem is not the form's, as when storage fails), and the error a call from code receives.
+pub struct FormRefusal {
+    pub back_to: Option<String>,
+    pub error: AppError,
+}
+
+/// The sign-in form: starts a session and lands on `next` when it is a local page (never the
+/// sign-in page itself), on the account page when the password must change first, or on the
+/// role's first page; a refusal goes back to the sign-in page, keeping `next`.
+pub async fn sign_in_form(
+    db: &Db,
+    (email, password, next): (&str, String, Option<&str>),
+    address: &str,
+    settings: &SessionSettings,
+    now: i64,
+) -> Result<Landing, FormRefusal> {
+    let next = next.and_then(local_path);
+    let refuse = |problem: Problem, error: AppError| {
+        let mut back_to = format!("/sign-in?problem={}", problem.code());
+        if let Some(next) = &next {
+            back_to.push_str("&next=");
+            back_to.push_str(&encode_query_value(next));
+        }
+        FormRefusal {
+            back_to: Some(back_to),
+            error,
+        }
+    };
+    match sign_in(db, email, password, address, settings, now).await {
+        Ok(started) => {
+            let to = match next.as_deref() {
+                _ if started.viewer.must_change_password => "/account",
+                Some(next) if !next.starts_with("/sign-in") => next,
+                _ => started.viewer.landing(),
+            };
+            Ok(Landing {
+                cookie: settings.session_cookie(&started.secret),
+                to: to.to_owned(),
+            })
+        }
+        Err(SignInError::Incorrect) => Err(refuse(
+            Problem::Incorrect,
+            AppError::unauthorized(Problem::Incorrect.message()),
+        )),
+        Err(SignInError::Throttled { retry_after_ms }) => {
+            let seconds = (retry_after_ms + 999) / 1000;
+            let minutes = (seconds + 59) / 60;
+            let message = format!(
+                "Too many failed sign-ins for this account or from this address. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let retry_after = u64::try_from(seconds).unwrap_or(u64::MAX);
+            Err(refuse(
+                Problem::Throttled,
+                AppError::RateLimited {
+                    message,
+                    retry_after,
+                },
+            ))
+        }
+        Err(SignInError::Storage(err)) => Err(FormRefusal {
+            back_to: None,
+            error: err.into(),
+        }),
+    }
+}
+
+/// The password form: the new password typed twice, then [`change_password`]; lands back on
+/// the account page, saying what was wrong or that it changed.
+pub async fn change_password_form(
+    db: &Db,
+    viewer: &Viewer,
+    (current, new, confirm): (String, String, String),
+    settings: &SessionSettings,
+    now: i64,
+) -> Result<Landing, FormRefusal> {
+    let refuse = |problem: Problem, error: AppError| FormRefusal {
+        back_to: Some(format!("/account?problem={}", problem.code())),
+        error,
+    };
+    if new != confirm {
+        let label = "New password, again";
+        let error =
+            AppError::invalid_labelled("confirm_password", label, Problem::Mismatch.message());
+        return Err(refuse(Problem::Mismatch, error));
+    }
+    match change_password(db, viewer, current, new, settings, now).await {
+        Ok(secret) => Ok(Landing {
+            cookie: settings.session_cookie(&secret),
+            to: "/account?changed=1".to_owned(),
+        }),
+        Err(AppError::InvalidParameter { field, reason, .. }) => {
+            let problem = match (field.as_str(), reason.as_str()) {
+                ("current_password", _) => Problem::Current,
+                (_, "must differ from the current password") => Problem::Same,
+                _ => Problem::Policy,
+            };
+            Err(refuse(
+                problem,
+                AppError::invalid(&field, problem.message()),
+            ))
+        }
+        Err(error) => Err(FormRefusal {
+            back_to: None,
+            error,
+        }),
+    }
 }
 
 async fn start_session(
@@ -651,6 +770,57 @@ pub async fn revoke_api_key(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The key form of `viewer`: `scopes` as typed (`team:<id>`, `workflow:<id>`; none: every
+/// workflow, admins only), each inside the teams `viewer` manages. The secret is returned once.
+pub async fn create_key_for(
+    db: &Db,
+    viewer: &Viewer,
+    name: &str,
+    scopes: &[String],
+    now: i64,
+) -> Result<IssuedKeyView, AppError> {
+    let scopes = scopes
+        .iter()
+        .map(|text| {
+            KeyScope::from_form_value(text).ok_or_else(|| {
+                AppError::from_field_problem("scopes: each must be team:<id> or workflow:<id>")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let workflows = workflow::list_workflows(db).await?;
+    let team_of = |id: i64| workflows.iter().find(|w| w.id == id).map(|w| w.team_id);
+    if !viewer.manages_key_scopes(&scopes, team_of) {
+        return Err(AppError::forbidden(if scopes.is_empty() {
+            "scopes: choose at least one of your teams or workflows; only admins make keys for every workflow"
+        } else {
+            "scopes: a key may only cover your own teams' workflows"
+        }));
+    }
+    let issued = issue_api_key(db, Actor::of(viewer), name, &scopes, now).await?;
+    Ok(IssuedKeyView {
+        name: name.trim().to_owned(),
+        prefix: issued.prefix,
+        secret: issued.secret,
+    })
+}
+
+/// Revokes a key `viewer` manages; any other key, revoked or not, existing or not, gets the
+/// same "not found" (no probing other teams' keys).
+pub async fn revoke_key_for(
+    db: &Db,
+    viewer: &Viewer,
+    key_id: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    let scopes = identity::api_key_scopes(db, key_id).await?;
+    let workflows = workflow::list_workflows(db).await?;
+    let team_of = |id: i64| workflows.iter().find(|w| w.id == id).map(|w| w.team_id);
+    if !viewer.manages_key_scopes(&scopes, team_of) {
+        return Err(AppError::not_found("API key"));
+    }
+    revoke_api_key(db, Actor::of(viewer), key_id, now).await
 }
 
 /// The one team all of a key's scopes lie in, if they lie in one.

@@ -14,7 +14,7 @@ use crate::model::{KeyScope, PlatformCost, Price};
 use crate::service::accounts::{Actor, audit, check_name, invalid};
 use crate::views::access::Viewer;
 use crate::views::choice::Choice;
-use crate::views::costs::{CostsView, PlatformRow, TeamRow};
+use crate::views::costs::{CostsView, PlatformRow, PriceRow, PricesView, TeamRow};
 use serde_json::json;
 
 /// Adds a team with its loaded hourly labour rate.
@@ -224,9 +224,24 @@ pub struct NewPrice<'a> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PriceAdded {
     pub id: i64,
-    /// Calls re-priced (when asked), and how many of them changed cost.
+    /// Whether calls made since were to be re-priced, how many were, and how many of them
+    /// changed cost.
+    pub repriced_asked: bool,
     pub repriced: u64,
     pub changed: u64,
+}
+
+impl PriceAdded {
+    /// What the person who added the price is told.
+    pub fn sentence(&self) -> String {
+        match self.repriced_asked {
+            true => format!(
+                "Price added; {} calls re-priced, {} of them changed cost.",
+                self.repriced, self.changed
+            ),
+            false => "Price added; it prices calls from its first day on.".to_owned(),
+        }
+    }
 }
 
 /// Adds a dated price for a model: the entry in force on its first day ends there, and an
@@ -317,6 +332,7 @@ pub async fn add_price(
     .await?;
     let mut added = PriceAdded {
         id,
+        repriced_asked: reprice_calls,
         ..PriceAdded::default()
     };
     let today = crate::domain::time::day_of(now);
@@ -418,4 +434,34 @@ pub async fn costs_page(db: &Db, viewer: &Viewer) -> Result<CostsView, AppError>
         })
     };
     load.await.map_err(AppError::from)
+}
+
+/// The price book, newest entries first as stored, with whether `viewer` may add to it.
+pub async fn prices_page(db: &Db, viewer: &Viewer) -> Result<PricesView, AppError> {
+    let prices = price::list_prices(db).await?;
+    let rows = prices
+        .into_iter()
+        .map(|p| PriceRow {
+            rates: [
+                p.input_micros_per_mtok,
+                p.output_micros_per_mtok,
+                p.cache_read_micros_per_mtok,
+                p.cache_write_micros_per_mtok,
+                p.reasoning_micros_per_mtok,
+            ]
+            .map(|rate| crate::views::format::plain_dollars(Micros(rate))),
+            from_day: format_day(p.effective_from.div_euclid(MS_PER_DAY)),
+            last_day: p
+                .effective_to
+                .map(|to| format_day(to.div_euclid(MS_PER_DAY) - 1)),
+            provider: p.provider,
+            model: p.model,
+            source: p.source,
+            checked_on: p.checked_on,
+        })
+        .collect();
+    Ok(PricesView {
+        prices: rows,
+        may_edit: viewer.edits_costs(),
+    })
 }

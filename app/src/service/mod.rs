@@ -8,6 +8,7 @@ pub mod auth;
 pub mod compare;
 pub mod costs;
 pub mod exports;
+pub mod figures;
 pub mod gate;
 pub mod review;
 pub mod success;

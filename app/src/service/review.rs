@@ -15,10 +15,10 @@ use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
 use crate::error::AppError;
 use crate::model::{QueueItem, Task, Workflow};
 use crate::service::accounts::invalid;
+use crate::service::trace::{Figures, attempt_rows, outcome_lines, pretty};
 use crate::views::access::Viewer;
 use crate::views::review::{
     AgreementRow, AgreementView, Disagreement, QueueHealth, ReviewSlot, ReviewTask, TaskTypeSample,
-    TraceAttempt, TraceCall,
 };
 use std::collections::BTreeMap;
 
@@ -103,12 +103,6 @@ async fn graded_since(db: &Db, user_id: i64, since: i64) -> Result<i64, DbError>
     Ok(on_db!(db, pool => sqlx::query_scalar(sql).bind(user_id).bind(since).fetch_one(pool).await)?)
 }
 
-fn pretty(json: Option<&str>) -> String {
-    json.and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
-        .and_then(|value| serde_json::to_string_pretty(&value).ok())
-        .unwrap_or_default()
-}
-
 async fn describe(
     db: &Db,
     item: &QueueItem,
@@ -164,40 +158,8 @@ async fn describe(
         input_summary: task.input_summary.clone(),
         output: pretty(task.output.as_deref()),
         expected: pretty(task.expected.as_deref()),
-        attempts: attempts
-            .iter()
-            .map(|attempt| TraceAttempt {
-                number: attempt.number,
-                status: attempt.status.as_str().to_owned(),
-                error: attempt.error.clone().unwrap_or_default(),
-                calls: calls
-                    .iter()
-                    .filter(|c| c.attempt_id == Some(attempt.id))
-                    .map(|c| TraceCall {
-                        kind: c.kind.as_str().to_owned(),
-                        step: c.step.clone(),
-                        model: match c.model.as_str() {
-                            "" => String::new(),
-                            model => format!("{}/{model}", c.provider),
-                        },
-                        tokens: format!("{} in, {} out", c.input_tokens, c.output_tokens),
-                        latency_ms: c.latency_ms,
-                        status: c.status.as_str().to_owned(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        outcomes: outcomes
-            .iter()
-            .map(|o| {
-                format!(
-                    "{} {} ({})",
-                    format_instant(o.occurred_at),
-                    o.kind.as_str(),
-                    o.source
-                )
-            })
-            .collect(),
+        attempts: attempt_rows(&attempts, &calls, task.started_at, Figures::WorkOnly),
+        outcomes: outcome_lines(&outcomes),
         waiting_after,
     })
 }

@@ -6,8 +6,9 @@ use crate::domain::Micros;
 use crate::domain::rule::Rule;
 use crate::domain::time::format_instant;
 use crate::error::AppError;
+use crate::model::{Attempt, Call, OutcomeEvent};
 use crate::views::access::Viewer;
-use crate::views::tasks::{TaskTrace, TraceAttemptRow, TraceCallRow};
+use crate::views::tasks::{CallCost, TaskTrace, TraceAttemptRow, TraceCallRow};
 
 /// The trace of the task with this id, when `viewer` sees its workflow's team; otherwise the
 /// same not-found answer as for a task that does not exist.
@@ -48,11 +49,6 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
             .unwrap_or(0)
             .max(found.finished_at.map_or(0, |f| f - found.started_at))
             .max(1);
-        let pretty = |json: Option<&str>| {
-            json.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-                .and_then(|v| serde_json::to_string_pretty(&v).ok())
-                .unwrap_or_default()
-        };
         let parts = [
             ("Model", found.model_cost_micros),
             ("Tool", found.tool_cost_micros),
@@ -99,48 +95,9 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
                     Micros(total).to_string(),
                 )))
                 .collect(),
-            attempts: attempts
-                .iter()
-                .map(|a| TraceAttemptRow {
-                    number: a.number,
-                    correlation_id: a.correlation_id.clone(),
-                    status: a.status.as_str().to_owned(),
-                    error: a.error.clone().unwrap_or_default(),
-                    calls: calls
-                        .iter()
-                        .filter(|c| c.attempt_id == Some(a.id))
-                        .map(|c| TraceCallRow {
-                            kind: c.kind.as_str().to_owned(),
-                            step: c.step.clone(),
-                            model: match c.model.as_str() {
-                                "" => String::new(),
-                                model => format!("{}/{model}", c.provider),
-                            },
-                            input_tokens: c.input_tokens,
-                            output_tokens: c.output_tokens,
-                            cache_read_tokens: c.cache_read_tokens,
-                            cost: c.cost_micros.to_string(),
-                            cost_source: c.cost_source.as_str().to_owned(),
-                            offset_ms: (c.started_at - found.started_at).max(0),
-                            latency_ms: c.latency_ms,
-                            status: c.status.as_str().to_owned(),
-                            error: c.error_type.clone().unwrap_or_default(),
-                        })
-                        .collect(),
-                })
-                .collect(),
+            attempts: attempt_rows(&attempts, &calls, found.started_at, Figures::WithCosts),
             span_ms,
-            outcomes: outcomes
-                .iter()
-                .map(|o| {
-                    format!(
-                        "{}: {} ({})",
-                        format_instant(o.occurred_at),
-                        o.kind.as_str(),
-                        o.source
-                    )
-                })
-                .collect(),
+            outcomes: outcome_lines(&outcomes),
             grades: grades
                 .iter()
                 .map(|g| {
@@ -169,4 +126,76 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
         })
     };
     load.await.map_err(AppError::from)
+}
+
+/// Which figures a trace carries: the review screen's has none of the spend (reviewers grade
+/// work, not cost).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Figures {
+    WithCosts,
+    WorkOnly,
+}
+
+/// A task's attempts, each with its calls in order, timed from the task's start.
+pub(crate) fn attempt_rows(
+    attempts: &[Attempt],
+    calls: &[Call],
+    task_started_at: i64,
+    figures: Figures,
+) -> Vec<TraceAttemptRow> {
+    attempts
+        .iter()
+        .map(|a| TraceAttemptRow {
+            number: a.number,
+            correlation_id: a.correlation_id.clone(),
+            status: a.status.as_str().to_owned(),
+            error: a.error.clone().unwrap_or_default(),
+            calls: calls
+                .iter()
+                .filter(|c| c.attempt_id == Some(a.id))
+                .map(|c| TraceCallRow {
+                    kind: c.kind.as_str().to_owned(),
+                    step: c.step.clone(),
+                    model: match c.model.as_str() {
+                        "" => String::new(),
+                        model => format!("{}/{model}", c.provider),
+                    },
+                    input_tokens: c.input_tokens,
+                    output_tokens: c.output_tokens,
+                    cache_read_tokens: c.cache_read_tokens,
+                    cost: (figures == Figures::WithCosts).then(|| CallCost {
+                        amount: c.cost_micros.to_string(),
+                        source: c.cost_source.as_str().to_owned(),
+                    }),
+                    offset_ms: (c.started_at - task_started_at).max(0),
+                    latency_ms: c.latency_ms,
+                    status: c.status.as_str().to_owned(),
+                    error: c.error_type.clone().unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A task's outcome events, one line each: when, what and from where.
+pub(crate) fn outcome_lines(outcomes: &[OutcomeEvent]) -> Vec<String> {
+    outcomes
+        .iter()
+        .map(|o| {
+            format!(
+                "{}: {} ({})",
+                format_instant(o.occurred_at),
+                o.kind.as_str(),
+                o.source
+            )
+        })
+        .collect()
+}
+
+/// Stored JSON (a task's output or expected answer), indented for reading; empty when absent
+/// or not JSON.
+pub(crate) fn pretty(json: Option<&str>) -> String {
+    json.and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        .and_then(|value| serde_json::to_string_pretty(&value).ok())
+        .unwrap_or_default()
 }

@@ -1,5 +1,6 @@
 //! What the review screen shows: the task to grade, the queue's health and graders' agreement.
 
+use crate::views::tasks::TraceAttemptRow;
 use serde::{Deserialize, Serialize};
 
 /// One task to grade, as the grading screen shows it. No cost figures: reviewers grade work,
@@ -23,28 +24,11 @@ pub struct ReviewTask {
     pub input_summary: String,
     pub output: String,
     pub expected: String,
-    pub attempts: Vec<TraceAttempt>,
+    /// The task's attempts and calls, built as for the trace page, without costs.
+    pub attempts: Vec<TraceAttemptRow>,
     pub outcomes: Vec<String>,
     /// Items still waiting for this reviewer after this one.
     pub waiting_after: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TraceAttempt {
-    pub number: i64,
-    pub status: String,
-    pub error: String,
-    pub calls: Vec<TraceCall>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TraceCall {
-    pub kind: String,
-    pub step: String,
-    pub model: String,
-    pub tokens: String,
-    pub latency_ms: i64,
-    pub status: String,
 }
 
 /// What the grading screen loads: the next task, or why there is none.

@@ -11,13 +11,20 @@ pub struct TraceCallRow {
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub cache_read_tokens: i64,
-    pub cost: String,
-    pub cost_source: String,
+    /// None where the screen shows no spend (the review screen: reviewers grade work).
+    pub cost: Option<CallCost>,
     /// Milliseconds after the task started, and how long the call took.
     pub offset_ms: i64,
     pub latency_ms: i64,
     pub status: String,
     pub error: String,
+}
+
+/// What a call cost, and where that figure came from ("priced", "reported").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCost {
+    pub amount: String,
+    pub source: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
