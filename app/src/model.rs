@@ -114,6 +114,58 @@ pub struct Workflow {
     pub updated_at: i64,
 }
 
+/// Why a workflow's name found no single workflow among those a caller sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameLookup {
+    /// No workflow the caller sees has this name (whether or not one exists elsewhere).
+    Unknown,
+    /// Several workflows the caller sees, in different teams, share this slug: name one as
+    /// `team:slug`.
+    Ambiguous,
+}
+
+/// A workflow's slug is unique within its team only. From outside, a workflow is named by its
+/// slug when that picks one workflow among the ones the caller sees, or by `team:slug` (the
+/// team's slug, a colon, the workflow's slug), which always picks at most one. Only the
+/// workflows in `visible` are considered, so the answer never depends on other teams' names.
+pub fn find_workflow<'w>(
+    visible: impl IntoIterator<Item = &'w Workflow>,
+    teams: &[Team],
+    name: &str,
+) -> Result<&'w Workflow, NameLookup> {
+    let (team, slug) = match name.split_once(':') {
+        Some((team, slug)) => (teams.iter().find(|t| t.slug == team).map(|t| t.id), slug),
+        None => (None, name),
+    };
+    if name.contains(':') && team.is_none() {
+        return Err(NameLookup::Unknown);
+    }
+    let mut found = visible
+        .into_iter()
+        .filter(|w| w.slug == slug && team.is_none_or(|team| w.team_id == team));
+    match (found.next(), found.next()) {
+        (Some(one), None) => Ok(one),
+        (None, _) => Err(NameLookup::Unknown),
+        (Some(_), Some(_)) => Err(NameLookup::Ambiguous),
+    }
+}
+
+/// How `workflow` is named in addresses and links for a caller who sees `visible`: its slug,
+/// or `team:slug` when another workflow the caller sees has the same slug.
+pub fn workflow_handle<'w>(
+    workflow: &Workflow,
+    visible: impl IntoIterator<Item = &'w Workflow>,
+    teams: &[Team],
+) -> String {
+    let shared = visible
+        .into_iter()
+        .any(|w| w.id != workflow.id && w.slug == workflow.slug);
+    match teams.iter().find(|t| t.id == workflow.team_id) {
+        Some(team) if shared => format!("{}:{}", team.slug, workflow.slug),
+        _ => workflow.slug.clone(),
+    }
+}
+
 /// The settings a workflow is created or edited with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkflowSettings {

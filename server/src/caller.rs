@@ -6,7 +6,7 @@ use crate::ingest::wire::ItemError;
 use app::db::catalog::Catalog;
 use app::db::{Db, identity, now_ms, workflow};
 use app::error::AppError;
-use app::model::{KeyScope, Team, Workflow};
+use app::model::{KeyScope, NameLookup, Team, Workflow, find_workflow};
 use app::service::accounts::{Actor, issue_api_key};
 use app::service::auth::hash_api_key;
 use axum::extract::{FromRef, FromRequestParts};
@@ -33,6 +33,14 @@ pub enum Unseen {
     /// Nothing the caller may see has the name. A key with scopes is told this whether or not
     /// something outside them has it, so it cannot learn what exists beyond them.
     OutOfScope,
+    /// A workflow slug that several workflows the caller sees share (in different teams): the
+    /// caller must write `team:slug`.
+    Ambiguous,
+}
+
+/// Why a workflow slug several visible workflows share is refused, and what to write instead.
+pub fn ambiguous(slug: &str) -> String {
+    format!("'{slug}' is the slug of workflows in several teams this key sees: write team:{slug}")
 }
 
 impl ApiCaller {
@@ -51,13 +59,15 @@ impl ApiCaller {
             .is_none_or(|ids| ids.contains(&workflow_id))
     }
 
-    /// The workflow with this slug, if the caller may see it.
-    pub fn workflow<'c>(&self, catalog: &'c Catalog, slug: &str) -> Result<&'c Workflow, Unseen> {
-        let found = catalog.workflows.iter().find(|w| w.slug == slug);
-        match (found, &self.workflow_ids) {
-            (Some(workflow), _) if self.may_see(workflow.id) => Ok(workflow),
-            (None, None) => Err(Unseen::Unknown),
-            _ => Err(Unseen::OutOfScope),
+    /// The workflow named `name` (its slug, or `team:slug`) among the ones the caller may see.
+    /// Workflows outside its scope are never considered, so they cannot make a name ambiguous.
+    pub fn workflow<'c>(&self, catalog: &'c Catalog, name: &str) -> Result<&'c Workflow, Unseen> {
+        let visible = catalog.workflows.iter().filter(|w| self.may_see(w.id));
+        match find_workflow(visible, &catalog.teams, name) {
+            Ok(workflow) => Ok(workflow),
+            Err(NameLookup::Ambiguous) => Err(Unseen::Ambiguous),
+            Err(NameLookup::Unknown) if self.workflow_ids.is_none() => Err(Unseen::Unknown),
+            Err(NameLookup::Unknown) => Err(Unseen::OutOfScope),
         }
     }
 

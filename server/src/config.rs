@@ -110,7 +110,7 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct RepriceArgs {
-    /// The workflow's slug.
+    /// The workflow: its slug, or `team:slug` when teams share the slug.
     #[arg(long)]
     pub workflow: String,
     /// First day of calls to reprice (YYYY-MM-DD).
@@ -129,7 +129,7 @@ pub struct ApiKeyArgs {
     /// Limit the key to a team's workflows (slug; repeatable).
     #[arg(long = "team")]
     pub teams: Vec<String>,
-    /// Limit the key to a workflow (slug; repeatable). Without --team or --workflow the key
+    /// Limit the key to a workflow (slug, or `team:slug`; repeatable). Without --team or --workflow the key
     /// sees every workflow.
     #[arg(long = "workflow")]
     pub workflows: Vec<String>,

@@ -91,6 +91,20 @@ async fn load_demo(db: &Db, args: &DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The workflow named on the command line: its slug, or `team:slug` when teams share it.
+async fn named_workflow(db: &Db, name: &str) -> anyhow::Result<app::model::Workflow> {
+    use app::model::{NameLookup, find_workflow};
+    let workflows = app::db::workflow::list_workflows(db).await?;
+    let teams = app::db::identity::list_teams(db).await?;
+    match find_workflow(&workflows, &teams, name) {
+        Ok(found) => Ok(found.clone()),
+        Err(NameLookup::Unknown) => anyhow::bail!("no workflow is named '{name}'"),
+        Err(NameLookup::Ambiguous) => {
+            anyhow::bail!("several teams have a workflow '{name}': write team:{name}")
+        }
+    }
+}
+
 async fn create_api_key(db: &Db, args: &ApiKeyArgs) -> anyhow::Result<()> {
     let mut scopes = Vec::new();
     for slug in &args.teams {
@@ -102,9 +116,7 @@ async fn create_api_key(db: &Db, args: &ApiKeyArgs) -> anyhow::Result<()> {
         scopes.push(app::model::KeyScope::Team(team.id));
     }
     for slug in &args.workflows {
-        let workflow = app::db::workflow::find_workflow_by_slug(db, slug)
-            .await?
-            .with_context(|| format!("no workflow has the slug '{slug}'"))?;
+        let workflow = named_workflow(db, slug).await?;
         scopes.push(app::model::KeyScope::Workflow(workflow.id));
     }
     let actor = format!(
@@ -199,9 +211,7 @@ async fn import(db: &Db, args: &ImportArgs) -> anyhow::Result<()> {
 
 async fn reprice(db: &Db, args: &RepriceArgs) -> anyhow::Result<()> {
     use app::domain::time::parse_day;
-    let workflow = app::db::workflow::find_workflow_by_slug(db, &args.workflow)
-        .await?
-        .with_context(|| format!("no workflow has the slug '{}'", args.workflow))?;
+    let workflow = named_workflow(db, &args.workflow).await?;
     let from = parse_day(&args.from).context("--from must be a date like 2026-11-01")?;
     let to = parse_day(&args.to).context("--to must be a date like 2026-11-30")?;
     anyhow::ensure!(from <= to, "--from must not be after --to");

@@ -68,8 +68,9 @@ pub async fn save_workflow(
     };
     let db = db()?;
     let id = (id > 0).then_some(id);
-    crate::service::success::save_workflow(&db, &viewer, id, &form, crate::db::now_ms()).await?;
-    Ok(form.slug.trim().to_owned())
+    let id = crate::service::success::save_workflow(&db, &viewer, id, &form, crate::db::now_ms())
+        .await?;
+    crate::service::workflows::handle_of(&db, &viewer, id).await
 }
 
 #[server(prefix = "/rpc", endpoint = "save_task_type")]

@@ -7,8 +7,8 @@ use crate::model::{SuccessRule, TaskType, Workflow, WorkflowSettings};
 pub async fn insert_workflow(tx: &mut Tx, settings: &WorkflowSettings, at: i64) -> DbResult<i64> {
     let sql = "INSERT INTO workflows (slug, name, team_id, description, budget_cpst_micros,
                    quality_target_bp, gate_window_days, gate_min_sample, drift_tolerance_bp,
-                   review_sampling_bp, second_grader_bp, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id";
+                   review_sampling_bp, second_grader_bp, created_at, updated_at, team_slug_key)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id";
     Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(&settings.slug)
         .bind(&settings.name)
@@ -22,8 +22,14 @@ pub async fn insert_workflow(tx: &mut Tx, settings: &WorkflowSettings, at: i64) 
         .bind(settings.review_sampling_bp)
         .bind(settings.second_grader_bp)
         .bind(at)
+        .bind(team_slug_key(settings))
         .fetch_one(conn)
         .await)?)
+}
+
+/// The stored key that keeps slugs unique within a team (see migration 0014).
+fn team_slug_key(settings: &WorkflowSettings) -> String {
+    format!("{}/{}", settings.team_id, settings.slug)
 }
 
 pub async fn update_workflow(
@@ -35,7 +41,7 @@ pub async fn update_workflow(
     let sql = "UPDATE workflows SET slug = $1, name = $2, team_id = $3, description = $4,
                    budget_cpst_micros = $5, quality_target_bp = $6, gate_window_days = $7,
                    gate_min_sample = $8, drift_tolerance_bp = $9, review_sampling_bp = $10,
-                   second_grader_bp = $11, updated_at = $12
+                   second_grader_bp = $11, updated_at = $12, team_slug_key = $14
                WHERE id = $13";
     let done = execute!(
         tx,
@@ -53,6 +59,7 @@ pub async fn update_workflow(
             .bind(settings.second_grader_bp)
             .bind(at)
             .bind(id)
+            .bind(team_slug_key(settings))
     )?;
     if done == 0 {
         return Err(super::DbError::NotFound);
@@ -74,11 +81,6 @@ pub async fn list_workflows(db: &Db) -> DbResult<Vec<Workflow>> {
 pub async fn get_workflow(db: &Db, id: i64) -> DbResult<Workflow> {
     let sql = "SELECT * FROM workflows WHERE id = $1";
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_one(pool).await)?)
-}
-
-pub async fn find_workflow_by_slug(db: &Db, slug: &str) -> DbResult<Option<Workflow>> {
-    let sql = "SELECT * FROM workflows WHERE slug = $1";
-    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(slug).fetch_optional(pool).await)?)
 }
 
 pub struct NewTaskType<'a> {

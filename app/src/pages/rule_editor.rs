@@ -211,9 +211,9 @@ pub fn RuleEditorPage() -> impl IntoView {
                     Ok(d) => match d.task_types.into_iter().find(|t| t.id == task_type_id()) {
                         Some(task_type) if d.editable => view! {
                             <Title text=format!("Success rule: {}", task_type.name) />
-                            <p class="crumbs"><a href="/workflows">"Workflows"</a> " › " <a href=format!("/workflows/{}", d.settings.slug)>{d.settings.name.clone()}</a></p>
+                            <p class="crumbs"><a href="/workflows">"Workflows"</a> " › " <a href=format!("/workflows/{}", d.handle)>{d.settings.name.clone()}</a></p>
                             <h1>"Success rule: " {task_type.name.clone()}</h1>
-                            <RuleEditor task_type slug=d.settings.slug.clone() />
+                            <RuleEditor task_type slug=d.handle.clone() />
                         }.into_any(),
                         Some(_) => view! { <p class="error" role="alert">"Only the workflow's owners and admins change its rules."</p> }.into_any(),
                         None => view! { <p class="error" role="alert">"No such task type."</p> }.into_any(),

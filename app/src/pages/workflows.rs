@@ -156,7 +156,7 @@ pub fn WorkflowPage() -> impl IntoView {
                     Ok(d) => {
                         let name = d.settings.name.clone();
                         let workflow_id = d.settings.id;
-                        let slug = d.settings.slug.clone();
+                        let slug = d.handle.clone();
                         let (from, to) = (d.economics.from.clone(), d.economics.to.clone());
                         view! {
                             <Title text=name.clone() />

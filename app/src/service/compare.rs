@@ -38,11 +38,14 @@ pub async fn compare(
     let today = day_of(now);
     let window = Window::chosen(days, "", "", today).map_err(AppError::from_field_problem)?;
     let catalog = Catalog::load(db).await?;
-    let flow = catalog
-        .workflows
-        .iter()
-        .find(|w| w.slug == slug && viewer.sees_team(w.team_id))
-        .ok_or_else(|| AppError::not_found("workflow"))?;
+    let visible = || {
+        catalog
+            .workflows
+            .iter()
+            .filter(|w| viewer.sees_team(w.team_id))
+    };
+    let flow = crate::model::find_workflow(visible(), &catalog.teams, &slug)
+        .map_err(|lookup| crate::service::workflows::unnamed("workflow", &slug, lookup))?;
     let mut versions: Vec<&crate::model::ConfigVersion> = catalog
         .config_versions
         .iter()
@@ -83,7 +86,7 @@ pub async fn compare(
     let dates = dates.map(|d| d.unwrap_or_default().trim().to_owned());
     let by_period = dates.iter().any(|d| !d.is_empty());
     let mut found = VersionComparison {
-        slug: flow.slug.clone(),
+        slug: crate::model::workflow_handle(flow, visible(), &catalog.teams),
         name: flow.name.clone(),
         versions: versions.iter().map(|v| v.label.clone()).collect(),
         baseline: before.as_ref().map(|v| v.label.clone()).unwrap_or_default(),

@@ -31,8 +31,11 @@ pub async fn overview_page(
             evaluated: format_day(day_of(e.evaluated_at)),
         })
         .collect();
-    let overview = crate::report::overview(&catalog.ledger(window, &current), &previous)
+    let mut overview = crate::report::overview(&catalog.ledger(window, &current), &previous)
         .map_err(DbError::from)?;
+    for row in &mut overview.workflows {
+        row.slug = handle(&catalog, row.workflow_id);
+    }
     Ok(OverviewPage { overview, gates })
 }
 
@@ -44,7 +47,22 @@ pub async fn models_page(
 ) -> Result<ModelComparison, AppError> {
     let catalog = Catalog::load_for(db, viewer).await?;
     let rows = catalog.window_rows(db, window).await?;
-    let compared = compare_models(&catalog.ledger(window, &rows), &Filter::default())
+    let mut compared = compare_models(&catalog.ledger(window, &rows), &Filter::default())
         .map_err(DbError::from)?;
+    for model in &mut compared.models {
+        for row in &mut model.workflows {
+            row.workflow_slug = handle(&catalog, row.workflow_id);
+        }
+    }
+    for row in &mut compared.winners {
+        row.workflow_slug = handle(&catalog, row.workflow_id);
+    }
     Ok(compared)
+}
+
+/// The pages link a workflow by its handle (`team:slug` where the viewer sees two workflows
+/// with one slug), not by the bare slug the figures carry.
+fn handle(catalog: &Catalog, workflow_id: i64) -> String {
+    let found = catalog.workflows.iter().find(|w| w.id == workflow_id);
+    found.map(|w| catalog.handle(w)).unwrap_or_default()
 }

@@ -149,10 +149,10 @@ pub async fn set_level(
 /// The gate page of the workflow `slug`, when `viewer` sees it: the gate judged now, its daily
 /// history (the last 60 days) and the level's changes with who made them.
 pub async fn page(db: &Db, viewer: &Viewer, slug: &str, now: i64) -> Result<GateView, AppError> {
-    let flow = workflow::find_workflow_by_slug(db, slug)
-        .await?
-        .filter(|w| viewer.sees_team(w.team_id))
-        .ok_or_else(|| AppError::not_found("workflow"))?;
+    let crate::service::workflows::Named {
+        workflow: flow,
+        handle,
+    } = crate::service::workflows::named(db, viewer, slug).await?;
     let load = async {
         let catalog = Catalog::load(db).await?;
         let (window, result) = judge(db, &catalog, &flow, day_of(now)).await?;
@@ -168,7 +168,7 @@ pub async fn page(db: &Db, viewer: &Viewer, slug: &str, now: i64) -> Result<Gate
         };
         Ok::<_, crate::db::DbError>(GateView {
             workflow_id: flow.id,
-            slug: flow.slug.clone(),
+            slug: handle,
             name: flow.name.clone(),
             window: format!(
                 "{} to {}",

@@ -167,9 +167,16 @@ pub async fn save_workflow(
         Some(id) => Some(workflow_for(db, viewer, id).await?),
         None => None,
     };
-    let taken = workflow::find_workflow_by_slug(db, &settings.slug).await?;
-    if taken.is_some_and(|other| Some(other.id) != id) {
-        return Err(invalid("slug", "is taken by another workflow"));
+    // Slugs are unique within a team: only the team's own workflows can hold this one, so the
+    // answer says nothing about other teams.
+    let taken = workflow::list_workflows(db)
+        .await?
+        .into_iter()
+        .any(|other| {
+            other.team_id == settings.team_id && other.slug == settings.slug && Some(other.id) != id
+        });
+    if taken {
+        return Err(invalid("slug", "is taken by another workflow of this team"));
     }
     let mut tx = db.begin().await?;
     let after = Some(settings_json(&settings));

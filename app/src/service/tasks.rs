@@ -66,7 +66,7 @@ pub async fn list(
         workflows: visible
             .iter()
             .map(|w| Choice {
-                value: w.slug.clone(),
+                value: crate::model::workflow_handle(w, visible.iter().copied(), &catalog.teams),
                 label: w.name.clone(),
             })
             .collect(),
@@ -103,11 +103,19 @@ pub fn search_of(
     let workflow = match given(&query.workflow) {
         None => None,
         Some(slug) => Some(
-            catalog
-                .workflows
-                .iter()
-                .find(|w| w.slug == slug && viewer.sees_team(w.team_id))
-                .ok_or_else(|| format!("workflow: no workflow '{slug}' you may see"))?,
+            crate::model::find_workflow(
+                catalog.workflows.iter().filter(|w| viewer.sees_team(w.team_id)),
+                &catalog.teams,
+                &slug,
+            )
+            .map_err(|lookup| match lookup {
+                crate::model::NameLookup::Unknown => {
+                    format!("workflow: no workflow '{slug}' you may see")
+                }
+                crate::model::NameLookup::Ambiguous => format!(
+                    "workflow: '{slug}' is the slug of workflows in several of your teams: write team:{slug}"
+                ),
+            })?,
         ),
     };
     let needs_workflow = |field: &str| format!("{field}: choose a workflow first");

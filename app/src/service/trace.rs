@@ -20,10 +20,15 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
         Err(other) => return Err(other.into()),
     };
     let load = async {
-        let flow = workflow::get_workflow(db, found.workflow_id).await?;
-        Ok::<_, DbError>((flow.team_id, flow))
+        let workflows = workflow::list_workflows(db).await?;
+        let teams = identity::list_teams(db).await?;
+        Ok::<_, DbError>((workflows, teams))
     };
-    let (team, flow) = load.await?;
+    let (workflows, teams) = load.await?;
+    let Some(flow) = workflows.iter().find(|w| w.id == found.workflow_id) else {
+        return Err(not_found());
+    };
+    let team = flow.team_id;
     // A task is seen by whoever sees its workflow: the team it is booked to does not widen that.
     if !viewer.sees_team(team) {
         return Err(not_found());
@@ -61,7 +66,11 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
             id: found.id,
             external_id: found.external_id.clone(),
             workflow: flow.name.clone(),
-            workflow_slug: flow.slug.clone(),
+            workflow_slug: crate::model::workflow_handle(
+                flow,
+                workflows.iter().filter(|w| viewer.sees_team(w.team_id)),
+                &teams,
+            ),
             task_type: found
                 .task_type_id
                 .and_then(|id| task_types.iter().find(|t| t.id == id))

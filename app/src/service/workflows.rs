@@ -5,6 +5,7 @@ use crate::db::catalog::Catalog;
 use crate::db::{Db, identity, workflow};
 use crate::domain::{Micros, cpst::Cpst};
 use crate::error::AppError;
+use crate::model::{NameLookup, Workflow, find_workflow, workflow_handle};
 use crate::views::access::Viewer;
 use crate::views::{
     choice::Choice,
@@ -15,18 +16,68 @@ use crate::views::{
     },
 };
 
+/// A workflow someone named, with the handle pages link it by.
+pub struct Named {
+    pub workflow: Workflow,
+    pub handle: String,
+}
+
+/// The workflow `viewer` names `name` (its slug, or `team:slug`) among the workflows they see.
+/// One outside them gets the same answer as one that does not exist.
+pub async fn named(db: &Db, viewer: &Viewer, name: &str) -> Result<Named, AppError> {
+    let workflows = workflow::list_workflows(db).await?;
+    let teams = identity::list_teams(db).await?;
+    let visible: Vec<&Workflow> = workflows
+        .iter()
+        .filter(|w| viewer.sees_team(w.team_id))
+        .collect();
+    match find_workflow(visible.iter().copied(), &teams, name) {
+        Ok(found) => Ok(Named {
+            handle: workflow_handle(found, visible.iter().copied(), &teams),
+            workflow: found.clone(),
+        }),
+        Err(lookup) => Err(unnamed("workflow", name, lookup)),
+    }
+}
+
+/// How the pages name the workflow `id`, which `viewer` sees.
+pub async fn handle_of(db: &Db, viewer: &Viewer, id: i64) -> Result<String, AppError> {
+    let workflows = workflow::list_workflows(db).await?;
+    let teams = identity::list_teams(db).await?;
+    let visible = || workflows.iter().filter(|w| viewer.sees_team(w.team_id));
+    let found = visible().find(|w| w.id == id);
+    let found = found.ok_or_else(|| AppError::not_found("workflow"))?;
+    Ok(workflow_handle(found, visible(), &teams))
+}
+
+/// The answer for a workflow name that picks no single workflow, in the field `field`.
+pub fn unnamed(field: &str, name: &str, lookup: NameLookup) -> AppError {
+    match lookup {
+        NameLookup::Unknown => AppError::not_found("workflow"),
+        NameLookup::Ambiguous => AppError::invalid(
+            field,
+            format!(
+                "'{name}' is the slug of workflows in several of your teams: write team:{name}"
+            ),
+        ),
+    }
+}
+
 /// The workflows `viewer` sees, with the teams they may add one to.
 pub async fn list(db: &Db, viewer: &Viewer) -> Result<WorkflowsView, AppError> {
     let load = async {
         let teams = identity::list_teams(db).await?;
         let task_types = workflow::list_all_task_types(db).await?;
         let workflows = workflow::list_workflows(db).await?;
+        let visible: Vec<&Workflow> = workflows
+            .iter()
+            .filter(|w| viewer.sees_team(w.team_id))
+            .collect();
         Ok::<_, crate::db::DbError>(WorkflowsView {
-            workflows: workflows
+            workflows: visible
                 .iter()
-                .filter(|w| viewer.sees_team(w.team_id))
                 .map(|w| WorkflowRow {
-                    slug: w.slug.clone(),
+                    slug: workflow_handle(w, visible.iter().copied(), &teams),
                     name: w.name.clone(),
                     team: teams
                         .iter()
@@ -55,10 +106,10 @@ pub async fn page(
     trend_by: TrendBy,
     now: i64,
 ) -> Result<WorkflowDetail, AppError> {
-    let found = workflow::find_workflow_by_slug(db, slug)
-        .await?
-        .filter(|w| viewer.sees_team(w.team_id))
-        .ok_or_else(|| AppError::not_found("workflow"))?;
+    let Named {
+        workflow: found,
+        handle,
+    } = named(db, viewer, slug).await?;
     let load = async {
         let catalog = Catalog::load(db).await?;
         let teams = &catalog.teams;
@@ -72,6 +123,7 @@ pub async fn page(
             false => None,
         };
         Ok::<_, crate::db::DbError>(WorkflowDetail {
+            handle,
             summary: summary(&found),
             team: teams
                 .iter()

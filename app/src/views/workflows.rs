@@ -168,6 +168,9 @@ pub struct EngineeringHealth {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowDetail {
+    /// How the pages name the workflow: its slug, or `team:slug` when the viewer sees another
+    /// workflow with the same slug.
+    pub handle: String,
     pub economics: Economics,
     pub health_30d: EngineeringHealth,
     pub settings: SettingsForm,

@@ -139,6 +139,10 @@ impl FilterAsked<'_> {
             Err(Unseen::OutOfScope) => Err(ApiError::Forbidden(format!(
                 "this API key may not read the workflow '{slug}'"
             ))),
+            Err(Unseen::Ambiguous) => Err(ApiError::invalid(
+                "workflow",
+                crate::caller::ambiguous(slug),
+            )),
         }
     }
 
@@ -161,7 +165,7 @@ impl FilterAsked<'_> {
         if let Some(slug) = self.team {
             filter.team_id = Some(match caller.team(catalog, slug) {
                 Ok(team) => team.id,
-                Err(Unseen::Unknown) => {
+                Err(Unseen::Unknown | Unseen::Ambiguous) => {
                     return Err(ApiError::invalid(
                         "team",
                         format!("no team has the slug '{slug}'"),

@@ -368,12 +368,14 @@ async fn direct_loader(
     .fetch_one(pool)
     .await?;
     let workflow: i64 = sqlx::query_scalar(
-        "INSERT INTO workflows (slug, name, team_id, budget_cpst_micros, quality_target_bp, \
-         gate_window_days, gate_min_sample, drift_tolerance_bp, created_at, updated_at) \
-         VALUES ('support-triage', 'Support triage', $1, 1000000, 9000, 30, 400, 1000, $2, $2) RETURNING id",
+        "INSERT INTO workflows (slug, team_slug_key, name, team_id, budget_cpst_micros, \
+         quality_target_bp, gate_window_days, gate_min_sample, drift_tolerance_bp, created_at, \
+         updated_at) VALUES ('support-triage', $3, 'Support triage', $1, 1000000, 9000, 30, 400, \
+         1000, $2, $2) RETURNING id",
     )
     .bind(team)
     .bind(now)
+    .bind(format!("{team}/support-triage"))
     .fetch_one(pool)
     .await?;
     let started = Instant::now();

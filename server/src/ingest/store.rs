@@ -200,6 +200,10 @@ impl<'a> Ingest<'a> {
                     format!("this API key may not write to '{slug}'"),
                 ),
             }),
+            Err(Unseen::Ambiguous) => Err(Outcome::invalid(ItemError::new(
+                "workflow",
+                crate::caller::ambiguous(slug),
+            ))),
         }
     }
 

@@ -252,9 +252,10 @@ async fn a_price_change_reaches_history_only_through_an_audited_repricing() {
         )
         .await
         .unwrap();
-        let workflow = app::db::workflow::find_workflow_by_slug(&t.db, "support-triage")
-            .await
-            .unwrap()
+        let workflows = app::db::workflow::list_workflows(&t.db).await.unwrap();
+        let workflow = workflows
+            .into_iter()
+            .find(|w| w.slug == "support-triage")
             .unwrap();
         let (first_day, last_day) = (END_DAY - 89, END_DAY);
         let now = (END_DAY + 1) * 86_400_000;

@@ -278,10 +278,27 @@ async fn workflows_task_types_segments_and_rule_versions_round_trip() {
             (workflow.autonomy_level, workflow.review_sampling_bp),
             (0, 500)
         );
-        let by_slug = db::workflow::find_workflow_by_slug(&t.db, "support-triage")
+        // Slugs are unique within a team: another team may use this one, the same team may not.
+        let mut tx = t.db.begin().await.unwrap();
+        let other_team = db::identity::insert_team(&mut tx, "finance", "Finance", Micros(0), T0)
             .await
             .unwrap();
-        assert_eq!(by_slug.map(|w| w.id), Some(f.workflow));
+        let twin = workflow_settings(other_team, "support-triage");
+        db::workflow::insert_workflow(&mut tx, &twin, T0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = t.db.begin().await.unwrap();
+        let same_team = workflow_settings(f.team, "support-triage");
+        let refused = db::workflow::insert_workflow(&mut tx, &same_team, T0).await;
+        assert!(refused.is_err(), "{}: a team's slug twice", t.backend);
+        drop(tx);
+        let workflows = db::workflow::list_workflows(&t.db).await.unwrap();
+        let named: Vec<_> = workflows
+            .iter()
+            .filter(|w| w.slug == "support-triage")
+            .collect();
+        assert_eq!(named.len(), 2, "{}", t.backend);
 
         let mut changed = workflow_settings(f.team, "support-triage");
         changed.budget_cpst_micros = Micros(550_000);

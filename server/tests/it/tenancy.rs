@@ -410,3 +410,159 @@ async fn an_owner_sees_a_task_only_through_its_workflow() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_workflow_slug_is_private_to_its_team() {
+    use crate::helpers::{ADMIN, OWNER, PASSWORD, app, enc, people, refusal, rpc, sign_in};
+    for t in test_databases().await {
+        let p = people(&t.db).await;
+        let router = app(&t.db);
+        let owner = sign_in(&router, OWNER, PASSWORD).await;
+
+        // The support owner picks the slug finance-ops uses: nothing tells them it is in use.
+        let form = format!(
+            "id=0&slug=invoice-clearing&name={}&team_id={}&description=&budget=0.40\
+             &quality_target=90&gate_window_days=30&gate_min_sample=200&drift_tolerance=10\
+             &sampling_rate=5&second_grader_rate=0",
+            enc("Support's invoices"),
+            p.team_a
+        );
+        let reply = rpc(&router, "save_workflow", &form, &owner).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}: {}",
+            t.backend,
+            reply.body
+        );
+        assert_eq!(reply.body, "\"invoice-clearing\"", "{}", t.backend);
+        let again = rpc(&router, "save_workflow", &form, &owner).await;
+        assert!(
+            refusal(&again.body).contains("slug: is taken by another workflow of this team"),
+            "{}: {}",
+            t.backend,
+            again.body
+        );
+        let page = rpc(&router, "get_workflow", "slug=invoice-clearing", &owner).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", t.backend);
+        let page: Value = serde_json::from_str(&page.body).unwrap();
+        assert_eq!(
+            page["settings"]["team_id"],
+            json!(p.team_a),
+            "{}",
+            t.backend
+        );
+        assert_eq!(page["handle"], json!("invoice-clearing"), "{}", t.backend);
+
+        // Someone who sees both teams names each as team:slug; the bare slug is ambiguous.
+        let admin = sign_in(&router, ADMIN, PASSWORD).await;
+        let bare = rpc(&router, "get_workflow", "slug=invoice-clearing", &admin).await;
+        assert_eq!(
+            bare.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            t.backend
+        );
+        assert!(
+            refusal(&bare.body).contains("write team:invoice-clearing"),
+            "{}",
+            bare.body
+        );
+        for (name, team) in [
+            ("support:invoice-clearing", p.team_a),
+            ("finance-ops:invoice-clearing", p.team_b),
+        ] {
+            let reply = rpc(&router, "get_workflow", &format!("slug={name}"), &admin).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}: {name}", t.backend);
+            let page: Value = serde_json::from_str(&reply.body).unwrap();
+            assert_eq!(page["settings"]["team_id"], json!(team), "{}", t.backend);
+            assert_eq!(page["handle"], json!(name), "{}", t.backend);
+        }
+        let list = rpc(&router, "list_workflows", "", &admin).await;
+        for handle in [
+            "support:invoice-clearing",
+            "finance-ops:invoice-clearing",
+            "support-triage",
+        ] {
+            assert!(
+                list.body.contains(&format!("\"{handle}\"")),
+                "{}: {}",
+                t.backend,
+                list.body
+            );
+        }
+
+        // Senders: a key scoped to a team finds its own workflow by the bare slug; a key that
+        // sees both must name the team, and its item is refused, not guessed.
+        let support = create_api_key(&t.db, "support", &[KeyScope::Team(p.team_a)], None)
+            .await
+            .unwrap();
+        let everything = create_api_key(&t.db, "everything", &[], None)
+            .await
+            .unwrap();
+        let task = |id: &str, workflow: &str| {
+            json!({"tasks": [{"id": id, "workflow": workflow, "status": "running",
+                "started_at": format!("{}T09:00:00Z", today())}]})
+            .to_string()
+        };
+        let (status, answer) = post(
+            &router,
+            &support,
+            "application/json",
+            task("s-1", "invoice-clearing"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{}: {answer}", t.backend);
+        let (status, answer) = post(
+            &router,
+            &everything,
+            "application/json",
+            task("e-1", "invoice-clearing"),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}: {answer}",
+            t.backend
+        );
+        assert!(
+            answer.to_string().contains("write team:invoice-clearing"),
+            "{answer}"
+        );
+        let (status, answer) = post(
+            &router,
+            &everything,
+            "application/json",
+            task("e-2", "finance-ops:invoice-clearing"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{}: {answer}", t.backend);
+        let team_of = |external: &str| {
+            format!(
+                "SELECT w.team_id FROM tasks t JOIN workflows w ON w.id = t.workflow_id
+                 WHERE t.external_id = '{external}'"
+            )
+        };
+        assert_eq!(
+            scalar(&t.db, &team_of("s-1")).await,
+            p.team_a,
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            scalar(&t.db, &team_of("e-2")).await,
+            p.team_b,
+            "{}",
+            t.backend
+        );
+        assert_eq!(
+            scalar(
+                &t.db,
+                "SELECT COUNT(*) FROM tasks WHERE external_id = 'e-1'"
+            )
+            .await,
+            0
+        );
+    }
+}
