@@ -899,7 +899,8 @@ async fn more_autonomy_needs_the_gate_and_every_task_has_a_trace() {
         let id: i64 = on_db!(&t.db, pool => sqlx::query_scalar("SELECT id FROM tasks WHERE external_id = 'refund-2-3'").fetch_one(pool).await).unwrap();
         let trace = json_of(&rpc(&router, "get_task_trace", &format!("id={id}"), &finance).await);
         assert_eq!(trace["status"], "Succeeded");
-        assert_eq!(trace["attempts"][0]["calls"][0]["cost"], "$0.10");
+        let cost = &trace["attempts"][0]["calls"][0]["cost"];
+        assert_eq!(cost, &json!({"amount": "$0.10", "source": "reported"}));
         assert_eq!(trace["costs"][5], json!(["Total", "$0.10"]));
         assert!(
             trace["rule"]
