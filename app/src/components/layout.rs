@@ -13,13 +13,13 @@ pub fn Layout(children: Children) -> impl IntoView {
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
-            <a class="brand" href="/">
-                <span class="brand-mark" aria-hidden="true">"◆"</span>
-                "Finishline"
-            </a>
-            <Suspense fallback=|| ()>
+            <Suspense fallback=|| view! { <Brand home="/" /> }>
                 {move || Suspend::new(async move {
-                    viewer.await.ok().flatten().map(|viewer| view! { <SignedInBar viewer /> })
+                    match viewer.await.ok().flatten() {
+                        // The logo leads to the role's first page, never to one it may not read.
+                        Some(viewer) => view! { <Brand home=viewer.landing() /> <SignedInBar viewer /> }.into_any(),
+                        None => view! { <Brand home="/" /> }.into_any(),
+                    }
                 })}
             </Suspense>
         </header>
@@ -44,10 +44,38 @@ pub fn Layout(children: Children) -> impl IntoView {
 }
 
 #[component]
+fn Brand(home: &'static str) -> impl IntoView {
+    view! {
+        <a class="brand" href=home>
+            <span class="brand-mark" aria-hidden="true">"◆"</span>
+            "Finishline"
+        </a>
+    }
+}
+
+/// The role's navigation and the account menu. Below the width where they fit in one row (which
+/// depends on how many pages the role has) they fold into a menu; its button is a checkbox and
+/// its label, so it works before the page's script has loaded and without it.
+#[component]
 fn SignedInBar(viewer: Viewer) -> impl IntoView {
     let location = use_location();
     let items = viewer.navigation();
+    // The folded menu closes whenever the page changes.
+    let open = RwSignal::new(false);
+    Effect::new(move |_| {
+        location.pathname.track();
+        open.set(false);
+    });
+    let length = match items.len() {
+        0..=4 => "short",
+        5..=8 => "medium",
+        _ => "long",
+    };
     view! {
+        <div class=format!("bar {length}")>
+        <input type="checkbox" id="menu-toggle" class="menu-toggle"
+            prop:checked=move || open.get() on:change=move |ev| open.set(event_target_checked(&ev)) />
+        <label for="menu-toggle" class="menu-button">"Menu"</label>
         <nav aria-label="Main">
             {items
                 .into_iter()
@@ -66,6 +94,7 @@ fn SignedInBar(viewer: Viewer) -> impl IntoView {
             <form method="post" action="/rpc/sign_out">
                 <button type="submit" class="link-button">"Sign out"</button>
             </form>
+        </div>
         </div>
     }
 }

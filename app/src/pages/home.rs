@@ -129,7 +129,7 @@ fn WorkflowTable(
             <thead>
                 <tr>
                     <th scope="col">"Workflow"</th>
-                    <th scope="col">"Team"</th>
+                    <th scope="col" class="wide-only">"Team"</th>
                     <th scope="col" class="num">"Cost per successful task"</th>
                     <th scope="col">"Budget"</th>
                     <th scope="col">"Trend"</th>
@@ -146,7 +146,7 @@ fn WorkflowTable(
                     view! {
                         <tr data-workflow=row.slug.clone()>
                             <th scope="row"><a href=format!("/workflows/{}", row.slug)>{row.name.clone()}</a></th>
-                            <td>{row.team_name.clone()}</td>
+                            <td class="wide-only">{row.team_name.clone()}</td>
                             <td class="num cpst">{cpst.to_string()}</td>
                             <td><BudgetVerdict cpst budget=row.budget /></td>
                             <td><Trend now=cpst before=row.previous_cpst /></td>
@@ -172,7 +172,8 @@ fn WorkflowTable(
             </tbody>
             <tfoot>
                 <tr>
-                    <th scope="row" colspan="2">"All workflows"</th>
+                    <th scope="row">"All workflows"</th>
+                    <td class="wide-only"></td>
                     <td class="num cpst">{total.cost_per_successful_task().to_string()}</td>
                     <td><TeamBudget cpst=total.cost_per_successful_task() budget=total_budget /></td>
                     <td></td>
