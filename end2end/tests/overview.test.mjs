@@ -21,7 +21,7 @@ test("the overview shows every demo workflow with its cost per successful task a
   }
   // Each workflow links to its autonomy gate, stating its last judgement and level.
   for (const gate of await rows.locator("a.gate").allTextContents()) {
-    assert.match(gate, /^(passes|not proven|not judged yet) \(level \d\)$/);
+    assert.match(gate, /^(ready to raise|proven|not proven|not judged yet) \(level \d\)$/);
   }
   await screenshot(page, "overview");
   assert.deepEqual(problems, []);
@@ -50,4 +50,34 @@ test("the overview works with JavaScript disabled", async () => {
   assert.equal(await page.locator("table.figures").first().locator("tbody tr").count(), 4);
   assert.equal(await page.locator('.period-picker a[aria-current="page"]').textContent(), "90 days");
   await context.close();
+});
+
+test("the overview answers first: three headline figures, then workflows furthest over budget first", async () => {
+  const { page, problems } = await newPage(browser);
+  await signIn(page, "finance");
+  const money = (text) => Number(text.replace(/[$,]/g, ""));
+  const rows = page.locator("tr[data-workflow]");
+  const variances = [];
+  for (let i = 0; i < await rows.count(); i++) {
+    const cpst = money(await rows.nth(i).locator("td.cpst").textContent());
+    const budget = money((await rows.nth(i).locator(".verdict").textContent()).match(/\$[\d.,]+/)[0]);
+    variances.push(cpst / budget - 1);
+  }
+  assert.ok(variances.length > 1);
+  for (let i = 1; i < variances.length; i++) {
+    assert.ok(variances[i - 1] >= variances[i] - 1e-9, `row ${i} is further over budget than the one above: ${variances}`);
+  }
+  const headline = page.locator("dl.headline");
+  const figure = async (label) => (await headline.locator("div", { has: page.locator("dt", { hasText: label }) }).locator("dd").textContent()).trim();
+  const over = (await rows.locator(".verdict.over").count());
+  assert.equal(await figure("Workflows over budget"), `${over} of ${await rows.count()}`);
+  const totalSpend = await page.locator("table.figures").first().locator("tfoot td.num").last().textContent();
+  assert.equal(await figure("Spend"), totalSpend);
+  const blended = await page.locator("table.figures").first().locator("tfoot td.cpst").textContent();
+  assert.ok((await figure("Cost per successful task")).startsWith(blended));
+  // Each over-budget pill says by how much in percent as well as in dollars.
+  for (const pill of await rows.locator(".verdict.over").allTextContents()) {
+    assert.match(pill, /^Over \$[\d.,]+ budget by \$[\d.,]+ \(\+\d+%\)$/);
+  }
+  assert.deepEqual(problems, []);
 });

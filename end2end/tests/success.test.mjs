@@ -160,7 +160,12 @@ test("finance compares two configuration versions and reads the workflow's econo
   const headers = await page.locator("#comparison thead th").allTextContents();
   assert.equal(headers.length, 4);
   assert.notEqual(headers[1], headers[2], "two different versions");
-  assert.match(await page.locator("#verdict").textContent(), /success rate/);
+  const verdict = await page.locator("#verdict").textContent();
+  assert.match(verdict, /success rate/);
+  // Its colour follows the news: a real fall red, a real rise green, noise grey.
+  const [, delta] = verdict.match(/changed by ([+-][\d.]+) points/);
+  const tone = /more than sampling noise/.test(verdict) ? (Number(delta) > 0 ? "good" : "bad") : "neutral";
+  assert.match(await page.locator("#verdict").getAttribute("class"), new RegExp(`\\b${tone}\\b`));
   await screenshot(page, "finance-compare");
   assert.deepEqual(problems, []);
 });

@@ -93,6 +93,12 @@ test("the models page shows what the read API answers", async () => {
   for (const winner of api.winners) {
     const row = await page.locator(`#winners-table tr[data-workflow=${winner.workflow}]`).textContent();
     assert.ok(row.includes(winner.model), `${winner.workflow}: ${row}`);
+    // Every named model shows the interval its success rate rests on; under 30 decided tasks
+    // it is named, not recommended.
+    assert.match(row, /95% interval [\d.]+%–[\d.]+%, [\d,]+ tasks/, row);
+    const tasks = Number(row.match(/, ([\d,]+) tasks\)/)[1].replace(/,/g, ""));
+    if (tasks < 30) assert.match(row, /too few tasks to recommend/, row);
+    else assert.doesNotMatch(row, /too few tasks/, row);
   }
   const chart = await chartData(page, "models-chart");
   assert.equal(chart.series[0].length, api.models.length);

@@ -105,6 +105,24 @@ impl Cpst {
             Cpst::NoSuccessfulTasks => None,
         }
     }
+
+    /// How far this CPST lies above (positive) or below (negative) `budget`, as a fraction of
+    /// the budget: 0.25 is 25 % over. None without a successful task or without a budget. For
+    /// showing and ordering only; money itself stays in micro-dollars.
+    pub fn variance_to(self, budget: Micros) -> Option<f64> {
+        let cost = self.micros()?;
+        (budget.0 > 0).then(|| (cost.0 as f64 - budget.0 as f64) / budget.0 as f64)
+    }
+}
+
+/// A variance as a signed whole percentage: `+72%`, `−12%`, `0%`.
+pub fn signed_percent(fraction: f64) -> String {
+    let points = (fraction * 100.0).round();
+    match points {
+        p if p > 0.0 => format!("+{p:.0}%"),
+        p if p < 0.0 => format!("−{:.0}%", -p),
+        _ => "0%".to_owned(),
+    }
 }
 
 impl fmt::Display for Cpst {
@@ -290,6 +308,18 @@ mod tests {
 
     fn dollars(d: i64) -> Micros {
         Micros(d * 1_000_000)
+    }
+
+    #[test]
+    fn variance_is_relative_to_the_budget() {
+        let cpst = Cpst::Cost(Micros(1_550_000));
+        let over = cpst.variance_to(Micros(900_000)).unwrap();
+        assert_eq!(signed_percent(over), "+72%");
+        let under = Cpst::Cost(Micros(880_000)).variance_to(dollars(1)).unwrap();
+        assert_eq!(signed_percent(under), "−12%");
+        assert_eq!(signed_percent(0.0001), "0%");
+        assert_eq!(Cpst::NoSuccessfulTasks.variance_to(dollars(1)), None);
+        assert_eq!(cpst.variance_to(Micros(0)), None);
     }
 
     fn set_with(succeeded: u64, failed: u64, model_cost: Micros) -> TaskSet {

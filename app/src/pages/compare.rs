@@ -147,6 +147,12 @@ fn ComparisonTable(c: Comparison, baseline: String, candidate: String) -> impl I
             "One side has no decided tasks: the success rates cannot be compared yet.".to_owned()
         }
     };
+    // A real rise is good news, a real fall bad news; noise is neither.
+    let tone = match c.rate_change {
+        Some(change) if change.significant && change.delta > 0.0 => "change good",
+        Some(change) if change.significant => "change bad",
+        _ => "change neutral",
+    };
     let per_attempt = |set: &TaskSet, amount: Micros| {
         amount
             .per(set.counts.decided())
@@ -155,7 +161,7 @@ fn ComparisonTable(c: Comparison, baseline: String, candidate: String) -> impl I
     };
     let (b, a) = (c.baseline, c.candidate);
     view! {
-        <p class="rule-words" id="verdict">{verdict}</p>
+        <p class=tone id="verdict">{verdict}</p>
         <table class="figures" id="comparison">
             <thead>
                 <tr>

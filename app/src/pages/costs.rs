@@ -93,7 +93,7 @@ fn CostTables(
                     <ActionError action=create_team />
                     <ActionForm action=create_team attr:class="stacked">
                         <label>"Name" <input type="text" name="name" required maxlength="100" /></label>
-                        <label>"Short name for addresses (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9-]+" /></label>
+                        <label>"Short name for addresses (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9\\-]+" /></label>
                         <label>"Loaded labour rate, dollars per hour" <input type="text" name="labour_rate" inputmode="decimal" required /></label>
                         <button type="submit">"Add team"</button>
                     </ActionForm>

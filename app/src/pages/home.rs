@@ -6,7 +6,7 @@ use crate::components::export::CsvLink;
 use crate::components::forms::error_text;
 use crate::components::period::{Period, PeriodPicker};
 use crate::domain::Micros;
-use crate::domain::cpst::{Cpst, TaskSet, percent};
+use crate::domain::cpst::{Cpst, TaskSet, percent, signed_percent};
 use crate::domain::money::group_thousands;
 use crate::domain::time::format_day;
 use crate::report::{Overview, WorkflowFigures};
@@ -59,6 +59,7 @@ fn OverviewTables(overview: Overview, gates: Vec<GateState>, export: String) -> 
             view! { <p class="empty">"No workflows yet. Define one, then send tasks and calls to see their cost."</p> }.into_any()
         } else {
             view! {
+                <Headline overview=overview.clone() />
                 <section aria-labelledby="by-workflow">
                     <div class="section-head">
                         <h2 id="by-workflow">"By workflow"</h2>
@@ -105,6 +106,44 @@ fn OverviewTables(overview: Overview, gates: Vec<GateState>, export: String) -> 
                 </section>
             }.into_any()
         }}
+    }
+}
+
+/// The answer first: what was spent, what a success cost against the budget, and how many
+/// workflows are over it.
+#[component]
+fn Headline(overview: Overview) -> impl IntoView {
+    let cpst = overview.total.cost_per_successful_task();
+    let over = overview
+        .workflows
+        .iter()
+        .filter(|w| {
+            w.set
+                .cost_per_successful_task()
+                .variance_to(w.budget)
+                .is_some_and(|v| v > 0.0)
+        })
+        .count();
+    let blended = match (cpst, overview.total_budget) {
+        (Cpst::Cost(_), Some(budget)) => match cpst.variance_to(budget) {
+            Some(v) => format!("against a {budget} budget ({})", signed_percent(v)),
+            None => format!("against a {budget} budget"),
+        },
+        _ => "no successful task yet, so no cost per success".to_owned(),
+    };
+    let tone = if over > 0 { "bad" } else { "good" };
+    view! {
+        <dl class="headline" aria-label="The period in three figures">
+            <div><dt>"Spend"</dt><dd>{overview.total.total_cost().to_string()}</dd></div>
+            <div>
+                <dt>"Cost per successful task"</dt>
+                <dd>{cpst.to_string()} <small>{blended}</small></dd>
+            </div>
+            <div class=tone>
+                <dt>"Workflows over budget"</dt>
+                <dd>{format!("{over} of {}", overview.workflows.len())}</dd>
+            </div>
+        </dl>
     }
 }
 
@@ -160,7 +199,8 @@ fn WorkflowTable(
                                     None => "gate",
                                 }>
                                     {match &gate {
-                                        Some(g) if g.passes => format!("passes (level {})", row.autonomy_level),
+                                        Some(g) if g.passes && row.autonomy_level < 3 => format!("ready to raise (level {})", row.autonomy_level),
+                                        Some(g) if g.passes => format!("proven (level {})", row.autonomy_level),
                                         Some(_) => format!("not proven (level {})", row.autonomy_level),
                                         None => format!("not judged yet (level {})", row.autonomy_level),
                                     }}
@@ -196,31 +236,31 @@ fn TeamBudget(cpst: Cpst, budget: Option<Micros>) -> impl IntoView {
     }
 }
 
-/// CPST against the budget per workflow, as bars (the table above holds the exact figures).
+/// Each workflow's CPST as a percentage of its budget, against a 100 % line, so a small
+/// workflow's overrun is as visible as a large one's (the table above holds the exact figures).
 fn budget_chart(overview: &Overview) -> ChartSpec {
     let rows = &overview.workflows;
     ChartSpec::new(
         "budget-chart",
-        "Cost per successful task against the budget, by workflow",
+        "Cost per successful task as a percentage of the budget, by workflow",
         rows.iter().map(|w| w.name.clone()).collect(),
-        "$",
+        "% of budget",
     )
     .series(Series::new(
-        "Cost per successful task",
+        "Cost per successful task, % of budget",
         Kind::Bar,
         rows.iter()
             .map(|w| {
-                w.set
-                    .cost_per_successful_task()
-                    .micros()
-                    .map(|m| m.as_dollars())
+                let cpst = w.set.cost_per_successful_task();
+                cpst.variance_to(w.budget)
+                    .map(|v| ((1.0 + v) * 1000.0).round() / 10.0)
             })
             .collect(),
     ))
     .series(Series::new(
-        "Budget",
-        Kind::Bar,
-        rows.iter().map(|w| Some(w.budget.as_dollars())).collect(),
+        "Budget (100%)",
+        Kind::Line,
+        rows.iter().map(|_| Some(100.0)).collect(),
     ))
 }
 
@@ -239,14 +279,15 @@ fn BudgetVerdict(cpst: Cpst, budget: Micros) -> impl IntoView {
         }
         .into_any(),
         Cpst::Cost(cost) => view! {
-            <span class="verdict over">{match cost.checked_sub(budget) {
-                Ok(over) => format!("Over {budget} budget by {over}"),
-                Err(_) => format!("Over {budget} budget"),
+            <span class="verdict over">{match (cost.checked_sub(budget), cpst.variance_to(budget)) {
+                (Ok(over), Some(v)) => format!("Over {budget} budget by {over} ({})", signed_percent(v)),
+                (Ok(over), None) => format!("Over {budget} budget by {over}"),
+                (Err(_), _) => format!("Over {budget} budget"),
             }}</span>
         }
         .into_any(),
         Cpst::NoSuccessfulTasks => view! {
-            <span class="verdict none">{format!("{budget} budget; undefined")}</span>
+            <span class="verdict none">{format!("{budget} budget; no success to divide by yet")}</span>
         }
         .into_any(),
     }

@@ -9,7 +9,7 @@ use crate::components::period::{Period, PeriodPicker};
 use crate::domain::cpst::percent;
 use crate::domain::money::group_thousands;
 use crate::domain::time::format_day;
-use crate::report::models::ModelComparison;
+use crate::report::models::{MIN_RECOMMENDATION_TASKS, ModelComparison};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -104,10 +104,21 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
                                     None => view! { <span class="empty">"no successful task yet"</span> }.into_any(),
                                 }}</td>
                                 <td class="num cpst">{w.cpst.map(|c| c.to_string()).unwrap_or_else(|| "–".into())}</td>
-                                <td>{match w.meets_quality_target {
-                                    Some(true) => view! { <span class="verdict under">{format!("meets {target}")}</span> }.into_any(),
-                                    Some(false) => view! { <span class="verdict over">{format!("no model meets {target}")}</span> }.into_any(),
-                                    None => view! { <span class="verdict none">{target}</span> }.into_any(),
+                                <td>{match (w.meets_quality_target, w.success) {
+                                    // No recommendation on a handful of tasks: the interval says how little is known.
+                                    (Some(_), Some(rate)) if rate.trials < MIN_RECOMMENDATION_TASKS => view! {
+                                        <span class="verdict none">{format!("too few tasks to recommend ({} decided)", rate.trials)}</span>
+                                        <small class="muted">{format!(" success {}", interval(rate))}</small>
+                                    }.into_any(),
+                                    (Some(true), Some(rate)) => view! {
+                                        <span class="verdict under">{format!("meets {target}")}</span>
+                                        <small class="muted">{format!(" success {}", interval(rate))}</small>
+                                    }.into_any(),
+                                    (Some(false), rate) => view! {
+                                        <span class="verdict over">{format!("no model meets {target}")}</span>
+                                        {rate.map(|rate| view! { <small class="muted">{format!(" this one {}", interval(rate))}</small> })}
+                                    }.into_any(),
+                                    _ => view! { <span class="verdict none">{target}</span> }.into_any(),
                                 }}</td>
                                 <td class="num">{w.candidates}</td>
                             </tr>
@@ -166,4 +177,16 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// A success rate with its 95% interval and the tasks behind it: `92.1% (95% interval
+/// 88.0%-95.0%, 412 tasks)`.
+fn interval(rate: crate::domain::cpst::Proportion) -> String {
+    format!(
+        "{} (95% interval {}–{}, {} tasks)",
+        percent(rate.value),
+        percent(rate.lower),
+        percent(rate.upper),
+        group_thousands(rate.trials)
+    )
 }

@@ -99,7 +99,7 @@ fn SettingsFields(settings: SettingsForm, teams: Vec<Choice>) -> impl IntoView {
     view! {
         <input type="hidden" name="id" value=settings.id.to_string() />
         <label>"Name" <input type="text" name="name" required maxlength="100" value=settings.name placeholder="Invoice clearing" /></label>
-        <label>"Short name for addresses and the API (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9-]+" value=settings.slug /></label>
+        <label>"Short name for addresses and the API (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9\\-]+" value=settings.slug /></label>
         <label>
             "Team"
             <select name="team_id">
@@ -294,7 +294,7 @@ fn TaskTypeFields(workflow_id: i64, task_type: TaskTypeView) -> impl IntoView {
         <input type="hidden" name="workflow_id" value=workflow_id.to_string() />
         <input type="hidden" name="id" value=task_type.id.to_string() />
         <label>"Name" <input type="text" name="name" required maxlength="100" value=task_type.name placeholder="Password reset" /></label>
-        <label>"Short name (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9-]+" value=task_type.slug /></label>
+        <label>"Short name (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9\\-]+" value=task_type.slug /></label>
         <label>"User goal, in plain words" <TextArea name="user_goal" rows=2 required=true maxlength=1000 placeholder="The customer can sign in again" value=task_type.user_goal /></label>
         <label>"Pass condition, as two reviewers would score it" <TextArea name="pass_condition" rows=2 required=true maxlength=1000 placeholder="Reset link sent to the verified address and the ticket not reopened within 48 hours" value=task_type.pass_condition /></label>
         <label>

@@ -6,7 +6,7 @@ use super::Window;
 use super::figures::{Filter, Grouping, Ledger, figures};
 use crate::domain::Micros;
 use crate::domain::compare::weighted_cpst;
-use crate::domain::cpst::{Cpst, TaskSet};
+use crate::domain::cpst::{Cpst, Proportion, TaskSet};
 use crate::domain::money::MoneyOverflow;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -53,7 +53,15 @@ pub struct Winner {
     pub meets_quality_target: Option<bool>,
     /// Models compared in this workflow.
     pub candidates: usize,
+    /// The named model's success rate in this workflow, with its 95% interval and the decided
+    /// tasks it rests on. Below [`MIN_RECOMMENDATION_TASKS`] the pages name it without
+    /// recommending it.
+    pub success: Option<Proportion>,
 }
+
+/// The fewest decided tasks of a model in a workflow before the pages recommend it there: with
+/// fewer, a 95% interval is wider than about ±18 points.
+pub const MIN_RECOMMENDATION_TASKS: u64 = 30;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelComparison {
@@ -124,20 +132,22 @@ pub fn compare_models(
         .filter(|w| traffic.contains_key(&w.id))
         .map(|w| {
             let target = w.quality_target_bp as f64 / 10_000.0;
-            let candidates: Vec<(&String, Micros, bool)> = by_model
+            let candidates: Vec<(&String, Micros, bool, Proportion)> = by_model
                 .iter()
                 .filter_map(|(model, uses)| {
                     let set = &uses.iter().find(|(id, _)| *id == w.id)?.1;
+                    let rate = set.success_rate()?;
                     Some((
                         model,
                         set.cost_per_successful_task().micros()?,
-                        set.success_rate()?.value >= target,
+                        rate.value >= target,
+                        rate,
                     ))
                 })
                 .collect();
             let best = candidates
                 .iter()
-                .min_by_key(|(model, cpst, meets)| (!*meets, *cpst, (*model).clone()));
+                .min_by_key(|(model, cpst, meets, _)| (!*meets, *cpst, (*model).clone()));
             Winner {
                 workflow_id: w.id,
                 workflow_slug: w.slug.clone(),
@@ -146,6 +156,7 @@ pub fn compare_models(
                 model: best.map(|b| b.0.clone()),
                 cpst: best.map(|b| b.1),
                 meets_quality_target: best.map(|b| b.2),
+                success: best.map(|b| b.3),
                 candidates: by_model
                     .values()
                     .filter(|uses| uses.iter().any(|(id, _)| *id == w.id))

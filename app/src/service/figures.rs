@@ -11,7 +11,8 @@ use crate::report::models::{ModelComparison, compare_models};
 use crate::views::access::Viewer;
 use crate::views::overview::{GateState, OverviewPage};
 
-/// The overview over `window`, with each workflow's latest gate verdict. Owners see their
+/// The overview over `window`, with each workflow's latest gate verdict, its workflows ordered
+/// by how far over budget they are. Owners see their
 /// teams' workflows only: the others leave the catalogue and the rows.
 pub async fn overview_page(
     db: &Db,
@@ -36,6 +37,19 @@ pub async fn overview_page(
     for row in &mut overview.workflows {
         row.slug = handle(&catalog, row.workflow_id);
     }
+    // Furthest over budget first (in percent, so small and large workflows compare); those
+    // without a successful task, whose CPST cannot be computed, last.
+    overview.workflows.sort_by(|a, b| {
+        let variance = |w: &crate::report::WorkflowFigures| {
+            w.set.cost_per_successful_task().variance_to(w.budget)
+        };
+        match (variance(a), variance(b)) {
+            (Some(a), Some(b)) => b.total_cmp(&a),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.name.cmp(&b.name),
+        }
+    });
     Ok(OverviewPage { overview, gates })
 }
 
