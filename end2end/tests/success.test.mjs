@@ -111,6 +111,18 @@ test("an owner reads the autonomy gate and follows a disagreement to its task tr
   assert.equal((await page.locator("h1 code").textContent()).trim(), external);
   assert.ok(await page.locator("svg.bar-track rect").count() > 0, "the timeline draws its calls");
   assert.match(await page.locator("tr.total").textContent(), /Total\s*\$\d/);
+  // Every dollar of human review is explained: its lines of minutes at the team's rate make
+  // exactly the human-review cost the task counts.
+  const labour = page.locator("#labour");
+  const seconds = (await labour.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.seconds))))
+    .reduce((a, b) => a + b, 0);
+  assert.ok(seconds > 0, "a graded task has review time");
+  const rate = Number(await labour.getAttribute("data-rate-micros"));
+  const micros = Math.round((rate * seconds) / 3600);
+  const shown = `$${(micros / 1e6).toFixed(micros >= 100_000 ? 2 : 4)}`;
+  assert.equal((await labour.locator("tfoot td").textContent()).trim(), shown);
+  const humanReview = page.locator("section[aria-labelledby=cost] tr", { has: page.locator("th", { hasText: "Human review" }) }).first();
+  assert.equal((await humanReview.locator("td").textContent()).trim(), shown);
   await screenshot(page, "owner-task-trace");
   assert.deepEqual(problems, []);
 });

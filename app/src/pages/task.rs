@@ -3,7 +3,7 @@
 
 use crate::api::tasks::get_task_trace;
 use crate::components::forms::error_text;
-use crate::views::tasks::TaskTrace;
+use crate::views::tasks::{LabourView, TaskTrace};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -56,6 +56,7 @@ fn Trace(trace: TaskTrace) -> impl IntoView {
                 </tbody>
             </table>
             <p class="hint">"Platform costs are shared by the workflow's tasks over a period, so they appear in the figures, not here."</p>
+            <Labour labour=trace.labour.clone() />
         </section>
         <section aria-labelledby="timeline">
             <h2 id="timeline">"Timeline"</h2>
@@ -107,4 +108,31 @@ fn Trace(trace: TaskTrace) -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// The human-review cost line by line: minutes, the team's rate, and their product.
+#[component]
+fn Labour(labour: LabourView) -> impl IntoView {
+    let minutes = |seconds: i64| format!("{:.1} min", seconds as f64 / 60.0);
+    let total: i64 = labour.lines.iter().map(|l| l.seconds).sum();
+    if labour.lines.is_empty() {
+        return view! { <p class="muted">"No review time: no human-review cost."</p> }.into_any();
+    }
+    view! {
+        <table class="figures compact" id="labour" data-rate-micros=labour.rate_micros_per_hour>
+            <caption>"Human review, line by line"</caption>
+            <tbody>
+                {labour.lines.into_iter().map(|line| view! {
+                    <tr data-seconds=line.seconds><th scope="row">{line.what}</th><td class="num">{minutes(line.seconds)}</td></tr>
+                }).collect_view()}
+            </tbody>
+            <tfoot>
+                <tr><th scope="row">{format!("{} at {} an hour ({})", minutes(total), labour.rate, labour.team)}</th><td class="num">{labour.at_current_rate.clone()}</td></tr>
+            </tfoot>
+        </table>
+        {(labour.at_current_rate != labour.cost).then(|| view! {
+            <p class="hint">{format!("The figures count {}: this task's day was last counted at the rate the team had then.", labour.cost)}</p>
+        })}
+    }
+    .into_any()
 }

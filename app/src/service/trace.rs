@@ -3,12 +3,15 @@
 
 use crate::db::{Db, DbError, grade, identity, outcome, task, workflow};
 use crate::domain::Micros;
+use crate::domain::cpst::labour_cost;
 use crate::domain::rule::Rule;
 use crate::domain::time::format_instant;
 use crate::error::AppError;
 use crate::model::{Attempt, Call, OutcomeEvent};
 use crate::views::access::Viewer;
-use crate::views::tasks::{CallCost, TaskTrace, TraceAttemptRow, TraceCallRow};
+use crate::views::tasks::{
+    CallCost, LabourLine, LabourView, TaskTrace, TraceAttemptRow, TraceCallRow,
+};
 
 /// The trace of the task with this id, when `viewer` sees its workflow's team; otherwise the
 /// same not-found answer as for a task that does not exist.
@@ -96,6 +99,7 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
                 })
                 .unwrap_or_default(),
             escalation_reason: found.escalation_reason.clone().unwrap_or_default(),
+            labour: labour_view(&found, &grades, &teams, &grader),
             costs: parts
                 .iter()
                 .map(|(name, m)| ((*name).to_owned(), Micros(*m).to_string()))
@@ -207,4 +211,41 @@ pub(crate) fn pretty(json: Option<&str>) -> String {
     json.and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
         .and_then(|value| serde_json::to_string_pretty(&value).ok())
         .unwrap_or_default()
+}
+
+/// The task's review time line by line (the sender's reported minutes, then each grade's) and
+/// what it costs at the hourly rate of the team the task is booked to.
+fn labour_view(
+    task: &crate::model::Task,
+    grades: &[crate::model::Grade],
+    teams: &[crate::model::Team],
+    grader: &dyn Fn(&crate::model::Grade) -> String,
+) -> LabourView {
+    let team = teams.iter().find(|t| t.id == task.team_id);
+    let rate = team.map_or(Micros(0), |t| t.labour_rate_micros_per_hour);
+    let mut lines = Vec::new();
+    if task.review_seconds > 0 {
+        let what = "Review time reported by the sender".to_owned();
+        lines.push(LabourLine {
+            what,
+            seconds: task.review_seconds,
+        });
+    }
+    for g in grades {
+        let what = format!("{} grade by {}", g.verdict.as_str(), grader(g));
+        lines.push(LabourLine {
+            what,
+            seconds: g.review_seconds,
+        });
+    }
+    let seconds = lines.iter().map(|l| l.seconds).sum();
+    LabourView {
+        lines,
+        rate_micros_per_hour: rate.0,
+        rate: rate.to_string(),
+        team: team.map(|t| t.name.clone()).unwrap_or_default(),
+        cost: Micros(task.labour_cost_micros).to_string(),
+        at_current_rate: labour_cost(seconds, rate)
+            .map_or_else(|_| "–".to_owned(), |m| m.to_string()),
+    }
 }

@@ -36,6 +36,28 @@ pub struct TraceAttemptRow {
     pub calls: Vec<TraceCallRow>,
 }
 
+/// One line of a task's review time: the sender's reported minutes, or one grade's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabourLine {
+    pub what: String,
+    pub seconds: i64,
+}
+
+/// How the task's human-review cost is made: every line of review time, the hourly rate of
+/// the team the task is booked to, and the cost they make together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabourView {
+    pub lines: Vec<LabourLine>,
+    pub rate_micros_per_hour: i64,
+    pub rate: String,
+    pub team: String,
+    /// The task's human-review cost as stored (the figures use this one).
+    pub cost: String,
+    /// Total seconds priced at the team's rate now: differs from `cost` only when the rate
+    /// changed after the task's day was last counted.
+    pub at_current_rate: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskTrace {
     pub id: i64,
@@ -55,6 +77,7 @@ pub struct TaskTrace {
     pub escalation_reason: String,
     /// (component, amount) with the total last.
     pub costs: Vec<(String, String)>,
+    pub labour: LabourView,
     pub attempts: Vec<TraceAttemptRow>,
     /// The span of the timeline, for drawing bars.
     pub span_ms: i64,
