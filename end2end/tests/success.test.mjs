@@ -181,3 +181,27 @@ test("finance compares two configuration versions and reads the workflow's econo
   await screenshot(page, "finance-compare");
   assert.deepEqual(problems, []);
 });
+
+test("the workflow page's first screen holds its cost per success, its budget and what changed", async () => {
+  const { page, problems } = await newPage(browser);
+  await signIn(page, "finance", "/workflows/invoice-clearing");
+  await hydrated(page);
+  const panel = page.locator("section.what-changed");
+  const box = await panel.boundingBox();
+  assert.ok(box.y + box.height <= 900, `the panel ends at ${Math.round(box.y + box.height)} px, below the first screen`);
+  const text = await panel.textContent();
+  assert.match(text, /Cost per successful task\s*\$[\d.,]+\s*was \$[\d.,]+/);
+  assert.match(text, /budget \$[\d.,]+/);
+  assert.match(text, /Success rate\s*[\d.]+%/);
+  // Every section is one click away, and the money comes before the settings.
+  const sections = await page.locator('nav[aria-label="On this page"] a').evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+  for (const id of sections) assert.equal(await page.locator(id).count(), 1, id);
+  assert.ok(sections.indexOf("#economics") < sections.indexOf("#task-types"));
+  // A configuration version that took effect in the window links to its comparison.
+  const versions = page.locator("#took-effect a");
+  assert.ok(await versions.count() > 0, "the demo's invoice clearing changed its configuration within the 60 days compared");
+  await versions.first().click();
+  await page.waitForSelector("#comparison");
+  assert.equal((await page.locator("#comparison thead th").allTextContents()).length, 4);
+  assert.deepEqual(problems, []);
+});

@@ -13,7 +13,8 @@ use crate::domain::cpst::percent;
 use crate::views::choice::Choice;
 use crate::views::review::{AgreementView, QueueHealth};
 use crate::views::workflows::{
-    Economics, EconomicsRow, EngineeringHealth, SettingsForm, TaskTypeView, TrendBy, TrendRow,
+    ChangePanel, Economics, EconomicsRow, EngineeringHealth, SettingsForm, TaskTypeView, TrendBy,
+    TrendRow,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -174,11 +175,22 @@ pub fn WorkflowPage() -> impl IntoView {
                                 " "
                                 <a class="button secondary" href=format!("/workflows/{slug}/compare")>"Compare versions"</a>
                             </p>
-                            <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type />
-                            {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
+                            // Money and its cause first; the rest one click away, settings last.
+                            <nav class="in-page" aria-label="On this page">
+                                <a href="#what-changed">"What changed"</a>
+                                <a href="#economics">"Unit economics"</a>
+                                <a href="#engineering">"How the work runs"</a>
+                                <a href="#trend">"Trend"</a>
+                                <a href="#task-types">"Task types and rules"</a>
+                                {d.health.is_some().then(|| view! { <a href="#queue">"Review"</a> })}
+                                {d.editable.then(|| view! { <a href="#settings">"Settings"</a> })}
+                            </nav>
+                            <WhatChanged changes=d.changes budget=d.settings.budget.clone() />
                             <UnitEconomics economics=d.economics slug=slug.clone() />
                             <Engineering health=d.health_30d slug=slug.clone() from=from to=to />
                             <Trend rows=d.trend by=d.trend_by slug=slug.clone() budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
+                            <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type />
+                            {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
                             {d.health.map(|h| view! { <ReviewQueue health=h workflow_id force /> })}
                             {d.agreement.map(|a| view! { <Agreement agreement=a /> })}
                             {d.editable.then(|| view! {
@@ -783,5 +795,87 @@ fn Agreement(agreement: AgreementView) -> impl IntoView {
                 </table>
             })}
         </section>
+    }
+}
+
+/// The last 30 days against the 30 before: the cost per success and the success rate, the
+/// components that moved most, and what took effect meanwhile, with a comparison one click away.
+#[component]
+fn WhatChanged(changes: ChangePanel, budget: String) -> impl IntoView {
+    let money = |m: Option<Micros>| m.map_or_else(|| "–".to_owned(), |m| m.to_string());
+    let rate = |r: Option<f64>| r.map_or_else(|| "–".to_owned(), crate::domain::cpst::percent);
+    let cpst_move = match (changes.cpst.micros(), changes.cpst_before.micros()) {
+        (Some(now), Some(then)) if then.0 > 0 => {
+            let change = (now.0 - then.0) as f64 / then.0 as f64;
+            Some((
+                crate::domain::cpst::signed_percent(change),
+                tone(change, 0.005),
+            ))
+        }
+        _ => None,
+    };
+    let rate_move = match (changes.success_rate, changes.success_rate_before) {
+        (Some(now), Some(then)) => {
+            let points = (now - then) * 100.0;
+            Some((format!("{points:+.1} points"), tone(-points, 0.05)))
+        }
+        _ => None,
+    };
+    let nothing_took_effect = changes.versions.is_empty() && changes.rules.is_empty();
+    view! {
+        <section aria-labelledby="what-changed" class="card what-changed">
+            <h2 id="what-changed">"What changed"</h2>
+            <p class="window">{format!("{} to {} against {} to {}", changes.from, changes.to, changes.before_from, changes.before_to)}</p>
+            <dl class="headline">
+                <div class=cpst_move.as_ref().map_or("neutral", |m| m.1)>
+                    <dt>"Cost per successful task"</dt>
+                    <dd>{changes.cpst.to_string()}
+                        <small>{format!("was {}{}; budget ${budget}", changes.cpst_before, cpst_move.as_ref().map(|m| format!(" ({})", m.0)).unwrap_or_default())}</small>
+                    </dd>
+                </div>
+                <div class=rate_move.as_ref().map_or("neutral", |m| m.1)>
+                    <dt>"Success rate"</dt>
+                    <dd>{rate(changes.success_rate)}
+                        <small>{format!("was {}{}", rate(changes.success_rate_before), rate_move.as_ref().map(|m| format!(" ({})", m.0)).unwrap_or_default())}</small>
+                    </dd>
+                </div>
+            </dl>
+            {(!changes.components.is_empty()).then(|| view! {
+                <table class="figures compact" id="component-changes">
+                    <caption>"Cost per successful task by component: the largest moves"</caption>
+                    <thead><tr><th scope="col">"Component"</th><th scope="col" class="num">"Before"</th><th scope="col" class="num">"Now"</th></tr></thead>
+                    <tbody>
+                        {changes.components.into_iter().map(|c| view! {
+                            <tr><th scope="row">{c.name}</th><td class="num">{money(c.per_success_before)}</td><td class="num">{money(c.per_success)}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            {if nothing_took_effect {
+                view! { <p class="muted">{format!("No configuration version or success rule took effect since {}.", changes.before_from)}</p> }.into_any()
+            } else {
+                view! {
+                    <p class="took-effect-head">{format!("Took effect since {}:", changes.before_from)}</p>
+                    <ul class="plain" id="took-effect">
+                        {changes.versions.into_iter().map(|v| view! {
+                            <li>{format!("Configuration {} from {} ", v.label, v.since)} <a href=v.compare>"compare with the one before"</a></li>
+                        }).collect_view()}
+                        {changes.rules.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// Red for a move the wrong way beyond `noise`, green the right way, grey within it. `change`
+/// is positive when things got worse (a costlier success, a lower success rate negated).
+fn tone(change: f64, noise: f64) -> &'static str {
+    if change > noise {
+        "bad"
+    } else if change < -noise {
+        "good"
+    } else {
+        "neutral"
     }
 }

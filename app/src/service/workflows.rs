@@ -11,8 +11,9 @@ use crate::views::{
     choice::Choice,
     format::{plain_dollars, plain_percent},
     workflows::{
-        Economics, EconomicsRow, EngineeringHealth, RuleVersion, SettingsForm, TaskTypeView,
-        TrendBy, TrendRow, WorkflowDetail, WorkflowRow, WorkflowsView,
+        ChangePanel, ComponentChange, Economics, EconomicsRow, EngineeringHealth, RuleVersion,
+        SettingsForm, TaskTypeView, TrendBy, TrendRow, VersionChange, WorkflowDetail, WorkflowRow,
+        WorkflowsView,
     },
 };
 
@@ -123,6 +124,7 @@ pub async fn page(
             false => None,
         };
         Ok::<_, crate::db::DbError>(WorkflowDetail {
+            changes: changes(db, &catalog, &found, &handle, now).await?,
             handle,
             summary: summary(&found),
             team: teams
@@ -329,6 +331,115 @@ async fn economics(
                 )
             })
             .collect(),
+    })
+}
+
+/// What changed between the last 30 days and the 30 before (see [`ChangePanel`]).
+async fn changes(
+    db: &crate::db::Db,
+    catalog: &Catalog,
+    flow: &Workflow,
+    handle: &str,
+    now: i64,
+) -> Result<ChangePanel, crate::db::DbError> {
+    use crate::db::catalog::window_rows;
+    use crate::domain::time::{MS_PER_DAY, day_of, format_day};
+    use crate::report::Window;
+    use crate::report::figures::{Filter, Grouping, figures};
+
+    let window = Window::ending(day_of(now), 30);
+    let before = window.previous();
+    let filter = Filter {
+        workflow_ids: Some(vec![flow.id]),
+        ..Filter::default()
+    };
+    let mut sets = Vec::new();
+    for w in [window, before] {
+        let rows = window_rows(db, w).await?;
+        let whole = figures(&catalog.ledger(w, &rows), &filter, Grouping::All)?.pop();
+        sets.push(whole.map(|g| g.set).unwrap_or_default());
+    }
+    let (now_set, before_set) = (sets[0], sets[1]);
+    let per_success =
+        |set: &crate::domain::cpst::TaskSet, amount: Micros| amount.per(set.counts.succeeded);
+    let mut components: Vec<ComponentChange> = now_set
+        .costs
+        .components()
+        .iter()
+        .zip(before_set.costs.components())
+        .map(|((name, now), (_, then))| ComponentChange {
+            name: (*name).to_owned(),
+            per_success: per_success(&now_set, *now),
+            per_success_before: per_success(&before_set, then),
+        })
+        .collect();
+    let moved = |c: &ComponentChange| match (c.per_success, c.per_success_before) {
+        (Some(now), Some(then)) => (now.0 - then.0).unsigned_abs(),
+        (Some(one), None) | (None, Some(one)) => one.0.unsigned_abs(),
+        (None, None) => 0,
+    };
+    components.sort_by_key(|c| std::cmp::Reverse(moved(c)));
+    components.retain(|c| moved(c) > 0);
+    components.truncate(3);
+    // Anything that took effect since the earlier period began moves the comparison.
+    let in_window = |at: i64| {
+        let day = at.div_euclid(MS_PER_DAY);
+        before.first_day <= day && day <= window.last_day
+    };
+    let mut versions: Vec<&crate::model::ConfigVersion> = catalog
+        .config_versions
+        .iter()
+        .filter(|v| v.workflow_id == flow.id)
+        .collect();
+    versions.sort_by_key(|v| (v.first_seen_at, v.id));
+    let version_changes = versions
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| in_window(v.first_seen_at))
+        .map(|(i, v)| {
+            let enc = crate::views::format::encode_query_value;
+            let compare = match i.checked_sub(1).and_then(|j| versions.get(j)) {
+                Some(previous) => format!(
+                    "/workflows/{handle}/compare?baseline={}&candidate={}",
+                    enc(&previous.label),
+                    enc(&v.label)
+                ),
+                None => format!("/workflows/{handle}/compare?candidate={}", enc(&v.label)),
+            };
+            VersionChange {
+                label: v.label.clone(),
+                since: format_day(day_of(v.first_seen_at)),
+                compare,
+            }
+        })
+        .collect();
+    let task_types = workflow::list_task_types(db, flow.id).await?;
+    let rules = workflow::workflow_rules(db, flow.id)
+        .await?
+        .into_iter()
+        .filter(|r| in_window(r.effective_from))
+        .map(|r| {
+            let task_type = task_types.iter().find(|t| t.id == r.task_type_id);
+            format!(
+                "{}: rule v{} from {}",
+                task_type.map_or("?", |t| t.name.as_str()),
+                r.version,
+                format_day(day_of(r.effective_from))
+            )
+        })
+        .collect();
+    Ok(ChangePanel {
+        from: format_day(window.first_day),
+        to: format_day(window.last_day),
+        before_from: format_day(before.first_day),
+        before_to: format_day(before.last_day),
+        cpst: now_set.cost_per_successful_task(),
+        cpst_before: before_set.cost_per_successful_task(),
+        success_rate: now_set.success_rate().map(|p| p.value),
+        success_rate_before: before_set.success_rate().map(|p| p.value),
+        components,
+        versions: version_changes,
+        rules,
     })
 }
 

@@ -130,6 +130,43 @@ pub struct Economics {
     pub by_segment: Vec<EconomicsRow>,
 }
 
+/// What changed between the last 30 days and the 30 before: the cost per success and success
+/// rate, the components that moved most, and the configuration versions and success rules that
+/// took effect since the earlier period began. The first place to look when a workflow goes over budget.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangePanel {
+    pub from: String,
+    pub to: String,
+    pub before_from: String,
+    pub before_to: String,
+    pub cpst: Cpst,
+    pub cpst_before: Cpst,
+    pub success_rate: Option<f64>,
+    pub success_rate_before: Option<f64>,
+    /// The components whose cost per successful task moved most, largest move first.
+    pub components: Vec<ComponentChange>,
+    pub versions: Vec<VersionChange>,
+    /// "Refund: rule v3 from 2026-11-20", in order.
+    pub rules: Vec<String>,
+}
+
+/// One cost component's share of each success, now and before.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComponentChange {
+    pub name: String,
+    pub per_success: Option<Micros>,
+    pub per_success_before: Option<Micros>,
+}
+
+/// A configuration version first seen in the window, with a comparison against the one before.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionChange {
+    pub label: String,
+    pub since: String,
+    /// The comparison page's query: this version against the one before it.
+    pub compare: String,
+}
+
 impl EconomicsRow {
     /// CPST above the cost per attempted task: what failed, assisted and abandoned work adds
     /// to each success.
@@ -168,6 +205,7 @@ pub struct EngineeringHealth {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowDetail {
+    pub changes: ChangePanel,
     /// How the pages name the workflow: its slug, or `team:slug` when the viewer sees another
     /// workflow with the same slug.
     pub handle: String,
