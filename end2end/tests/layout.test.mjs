@@ -19,7 +19,9 @@ async function measure(page) {
       .map((e) => e.getBoundingClientRect())
       .filter((box) => box.height > 0)
       .map((box) => box.top + box.height / 2);
+    const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
     return {
+      duplicateIds: ids.filter((id, i) => ids.indexOf(id) !== i),
       overflow: document.documentElement.scrollWidth - window.innerWidth,
       // Parts whose middles lie within 12 px of each other share a row.
       rows: Math.max(...middles) - Math.min(...middles) <= 12 ? 1 : 2,
@@ -47,6 +49,8 @@ for (const role of ["admin", "owner", "finance", "reviewer"]) {
         const found = await measure(page);
         assert.ok(found.overflow <= 0, `${role} ${path} at ${width} px scrolls sideways by ${found.overflow} px`);
         assert.equal(found.rows, 1, `${role} ${path} at ${width} px: the header takes ${found.height} px`);
+        // In-page links and labels need each id once.
+        assert.deepEqual(found.duplicateIds, [], `${role} ${path}: ids used twice`);
       }
     }
     assert.deepEqual(problems, []);

@@ -16,7 +16,7 @@ test("an owner drafts a rule, previews the last 30 days and saves a new version"
   await hydrated(page);
   await screenshot(page, "owner-workflows");
   await page.getByRole("link", { name: "Support triage" }).click();
-  await page.waitForSelector("#task-types");
+  await page.waitForSelector("#rules");
   await screenshot(page, "owner-workflow");
   const card = page.locator("article[data-task-type=password-reset]");
   const before = await card.locator(".rule").textContent();
@@ -196,7 +196,7 @@ test("the workflow page's first screen holds its cost per success, its budget an
   // Every section is one click away, and the money comes before the settings.
   const sections = await page.locator('nav[aria-label="On this page"] a').evaluateAll((as) => as.map((a) => a.getAttribute("href")));
   for (const id of sections) assert.equal(await page.locator(id).count(), 1, id);
-  assert.ok(sections.indexOf("#economics") < sections.indexOf("#task-types"));
+  assert.ok(sections.indexOf("#economics") < sections.indexOf("#rules"));
   // A configuration version that took effect in the window links to its comparison.
   const versions = page.locator("#took-effect a");
   assert.ok(await versions.count() > 0, "the demo's invoice clearing changed its configuration within the 60 days compared");

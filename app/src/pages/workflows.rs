@@ -164,7 +164,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             <p class="crumbs"><a href="/workflows">"Workflows"</a></p>
                             <h1>{name}</h1>
                             <p class="lede">{d.settings.description.clone()}</p>
-                            <dl class="facts">
+                            <dl class="facts two-columns">
                                 <dt>"Team"</dt><dd>{d.team.clone()}</dd>
                                 {d.summary.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
                             </dl>
@@ -181,7 +181,7 @@ pub fn WorkflowPage() -> impl IntoView {
                                 <a href="#economics">"Unit economics"</a>
                                 <a href="#engineering">"How the work runs"</a>
                                 <a href="#trend">"Trend"</a>
-                                <a href="#task-types">"Task types and rules"</a>
+                                <a href="#rules">"Task types and rules"</a>
                                 {d.health.is_some().then(|| view! { <a href="#queue">"Review"</a> })}
                                 {d.editable.then(|| view! { <a href="#settings">"Settings"</a> })}
                             </nav>
@@ -222,8 +222,8 @@ fn TaskTypes(
     save_type: ServerAction<SaveTaskType>,
 ) -> impl IntoView {
     view! {
-        <section aria-labelledby="task-types">
-            <h2 id="task-types">"Task types and their success rules"</h2>
+        <section aria-labelledby="rules">
+            <h2 id="rules">"Task types and their success rules"</h2>
             {task_types.is_empty().then(|| view! { <p class="empty">"No task types yet: add one to say what finished means."</p> })}
             {task_types.into_iter().map(|t| {
                 let current = t.rules.last().cloned();
