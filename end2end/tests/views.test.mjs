@@ -75,6 +75,7 @@ test("the models page shows what the read API answers", async () => {
   await signIn(page, "admin", "/keys");
   await hydrated(page);
   await page.getByLabel("Name").fill(`models check ${Date.now()}`);
+  await page.getByLabel("All workflows, now and future").check();
   await page.getByRole("button", { name: "Create key" }).click();
   const key = (await page.locator(".secret-value").textContent({ timeout: 10_000 })).trim();
   const reply = await page.request.get(`${BASE}/api/v1/models?days=30`, { headers: { Authorization: `Bearer ${key}` } });

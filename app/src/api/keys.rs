@@ -13,8 +13,8 @@ pub async fn list_api_keys() -> Result<KeysView, AppError> {
     crate::service::accounts::keys_page(&db()?, &viewer).await
 }
 
-/// Creates a key limited to `scopes` (`team:<id>`, `workflow:<id>`; none: every workflow,
-/// admins only). The secret is returned once.
+/// Creates a key limited to `scopes` (`team:<id>`, `workflow:<id>`, or `all` alone: every
+/// workflow, admins only). The secret is returned once.
 #[server(prefix = "/rpc", endpoint = "create_api_key")]
 pub async fn create_api_key(
     name: String,

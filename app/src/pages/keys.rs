@@ -58,6 +58,12 @@ pub fn KeysPage() -> impl IntoView {
                                 <label>"Name" <input type="text" name="name" required maxlength="100" placeholder="support gateway" /></label>
                                 <fieldset>
                                     <legend>"May send for"</legend>
+                                    {view_.may_create_unscoped.then(|| view! {
+                                        <label class="check">
+                                            <input type="checkbox" name="scopes[]" value="all" />
+                                            "All workflows, now and future"
+                                        </label>
+                                    })}
                                     {view_.scope_options.into_iter().map(|option| view! {
                                         <label class="check">
                                             <input type="checkbox" name="scopes[]" value=option.value />
@@ -66,7 +72,7 @@ pub fn KeysPage() -> impl IntoView {
                                     }).collect_view()}
                                     <p class="hint">
                                         {if view_.may_create_unscoped {
-                                            "Leave all unticked for a key that sees every workflow."
+                                            "Tick the teams or workflows this key may send for, or all workflows."
                                         } else {
                                             "Tick at least one of your teams or workflows."
                                         }}

@@ -772,8 +772,9 @@ pub async fn revoke_api_key(
     Ok(())
 }
 
-/// The key form of `viewer`: `scopes` as typed (`team:<id>`, `workflow:<id>`; none: every
-/// workflow, admins only), each inside the teams `viewer` manages. The secret is returned once.
+/// The key form of `viewer`: `scopes` as ticked (`team:<id>`, `workflow:<id>`, or `all` alone
+/// for every workflow, admins only), each inside the teams `viewer` manages. Nothing ticked is
+/// refused rather than read as every workflow. The secret is returned once.
 pub async fn create_key_for(
     db: &Db,
     viewer: &Viewer,
@@ -781,8 +782,21 @@ pub async fn create_key_for(
     scopes: &[String],
     now: i64,
 ) -> Result<IssuedKeyView, AppError> {
+    let every_workflow = scopes.iter().any(|s| s == ALL_WORKFLOWS);
+    match (every_workflow, scopes.len()) {
+        (_, 0) => {
+            let reason = "choose the teams or workflows this key may send for, or all workflows";
+            return Err(AppError::invalid_labelled("scopes", "May send for", reason));
+        }
+        (true, 2..) => {
+            let reason = "all workflows stands alone: untick it, or untick the teams and workflows";
+            return Err(AppError::invalid_labelled("scopes", "May send for", reason));
+        }
+        _ => {}
+    }
     let scopes = scopes
         .iter()
+        .filter(|text| *text != ALL_WORKFLOWS)
         .map(|text| {
             KeyScope::from_form_value(text).ok_or_else(|| {
                 AppError::from_field_problem("scopes: each must be team:<id> or workflow:<id>")
@@ -805,6 +819,9 @@ pub async fn create_key_for(
         secret: issued.secret,
     })
 }
+
+/// The form value of the scope that covers every workflow.
+pub const ALL_WORKFLOWS: &str = "all";
 
 /// Revokes a key `viewer` manages; any other key, revoked or not, existing or not, gets the
 /// same "not found" (no probing other teams' keys).

@@ -170,7 +170,12 @@ async fn a_form_from_this_host_over_another_scheme_or_port_is_refused() {
         ] {
             let reply = send(
                 &router,
-                call_from("create_api_key", "name=x", Some(&admin), Some(&origin)),
+                call_from(
+                    "create_api_key",
+                    "name=x&scopes%5B%5D=all",
+                    Some(&admin),
+                    Some(&origin),
+                ),
             )
             .await;
             assert_eq!(
@@ -180,7 +185,7 @@ async fn a_form_from_this_host_over_another_scheme_or_port_is_refused() {
                 t.backend
             );
         }
-        let reply = rpc(&router, "create_api_key", "name=x", &admin).await;
+        let reply = rpc(&router, "create_api_key", "name=x&scopes%5B%5D=all", &admin).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
 }

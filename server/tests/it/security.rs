@@ -3,7 +3,7 @@
 
 use crate::helpers::{
     ADMIN, FINANCE, HOST, OWNER, PASSWORD, REVIEWER, api_get, app, call, call_from, enc, page,
-    people, rpc, send, sign_in, test_databases,
+    people, refusal, rpc, send, sign_in, test_databases,
 };
 use app::db::{self, identity};
 use app::service::accounts::SessionSettings;
@@ -153,7 +153,7 @@ async fn owners_see_and_change_only_their_teams() {
                 "name=both&scopes%5B%5D=team%3A{}&scopes%5B%5D=team%3A{}",
                 p.team_a, p.team_b
             ),
-            "name=all".to_owned(),
+            "name=all&scopes%5B%5D=all".to_owned(),
         ] {
             let reply = rpc(&app, "create_api_key", &form, &owner).await;
             assert_eq!(
@@ -174,7 +174,39 @@ async fn owners_see_and_change_only_their_teams() {
         let owner_key = issued["secret"].as_str().unwrap().to_owned();
         assert!(owner_key.starts_with(issued["prefix"].as_str().unwrap()));
 
-        let reply = rpc(&app, "create_api_key", "name=everything", &admin).await;
+        // Nothing ticked is not read as every workflow: that takes an explicit choice.
+        for (form, who) in [("name=none", &owner), ("name=none", &admin)] {
+            let reply = rpc(&app, "create_api_key", form, who).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}",
+                reply.body
+            );
+            let refused = refusal(&reply.body);
+            assert!(
+                refused.contains("scopes: choose the teams or workflows"),
+                "{refused}"
+            );
+        }
+        let form = format!(
+            "name=mixed&scopes%5B%5D=all&scopes%5B%5D=team%3A{}",
+            p.team_a
+        );
+        let reply = rpc(&app, "create_api_key", &form, &admin).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reply.body
+        );
+        let reply = rpc(
+            &app,
+            "create_api_key",
+            "name=everything&scopes%5B%5D=all",
+            &admin,
+        )
+        .await;
         assert_eq!(
             reply.status,
             StatusCode::OK,
@@ -237,7 +269,7 @@ async fn cross_site_writes_are_refused() {
         people(&t.db).await;
         let app = app(&t.db);
         let admin = sign_in(&app, ADMIN, PASSWORD).await;
-        let form = "name=stolen";
+        let form = "name=stolen&scopes%5B%5D=all";
         for origin in [Some("https://evil.example"), Some("null"), None] {
             let reply = send(
                 &app,
