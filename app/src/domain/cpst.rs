@@ -297,8 +297,12 @@ impl Proportion {
     }
 }
 
-/// A rate as a percentage with one decimal: `93.1%`.
+/// A rate as a percentage with one decimal: `93.1%`. A share that is not zero never reads as
+/// zero: below 0.05% it is `< 0.1%`.
 pub fn percent(rate: f64) -> String {
+    if rate > 0.0 && rate < 0.0005 {
+        return "< 0.1%".to_owned();
+    }
     format!("{:.1}%", rate * 100.0)
 }
 
@@ -308,6 +312,14 @@ mod tests {
 
     fn dollars(d: i64) -> Micros {
         Micros(d * 1_000_000)
+    }
+
+    #[test]
+    fn a_share_that_is_not_zero_never_reads_as_zero() {
+        assert_eq!(percent(0.931), "93.1%");
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(0.0001), "< 0.1%");
+        assert_eq!(percent(0.0005), "0.1%");
     }
 
     #[test]

@@ -142,7 +142,6 @@ pub fn checked_total(values: impl IntoIterator<Item = i64>) -> Option<i64> {
 /// $0.0042 call does not read as $0.00).
 impl fmt::Display for Micros {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
         let abs = self.0.unsigned_abs();
         let (decimals, unit) = if abs >= 100_000 || abs == 0 {
             (2, 10_000)
@@ -150,6 +149,8 @@ impl fmt::Display for Micros {
             (4, 100)
         };
         let rounded = (abs + unit / 2) / unit;
+        // An amount that rounds to nothing has no sign: never "-$0.0000".
+        let sign = if self.0 < 0 && rounded > 0 { "-" } else { "" };
         let scale = 10u64.pow(decimals);
         let whole = rounded / scale;
         let fraction = rounded % scale;
@@ -187,6 +188,8 @@ mod tests {
         assert_eq!(Micros(350_000).to_string(), "$0.35");
         assert_eq!(Micros(87_660).to_string(), "$0.0877");
         assert_eq!(Micros(0).to_string(), "$0.00");
+        assert_eq!(Micros(-49).to_string(), "$0.0000");
+        assert_eq!(Micros(-12_345_678).to_string(), "-$12.35");
         assert_eq!(Micros(-2_500_000).to_string(), "-$2.50");
     }
 
