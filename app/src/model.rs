@@ -124,6 +124,12 @@ pub enum NameLookup {
     Ambiguous,
 }
 
+/// The reason given, wherever a workflow is named, for a bare slug that several workflows the
+/// caller sees share.
+pub fn ambiguous_name(name: &str) -> String {
+    format!("'{name}' is the slug of workflows in several teams you see: write team:{name}")
+}
+
 /// A workflow's slug is unique within its team only. From outside, a workflow is named by its
 /// slug when that picks one workflow among the ones the caller sees, or by `team:slug` (the
 /// team's slug, a colon, the workflow's slug), which always picks at most one. Only the

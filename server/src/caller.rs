@@ -38,11 +38,6 @@ pub enum Unseen {
     Ambiguous,
 }
 
-/// Why a workflow slug several visible workflows share is refused, and what to write instead.
-pub fn ambiguous(slug: &str) -> String {
-    format!("'{slug}' is the slug of workflows in several teams this key sees: write team:{slug}")
-}
-
 impl ApiCaller {
     /// A caller that sees and writes everything: the command-line import.
     pub fn unrestricted(key_id: i64) -> ApiCaller {

@@ -100,7 +100,7 @@ async fn named_workflow(db: &Db, name: &str) -> anyhow::Result<app::model::Workf
         Ok(found) => Ok(found.clone()),
         Err(NameLookup::Unknown) => anyhow::bail!("no workflow is named '{name}'"),
         Err(NameLookup::Ambiguous) => {
-            anyhow::bail!("several teams have a workflow '{name}': write team:{name}")
+            anyhow::bail!("{}", app::model::ambiguous_name(name))
         }
     }
 }

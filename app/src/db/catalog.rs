@@ -4,8 +4,7 @@ use super::{Db, DbResult, on_db};
 use super::{config_version, identity, platform_cost, price, rollup, workflow};
 use crate::domain::stats::{Bucket, Buckets};
 use crate::model::{
-    ConfigVersion, NameLookup, PlatformCost, Price, TaskRollup, TaskType, Team, Workflow,
-    find_workflow, workflow_handle,
+    ConfigVersion, PlatformCost, Price, TaskRollup, TaskType, Team, Workflow, workflow_handle,
 };
 use crate::report::Window;
 use crate::report::detail::DecidedTask;
@@ -31,11 +30,6 @@ impl Catalog {
         catalog.workflows.retain(|w| viewer.sees_team(w.team_id));
         catalog.teams.retain(|t| viewer.sees_team(t.id));
         Ok(catalog)
-    }
-
-    /// The workflow of this catalogue named `name` (its slug, or `team:slug`).
-    pub fn workflow_named(&self, name: &str) -> Result<&Workflow, NameLookup> {
-        find_workflow(&self.workflows, &self.teams, name)
     }
 
     /// How `workflow` is named in links for whoever this catalogue was loaded for.

@@ -104,7 +104,10 @@ pub fn search_of(
         None => None,
         Some(slug) => Some(
             crate::model::find_workflow(
-                catalog.workflows.iter().filter(|w| viewer.sees_team(w.team_id)),
+                catalog
+                    .workflows
+                    .iter()
+                    .filter(|w| viewer.sees_team(w.team_id)),
                 &catalog.teams,
                 &slug,
             )
@@ -112,9 +115,9 @@ pub fn search_of(
                 crate::model::NameLookup::Unknown => {
                     format!("workflow: no workflow '{slug}' you may see")
                 }
-                crate::model::NameLookup::Ambiguous => format!(
-                    "workflow: '{slug}' is the slug of workflows in several of your teams: write team:{slug}"
-                ),
+                crate::model::NameLookup::Ambiguous => {
+                    format!("workflow: {}", crate::model::ambiguous_name(&slug))
+                }
             })?,
         ),
     };

@@ -22,20 +22,11 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
         Err(DbError::NotFound) => return Err(not_found()),
         Err(other) => return Err(other.into()),
     };
-    let load = async {
-        let workflows = workflow::list_workflows(db).await?;
-        let teams = identity::list_teams(db).await?;
-        Ok::<_, DbError>((workflows, teams))
-    };
-    let (workflows, teams) = load.await?;
-    let Some(flow) = workflows.iter().find(|w| w.id == found.workflow_id) else {
-        return Err(not_found());
-    };
-    let team = flow.team_id;
+    let (visible, teams) = crate::service::workflows::seen_by(db, viewer).await?;
     // A task is seen by whoever sees its workflow: the team it is booked to does not widen that.
-    if !viewer.sees_team(team) {
+    let Some(flow) = visible.iter().find(|w| w.id == found.workflow_id) else {
         return Err(not_found());
-    }
+    };
     let load = async {
         let task_types = workflow::list_task_types(db, flow.id).await?;
         let versions = crate::db::config_version::list_config_versions(db, flow.id).await?;
@@ -69,11 +60,7 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
             id: found.id,
             external_id: found.external_id.clone(),
             workflow: flow.name.clone(),
-            workflow_slug: crate::model::workflow_handle(
-                flow,
-                workflows.iter().filter(|w| viewer.sees_team(w.team_id)),
-                &teams,
-            ),
+            workflow_slug: crate::model::workflow_handle(flow, &visible, &teams),
             task_type: found
                 .task_type_id
                 .and_then(|id| task_types.iter().find(|t| t.id == id))

@@ -1,11 +1,12 @@
 //! The workflow pages: the list of workflows, and one workflow's page (its definition and
 //! task types with their rules, unit economics, engineering health, trend and review health).
 
+use crate::db::DbError;
 use crate::db::catalog::Catalog;
 use crate::db::{Db, identity, workflow};
 use crate::domain::{Micros, cpst::Cpst};
 use crate::error::AppError;
-use crate::model::{NameLookup, Workflow, find_workflow, workflow_handle};
+use crate::model::{NameLookup, Team, Workflow, ambiguous_name, find_workflow, workflow_handle};
 use crate::views::access::Viewer;
 use crate::views::{
     choice::Choice,
@@ -26,15 +27,10 @@ pub struct Named {
 /// The workflow `viewer` names `name` (its slug, or `team:slug`) among the workflows they see.
 /// One outside them gets the same answer as one that does not exist.
 pub async fn named(db: &Db, viewer: &Viewer, name: &str) -> Result<Named, AppError> {
-    let workflows = workflow::list_workflows(db).await?;
-    let teams = identity::list_teams(db).await?;
-    let visible: Vec<&Workflow> = workflows
-        .iter()
-        .filter(|w| viewer.sees_team(w.team_id))
-        .collect();
-    match find_workflow(visible.iter().copied(), &teams, name) {
+    let (visible, teams) = seen_by(db, viewer).await?;
+    match find_workflow(&visible, &teams, name) {
         Ok(found) => Ok(Named {
-            handle: workflow_handle(found, visible.iter().copied(), &teams),
+            handle: workflow_handle(found, &visible, &teams),
             workflow: found.clone(),
         }),
         Err(lookup) => Err(unnamed("workflow", name, lookup)),
@@ -43,24 +39,28 @@ pub async fn named(db: &Db, viewer: &Viewer, name: &str) -> Result<Named, AppErr
 
 /// How the pages name the workflow `id`, which `viewer` sees.
 pub async fn handle_of(db: &Db, viewer: &Viewer, id: i64) -> Result<String, AppError> {
-    let workflows = workflow::list_workflows(db).await?;
-    let teams = identity::list_teams(db).await?;
-    let visible = || workflows.iter().filter(|w| viewer.sees_team(w.team_id));
-    let found = visible().find(|w| w.id == id);
+    let (visible, teams) = seen_by(db, viewer).await?;
+    let found = visible.iter().find(|w| w.id == id);
     let found = found.ok_or_else(|| AppError::not_found("workflow"))?;
-    Ok(workflow_handle(found, visible(), &teams))
+    Ok(workflow_handle(found, &visible, &teams))
+}
+
+/// The workflows `viewer` sees, and every team: workflows are named `team:slug` and linked by
+/// their handle among these only, and a task may be booked to a team the viewer does not see.
+pub(crate) async fn seen_by(
+    db: &Db,
+    viewer: &Viewer,
+) -> Result<(Vec<Workflow>, Vec<Team>), DbError> {
+    let mut workflows = workflow::list_workflows(db).await?;
+    workflows.retain(|w| viewer.sees_team(w.team_id));
+    Ok((workflows, identity::list_teams(db).await?))
 }
 
 /// The answer for a workflow name that picks no single workflow, in the field `field`.
 pub fn unnamed(field: &str, name: &str, lookup: NameLookup) -> AppError {
     match lookup {
         NameLookup::Unknown => AppError::not_found("workflow"),
-        NameLookup::Ambiguous => AppError::invalid(
-            field,
-            format!(
-                "'{name}' is the slug of workflows in several of your teams: write team:{name}"
-            ),
-        ),
+        NameLookup::Ambiguous => AppError::invalid(field, ambiguous_name(name)),
     }
 }
 
@@ -114,6 +114,13 @@ pub async fn page(
     let load = async {
         let catalog = Catalog::load(db).await?;
         let teams = &catalog.teams;
+        // Unit economics, how the work runs and what changed all read the last 30 days.
+        let last_30 = crate::report::Window::ending(crate::domain::time::day_of(now), 30);
+        let rows = crate::db::catalog::window_rows(db, last_30).await?;
+        let recent = Recent {
+            window: last_30,
+            rows: &rows,
+        };
         let editable = viewer.defines_success(found.team_id);
         let health = match editable {
             true => Some(crate::service::review::health(db, &found, now).await?),
@@ -124,7 +131,7 @@ pub async fn page(
             false => None,
         };
         Ok::<_, crate::db::DbError>(WorkflowDetail {
-            changes: changes(db, &catalog, &found, &handle, now).await?,
+            changes: changes(db, &catalog, &found, &handle, &recent).await?,
             handle,
             summary: summary(&found),
             team: teams
@@ -135,8 +142,8 @@ pub async fn page(
             task_types: task_type_views(db, found.id).await?,
             trend_by,
             trend: trend(db, &catalog, &found, now, trend_by).await?,
-            economics: economics(db, &catalog, &found, now).await?,
-            health_30d: engineering(db, &catalog, &found, now).await?,
+            economics: economics(&catalog, &found, &recent)?,
+            health_30d: engineering(db, &catalog, &found, &recent).await?,
             settings: settings_form(&found),
             editable,
             teams: team_choices(viewer, teams),
@@ -145,6 +152,12 @@ pub async fn page(
         })
     };
     load.await.map_err(AppError::from)
+}
+
+/// The last 30 days' rollup rows, read once for every section of the page that needs them.
+struct Recent<'a> {
+    window: crate::report::Window,
+    rows: &'a [crate::model::TaskRollup],
 }
 
 fn team_choices(
@@ -252,20 +265,16 @@ async fn task_type_views(
 }
 
 /// The workflow's last 30 days by cost component, task type and segment.
-async fn economics(
-    db: &crate::db::Db,
+fn economics(
     catalog: &crate::db::catalog::Catalog,
     flow: &crate::model::Workflow,
-    now: i64,
+    recent: &Recent<'_>,
 ) -> Result<Economics, crate::db::DbError> {
-    use crate::db::catalog::window_rows;
-    use crate::domain::time::{day_of, format_day};
-    use crate::report::Window;
+    use crate::domain::time::format_day;
     use crate::report::figures::{Filter, GroupFigures, Grouping, figures};
 
-    let window = Window::ending(day_of(now), 30);
-    let rows = window_rows(db, window).await?;
-    let ledger = catalog.ledger(window, &rows);
+    let window = recent.window;
+    let ledger = catalog.ledger(window, recent.rows);
     let filter = Filter {
         workflow_ids: Some(vec![flow.id]),
         ..Filter::default()
@@ -340,26 +349,24 @@ async fn changes(
     catalog: &Catalog,
     flow: &Workflow,
     handle: &str,
-    now: i64,
+    recent: &Recent<'_>,
 ) -> Result<ChangePanel, crate::db::DbError> {
     use crate::db::catalog::window_rows;
     use crate::domain::time::{MS_PER_DAY, day_of, format_day};
-    use crate::report::Window;
     use crate::report::figures::{Filter, Grouping, figures};
 
-    let window = Window::ending(day_of(now), 30);
+    let window = recent.window;
     let before = window.previous();
     let filter = Filter {
         workflow_ids: Some(vec![flow.id]),
         ..Filter::default()
     };
-    let mut sets = Vec::new();
-    for w in [window, before] {
-        let rows = window_rows(db, w).await?;
-        let whole = figures(&catalog.ledger(w, &rows), &filter, Grouping::All)?.pop();
-        sets.push(whole.map(|g| g.set).unwrap_or_default());
-    }
-    let (now_set, before_set) = (sets[0], sets[1]);
+    let whole = |w, rows: &[crate::model::TaskRollup]| {
+        let found = figures(&catalog.ledger(w, rows), &filter, Grouping::All)?.pop();
+        Ok::<_, crate::db::DbError>(found.map(|g| g.set).unwrap_or_default())
+    };
+    let now_set = whole(window, recent.rows)?;
+    let before_set = whole(before, &window_rows(db, before).await?)?;
     let per_success =
         |set: &crate::domain::cpst::TaskSet, amount: Micros| amount.per(set.counts.succeeded);
     let mut components: Vec<ComponentChange> = now_set
@@ -448,17 +455,14 @@ async fn engineering(
     db: &crate::db::Db,
     catalog: &crate::db::catalog::Catalog,
     flow: &crate::model::Workflow,
-    now: i64,
+    recent: &Recent<'_>,
 ) -> Result<EngineeringHealth, crate::db::DbError> {
-    use crate::db::catalog::{window_rows, window_spreads};
+    use crate::db::catalog::window_spreads;
     use crate::db::rollup::call_rollups;
-    use crate::domain::time::day_of;
-    use crate::report::Window;
     use crate::report::figures::{Filter, Grouping, figures};
     use std::collections::BTreeMap;
 
-    let window = Window::ending(day_of(now), 30);
-    let rows = window_rows(db, window).await?;
+    let (window, rows) = (recent.window, recent.rows);
     let filter = Filter {
         workflow_ids: Some(vec![flow.id]),
         ..Filter::default()

@@ -141,7 +141,7 @@ impl FilterAsked<'_> {
             ))),
             Err(Unseen::Ambiguous) => Err(ApiError::invalid(
                 "workflow",
-                crate::caller::ambiguous(slug),
+                app::model::ambiguous_name(slug),
             )),
         }
     }

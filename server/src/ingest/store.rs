@@ -202,7 +202,7 @@ impl<'a> Ingest<'a> {
             }),
             Err(Unseen::Ambiguous) => Err(Outcome::invalid(ItemError::new(
                 "workflow",
-                crate::caller::ambiguous(slug),
+                app::model::ambiguous_name(slug),
             ))),
         }
     }
