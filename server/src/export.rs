@@ -9,7 +9,7 @@ use app::db::Db;
 use app::db::catalog::Catalog;
 use app::error::AppError;
 use app::service::accounts::SignedIn;
-use app::service::exports::{Table, models_table, overview_table};
+use app::service::exports::{Table, models_file, models_table, overview_file, overview_table};
 use app::views::tasks::TaskQuery;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
@@ -42,6 +42,7 @@ pub async fn tasks_csv(
         return (StatusCode::FORBIDDEN, message).into_response();
     }
     let query = TaskQuery::from_pairs(|name| params.get(name).cloned());
+    let file = app::service::exports::tasks_file(&query, app::db::now_ms() / app::domain::time::MS_PER_DAY);
     let result = async {
         let catalog = Catalog::load(&db).await?;
         let (search, _) =
@@ -55,10 +56,10 @@ pub async fn tasks_csv(
     match result.await {
         Ok(Ok(body)) => (
             [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"tasks.csv\"",
+                    format!("attachment; filename=\"{file}\""),
                 ),
             ],
             body,
@@ -101,15 +102,16 @@ where
     })
 }
 
-/// A table as a CSV download named after it, or 404 for a table the page does not have.
-fn csv_download(name: &str, table: Option<Table>) -> Response {
+/// A table as a CSV download named `file` (see [`app::service::exports::file_name`]), or 404
+/// for a table the page does not have.
+fn csv_download(file: &str, table: Option<Table>) -> Response {
     match table {
         Some(table) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}.csv\""),
+                    format!("attachment; filename=\"{file}\""),
                 ),
             ],
             table.csv(),
@@ -142,6 +144,7 @@ async fn period_csv<T, Fut>(
     params: &HashMap<String, String>,
     page: impl FnOnce(i64, Option<String>, Option<String>) -> Fut,
     table: impl FnOnce(&T, &str) -> Option<Table>,
+    named: impl FnOnce(&T, &str) -> String,
 ) -> Response
 where
     Fut: Future<Output = Result<T, AppError>>,
@@ -151,7 +154,7 @@ where
     };
     let (days, from, to) = period(params);
     match as_page(db, parts, || page(days, from, to)).await {
-        Ok(figures) => csv_download(name, table(&figures, name)),
+        Ok(figures) => csv_download(&named(&figures, name), table(&figures, name)),
         Err(response) => response,
     }
 }
@@ -163,7 +166,7 @@ pub async fn overview_csv(
     Query(params): Query<HashMap<String, String>>,
     parts: Parts,
 ) -> Response {
-    period_csv(db, parts, &file, &params, get_overview, overview_table).await
+    period_csv(db, parts, &file, &params, get_overview, overview_table, overview_file).await
 }
 
 /// `GET /export/models/{models,winners}.csv?days=|from=&to=`: a table of the models page.
@@ -173,7 +176,7 @@ pub async fn models_csv(
     Query(params): Query<HashMap<String, String>>,
     parts: Parts,
 ) -> Response {
-    period_csv(db, parts, &file, &params, get_models, models_table).await
+    period_csv(db, parts, &file, &params, get_models, models_table, models_file).await
 }
 
 /// `GET /export/workflows/{slug}/{table}.csv`: a table of a workflow's page (`?trend=day` for
@@ -207,12 +210,18 @@ pub async fn workflow_csv(
             )
         };
         return match as_page(db, parts, call).await {
-            Ok(found) => csv_download(name, Some(app::service::exports::comparison_table(&found))),
+            Ok(found) => csv_download(
+                &app::service::exports::comparison_file(&found),
+                Some(app::service::exports::comparison_table(&found)),
+            ),
             Err(response) => response,
         };
     }
     match as_page(db, parts, || get_workflow(slug, date("trend"))).await {
-        Ok(detail) => csv_download(name, app::service::exports::workflow_table(&detail, name)),
+        Ok(detail) => csv_download(
+            &app::service::exports::workflow_file(&detail, name),
+            app::service::exports::workflow_table(&detail, name),
+        ),
         Err(response) => response,
     }
 }

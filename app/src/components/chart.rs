@@ -1,6 +1,7 @@
 //! Charts drawn by ECharts in the browser (through `charming`), from series the server computed.
 //! The server renders an empty, labelled box; the table beside every chart holds the same
-//! numbers (and exports them), so nothing is lost without JavaScript. No tooltip: ECharts' HTML
+//! numbers (and exports them), so nothing is lost without JavaScript. Colours are the app's
+//! (see `style/main.css`); tooltips are drawn on the canvas as rich text, since ECharts' HTML
 //! tooltip writes inline styles, which the content security policy refuses.
 
 use leptos::prelude::*;
@@ -13,6 +14,19 @@ pub enum Kind {
     Bar,
     /// Bars stacked on the other stacked bars of the chart.
     StackedBar,
+    /// A line to measure against (a budget, a target): grey, dashed, without points.
+    Reference,
+}
+
+/// The series' colours in order: the app's brand green first, then colours that stay apart
+/// for the common kinds of colour blindness; the reference grey is `--ink-soft`.
+pub const PALETTE: [&str; 6] = ["#14532d", "#2563eb", "#b45309", "#7c3aed", "#be123c", "#0e7490"];
+const REFERENCE: &str = "#475569";
+const AXIS_TEXT: &str = "#475569";
+
+/// Dollars to draw (and to show in a tooltip): four decimals, enough for a cent's fractions.
+pub fn chart_dollars(amount: crate::domain::Micros) -> f64 {
+    (amount.as_dollars() * 10_000.0).round() / 10_000.0
 }
 
 /// One named series over the chart's categories (a gap where a value is `None`).
@@ -104,14 +118,15 @@ impl ChartSpec {
     pub fn options(&self) -> charming::Chart {
         use charming::component::{Axis, Grid, Legend};
         use charming::element::{
-            AxisType, Label, LineStyle, LineStyleType, MarkLine, MarkLineData, MarkLineVariant,
-            Symbol,
+            AxisType, Color, ItemStyle, Label, LineStyle, LineStyleType, MarkLine, MarkLineData,
+            MarkLineVariant, Symbol,
         };
         use charming::series::{Bar, Line};
 
         // Many series wrap the legend onto a second line: the plot starts lower to leave it room.
         let top = if self.series.len() > 4 { "28%" } else { "18%" };
         let mut chart = charming::Chart::new()
+            .color(PALETTE.iter().map(|c| Color::from(*c)).collect())
             .legend(Legend::new())
             .grid(Grid::new().left("9%").right("9%").bottom("12%").top(top))
             .x_axis(Axis::new().type_(AxisType::Category).data(self.x.clone()))
@@ -150,6 +165,19 @@ impl ChartSpec {
                     }
                     chart.series(line)
                 }
+                Kind::Reference => chart.series(
+                    Line::new()
+                        .name(series.name.clone())
+                        .y_axis_index(axis)
+                        .show_symbol(false)
+                        .item_style(ItemStyle::new().color(REFERENCE))
+                        .line_style(
+                            LineStyle::new()
+                                .type_(LineStyleType::Dashed)
+                                .color(REFERENCE),
+                        )
+                        .data(series.values.clone()),
+                ),
                 Kind::Bar | Kind::StackedBar => {
                     let mut bar = Bar::new()
                         .name(series.name.clone())
@@ -166,6 +194,46 @@ impl ChartSpec {
             };
         }
         chart
+    }
+
+    /// What ECharts takes that `charming` cannot say, set once the chart is drawn: a tooltip
+    /// for the hovered category rendered on the canvas (`renderMode: richText`, so no inline
+    /// styles), every category labelled (slanted when there are many), axis text in the app's
+    /// grey. A tooltip is created with the first options that carry one, so this must come
+    /// second.
+    pub fn extras(&self) -> serde_json::Value {
+        let rotate = if self.x.len() > 5 { 35 } else { 0 };
+        // Up to twelve categories (a quarter's weeks) all carry a label; thirty days would
+        // overlap, so ECharts picks which to show and the tooltip names each.
+        let interval = if self.x.len() <= 12 {
+            serde_json::json!(0)
+        } else {
+            serde_json::json!("auto")
+        };
+        serde_json::json!({
+            "tooltip": {
+                "trigger": "axis",
+                "renderMode": "richText",
+                "confine": true,
+                "backgroundColor": "#0f172a",
+                "borderWidth": 0,
+                "textStyle": { "color": "#ffffff" },
+            },
+            "xAxis": {
+                "axisLabel": {
+                    "interval": interval,
+                    "rotate": rotate,
+                    "hideOverlap": true,
+                    "width": 140,
+                    "overflow": "truncate",
+                    "color": AXIS_TEXT,
+                },
+            },
+            "yAxis": { "axisLabel": { "color": AXIS_TEXT } },
+            // Room for the labels, slanted or not, inside the box.
+            "grid": { "containLabel": true, "bottom": 4, "left": 12, "right": 12 },
+            "legend": { "textStyle": { "color": AXIS_TEXT } },
+        })
     }
 }
 
@@ -184,6 +252,7 @@ pub fn Chart(chart: ChartSpec) -> impl IntoView {
 /// the page's new content is attached a frame or two after its effects run.
 #[cfg(feature = "hydrate")]
 fn draw(chart: ChartSpec, frames_left: u8) {
+    use wasm_bindgen::JsCast;
     if document().get_element_by_id(&chart.id).is_none() {
         if frames_left > 0 {
             request_animation_frame(move || draw(chart, frames_left - 1));
@@ -191,8 +260,18 @@ fn draw(chart: ChartSpec, frames_left: u8) {
         return;
     }
     let renderer = charming::WasmRenderer::new_opt(None, Some(280));
-    if let Err(err) = renderer.render(&chart.id, &chart.options()) {
-        leptos::logging::warn!("chart {} could not be drawn: {err}", chart.id);
+    let drawn = match renderer.render(&chart.id, &chart.options()) {
+        Ok(drawn) => drawn,
+        Err(err) => {
+            leptos::logging::warn!("chart {} could not be drawn: {err}", chart.id);
+            return;
+        }
+    };
+    let extras = js_sys::JSON::parse(&chart.extras().to_string());
+    let set_option = js_sys::Reflect::get(&drawn, &"setOption".into())
+        .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(Into::into));
+    if let Err(err) = extras.and_then(|extras| set_option?.call1(&drawn, &extras)) {
+        leptos::logging::warn!("chart {} has no tooltip: {err:?}", chart.id);
     }
 }
 
@@ -253,11 +332,35 @@ mod tests {
         assert_eq!(marks[0]["xAxis"], "B");
         assert_eq!(marks[0]["name"], "configuration v2");
         assert!(options["series"][1].get("markLine").is_none());
+        assert_eq!(options["color"][0], PALETTE[0], "the app's colours");
         let empty = ChartSpec::new("e", "nothing", vec!["A".into()], "$").series(Series::new(
             "x",
             Kind::Bar,
             vec![None],
         ));
         assert!(!empty.has_data());
+    }
+
+    #[test]
+    fn references_are_dashed_grey_and_tooltips_are_rich_text_on_the_canvas() {
+        let weeks: Vec<String> = (1..=12).map(|w| format!("Week {w}")).collect();
+        let chart = ChartSpec::new("cpst", "CPST by week", weeks.clone(), "$")
+            .series(Series::new("CPST", Kind::Line, vec![Some(1.0); 12]))
+            .series(Series::new("Budget", Kind::Reference, vec![Some(2.0); 12]));
+        let options = serde_json::to_value(chart.options()).unwrap();
+        let budget = &options["series"][1];
+        assert_eq!(budget["type"], "line");
+        assert_eq!(budget["lineStyle"]["type"], "dashed");
+        assert_eq!(budget["lineStyle"]["color"], REFERENCE);
+        assert_eq!(budget["showSymbol"], false);
+        let extras = chart.extras();
+        assert_eq!(extras["tooltip"]["renderMode"], "richText");
+        assert_eq!(extras["xAxis"]["axisLabel"]["interval"], 0, "every week labelled");
+        assert_eq!(extras["xAxis"]["axisLabel"]["rotate"], 35);
+        let days: Vec<String> = (1..=30).map(|d| format!("Day {d}")).collect();
+        let daily = ChartSpec::new("d", "by day", days, "$");
+        assert_eq!(daily.extras()["xAxis"]["axisLabel"]["interval"], "auto");
+        let few = ChartSpec::new("f", "few", weeks[..3].to_vec(), "$");
+        assert_eq!(few.extras()["xAxis"]["axisLabel"]["rotate"], 0);
     }
 }

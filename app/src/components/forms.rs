@@ -28,14 +28,108 @@ where
     }
 }
 
-/// A secret shown once: a generated password or an API key.
+/// A day typed as `YYYY-MM-DD` (UTC), the one date format of every page, export and API:
+/// the browser's own date picker would show the reader's locale format beside ISO days.
+#[component]
+pub fn DayInput(
+    name: &'static str,
+    #[prop(into, optional)] value: Signal<String>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] id: Option<String>,
+) -> impl IntoView {
+    view! {
+        <input
+            type="text"
+            id=id
+            name=name
+            value=value
+            required=required
+            inputmode="numeric"
+            maxlength="10"
+            size="10"
+            autocomplete="off"
+            placeholder="YYYY-MM-DD"
+            pattern="\\d{4}-\\d{2}-\\d{2}"
+            title="A day as YYYY-MM-DD, for example 2026-12-01"
+        />
+    }
+}
+
+/// How a form's last save ended: the error naming the field, or `done` confirming it, so that
+/// every save is seen to finish.
+#[component]
+pub fn ActionOutcome<S>(action: ServerAction<S>, done: &'static str) -> impl IntoView
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    move || match action.value().get() {
+        Some(Ok(_)) => Some(view! { <p class="ok" role="status">{done}</p> }.into_any()),
+        Some(Err(err)) => {
+            Some(view! { <p class="error" role="alert">{error_text(&err)}</p> }.into_any())
+        }
+        None => None,
+    }
+}
+
+/// A form that empties itself once `action` succeeds, for forms that create something: a
+/// second press cannot create it twice. Pass the result as the `ActionForm`'s `node_ref`.
+pub fn reset_on_success<S>(action: ServerAction<S>) -> NodeRef<leptos::html::Form>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(_)))
+            && let Some(form) = form.get_untracked()
+        {
+            form.reset();
+        }
+    });
+    form
+}
+
+/// A secret shown once: a generated password or an API key, with a button that copies it.
 #[component]
 pub fn OneTimeSecretBox(label: String, secret: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let to_copy = secret.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        copied.set(copy_to_clipboard(&to_copy));
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &to_copy;
+    };
     view! {
         <div class="secret" role="status">
             <p><strong>{label}</strong></p>
-            <code class="secret-value">{secret}</code>
+            <p class="secret-line">
+                <code class="secret-value">{secret}</code>
+                <button type="button" class="secondary copy" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </p>
             <p class="hint">"Copy it now: Finishline keeps only a hash and cannot show it again."</p>
         </div>
+    }
+}
+
+/// Hands `text` to the browser's clipboard; whether the browser offers one.
+#[cfg(feature = "hydrate")]
+fn copy_to_clipboard(text: &str) -> bool {
+    use wasm_bindgen::JsCast;
+    let clipboard = js_sys::Reflect::get(&window().navigator(), &"clipboard".into())
+        .ok()
+        .filter(|c| !c.is_undefined());
+    let write = clipboard.as_ref().and_then(|c| {
+        js_sys::Reflect::get(c, &"writeText".into())
+            .ok()?
+            .dyn_into::<js_sys::Function>()
+            .ok()
+    });
+    match (clipboard, write) {
+        (Some(clipboard), Some(write)) => write.call1(&clipboard, &text.into()).is_ok(),
+        _ => false,
     }
 }

@@ -2,6 +2,7 @@
 //! 30 or 90 days, or a custom range of dates.
 
 use crate::views::overview::PERIODS;
+use crate::components::forms::DayInput;
 use leptos::prelude::*;
 use leptos_router::params::ParamsMap;
 
@@ -73,8 +74,8 @@ pub fn PeriodPicker(base: &'static str, current: Signal<Period>) -> impl IntoVie
                     .collect_view()}
             </nav>
             <form method="get" action=base class="custom-period" aria-label="Custom period">
-                <label>"From" <input type="date" name="from" value=move || current.get().from /></label>
-                <label>"To" <input type="date" name="to" value=move || current.get().to /></label>
+                <label>"From" <DayInput name="from" value=Signal::derive(move || current.get().from) /></label>
+                <label>"To" <DayInput name="to" value=Signal::derive(move || current.get().to) /></label>
                 <button type="submit" class="secondary">"Show"</button>
             </form>
         </div>

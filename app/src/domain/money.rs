@@ -138,29 +138,54 @@ pub fn checked_total(values: impl IntoIterator<Item = i64>) -> Option<i64> {
         .try_fold(0_i64, |total, value| total.checked_add(value))
 }
 
-/// Dollars with thousands separators; cents from ten cents up, four decimals below (so that a
-/// $0.0042 call does not read as $0.00).
+/// Dollars as finance reads them: thousands separators and two decimals; an amount that is not
+/// zero but rounds to nothing reads "< $0.01" (or "> -$0.01"), never "$0.00". Engineering views
+/// that price single calls use [`Micros::precise`].
 impl fmt::Display for Micros {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let abs = self.0.unsigned_abs();
-        let (decimals, unit) = if abs >= 100_000 || abs == 0 {
-            (2, 10_000)
-        } else {
-            (4, 100)
-        };
-        let rounded = (abs + unit / 2) / unit;
-        // An amount that rounds to nothing has no sign: never "-$0.0000".
-        let sign = if self.0 < 0 && rounded > 0 { "-" } else { "" };
-        let scale = 10u64.pow(decimals);
-        let whole = rounded / scale;
-        let fraction = rounded % scale;
-        write!(
-            f,
-            "{sign}${}.{fraction:0width$}",
-            group_thousands(whole),
-            width = decimals as usize
-        )
+        match self.0 {
+            1..=4_999 => f.write_str("< $0.01"),
+            -4_999..=-1 => f.write_str("> -$0.01"),
+            _ => write_dollars(f, self.0, 2),
+        }
     }
+}
+
+impl Micros {
+    /// Dollars for a single call or task: cents from ten cents up, four decimals below (so that
+    /// a $0.0042 call does not read as "< $0.01").
+    pub fn precise(self) -> Precise {
+        Precise(self)
+    }
+}
+
+/// [`Micros`] shown with four decimals below ten cents; see [`Micros::precise`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Precise(Micros);
+
+impl fmt::Display for Precise {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let abs = self.0.0.unsigned_abs();
+        let decimals = if abs >= 100_000 || abs == 0 { 2 } else { 4 };
+        write_dollars(f, self.0.0, decimals)
+    }
+}
+
+/// `micros` rounded half away from zero to `decimals` (2 or 4) places, with separators. An
+/// amount that rounds to nothing has no sign: never "-$0.0000".
+fn write_dollars(f: &mut fmt::Formatter<'_>, micros: i64, decimals: u32) -> fmt::Result {
+    let abs = micros.unsigned_abs();
+    let unit = 10u64.pow(6 - decimals);
+    let rounded = (abs + unit / 2) / unit;
+    let sign = if micros < 0 && rounded > 0 { "-" } else { "" };
+    let scale = 10u64.pow(decimals);
+    write!(
+        f,
+        "{sign}${}.{:0width$}",
+        group_thousands(rounded / scale),
+        rounded % scale,
+        width = decimals as usize
+    )
 }
 
 /// `1234567` as `1,234,567`.
@@ -181,16 +206,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn formats_dollars_with_cents_and_small_amounts_with_four_decimals() {
+    fn finance_reads_two_decimals_and_never_zero_for_a_non_zero_amount() {
         assert_eq!(Micros(1_050_000).to_string(), "$1.05");
         assert_eq!(Micros(10_080_000_000).to_string(), "$10,080.00");
-        assert_eq!(Micros(4_200).to_string(), "$0.0042");
-        assert_eq!(Micros(350_000).to_string(), "$0.35");
-        assert_eq!(Micros(87_660).to_string(), "$0.0877");
+        assert_eq!(Micros(87_660).to_string(), "$0.09");
+        assert_eq!(Micros(5_000).to_string(), "$0.01");
+        assert_eq!(Micros(4_999).to_string(), "< $0.01");
+        assert_eq!(Micros(1).to_string(), "< $0.01");
+        assert_eq!(Micros(-1).to_string(), "> -$0.01");
         assert_eq!(Micros(0).to_string(), "$0.00");
-        assert_eq!(Micros(-49).to_string(), "$0.0000");
         assert_eq!(Micros(-12_345_678).to_string(), "-$12.35");
         assert_eq!(Micros(-2_500_000).to_string(), "-$2.50");
+    }
+
+    #[test]
+    fn precise_amounts_show_four_decimals_below_ten_cents() {
+        assert_eq!(Micros(4_200).precise().to_string(), "$0.0042");
+        assert_eq!(Micros(350_000).precise().to_string(), "$0.35");
+        assert_eq!(Micros(87_660).precise().to_string(), "$0.0877");
+        assert_eq!(Micros(0).precise().to_string(), "$0.00");
+        assert_eq!(Micros(-49).precise().to_string(), "$0.0000");
+        assert_eq!(Micros(1_234_567_890).precise().to_string(), "$1,234.57");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::domain::compare::Comparison;
 use crate::domain::cpst::{TaskSet, percent};
 use crate::domain::money::Micros;
 use crate::views::workflows::VersionComparison;
+use crate::components::forms::DayInput;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -111,10 +112,10 @@ fn Compared(view_: VersionComparison) -> impl IntoView {
             <button type="submit">"Compare versions"</button>
         </form>
         <form method="get" class="filters card" aria-label="Periods">
-            <label>"Baseline from" <input type="date" name="baseline_from" value=periods[0].clone() required /></label>
-            <label>"to" <input type="date" name="baseline_to" value=periods[1].clone() /></label>
-            <label>"Candidate from" <input type="date" name="candidate_from" value=periods[2].clone() required /></label>
-            <label>"to" <input type="date" name="candidate_to" value=periods[3].clone() /></label>
+            <label>"Baseline from" <DayInput name="baseline_from" value=periods[0].clone() required=true /></label>
+            <label>"to" <DayInput name="baseline_to" value=periods[1].clone() /></label>
+            <label>"Candidate from" <DayInput name="candidate_from" value=periods[2].clone() required=true /></label>
+            <label>"to" <DayInput name="candidate_to" value=periods[3].clone() /></label>
             <button type="submit" class="secondary">"Compare periods"</button>
         </form>
         <div class="section-head">

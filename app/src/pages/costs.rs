@@ -1,7 +1,7 @@
 //! Teams with their labour rates, and the fixed platform costs allocated to workflows.
 
 use crate::api::costs::{AddPlatformCost, CreateTeam, EndPlatformCost, SetLabourRate, list_costs};
-use crate::components::forms::{ActionError, error_text};
+use crate::components::forms::{ActionOutcome, DayInput, error_text, reset_on_success};
 use crate::views::costs::CostsView;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,8 +31,8 @@ pub fn CostsPage() -> impl IntoView {
             "priced at their team's loaded hourly rate, and fixed monthly platform costs, spread over the tasks of "
             "the workflows they serve. A changed rate re-prices the team's past review minutes too."
         </p>
-        <ActionError action=set_rate />
-        <ActionError action=end_cost />
+        <ActionOutcome action=set_rate done="Labour rate saved: review time is counted at it from today." />
+        <ActionOutcome action=end_cost done="Platform cost ended: it is shared out no more after its last day." />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match costs.await {
@@ -76,7 +76,7 @@ fn CostTables(
                                         <ActionForm action=set_rate attr:class="inline">
                                             <input type="hidden" name="team_id" value=id.to_string() />
                                             <label class="visually-hidden" for=format!("rate-{id}")>"New hourly rate in dollars"</label>
-                                            <input type="text" id=format!("rate-{id}") name="labour_rate" inputmode="decimal" size="8" placeholder="48.00" required />
+                                            <input type="text" id=format!("rate-{id}") name="labour_rate" inputmode="decimal" size="8" placeholder="e.g. 48.00" required />
                                             " "
                                             <button type="submit" class="secondary">"Set"</button>
                                         </ActionForm>
@@ -90,8 +90,8 @@ fn CostTables(
             {view_.may_create_teams.then(|| view! {
                 <details class="card narrow">
                     <summary>"Add a team"</summary>
-                    <ActionError action=create_team />
-                    <ActionForm action=create_team attr:class="stacked">
+                    <ActionOutcome action=create_team done="Team created." />
+                    <ActionForm action=create_team node_ref=reset_on_success(create_team) attr:class="stacked">
                         <label>"Name" <input type="text" name="name" required maxlength="100" /></label>
                         <label>"Short name for addresses (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9\\-]+" /></label>
                         <label>"Loaded labour rate, dollars per hour" <input type="text" name="labour_rate" inputmode="decimal" required /></label>
@@ -132,7 +132,7 @@ fn CostTables(
                                                     <ActionForm action=end_cost attr:class="inline">
                                                         <input type="hidden" name="cost_id" value=id.to_string() />
                                                         <label class="visually-hidden" for=format!("end-{id}")>"Last day"</label>
-                                                        <input type="text" id=format!("end-{id}") name="last_day" placeholder="YYYY-MM-DD" size="10" required />
+                                                        <DayInput id=format!("end-{id}") name="last_day" required=true />
                                                         " "
                                                         <button type="submit" class="secondary">"End"</button>
                                                     </ActionForm>
@@ -150,17 +150,17 @@ fn CostTables(
             {editable.then(|| view! {
                 <section class="card narrow" aria-labelledby="new-cost">
                     <h3 id="new-cost">"Add a platform cost"</h3>
-                    <ActionError action=add_cost />
-                    <ActionForm action=add_cost attr:class="stacked">
-                        <label>"Name" <input type="text" name="name" required maxlength="100" placeholder="vector database" /></label>
+                    <ActionOutcome action=add_cost done="Platform cost added: it is shared out from its first day." />
+                    <ActionForm action=add_cost node_ref=reset_on_success(add_cost) attr:class="stacked">
+                        <label>"Name" <input type="text" name="name" required maxlength="100" placeholder="e.g. vector database" /></label>
                         <label>
                             "Applies to"
                             <select name="applies_to">
                                 {view_.targets.into_iter().map(|t| view! { <option value=t.value>{t.label}</option> }).collect_view()}
                             </select>
                         </label>
-                        <label>"Dollars per month" <input type="text" name="monthly" inputmode="decimal" required placeholder="900.00" /></label>
-                        <label>"First day (UTC)" <input type="text" name="from_day" required placeholder="2026-12-01" pattern="\\d{4}-\\d{2}-\\d{2}" /></label>
+                        <label>"Dollars per month" <input type="text" name="monthly" inputmode="decimal" required placeholder="e.g. 900.00" /></label>
+                        <label>"First day (UTC)" <DayInput name="from_day" required=true /></label>
                         <button type="submit">"Add cost"</button>
                     </ActionForm>
                 </section>

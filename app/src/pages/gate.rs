@@ -1,8 +1,9 @@
 //! A workflow's autonomy gate: more autonomy only when quality and cost are both proven.
 
 use crate::api::gate::{SetAutonomyLevel, get_gate};
-use crate::components::forms::{ActionError, error_text};
+use crate::components::forms::{ActionOutcome, error_text};
 use crate::views::gate::GateView;
+use crate::views::format::count;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -73,7 +74,7 @@ fn Gate(view_: GateView, change: ServerAction<SetAutonomyLevel>) -> impl IntoVie
                 <section class="card narrow" aria-labelledby="change-level">
                     <h3 id="change-level">"Change the level"</h3>
                     <p class="hint">"Raising it is refused while the gate does not pass; lowering it is always possible. The gate's evidence is stored with the change, and the audit log records it."</p>
-                    <ActionError action=change />
+                    <ActionOutcome action=change done="Autonomy level changed; the audit log records who and why." />
                     <ActionForm action=change attr:class="stacked">
                         <input type="hidden" name="workflow_id" value=view_.workflow_id.to_string() />
                         <label>
@@ -124,7 +125,7 @@ fn Gate(view_: GateView, change: ServerAction<SetAutonomyLevel>) -> impl IntoVie
                             {view_.history.into_iter().map(|r| view! {
                                 <tr>
                                     <th scope="row">{r.day}</th><td>{r.window}</td>
-                                    <td class="num">{r.decided}</td><td class="num">{r.succeeded}</td>
+                                    <td class="num">{count(r.decided)}</td><td class="num">{count(r.succeeded)}</td>
                                     <td class="num">{r.cpst}</td>
                                     <td>{verdict(r.quality_proven).0}</td><td>{verdict(r.cost_proven).0}</td>
                                 </tr>

@@ -259,7 +259,7 @@ fn budget_chart(overview: &Overview) -> ChartSpec {
     ))
     .series(Series::new(
         "Budget (100%)",
-        Kind::Line,
+        Kind::Reference,
         rows.iter().map(|_| Some(100.0)).collect(),
     ))
 }

@@ -1,7 +1,7 @@
 //! API keys for the systems that send data: admins see every key, owners their teams' keys.
 
 use crate::api::keys::{CreateApiKey, RevokeApiKey, list_api_keys};
-use crate::components::forms::{ActionError, OneTimeSecretBox, error_text};
+use crate::components::forms::{ActionError, ActionOutcome, OneTimeSecretBox, error_text, reset_on_success};
 use crate::domain::time::format_instant;
 use crate::views::keys::KeyRow;
 use leptos::prelude::*;
@@ -23,7 +23,7 @@ pub fn KeysPage() -> impl IntoView {
             <code>"Authorization: Bearer <key>"</code>
             ". A key limited to teams or workflows cannot read or write anything else."
         </p>
-        <ActionError action=revoke />
+        <ActionOutcome action=revoke done="Key revoked: it is refused from now on." />
         <Suspense fallback=|| view! { <p class="loading">"Loading keys…"</p> }>
             {move || Suspend::new(async move {
                 match keys.await {
@@ -54,8 +54,8 @@ pub fn KeysPage() -> impl IntoView {
                                 <OneTimeSecretBox label=format!("Key \u{201c}{}\u{201d}", issued.name) secret=issued.secret />
                             })}
                             <ActionError action=create />
-                            <ActionForm action=create attr:class="stacked">
-                                <label>"Name" <input type="text" name="name" required maxlength="100" placeholder="support gateway" /></label>
+                            <ActionForm action=create node_ref=reset_on_success(create) attr:class="stacked">
+                                <label>"Name" <input type="text" name="name" required maxlength="100" placeholder="e.g. support gateway" /></label>
                                 <fieldset>
                                     <legend>"May send for"</legend>
                                     {view_.may_create_unscoped.then(|| view! {

@@ -2,7 +2,7 @@
 //! where the traffic goes, and the cheapest model per success in each workflow.
 
 use crate::api::models::get_models;
-use crate::components::chart::{Chart, ChartSpec, Kind, Series};
+use crate::components::chart::{chart_dollars, Chart, ChartSpec, Kind, Series};
 use crate::components::export::CsvLink;
 use crate::components::forms::error_text;
 use crate::components::period::{Period, PeriodPicker};
@@ -10,6 +10,7 @@ use crate::domain::cpst::percent;
 use crate::domain::money::group_thousands;
 use crate::domain::time::format_day;
 use crate::report::models::{MIN_RECOMMENDATION_TASKS, ModelComparison};
+use crate::views::format::count;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -69,7 +70,7 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
         models
             .models
             .iter()
-            .map(|m| m.weighted_cpst.map(|c| c.as_dollars()))
+            .map(|m| m.weighted_cpst.map(chart_dollars))
             .collect(),
     ));
     view! {
@@ -120,7 +121,7 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
                                     }.into_any(),
                                     _ => view! { <span class="verdict none">{target}</span> }.into_any(),
                                 }}</td>
-                                <td class="num">{w.candidates}</td>
+                                <td class="num">{count(w.candidates as u64)}</td>
                             </tr>
                         }
                     }).collect_view()}

@@ -1,7 +1,7 @@
 //! The dated price book: what each model costs per million tokens, and from when.
 
 use crate::api::costs::{AddPrice, list_prices};
-use crate::components::forms::{ActionError, error_text};
+use crate::components::forms::{ActionError, DayInput, error_text, reset_on_success};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -54,17 +54,17 @@ pub fn PricesPage() -> impl IntoView {
                                     <h2 id="new-price">"Add a price"</h2>
                                     <ActionError action=add />
                                     {move || add.value().get().and_then(Result::ok).map(|message| view! { <p class="ok" role="status">{message}</p> })}
-                                    <ActionForm action=add attr:class="stacked">
-                                        <label>"Provider" <input type="text" name="provider" required maxlength="100" placeholder="openai" /></label>
-                                        <label>"Model" <input type="text" name="model" required maxlength="100" placeholder="gpt-4.1-mini" /></label>
-                                        <label>"Input, $ per million tokens" <input type="text" name="input" inputmode="decimal" required placeholder="0.40" /></label>
-                                        <label>"Output, $ per million tokens" <input type="text" name="output" inputmode="decimal" required placeholder="1.60" /></label>
+                                    <ActionForm action=add node_ref=reset_on_success(add) attr:class="stacked">
+                                        <label>"Provider" <input type="text" name="provider" required maxlength="100" placeholder="e.g. openai" /></label>
+                                        <label>"Model" <input type="text" name="model" required maxlength="100" placeholder="e.g. gpt-4.1-mini" /></label>
+                                        <label>"Input, $ per million tokens" <input type="text" name="input" inputmode="decimal" required placeholder="e.g. 0.40" /></label>
+                                        <label>"Output, $ per million tokens" <input type="text" name="output" inputmode="decimal" required placeholder="e.g. 1.60" /></label>
                                         <label>"Cache read, $ per million tokens" <input type="text" name="cache_read" inputmode="decimal" value="0" required /></label>
                                         <label>"Cache write, $ per million tokens" <input type="text" name="cache_write" inputmode="decimal" value="0" required /></label>
                                         <label>"Reasoning, $ per million tokens" <input type="text" name="reasoning" inputmode="decimal" value="0" required /></label>
-                                        <label>"First day (UTC)" <input type="text" name="from_day" required placeholder="2026-12-01" pattern="\\d{4}-\\d{2}-\\d{2}" /></label>
+                                        <label>"First day (UTC)" <DayInput name="from_day" required=true /></label>
                                         <label>"Source (the provider's price page)" <input type="text" name="source" maxlength="500" /></label>
-                                        <label>"Checked on (optional)" <input type="text" name="checked_on" placeholder="2026-11-24" /></label>
+                                        <label>"Checked on (optional)" <DayInput name="checked_on" /></label>
                                         <label class="check"><input type="checkbox" name="reprice" value="on" /> "Re-price calls made since the first day"</label>
                                         <button type="submit">"Add price"</button>
                                     </ActionForm>

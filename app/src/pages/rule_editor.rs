@@ -8,6 +8,7 @@ use crate::domain::cpst::percent;
 use crate::domain::rule::{Operator, Rule};
 use crate::domain::time::format_day;
 use crate::views::workflows::{RulePreview, TaskTypeView};
+use crate::views::format::count;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -276,13 +277,22 @@ fn RuleEditor(task_type: TaskTypeView, slug: String) -> impl IntoView {
         })
     };
     let definition = move || draft().map(|r| r.to_json()).unwrap_or_default();
+    // A problem is shown once the person has changed something (or tried to save), never on a
+    // draft nobody has touched yet.
+    let touched = RwSignal::new(false);
     let words = move || match draft().and_then(|r| r.check().map(|()| r).map_err(|p| p.to_string()))
     {
         Ok(rule) => {
             view! { <p class="rule-words">"A task succeeds when " {rule.describe()} "."</p> }
                 .into_any()
         }
-        Err(problem) => view! { <p class="error" role="alert">{problem}</p> }.into_any(),
+        Err(problem) if touched.get() => {
+            view! { <p class="error" role="alert">{problem}</p> }.into_any()
+        }
+        Err(_) => view! {
+            <p class="hint">"Fill in the condition: the rule will read here in plain words."</p>
+        }
+        .into_any(),
     };
 
     let preview = ServerAction::<PreviewRule>::new();
@@ -293,7 +303,10 @@ fn RuleEditor(task_type: TaskTypeView, slug: String) -> impl IntoView {
     Effect::new(move || {
         if let Some(Ok(saved)) = save.value().get() {
             navigate(
-                &format!("{back}?saved=v{}#trend", saved.rule.version),
+                &format!(
+                    "{back}?rule_saved={}&version={}#rules",
+                    saved.rule.task_type_id, saved.rule.version
+                ),
                 Default::default(),
             );
         }
@@ -308,7 +321,7 @@ fn RuleEditor(task_type: TaskTypeView, slug: String) -> impl IntoView {
             <dt>"In force now"</dt>
             <dd>{task_type.rules.last().map(|r| format!("v{}: {}", r.version, r.description)).unwrap_or_else(|| "no rule yet".into())}</dd>
         </dl>
-        <section class="card" aria-labelledby="draft">
+        <section class="card" aria-labelledby="draft" on:input=move |_| touched.set(true) on:change=move |_| touched.set(true)>
             <h2 id="draft">"Draft"</h2>
             <p class="hint">"Write the rule so that two reviewers would score a task the same way. An assisted task (a person had to fix facts) never counts as success, whatever the rule says."</p>
             <label class="check"><input type="checkbox" prop:checked=move || json_mode.get() on:change=move |ev| json_mode.set(event_target_checked(&ev)) /> "Edit as JSON (for rules nested more than one level)"</label>
@@ -352,9 +365,10 @@ fn RuleEditor(task_type: TaskTypeView, slug: String) -> impl IntoView {
             <p class="hint">"The new version applies to tasks that start from now; tasks already measured keep their verdicts. To apply it to a past period instead, give its first day: those tasks are decided again, and the audit log records it."</p>
             <ActionError action=save />
             <div class="stacked">
-                <label>"Re-evaluate tasks that started since (optional, YYYY-MM-DD)" <input type="text" name="reevaluate_from" placeholder="2026-11-01" prop:value=move || reevaluate_from.get() on:input=move |ev| reevaluate_from.set(event_target_value(&ev)) /></label>
+                <label>"Re-evaluate tasks that started since (optional, YYYY-MM-DD, UTC)" <input type="text" name="reevaluate_from" inputmode="numeric" maxlength="10" autocomplete="off" prop:value=move || reevaluate_from.get() on:input=move |ev| reevaluate_from.set(event_target_value(&ev)) /></label>
                 <p>
                     <button type="button" on:click=move |_| {
+                        touched.set(true);
                         save.dispatch(SaveRule { task_type_id, definition: definition(), reevaluate_from: reevaluate_from.get() });
                     }>"Save rule"</button>
                     " "
@@ -381,10 +395,10 @@ fn ConditionRow(c: Condition, conditions: RwSignal<Vec<Condition>>) -> impl Into
             </select>
             {move || match kind.get().as_str() {
                 "fields_present" => view! {
-                    <label>"Fields, comma-separated" <input type="text" prop:value=move || c.name.get() on:input=move |ev| c.name.set(event_target_value(&ev)) placeholder="queue, priority" /></label>
+                    <label>"Fields, comma-separated" <input type="text" prop:value=move || c.name.get() on:input=move |ev| c.name.set(event_target_value(&ev)) placeholder="e.g. queue, priority" /></label>
                 }.into_any(),
                 "exact_match" => view! {
-                    <label>"Field" <input type="text" prop:value=move || c.name.get() on:input=move |ev| c.name.set(event_target_value(&ev)) placeholder="gl_code" /></label>
+                    <label>"Field" <input type="text" prop:value=move || c.name.get() on:input=move |ev| c.name.set(event_target_value(&ev)) placeholder="e.g. gl_code" /></label>
                 }.into_any(),
                 "schema_valid" => view! {
                     <label>"JSON Schema"
@@ -399,7 +413,7 @@ fn ConditionRow(c: Condition, conditions: RwSignal<Vec<Condition>>) -> impl Into
                     <label>"Hours after finishing" <input type="text" inputmode="numeric" prop:value=move || c.hours.get() on:input=move |ev| c.hours.set(event_target_value(&ev)) /></label>
                 }.into_any(),
                 "metric" => view! {
-                    <label>"Metric" <input type="text" prop:value=move || c.name.get() on:input=move |ev| c.name.set(event_target_value(&ev)) placeholder="confidence" /></label>
+                    <label>"Metric" <input type="text" prop:value=move || c.name.get() on:input=move |ev| c.name.set(event_target_value(&ev)) placeholder="e.g. confidence" /></label>
                     <label>"Must be"
                         <select prop:value=move || c.op.get() on:change=move |ev| c.op.set(event_target_value(&ev))>
                             <option value=">=">"at least"</option>
@@ -438,17 +452,17 @@ fn PreviewTable(preview: RulePreview) -> impl IntoView {
             <tbody>
                 <tr>
                     <th scope="row">"As decided now"</th>
-                    <td class="num">{preview.now.succeeded}</td>
-                    <td class="num">{preview.now.decided}</td>
-                    <td class="num">{preview.now.pending}</td>
+                    <td class="num">{count(preview.now.succeeded)}</td>
+                    <td class="num">{count(preview.now.decided)}</td>
+                    <td class="num">{count(preview.now.pending)}</td>
                     <td class="num">{rate(&preview.now)}</td>
                     <td class="num">{preview.now.cpst.to_string()}</td>
                 </tr>
                 <tr>
                     <th scope="row">"Under the draft"</th>
-                    <td class="num">{preview.draft.succeeded}</td>
-                    <td class="num">{preview.draft.decided}</td>
-                    <td class="num">{preview.draft.pending}</td>
+                    <td class="num">{count(preview.draft.succeeded)}</td>
+                    <td class="num">{count(preview.draft.decided)}</td>
+                    <td class="num">{count(preview.draft.pending)}</td>
                     <td class="num">{rate(&preview.draft)}</td>
                     <td class="num">{preview.draft.cpst.to_string()}</td>
                 </tr>

@@ -7,6 +7,7 @@ use crate::domain::money::group_thousands;
 use crate::domain::status::TaskStatus;
 use crate::views::choice::Choice;
 use crate::views::tasks::{TaskList, TaskQuery};
+use crate::components::forms::DayInput;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -82,8 +83,8 @@ fn Filters(query: TaskQuery, list: TaskList) -> impl IntoView {
             <label>"Segment" <input type="text" name="segment" value=query.segment.clone() size="10" /></label>
             <label>"Model" <input type="text" name="model" value=query.model.clone() size="18" placeholder="provider/model" /></label>
             <label>"Escalation reason" <input type="text" name="reason" value=query.reason.clone() size="14" /></label>
-            <label>"From" <input type="text" name="from" value=query.from.clone() size="10" placeholder="YYYY-MM-DD" /></label>
-            <label>"To" <input type="text" name="to" value=query.to.clone() size="10" placeholder="YYYY-MM-DD" /></label>
+            <label>"From" <DayInput name="from" value=query.from.clone() /></label>
+            <label>"To" <DayInput name="to" value=query.to.clone() /></label>
             <label>"Cost from $" <input type="text" name="min_cost" value=query.min_cost.clone() size="6" inputmode="decimal" /></label>
             <label>"to $" <input type="text" name="max_cost" value=query.max_cost.clone() size="6" inputmode="decimal" /></label>
             <label>"Order"

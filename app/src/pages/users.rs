@@ -1,7 +1,7 @@
 //! People, their roles and teams: admins only.
 
 use crate::api::users::{CreateUser, ResetUserPassword, SetUserEnabled, UpdateUser, list_users};
-use crate::components::forms::{ActionError, OneTimeSecretBox};
+use crate::components::forms::{ActionError, ActionOutcome, OneTimeSecretBox, reset_on_success};
 use crate::domain::status::Role;
 use crate::views::users::{TeamOption, UserRow};
 use leptos::prelude::*;
@@ -27,8 +27,8 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <Title text="Users" />
         <h1>"Users"</h1>
-        <ActionError action=update />
-        <ActionError action=enable />
+        <ActionOutcome action=update done="Saved: the role and teams apply from the person's next page." />
+        <ActionOutcome action=enable done="Saved: a disabled account is signed out and cannot sign in." />
         <Show when=move || matches!(reset.value().get(), Some(Ok(_)))>
             {move || reset.value().get().and_then(Result::ok).map(|secret| view! {
                 <OneTimeSecretBox label=format!("New one-time password for {}", secret.email) secret=secret.password />
@@ -136,7 +136,7 @@ fn NewUserForm(teams: Vec<TeamOption>, create: ServerAction<CreateUser>) -> impl
                 <OneTimeSecretBox label=format!("One-time password for {}", secret.email) secret=secret.password />
             })}
             <ActionError action=create />
-            <ActionForm action=create attr:class="stacked">
+            <ActionForm action=create node_ref=reset_on_success(create) attr:class="stacked">
                 <label>"Email" <input type="email" name="email" required maxlength="254" /></label>
                 <label>"Name" <input type="text" name="name" required maxlength="100" /></label>
                 <RoleSelect selected=Role::Reviewer />

@@ -4,9 +4,9 @@
 use crate::api::workflows::{
     ForceReview, SaveTaskType, SaveWorkflow, get_workflow, list_workflows,
 };
-use crate::components::chart::{Chart, ChartSpec, Kind, Series};
+use crate::components::chart::{chart_dollars, Chart, ChartSpec, Kind, Series};
 use crate::components::export::CsvLink;
-use crate::components::forms::{ActionError, error_text};
+use crate::components::forms::{ActionError, ActionOutcome, error_text, reset_on_success};
 use crate::components::markup::TextArea;
 use crate::domain::Micros;
 use crate::domain::cpst::percent;
@@ -16,6 +16,7 @@ use crate::views::workflows::{
     ChangePanel, Economics, EconomicsRow, EngineeringHealth, SettingsForm, TaskTypeView, TrendBy,
     TrendRow,
 };
+use crate::views::format::count;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -70,8 +71,8 @@ pub fn WorkflowsPage() -> impl IntoView {
                         {(!view_.teams.is_empty()).then(|| view! {
                             <details class="card narrow">
                                 <summary>"Add a workflow"</summary>
-                                <ActionError action=create />
-                                <ActionForm action=create attr:class="stacked">
+                                <ActionOutcome action=create done="Workflow created: add its task types and their success rules on its page." />
+                                <ActionForm action=create node_ref=reset_on_success(create) attr:class="stacked">
                                     <SettingsFields settings=SettingsForm {
                                         gate_window_days: "30".into(),
                                         gate_min_sample: "200".into(),
@@ -99,7 +100,7 @@ fn SettingsFields(settings: SettingsForm, teams: Vec<Choice>) -> impl IntoView {
     let team = settings.team_id.to_string();
     view! {
         <input type="hidden" name="id" value=settings.id.to_string() />
-        <label>"Name" <input type="text" name="name" required maxlength="100" value=settings.name placeholder="Invoice clearing" /></label>
+        <label>"Name" <input type="text" name="name" required maxlength="100" value=settings.name placeholder="e.g. Invoice clearing" /></label>
         <label>"Short name for addresses and the API (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9\\-]+" value=settings.slug /></label>
         <label>
             "Team"
@@ -111,7 +112,7 @@ fn SettingsFields(settings: SettingsForm, teams: Vec<Choice>) -> impl IntoView {
             </select>
         </label>
         <label>"What it does" <TextArea name="description" rows=2 maxlength=2000 value=settings.description /></label>
-        <label>"CPST budget, dollars per successful task" <input type="text" name="budget" inputmode="decimal" required value=settings.budget placeholder="0.40" /></label>
+        <label>"CPST budget, dollars per successful task" <input type="text" name="budget" inputmode="decimal" required value=settings.budget placeholder="e.g. 0.40" /></label>
         <label>"Quality target, % success" <input type="text" name="quality_target" inputmode="decimal" required value=settings.quality_target /></label>
         <label>"Gate window, days" <input type="text" name="gate_window_days" inputmode="numeric" required value=settings.gate_window_days /></label>
         <label>"Minimum decided tasks for the gate" <input type="text" name="gate_min_sample" inputmode="numeric" required value=settings.gate_min_sample /></label>
@@ -127,6 +128,13 @@ pub fn WorkflowPage() -> impl IntoView {
     let query = use_query_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let trend_by = move || query.read().get("trend");
+    // The rule editor comes back here with `rule_saved=<task type id>&version=<n>`.
+    let rule_saved = move || {
+        let query = query.read();
+        let task_type = query.get("rule_saved")?.parse::<i64>().ok()?;
+        let version = query.get("version")?.parse::<i64>().ok()?;
+        Some((task_type, version))
+    };
     let save = ServerAction::<SaveWorkflow>::new();
     let save_type = ServerAction::<SaveTaskType>::new();
     let force = ServerAction::<ForceReview>::new();
@@ -189,15 +197,14 @@ pub fn WorkflowPage() -> impl IntoView {
                             <UnitEconomics economics=d.economics slug=slug.clone() />
                             <Engineering health=d.health_30d slug=slug.clone() from=from to=to />
                             <Trend rows=d.trend by=d.trend_by slug=slug.clone() budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
-                            <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type />
+                            <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type rule_saved=rule_saved() />
                             {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
                             {d.health.map(|h| view! { <ReviewQueue health=h workflow_id force /> })}
                             {d.agreement.map(|a| view! { <Agreement agreement=a /> })}
                             {d.editable.then(|| view! {
                                 <details class="card narrow" id="settings">
                                     <summary>"Change settings"</summary>
-                                    <ActionError action=save />
-                                    {move || save.value().get().and_then(Result::ok).map(|_| view! { <p class="ok" role="status">"Saved."</p> })}
+                                    <ActionOutcome action=save done="Settings saved; the audit log keeps the earlier values." />
                                     <ActionForm action=save attr:class="stacked">
                                         <SettingsFields settings=d.settings.clone() teams=d.teams.clone() />
                                         <button type="submit">"Save settings"</button>
@@ -220,10 +227,21 @@ fn TaskTypes(
     editable: bool,
     workflow_id: i64,
     save_type: ServerAction<SaveTaskType>,
+    rule_saved: Option<(i64, i64)>,
 ) -> impl IntoView {
+    let saved_rule = rule_saved.and_then(|(id, version)| {
+        let t = task_types.iter().find(|t| t.id == id)?;
+        let rule = t.rules.iter().find(|r| r.version == version)?;
+        Some(format!(
+            "Rule v{version} of \u{201c}{}\u{201d} saved: it judges the tasks that start from {} on.",
+            t.name, rule.effective_from
+        ))
+    });
     view! {
         <section aria-labelledby="rules">
             <h2 id="rules">"Task types and their success rules"</h2>
+            {saved_rule.map(|sentence| view! { <p class="ok" role="status">{sentence}</p> })}
+            <ActionOutcome action=save_type done="Task type saved. Its success rule says what finished means: edit it below." />
             {task_types.is_empty().then(|| view! { <p class="empty">"No task types yet: add one to say what finished means."</p> })}
             {task_types.into_iter().map(|t| {
                 let current = t.rules.last().cloned();
@@ -280,8 +298,7 @@ fn NewTaskType(workflow_id: i64, save_type: ServerAction<SaveTaskType>) -> impl 
     view! {
         <details class="card narrow">
             <summary>"Add a task type"</summary>
-            <ActionError action=save_type />
-            <ActionForm action=save_type attr:class="stacked">
+            <ActionForm action=save_type node_ref=reset_on_success(save_type) attr:class="stacked">
                 <TaskTypeFields workflow_id task_type=TaskTypeView {
                     id: 0,
                     slug: String::new(),
@@ -305,10 +322,10 @@ fn TaskTypeFields(workflow_id: i64, task_type: TaskTypeView) -> impl IntoView {
     view! {
         <input type="hidden" name="workflow_id" value=workflow_id.to_string() />
         <input type="hidden" name="id" value=task_type.id.to_string() />
-        <label>"Name" <input type="text" name="name" required maxlength="100" value=task_type.name placeholder="Password reset" /></label>
+        <label>"Name" <input type="text" name="name" required maxlength="100" value=task_type.name placeholder="e.g. Password reset" /></label>
         <label>"Short name (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9\\-]+" value=task_type.slug /></label>
-        <label>"User goal, in plain words" <TextArea name="user_goal" rows=2 required=true maxlength=1000 placeholder="The customer can sign in again" value=task_type.user_goal /></label>
-        <label>"Pass condition, as two reviewers would score it" <TextArea name="pass_condition" rows=2 required=true maxlength=1000 placeholder="Reset link sent to the verified address and the ticket not reopened within 48 hours" value=task_type.pass_condition /></label>
+        <label>"User goal, in plain words" <TextArea name="user_goal" rows=2 required=true maxlength=1000 placeholder="e.g. The customer can sign in again" value=task_type.user_goal /></label>
+        <label>"Pass condition, as two reviewers would score it" <TextArea name="pass_condition" rows=2 required=true maxlength=1000 placeholder="e.g. Reset link sent to the verified address and the ticket not reopened within 48 hours" value=task_type.pass_condition /></label>
         <label>
             "Review method"
             <select name="review_method">
@@ -318,7 +335,7 @@ fn TaskTypeFields(workflow_id: i64, task_type: TaskTypeView) -> impl IntoView {
                 }).collect_view()}
             </select>
         </label>
-        <label>"Segments, comma-separated (optional)" <input type="text" name="segments" value=task_type.segments placeholder="smb, enterprise" /></label>
+        <label>"Segments, comma-separated (optional)" <input type="text" name="segments" value=task_type.segments placeholder="e.g. smb, enterprise" /></label>
     }
 }
 
@@ -351,7 +368,7 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
                         view! {
                             <tr>
                                 <th scope="row"><a href=format!("/tasks?workflow={slug}&{}&{window}", r.filter)>{if r.label.is_empty() { "(none)".to_owned() } else { r.label.clone() }}</a></th>
-                                <td class="num">{r.decided}</td>
+                                <td class="num">{count(r.decided)}</td>
                                 <td class="num">{r.success_rate.map(percent).unwrap_or_else(|| "–".into())}</td>
                                 <td class="num cpst">{r.cpst.to_string()}</td>
                                 <td class="num">{r.cost_per_attempted.map(|m| m.to_string()).unwrap_or_else(|| "–".into())}</td>
@@ -430,8 +447,8 @@ fn Engineering(health: EngineeringHealth, slug: String, from: String, to: String
     );
     let bins = health.cost_histogram.clone();
     let bin_label = |b: &crate::domain::stats::Bin| match b.to {
-        Some(to) => format!("{}–{}", Micros(b.from), Micros(to)),
-        None => format!("{} and above", Micros(b.from)),
+        Some(to) => format!("{}–{}", Micros(b.from).precise(), Micros(to).precise()),
+        None => format!("{} and above", Micros(b.from).precise()),
     };
     let histogram = ChartSpec::new(
         "cost-histogram-chart",
@@ -460,7 +477,7 @@ fn Engineering(health: EngineeringHealth, slug: String, from: String, to: String
                 <dt>"Tasks retried"</dt><dd>{share(health.retry_rate)}</dd>
                 <dt>"Per task"</dt><dd>{number(health.calls_per_task)} " calls, " {health.tokens_per_task.map(|t| crate::domain::money::group_thousands(t.round() as u64)).unwrap_or_else(|| "–".into())} " tokens"</dd>
                 <dt>"Task duration"</dt><dd>{format!("median {:.1} s, p95 {:.1} s, max {:.1} s", lat_median as f64 / 1000.0, lat_p95 as f64 / 1000.0, lat_max as f64 / 1000.0)}</dd>
-                <dt>"Cost per task"</dt><dd>{format!("median {cost_median}, p95 {cost_p95}, max {cost_max}")}
+                <dt>"Cost per task"</dt><dd>{format!("median {}, p95 {}, max {}", cost_median.precise(), cost_p95.precise(), cost_max.precise())}
                     {health.costliest_share.map(|s| format!("; the costliest 5% of tasks carry {}", percent(s)))}</dd>
             </dl>
             {(!bins.is_empty()).then(|| view! {
@@ -474,7 +491,7 @@ fn Engineering(health: EngineeringHealth, slug: String, from: String, to: String
                                 let max = b.to.map(|to| format!("&max_cost={}", crate::views::format::plain_dollars(Micros(to - 1)))).unwrap_or_default();
                                 let href = format!("{tasks}&status=decided&min_cost={}{max}", crate::views::format::plain_dollars(Micros(b.from)));
                                 view! {
-                                    <tr><th scope="row"><a href=href>{bin_label(b)}</a></th><td class="num">{b.count}</td></tr>
+                                    <tr><th scope="row"><a href=href>{bin_label(b)}</a></th><td class="num">{count(b.count)}</td></tr>
                                 }
                             }).collect_view()}
                         </tbody>
@@ -491,7 +508,7 @@ fn Engineering(health: EngineeringHealth, slug: String, from: String, to: String
                         {health.escalations.into_iter().map(|(reason, n, cumulative)| {
                             let href = format!("{tasks}&status=escalated&reason={}", crate::views::format::encode_query_value(&reason));
                             view! {
-                                <tr><th scope="row"><a href=href>{reason}</a></th><td class="num">{n}</td><td class="num">{percent(cumulative)}</td></tr>
+                                <tr><th scope="row"><a href=href>{reason}</a></th><td class="num">{count(n)}</td><td class="num">{percent(cumulative)}</td></tr>
                             }
                         }).collect_view()}
                     </tbody>
@@ -507,9 +524,9 @@ fn Engineering(health: EngineeringHealth, slug: String, from: String, to: String
                             <tr>
                                 <th scope="row">{if step.is_empty() { "(no step)".to_owned() } else { step }}</th>
                                 <td>{model}</td>
-                                <td class="num">{calls}</td>
+                                <td class="num">{count(calls)}</td>
                                 <td class="num">{percent(errors)}</td>
-                                <td class="num">{cost.to_string()}</td>
+                                <td class="num">{cost.precise().to_string()}</td>
                                 <td class="num">{format!("{latency} ms")}</td>
                             </tr>
                         }).collect_view()}
@@ -522,7 +539,7 @@ fn Engineering(health: EngineeringHealth, slug: String, from: String, to: String
                     <thead><tr><th scope="col">"Task"</th><th scope="col">"Verdict"</th><th scope="col" class="num">"Cost"</th></tr></thead>
                     <tbody>
                         {health.costliest.into_iter().map(|(id, external, verdict, cost)| view! {
-                            <tr><th scope="row"><a href=format!("/tasks/{id}")><code>{external}</code></a></th><td>{verdict}</td><td class="num">{cost.to_string()}</td></tr>
+                            <tr><th scope="row"><a href=format!("/tasks/{id}")><code>{external}</code></a></th><td>{verdict}</td><td class="num">{cost.precise().to_string()}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -544,11 +561,16 @@ fn Trend(
     // Dollars and percentages for drawing only; the table holds the exact figures. A period
     // with few decided tasks (the current one, mostly pending) is a gap, not a cliff.
     let plotted = |r: &TrendRow| r.decided >= MIN_PLOTTED;
-    let x: Vec<String> = rows.iter().map(|r| r.period.clone()).collect();
+    // The period today is in is labelled as such: its bars are not yet comparable.
+    let label = |r: &TrendRow| match r.partial {
+        true => format!("{} (so far)", r.period),
+        false => r.period.clone(),
+    };
+    let x: Vec<String> = rows.iter().map(label).collect();
     let markers: Vec<(String, String)> = rows
         .iter()
         .filter(|r| !r.baselines.is_empty())
-        .map(|r| (r.period.clone(), r.baselines.join("; ")))
+        .map(|r| (label(r), r.baselines.join("; ")))
         .collect();
     let (unit, title) = match by {
         TrendBy::Week => ("week", "Weekly trend"),
@@ -568,15 +590,15 @@ fn Trend(
                 r.cpst
                     .micros()
                     .filter(|_| plotted(r))
-                    .map(|m| m.as_dollars())
+                    .map(chart_dollars)
             })
             .collect(),
     ))
     .series(Series::new(
         "Budget",
-        Kind::Line,
+        Kind::Reference,
         rows.iter()
-            .map(|_| budget.map(|b| b.as_dollars()))
+            .map(|_| budget.map(chart_dollars))
             .collect(),
     ))
     .markers(markers.clone());
@@ -613,7 +635,7 @@ fn Trend(
             *name,
             Kind::StackedBar,
             rows.iter()
-                .map(|r| Some(r.costs.components()[index].1.as_dollars()))
+                .map(|r| Some(chart_dollars(r.costs.components()[index].1)))
                 .collect(),
         ));
     }
@@ -651,9 +673,9 @@ fn Trend(
                     {rows.into_iter().map(|r| {
                         let marked = !r.baselines.is_empty();
                         view! {
-                            <tr class:baseline=marked>
-                                <th scope="row">{r.period}</th>
-                                <td class="num">{r.decided}</td>
+                            <tr class:baseline=marked class:partial=r.partial>
+                                <th scope="row">{r.period} {r.partial.then(|| view! { <small>"so far"</small> })}</th>
+                                <td class="num">{count(r.decided)}</td>
                                 <td class="num">{r.success_rate.map(percent).unwrap_or_else(|| "–".into())}</td>
                                 <td class="num">{r.cpst.to_string()}</td>
                                 {r.costs.components().into_iter().map(|(_, amount)| view! {
@@ -706,8 +728,8 @@ fn ReviewQueue(
                     {health.task_types.into_iter().map(|t| view! {
                         <tr>
                             <th scope="row">{t.task_type}</th>
-                            <td class="num">{t.graded}</td>
-                            <td class="num">{t.passed}</td>
+                            <td class="num">{count(t.graded)}</td>
+                            <td class="num">{count(t.passed)}</td>
                             <td class="num">{t.margin_points.map(|m| format!("±{m:.0} points")).unwrap_or_else(|| "–".into())}</td>
                             <td>{if t.enough { "yes" } else { "not yet: grade more or raise the sampling rate" }}</td>
                         </tr>
@@ -761,7 +783,7 @@ fn Agreement(agreement: AgreementView) -> impl IntoView {
                     {rows.map(|r| view! {
                         <tr>
                             <th scope="row">{r.label}</th>
-                            <td class="num">{r.pairs}</td>
+                            <td class="num">{count(r.pairs)}</td>
                             <td class="num">{if r.pairs > 0 { percent(r.agreed as f64 / r.pairs as f64) } else { "–".into() }}</td>
                             <td class="num">{r.kappa.map(|k| format!("{k:.2}")).unwrap_or_else(|| "–".into())}</td>
                             <td>{r.strength}</td>

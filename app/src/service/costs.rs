@@ -4,6 +4,7 @@
 
 use crate::db::{Db, DbError, identity, platform_cost, price, reprice, workflow};
 use crate::domain::Micros;
+use crate::views::format::plain_dollars;
 use crate::domain::bounds::{
     MAX_LABOUR_RATE_PER_HOUR, MAX_MONTHLY_PLATFORM_COST, MAX_PRICE_PER_MTOK, check_money,
 };
@@ -40,7 +41,7 @@ pub async fn create_team(
     let mut tx = db.begin().await?;
     let id = identity::insert_team(&mut tx, slug, name.trim(), labour_rate, now).await?;
     let after =
-        json!({ "slug": slug, "name": name.trim(), "labour_rate": labour_rate.to_string() });
+        json!({ "slug": slug, "name": name.trim(), "labour_rate": plain_dollars(labour_rate) });
     audit(
         &mut tx,
         actor,
@@ -76,8 +77,8 @@ pub async fn set_labour_rate(
         actor,
         ("team.labour_rate", "team", team_id),
         (
-            Some(team.labour_rate_micros_per_hour.to_string()),
-            Some(labour_rate.to_string()),
+            Some(plain_dollars(team.labour_rate_micros_per_hour)),
+            Some(plain_dollars(labour_rate)),
         ),
         Some(team_id),
         now,
@@ -141,7 +142,7 @@ pub async fn add_platform_cost(
     let after = json!({
         "name": row.name,
         "applies_to": cost.applies_to,
-        "monthly": cost.monthly.to_string(),
+        "monthly": plain_dollars(cost.monthly),
         "from": crate::domain::time::format_day(cost.from_day),
     });
     audit(
@@ -314,9 +315,9 @@ pub async fn add_price(
     let after = json!({
         "provider": provider, "model": model,
         "per_million_tokens": {
-            "input": input.to_string(), "output": output.to_string(),
-            "cache_read": cache_read.to_string(), "cache_write": cache_write.to_string(),
-            "reasoning": reasoning.to_string(),
+            "input": plain_dollars(input), "output": plain_dollars(output),
+            "cache_read": plain_dollars(cache_read), "cache_write": plain_dollars(cache_write),
+            "reasoning": plain_dollars(reasoning),
         },
         "from": crate::domain::time::format_day(new.from_day),
         "source": row.source, "checked_on": row.checked_on,

@@ -4,6 +4,7 @@
 
 use crate::domain::Micros;
 use crate::domain::cpst::{Cpst, TaskSet};
+use crate::domain::time::format_day;
 use crate::report::models::ModelComparison;
 use crate::views::format::plain_dollars;
 use crate::views::overview::OverviewPage;
@@ -87,6 +88,88 @@ fn share(value: Option<f64>) -> String {
 
 fn rate(set: &TaskSet) -> String {
     share(set.success_rate().map(|r| r.value))
+}
+
+/// A download's file name from what it holds, whose it is and when: the parts lower-cased,
+/// anything but letters and digits turned into single hyphens, behind `finishline-`;
+/// `["Invoice clearing", "trend", "2026-09-14", "to", "2026-12-04"]` names
+/// `finishline-invoice-clearing-trend-2026-09-14-to-2026-12-04.csv`.
+pub fn file_name(parts: &[&str]) -> String {
+    let mut name = String::from("finishline");
+    for part in parts {
+        let mut hyphen = true;
+        for c in part.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_alphanumeric() {
+                if hyphen {
+                    name.push('-');
+                }
+                name.push(c);
+                hyphen = false;
+            } else {
+                hyphen = true;
+            }
+        }
+    }
+    name.truncate(150);
+    name.push_str(".csv");
+    name
+}
+
+fn window_parts(window: crate::report::Window) -> [String; 3] {
+    [
+        format_day(window.first_day),
+        "to".to_owned(),
+        format_day(window.last_day),
+    ]
+}
+
+/// The file name of an overview table: `finishline-workflows-<first day>-to-<last day>.csv`.
+pub fn overview_file(page: &OverviewPage, name: &str) -> String {
+    let [from, to, last] = window_parts(page.overview.window);
+    file_name(&[name, &from, &to, &last])
+}
+
+/// The file name of a models table over its period.
+pub fn models_file(m: &ModelComparison, name: &str) -> String {
+    let [from, to, last] = window_parts(m.window);
+    file_name(&["models", name, &from, &to, &last])
+}
+
+/// The file name of a workflow's table: the workflow, the table, and the days it covers (the
+/// trend's periods, or the last 30 days the page's other tables hold).
+pub fn workflow_file(d: &WorkflowDetail, name: &str) -> String {
+    let (from, by) = match (name, d.trend.first()) {
+        ("trend", Some(first)) => (first.period.as_str(), d.trend_by.as_str()),
+        _ => (d.changes.from.as_str(), ""),
+    };
+    file_name(&[&d.handle, name, by, from, "to", &d.changes.to])
+}
+
+/// The file name of a task list: its workflow (or all), its status filter and its days; an
+/// open end is today.
+pub fn tasks_file(query: &crate::views::tasks::TaskQuery, today: i64) -> String {
+    let to = match query.to.trim() {
+        "" => format_day(today),
+        to => to.to_owned(),
+    };
+    let workflow = match query.workflow.trim() {
+        "" => "all workflows",
+        named => named,
+    };
+    let from = query.from.trim();
+    let since = if from.is_empty() { "up" } else { from };
+    file_name(&["tasks", workflow, query.status.trim(), since, "to", &to])
+}
+
+/// The file name of a comparison: the workflow and its two sides.
+pub fn comparison_file(v: &VersionComparison) -> String {
+    file_name(&[
+        &v.slug,
+        "comparison",
+        &v.baseline_heading,
+        "vs",
+        &v.candidate_heading,
+    ])
 }
 
 /// The overview's tables: `workflows` and `teams`.
@@ -216,6 +299,7 @@ pub fn workflow_table(d: &WorkflowDetail, name: &str) -> Option<Table> {
                 "human_review_usd",
                 "platform_usd",
                 "baselines",
+                "partial",
             ]);
             for r in &d.trend {
                 let mut row = vec![
@@ -226,6 +310,7 @@ pub fn workflow_table(d: &WorkflowDetail, name: &str) -> Option<Table> {
                 ];
                 row.extend(r.costs.components().iter().map(|(_, m)| money(*m)));
                 row.push(r.baselines.join("; "));
+                row.push(r.partial.to_string());
                 t.push(row);
             }
             t
@@ -425,6 +510,19 @@ mod tests {
         assert_eq!(csv_field("-1+1"), "'-1+1");
         assert_eq!(csv_field("-inf"), "'-inf");
         assert_eq!(csv_field("+1"), "'+1");
+    }
+
+    #[test]
+    fn file_names_say_what_whose_and_when_in_safe_characters() {
+        assert_eq!(
+            file_name(&["acme:Invoice clearing", "trend", "week", "2026-09-14", "to", "2026-12-04"]),
+            "finishline-acme-invoice-clearing-trend-week-2026-09-14-to-2026-12-04.csv"
+        );
+        assert_eq!(
+            file_name(&["\"/../é</title>", "", "v1 → v2"]),
+            "finishline-title-v1-v2.csv"
+        );
+        assert!(file_name(&[&"x".repeat(500)]).len() <= 154);
     }
 
     #[test]

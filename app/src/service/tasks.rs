@@ -241,7 +241,7 @@ pub fn line(catalog: &Catalog, row: &TaskListRow) -> TaskLine {
         status: row.status.clone(),
         started: format_instant(row.started_at),
         duration: format!("{:.1} s", row.duration_ms as f64 / 1000.0),
-        cost: Micros(row.total_cost).to_string(),
+        cost: Micros(row.total_cost).precise().to_string(),
         attempts: row.attempt_count,
         calls: row.call_count,
         tokens: row.token_count,

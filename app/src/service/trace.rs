@@ -89,10 +89,10 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
             labour: labour_view(&found, &grades, &teams, &grader),
             costs: parts
                 .iter()
-                .map(|(name, m)| ((*name).to_owned(), Micros(*m).to_string()))
+                .map(|(name, m)| ((*name).to_owned(), Micros(*m).precise().to_string()))
                 .chain(std::iter::once((
                     "Total".to_owned(),
-                    Micros(total).to_string(),
+                    Micros(total).precise().to_string(),
                 )))
                 .collect(),
             attempts: attempt_rows(&attempts, &calls, found.started_at, Figures::WithCosts),
@@ -164,7 +164,7 @@ pub(crate) fn attempt_rows(
                     output_tokens: c.output_tokens,
                     cache_read_tokens: c.cache_read_tokens,
                     cost: (figures == Figures::WithCosts).then(|| CallCost {
-                        amount: c.cost_micros.to_string(),
+                        amount: c.cost_micros.precise().to_string(),
                         source: c.cost_source.as_str().to_owned(),
                     }),
                     offset_ms: (c.started_at - task_started_at).max(0),
@@ -231,8 +231,8 @@ fn labour_view(
         rate_micros_per_hour: rate.0,
         rate: rate.to_string(),
         team: team.map(|t| t.name.clone()).unwrap_or_default(),
-        cost: Micros(task.labour_cost_micros).to_string(),
+        cost: Micros(task.labour_cost_micros).precise().to_string(),
         at_current_rate: labour_cost(seconds, rate)
-            .map_or_else(|_| "–".to_owned(), |m| m.to_string()),
+            .map_or_else(|_| "–".to_owned(), |m| m.precise().to_string()),
     }
 }

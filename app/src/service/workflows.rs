@@ -85,7 +85,7 @@ pub async fn list(db: &Db, viewer: &Viewer) -> Result<WorkflowsView, AppError> {
                         .find(|t| t.id == w.team_id)
                         .map(|t| t.name.clone())
                         .unwrap_or_default(),
-                    budget: w.budget_cpst_micros.to_string(),
+                    budget: format!("${}", crate::views::format::plain_dollars(w.budget_cpst_micros)),
                     quality_target: format!("{}%", plain_percent(w.quality_target_bp)),
                     sampling: format!("{}%", plain_percent(w.review_sampling_bp)),
                     task_types: task_types.iter().filter(|t| t.workflow_id == w.id).count(),
@@ -193,7 +193,7 @@ fn settings_form(w: &crate::model::Workflow) -> SettingsForm {
 
 fn summary(w: &crate::model::Workflow) -> Vec<(String, String)> {
     vec![
-        ("CPST budget".into(), w.budget_cpst_micros.to_string()),
+        ("CPST budget".into(), format!("${}", crate::views::format::plain_dollars(w.budget_cpst_micros))),
         (
             "Quality target".into(),
             format!(
@@ -618,6 +618,7 @@ async fn trend(
                 cpst: group.set.cost_per_successful_task(),
                 costs: group.set.costs,
                 baselines,
+                partial: group.window.last_day >= today,
             }
         })
         .collect())

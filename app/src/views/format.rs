@@ -21,6 +21,14 @@ pub fn plain_percent(bp: i64) -> String {
     }
 }
 
+/// A count with thousands separators: 5202 becomes "5,202".
+pub fn count(n: impl Into<i128>) -> String {
+    let n: i128 = n.into();
+    let sign = if n < 0 { "-" } else { "" };
+    let abs = u64::try_from(n.unsigned_abs()).unwrap_or(u64::MAX);
+    format!("{sign}{}", crate::domain::money::group_thousands(abs))
+}
+
 /// Percent-encodes a query parameter value.
 pub fn encode_query_value(text: &str) -> String {
     text.bytes()
@@ -45,6 +53,13 @@ mod tests {
         assert_eq!(plain_percent(9_250), "92.5");
         assert_eq!(plain_percent(500), "5");
         assert_eq!(plain_percent(1_005), "10.05");
+    }
+
+    #[test]
+    fn counts_have_separators() {
+        assert_eq!(count(5_202_u64), "5,202");
+        assert_eq!(count(-1_234_567_i64), "-1,234,567");
+        assert_eq!(count(12_u32), "12");
     }
 
     #[test]

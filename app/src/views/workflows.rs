@@ -78,6 +78,8 @@ pub struct TrendRow {
     /// Spend by component (model, tool, retry, cache, human review, platform).
     pub costs: crate::domain::cpst::CostBreakdown,
     pub baselines: Vec<String>,
+    /// The period has not ended: today is in it, so its figures are still growing.
+    pub partial: bool,
 }
 
 /// The trend's periods: twelve weeks, or the last thirty days one by one.

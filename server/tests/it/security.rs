@@ -947,7 +947,7 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
         let rate_entry = &audit[4];
         assert_eq!(
             (rate_entry.before.as_deref(), rate_entry.after.as_deref()),
-            (Some("$40.00"), Some("$62.50"))
+            (Some("40.00"), Some("62.50"))
         );
         assert_eq!(rate_entry.team_id, Some(p.team_a));
     }

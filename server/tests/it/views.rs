@@ -312,17 +312,27 @@ async fn finance_views_take_any_period_roll_budgets_up_and_export_what_they_show
             let csv = csv_rows(&send(&router, page(&uri, Some(&finance))).await);
             assert_eq!(csv.len(), rows + 1, "{table}");
         }
-        let daily = csv_rows(
-            &send(
-                &router,
-                page(
-                    "/export/workflows/support-triage/trend.csv?trend=day",
-                    Some(&finance),
-                ),
-            )
-            .await,
-        );
+        let reply = send(
+            &router,
+            page(
+                "/export/workflows/support-triage/trend.csv?trend=day",
+                Some(&finance),
+            ),
+        )
+        .await;
+        let daily = csv_rows(&reply);
         assert_eq!(daily.len(), 31);
+        // The file says whose table it is and which days it covers.
+        let (first, last) = (&daily[1][0], &daily[30][0]);
+        assert_eq!(
+            reply.header("content-disposition"),
+            Some(format!(
+                "attachment; filename=\"finishline-support-triage-trend-day-{first}-to-{last}.csv\""
+            ))
+            .as_deref(),
+            "{}",
+            t.backend
+        );
         let escalated = csv_rows(
             &send(
                 &router,
