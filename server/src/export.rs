@@ -10,6 +10,7 @@ use app::db::catalog::Catalog;
 use app::error::AppError;
 use app::service::accounts::SignedIn;
 use app::service::exports::{Table, models_file, models_table, overview_file, overview_table};
+use app::views::audit::AuditQuery;
 use app::views::tasks::TaskQuery;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
@@ -42,7 +43,10 @@ pub async fn tasks_csv(
         return (StatusCode::FORBIDDEN, message).into_response();
     }
     let query = TaskQuery::from_pairs(|name| params.get(name).cloned());
-    let file = app::service::exports::tasks_file(&query, app::db::now_ms() / app::domain::time::MS_PER_DAY);
+    let file = app::service::exports::tasks_file(
+        &query,
+        app::db::now_ms() / app::domain::time::MS_PER_DAY,
+    );
     let result = async {
         let catalog = Catalog::load(&db).await?;
         let (search, _) =
@@ -73,6 +77,48 @@ pub async fn tasks_csv(
                 "The export could not be read from the database; try again shortly.",
             )
                 .into_response()
+        }
+    }
+}
+
+/// `GET /export/audit.csv?<the audit log's filters>`: the entries the reader may see that
+/// match (up to [`app::service::audit::MAX_EXPORT`]), one row per changed field.
+pub async fn audit_csv(
+    State(db): State<Db>,
+    signed_in: Option<Extension<SignedIn>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(Extension(signed_in)) = signed_in else {
+        return (StatusCode::UNAUTHORIZED, "Sign in to continue.").into_response();
+    };
+    let viewer = signed_in.viewer;
+    if viewer.must_change_password || !viewer.reads_audit() {
+        let message = format!(
+            "Your role ({}) does not include the audit log.",
+            viewer.role.as_str()
+        );
+        return (StatusCode::FORBIDDEN, message).into_response();
+    }
+    let query = AuditQuery::from_pairs(|name| params.get(name).cloned());
+    match app::service::audit::audit_csv(&db, &viewer, &query).await {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}\"",
+                        app::service::audit::audit_file(&query)
+                    ),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(err) => {
+            let status =
+                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, err.to_string()).into_response()
         }
     }
 }
@@ -166,7 +212,16 @@ pub async fn overview_csv(
     Query(params): Query<HashMap<String, String>>,
     parts: Parts,
 ) -> Response {
-    period_csv(db, parts, &file, &params, get_overview, overview_table, overview_file).await
+    period_csv(
+        db,
+        parts,
+        &file,
+        &params,
+        get_overview,
+        overview_table,
+        overview_file,
+    )
+    .await
 }
 
 /// `GET /export/models/{models,winners}.csv?days=|from=&to=`: a table of the models page.
@@ -176,7 +231,16 @@ pub async fn models_csv(
     Query(params): Query<HashMap<String, String>>,
     parts: Parts,
 ) -> Response {
-    period_csv(db, parts, &file, &params, get_models, models_table, models_file).await
+    period_csv(
+        db,
+        parts,
+        &file,
+        &params,
+        get_models,
+        models_table,
+        models_file,
+    )
+    .await
 }
 
 /// `GET /export/workflows/{slug}/{table}.csv`: a table of a workflow's page (`?trend=day` for

@@ -20,7 +20,9 @@ pub enum Kind {
 
 /// The series' colours in order: the app's brand green first, then colours that stay apart
 /// for the common kinds of colour blindness; the reference grey is `--ink-soft`.
-pub const PALETTE: [&str; 6] = ["#14532d", "#2563eb", "#b45309", "#7c3aed", "#be123c", "#0e7490"];
+pub const PALETTE: [&str; 6] = [
+    "#14532d", "#2563eb", "#b45309", "#7c3aed", "#be123c", "#0e7490",
+];
 const REFERENCE: &str = "#475569";
 const AXIS_TEXT: &str = "#475569";
 
@@ -355,7 +357,10 @@ mod tests {
         assert_eq!(budget["showSymbol"], false);
         let extras = chart.extras();
         assert_eq!(extras["tooltip"]["renderMode"], "richText");
-        assert_eq!(extras["xAxis"]["axisLabel"]["interval"], 0, "every week labelled");
+        assert_eq!(
+            extras["xAxis"]["axisLabel"]["interval"], 0,
+            "every week labelled"
+        );
         assert_eq!(extras["xAxis"]["axisLabel"]["rotate"], 35);
         let days: Vec<String> = (1..=30).map(|d| format!("Day {d}")).collect();
         let daily = ChartSpec::new("d", "by day", days, "$");

@@ -28,6 +28,26 @@ where
     }
 }
 
+/// A filter's select list: "any", then `options`, with `current` chosen.
+pub fn choices(
+    name: &'static str,
+    label: &'static str,
+    options: Vec<crate::views::choice::Choice>,
+    current: String,
+) -> impl IntoView {
+    view! {
+        <label>{label}
+            <select name=name>
+                <option value="">"any"</option>
+                {options.into_iter().map(|o| {
+                    let selected = o.value == current;
+                    view! { <option value=o.value selected=selected>{o.label}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
 /// A day typed as `YYYY-MM-DD` (UTC), the one date format of every page, export and API:
 /// the browser's own date picker would show the reader's locale format beside ISO days.
 #[component]

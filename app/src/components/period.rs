@@ -1,8 +1,8 @@
 //! The period a finance page covers, kept in its address so a view can be shared: the last 7,
 //! 30 or 90 days, or a custom range of dates.
 
-use crate::views::overview::PERIODS;
 use crate::components::forms::DayInput;
+use crate::views::overview::PERIODS;
 use leptos::prelude::*;
 use leptos_router::params::ParamsMap;
 

@@ -37,34 +37,67 @@ pub async fn append(tx: &mut Tx, entry: &NewAuditEntry<'_>, at: i64) -> DbResult
 
 /// The newest entries first.
 pub async fn recent(db: &Db, limit: i64) -> DbResult<Vec<AuditEntry>> {
-    page(db, None, None, limit).await
+    page(db, &AuditSearch::default(), limit).await
 }
 
-/// Up to `limit` entries older than entry `before` (newest first); with `member`, only entries
-/// about one of that user's teams (what an owner sees).
-pub async fn page(
+/// Which entries a page of the log holds. Every condition is optional.
+#[derive(Clone, Debug, Default)]
+pub struct AuditSearch {
+    /// Only entries about one of this user's teams (what an owner sees).
+    pub member: Option<i64>,
+    pub actor: Option<String>,
+    /// An exact action code (`workflow.update`) or, without a dot, a family (`workflow`).
+    pub action: Option<String>,
+    /// `at` from (inclusive) and to (exclusive), in milliseconds.
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Entries older than this id.
+    pub before: Option<i64>,
+}
+
+/// Up to `limit` entries matching `search`, newest first.
+pub async fn page(db: &Db, search: &AuditSearch, limit: i64) -> DbResult<Vec<AuditEntry>> {
+    let family = search
+        .action
+        .as_deref()
+        .filter(|a| !a.contains('.'))
+        .map(|a| format!("{a}.%"));
+    let exact = search.action.clone().filter(|a| a.contains('.'));
+    let sql = "SELECT * FROM audit_log
+               WHERE id < $1
+                 AND ($2 IS NULL OR team_id IN (SELECT team_id FROM user_teams WHERE user_id = $2))
+                 AND ($3 IS NULL OR actor = $3)
+                 AND ($4 IS NULL OR action = $4)
+                 AND ($5 IS NULL OR action LIKE $5)
+                 AND ($6 IS NULL OR at >= $6)
+                 AND ($7 IS NULL OR at < $7)
+               ORDER BY id DESC LIMIT $8";
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(search.before.unwrap_or(i64::MAX))
+        .bind(search.member)
+        .bind(search.actor.as_deref())
+        .bind(exact.as_deref())
+        .bind(family.as_deref())
+        .bind(search.from_ms)
+        .bind(search.to_ms)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// The people and action codes of the entries an owner (`member`) or admin may see, for the
+/// page's filters.
+pub async fn actors_and_actions(
     db: &Db,
     member: Option<i64>,
-    before: Option<i64>,
-    limit: i64,
-) -> DbResult<Vec<AuditEntry>> {
-    let before = before.unwrap_or(i64::MAX);
-    Ok(match member {
-        None => {
-            let sql = "SELECT * FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2";
-            on_db!(db, pool => sqlx::query_as(sql).bind(before).bind(limit).fetch_all(pool).await)?
-        }
-        Some(user_id) => {
-            let sql = "SELECT * FROM audit_log
-                       WHERE id < $1
-                         AND team_id IN (SELECT team_id FROM user_teams WHERE user_id = $3)
-                       ORDER BY id DESC LIMIT $2";
-            on_db!(db, pool => sqlx::query_as(sql)
-                .bind(before)
-                .bind(limit)
-                .bind(user_id)
-                .fetch_all(pool)
-                .await)?
-        }
-    })
+) -> DbResult<(Vec<String>, Vec<String>)> {
+    let scope = "($1 IS NULL OR team_id IN (SELECT team_id FROM user_teams WHERE user_id = $1))";
+    let actors_sql = format!("SELECT DISTINCT actor FROM audit_log WHERE {scope} ORDER BY actor");
+    let actions_sql =
+        format!("SELECT DISTINCT action FROM audit_log WHERE {scope} ORDER BY action");
+    let actors =
+        on_db!(db, pool => sqlx::query_scalar(&actors_sql).bind(member).fetch_all(pool).await)?;
+    let actions =
+        on_db!(db, pool => sqlx::query_scalar(&actions_sql).bind(member).fetch_all(pool).await)?;
+    Ok((actors, actions))
 }

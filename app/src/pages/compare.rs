@@ -3,12 +3,12 @@
 
 use crate::api::workflows::compare_versions;
 use crate::components::export::CsvLink;
+use crate::components::forms::DayInput;
 use crate::components::forms::error_text;
 use crate::domain::compare::Comparison;
 use crate::domain::cpst::{TaskSet, percent};
 use crate::domain::money::Micros;
 use crate::views::workflows::VersionComparison;
-use crate::components::forms::DayInput;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};

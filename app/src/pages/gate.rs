@@ -2,8 +2,8 @@
 
 use crate::api::gate::{SetAutonomyLevel, get_gate};
 use crate::components::forms::{ActionOutcome, error_text};
-use crate::views::gate::GateView;
 use crate::views::format::count;
+use crate::views::gate::GateView;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

@@ -1,7 +1,9 @@
 //! API keys for the systems that send data: admins see every key, owners their teams' keys.
 
 use crate::api::keys::{CreateApiKey, RevokeApiKey, list_api_keys};
-use crate::components::forms::{ActionError, ActionOutcome, OneTimeSecretBox, error_text, reset_on_success};
+use crate::components::forms::{
+    ActionError, ActionOutcome, OneTimeSecretBox, error_text, reset_on_success,
+};
 use crate::domain::time::format_instant;
 use crate::views::keys::KeyRow;
 use leptos::prelude::*;

@@ -2,7 +2,7 @@
 //! where the traffic goes, and the cheapest model per success in each workflow.
 
 use crate::api::models::get_models;
-use crate::components::chart::{chart_dollars, Chart, ChartSpec, Kind, Series};
+use crate::components::chart::{Chart, ChartSpec, Kind, Series, chart_dollars};
 use crate::components::export::CsvLink;
 use crate::components::forms::error_text;
 use crate::components::period::{Period, PeriodPicker};

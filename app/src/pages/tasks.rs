@@ -2,12 +2,11 @@
 //! each linked to its trace, and exported as CSV with the same filters.
 
 use crate::api::tasks::list_tasks;
-use crate::components::forms::error_text;
+use crate::components::forms::{DayInput, choices, error_text};
 use crate::domain::money::group_thousands;
 use crate::domain::status::TaskStatus;
 use crate::views::choice::Choice;
 use crate::views::tasks::{TaskList, TaskQuery};
-use crate::components::forms::DayInput;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -32,25 +31,6 @@ pub fn TasksPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-    }
-}
-
-fn choices(
-    name: &'static str,
-    label: &'static str,
-    options: Vec<Choice>,
-    current: String,
-) -> impl IntoView {
-    view! {
-        <label>{label}
-            <select name=name>
-                <option value="">"any"</option>
-                {options.into_iter().map(|o| {
-                    let selected = o.value == current;
-                    view! { <option value=o.value selected=selected>{o.label}</option> }
-                }).collect_view()}
-            </select>
-        </label>
     }
 }
 

@@ -4,19 +4,19 @@
 use crate::api::workflows::{
     ForceReview, SaveTaskType, SaveWorkflow, get_workflow, list_workflows,
 };
-use crate::components::chart::{chart_dollars, Chart, ChartSpec, Kind, Series};
+use crate::components::chart::{Chart, ChartSpec, Kind, Series, chart_dollars};
 use crate::components::export::CsvLink;
 use crate::components::forms::{ActionError, ActionOutcome, error_text, reset_on_success};
 use crate::components::markup::TextArea;
 use crate::domain::Micros;
 use crate::domain::cpst::percent;
 use crate::views::choice::Choice;
+use crate::views::format::count;
 use crate::views::review::{AgreementView, QueueHealth};
 use crate::views::workflows::{
     ChangePanel, Economics, EconomicsRow, EngineeringHealth, SettingsForm, TaskTypeView, TrendBy,
     TrendRow,
 };
-use crate::views::format::count;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -586,20 +586,13 @@ fn Trend(
         "CPST",
         Kind::Line,
         rows.iter()
-            .map(|r| {
-                r.cpst
-                    .micros()
-                    .filter(|_| plotted(r))
-                    .map(chart_dollars)
-            })
+            .map(|r| r.cpst.micros().filter(|_| plotted(r)).map(chart_dollars))
             .collect(),
     ))
     .series(Series::new(
         "Budget",
         Kind::Reference,
-        rows.iter()
-            .map(|_| budget.map(chart_dollars))
-            .collect(),
+        rows.iter().map(|_| budget.map(chart_dollars)).collect(),
     ))
     .markers(markers.clone());
     let success = ChartSpec::new(

@@ -4,7 +4,6 @@
 
 use crate::db::{Db, DbError, identity, platform_cost, price, reprice, workflow};
 use crate::domain::Micros;
-use crate::views::format::plain_dollars;
 use crate::domain::bounds::{
     MAX_LABOUR_RATE_PER_HOUR, MAX_MONTHLY_PLATFORM_COST, MAX_PRICE_PER_MTOK, check_money,
 };
@@ -16,6 +15,7 @@ use crate::service::accounts::{Actor, audit, check_name, invalid};
 use crate::views::access::Viewer;
 use crate::views::choice::Choice;
 use crate::views::costs::{CostsView, PlatformRow, PriceRow, PricesView, TeamRow};
+use crate::views::format::plain_dollars;
 use serde_json::json;
 
 /// Adds a team with its loaded hourly labour rate.

@@ -515,7 +515,14 @@ mod tests {
     #[test]
     fn file_names_say_what_whose_and_when_in_safe_characters() {
         assert_eq!(
-            file_name(&["acme:Invoice clearing", "trend", "week", "2026-09-14", "to", "2026-12-04"]),
+            file_name(&[
+                "acme:Invoice clearing",
+                "trend",
+                "week",
+                "2026-09-14",
+                "to",
+                "2026-12-04"
+            ]),
             "finishline-acme-invoice-clearing-trend-week-2026-09-14-to-2026-12-04.csv"
         );
         assert_eq!(

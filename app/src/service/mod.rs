@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod compare;
 pub mod costs;

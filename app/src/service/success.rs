@@ -106,7 +106,7 @@ fn settings_json(settings: &WorkflowSettings) -> String {
         "name": settings.name,
         "team_id": settings.team_id,
         "description": settings.description,
-        "budget_cpst": settings.budget_cpst_micros.to_string(),
+        "budget_cpst": crate::views::format::plain_dollars(settings.budget_cpst_micros),
         "quality_target_bp": settings.quality_target_bp,
         "gate_window_days": settings.gate_window_days,
         "gate_min_sample": settings.gate_min_sample,

@@ -85,7 +85,10 @@ pub async fn list(db: &Db, viewer: &Viewer) -> Result<WorkflowsView, AppError> {
                         .find(|t| t.id == w.team_id)
                         .map(|t| t.name.clone())
                         .unwrap_or_default(),
-                    budget: format!("${}", crate::views::format::plain_dollars(w.budget_cpst_micros)),
+                    budget: format!(
+                        "${}",
+                        crate::views::format::plain_dollars(w.budget_cpst_micros)
+                    ),
                     quality_target: format!("{}%", plain_percent(w.quality_target_bp)),
                     sampling: format!("{}%", plain_percent(w.review_sampling_bp)),
                     task_types: task_types.iter().filter(|t| t.workflow_id == w.id).count(),
@@ -193,7 +196,13 @@ fn settings_form(w: &crate::model::Workflow) -> SettingsForm {
 
 fn summary(w: &crate::model::Workflow) -> Vec<(String, String)> {
     vec![
-        ("CPST budget".into(), format!("${}", crate::views::format::plain_dollars(w.budget_cpst_micros))),
+        (
+            "CPST budget".into(),
+            format!(
+                "${}",
+                crate::views::format::plain_dollars(w.budget_cpst_micros)
+            ),
+        ),
         (
             "Quality target".into(),
             format!(
@@ -467,7 +476,7 @@ async fn engineering(
         workflow_ids: Some(vec![flow.id]),
         ..Filter::default()
     };
-    let group = figures(&catalog.ledger(window, &rows), &filter, Grouping::All)?.pop();
+    let group = figures(&catalog.ledger(window, rows), &filter, Grouping::All)?.pop();
     let detail = window_spreads(db, flow.id, window).await?.detail();
     let escalated: u64 = detail.escalation_reasons.iter().map(|(_, n)| n).sum();
     let mut running = 0;

@@ -246,7 +246,7 @@ async fn owners_see_and_change_only_their_teams() {
         // The audit log: the owner sees their team's entries, not the admin's other changes.
         let audit = rpc(&app, "list_audit", "", &owner).await;
         let entries: serde_json::Value = serde_json::from_str(&audit.body).unwrap();
-        let actions: Vec<&str> = entries["entries"]
+        let actions: Vec<&str> = entries["lines"]
             .as_array()
             .unwrap()
             .iter()
@@ -255,7 +255,7 @@ async fn owners_see_and_change_only_their_teams() {
         assert_eq!(actions, ["key.create"], "{}", t.backend);
         let audit = rpc(&app, "list_audit", "", &admin).await;
         assert_eq!(
-            audit.body.matches("key.create").count(),
+            audit.body.matches("\"action\":\"key.create\"").count(),
             2,
             "{}",
             audit.body
@@ -950,6 +950,64 @@ async fn labour_rates_and_platform_costs_are_changed_only_by_those_allowed() {
             (Some("40.00"), Some("62.50"))
         );
         assert_eq!(rate_entry.team_id, Some(p.team_a));
+
+        // The audit log reads in words, filters by what and when, and exports what it shows;
+        // an owner reads only the entries about their teams.
+        let rates = send(
+            &app,
+            page("/export/audit.csv?action=team.labour_rate", Some(&admin)),
+        )
+        .await;
+        assert_eq!(rates.status, StatusCode::OK, "{}", rates.body);
+        assert!(
+            rates
+                .body
+                .contains(",Labour rate, $ per hour,$40.00,$62.50\r\n")
+                || rates
+                    .body
+                    .contains(",\"Labour rate, $ per hour\",$40.00,$62.50\r\n"),
+            "{}",
+            rates.body
+        );
+        assert_eq!(
+            rates.header("content-disposition"),
+            Some("attachment; filename=\"finishline-audit-team-labour-rate.csv\"")
+        );
+        let ended = send(&app, page("/audit?action=platform_cost", Some(&admin))).await;
+        assert!(
+            ended
+                .body
+                .contains("Platform cost ended: \u{201c}vector database\u{201d}")
+                && ended
+                    .body
+                    .contains("Platform cost added: \u{201c}licences\u{201d}")
+                && !ended.body.contains("data-action=\"team.create\""),
+            "{}",
+            ended.body
+        );
+        let owners = send(&app, page("/export/audit.csv", Some(&owner))).await;
+        assert_eq!(owners.status, StatusCode::OK);
+        assert!(
+            owners.body.contains("vector database") && !owners.body.contains("licences"),
+            "{}",
+            owners.body
+        );
+        let future = send(
+            &app,
+            page("/export/audit.csv?from=2099-01-01", Some(&admin)),
+        )
+        .await;
+        assert_eq!(
+            future.body.lines().count(),
+            1,
+            "only the header: {}",
+            future.body
+        );
+        let bad = send(&app, page("/export/audit.csv?from=soon", Some(&admin))).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("From"), "{}", bad.body);
+        let refused = send(&app, page("/export/audit.csv", Some(&finance))).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
     }
 }
 
