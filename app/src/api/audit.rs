@@ -1,7 +1,9 @@
 //! The audit log, newest first: admins read all of it, owners the entries about their teams.
 
 use crate::error::AppError;
-use crate::views::audit::{AuditPage, AuditQuery};
+use crate::views::audit::AuditPage;
+#[cfg(feature = "ssr")]
+use crate::views::audit::AuditQuery;
 use leptos::prelude::*;
 
 /// One page of the log with the page's filters, each optional (see [`AuditQuery`]).

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod models;
 pub mod overview;
 pub mod review;
+pub mod setup;
 pub mod tasks;
 pub mod users;
 pub mod workflows;
@@ -47,6 +48,23 @@ pub(crate) mod context {
             .and_then(|parts| parts.extensions.get::<ClientAddress>().cloned())
             .map(|address| address.0)
             .unwrap_or_else(|| "unknown".to_owned())
+    }
+
+    /// This server's address as the reader reached it: the `Host` they sent, over HTTPS when
+    /// sessions are marked secure. Shown in snippets only (as text), never trusted for access.
+    pub fn site_origin() -> String {
+        let scheme = if session_settings().secure_cookies { "https" } else { "http" };
+        let host = use_context::<Parts>()
+            .and_then(|parts| {
+                parts
+                    .headers
+                    .get(http::header::HOST)?
+                    .to_str()
+                    .ok()
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        format!("{scheme}://{host}")
     }
 
     /// Whether the request is a plain form post from a page (rather than a call from code):

@@ -113,25 +113,32 @@ where
 /// A secret shown once: a generated password or an API key, with a button that copies it.
 #[component]
 pub fn OneTimeSecretBox(label: String, secret: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let to_copy = secret.clone();
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        copied.set(copy_to_clipboard(&to_copy));
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &to_copy;
-    };
     view! {
         <div class="secret" role="status">
             <p><strong>{label}</strong></p>
             <p class="secret-line">
-                <code class="secret-value">{secret}</code>
-                <button type="button" class="secondary copy" on:click=copy>
-                    {move || if copied.get() { "Copied" } else { "Copy" }}
-                </button>
+                <code class="secret-value">{secret.clone()}</code>
+                <CopyButton text=Signal::stored(secret) />
             </p>
             <p class="hint">"Copy it now: Finishline keeps only a hash and cannot show it again."</p>
         </div>
+    }
+}
+
+/// "Copy", which puts `text` on the clipboard and then reads "Copied".
+#[component]
+pub fn CopyButton(#[prop(into)] text: Signal<String>) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        copied.set(copy_to_clipboard(&text.get_untracked()));
+        #[cfg(not(feature = "hydrate"))]
+        let _ = text;
+    };
+    view! {
+        <button type="button" class="secondary copy" on:click=copy>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+        </button>
     }
 }
 
@@ -139,8 +146,9 @@ pub fn OneTimeSecretBox(label: String, secret: String) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 fn copy_to_clipboard(text: &str) -> bool {
     use wasm_bindgen::JsCast;
-    let clipboard = js_sys::Reflect::get(&window().navigator(), &"clipboard".into())
-        .ok()
+    let navigator = js_sys::Reflect::get(&window(), &"navigator".into()).ok();
+    let clipboard = navigator
+        .and_then(|n| js_sys::Reflect::get(&n, &"clipboard".into()).ok())
         .filter(|c| !c.is_undefined());
     let write = clipboard.as_ref().and_then(|c| {
         js_sys::Reflect::get(c, &"writeText".into())

@@ -19,6 +19,7 @@ pub mod price;
 pub mod queue;
 pub mod reprice;
 pub mod rollup;
+pub mod setup;
 pub mod task;
 pub mod verdict;
 pub mod workflow;

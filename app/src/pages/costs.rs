@@ -53,6 +53,8 @@ fn CostTables(
     end_cost: ServerAction<EndPlatformCost>,
 ) -> impl IntoView {
     let editable = view_.may_edit_costs;
+    // A new installation starts here: the form is open while there is no team.
+    let no_teams = view_.teams.is_empty();
     view! {
         <section aria-labelledby="teams">
             <h2 id="teams">"Teams"</h2>
@@ -87,10 +89,10 @@ fn CostTables(
                     }).collect_view()}
                 </tbody>
             </table>
+            <ActionOutcome action=create_team done="Team created." />
             {view_.may_create_teams.then(|| view! {
-                <details class="card narrow">
+                <details class="card narrow" id="new-team" open=no_teams>
                     <summary>"Add a team"</summary>
-                    <ActionOutcome action=create_team done="Team created." />
                     <ActionForm action=create_team node_ref=reset_on_success(create_team) attr:class="stacked">
                         <label>"Name" <input type="text" name="name" required maxlength="100" /></label>
                         <label>"Short name for addresses (a-z, 0-9, -)" <input type="text" name="slug" required maxlength="64" pattern="[a-z0-9\\-]+" /></label>

@@ -11,6 +11,7 @@ use crate::domain::money::group_thousands;
 use crate::domain::time::format_day;
 use crate::report::{Overview, WorkflowFigures};
 use crate::views::overview::GateState;
+use crate::pages::setup::SetupPanel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -29,6 +30,7 @@ pub fn HomePage() -> impl IntoView {
             <h1>"Cost per successful task"</h1>
             <PeriodPicker base="/" current=Signal::derive(period) />
         </div>
+        <SetupPanel />
         <Suspense fallback=|| view! { <p class="loading">"Loading figures…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {

@@ -12,6 +12,7 @@ pub mod not_found;
 pub mod prices;
 pub mod review;
 pub mod rule_editor;
+pub mod setup;
 pub mod sign_in;
 pub mod task;
 pub mod tasks;

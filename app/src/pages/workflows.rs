@@ -28,7 +28,7 @@ pub fn WorkflowsPage() -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move || {
         if let Some(Ok(slug)) = create.value().get() {
-            navigate(&format!("/workflows/{slug}"), Default::default());
+            navigate(&format!("/workflows/{slug}?created=1#rules"), Default::default());
         }
     });
     view! {
@@ -41,7 +41,9 @@ pub fn WorkflowsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading workflows…"</p> }>
             {move || Suspend::new(async move {
                 match workflows.await {
-                    Ok(view_) => view! {
+                    Ok(view_) => {
+                        let no_workflows = view_.workflows.is_empty();
+                        view! {
                         <table class="figures">
                             <thead>
                                 <tr>
@@ -68,10 +70,13 @@ pub fn WorkflowsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        <ActionError action=create />
+                        {(no_workflows && view_.teams.is_empty()).then(|| view! {
+                            <p class="empty">"A workflow belongs to a team: " <a href="/costs#new-team">"create a team"</a> " first."</p>
+                        })}
                         {(!view_.teams.is_empty()).then(|| view! {
-                            <details class="card narrow">
+                            <details class="card narrow" id="new-workflow" open=no_workflows>
                                 <summary>"Add a workflow"</summary>
-                                <ActionOutcome action=create done="Workflow created: add its task types and their success rules on its page." />
                                 <ActionForm action=create node_ref=reset_on_success(create) attr:class="stacked">
                                     <SettingsFields settings=SettingsForm {
                                         gate_window_days: "30".into(),
@@ -86,7 +91,8 @@ pub fn WorkflowsPage() -> impl IntoView {
                                 </ActionForm>
                             </details>
                         })}
-                    }.into_any(),
+                        }.into_any()
+                    }
                     Err(err) => view! { <p class="error" role="alert">{error_text(&err)}</p> }.into_any(),
                 }
             })}
@@ -128,6 +134,8 @@ pub fn WorkflowPage() -> impl IntoView {
     let query = use_query_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let trend_by = move || query.read().get("trend");
+    // The list's create form comes here with `created=1`.
+    let created = move || query.read().get("created").is_some();
     // The rule editor comes back here with `rule_saved=<task type id>&version=<n>`.
     let rule_saved = move || {
         let query = query.read();
@@ -167,10 +175,14 @@ pub fn WorkflowPage() -> impl IntoView {
                         let workflow_id = d.settings.id;
                         let slug = d.handle.clone();
                         let (from, to) = (d.economics.from.clone(), d.economics.to.clone());
+                        let no_task_types = d.task_types.is_empty();
                         view! {
                             <Title text=name.clone() />
                             <p class="crumbs"><a href="/workflows">"Workflows"</a></p>
                             <h1>{name}</h1>
+                            {created().then(|| view! {
+                                <p class="ok" role="status">"Workflow created. Next, say what finished means: add its task types and their success rules below."</p>
+                            })}
                             <p class="lede">{d.settings.description.clone()}</p>
                             <dl class="facts two-columns">
                                 <dt>"Team"</dt><dd>{d.team.clone()}</dd>
@@ -198,7 +210,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             <Engineering health=d.health_30d slug=slug.clone() from=from to=to />
                             <Trend rows=d.trend by=d.trend_by slug=slug.clone() budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type rule_saved=rule_saved() />
-                            {d.editable.then(|| view! { <NewTaskType workflow_id save_type /> })}
+                            {d.editable.then(|| view! { <NewTaskType workflow_id save_type first=no_task_types /> })}
                             {d.health.map(|h| view! { <ReviewQueue health=h workflow_id force /> })}
                             {d.agreement.map(|a| view! { <Agreement agreement=a /> })}
                             {d.editable.then(|| view! {
@@ -294,9 +306,13 @@ fn TaskTypes(
 }
 
 #[component]
-fn NewTaskType(workflow_id: i64, save_type: ServerAction<SaveTaskType>) -> impl IntoView {
+fn NewTaskType(
+    workflow_id: i64,
+    save_type: ServerAction<SaveTaskType>,
+    first: bool,
+) -> impl IntoView {
     view! {
-        <details class="card narrow">
+        <details class="card narrow" id="new-task-type" open=first>
             <summary>"Add a task type"</summary>
             <ActionForm action=save_type node_ref=reset_on_success(save_type) attr:class="stacked">
                 <TaskTypeFields workflow_id task_type=TaskTypeView {

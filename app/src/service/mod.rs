@@ -12,6 +12,7 @@ pub mod exports;
 pub mod figures;
 pub mod gate;
 pub mod review;
+pub mod setup;
 pub mod success;
 pub mod tasks;
 pub mod trace;

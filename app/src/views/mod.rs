@@ -12,6 +12,7 @@ pub mod gate;
 pub mod keys;
 pub mod overview;
 pub mod review;
+pub mod setup;
 pub mod tasks;
 pub mod users;
 pub mod workflows;
