@@ -41,8 +41,10 @@ test("an owner drafts a rule, previews the last 30 days and saves a new version"
   await screenshot(page, "owner-rule-preview");
 
   await page.getByRole("button", { name: "Save rule" }).click();
-  await page.waitForURL(/\/workflows\/support-triage\?saved=v\d+/);
+  await page.waitForURL(/\/workflows\/support-triage\?rule_saved=\d+&version=\d+/);
   await page.waitForSelector("#trend");
+  // The save is confirmed where the rule now stands.
+  assert.match(await page.locator("#rules ~ p.ok[role=status], section[aria-labelledby=rules] p.ok").first().textContent(), /^Rule v\d+ of .Password reset. saved/);
   const after = await page.locator("article[data-task-type=password-reset] .rule").textContent();
   assert.notEqual(after, before, "the new version is the one in force");
   assert.match(after, /reset_link/);

@@ -32,7 +32,10 @@ async function csvOf(page, label) {
 const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
 /// Dollars as the pages print them: cents from $0.10, four decimals below.
-const dollars = (micros) => `$${(micros / 1e6).toFixed(Math.abs(micros) >= 100_000 ? 2 : 4)}`;
+// Finance views' format: two decimals with separators, "< $0.01" for a non-zero amount below a cent.
+const dollars = (micros) => micros > 0 && micros < 5_000
+  ? "< $0.01"
+  : `$${(Math.round(micros / 1e4) / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 test("finance picks a custom period, reads team budgets and downloads the overview's tables", async () => {
   const { page, problems } = await newPage(browser);

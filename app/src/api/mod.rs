@@ -53,7 +53,11 @@ pub(crate) mod context {
     /// This server's address as the reader reached it: the `Host` they sent, over HTTPS when
     /// sessions are marked secure. Shown in snippets only (as text), never trusted for access.
     pub fn site_origin() -> String {
-        let scheme = if session_settings().secure_cookies { "https" } else { "http" };
+        let scheme = if session_settings().secure_cookies {
+            "https"
+        } else {
+            "http"
+        };
         let host = use_context::<Parts>()
             .and_then(|parts| {
                 parts

@@ -3,8 +3,7 @@
 use super::{Db, DbResult, on_db};
 
 /// How many of each thing the installation has (capped at one where only "any" matters).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[derive(sqlx::FromRow)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct Progress {
     pub teams: i64,
     pub workflows: i64,

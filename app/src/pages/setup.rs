@@ -35,7 +35,13 @@ fn Checklist(list: SetupChecklist, make_key: ServerAction<CreateApiKey>) -> impl
             origin.set(here);
         }
     });
-    let secret = move || make_key.value().get().and_then(Result::ok).map(|k| k.secret);
+    let secret = move || {
+        make_key
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .map(|k| k.secret)
+    };
     let key_line = move || match secret() {
         Some(secret) => format!("export FINISHLINE_KEY={secret}\n"),
         None => "export FINISHLINE_KEY=<paste your API key here>\n".to_owned(),

@@ -28,7 +28,10 @@ pub fn WorkflowsPage() -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move || {
         if let Some(Ok(slug)) = create.value().get() {
-            navigate(&format!("/workflows/{slug}?created=1#rules"), Default::default());
+            navigate(
+                &format!("/workflows/{slug}?created=1#rules"),
+                Default::default(),
+            );
         }
     });
     view! {

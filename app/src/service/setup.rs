@@ -25,13 +25,17 @@ pub async fn checklist(
     // The snippets name the first workflow and task type there are, once there are some.
     let catalog = Catalog::load(db).await?;
     let workflow = catalog.workflows.first();
-    let handle = workflow.map(|w| crate::model::workflow_handle(w, &catalog.workflows, &catalog.teams));
+    let handle =
+        workflow.map(|w| crate::model::workflow_handle(w, &catalog.workflows, &catalog.teams));
     let task_type = workflow
         .and_then(|w| catalog.task_types.iter().find(|t| t.workflow_id == w.id))
         .map(|t| t.slug.clone());
     let workflow_name = handle.as_deref().unwrap_or("your-workflow");
     let task_type_name = task_type.as_deref().unwrap_or("your-task-type");
-    let workflow_page = handle.as_ref().map_or_else(|| "/workflows".to_owned(), |h| format!("/workflows/{h}#rules"));
+    let workflow_page = handle.as_ref().map_or_else(
+        || "/workflows".to_owned(),
+        |h| format!("/workflows/{h}#rules"),
+    );
     Ok(Some(SetupChecklist {
         steps: steps(done, &workflow_page),
         origin: origin.to_owned(),
@@ -102,7 +106,11 @@ fn rfc3339(ms: i64) -> String {
 /// A first batch for `workflow` and `task_type`: one finished task, its attempt and one priced
 /// model call, started a minute before `now`.
 pub fn curl_snippet(origin: &str, workflow: &str, task_type: &str, now: i64) -> String {
-    let (start, call, end) = (rfc3339(now - 60_000), rfc3339(now - 55_000), rfc3339(now - 50_000));
+    let (start, call, end) = (
+        rfc3339(now - 60_000),
+        rfc3339(now - 55_000),
+        rfc3339(now - 50_000),
+    );
     format!(
         r#"curl -s -X POST {origin}/api/v1/ingest \
   -H "Authorization: Bearer $FINISHLINE_KEY" -H "Content-Type: application/json" -d '{{
@@ -134,12 +142,19 @@ mod tests {
     fn times_are_rfc3339_and_the_batch_names_the_workflow_and_task_type() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_356_302_600), "2026-11-22T10:05:02Z");
-        let curl = curl_snippet("http://fl.example:3000", "invoice-clearing", "match-po", 1_795_356_302_600);
+        let curl = curl_snippet(
+            "http://fl.example:3000",
+            "invoice-clearing",
+            "match-po",
+            1_795_356_302_600,
+        );
         assert!(curl.starts_with("curl -s -X POST http://fl.example:3000/api/v1/ingest"));
         assert!(curl.contains(r#""workflow": "invoice-clearing", "task_type": "match-po""#));
         assert!(curl.contains(r#""started_at": "2026-11-22T10:04:02Z""#));
         let otel = otel_snippet("http://fl.example:3000", "invoice-clearing");
-        assert!(otel.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://fl.example:3000/v1/traces"));
+        assert!(
+            otel.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://fl.example:3000/v1/traces")
+        );
     }
 
     #[test]
@@ -147,10 +162,20 @@ mod tests {
         let none = steps(Progress::default(), "/workflows");
         assert_eq!(none.iter().filter(|s| s.done).count(), 0);
         let some = steps(
-            Progress { teams: 1, workflows: 2, rules: 0, live_keys: 1, tasks: 0 },
+            Progress {
+                teams: 1,
+                workflows: 2,
+                rules: 0,
+                live_keys: 1,
+                tasks: 0,
+            },
             "/workflows/x#rules",
         );
-        let done: Vec<&str> = some.iter().filter(|s| s.done).map(|s| s.key.as_str()).collect();
+        let done: Vec<&str> = some
+            .iter()
+            .filter(|s| s.done)
+            .map(|s| s.key.as_str())
+            .collect();
         assert_eq!(done, ["team", "workflow", "key"]);
         assert_eq!(some[2].href, "/workflows/x#rules");
     }

@@ -72,6 +72,8 @@ pub struct DemoSummary {
     pub calls: u64,
     pub outcomes: u64,
     pub grades: u64,
+    /// Tasks graded by a second reviewer, of which one in eight disagrees with the first.
+    pub graded_twice: u64,
     pub queued: u64,
 }
 
@@ -427,7 +429,10 @@ async fn write_task(
             rng.around(150, 0.6),
         ));
         if rng.chance(0.2) {
-            let agree = rng.chance(0.88);
+            // One second grade in eight disagrees, by count rather than by chance, so that
+            // every dataset, however small and whatever its last day, has disagreements to read.
+            summary.graded_twice += 1;
+            let agree = summary.graded_twice % 8 != 1;
             let second = if agree {
                 verdict
             } else if verdict == GradeVerdict::Pass {
