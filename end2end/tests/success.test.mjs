@@ -112,6 +112,8 @@ test("an owner reads the autonomy gate and follows a disagreement to its task tr
   await page.waitForSelector("#timeline");
   assert.equal((await page.locator("h1 code").textContent()).trim(), external);
   assert.ok(await page.locator("svg.bar-track rect").count() > 0, "the timeline draws its calls");
+  const drawn = await page.locator("svg.bar-track rect.call-bar").first().boundingBox();
+  assert.ok(drawn && drawn.width > 0 && drawn.height > 0, "a call's bar is visible on the time axis");
   assert.match(await page.locator("tr.total").textContent(), /Total\s*\$\d/);
   // Every dollar of human review is explained: its lines of minutes at the team's rate make
   // exactly the human-review cost the task counts.

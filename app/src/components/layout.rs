@@ -72,7 +72,7 @@ fn SignedInBar(viewer: Viewer) -> impl IntoView {
         _ => "long",
     };
     view! {
-        <div class=format!("bar {length}")>
+        <div class=format!("header-bar {length}")>
         <input type="checkbox" id="menu-toggle" class="menu-toggle"
             prop:checked=move || open.get() on:change=move |ev| open.set(event_target_checked(&ev)) />
         <label for="menu-toggle" class="menu-button">"Menu"</label>

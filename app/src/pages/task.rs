@@ -4,6 +4,7 @@
 use crate::api::tasks::get_task_trace;
 use crate::components::forms::error_text;
 use crate::views::tasks::{LabourView, TaskTrace};
+use crate::views::format::count;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -66,7 +67,7 @@ fn Trace(trace: TaskTrace) -> impl IntoView {
                 <table class="figures compact waterfall">
                     <thead><tr>
                         <th scope="col">"Call"</th><th scope="col">"Model"</th><th scope="col" class="num">"Tokens in / out / cached"</th>
-                        <th scope="col" class="num">"Cost"</th><th scope="col">"Status"</th><th scope="col" class="bar-col">"When"</th>
+                        <th scope="col" class="num">"Cost"</th><th scope="col">"Status"</th><th scope="col" class="bar-col">{format!("When: 0 to {:.1} s after the start", span / 1000.0)}</th>
                     </tr></thead>
                     <tbody>
                         {a.calls.into_iter().map(|c| {
@@ -76,14 +77,14 @@ fn Trace(trace: TaskTrace) -> impl IntoView {
                                 <tr>
                                     <th scope="row">{c.kind.clone()} {(!c.step.is_empty()).then(|| format!(" · {}", c.step))}</th>
                                     <td>{c.model.clone()}</td>
-                                    <td class="num">{format!("{} / {} / {}", c.input_tokens, c.output_tokens, c.cache_read_tokens)}</td>
+                                    <td class="num">{format!("{} / {} / {}", count(c.input_tokens), count(c.output_tokens), count(c.cache_read_tokens))}</td>
                                     <td class="num" title=c.cost.as_ref().map(|cost| cost.source.clone())>{c.cost.as_ref().map(|cost| cost.amount.clone())}</td>
                                     <td>{c.status.clone()} {(!c.error.is_empty()).then(|| format!(" ({})", c.error))}</td>
                                     <td class="bar-col">
                                         // Geometry in SVG attributes: the CSP allows no inline styles.
                                         <svg class="bar-track" viewBox="0 0 1000 10" preserveAspectRatio="none" role="img"
                                             aria-label=format!("starts {} ms after the task, takes {} ms", c.offset_ms, c.latency_ms)>
-                                            <rect class="bar" x=format!("{:.1}", left * 10.0) y="0" width=format!("{:.1}", width * 10.0) height="10" rx="2" />
+                                            <rect class="call-bar" x=format!("{:.1}", left * 10.0) y="0" width=format!("{:.1}", width * 10.0) height="10" rx="2" />
                                         </svg>
                                     </td>
                                 </tr>
@@ -96,8 +97,8 @@ fn Trace(trace: TaskTrace) -> impl IntoView {
         <section aria-labelledby="evidence">
             <h2 id="evidence">"Evidence"</h2>
             <h3>"Input"</h3><p>{trace.input_summary.clone()}</p>
-            <h3>"Output"</h3><pre class="code">{if trace.output.is_empty() { "(none)".to_owned() } else { trace.output.clone() }}</pre>
-            {(!trace.expected.is_empty()).then(|| view! { <h3>"Expected"</h3><pre class="code">{trace.expected.clone()}</pre> })}
+            <Expandable title="Output" text=trace.output.clone() />
+            {(!trace.expected.is_empty()).then(|| view! { <Expandable title="Expected" text=trace.expected.clone() /> })}
             <h3>"Outcomes"</h3>
             {if trace.outcomes.is_empty() { view! { <p class="muted">"None."</p> }.into_any() } else {
                 view! { <ul class="plain">{trace.outcomes.into_iter().map(|o| view! { <li>{o}</li> }).collect_view()}</ul> }.into_any()
@@ -135,4 +136,21 @@ fn Labour(labour: LabourView) -> impl IntoView {
         })}
     }
     .into_any()
+}
+
+/// Stored JSON (an output, an expected answer) that opens and closes; a short one starts open.
+#[component]
+fn Expandable(title: &'static str, text: String) -> impl IntoView {
+    let lines = text.lines().count();
+    let summary = match lines {
+        0 => format!("{title}: none"),
+        1 => format!("{title}: 1 line"),
+        n => format!("{title}: {n} lines"),
+    };
+    view! {
+        <details class="expandable" open=(1..=12).contains(&lines)>
+            <summary>{summary}</summary>
+            {(lines > 0).then(|| view! { <pre class="code">{text}</pre> })}
+        </details>
+    }
 }
