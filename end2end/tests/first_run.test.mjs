@@ -98,8 +98,9 @@ test("an empty installation walks its first admin from nothing to a first figure
   await taskType.getByLabel(/User goal/).fill("The customer's billing question is answered");
   await taskType.getByLabel(/Pass condition/).fill("The ticket is not reopened within 48 hours");
   await taskType.getByRole("button", { name: "Add task type" }).click();
-  await page.getByText(/Task type saved/).waitFor();
-  await page.getByRole("link", { name: "Edit the rule" }).click();
+  // A new task type goes straight on to its rule.
+  await page.waitForURL(/\/rules\/\d+\?added=1/);
+  await page.getByText(/Task type added. Now say what finished means/).waitFor();
   await page.waitForSelector("body[data-hydrated=true]", { timeout: 20_000 });
   await page.getByText("Fill in the condition").waitFor();
   assert.equal(await page.locator("#draft ~ .error, section .error[role=alert]").count(), 0, "no error before anything is typed");

@@ -204,6 +204,8 @@ pub fn RuleEditorPage() -> impl IntoView {
             .and_then(|t| t.parse::<i64>().ok())
             .unwrap_or(0)
     };
+    let query = leptos_router::hooks::use_query_map();
+    let added = move || query.read().get("added").is_some();
     let detail = Resource::new(slug, |slug| get_workflow(slug, None));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the rule…"</p> }>
@@ -214,6 +216,9 @@ pub fn RuleEditorPage() -> impl IntoView {
                             <Title text=format!("Success rule: {}", task_type.name) />
                             <p class="crumbs"><a href="/workflows">"Workflows"</a> " › " <a href=format!("/workflows/{}", d.handle)>{d.settings.name.clone()}</a></p>
                             <h1>"Success rule: " {task_type.name.clone()}</h1>
+                            {added().then(|| view! {
+                                <p class="ok" role="status">"Task type added. Now say what finished means for it: the rule decides which of its tasks count as successes."</p>
+                            })}
                             <RuleEditor task_type slug=d.handle.clone() />
                         }.into_any(),
                         Some(_) => view! { <p class="error" role="alert">"Only the workflow's owners and admins change its rules."</p> }.into_any(),

@@ -148,6 +148,8 @@ pub fn WorkflowPage() -> impl IntoView {
     };
     let save = ServerAction::<SaveWorkflow>::new();
     let save_type = ServerAction::<SaveTaskType>::new();
+    // A new task type goes straight on to its success rule.
+    let add_type = ServerAction::<SaveTaskType>::new();
     let force = ServerAction::<ForceReview>::new();
     let detail = Resource::new(
         move || {
@@ -167,6 +169,15 @@ pub fn WorkflowPage() -> impl IntoView {
             && new_slug != slug()
         {
             navigate(&format!("/workflows/{new_slug}"), Default::default());
+        }
+    });
+    let to_rule = use_navigate();
+    Effect::new(move || {
+        if let Some(Ok(task_type)) = add_type.value().get() {
+            to_rule(
+                &format!("/workflows/{}/rules/{task_type}?added=1", slug()),
+                Default::default(),
+            );
         }
     });
     view! {
@@ -213,7 +224,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             <Engineering health=d.health_30d slug=slug.clone() from=from to=to />
                             <Trend rows=d.trend by=d.trend_by slug=slug.clone() budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type rule_saved=rule_saved() />
-                            {d.editable.then(|| view! { <NewTaskType workflow_id save_type first=no_task_types /> })}
+                            {d.editable.then(|| view! { <NewTaskType workflow_id add_type first=no_task_types /> })}
                             {d.health.map(|h| view! { <ReviewQueue health=h workflow_id force /> })}
                             {d.agreement.map(|a| view! { <Agreement agreement=a /> })}
                             {d.editable.then(|| view! {
@@ -256,7 +267,7 @@ fn TaskTypes(
         <section aria-labelledby="rules">
             <h2 id="rules">"Task types and their success rules"</h2>
             {saved_rule.map(|sentence| view! { <p class="ok" role="status">{sentence}</p> })}
-            <ActionOutcome action=save_type done="Task type saved. Its success rule says what finished means: edit it below." />
+            <ActionOutcome action=save_type done="Task type saved." />
             {task_types.is_empty().then(|| view! { <p class="empty">"No task types yet: add one to say what finished means."</p> })}
             {task_types.into_iter().map(|t| {
                 let current = t.rules.last().cloned();
@@ -311,13 +322,14 @@ fn TaskTypes(
 #[component]
 fn NewTaskType(
     workflow_id: i64,
-    save_type: ServerAction<SaveTaskType>,
+    add_type: ServerAction<SaveTaskType>,
     first: bool,
 ) -> impl IntoView {
     view! {
         <details class="card narrow" id="new-task-type" open=first>
             <summary>"Add a task type"</summary>
-            <ActionForm action=save_type node_ref=reset_on_success(save_type) attr:class="stacked">
+            <ActionError action=add_type />
+            <ActionForm action=add_type node_ref=reset_on_success(add_type) attr:class="stacked">
                 <TaskTypeFields workflow_id task_type=TaskTypeView {
                     id: 0,
                     slug: String::new(),
