@@ -10,6 +10,7 @@ use app::db::catalog::Catalog;
 use app::error::AppError;
 use app::service::accounts::SignedIn;
 use app::service::exports::{Table, models_file, models_table, overview_file, overview_table};
+use app::views::access::Viewer;
 use app::views::audit::AuditQuery;
 use app::views::tasks::TaskQuery;
 use axum::Extension;
@@ -31,17 +32,10 @@ pub async fn tasks_csv(
     signed_in: Option<Extension<SignedIn>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(Extension(signed_in)) = signed_in else {
-        return (StatusCode::UNAUTHORIZED, "Sign in to continue.").into_response();
+    let viewer = match reader(signed_in, |v| v.reads_finance(), "financial figures") {
+        Ok(viewer) => viewer,
+        Err(refused) => return refused,
     };
-    let viewer = signed_in.viewer;
-    if viewer.must_change_password || !viewer.reads_finance() {
-        let message = format!(
-            "Your role ({}) does not include financial figures.",
-            viewer.role.as_str()
-        );
-        return (StatusCode::FORBIDDEN, message).into_response();
-    }
     let query = TaskQuery::from_pairs(|name| params.get(name).cloned());
     let file = app::service::exports::tasks_file(
         &query,
@@ -58,17 +52,7 @@ pub async fn tasks_csv(
         Ok::<_, app::db::DbError>(Ok(app::service::tasks::csv(&catalog, &rows)))
     };
     match result.await {
-        Ok(Ok(body)) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{file}\""),
-                ),
-            ],
-            body,
-        )
-            .into_response(),
+        Ok(Ok(body)) => csv_response(&file, body),
         Ok(Err(problem)) => (StatusCode::UNPROCESSABLE_ENTITY, problem).into_response(),
         Err(err) => {
             tracing::error!(error = ?err, "task export failed");
@@ -88,39 +72,55 @@ pub async fn audit_csv(
     signed_in: Option<Extension<SignedIn>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(Extension(signed_in)) = signed_in else {
-        return (StatusCode::UNAUTHORIZED, "Sign in to continue.").into_response();
+    let viewer = match reader(signed_in, |v| v.reads_audit(), "the audit log") {
+        Ok(viewer) => viewer,
+        Err(refused) => return refused,
     };
-    let viewer = signed_in.viewer;
-    if viewer.must_change_password || !viewer.reads_audit() {
-        let message = format!(
-            "Your role ({}) does not include the audit log.",
-            viewer.role.as_str()
-        );
-        return (StatusCode::FORBIDDEN, message).into_response();
-    }
     let query = AuditQuery::from_pairs(|name| params.get(name).cloned());
     match app::service::audit::audit_csv(&db, &viewer, &query).await {
-        Ok(body) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"{}\"",
-                        app::service::audit::audit_file(&query)
-                    ),
-                ),
-            ],
-            body,
-        )
-            .into_response(),
+        Ok(body) => csv_response(&app::service::audit::audit_file(&query), body),
         Err(err) => {
             let status =
                 StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, err.to_string()).into_response()
         }
     }
+}
+
+/// The signed-in reader when their role includes `what` (as `allowed` says), else the 401 or
+/// 403 that says so.
+fn reader(
+    signed_in: Option<Extension<SignedIn>>,
+    allowed: impl Fn(&Viewer) -> bool,
+    what: &str,
+) -> Result<Viewer, Response> {
+    let Some(Extension(signed_in)) = signed_in else {
+        return Err((StatusCode::UNAUTHORIZED, "Sign in to continue.").into_response());
+    };
+    let viewer = signed_in.viewer;
+    if viewer.must_change_password || !allowed(&viewer) {
+        let message = format!(
+            "Your role ({}) does not include {what}.",
+            viewer.role.as_str()
+        );
+        return Err((StatusCode::FORBIDDEN, message).into_response());
+    }
+    Ok(viewer)
+}
+
+/// `body` as a CSV download named `file`.
+fn csv_response(file: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Runs one of the app's server functions for this request, as its page would: same viewer,
@@ -152,17 +152,7 @@ where
 /// for a table the page does not have.
 fn csv_download(file: &str, table: Option<Table>) -> Response {
     match table {
-        Some(table) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{file}\""),
-                ),
-            ],
-            table.csv(),
-        )
-            .into_response(),
+        Some(table) => csv_response(file, table.csv()),
         None => (StatusCode::NOT_FOUND, "No such table.").into_response(),
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::api::tasks::get_task_trace;
 use crate::components::forms::error_text;
-use crate::views::tasks::{LabourView, TaskTrace};
 use crate::views::format::count;
+use crate::views::tasks::{LabourView, TaskTrace};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

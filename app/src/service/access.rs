@@ -1,5 +1,21 @@
-//! Where sign-in may send a browser next: the server-side half of access (the role rules the
-//! pages also need live in `crate::views::access`).
+//! The server-side half of access (the role rules the pages also need live in
+//! `crate::views::access`): what a viewer sees of the catalogue, and where sign-in may send a
+//! browser next. Every feature's service may use it; it uses none of them.
+
+use crate::db::{Db, DbError, identity, workflow};
+use crate::model::{Team, Workflow};
+use crate::views::access::Viewer;
+
+/// The workflows `viewer` sees, and every team: workflows are named `team:slug` and linked by
+/// their handle among these only, and a task may be booked to a team the viewer does not see.
+pub(crate) async fn seen_by(
+    db: &Db,
+    viewer: &Viewer,
+) -> Result<(Vec<Workflow>, Vec<Team>), DbError> {
+    let mut workflows = workflow::list_workflows(db).await?;
+    workflows.retain(|w| viewer.sees_team(w.team_id));
+    Ok((workflows, identity::list_teams(db).await?))
+}
 
 /// Where a browser that asked for `next` goes after sign-in: the path (with query and
 /// fragment) `next` names on this site, written out normalised, or `None` when it is anything

@@ -315,21 +315,12 @@ impl Names {
                 }
                 changes
             }
-            "user.enable" | "user.disable" => vec![FieldChange {
-                field: "Account".into(),
-                before: before.map(scalar).unwrap_or_default(),
-                after: after.map(scalar).unwrap_or_default(),
-            }],
-            "platform_cost.end" => vec![FieldChange {
-                field: "Last day".into(),
-                before: before.map(scalar).unwrap_or_default(),
-                after: after.map(scalar).unwrap_or_default(),
-            }],
-            "team.labour_rate" => vec![FieldChange {
-                field: "Labour rate, $ per hour".into(),
-                before: before.map(|v| dollars(&scalar(v))).unwrap_or_default(),
-                after: after.map(|v| dollars(&scalar(v))).unwrap_or_default(),
-            }],
+            // Entries whose before and after are one plain value.
+            "user.enable" | "user.disable" => vec![plain("Account", before, after, scalar)],
+            "platform_cost.end" => vec![plain("Last day", before, after, scalar)],
+            "team.labour_rate" => vec![plain("Labour rate, $ per hour", before, after, |v| {
+                dollars(&scalar(v))
+            })],
             "key.revoke" => Vec::new(),
             _ => self.field_changes(before, after),
         }
@@ -474,6 +465,20 @@ fn field_label(key: &str) -> String {
         format!("{label}, $ per million tokens")
     } else {
         label
+    }
+}
+
+/// One field whose before and after are single values, each put in words by `words`.
+fn plain(
+    field: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    words: impl Fn(&Value) -> String,
+) -> FieldChange {
+    FieldChange {
+        field: field.to_owned(),
+        before: before.map(&words).unwrap_or_default(),
+        after: after.map(&words).unwrap_or_default(),
     }
 }
 

@@ -22,7 +22,7 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
         Err(DbError::NotFound) => return Err(not_found()),
         Err(other) => return Err(other.into()),
     };
-    let (visible, teams) = crate::service::workflows::seen_by(db, viewer).await?;
+    let (visible, teams) = crate::service::access::seen_by(db, viewer).await?;
     // A task is seen by whoever sees its workflow: the team it is booked to does not widen that.
     let Some(flow) = visible.iter().find(|w| w.id == found.workflow_id) else {
         return Err(not_found());

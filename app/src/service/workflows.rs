@@ -1,12 +1,11 @@
 //! The workflow pages: the list of workflows, and one workflow's page (its definition and
 //! task types with their rules, unit economics, engineering health, trend and review health).
 
-use crate::db::DbError;
 use crate::db::catalog::Catalog;
 use crate::db::{Db, identity, workflow};
 use crate::domain::{Micros, cpst::Cpst};
 use crate::error::AppError;
-use crate::model::{NameLookup, Team, Workflow, ambiguous_name, find_workflow, workflow_handle};
+use crate::model::{NameLookup, Workflow, ambiguous_name, find_workflow, workflow_handle};
 use crate::views::access::Viewer;
 use crate::views::{
     choice::Choice,
@@ -27,7 +26,7 @@ pub struct Named {
 /// The workflow `viewer` names `name` (its slug, or `team:slug`) among the workflows they see.
 /// One outside them gets the same answer as one that does not exist.
 pub async fn named(db: &Db, viewer: &Viewer, name: &str) -> Result<Named, AppError> {
-    let (visible, teams) = seen_by(db, viewer).await?;
+    let (visible, teams) = crate::service::access::seen_by(db, viewer).await?;
     match find_workflow(&visible, &teams, name) {
         Ok(found) => Ok(Named {
             handle: workflow_handle(found, &visible, &teams),
@@ -39,21 +38,10 @@ pub async fn named(db: &Db, viewer: &Viewer, name: &str) -> Result<Named, AppErr
 
 /// How the pages name the workflow `id`, which `viewer` sees.
 pub async fn handle_of(db: &Db, viewer: &Viewer, id: i64) -> Result<String, AppError> {
-    let (visible, teams) = seen_by(db, viewer).await?;
+    let (visible, teams) = crate::service::access::seen_by(db, viewer).await?;
     let found = visible.iter().find(|w| w.id == id);
     let found = found.ok_or_else(|| AppError::not_found("workflow"))?;
     Ok(workflow_handle(found, &visible, &teams))
-}
-
-/// The workflows `viewer` sees, and every team: workflows are named `team:slug` and linked by
-/// their handle among these only, and a task may be booked to a team the viewer does not see.
-pub(crate) async fn seen_by(
-    db: &Db,
-    viewer: &Viewer,
-) -> Result<(Vec<Workflow>, Vec<Team>), DbError> {
-    let mut workflows = workflow::list_workflows(db).await?;
-    workflows.retain(|w| viewer.sees_team(w.team_id));
-    Ok((workflows, identity::list_teams(db).await?))
 }
 
 /// The answer for a workflow name that picks no single workflow, in the field `field`.
