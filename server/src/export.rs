@@ -34,7 +34,7 @@ pub async fn tasks_csv(
 ) -> Response {
     let viewer = match reader(signed_in, |v| v.reads_finance(), "financial figures") {
         Ok(viewer) => viewer,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let query = TaskQuery::from_pairs(|name| params.get(name).cloned());
     let file = app::service::exports::tasks_file(
@@ -74,7 +74,7 @@ pub async fn audit_csv(
 ) -> Response {
     let viewer = match reader(signed_in, |v| v.reads_audit(), "the audit log") {
         Ok(viewer) => viewer,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let query = AuditQuery::from_pairs(|name| params.get(name).cloned());
     match app::service::audit::audit_csv(&db, &viewer, &query).await {
@@ -93,9 +93,9 @@ fn reader(
     signed_in: Option<Extension<SignedIn>>,
     allowed: impl Fn(&Viewer) -> bool,
     what: &str,
-) -> Result<Viewer, Response> {
+) -> Result<Viewer, (StatusCode, String)> {
     let Some(Extension(signed_in)) = signed_in else {
-        return Err((StatusCode::UNAUTHORIZED, "Sign in to continue.").into_response());
+        return Err((StatusCode::UNAUTHORIZED, "Sign in to continue.".to_owned()));
     };
     let viewer = signed_in.viewer;
     if viewer.must_change_password || !allowed(&viewer) {
@@ -103,7 +103,7 @@ fn reader(
             "Your role ({}) does not include {what}.",
             viewer.role.as_str()
         );
-        return Err((StatusCode::FORBIDDEN, message).into_response());
+        return Err((StatusCode::FORBIDDEN, message));
     }
     Ok(viewer)
 }
