@@ -140,14 +140,12 @@ mod tests {
 
     #[test]
     fn times_are_rfc3339_and_the_batch_names_the_workflow_and_task_type() {
+        let at = crate::domain::time::days_from_civil(2026, 11, 22) * MS_PER_DAY
+            + (10 * 3600 + 5 * 60 + 2) * 1000
+            + 600;
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_795_356_302_600), "2026-11-22T10:05:02Z");
-        let curl = curl_snippet(
-            "http://fl.example:3000",
-            "invoice-clearing",
-            "match-po",
-            1_795_356_302_600,
-        );
+        assert_eq!(rfc3339(at), "2026-11-22T10:05:02Z");
+        let curl = curl_snippet("http://fl.example:3000", "invoice-clearing", "match-po", at);
         assert!(curl.starts_with("curl -s -X POST http://fl.example:3000/api/v1/ingest"));
         assert!(curl.contains(r#""workflow": "invoice-clearing", "task_type": "match-po""#));
         assert!(curl.contains(r#""started_at": "2026-11-22T10:04:02Z""#));
