@@ -87,6 +87,41 @@ pub async fn audit_csv(
     }
 }
 
+/// `GET /export/focus.csv?days=|from=&to=`: the period's costs of every workflow the reader
+/// sees as a FOCUS 1.2 file (see `app::report::focus` and docs/focus.md).
+pub async fn focus_csv(
+    State(db): State<Db>,
+    signed_in: Option<Extension<SignedIn>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let viewer = match reader(signed_in, |v| v.reads_finance(), "financial figures") {
+        Ok(viewer) => viewer,
+        Err(refused) => return refused.into_response(),
+    };
+    let (days, from, to) = period(&params);
+    let today = app::domain::time::day_of(app::db::now_ms());
+    let window = match app::report::Window::chosen(
+        days,
+        from.as_deref().unwrap_or_default(),
+        to.as_deref().unwrap_or_default(),
+        today,
+    ) {
+        Ok(window) => window,
+        Err(problem) => {
+            let err = AppError::from_field_problem(problem);
+            return (StatusCode::UNPROCESSABLE_ENTITY, err.to_string()).into_response();
+        }
+    };
+    match app::service::focus::focus_csv(&db, &viewer, window).await {
+        Ok((file, body)) => csv_response(&file, body),
+        Err(err) => {
+            let status =
+                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, err.to_string()).into_response()
+        }
+    }
+}
+
 /// The signed-in reader when their role includes `what` (as `allowed` says), else the 401 or
 /// 403 that says so.
 fn reader(

@@ -140,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/export/tasks.csv", get(export::tasks_csv))
         .route("/export/audit.csv", get(export::audit_csv))
+        .route("/export/focus.csv", get(export::focus_csv))
         .route("/export/overview/{file}", get(export::overview_csv))
         .route("/export/models/{file}", get(export::models_csv))
         .route("/export/workflows/{slug}/{file}", get(export::workflow_csv))

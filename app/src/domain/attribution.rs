@@ -42,6 +42,17 @@ impl CallCost {
 /// The cost breakdown of every task that has calls, or [`MoneyOverflow`] when a pool's or a
 /// task's sum cannot be counted.
 pub fn task_costs(calls: &[CallCost]) -> Result<HashMap<i64, CostBreakdown>, MoneyOverflow> {
+    let mut out: HashMap<i64, CostBreakdown> = HashMap::new();
+    for (call, parts) in calls.iter().zip(call_costs(calls)?) {
+        let entry = out.entry(call.task_id).or_default();
+        *entry = entry.checked_add(&parts)?;
+    }
+    Ok(out)
+}
+
+/// Each call's cost by component, in the order of `calls`: what a task's breakdown adds up,
+/// call by call (so that an export by provider and model says what the figures say).
+pub fn call_costs(calls: &[CallCost]) -> Result<Vec<CostBreakdown>, MoneyOverflow> {
     let mut pools: BTreeMap<&(String, String, i64), Vec<usize>> = BTreeMap::new();
     for (i, call) in calls.iter().enumerate() {
         if call.is_amortised() {
@@ -65,22 +76,21 @@ pub fn task_costs(calls: &[CallCost]) -> Result<HashMap<i64, CostBreakdown>, Mon
             }
         }
     }
-    let mut out: HashMap<i64, CostBreakdown> = HashMap::new();
+    let mut out = Vec::with_capacity(calls.len());
     for (call, write_share) in calls.iter().zip(write_share) {
-        let entry = out.entry(call.task_id).or_default();
+        let mut parts = CostBreakdown::default();
         if call.attempt_number > 1 {
-            entry.retry = entry.retry.checked_add(call.cost)?;
+            parts.retry = call.cost;
         } else if call.is_amortised() {
-            let model = call
+            parts.model = call
                 .cost
                 .checked_sub(call.cache_read_cost)?
                 .checked_sub(call.cache_write_cost)?;
-            entry.model = entry.model.checked_add(model)?;
-            let cache = call.cache_read_cost.checked_add(write_share)?;
-            entry.cache = entry.cache.checked_add(cache)?;
+            parts.cache = call.cache_read_cost.checked_add(write_share)?;
         } else {
-            entry.tool = entry.tool.checked_add(call.cost)?;
+            parts.tool = call.cost;
         }
+        out.push(parts);
     }
     Ok(out)
 }

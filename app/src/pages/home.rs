@@ -71,6 +71,11 @@ fn OverviewTables(overview: Overview, gates: Vec<GateState>, export: String) -> 
                     <div class="charts">
                         <Chart chart />
                     </div>
+                    <p class="hint">
+                        "For FinOps tools: "
+                        <a href=format!("/export/focus.csv?{export}") download>"the period's costs as a FOCUS 1.2 file"</a>
+                        " (by day, workflow, task type, provider, model and cost component)."
+                    </p>
                 </section>
                 <section aria-labelledby="by-team">
                     <div class="section-head">

@@ -3,6 +3,7 @@
 
 pub mod detail;
 pub mod figures;
+pub mod focus;
 pub mod models;
 pub mod period;
 pub mod rollup;

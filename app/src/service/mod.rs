@@ -10,6 +10,7 @@ pub mod compare;
 pub mod costs;
 pub mod exports;
 pub mod figures;
+pub mod focus;
 pub mod gate;
 pub mod review;
 pub mod setup;

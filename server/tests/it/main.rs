@@ -7,6 +7,7 @@ mod durability;
 mod engine;
 mod errors;
 mod faults;
+mod focus;
 mod hardening;
 mod helpers;
 mod import;

@@ -290,6 +290,8 @@ async fn hostile_text_in_any_field_never_becomes_markup_on_any_page_or_breaks_an
             "/export/overview/teams.csv".to_owned(),
             "/export/models/models.csv".to_owned(),
             "/export/models/winners.csv".to_owned(),
+            "/export/focus.csv".to_owned(),
+            "/export/audit.csv".to_owned(),
         ];
         for table in [
             "components",

@@ -1,0 +1,81 @@
+//! The FOCUS export: the period's costs of every workflow the reader sees, as FOCUS 1.2 rows
+//! (see `report::focus`), written as CSV.
+
+use crate::db::catalog::Catalog;
+use crate::db::{Db, DbError, rollup};
+use crate::domain::attribution::call_costs;
+use crate::domain::time::{MS_PER_DAY, format_day};
+use crate::error::AppError;
+use crate::report::Window;
+use crate::report::figures::{Filter, Grouping, figures};
+use crate::report::focus::{COLUMNS, WorkflowSlice, rows};
+use crate::service::exports::{csv_field, file_name};
+use crate::views::access::Viewer;
+use std::collections::HashMap;
+
+/// The export's file name and CSV text for `window`.
+pub async fn focus_csv(
+    db: &Db,
+    viewer: &Viewer,
+    window: Window,
+) -> Result<(String, String), AppError> {
+    let catalog = Catalog::load_for(db, viewer).await?;
+    let rollups = catalog.window_rows(db, window).await?;
+    let ledger = catalog.ledger(window, &rollups);
+    let slugs: HashMap<i64, String> = catalog
+        .task_types
+        .iter()
+        .map(|t| (t.id, t.slug.clone()))
+        .collect();
+    let mut out = COLUMNS.join(",");
+    out.push_str("\r\n");
+    for workflow in &catalog.workflows {
+        let Some(team) = catalog.teams.iter().find(|t| t.id == workflow.team_id) else {
+            continue;
+        };
+        let (tasks, calls) = {
+            let mut tx = db.begin_snapshot().await?;
+            let (from, to) = (
+                window.first_day * MS_PER_DAY,
+                (window.last_day + 1) * MS_PER_DAY,
+            );
+            rollup::load_slice(&mut tx, workflow.id, from, to).await?
+        };
+        let costs: Vec<_> = calls.iter().map(|c| c.cost.clone()).collect();
+        let call_parts = call_costs(&costs).map_err(DbError::from)?;
+        let filter = Filter {
+            workflow_ids: Some(vec![workflow.id]),
+            ..Filter::default()
+        };
+        let days = figures(&ledger, &filter, Grouping::Day).map_err(DbError::from)?;
+        let own: Vec<_> = rollups
+            .iter()
+            .filter(|r| r.workflow_id == workflow.id)
+            .cloned()
+            .collect();
+        let slice = WorkflowSlice {
+            workflow_slug: &workflow.slug,
+            workflow_name: &workflow.name,
+            team_slug: &team.slug,
+            team_name: &team.name,
+            task_types: &slugs,
+            tasks: &tasks,
+            calls: &calls,
+            call_parts: &call_parts,
+            rollups: &own,
+            days: &days,
+        };
+        for row in rows(&slice).map_err(DbError::from)? {
+            let fields: Vec<String> = row.fields().iter().map(|f| csv_field(f)).collect();
+            out.push_str(&fields.join(","));
+            out.push_str("\r\n");
+        }
+    }
+    let name = file_name(&[
+        "focus",
+        &format_day(window.first_day),
+        "to",
+        &format_day(window.last_day),
+    ]);
+    Ok((name, out))
+}
