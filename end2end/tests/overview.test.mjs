@@ -39,6 +39,10 @@ test("the period picker changes the window and keeps it in the address", async (
   const [from, to] = after.match(/\d{4}-\d{2}-\d{2}/g).map((d) => Date.parse(d));
   assert.equal((to - from) / 86_400_000, 6, after);
   assert.equal(await page.locator('.period-picker a[aria-current="page"]').textContent(), "7 days");
+  // The rolling day: today so far.
+  await page.getByRole("link", { name: "1 day", exact: true }).click();
+  await page.waitForURL(/days=1(&|$)/);
+  await page.waitForFunction(() => { const d = document.querySelector(".window")?.textContent.match(/\d{4}-\d{2}-\d{2}/g); return d && d[0] === d[1]; });
   assert.deepEqual(problems, []);
 });
 

@@ -67,7 +67,7 @@ pub fn PeriodPicker(base: &'static str, current: Signal<Period>) -> impl IntoVie
                                     (!p.is_custom() && p.days == days).then_some("page")
                                 }
                             >
-                                {format!("{days} days")}
+                                {if days == 1 { "1 day".to_owned() } else { format!("{days} days") }}
                             </a>
                         }
                     })

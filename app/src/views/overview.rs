@@ -19,5 +19,6 @@ pub struct OverviewPage {
     pub gates: Vec<GateState>,
 }
 
-/// Periods the overview offers, in days.
-pub const PERIODS: [i64; 3] = [7, 30, 90];
+/// Rolling periods the overview and the models page offer, in days, each ending today: the
+/// last day (today so far), week, month and quarter.
+pub const PERIODS: [i64; 4] = [1, 7, 30, 90];

@@ -52,10 +52,12 @@ const OUTPUT: &[&str] = &[
 ];
 const CACHE_READ: &[&str] = &[
     "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_read_input_tokens",
     "llm.token_count.prompt_details.cache_read",
 ];
 const CACHE_WRITE: &[&str] = &[
     "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",
     "llm.token_count.prompt_details.cache_write",
 ];
 const REASONING: &[&str] = &[
@@ -505,6 +507,11 @@ mod tests {
                 kv("gen_ai.usage.prompt_tokens", Any::IntValue(120)),
                 kv("gen_ai.usage.completion_tokens", Any::DoubleValue(80.0)),
                 kv("gen_ai.usage.reasoning.output_tokens", Any::IntValue(50)),
+                kv("gen_ai.usage.cache_read_input_tokens", Any::IntValue(40)),
+                kv(
+                    "gen_ai.usage.cache_creation_input_tokens",
+                    Any::IntValue(30),
+                ),
                 kv("gen_ai.usage.cost", Any::DoubleValue(0.0042)),
             ],
         )]));
@@ -517,6 +524,8 @@ mod tests {
         assert_eq!(call["input_tokens"], 120);
         assert_eq!(call["output_tokens"], 80);
         assert_eq!(call["reasoning_tokens"], 50);
+        assert_eq!(call["cache_read_tokens"], 40, "the older underscore name");
+        assert_eq!(call["cache_write_tokens"], 30);
         assert_eq!(call["cost_usd"], "0.004200");
         assert_eq!(call["latency_ms"], 1_250);
         assert_eq!(call["correlation_id"], "07".repeat(16));
