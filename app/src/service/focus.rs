@@ -27,48 +27,62 @@ pub async fn focus_csv(
         .iter()
         .map(|t| (t.id, t.slug.clone()))
         .collect();
+    let mut slices: HashMap<(i64, i64), Vec<crate::model::TaskRollup>> = HashMap::new();
+    for row in &rollups {
+        slices
+            .entry((row.workflow_id, row.day))
+            .or_default()
+            .push(row.clone());
+    }
     let mut out = COLUMNS.join(",");
     out.push_str("\r\n");
     for workflow in &catalog.workflows {
         let Some(team) = catalog.teams.iter().find(|t| t.id == workflow.team_id) else {
             continue;
         };
-        let (tasks, calls) = {
-            let mut tx = db.begin_snapshot().await?;
-            let (from, to) = (
-                window.first_day * MS_PER_DAY,
-                (window.last_day + 1) * MS_PER_DAY,
-            );
-            rollup::load_slice(&mut tx, workflow.id, from, to).await?
-        };
-        let costs: Vec<_> = calls.iter().map(|c| c.cost.clone()).collect();
-        let call_parts = call_costs(&costs).map_err(DbError::from)?;
         let filter = Filter {
             workflow_ids: Some(vec![workflow.id]),
             ..Filter::default()
         };
-        let days = figures(&ledger, &filter, Grouping::Day).map_err(DbError::from)?;
-        let own: Vec<_> = rollups
-            .iter()
-            .filter(|r| r.workflow_id == workflow.id)
-            .cloned()
+        let mut by_day: HashMap<i64, _> = figures(&ledger, &filter, Grouping::Day)
+            .map_err(DbError::from)?
+            .into_iter()
+            .map(|d| (d.window.first_day, d))
             .collect();
-        let slice = WorkflowSlice {
-            workflow_slug: &workflow.slug,
-            workflow_name: &workflow.name,
-            team_slug: &team.slug,
-            team_name: &team.name,
-            task_types: &slugs,
-            tasks: &tasks,
-            calls: &calls,
-            call_parts: &call_parts,
-            rollups: &own,
-            days: &days,
-        };
-        for row in rows(&slice).map_err(DbError::from)? {
-            let fields: Vec<String> = row.fields().iter().map(|f| csv_field(f)).collect();
-            out.push_str(&fields.join(","));
-            out.push_str("\r\n");
+        // One day at a time: a day's calls share their cache pools, and a long period of a
+        // busy workflow never sits in memory at once.
+        for day in window.first_day..=window.last_day {
+            let (tasks, calls) = {
+                let mut tx = db.begin_snapshot().await?;
+                rollup::load_slice(
+                    &mut tx,
+                    workflow.id,
+                    day * MS_PER_DAY,
+                    (day + 1) * MS_PER_DAY,
+                )
+                .await?
+            };
+            let costs: Vec<_> = calls.iter().map(|c| c.cost.clone()).collect();
+            let call_parts = call_costs(&costs).map_err(DbError::from)?;
+            let own = slices.remove(&(workflow.id, day)).unwrap_or_default();
+            let today: Vec<_> = by_day.remove(&day).into_iter().collect();
+            let slice = WorkflowSlice {
+                workflow_slug: &workflow.slug,
+                workflow_name: &workflow.name,
+                team_slug: &team.slug,
+                team_name: &team.name,
+                task_types: &slugs,
+                tasks: &tasks,
+                calls: &calls,
+                call_parts: &call_parts,
+                rollups: &own,
+                days: &today,
+            };
+            for row in rows(&slice).map_err(DbError::from)? {
+                let fields: Vec<String> = row.fields().iter().map(|f| csv_field(f)).collect();
+                out.push_str(&fields.join(","));
+                out.push_str("\r\n");
+            }
         }
     }
     let name = file_name(&[
