@@ -12,6 +12,7 @@ use crate::domain::time::format_day;
 use crate::pages::setup::SetupPanel;
 use crate::report::{Overview, WorkflowFigures};
 use crate::views::overview::GateState;
+use crate::views::tone::Tone;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -306,12 +307,10 @@ fn Trend(now: Cpst, before: Cpst) -> impl IntoView {
     match (now.micros(), before.micros()) {
         (Some(now), Some(before)) if before.0 > 0 => {
             let change = (now.0 - before.0) as f64 / before.0 as f64;
-            let (arrow, class, words) = if change > 0.005 {
-                ("▲", "trend up", "costlier than the previous period")
-            } else if change < -0.005 {
-                ("▼", "trend down", "cheaper than the previous period")
-            } else {
-                ("▶", "trend flat", "about the same as the previous period")
+            let (arrow, class, words) = match Tone::of_cost(change) {
+                Tone::Bad => ("▲", "trend up", "costlier than the previous period"),
+                Tone::Good => ("▼", "trend down", "cheaper than the previous period"),
+                Tone::Neutral => ("▶", "trend flat", "about the same as the previous period"),
             };
             view! {
                 <span class=class title=words>

@@ -13,6 +13,7 @@ use crate::domain::cpst::percent;
 use crate::views::choice::Choice;
 use crate::views::format::count;
 use crate::views::review::{AgreementView, QueueHealth};
+use crate::views::tone::Tone;
 use crate::views::workflows::{
     ChangePanel, Economics, EconomicsRow, EngineeringHealth, SettingsForm, TaskTypeView, TrendBy,
     TrendRow,
@@ -855,7 +856,7 @@ fn WhatChanged(changes: ChangePanel, budget: String) -> impl IntoView {
             let change = (now.0 - then.0) as f64 / then.0 as f64;
             Some((
                 crate::domain::cpst::signed_percent(change),
-                tone(change, 0.005),
+                Tone::of_cost(change).class(),
             ))
         }
         _ => None,
@@ -863,7 +864,10 @@ fn WhatChanged(changes: ChangePanel, budget: String) -> impl IntoView {
     let rate_move = match (changes.success_rate, changes.success_rate_before) {
         (Some(now), Some(then)) => {
             let points = (now - then) * 100.0;
-            Some((format!("{points:+.1} points"), tone(-points, 0.05)))
+            Some((
+                format!("{points:+.1} points"),
+                Tone::of_rate(points).class(),
+            ))
         }
         _ => None,
     };
@@ -911,17 +915,5 @@ fn WhatChanged(changes: ChangePanel, budget: String) -> impl IntoView {
                 }.into_any()
             }}
         </section>
-    }
-}
-
-/// Red for a move the wrong way beyond `noise`, green the right way, grey within it. `change`
-/// is positive when things got worse (a costlier success, a lower success rate negated).
-fn tone(change: f64, noise: f64) -> &'static str {
-    if change > noise {
-        "bad"
-    } else if change < -noise {
-        "good"
-    } else {
-        "neutral"
     }
 }

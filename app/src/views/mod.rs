@@ -14,5 +14,6 @@ pub mod overview;
 pub mod review;
 pub mod setup;
 pub mod tasks;
+pub mod tone;
 pub mod users;
 pub mod workflows;
