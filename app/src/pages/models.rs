@@ -105,7 +105,7 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
                                     None => view! { <span class="empty">"no successful task yet"</span> }.into_any(),
                                 }}</td>
                                 <td class="num cpst">{w.cpst.map(|c| c.to_string()).unwrap_or_else(|| "–".into())}</td>
-                                <td>{match (w.meets_quality_target, w.success) {
+                                <td class="reading">{match (w.meets_quality_target, w.success) {
                                     // No recommendation on a handful of tasks: the interval says how little is known.
                                     (Some(_), Some(rate)) if rate.trials < MIN_RECOMMENDATION_TASKS => view! {
                                         <span class="verdict none">{format!("too few tasks to recommend ({} decided)", rate.trials)}</span>
