@@ -286,14 +286,24 @@ fn BudgetVerdict(cpst: Cpst, budget: Micros) -> impl IntoView {
             <span class="verdict under">{format!("Within {budget} budget")}</span>
         }
         .into_any(),
-        Cpst::Cost(cost) => view! {
-            <span class="verdict over">{match (cost.checked_sub(budget), cpst.variance_to(budget)) {
+        Cpst::Cost(cost) => {
+            let words = match (cost.checked_sub(budget), cpst.variance_to(budget)) {
                 (Ok(over), Some(v)) => format!("Over {budget} budget by {over} ({})", signed_percent(v)),
                 (Ok(over), None) => format!("Over {budget} budget by {over}"),
                 (Err(_), _) => format!("Over {budget} budget"),
-            }}</span>
+            };
+            // A phone's narrow column gets the percentage first, in a third of the words.
+            let short = cpst
+                .variance_to(budget)
+                .map(|v| format!("{} over {budget}", signed_percent(v)));
+            view! {
+                <span class="verdict over">
+                    <span class:wide-only=short.is_some()>{words}</span>
+                    {short.map(|short| view! { <span class="narrow-only">{short}</span> })}
+                </span>
+            }
+            .into_any()
         }
-        .into_any(),
         Cpst::NoSuccessfulTasks => view! {
             <span class="verdict none">{format!("{budget} budget; no success to divide by yet")}</span>
         }
