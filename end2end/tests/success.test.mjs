@@ -63,7 +63,7 @@ test("a reviewer grades sampled tasks with the keyboard only", async () => {
   await panel.waitFor();
   await screenshot(page, "reviewer-queue");
   const first = await panel.getAttribute("data-item");
-  const countBefore = Number((await page.locator("p.hint[aria-live]").textContent()).match(/(\d+) graded today/)[1]);
+  const countBefore = Number((await page.locator("p.hint[aria-live]").textContent()).match(/([\d,]+) graded today/)[1].replace(/,/g, ""));
 
   // Pass, no edits, straight from the keyboard.
   await page.keyboard.press("p");
@@ -85,7 +85,7 @@ test("a reviewer grades sampled tasks with the keyboard only", async () => {
   await screenshot(page, "reviewer-before-skip");
   await page.keyboard.press("s");
   await page.waitForFunction((item) => document.querySelector("article.task-panel")?.getAttribute("data-item") !== item, third);
-  const countAfter = Number((await page.locator("p.hint[aria-live]").textContent()).match(/(\d+) graded today/)[1]);
+  const countAfter = Number((await page.locator("p.hint[aria-live]").textContent()).match(/([\d,]+) graded today/)[1].replace(/,/g, ""));
   assert.equal(countAfter, countBefore + 2);
   await screenshot(page, "reviewer-graded");
   assert.deepEqual(problems, []);

@@ -117,7 +117,7 @@ test("an engineer reads the cost distribution and escalation Pareto and drills f
   await signIn(page, "owner", "/workflows/support-triage");
   await hydrated(page);
   const histogram = await chartData(page, "cost-histogram-chart");
-  const counts = (await page.locator("#cost-histogram tbody td").allTextContents()).map(Number);
+  const counts = (await page.locator("#cost-histogram tbody td").allTextContents()).map((t) => Number(t.replace(/,/g, "")));
   assert.deepEqual(histogram.series[0], counts, "the chart draws the table's counts");
   const pareto = await chartData(page, "pareto-chart");
   assert.equal(pareto.series[1].at(-1), 100, "the cumulative share ends at 100%");
@@ -132,7 +132,7 @@ test("an engineer reads the cost distribution and escalation Pareto and drills f
   assert.deepEqual(csv.slice(1).map((r) => Number(r[2])), counts);
 
   const bar = page.locator("#cost-histogram tbody tr").first();
-  const count = (await bar.locator("td").textContent()).trim();
+  const count = (await bar.locator("td").textContent()).trim().replace(/,/g, "");
   await bar.locator("a").click();
   await page.waitForURL(/\/tasks\?.*status=decided.*min_cost=/);
   await page.waitForSelector("#task-list");
