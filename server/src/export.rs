@@ -79,11 +79,7 @@ pub async fn audit_csv(
     let query = AuditQuery::from_pairs(|name| params.get(name).cloned());
     match app::service::audit::audit_csv(&db, &viewer, &query).await {
         Ok(body) => csv_response(&app::service::audit::audit_file(&query), body),
-        Err(err) => {
-            let status =
-                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, err.to_string()).into_response()
-        }
+        Err(err) => error_response(err),
     }
 }
 
@@ -107,18 +103,11 @@ pub async fn focus_csv(
         today,
     ) {
         Ok(window) => window,
-        Err(problem) => {
-            let err = AppError::from_field_problem(problem);
-            return (StatusCode::UNPROCESSABLE_ENTITY, err.to_string()).into_response();
-        }
+        Err(problem) => return error_response(AppError::from_field_problem(problem)),
     };
     match app::service::focus::focus_csv(&db, &viewer, window).await {
         Ok((file, body)) => csv_response(&file, body),
-        Err(err) => {
-            let status =
-                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, err.to_string()).into_response()
-        }
+        Err(err) => error_response(err),
     }
 }
 
@@ -170,17 +159,20 @@ where
         provide_context(db);
         ScopedFuture::new(call())
     });
-    future.await.map_err(|err| {
-        let status =
-            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, err.to_string()).into_response();
-        if let AppError::Unavailable { retry_after, .. } = err {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        }
+    future.await.map_err(error_response)
+}
+
+/// An app error as the exports answer it: its status and its sentence, and when to come back
+/// for a database that is briefly unavailable.
+fn error_response(err: AppError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, err.to_string()).into_response();
+    if let AppError::Unavailable { retry_after, .. } = err {
         response
-    })
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    }
+    response
 }
 
 /// A table as a CSV download named `file` (see [`app::service::exports::file_name`]), or 404
