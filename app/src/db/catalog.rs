@@ -55,6 +55,17 @@ impl Catalog {
         })
     }
 
+    /// One workflow's configuration versions in the order they were first seen.
+    pub fn versions_of(&self, workflow_id: i64) -> Vec<&ConfigVersion> {
+        let mut versions: Vec<&ConfigVersion> = self
+            .config_versions
+            .iter()
+            .filter(|v| v.workflow_id == workflow_id)
+            .collect();
+        versions.sort_by_key(|v| (v.first_seen_at, v.id));
+        versions
+    }
+
     /// A ledger over `rows` (every rollup row of `window`).
     pub fn ledger<'a>(&'a self, window: Window, rows: &'a [TaskRollup]) -> Ledger<'a> {
         Ledger {

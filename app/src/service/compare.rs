@@ -46,12 +46,7 @@ pub async fn compare(
     };
     let flow = crate::model::find_workflow(visible(), &catalog.teams, &slug)
         .map_err(|lookup| crate::service::workflows::unnamed("workflow", &slug, lookup))?;
-    let mut versions: Vec<&crate::model::ConfigVersion> = catalog
-        .config_versions
-        .iter()
-        .filter(|v| v.workflow_id == flow.id)
-        .collect();
-    versions.sort_by_key(|v| (v.first_seen_at, v.id));
+    let versions = catalog.versions_of(flow.id);
     let pick =
         |label: &str, field: &str, default: Option<&&crate::model::ConfigVersion>| match label
             .trim()

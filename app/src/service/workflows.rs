@@ -390,12 +390,7 @@ async fn changes(
         let day = at.div_euclid(MS_PER_DAY);
         before.first_day <= day && day <= window.last_day
     };
-    let mut versions: Vec<&crate::model::ConfigVersion> = catalog
-        .config_versions
-        .iter()
-        .filter(|v| v.workflow_id == flow.id)
-        .collect();
-    versions.sort_by_key(|v| (v.first_seen_at, v.id));
+    let versions = catalog.versions_of(flow.id);
     let version_changes = versions
         .iter()
         .enumerate()
@@ -579,11 +574,7 @@ async fn trend(
     let groups = figures(&catalog.ledger(window, &rows), &filter, grouping)?;
     let rules = workflow::workflow_rules(db, flow.id).await?;
     let task_types = workflow::list_task_types(db, flow.id).await?;
-    let versions: Vec<_> = catalog
-        .config_versions
-        .iter()
-        .filter(|v| v.workflow_id == flow.id)
-        .collect();
+    let versions = catalog.versions_of(flow.id);
     Ok(groups
         .into_iter()
         .map(|group| {
