@@ -4,7 +4,7 @@ use crate::error::AppError;
 use crate::views::setup::SetupChecklist;
 use leptos::prelude::*;
 
-/// The checklist, or nothing for a reader who is not an admin.
+/// The checklist, or nothing for a reader who is not an admin or once every step is done.
 #[server(prefix = "/rpc", endpoint = "get_setup")]
 pub async fn get_setup() -> Result<Option<SetupChecklist>, AppError> {
     use crate::api::context::*;

@@ -7,7 +7,7 @@ use crate::components::forms::{ActionError, CopyButton, OneTimeSecretBox};
 use crate::views::setup::SetupChecklist;
 use leptos::prelude::*;
 
-/// Nothing once every step is done, or for anyone but an admin.
+/// Nothing once every step is done (the service then answers none), or for anyone but an admin.
 #[component]
 pub fn SetupPanel() -> impl IntoView {
     let make_key = ServerAction::<CreateApiKey>::new();
@@ -16,7 +16,7 @@ pub fn SetupPanel() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match setup.await {
-                    Ok(Some(list)) if !list.done() => view! { <Checklist list make_key /> }.into_any(),
+                    Ok(Some(list)) => view! { <Checklist list make_key /> }.into_any(),
                     _ => ().into_any(),
                 }
             })}

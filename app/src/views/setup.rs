@@ -24,9 +24,3 @@ pub struct SetupChecklist {
     pub curl: String,
     pub otel: String,
 }
-
-impl SetupChecklist {
-    pub fn done(&self) -> bool {
-        self.steps.iter().all(|s| s.done)
-    }
-}
