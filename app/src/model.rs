@@ -3,7 +3,7 @@
 
 use crate::domain::Micros;
 use crate::domain::status::{
-    AttemptStatus, CallKind, CallStatus, CostSource, EditSeverity, GradeVerdict, OutcomeKind,
+    AlertKind, AttemptStatus, DeliveryChannel, DeliveryEvent, WebhookFormat, CallKind, CallStatus, CostSource, EditSeverity, GradeVerdict, OutcomeKind,
     QueueReason, ReportedStatus, ReviewMethod, Role, TaskStatus,
 };
 use serde::{Deserialize, Serialize};
@@ -570,4 +570,92 @@ mod tests {
             assert_eq!(KeyScope::from_form_value(bad), None, "{bad}");
         }
     }
+}
+
+/// An alert rule: one condition watched on one workflow or one team, with where its alerts go.
+/// Edits raise `version`; every alert records the version that fired it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct AlertRule {
+    pub id: i64,
+    pub workflow_id: Option<i64>,
+    pub team_id: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub kind: AlertKind,
+    pub window_days: i64,
+    pub min_tasks: i64,
+    pub monthly_budget_micros: Option<i64>,
+    /// Spend budgets: the shares of the budget that raise the alert, in basis points,
+    /// comma-separated (`8000,9000,10000`).
+    pub thresholds: String,
+    pub webhook_url: Option<String>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub webhook_format: WebhookFormat,
+    /// The signing secret: shown once when made, never sent to a page again.
+    #[serde(skip)]
+    pub webhook_secret: Option<String>,
+    pub email_roles: String,
+    pub version: i64,
+    pub paused: bool,
+    pub checked_at: Option<i64>,
+    pub last_finding: String,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An alert a rule raised: open until its condition clears.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct Alert {
+    pub id: i64,
+    pub rule_id: i64,
+    pub rule_version: i64,
+    pub workflow_id: Option<i64>,
+    pub team_id: i64,
+    pub fired_at: i64,
+    pub checked_at: i64,
+    pub level_bp: i64,
+    pub headline: String,
+    pub cause: String,
+    pub link: String,
+    pub figures: String,
+    pub acknowledged_at: Option<i64>,
+    pub acknowledged_by: Option<i64>,
+    pub acknowledged_note: String,
+    pub resolved_at: Option<i64>,
+    pub resolution: String,
+}
+
+/// A notification waiting in (or gone from) the outbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct AlertDelivery {
+    pub id: i64,
+    pub rule_id: i64,
+    pub alert_id: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub event: DeliveryEvent,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub channel: DeliveryChannel,
+    pub target: String,
+    pub body: String,
+    pub created_at: i64,
+    pub next_attempt_at: Option<i64>,
+    pub attempts: i64,
+    pub delivered_at: Option<i64>,
+    pub gave_up_at: Option<i64>,
+    pub last_outcome: String,
+}
+
+/// One try at delivering a notification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct DeliveryAttempt {
+    pub id: i64,
+    pub delivery_id: i64,
+    pub attempted_at: i64,
+    pub outcome: String,
+    pub succeeded: bool,
+    pub duration_ms: i64,
 }

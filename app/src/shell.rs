@@ -2,6 +2,7 @@
 
 use crate::components::layout::Layout;
 use crate::pages::account::AccountPage;
+use crate::pages::alerts::AlertsPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::compare::ComparePage;
 use crate::pages::costs::CostsPage;
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/alerts") view=AlertsPage ssr=SsrMode::Async />
                     <Route path=path!("/workflows") view=WorkflowsPage ssr=SsrMode::Async />
                     <Route path=path!("/workflows/:slug") view=WorkflowPage ssr=SsrMode::Async />
                     <Route path=path!("/workflows/:slug/rules/:task_type") view=RuleEditorPage ssr=SsrMode::Async />

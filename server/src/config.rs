@@ -162,6 +162,10 @@ pub struct ServeArgs {
     /// rewrites the Host header; state-changing requests must come from it.
     #[arg(long, env = "FINISHLINE_PUBLIC_ORIGIN")]
     pub public_origin: Option<String>,
+    /// Let alert webhooks go to loopback, private-network and link-local addresses (refused
+    /// by default, so a rule cannot make the server reach into its own network).
+    #[arg(long, env = "FINISHLINE_ALLOW_INTERNAL_WEBHOOKS")]
+    pub allow_internal_webhooks: bool,
     /// Count sign-in failures against the last X-Forwarded-For address (only behind a proxy
     /// that sets it).
     #[arg(long, env = "FINISHLINE_TRUST_PROXY")]

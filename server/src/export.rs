@@ -83,6 +83,34 @@ pub async fn audit_csv(
     }
 }
 
+/// `GET /export/alerts.csv?state=&workflow=&days=`: the alerts page's list as CSV.
+pub async fn alerts_csv(
+    State(db): State<Db>,
+    signed_in: Option<Extension<SignedIn>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let viewer = match reader(signed_in, |v| v.reads_finance(), "alerts") {
+        Ok(viewer) => viewer,
+        Err(refused) => return refused.into_response(),
+    };
+    let days = match params.get("days").map(|d| d.trim()).filter(|d| !d.is_empty()) {
+        None => 0,
+        Some(text) => match text.parse::<i64>() {
+            Ok(days) => days,
+            Err(_) => return error_response(AppError::invalid("days", "must be a whole number of days")),
+        },
+    };
+    let query = app::views::alerts::AlertQuery {
+        state: params.get("state").cloned().unwrap_or_default(),
+        workflow: params.get("workflow").cloned().unwrap_or_default(),
+        days,
+    };
+    match app::service::alerts::alerts_csv(&db, &viewer, &query, app::db::now_ms()).await {
+        Ok((file, body)) => csv_response(&file, body),
+        Err(err) => error_response(err),
+    }
+}
+
 /// `GET /export/focus.csv?days=|from=&to=`: the period's costs of every workflow the reader
 /// sees as a FOCUS 1.2 file (see `app::report::focus` and docs/focus.md).
 pub async fn focus_csv(

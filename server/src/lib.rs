@@ -2,6 +2,7 @@
 //! `router` builds the whole application so tests can drive it without binding a port.
 
 pub mod admission;
+pub mod alerts;
 pub mod api;
 pub mod bench;
 pub mod caller;
@@ -121,6 +122,9 @@ fn page_routes() -> Vec<AxumRouteListing> {
 pub fn router(state: AppState) -> Router {
     let routes = page_routes();
     let (db, sessions) = (state.db.clone(), state.web.sessions.clone());
+    let public_url =
+        app::service::alerts::PublicUrl(state.web.public_origin.clone().unwrap_or_default());
+    let webhooks = state.web.webhooks;
     let write_health = state.write_health.clone();
     // What pages and server functions reach through `use_context`: the pool, the session
     // settings, whether ingested data is being stored, and this response's CSP nonce for the
@@ -129,6 +133,8 @@ pub fn router(state: AppState) -> Router {
         provide_context(db.clone());
         provide_context(sessions.clone());
         provide_context(write_health.clone());
+        provide_context(public_url.clone());
+        provide_context(webhooks);
         let nonce = use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<web::CspNonce>().cloned());
         if let Some(nonce) = nonce {
@@ -140,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/export/tasks.csv", get(export::tasks_csv))
         .route("/export/audit.csv", get(export::audit_csv))
+        .route("/export/alerts.csv", get(export::alerts_csv))
         .route("/export/focus.csv", get(export::focus_csv))
         .route("/export/overview/{file}", get(export::overview_csv))
         .route("/export/models/{file}", get(export::models_csv))

@@ -266,6 +266,15 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         leptos::config::get_configuration(None).context("reading the Leptos configuration")?;
     let leptos = conf.leptos_options;
     let addr = leptos.site_addr;
+    let webhooks = app::service::alerts::WebhookPolicy {
+        allow_internal: args.allow_internal_webhooks,
+    };
+    let site = args
+        .public_origin
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    server::alerts::spawn_evaluation(db.clone(), site);
+    server::alerts::spawn_delivery(db.clone(), webhooks);
     let web = server::web::WebSettings {
         sessions: app::service::accounts::SessionSettings {
             ttl_ms: i64::from(args.session_hours) * 3_600_000,
@@ -273,6 +282,7 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         },
         public_origin: args.public_origin.clone(),
         trust_proxy: args.trust_proxy,
+        webhooks,
     };
     let limits = server::limits::Limits::from(&args.limits);
     app::service::auth::limit_password_hashing(limits.password_hashes);

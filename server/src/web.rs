@@ -25,6 +25,8 @@ pub struct WebSettings {
     /// Take the client address from the last `X-Forwarded-For` entry (set only behind a proxy
     /// that appends it), for sign-in throttling.
     pub trust_proxy: bool,
+    /// Where alert webhooks may go.
+    pub webhooks: app::service::alerts::WebhookPolicy,
 }
 
 /// The nonce this response's inline scripts carry, also named in its CSP header.
@@ -326,6 +328,7 @@ mod tests {
             },
             public_origin: public_origin.map(str::to_owned),
             trust_proxy: false,
+            webhooks: Default::default(),
         }
     }
 

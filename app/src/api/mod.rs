@@ -2,6 +2,7 @@
 //! domain, then result.
 
 pub mod account;
+pub mod alerts;
 pub mod audit;
 pub mod costs;
 pub mod gate;
@@ -69,6 +70,20 @@ pub(crate) mod context {
             })
             .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
         format!("{scheme}://{host}")
+    }
+
+    /// The address notifications link to: the one the server was configured with, else the
+    /// one this request reached it by.
+    pub fn public_url() -> String {
+        use_context::<crate::service::alerts::PublicUrl>()
+            .map(|url| url.0)
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(site_origin)
+    }
+
+    /// Where alert webhooks may go, as the server was started.
+    pub fn webhook_policy() -> crate::service::alerts::WebhookPolicy {
+        use_context::<crate::service::alerts::WebhookPolicy>().unwrap_or_default()
     }
 
     /// Whether the request is a plain form post from a page (rather than a call from code):

@@ -2,6 +2,7 @@
 //! content, footer.
 
 use crate::api::account::{get_stale_notice, get_viewer};
+use crate::api::alerts::open_alert_count;
 use crate::views::access::Viewer;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
@@ -60,6 +61,7 @@ fn Brand(home: &'static str) -> impl IntoView {
 fn SignedInBar(viewer: Viewer) -> impl IntoView {
     let location = use_location();
     let items = viewer.navigation();
+    let open_alerts = Resource::new(move || location.pathname.get(), |_| open_alert_count());
     // The folded menu closes whenever the page changes.
     let open = RwSignal::new(false);
     Effect::new(move |_| {
@@ -81,7 +83,19 @@ fn SignedInBar(viewer: Viewer) -> impl IntoView {
                 .into_iter()
                 .map(|item| {
                     let current = move || (location.pathname.get() == item.href).then_some("page");
-                    view! { <a href=item.href aria-current=current>{item.label}</a> }
+                    let count = (item.href == crate::views::access::ALERTS.href).then(|| view! {
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                match open_alerts.await {
+                                    Ok(n) if n > 0 => Some(view! {
+                                        " " <span class="nav-count" title="Open alerts">{n}<span class="visually-hidden">" open"</span></span>
+                                    }),
+                                    _ => None,
+                                }
+                            })}
+                        </Suspense>
+                    });
+                    view! { <a href=item.href aria-current=current>{item.label}{count}</a> }
                 })
                 .collect_view()}
         </nav>

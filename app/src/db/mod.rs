@@ -5,6 +5,7 @@
 //! Timestamps are epoch milliseconds and money is integer micro-dollars, so the column types
 //! mean the same on both backends.
 
+pub mod alert;
 pub mod audit;
 pub mod catalog;
 pub mod config_version;

@@ -3,6 +3,7 @@
 //! `verdict`, whose JSON Schema validation is server-only.
 
 pub mod agreement;
+pub mod alerting;
 pub mod attribution;
 pub mod basis_points;
 pub mod bounds;

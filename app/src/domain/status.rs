@@ -84,6 +84,50 @@ text_enum! {
 }
 
 text_enum! {
+    /// What an alert rule watches (see `domain::alerting`).
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+    AlertKind {
+        CpstOverBudget => "cpst_over_budget",
+        CpstRegression => "cpst_regression",
+        SuccessDrop => "success_drop",
+        SpendBudget => "spend_budget",
+        GateTurned => "gate_turned",
+        EscalationSurge => "escalation_surge",
+    }
+}
+
+text_enum! {
+    /// The body an alert's webhook receives: Finishline's JSON, or a Slack-compatible message
+    /// (`text` and blocks, which Slack and Microsoft Teams incoming webhooks accept).
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+    WebhookFormat {
+        Json => "json",
+        Slack => "slack",
+    }
+}
+
+text_enum! {
+    /// Why a notification was sent.
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+    DeliveryEvent {
+        Fired => "fired",
+        /// A spend budget's alert reached a higher threshold while open.
+        Raised => "raised",
+        Resolved => "resolved",
+        /// Sent from the rule's test button.
+        Test => "test",
+    }
+}
+
+text_enum! {
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+    DeliveryChannel {
+        Webhook => "webhook",
+        Email => "email",
+    }
+}
+
+text_enum! {
     /// What one call inside an attempt did.
     CallKind {
         Model => "model",

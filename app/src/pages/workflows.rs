@@ -198,6 +198,15 @@ pub fn WorkflowPage() -> impl IntoView {
                             {created().then(|| view! {
                                 <p class="ok" role="status">"Workflow created. Next, say what finished means: add its task types and their success rules below."</p>
                             })}
+                            {(!d.alerts.is_empty()).then(|| view! {
+                                <section class="open-alerts" aria-labelledby="open-alerts">
+                                    <h2 id="open-alerts">{format!("Open alerts ({})", d.alerts.len())}</h2>
+                                    <ul class="alert-list">
+                                        {d.alerts.clone().into_iter().map(|line| view! { <li><crate::pages::alerts::AlertCard line /></li> }).collect_view()}
+                                    </ul>
+                                    <p><a href=format!("/alerts?workflow={}", crate::views::format::encode_query_value(&d.handle))>"Acknowledge or see all on the alerts page"</a></p>
+                                </section>
+                            })}
                             <p class="lede">{d.settings.description.clone()}</p>
                             <dl class="facts two-columns">
                                 <dt>"Team"</dt><dd>{d.team.clone()}</dd>

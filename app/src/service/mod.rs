@@ -3,6 +3,7 @@
 //! call in here; nothing here calls a server function.
 
 pub mod access;
+pub mod alerts;
 pub mod accounts;
 pub mod audit;
 pub mod auth;

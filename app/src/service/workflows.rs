@@ -121,7 +121,10 @@ pub async fn page(
             true => Some(crate::service::review::agreement_of(db, &found, now).await?),
             false => None,
         };
-        Ok::<_, crate::db::DbError>(WorkflowDetail {
+        Ok::<_, AppError>(WorkflowDetail {
+            alerts: crate::service::alerts::open_for_workflow(db, viewer, found.id, found.team_id, now)
+                .await?
+                .alerts,
             changes: changes(db, &catalog, &found, &handle, &recent).await?,
             handle,
             summary: summary(&found),
@@ -142,7 +145,7 @@ pub async fn page(
             agreement,
         })
     };
-    load.await.map_err(AppError::from)
+    load.await
 }
 
 /// The last 30 days' rollup rows, read once for every section of the page that needs them.

@@ -67,6 +67,11 @@ const PRICES: NavItem = NavItem {
     href: "/prices",
     label: "Price book",
 };
+/// Open alerts the reader may see are counted beside it.
+pub const ALERTS: NavItem = NavItem {
+    href: "/alerts",
+    label: "Alerts",
+};
 const ACCOUNT: NavItem = NavItem {
     href: "/account",
     label: "Account",
@@ -167,6 +172,7 @@ impl Viewer {
         }
         if self.reads_finance() {
             items.push(WORKFLOWS);
+            items.push(ALERTS);
             items.push(TASKS);
             items.push(MODELS);
         }
@@ -281,6 +287,7 @@ mod tests {
             [
                 "/",
                 "/workflows",
+                "/alerts",
                 "/tasks",
                 "/models",
                 "/review",
@@ -297,6 +304,7 @@ mod tests {
             [
                 "/",
                 "/workflows",
+                "/alerts",
                 "/tasks",
                 "/models",
                 "/review",
@@ -312,6 +320,7 @@ mod tests {
             [
                 "/",
                 "/workflows",
+                "/alerts",
                 "/tasks",
                 "/models",
                 "/costs",

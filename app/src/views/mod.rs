@@ -3,6 +3,7 @@
 //! them; nothing here reads storage.
 
 pub mod access;
+pub mod alerts;
 pub mod account;
 pub mod audit;
 pub mod choice;

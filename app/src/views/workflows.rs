@@ -207,6 +207,8 @@ pub struct EngineeringHealth {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowDetail {
+    /// Open alerts on the workflow or its team, shown first.
+    pub alerts: Vec<crate::views::alerts::AlertLine>,
     pub changes: ChangePanel,
     /// How the pages name the workflow: its slug, or `team:slug` when the viewer sees another
     /// workflow with the same slug.

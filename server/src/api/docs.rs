@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document of the API, generated from the types the routes read and answer
 //! with (their query structs and bodies) and served at `GET /api/v1/openapi.json`.
 
+use super::alerts::{AlertOut, AlertsOut};
 use super::calls::{CallGroupOut, CallsOut};
 use super::compare::ComparisonOut;
 use super::figures::{DetailOut, FiguresOut, GroupOut, TasksOut};
@@ -23,12 +24,13 @@ use utoipa::{Modify, OpenApi};
         super::figures::get_figures,
         super::compare::get_comparison,
         super::gate::get_gate,
+        super::alerts::get_alerts,
         super::models::get_models,
         super::calls::get_call_figures,
         crate::ingest::post_batch,
         crate::otlp::post_traces,
     ),
-    components(schemas(FiguresOut, GroupOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, CallsOut, CallGroupOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, BatchResult, RejectedItem)),
+    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, CallsOut, CallGroupOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, BatchResult, RejectedItem)),
     modifiers(&BearerKey),
     security(("api_key" = []))
 )]

@@ -1,6 +1,7 @@
 //! The versioned JSON API under `/api/v1`: every route in [`router`], one error type that names
 //! the field at fault and never leaks internal text, and the query parameters routes share.
 
+mod alerts;
 mod calls;
 mod compare;
 pub mod docs;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/figures", get(figures::get_figures))
         .route("/compare", get(compare::get_comparison))
         .route("/gate", get(gate::get_gate))
+        .route("/alerts", get(alerts::get_alerts))
         .route("/models", get(models::get_models))
         .route("/calls", get(calls::get_call_figures))
         .route(

@@ -1,5 +1,6 @@
 //! Integration tests: the real router and the real databases, SQLite and PostgreSQL both.
 
+mod alerts;
 mod bounds;
 mod definitions;
 mod demo;

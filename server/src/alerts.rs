@@ -1,0 +1,281 @@
+//! Alert jobs: the pass over every rule every few minutes, and the delivery of the outbox's
+//! webhooks, signed, retried with exponential backoff for a day, each attempt recorded.
+//!
+//! A delivery is claimed before it is sent (its next attempt moved a lease ahead), so two
+//! servers, or one restarted mid-send, never send it at the same time; a receiver that must
+//! not act twice on one notification can key on `X-Finishline-Delivery`.
+
+use app::db::{Db, alert, now_ms};
+use app::domain::alerting::is_internal_address;
+use app::model::{AlertDelivery, DeliveryAttempt};
+use app::service::alerts::WebhookPolicy;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// How often the rules are checked.
+pub const EVALUATE_EVERY: Duration = Duration::from_secs(120);
+/// How often the outbox is read.
+const DELIVER_EVERY: Duration = Duration::from_secs(3);
+/// How long one attempt may take, connecting included.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a claimed delivery is left alone before another server may try it.
+const LEASE_MS: i64 = 60_000;
+/// The first retry waits this long; each later one twice as long, up to an hour.
+const FIRST_RETRY_MS: i64 = 30_000;
+const LONGEST_RETRY_MS: i64 = 3_600_000;
+/// Deliveries are retried for a day after they were written.
+pub const RETRY_FOR_MS: i64 = 24 * 3_600_000;
+/// Deliveries sent at once per pass.
+const BATCH: i64 = 16;
+
+/// Every two minutes (and once shortly after start), evaluates every alert rule.
+pub fn spawn_evaluation(db: Db, site: String) {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let mut tick = tokio::time::interval(EVALUATE_EVERY);
+        loop {
+            tick.tick().await;
+            match app::service::alerts::evaluate::evaluate_all(&db, &site, now_ms()).await {
+                Ok(pass) if pass.fired + pass.resolved > 0 => tracing::info!(
+                    rules = pass.rules,
+                    fired = pass.fired,
+                    resolved = pass.resolved,
+                    "checked alert rules"
+                ),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = ?err, "checking alert rules failed; will retry"),
+            }
+        }
+    });
+}
+
+/// Every few seconds, sends the outbox's due webhooks.
+pub fn spawn_delivery(db: Db, policy: WebhookPolicy) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(DELIVER_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(err) = deliver_due(&db, policy, now_ms()).await {
+                tracing::warn!(error = ?err, "delivering alert notifications failed; will retry");
+            }
+        }
+    });
+}
+
+/// Sends every due delivery once (concurrently), recording each attempt. Returns how many
+/// were attempted.
+pub async fn deliver_due(db: &Db, policy: WebhookPolicy, now: i64) -> anyhow::Result<usize> {
+    let due = alert::due_deliveries(db, now, BATCH).await?;
+    let mut sends = tokio::task::JoinSet::new();
+    for delivery in due {
+        let Some(due_at) = delivery.next_attempt_at else {
+            continue;
+        };
+        if !alert::claim_delivery(db, delivery.id, due_at, now + LEASE_MS).await? {
+            continue;
+        }
+        let db = db.clone();
+        sends.spawn(async move { attempt(&db, delivery, policy).await });
+    }
+    let mut attempted = 0;
+    while let Some(done) = sends.join_next().await {
+        done??;
+        attempted += 1;
+    }
+    Ok(attempted)
+}
+
+/// What one attempt came to.
+#[derive(Debug)]
+pub struct Sent {
+    pub outcome: String,
+    pub delivered: bool,
+    /// Worth trying again later (timeouts, 5xx, 408, 429, refused connections).
+    pub retryable: bool,
+}
+
+async fn attempt(db: &Db, delivery: AlertDelivery, policy: WebhookPolicy) -> anyhow::Result<()> {
+    let secret = alert::get_rule(db, delivery.rule_id)
+        .await?
+        .and_then(|rule| rule.webhook_secret)
+        .unwrap_or_default();
+    let started = Instant::now();
+    let at = now_ms();
+    let sent = send_webhook(&delivery, &secret, policy, at).await;
+    let attempts = delivery.attempts + 1;
+    let next = match (sent.delivered, sent.retryable) {
+        (true, _) | (false, false) => None,
+        (false, true) => {
+            let wait = FIRST_RETRY_MS
+                .saturating_mul(1_i64 << (attempts - 1).clamp(0, 20))
+                .min(LONGEST_RETRY_MS);
+            Some(at + wait).filter(|next| *next <= delivery.created_at + RETRY_FOR_MS)
+        }
+    };
+    let outcome = match (sent.delivered, next) {
+        (false, None) if sent.retryable => format!("{}; gave up after a day of retries", sent.outcome),
+        _ => sent.outcome,
+    };
+    alert::record_attempt(
+        db,
+        &DeliveryAttempt {
+            id: 0,
+            delivery_id: delivery.id,
+            attempted_at: at,
+            outcome,
+            succeeded: sent.delivered,
+            duration_ms: started.elapsed().as_millis() as i64,
+        },
+        sent.delivered,
+        next,
+    )
+    .await?;
+    Ok(())
+}
+
+/// `t=<unix seconds>, v1=<hex HMAC-SHA256 of "<t>.<body>" under the secret>`.
+pub fn signature(secret: &str, unix_seconds: i64, body: &str) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any size");
+    mac.update(format!("{unix_seconds}.{body}").as_bytes());
+    format!(
+        "t={unix_seconds}, v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+/// Where the webhook may be sent: the address its host resolves to, refused when internal
+/// unless allowed. The connection then goes to exactly that address, so a name that resolves
+/// differently a moment later (DNS rebinding) cannot redirect it.
+async fn destination(url: &url::Url, policy: WebhookPolicy) -> Result<Option<SocketAddr>, String> {
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<SocketAddr> = match url.host() {
+        None => return Err("refused: the address has no host".into()),
+        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(ip.into(), port)],
+        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(ip.into(), port)],
+        Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
+            .await
+            .map_err(|err| format!("could not resolve {name}: {err}"))?
+            .collect(),
+    };
+    if !policy.allow_internal
+        && let Some(internal) = addresses.iter().find(|a| is_internal_address(a.ip()))
+    {
+        return Err(format!(
+            "refused: {} is an internal address (an administrator can allow those)",
+            internal.ip()
+        ));
+    }
+    match url.host() {
+        Some(url::Host::Domain(_)) => Ok(addresses.first().copied()),
+        _ => Ok(None),
+    }
+}
+
+/// Posts one delivery's body, signed with `secret`.
+pub async fn send_webhook(
+    delivery: &AlertDelivery,
+    secret: &str,
+    policy: WebhookPolicy,
+    now: i64,
+) -> Sent {
+    let refused = |outcome: String| Sent {
+        outcome,
+        delivered: false,
+        retryable: false,
+    };
+    let url = match url::Url::parse(&delivery.target) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+        _ => return refused("refused: not an http(s) address".into()),
+    };
+    let pinned = match destination(&url, policy).await {
+        Ok(pinned) => pinned,
+        Err(why) if why.starts_with("refused") => return refused(why),
+        Err(why) => {
+            return Sent {
+                outcome: why,
+                delivered: false,
+                retryable: true,
+            };
+        }
+    };
+    // ring rather than aws-lc-rs: it builds with a plain C compiler. rustls deprecates it
+    // for lacking post-quantum key exchange, which a signed webhook does not need.
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut client = reqwest::Client::builder()
+        .timeout(SEND_TIMEOUT)
+        .connect_timeout(SEND_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Finishline/", env!("CARGO_PKG_VERSION")));
+    if let (Some(address), Some(host)) = (pinned, url.host_str()) {
+        client = client.resolve(host, address);
+    }
+    let client = match client.build() {
+        Ok(client) => client,
+        Err(err) => return refused(format!("could not prepare the request: {err}")),
+    };
+    let request = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-finishline-event", delivery.event.as_str())
+        .header("x-finishline-delivery", delivery.id.to_string())
+        .header(
+            "x-finishline-signature",
+            signature(secret, now.div_euclid(1_000), &delivery.body),
+        )
+        .body(delivery.body.clone());
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            Sent {
+                outcome: format!("HTTP {}", status.as_u16()),
+                delivered: status.is_success(),
+                retryable: status.is_server_error()
+                    || status.as_u16() == 408
+                    || status.as_u16() == 429,
+            }
+        }
+        Err(err) if err.is_timeout() => Sent {
+            outcome: format!("timed out after {} s", SEND_TIMEOUT.as_secs()),
+            delivered: false,
+            retryable: true,
+        },
+        Err(err) => Sent {
+            outcome: format!("could not connect: {}", without_url(&err)),
+            delivered: false,
+            retryable: true,
+        },
+    }
+}
+
+/// The error's words without the address (whose path may be a secret).
+fn without_url(err: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
+    let mut last = None;
+    while let Some(inner) = source {
+        last = Some(inner.to_string());
+        source = inner.source();
+    }
+    last.unwrap_or_else(|| "connection failed".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_cover_the_timestamp_and_the_body() {
+        // HMAC-SHA256("key", "1700000000.{}"), computed with Python's hmac module.
+        let signed = signature("key", 1_700_000_000, "{}");
+        assert_eq!(
+            signed,
+            "t=1700000000, v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae"
+        );
+        assert_ne!(signed, signature("key", 1_700_000_001, "{}"));
+        assert_ne!(signed, signature("key", 1_700_000_000, "{ }"));
+        assert_ne!(signed, signature("other", 1_700_000_000, "{}"));
+    }
+}
