@@ -13,6 +13,22 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
     Ok(crate::api::context::signed_in().map(|signed_in| signed_in.viewer))
 }
 
+/// The header's view of the signed-in person, with their open alerts counted; `None` when
+/// nobody is signed in.
+#[server(prefix = "/rpc", endpoint = "get_header")]
+pub async fn get_header() -> Result<Option<crate::views::access::HeaderView>, AppError> {
+    use crate::api::context::*;
+
+    let Some(signed_in) = signed_in() else {
+        return Ok(None);
+    };
+    let open_alerts = crate::service::alerts::open_count(&db()?, &signed_in.viewer).await?;
+    Ok(Some(crate::views::access::HeaderView {
+        viewer: signed_in.viewer,
+        open_alerts,
+    }))
+}
+
 /// For signed-in people, whether ingested data is being refused, and since when.
 #[server(prefix = "/rpc", endpoint = "get_stale_notice")]
 pub async fn get_stale_notice() -> Result<Option<StaleNotice>, AppError> {

@@ -2,7 +2,7 @@
 //! acknowledging. Finance reads and acknowledges; admins and owners define rules.
 
 use crate::error::AppError;
-use crate::views::alerts::{AlertsView, OpenAlerts, RuleSaved};
+use crate::views::alerts::{AlertsView, RuleSaved};
 use leptos::prelude::*;
 
 #[server(prefix = "/rpc", endpoint = "list_alerts")]
@@ -20,27 +20,6 @@ pub async fn list_alerts(
         days: days.unwrap_or_default(),
     };
     crate::service::alerts::page(&db()?, &viewer, &query, crate::db::now_ms()).await
-}
-
-/// How many open alerts the reader may see: the navigation's count (0 for reviewers).
-#[server(prefix = "/rpc", endpoint = "open_alert_count")]
-pub async fn open_alert_count() -> Result<i64, AppError> {
-    use crate::api::context::*;
-
-    match signed_in() {
-        Some(signed_in) => crate::service::alerts::open_count(&db()?, &signed_in.viewer).await,
-        None => Ok(0),
-    }
-}
-
-/// A workflow's open alerts, for the top of its page.
-#[server(prefix = "/rpc", endpoint = "workflow_alerts")]
-pub async fn workflow_alerts(workflow_id: i64, team_id: i64) -> Result<OpenAlerts, AppError> {
-    use crate::api::context::*;
-
-    let viewer = viewer_who(|v| v.reads_finance(), "alerts")?;
-    crate::service::alerts::open_for_workflow(&db()?, &viewer, workflow_id, team_id, crate::db::now_ms())
-        .await
 }
 
 /// Creates a rule (`id` 0) or saves its next version.

@@ -1,24 +1,23 @@
 //! The frame around every page: header with the role's navigation and the account menu, main
 //! content, footer.
 
-use crate::api::account::{get_stale_notice, get_viewer};
-use crate::api::alerts::open_alert_count;
+use crate::api::account::{get_header, get_stale_notice};
 use crate::views::access::Viewer;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let viewer = Resource::new(|| (), |_| get_viewer());
+    let header = Resource::new(|| (), |_| get_header());
     let stale = Resource::new(|| (), |_| get_stale_notice());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
             <Suspense fallback=|| view! { <Brand home="/" /> }>
                 {move || Suspend::new(async move {
-                    match viewer.await.ok().flatten() {
+                    match header.await.ok().flatten() {
                         // The logo leads to the role's first page, never to one it may not read.
-                        Some(viewer) => view! { <Brand home=viewer.landing() /> <SignedInBar viewer /> }.into_any(),
+                        Some(header) => view! { <Brand home=header.viewer.landing() /> <SignedInBar viewer=header.viewer open_alerts=header.open_alerts /> }.into_any(),
                         None => view! { <Brand home="/" /> }.into_any(),
                     }
                 })}
@@ -58,10 +57,9 @@ fn Brand(home: &'static str) -> impl IntoView {
 /// depends on how many pages the role has) they fold into a menu; its button is a checkbox and
 /// its label, so it works before the page's script has loaded and without it.
 #[component]
-fn SignedInBar(viewer: Viewer) -> impl IntoView {
+fn SignedInBar(viewer: Viewer, open_alerts: i64) -> impl IntoView {
     let location = use_location();
     let items = viewer.navigation();
-    let open_alerts = Resource::new(move || location.pathname.get(), |_| open_alert_count());
     // The folded menu closes whenever the page changes.
     let open = RwSignal::new(false);
     Effect::new(move |_| {
@@ -83,17 +81,8 @@ fn SignedInBar(viewer: Viewer) -> impl IntoView {
                 .into_iter()
                 .map(|item| {
                     let current = move || (location.pathname.get() == item.href).then_some("page");
-                    let count = (item.href == crate::views::access::ALERTS.href).then(|| view! {
-                        <Suspense fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                match open_alerts.await {
-                                    Ok(n) if n > 0 => Some(view! {
-                                        " " <span class="nav-count" title="Open alerts">{n}<span class="visually-hidden">" open"</span></span>
-                                    }),
-                                    _ => None,
-                                }
-                            })}
-                        </Suspense>
+                    let count = (item.href == crate::views::access::ALERTS.href && open_alerts > 0).then(|| view! {
+                        " " <span class="nav-count" title="Open alerts">{open_alerts}<span class="visually-hidden">" open"</span></span>
                     });
                     view! { <a href=item.href aria-current=current>{item.label}{count}</a> }
                 })

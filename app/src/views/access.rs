@@ -20,6 +20,14 @@ pub struct Viewer {
     pub must_change_password: bool,
 }
 
+/// What the header shows of the signed-in person: who they are, and how many open alerts they
+/// may see (counted beside Alerts in the navigation; 0 for reviewers).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderView {
+    pub viewer: Viewer,
+    pub open_alerts: i64,
+}
+
 /// A page of the main navigation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NavItem {

@@ -30,7 +30,9 @@ async fn success_rule(db: &Db, workflow_id: i64) {
         review_method: app::domain::status::ReviewMethod::Automatic,
         segments: &[],
     };
-    let id = workflow::insert_task_type(&mut tx, &task_type, 0).await.unwrap();
+    let id = workflow::insert_task_type(&mut tx, &task_type, 0)
+        .await
+        .unwrap();
     let rule = app::domain::rule::Rule::FieldsPresent {
         fields: vec!["reply".into()],
     };
@@ -59,19 +61,25 @@ fn tasks(
             let id = format!("{version}-{ago}-{i}");
             let failed = fail_every > 0 && i % fail_every == 0;
             let cost = cost_micros + (i as i64 % 5) * 2_000;
-            tasks.push(json!({"id": id, "workflow": "support-triage", "task_type": "ticket",
+            tasks.push(
+                json!({"id": id, "workflow": "support-triage", "task_type": "ticket",
                 "version": version, "started_at": format!("{day}T00:10:00Z"),
                 "finished_at": format!("{day}T00:11:00Z"),
                 "status": if failed { "failed" } else { "completed" },
-                "output": {"reply": "Done"}}));
-            attempts.push(json!({"correlation_id": format!("{id}-a1"), "workflow": "support-triage",
+                "output": {"reply": "Done"}}),
+            );
+            attempts.push(
+                json!({"correlation_id": format!("{id}-a1"), "workflow": "support-triage",
                 "task": id, "number": 1, "status": if failed { "failed" } else { "succeeded" },
-                "started_at": format!("{day}T00:10:00Z")}));
-            calls.push(json!({"id": format!("{id}-c1"), "workflow": "support-triage",
+                "started_at": format!("{day}T00:10:00Z")}),
+            );
+            calls.push(
+                json!({"id": format!("{id}-c1"), "workflow": "support-triage",
                 "correlation_id": format!("{id}-a1"), "kind": "model", "provider": "anthropic",
                 "model": model, "input_tokens": 900, "output_tokens": 120,
                 "cost_usd": format!("{}.{:06}", cost / 1_000_000, cost % 1_000_000),
-                "started_at": format!("{day}T00:10:10Z"), "latency_ms": 800}));
+                "started_at": format!("{day}T00:10:10Z"), "latency_ms": 800}),
+            );
         }
         batches.push(json!({"tasks": tasks, "attempts": attempts, "calls": calls}));
     }
@@ -80,7 +88,8 @@ fn tasks(
 
 async fn ingest(router: &axum::Router, key: &str, batches: Vec<Value>) {
     for batch in batches {
-        let (status, body) = crate::ingest::post(router, key, "application/json", batch.to_string()).await;
+        let (status, body) =
+            crate::ingest::post(router, key, "application/json", batch.to_string()).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 }
@@ -89,14 +98,29 @@ async fn ingest(router: &axum::Router, key: &str, batches: Vec<Value>) {
 /// at $0.45 with 1 in 7 failing under v2 on Sonnet: CPST up about 60%, far beyond noise.
 async fn regression_data(db: &Db, router: &axum::Router, people: &People) {
     success_rule(db, people.workflow_a).await;
-    let key = server::api::create_api_key(db, "gateway", &[], None).await.unwrap();
-    ingest(router, &key, tasks(7..=13, 30, 300_000, 30, "v1", "claude-haiku-4-5")).await;
-    ingest(router, &key, tasks(0..=6, 30, 450_000, 7, "v2", "claude-sonnet-4-5")).await;
+    let key = server::api::create_api_key(db, "gateway", &[], None)
+        .await
+        .unwrap();
+    ingest(
+        router,
+        &key,
+        tasks(7..=13, 30, 300_000, 30, "v1", "claude-haiku-4-5"),
+    )
+    .await;
+    ingest(
+        router,
+        &key,
+        tasks(0..=6, 30, 450_000, 7, "v2", "claude-sonnet-4-5"),
+    )
+    .await;
     app::db::rollup::refresh_all_dirty(db).await.unwrap();
 }
 
 fn rule_form(subject: &str, kind: &str, extra: &str) -> String {
-    format!("id=0&subject={}&kind={kind}&window_days=7&min_tasks=50{extra}", enc(subject))
+    format!(
+        "id=0&subject={}&kind={kind}&window_days=7&min_tasks=50{extra}",
+        enc(subject)
+    )
 }
 
 async fn alerts_of(db: &Db) -> Vec<app::model::Alert> {
@@ -112,26 +136,56 @@ async fn a_regression_fires_once_names_its_cause_resolves_and_fires_again() {
         regression_data(db, &router, &people).await;
         let owner = sign_in(&router, OWNER, PASSWORD).await;
         let subject = format!("workflow:{}", people.workflow_a);
-        let saved = rpc(&router, "save_alert_rule", &rule_form(&subject, "cpst_regression", ""), &owner).await;
-        assert_eq!(saved.status, StatusCode::OK, "{}: {}", t.backend, saved.body);
-        let rule_id = serde_json::from_str::<Value>(&saved.body).unwrap()["id"].as_i64().unwrap();
+        let saved = rpc(
+            &router,
+            "save_alert_rule",
+            &rule_form(&subject, "cpst_regression", ""),
+            &owner,
+        )
+        .await;
+        assert_eq!(
+            saved.status,
+            StatusCode::OK,
+            "{}: {}",
+            t.backend,
+            saved.body
+        );
+        let rule_id = serde_json::from_str::<Value>(&saved.body).unwrap()["id"]
+            .as_i64()
+            .unwrap();
 
         let now = app::db::now_ms();
-        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, now).await.unwrap();
+        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, now)
+            .await
+            .unwrap();
         assert_eq!((pass.rules, pass.fired), (1, 1), "{}", t.backend);
         let fired = alerts_of(db).await;
         assert_eq!(fired.len(), 1);
         let headline = &fired[0].headline;
-        assert!(headline.contains("beyond noise"), "{}: {headline}", t.backend);
-        assert!(headline.starts_with("CPST $0.31 → $0.54"), "{}: {headline}", t.backend);
+        assert!(
+            headline.contains("beyond noise"),
+            "{}: {headline}",
+            t.backend
+        );
+        assert!(
+            headline.starts_with("CPST $0.31 → $0.54"),
+            "{}: {headline}",
+            t.backend
+        );
         let cause = &fired[0].cause;
         assert!(cause.contains("Since v2 took effect on"), "{cause}");
-        assert!(cause.contains("anthropic/claude-sonnet-4-5's share of model calls moved 0.0% → 100.0%"), "{cause}");
+        assert!(
+            cause
+                .contains("anthropic/claude-sonnet-4-5's share of model calls moved 0.0% → 100.0%"),
+            "{cause}"
+        );
         assert!(cause.contains("success rate 96.7% → 83.3%"), "{cause}");
         assert_eq!(fired[0].link, "baseline=v1&candidate=v2");
 
         // Once: a second pass refreshes the open alert, it does not raise another.
-        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, now + 1).await.unwrap();
+        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, now + 1)
+            .await
+            .unwrap();
         assert_eq!(pass.fired, 0);
         assert_eq!(alerts_of(db).await.len(), 1);
 
@@ -139,38 +193,81 @@ async fn a_regression_fires_once_names_its_cause_resolves_and_fires_again() {
         // a reviewer sees none.
         let finance = sign_in(&router, FINANCE, PASSWORD).await;
         let alerts_page = send(&router, page("/alerts", Some(&finance))).await;
-        assert!(alerts_page.body.contains("CPST regression"), "{}", t.backend);
+        assert!(
+            alerts_page.body.contains("CPST regression"),
+            "{}",
+            t.backend
+        );
         assert!(alerts_page.body.contains("Since v2 took effect"));
         let workflow_page = send(&router, page("/workflows/support-triage", Some(&finance))).await;
-        assert!(workflow_page.body.contains("Open alerts (1)"), "{}", t.backend);
-        let count = rpc(&router, "open_alert_count", "", &finance).await;
-        assert_eq!(count.body, "1");
+        assert!(
+            workflow_page.body.contains("Open alerts (1)"),
+            "{}",
+            t.backend
+        );
+        let header: Value =
+            serde_json::from_str(&rpc(&router, "get_header", "", &finance).await.body).unwrap();
+        assert_eq!(header["open_alerts"], 1);
         let reviewer = sign_in(&router, REVIEWER, PASSWORD).await;
-        assert_eq!(rpc(&router, "open_alert_count", "", &reviewer).await.body, "0");
+        let header: Value =
+            serde_json::from_str(&rpc(&router, "get_header", "", &reviewer).await.body).unwrap();
+        assert_eq!(header["open_alerts"], 0);
         let refused = rpc(&router, "list_alerts", "", &reviewer).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
 
         // Acknowledged with a note, by finance.
         let id = fired[0].id;
-        let ack = rpc(&router, "acknowledge_alert", &format!("id={id}&note=rolling+back+to+v1"), &finance).await;
+        let ack = rpc(
+            &router,
+            "acknowledge_alert",
+            &format!("id={id}&note=rolling+back+to+v1"),
+            &finance,
+        )
+        .await;
         assert_eq!(ack.status, StatusCode::OK, "{}", ack.body);
-        let again = rpc(&router, "acknowledge_alert", &format!("id={id}&note=x"), &finance).await;
+        let again = rpc(
+            &router,
+            "acknowledge_alert",
+            &format!("id={id}&note=x"),
+            &finance,
+        )
+        .await;
         assert_eq!(again.status, StatusCode::CONFLICT);
         let acknowledged = alert::get_alert(db, id).await.unwrap().unwrap();
         assert_eq!(acknowledged.acknowledged_note, "rolling back to v1");
 
         // A 30-day window: the 30 days before hold no task, too few to judge, so it resolves.
-        let form = format!("id={rule_id}&subject={}&kind=cpst_regression&window_days=30&min_tasks=50", enc(&subject));
-        assert_eq!(rpc(&router, "save_alert_rule", &form, &owner).await.status, StatusCode::OK);
-        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, now + 2).await.unwrap();
+        let form = format!(
+            "id={rule_id}&subject={}&kind=cpst_regression&window_days=30&min_tasks=50",
+            enc(&subject)
+        );
+        assert_eq!(
+            rpc(&router, "save_alert_rule", &form, &owner).await.status,
+            StatusCode::OK
+        );
+        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, now + 2)
+            .await
+            .unwrap();
         assert_eq!((pass.fired, pass.resolved), (0, 1), "{}", t.backend);
         let resolved = alert::get_alert(db, id).await.unwrap().unwrap();
-        assert!(resolved.resolution.contains("fewer than the 50 needed"), "{}", resolved.resolution);
+        assert!(
+            resolved.resolution.contains("fewer than the 50 needed"),
+            "{}",
+            resolved.resolution
+        );
 
         // Back to 7 days: it fires again, as a new alert under the rule's third version.
-        let form = format!("id={rule_id}&subject={}&kind=cpst_regression&window_days=7&min_tasks=50", enc(&subject));
-        assert_eq!(rpc(&router, "save_alert_rule", &form, &owner).await.status, StatusCode::OK);
-        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, now + 3).await.unwrap();
+        let form = format!(
+            "id={rule_id}&subject={}&kind=cpst_regression&window_days=7&min_tasks=50",
+            enc(&subject)
+        );
+        assert_eq!(
+            rpc(&router, "save_alert_rule", &form, &owner).await.status,
+            StatusCode::OK
+        );
+        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, now + 3)
+            .await
+            .unwrap();
         assert_eq!(pass.fired, 1);
         let all = alerts_of(db).await;
         assert_eq!(all.len(), 2);
@@ -178,7 +275,9 @@ async fn a_regression_fires_once_names_its_cause_resolves_and_fires_again() {
         assert_eq!(all[0].rule_version, 3);
 
         // The read API and the CSV carry it; a key scoped to the other workflow sees nothing.
-        let key = server::api::create_api_key(db, "reader", &[], None).await.unwrap();
+        let key = server::api::create_api_key(db, "reader", &[], None)
+            .await
+            .unwrap();
         let (status, body) = api_get(&router, "/api/v1/alerts?state=open", &key).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let listed: Value = serde_json::from_str(&body).unwrap();
@@ -187,13 +286,28 @@ async fn a_regression_fires_once_names_its_cause_resolves_and_fires_again() {
         assert_eq!(listed["alerts"][0]["workflow"], "support-triage");
         assert_eq!(listed["alerts"][0]["figures"]["decided"], 210);
         let scope = app::model::KeyScope::Workflow(people.workflow_b);
-        let other = server::api::create_api_key(db, "other", &[scope], None).await.unwrap();
+        let other = server::api::create_api_key(db, "other", &[scope], None)
+            .await
+            .unwrap();
         let (_, body) = api_get(&router, "/api/v1/alerts", &other).await;
-        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["alerts"], json!([]));
-        let csv = send(&router, page("/export/alerts.csv?state=resolved", Some(&finance))).await;
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["alerts"],
+            json!([])
+        );
+        let csv = send(
+            &router,
+            page("/export/alerts.csv?state=resolved", Some(&finance)),
+        )
+        .await;
         assert_eq!(csv.status, StatusCode::OK);
         assert_eq!(csv.body.lines().count(), 2, "{}", csv.body);
-        assert!(csv.body.lines().nth(1).unwrap().contains(",resolved,CPST regression,"));
+        assert!(
+            csv.body
+                .lines()
+                .nth(1)
+                .unwrap()
+                .contains(",resolved,CPST regression,")
+        );
     }
 }
 
@@ -204,27 +318,66 @@ async fn too_few_tasks_and_clear_conditions_stay_quiet() {
         let people = people(db).await;
         let router = crate::helpers::app(db);
         success_rule(db, people.workflow_a).await;
-        let key = server::api::create_api_key(db, "gateway", &[], None).await.unwrap();
+        let key = server::api::create_api_key(db, "gateway", &[], None)
+            .await
+            .unwrap();
         // Three tasks a window, every one far over the $0.60 budget.
-        ingest(&router, &key, tasks(0..=0, 3, 5_000_000, 2, "v1", "claude-haiku-4-5")).await;
+        ingest(
+            &router,
+            &key,
+            tasks(0..=0, 3, 5_000_000, 2, "v1", "claude-haiku-4-5"),
+        )
+        .await;
         app::db::rollup::refresh_all_dirty(db).await.unwrap();
         let owner = sign_in(&router, OWNER, PASSWORD).await;
         let subject = format!("workflow:{}", people.workflow_a);
-        for kind in ["cpst_over_budget", "success_drop", "cpst_regression", "escalation_surge"] {
-            let saved = rpc(&router, "save_alert_rule", &rule_form(&subject, kind, ""), &owner).await;
+        for kind in [
+            "cpst_over_budget",
+            "success_drop",
+            "cpst_regression",
+            "escalation_surge",
+        ] {
+            let saved = rpc(
+                &router,
+                "save_alert_rule",
+                &rule_form(&subject, kind, ""),
+                &owner,
+            )
+            .await;
             assert_eq!(saved.status, StatusCode::OK, "{kind}: {}", saved.body);
         }
-        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, app::db::now_ms()).await.unwrap();
+        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, app::db::now_ms())
+            .await
+            .unwrap();
         assert_eq!((pass.rules, pass.fired), (4, 0), "{}", t.backend);
         let rules = alert::list_rules(db).await.unwrap();
-        assert!(rules[0].last_finding.contains("3 decided tasks in 7 days, fewer than the 50 needed"), "{}", rules[0].last_finding);
+        assert!(
+            rules[0]
+                .last_finding
+                .contains("3 decided tasks in 7 days, fewer than the 50 needed"),
+            "{}",
+            rules[0].last_finding
+        );
 
         // With a minimum of 2 the over-budget rule fires.
-        let form = format!("id={}&subject={}&kind=cpst_over_budget&window_days=7&min_tasks=2", rules[0].id, enc(&subject));
-        assert_eq!(rpc(&router, "save_alert_rule", &form, &owner).await.status, StatusCode::OK);
-        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, app::db::now_ms()).await.unwrap();
+        let form = format!(
+            "id={}&subject={}&kind=cpst_over_budget&window_days=7&min_tasks=2",
+            rules[0].id,
+            enc(&subject)
+        );
+        assert_eq!(
+            rpc(&router, "save_alert_rule", &form, &owner).await.status,
+            StatusCode::OK
+        );
+        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, app::db::now_ms())
+            .await
+            .unwrap();
         assert_eq!(pass.fired, 1, "{}", t.backend);
-        assert!(alerts_of(db).await[0].headline.contains("over the $0.60 budget"));
+        assert!(
+            alerts_of(db).await[0]
+                .headline
+                .contains("over the $0.60 budget")
+        );
     }
 }
 
@@ -235,24 +388,50 @@ async fn a_spend_budget_fires_at_each_higher_threshold() {
         let people = people(db).await;
         let router = crate::helpers::app(db);
         success_rule(db, people.workflow_a).await;
-        let key = server::api::create_api_key(db, "gateway", &[], None).await.unwrap();
+        let key = server::api::create_api_key(db, "gateway", &[], None)
+            .await
+            .unwrap();
         // Today: 20 tasks at about $0.50, $10.08 spent this month.
-        ingest(&router, &key, tasks(0..=0, 20, 500_000, 0, "v1", "claude-haiku-4-5")).await;
+        ingest(
+            &router,
+            &key,
+            tasks(0..=0, 20, 500_000, 0, "v1", "claude-haiku-4-5"),
+        )
+        .await;
         app::db::rollup::refresh_all_dirty(db).await.unwrap();
         let owner = sign_in(&router, OWNER, PASSWORD).await;
         let subject = format!("team:{}", people.team_a);
-        let form = rule_form(&subject, "spend_budget", "&monthly_budget=15&thresholds=50%2C+100");
+        let form = rule_form(
+            &subject,
+            "spend_budget",
+            "&monthly_budget=15&thresholds=50%2C+100",
+        );
         let saved = rpc(&router, "save_alert_rule", &form, &owner).await;
         assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, app::db::now_ms()).await.unwrap();
+        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, app::db::now_ms())
+            .await
+            .unwrap();
         assert_eq!(pass.fired, 1, "{}", t.backend);
         let fired = &alerts_of(db).await[0];
         assert_eq!(fired.level_bp, 5_000);
-        assert!(fired.headline.starts_with("50.0% of the budget reached: $10.08 spent this month"), "{}", fired.headline);
+        assert!(
+            fired
+                .headline
+                .starts_with("50.0% of the budget reached: $10.08 spent this month"),
+            "{}",
+            fired.headline
+        );
         // Another $5: the 100% threshold raises the open alert rather than opening another.
-        ingest(&router, &key, tasks(0..=0, 10, 500_000, 0, "v1b", "claude-haiku-4-5")).await;
+        ingest(
+            &router,
+            &key,
+            tasks(0..=0, 10, 500_000, 0, "v1b", "claude-haiku-4-5"),
+        )
+        .await;
         app::db::rollup::refresh_all_dirty(db).await.unwrap();
-        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, app::db::now_ms()).await.unwrap();
+        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, app::db::now_ms())
+            .await
+            .unwrap();
         assert_eq!(pass.fired, 0);
         let all = alerts_of(db).await;
         assert_eq!(all.len(), 1);
@@ -260,17 +439,50 @@ async fn a_spend_budget_fires_at_each_higher_threshold() {
 
         // Refusals name their field.
         for (form, field) in [
-            (rule_form(&subject, "spend_budget", "&monthly_budget=-3"), "monthly_budget"),
-            (rule_form(&subject, "spend_budget", "&monthly_budget=10&thresholds=ninety"), "thresholds"),
+            (
+                rule_form(&subject, "spend_budget", "&monthly_budget=-3"),
+                "monthly_budget",
+            ),
+            (
+                rule_form(
+                    &subject,
+                    "spend_budget",
+                    "&monthly_budget=10&thresholds=ninety",
+                ),
+                "thresholds",
+            ),
             (rule_form(&subject, "gate_turned", ""), "kind"),
-            (rule_form(&format!("team:{}", people.team_b), "spend_budget", "&monthly_budget=10"), "subject"),
-            (format!("id=0&subject={}&kind=cpst_regression&window_days=14", enc(&subject)), "window_days"),
-            (format!("id=0&subject={}&kind=cpst_regression&min_tasks=0", enc(&subject)), "min_tasks"),
+            (
+                rule_form(
+                    &format!("team:{}", people.team_b),
+                    "spend_budget",
+                    "&monthly_budget=10",
+                ),
+                "subject",
+            ),
+            (
+                format!(
+                    "id=0&subject={}&kind=cpst_regression&window_days=14",
+                    enc(&subject)
+                ),
+                "window_days",
+            ),
+            (
+                format!(
+                    "id=0&subject={}&kind=cpst_regression&min_tasks=0",
+                    enc(&subject)
+                ),
+                "min_tasks",
+            ),
             (rule_form(&subject, "no_such_thing", ""), "kind"),
         ] {
             let refused = rpc(&router, "save_alert_rule", &form, &owner).await;
             assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
-            assert!(refusal(&refused.body).starts_with(&format!("{field}:")), "{form}: {}", refused.body);
+            assert!(
+                refusal(&refused.body).starts_with(&format!("{field}:")),
+                "{form}: {}",
+                refused.body
+            );
         }
     }
 }
@@ -298,7 +510,10 @@ async fn receiver() -> (u16, Received) {
                 match n {
                     1 => StatusCode::INTERNAL_SERVER_ERROR,
                     2 => {
-                        tokio::time::sleep(server::alerts::SEND_TIMEOUT + std::time::Duration::from_secs(2)).await;
+                        tokio::time::sleep(
+                            server::alerts::SEND_TIMEOUT + std::time::Duration::from_secs(2),
+                        )
+                        .await;
                         StatusCode::OK
                     }
                     _ => StatusCode::OK,
@@ -321,7 +536,10 @@ fn verify(secret: &str, headers: &axum::http::HeaderMap, body: &str) {
         .parse()
         .unwrap();
     assert_eq!(signature, server::alerts::signature(secret, t, body));
-    assert!((app::db::now_ms() / 1_000 - t).abs() < 120, "a fresh timestamp");
+    assert!(
+        (app::db::now_ms() / 1_000 - t).abs() < 120,
+        "a fresh timestamp"
+    );
 }
 
 #[tokio::test]
@@ -335,39 +553,89 @@ async fn webhooks_are_signed_retried_and_never_sent_twice() {
         let strict = crate::helpers::app(db);
         let owner = sign_in(&strict, OWNER, PASSWORD).await;
         let subject = format!("workflow:{}", people.workflow_a);
-        for url in [hook.clone(), "http://169.254.169.254/latest".into(), "http://localhost:8080/x".into(), "ftp://example.com/x".into()] {
-            let form = rule_form(&subject, "cpst_regression", &format!("&webhook_url={}", enc(&url)));
+        for url in [
+            hook.clone(),
+            "http://169.254.169.254/latest".into(),
+            "http://localhost:8080/x".into(),
+            "ftp://example.com/x".into(),
+        ] {
+            let form = rule_form(
+                &subject,
+                "cpst_regression",
+                &format!("&webhook_url={}", enc(&url)),
+            );
             let refused = rpc(&strict, "save_alert_rule", &form, &owner).await;
             assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
-            assert!(refusal(&refused.body).starts_with("webhook_url:"), "{}", refused.body);
+            assert!(
+                refusal(&refused.body).starts_with("webhook_url:"),
+                "{}",
+                refused.body
+            );
         }
         // An administrator allowed them on this server.
         let web = server::web::WebSettings {
-            webhooks: WebhookPolicy { allow_internal: true },
+            webhooks: WebhookPolicy {
+                allow_internal: true,
+            },
             ..Default::default()
         };
         let router = server::router(state(db).with_web(web));
         let owner = sign_in(&router, OWNER, PASSWORD).await;
         regression_data(db, &router, &people).await;
-        let form = rule_form(&subject, "cpst_regression", &format!("&webhook_url={}&webhook_format=slack", enc(&hook)));
+        let form = rule_form(
+            &subject,
+            "cpst_regression",
+            &format!("&webhook_url={}&webhook_format=slack", enc(&hook)),
+        );
         let saved = rpc(&router, "save_alert_rule", &form, &owner).await;
         assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
         let saved: Value = serde_json::from_str(&saved.body).unwrap();
-        let secret = saved["secret"].as_str().expect("the secret is shown once").to_owned();
+        let secret = saved["secret"]
+            .as_str()
+            .expect("the secret is shown once")
+            .to_owned();
         assert!(secret.starts_with("whsec_"));
 
         let now = app::db::now_ms();
-        app::service::alerts::evaluate::evaluate_all(db, SITE, now).await.unwrap();
-        let allowed = WebhookPolicy { allow_internal: true };
+        app::service::alerts::evaluate::evaluate_all(db, SITE, now)
+            .await
+            .unwrap();
+        let allowed = WebhookPolicy {
+            allow_internal: true,
+        };
         // First attempt: the receiver answers 500; retried 30 s later.
-        assert_eq!(server::alerts::deliver_due(db, allowed, now).await.unwrap(), 1);
-        assert_eq!(server::alerts::deliver_due(db, allowed, now + 1_000).await.unwrap(), 0, "not due yet");
+        assert_eq!(
+            server::alerts::deliver_due(db, allowed, now).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            server::alerts::deliver_due(db, allowed, now + 1_000)
+                .await
+                .unwrap(),
+            0,
+            "not due yet"
+        );
         // Second: the receiver is too slow; the attempt times out and is retried later.
-        assert_eq!(server::alerts::deliver_due(db, allowed, now + 50_000).await.unwrap(), 1);
+        assert_eq!(
+            server::alerts::deliver_due(db, allowed, now + 50_000)
+                .await
+                .unwrap(),
+            1
+        );
         // Third: delivered.
-        assert_eq!(server::alerts::deliver_due(db, allowed, now + 200_000).await.unwrap(), 1);
+        assert_eq!(
+            server::alerts::deliver_due(db, allowed, now + 200_000)
+                .await
+                .unwrap(),
+            1
+        );
         // Nothing is sent again, however often the outbox is read (as after a restart).
-        assert_eq!(server::alerts::deliver_due(db, allowed, now + 10_000_000).await.unwrap(), 0);
+        assert_eq!(
+            server::alerts::deliver_due(db, allowed, now + 10_000_000)
+                .await
+                .unwrap(),
+            0
+        );
         let got = received.0.lock().unwrap().clone();
         assert_eq!(got.len(), 3, "{}", t.backend);
         for (headers, body) in &got {
@@ -390,27 +658,68 @@ async fn webhooks_are_signed_retried_and_never_sent_twice() {
         // A delivery taken by a server that died before recording it waits for its lease,
         // then goes once.
         let rule_id = saved["id"].as_i64().unwrap();
-        assert_eq!(rpc(&router, "test_alert_rule", &format!("id={rule_id}"), &owner).await.status, StatusCode::OK);
-        let test = alert::due_deliveries(db, app::db::now_ms(), 10).await.unwrap().remove(0);
+        assert_eq!(
+            rpc(&router, "test_alert_rule", &format!("id={rule_id}"), &owner)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let test = alert::due_deliveries(db, app::db::now_ms(), 10)
+            .await
+            .unwrap()
+            .remove(0);
         let due = test.next_attempt_at.unwrap();
-        assert!(alert::claim_delivery(db, test.id, due, due + 60_000).await.unwrap());
-        assert_eq!(server::alerts::deliver_due(db, allowed, due + 1_000).await.unwrap(), 0);
-        assert_eq!(server::alerts::deliver_due(db, allowed, due + 61_000).await.unwrap(), 1);
+        assert!(
+            alert::claim_delivery(db, test.id, due, due + 60_000)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            server::alerts::deliver_due(db, allowed, due + 1_000)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            server::alerts::deliver_due(db, allowed, due + 61_000)
+                .await
+                .unwrap(),
+            1
+        );
         assert_eq!(received.0.lock().unwrap().len(), 4);
 
         // With internal addresses not allowed, a queued delivery there is given up, not sent.
-        assert_eq!(rpc(&router, "test_alert_rule", &format!("id={rule_id}"), &owner).await.status, StatusCode::OK);
+        assert_eq!(
+            rpc(&router, "test_alert_rule", &format!("id={rule_id}"), &owner)
+                .await
+                .status,
+            StatusCode::OK
+        );
         let strict_policy = WebhookPolicy::default();
-        assert_eq!(server::alerts::deliver_due(db, strict_policy, app::db::now_ms()).await.unwrap(), 1);
+        assert_eq!(
+            server::alerts::deliver_due(db, strict_policy, app::db::now_ms())
+                .await
+                .unwrap(),
+            1
+        );
         assert_eq!(received.0.lock().unwrap().len(), 4);
         let last = alert::deliveries_since(db, 0).await.unwrap().pop().unwrap();
         assert!(last.gave_up_at.is_some());
-        assert!(last.last_outcome.starts_with("refused: 127.0.0.1 is an internal address"), "{}", last.last_outcome);
+        assert!(
+            last.last_outcome
+                .starts_with("refused: 127.0.0.1 is an internal address"),
+            "{}",
+            last.last_outcome
+        );
 
         // The page shows each attempt; the address's path (a secret) never.
         let page_html = send(&router, page("/alerts", Some(&owner))).await.body;
         assert!(page_html.contains("HTTP 500"), "{}", t.backend);
         let at = page_html.find("secret-path");
-        assert!(at.is_none(), "the webhook's path is not shown: {}", &page_html[at.unwrap_or(0).saturating_sub(300)..at.unwrap_or(0) + 50]);
+        assert!(
+            at.is_none(),
+            "the webhook's path is not shown: {}",
+            &page_html[at.unwrap_or(0).saturating_sub(300)..at.unwrap_or(0) + 50]
+        );
     }
 }
