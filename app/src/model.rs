@@ -3,8 +3,9 @@
 
 use crate::domain::Micros;
 use crate::domain::status::{
-    AlertKind, AttemptStatus, DeliveryChannel, DeliveryEvent, WebhookFormat, CallKind, CallStatus, CostSource, EditSeverity, GradeVerdict, OutcomeKind,
-    QueueReason, ReportedStatus, ReviewMethod, Role, TaskStatus,
+    AlertKind, AttemptStatus, CallKind, CallStatus, CostSource, DeliveryChannel, DeliveryEvent,
+    EditSeverity, GradeVerdict, OutcomeKind, QueueReason, ReportedStatus, ReviewMethod, Role,
+    TaskStatus, WebhookFormat,
 };
 use serde::{Deserialize, Serialize};
 

@@ -115,7 +115,9 @@ async fn attempt(db: &Db, delivery: AlertDelivery, policy: WebhookPolicy) -> any
         }
     };
     let outcome = match (sent.delivered, next) {
-        (false, None) if sent.retryable => format!("{}; gave up after a day of retries", sent.outcome),
+        (false, None) if sent.retryable => {
+            format!("{}; gave up after a day of retries", sent.outcome)
+        }
         _ => sent.outcome,
     };
     alert::record_attempt(

@@ -93,11 +93,17 @@ pub async fn alerts_csv(
         Ok(viewer) => viewer,
         Err(refused) => return refused.into_response(),
     };
-    let days = match params.get("days").map(|d| d.trim()).filter(|d| !d.is_empty()) {
+    let days = match params
+        .get("days")
+        .map(|d| d.trim())
+        .filter(|d| !d.is_empty())
+    {
         None => 0,
         Some(text) => match text.parse::<i64>() {
             Ok(days) => days,
-            Err(_) => return error_response(AppError::invalid("days", "must be a whole number of days")),
+            Err(_) => {
+                return error_response(AppError::invalid("days", "must be a whole number of days"));
+            }
         },
     };
     let query = app::views::alerts::AlertQuery {

@@ -55,7 +55,10 @@ pub async fn update_rule(tx: &mut Tx, rule: &AlertRule) -> DbResult<bool> {
 }
 
 pub async fn delete_rule(tx: &mut Tx, id: i64) -> DbResult<bool> {
-    Ok(execute!(tx, sqlx::query("DELETE FROM alert_rules WHERE id = $1").bind(id))? == 1)
+    Ok(execute!(
+        tx,
+        sqlx::query("DELETE FROM alert_rules WHERE id = $1").bind(id)
+    )? == 1)
 }
 
 pub async fn list_rules(db: &Db) -> DbResult<Vec<AlertRule>> {
@@ -138,7 +141,10 @@ pub async fn acknowledge(
     let sql = "UPDATE alerts SET acknowledged_at = $1, acknowledged_by = $2,
                    acknowledged_note = $3
                WHERE id = $4 AND resolved_at IS NULL AND acknowledged_at IS NULL";
-    Ok(execute!(tx, sqlx::query(sql).bind(at).bind(user_id).bind(note).bind(id))? == 1)
+    Ok(execute!(
+        tx,
+        sqlx::query(sql).bind(at).bind(user_id).bind(note).bind(id)
+    )? == 1)
 }
 
 pub async fn get_alert(db: &Db, id: i64) -> DbResult<Option<Alert>> {
@@ -150,7 +156,19 @@ pub async fn get_alert(db: &Db, id: i64) -> DbResult<Option<Alert>> {
 pub async fn recent_alerts(db: &Db, resolved_since: i64, limit: i64) -> DbResult<Vec<Alert>> {
     let sql = "SELECT * FROM alerts WHERE resolved_at IS NULL OR resolved_at >= $1
                ORDER BY fired_at DESC, id DESC LIMIT $2";
-    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(resolved_since).bind(limit).fetch_all(pool).await)?)
+    Ok(
+        on_db!(db, pool => sqlx::query_as(sql).bind(resolved_since).bind(limit).fetch_all(pool).await)?,
+    )
+}
+
+/// The open alerts of one workflow and of its team's team-wide rules, newest first.
+pub async fn open_alerts_of(db: &Db, workflow_id: i64, team_id: i64) -> DbResult<Vec<Alert>> {
+    let sql = "SELECT * FROM alerts WHERE resolved_at IS NULL
+                   AND (workflow_id = $1 OR (workflow_id IS NULL AND team_id = $2))
+               ORDER BY fired_at DESC, id DESC";
+    Ok(
+        on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(team_id).fetch_all(pool).await)?,
+    )
 }
 
 /// Open alerts per team: (team id, workflow id, count), for the navigation's count.
@@ -185,16 +203,14 @@ pub async fn due_deliveries(db: &Db, now: i64, limit: i64) -> DbResult<Vec<Alert
 
 /// Takes a due delivery for one attempt: moves its next attempt to `lease_until`, so no other
 /// server (or a restart of this one) tries it meanwhile. False when someone else took it.
-pub async fn claim_delivery(
-    db: &Db,
-    id: i64,
-    due_at: i64,
-    lease_until: i64,
-) -> DbResult<bool> {
+pub async fn claim_delivery(db: &Db, id: i64, due_at: i64, lease_until: i64) -> DbResult<bool> {
     let mut tx = db.begin().await?;
     let sql = "UPDATE alert_deliveries SET next_attempt_at = $1
                WHERE id = $2 AND next_attempt_at = $3";
-    let done = execute!(&mut tx, sqlx::query(sql).bind(lease_until).bind(id).bind(due_at))?;
+    let done = execute!(
+        &mut tx,
+        sqlx::query(sql).bind(lease_until).bind(id).bind(due_at)
+    )?;
     tx.commit().await?;
     Ok(done == 1)
 }

@@ -203,10 +203,7 @@ pub fn regression(
         return Finding::Quiet("no CPST in one of the two windows to compare".into());
     };
     let tolerance = tolerance_bp as f64 / 10_000.0;
-    let change = format!(
-        "CPST {then} → {cpst} ({}",
-        signed_percent(ratio - 1.0)
-    );
+    let change = format!("CPST {then} → {cpst} ({}", signed_percent(ratio - 1.0));
     let interval = format!(
         "95% interval {} to {}",
         signed_percent(lower - 1.0),
@@ -303,9 +300,17 @@ pub fn spend(
         percent(reached as f64 / 10_000.0),
         percent(share_bp(forecast) as f64 / 10_000.0)
     );
-    match thresholds_bp.iter().copied().filter(|t| reached >= *t).max() {
+    match thresholds_bp
+        .iter()
+        .copied()
+        .filter(|t| reached >= *t)
+        .max()
+    {
         Some(level) => Finding::Firing {
-            headline: format!("{} of the budget reached: {words}", percent(level as f64 / 10_000.0)),
+            headline: format!(
+                "{} of the budget reached: {words}",
+                percent(level as f64 / 10_000.0)
+            ),
             level_bp: level,
         },
         None => Finding::Quiet(words),
@@ -426,8 +431,12 @@ mod tests {
             ..CostBreakdown::default()
         };
         set.add(TaskStatus::Succeeded, succeeded, model).unwrap();
-        set.add(TaskStatus::Failed, decided - succeeded, CostBreakdown::default())
-            .unwrap();
+        set.add(
+            TaskStatus::Failed,
+            decided - succeeded,
+            CostBreakdown::default(),
+        )
+        .unwrap();
         WindowEvidence {
             set,
             task_costs: Buckets::of(costs.iter().copied()),
@@ -497,7 +506,10 @@ mod tests {
         let low = evidence(600, 480, &[]).set; // 80%, interval 76.6-83.0%
         assert!(!success_drop(&quiet, &quiet, 9_000, 50, 7).is_firing());
         let found = success_drop(&low, &low, 9_000, 50, 7);
-        assert!(found.words().contains("below the 90.0% target"), "{found:?}");
+        assert!(
+            found.words().contains("below the 90.0% target"),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -512,7 +524,13 @@ mod tests {
     fn spend_fires_at_the_highest_threshold_reached_with_a_forecast() {
         let day = 86_400_000;
         let budget = Micros(10_000_000_000);
-        let found = spend(Micros(8_200_000_000), 20 * day, 30 * day, budget, &[8_000, 9_000, 10_000]);
+        let found = spend(
+            Micros(8_200_000_000),
+            20 * day,
+            30 * day,
+            budget,
+            &[8_000, 9_000, 10_000],
+        );
         assert_eq!(
             found,
             Finding::Firing {
@@ -520,16 +538,38 @@ mod tests {
                 level_bp: 8_000,
             }
         );
-        let found = spend(Micros(9_100_000_000), 20 * day, 30 * day, budget, &[8_000, 9_000, 10_000]);
-        assert!(matches!(found, Finding::Firing { level_bp: 9_000, .. }));
+        let found = spend(
+            Micros(9_100_000_000),
+            20 * day,
+            30 * day,
+            budget,
+            &[8_000, 9_000, 10_000],
+        );
+        assert!(matches!(
+            found,
+            Finding::Firing {
+                level_bp: 9_000,
+                ..
+            }
+        ));
         assert!(!spend(Micros(1), day, 30 * day, budget, &[8_000]).is_firing());
     }
 
     #[test]
     fn internal_addresses_are_recognised() {
         for internal in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
         ] {
             assert!(is_internal_address(internal.parse().unwrap()), "{internal}");
         }
@@ -550,7 +590,10 @@ mod tests {
         let before = vec![("policy".to_string(), 40), ("missing data".to_string(), 10)];
         let now = vec![("policy".to_string(), 30), ("missing data".to_string(), 30)];
         let found = escalation_surge(&before, &now, 10, 7);
-        assert!(found.words().contains("\"missing data\" rose to 50.0%"), "{found:?}");
+        assert!(
+            found.words().contains("\"missing data\" rose to 50.0%"),
+            "{found:?}"
+        );
         let few = vec![("policy".to_string(), 40), ("missing data".to_string(), 5)];
         assert!(!escalation_surge(&before, &few, 10, 7).is_firing());
     }

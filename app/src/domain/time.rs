@@ -32,6 +32,12 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The first day of the month containing `day`.
+pub fn month_start(day: i64) -> i64 {
+    let (year, month, _) = civil_from_days(day);
+    days_from_civil(year, month, 1)
+}
+
 /// Number of days in the month containing `day`.
 pub fn days_in_month_of(day: i64) -> i64 {
     let (year, month, _) = civil_from_days(day);

@@ -96,7 +96,11 @@ fn Filters(view_: AlertsView) -> impl IntoView {
 
 #[component]
 fn Alerts(view_: AlertsView, acknowledge: ServerAction<AcknowledgeAlert>) -> impl IntoView {
-    let filtered = view_.query != AlertQuery { days: 30, ..AlertQuery::default() };
+    let filtered = view_.query
+        != AlertQuery {
+            days: 30,
+            ..AlertQuery::default()
+        };
     let export = format!(
         "/export/alerts.csv?state={}&workflow={}&days={}",
         crate::views::format::encode_query_value(&view_.query.state),
@@ -205,11 +209,13 @@ fn Rules(
 ) -> impl IntoView {
     let subjects = view_.subjects.clone();
     let no_rules = view_.rules.is_empty();
-    let secret = move || match save.value().get() {
+    let secret = move || {
+        match save.value().get() {
         Some(Ok(saved)) => saved.secret.map(|s| view! {
             <OneTimeSecretBox label="The webhook's signing secret: copy it now, it is not shown again. Check each notification's X-Finishline-Signature with it.".to_owned() secret=s />
         }),
         _ => None,
+    }
     };
     view! {
         <h2 id="rules">"Rules"</h2>
@@ -289,9 +295,18 @@ fn RuleCard(
 
 /// The rule's fields. Editing keeps the subject and condition (sent as hidden fields).
 #[component]
-fn RuleFields(form: RuleForm, subjects: Vec<Choice>, editing: bool, #[prop(into)] prefix: String) -> impl IntoView {
+fn RuleFields(
+    form: RuleForm,
+    subjects: Vec<Choice>,
+    editing: bool,
+    #[prop(into)] prefix: String,
+) -> impl IntoView {
     let field = move |name: &str| format!("{prefix}-{name}");
-    let window = if form.window_days.is_empty() { "7".to_owned() } else { form.window_days.clone() };
+    let window = if form.window_days.is_empty() {
+        "7".to_owned()
+    } else {
+        form.window_days.clone()
+    };
     view! {
         {(!editing).then(|| view! {
             <label for=field("subject")>"Watch"</label>

@@ -7,10 +7,10 @@ pub mod evaluate;
 
 use crate::db::catalog::Catalog;
 use crate::db::{Db, alert};
+use crate::domain::Micros;
 use crate::domain::alerting::{AlertKind, is_internal_address};
 use crate::domain::status::{DeliveryChannel, DeliveryEvent, WebhookFormat};
 use crate::domain::time::{MS_PER_DAY, format_instant};
-use crate::domain::Micros;
 use crate::error::AppError;
 use crate::model::{Alert, AlertDelivery, AlertRule, DeliveryAttempt};
 use crate::service::accounts::{Actor, audit, invalid};
@@ -140,7 +140,10 @@ fn check_form(
         .parse()
         .map_err(|_| invalid("kind", "must be one of the listed conditions"))?;
     if kind == AlertKind::GateTurned && workflow_id.is_none() {
-        return Err(invalid("kind", "the autonomy gate belongs to a workflow, not a team"));
+        return Err(invalid(
+            "kind",
+            "the autonomy gate belongs to a workflow, not a team",
+        ));
     }
     let window_days = match form.window_days.trim() {
         "" => 7,
@@ -163,7 +166,10 @@ fn check_form(
             .ok()
             .filter(|m| m.0 > 0 && m.0 <= 1_000_000_000 * 1_000_000)
             .ok_or_else(|| {
-                invalid("monthly_budget", "must be a dollar amount above 0, at most $1,000,000,000")
+                invalid(
+                    "monthly_budget",
+                    "must be a dollar amount above 0, at most $1,000,000,000",
+                )
             })?;
         let text = match form.thresholds.trim() {
             "" => "80, 90, 100",
@@ -172,13 +178,19 @@ fn check_form(
         let mut levels = Vec::new();
         for part in text.split(',') {
             let percent = part.trim().trim_end_matches('%').trim();
-            let bp = crate::domain::BasisPoints::parse_percent(percent, crate::domain::BasisPoints::new(100_000))
-                .ok()
-                .map(crate::domain::BasisPoints::get)
-                .filter(|bp| *bp >= 100)
-                .ok_or_else(|| {
-                    invalid("thresholds", "must be percentages from 1 to 1000, comma-separated")
-                })?;
+            let bp = crate::domain::BasisPoints::parse_percent(
+                percent,
+                crate::domain::BasisPoints::new(100_000),
+            )
+            .ok()
+            .map(crate::domain::BasisPoints::get)
+            .filter(|bp| *bp >= 100)
+            .ok_or_else(|| {
+                invalid(
+                    "thresholds",
+                    "must be percentages from 1 to 1000, comma-separated",
+                )
+            })?;
             levels.push(bp);
         }
         levels.sort_unstable();
@@ -292,7 +304,10 @@ pub async fn save_rule(
             ));
         }
     } else if alert::list_rules(db).await?.len() >= MAX_RULES {
-        return Err(invalid("kind", format!("at most {MAX_RULES} rules are kept")));
+        return Err(invalid(
+            "kind",
+            format!("at most {MAX_RULES} rules are kept"),
+        ));
     }
     // A secret is made when a webhook is first set; it stays while the rule keeps one.
     let old_secret = existing.as_ref().and_then(|r| r.webhook_secret.clone());
@@ -405,10 +420,14 @@ pub async fn test_rule(
 ) -> Result<(), AppError> {
     let rule = rule_for(db, viewer, id).await?;
     let Some(url) = rule.webhook_url.clone() else {
-        return Err(invalid("webhook_url", "is not set: add a webhook to test it"));
+        return Err(invalid(
+            "webhook_url",
+            "is not set: add a webhook to test it",
+        ));
     };
     let catalog = Catalog::load(db).await?;
-    let subject = evaluate::subject_of(&catalog, &rule).ok_or_else(|| AppError::not_found("alert rule"))?;
+    let subject =
+        evaluate::subject_of(&catalog, &rule).ok_or_else(|| AppError::not_found("alert rule"))?;
     let sample = Alert {
         id: 0,
         rule_id: rule.id,
@@ -418,7 +437,10 @@ pub async fn test_rule(
         fired_at: now,
         checked_at: now,
         level_bp: 0,
-        headline: format!("A test from Finishline: this {} rule delivers here.", rule.kind.label()),
+        headline: format!(
+            "A test from Finishline: this {} rule delivers here.",
+            rule.kind.label()
+        ),
         cause: match rule.last_finding.as_str() {
             "" => String::new(),
             last => format!("Its last check found: {last}"),
@@ -481,7 +503,9 @@ pub async fn acknowledge(
         .filter(|a| sees(viewer, a.team_id))
         .ok_or_else(|| AppError::not_found("alert"))?;
     if found.resolved_at.is_some() {
-        return Err(AppError::conflict("The alert was resolved meanwhile: nothing to acknowledge."));
+        return Err(AppError::conflict(
+            "The alert was resolved meanwhile: nothing to acknowledge.",
+        ));
     }
     let mut tx = db.begin().await?;
     if !alert::acknowledge(&mut tx, id, viewer.user_id, now, note).await? {
@@ -491,7 +515,10 @@ pub async fn acknowledge(
         &mut tx,
         Actor::of(viewer),
         ("alert.acknowledge", "alert", id),
-        (None, Some(json!({ "alert": found.headline, "note": note }).to_string())),
+        (
+            None,
+            Some(json!({ "alert": found.headline, "note": note }).to_string()),
+        ),
         Some(found.team_id),
         now,
     )
@@ -538,7 +565,10 @@ pub async fn page(
         query.state.as_str(),
         "" | "open" | "firing" | "acknowledged" | "resolved"
     ) {
-        return Err(invalid("state", "must be open, firing, acknowledged or resolved"));
+        return Err(invalid(
+            "state",
+            "must be open, firing, acknowledged or resolved",
+        ));
     }
     let workflow = match query.workflow.trim() {
         "" => None,
@@ -554,7 +584,11 @@ pub async fn page(
     let since = now - days * MS_PER_DAY;
     let alerts = alert::recent_alerts(db, since, PAGE_ALERTS).await?;
     let names = Names::of(db, &catalog).await?;
-    let deliveries = alert::deliveries_since(db, since.min(alerts.iter().map(|a| a.fired_at).min().unwrap_or(since))).await?;
+    let deliveries = alert::deliveries_since(
+        db,
+        since.min(alerts.iter().map(|a| a.fired_at).min().unwrap_or(since)),
+    )
+    .await?;
     let mut lines = Vec::new();
     for found in alerts.iter().filter(|a| sees(viewer, a.team_id)) {
         let state = state_of(found);
@@ -593,7 +627,11 @@ pub async fn page(
             subject: subject.name.clone(),
             condition: condition_words(rule),
             delivery: match &rule.webhook_url {
-                Some(url) => format!("Webhook ({}) to {}", rule.webhook_format.as_str(), shown_url(url)),
+                Some(url) => format!(
+                    "Webhook ({}) to {}",
+                    rule.webhook_format.as_str(),
+                    shown_url(url)
+                ),
                 None => "Shown here and on the workflow's page only".to_owned(),
             },
             paused: rule.paused,
@@ -652,19 +690,16 @@ pub async fn open_for_workflow(
     viewer: &Viewer,
     workflow_id: i64,
     team_id: i64,
-    now: i64,
 ) -> Result<OpenAlerts, AppError> {
     if !sees(viewer, team_id) {
         return Ok(OpenAlerts { alerts: vec![] });
     }
+    let open = alert::open_alerts_of(db, workflow_id, team_id).await?;
+    if open.is_empty() {
+        return Ok(OpenAlerts { alerts: vec![] });
+    }
     let catalog = Catalog::load_for(db, viewer).await?;
     let names = Names::of(db, &catalog).await?;
-    let open: Vec<Alert> = alert::recent_alerts(db, now, PAGE_ALERTS)
-        .await?
-        .into_iter()
-        .filter(|a| a.resolved_at.is_none())
-        .filter(|a| a.workflow_id == Some(workflow_id) || (a.workflow_id.is_none() && a.team_id == team_id))
-        .collect();
     let mut alerts = Vec::new();
     for found in &open {
         alerts.push(line(db, viewer, &catalog, &names, found, &[]).await?);
@@ -716,7 +751,11 @@ async fn line(
     Ok(AlertLine {
         id: found.id,
         state: state_of(found).to_owned(),
-        kind: rule.as_ref().map(|r| r.kind.label()).unwrap_or("Alert").to_owned(),
+        kind: rule
+            .as_ref()
+            .map(|r| r.kind.label())
+            .unwrap_or("Alert")
+            .to_owned(),
         subject,
         subject_href: handle.as_ref().map(|h| format!("/workflows/{h}")),
         headline: found.headline.clone(),
@@ -750,7 +789,11 @@ async fn line(
 
 async fn delivery_line(db: &Db, delivery: &AlertDelivery) -> Result<DeliveryLine, AppError> {
     let attempts: Vec<DeliveryAttempt> = alert::attempts_of(db, delivery.id).await?;
-    let status = match (delivery.delivered_at, delivery.gave_up_at, delivery.next_attempt_at) {
+    let status = match (
+        delivery.delivered_at,
+        delivery.gave_up_at,
+        delivery.next_attempt_at,
+    ) {
         (Some(at), _, _) => format!("delivered {}", format_instant(at)),
         (None, Some(at), _) => format!("gave up {}", format_instant(at)),
         (None, None, Some(at)) if delivery.attempts > 0 => {
@@ -785,9 +828,9 @@ pub fn condition_words(rule: &AlertRule) -> String {
     };
     let min = crate::views::format::count(rule.min_tasks);
     match rule.kind {
-        AlertKind::CpstOverBudget => format!(
-            "CPST above the budget over the last {days}, once {min} tasks are decided"
-        ),
+        AlertKind::CpstOverBudget => {
+            format!("CPST above the budget over the last {days}, once {min} tasks are decided")
+        }
         AlertKind::CpstRegression => format!(
             "CPST up by more than the drift tolerance against the {days} before, beyond noise; at least {min} decided tasks in each"
         ),

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 pub const MAX_EXPORT: i64 = 50_000;
 
 /// What each action is called, in the order the filter lists them.
-const ACTIONS: [(&str, &str); 21] = [
+const ACTIONS: [(&str, &str); 25] = [
     ("workflow.create", "Workflow created"),
     ("workflow.update", "Workflow settings changed"),
     ("autonomy.change", "Autonomy level changed"),
@@ -42,6 +42,10 @@ const ACTIONS: [(&str, &str); 21] = [
     ("password.reset", "Password reset"),
     ("key.create", "API key created"),
     ("key.revoke", "API key revoked"),
+    ("alert_rule.create", "Alert rule created"),
+    ("alert_rule.update", "Alert rule changed"),
+    ("alert_rule.delete", "Alert rule deleted"),
+    ("alert.acknowledge", "Alert acknowledged"),
 ];
 
 /// One page of the entries `viewer` may read that match `query`, in words.
@@ -276,6 +280,10 @@ impl Names {
                     .as_deref()
                     .map(|prefix| format!("the key starting {prefix}…"))
             }),
+            "alert_rule" => field("condition")
+                .zip(field("subject"))
+                .map(|(condition, subject)| format!("{condition} on {subject}")),
+            "alert" => field("alert").map(quoted),
             "price" => field("provider")
                 .zip(field("model"))
                 .map(|(provider, model)| format!("{provider}/{model}")),

@@ -3,8 +3,8 @@
 //! call in here; nothing here calls a server function.
 
 pub mod access;
-pub mod alerts;
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod compare;

@@ -122,7 +122,7 @@ pub async fn page(
             false => None,
         };
         Ok::<_, AppError>(WorkflowDetail {
-            alerts: crate::service::alerts::open_for_workflow(db, viewer, found.id, found.team_id, now)
+            alerts: crate::service::alerts::open_for_workflow(db, viewer, found.id, found.team_id)
                 .await?
                 .alerts,
             changes: changes(db, &catalog, &found, &handle, &recent).await?,

@@ -3,8 +3,8 @@
 //! them; nothing here reads storage.
 
 pub mod access;
-pub mod alerts;
 pub mod account;
+pub mod alerts;
 pub mod audit;
 pub mod choice;
 pub mod costs;

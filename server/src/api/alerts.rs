@@ -82,7 +82,11 @@ pub async fn get_alerts(
     }
     let catalog = Catalog::load(&db).await?;
     let asked = FilterAsked {
-        workflow: query.workflow.as_deref().map(str::trim).filter(|w| !w.is_empty()),
+        workflow: query
+            .workflow
+            .as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty()),
         ..FilterAsked::default()
     };
     let only = asked.workflow(&catalog, &caller)?.map(|w| w.id);
@@ -91,7 +95,10 @@ pub async fn get_alerts(
     for found in alert::recent_alerts(&db, now - days * MS_PER_DAY, 1_000).await? {
         let visible = match found.workflow_id {
             Some(id) => caller.may_see(id),
-            None => caller.team_ids.as_ref().is_none_or(|teams| teams.contains(&found.team_id)),
+            None => caller
+                .team_ids
+                .as_ref()
+                .is_none_or(|teams| teams.contains(&found.team_id)),
         };
         let shown = match (found.resolved_at, found.acknowledged_at) {
             (Some(_), _) => "resolved",

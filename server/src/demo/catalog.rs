@@ -510,7 +510,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
             },
             VersionSpec {
                 label: "v2-deepseek-chat",
-                description: "DeepSeek chat: a fraction of the token price, weaker schema adherence.",
+                description: "DeepSeek chat: a fraction of the token price, much weaker schema adherence.",
                 steps: &[StepSpec {
                     step: "decider",
                     kind: Model,
@@ -521,13 +521,15 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
                     latency_ms: 2_400,
                     tool_cost_micros: 0,
                 }],
-                attempt_success: 0.66,
-                false_finish: 0.04,
+                attempt_success: 0.4,
+                false_finish: 0.15,
                 assisted: 0.03,
                 handling_seconds: 0,
             },
         ],
-        switch_day: 55,
+        // Six days before the data ends, so the last week's CPST regression (and the alert
+        // that names this change) shows on the alerts page out of the box.
+        switch_day: 84,
         escalation_reasons: &[("Refund above approval limit", 4), ("Fraud signal", 2)],
         monthly_platform_dollars: 0,
     },

@@ -75,14 +75,22 @@ pub struct DemoSummary {
     /// Tasks graded by a second reviewer, of which one in eight disagrees with the first.
     pub graded_twice: u64,
     pub queued: u64,
+    /// Alerts the demo's rules raised on loading.
+    pub alerts: u64,
 }
 
 impl fmt::Display for DemoSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "Demo dataset loaded: {} tasks, {} attempts, {} calls, {} outcome events, {} grades, {} tasks waiting for review.",
-            self.tasks, self.attempts, self.calls, self.outcomes, self.grades, self.queued
+            "Demo dataset loaded: {} tasks, {} attempts, {} calls, {} outcome events, {} grades, {} tasks waiting for review, {} alerts firing.",
+            self.tasks,
+            self.attempts,
+            self.calls,
+            self.outcomes,
+            self.grades,
+            self.queued,
+            self.alerts
         )
     }
 }
@@ -165,7 +173,85 @@ pub async fn load(db: &Db, spec: &DemoSpec) -> anyhow::Result<DemoSummary> {
         db::rollup::refresh_slices(&mut tx, workflow.id, start_day, spec.end_day).await?;
     }
     tx.commit().await?;
+    summary.alerts = alert_rules(db, &catalog, now).await?;
     Ok(summary)
+}
+
+/// The demo's alert rules, evaluated once: a CPST regression on refund replies (whose switch
+/// to a cheaper, weaker model six days ago raises CPST beyond noise) and a monthly spend
+/// budget for customer operations that this month's spend has passed 80% of. Returns the
+/// alerts that fired.
+async fn alert_rules(db: &Db, catalog: &Catalog, now: i64) -> anyhow::Result<u64> {
+    use app::domain::status::{AlertKind, WebhookFormat};
+    use app::report::figures::{Filter, Grouping, figures};
+    let team = catalog.teams[0].0;
+    let today = app::domain::time::day_of(now);
+    let month = app::report::Window {
+        first_day: app::domain::time::month_start(today),
+        last_day: today,
+    };
+    let all = app::db::catalog::Catalog::load(db).await?;
+    let rows = app::db::catalog::window_rows(db, month).await?;
+    let filter = Filter {
+        team_id: Some(team),
+        ..Filter::default()
+    };
+    let spent = figures(&all.ledger(month, &rows), &filter, Grouping::All)?
+        .pop()
+        .map_or(0, |g| g.set.total_cost().0);
+    // 86% spent: the 80% threshold has fired, 90% is near. Whole ten dollars, at least ten.
+    let ten = 10_000_000;
+    let budget = ((spent.max(0) as u64 * 100 / 86).div_ceil(ten as u64).max(1) as i64) * ten;
+    let refunds = catalog
+        .workflows
+        .iter()
+        .zip(WORKFLOWS.iter())
+        .find(|(_, spec)| spec.slug == "refund-replies")
+        .map(|(ids, _)| ids.id);
+    let rule =
+        |workflow_id, team_id, kind, budget: Option<i64>, thresholds: &str| app::model::AlertRule {
+            id: 0,
+            workflow_id,
+            team_id,
+            kind,
+            window_days: 7,
+            min_tasks: 50,
+            monthly_budget_micros: budget,
+            thresholds: thresholds.to_owned(),
+            webhook_url: None,
+            webhook_format: WebhookFormat::Json,
+            webhook_secret: None,
+            email_roles: String::new(),
+            version: 1,
+            paused: false,
+            checked_at: None,
+            last_finding: String::new(),
+            created_by: None,
+            created_at: now,
+            updated_at: now,
+        };
+    let mut tx = db.begin().await?;
+    if let Some(refunds) = refunds {
+        db::alert::insert_rule(
+            &mut tx,
+            &rule(Some(refunds), None, AlertKind::CpstRegression, None, ""),
+        )
+        .await?;
+    }
+    db::alert::insert_rule(
+        &mut tx,
+        &rule(
+            None,
+            Some(team),
+            AlertKind::SpendBudget,
+            Some(budget),
+            "8000,9000,10000",
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    let pass = app::service::alerts::evaluate::evaluate_all(db, "", now).await?;
+    Ok(pass.fired)
 }
 
 async fn create_catalog(tx: &mut Tx, start_ms: i64) -> anyhow::Result<Catalog> {

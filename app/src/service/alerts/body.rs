@@ -195,7 +195,12 @@ mod tests {
         assert!(text.contains(
             "<https://fl.example.com/workflows/support-triage/compare?baseline=v2&candidate=v3|Compare the two periods>"
         ), "{text}");
-        assert!(body["text"].as_str().unwrap().starts_with("CPST regression: Support"));
+        assert!(
+            body["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("CPST regression: Support")
+        );
     }
 
     #[test]
@@ -212,6 +217,9 @@ mod tests {
         let body: Value = serde_json::from_str(&webhook(&message, WebhookFormat::Json)).unwrap();
         assert_eq!(body["alert"]["state"], "firing");
         assert_eq!(body["alert"]["figures"]["decided"], 400);
-        assert_eq!(body["links"]["alert"], "https://fl.example.com/alerts#alert-11");
+        assert_eq!(
+            body["links"]["alert"],
+            "https://fl.example.com/alerts#alert-11"
+        );
     }
 }

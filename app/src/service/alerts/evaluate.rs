@@ -5,12 +5,12 @@
 use super::body;
 use crate::db::catalog::{Catalog, window_spreads};
 use crate::db::{Db, DbError, alert, rollup, workflow};
+use crate::domain::Micros;
 use crate::domain::alerting::{self, AlertKind, Finding, WindowEvidence};
 use crate::domain::cpst::{TaskSet, percent};
 use crate::domain::stats::Buckets;
 use crate::domain::status::{DeliveryChannel, DeliveryEvent};
-use crate::domain::time::{MS_PER_DAY, civil_from_days, day_of, days_from_civil, format_day};
-use crate::domain::Micros;
+use crate::domain::time::{MS_PER_DAY, day_of, format_day, month_start};
 use crate::model::{Alert, AlertDelivery, AlertRule, TaskRollup, Workflow};
 use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, Usage, figures};
@@ -51,7 +51,7 @@ pub(super) fn subject_of<'a>(catalog: &'a Catalog, rule: &AlertRule) -> Option<S
     let team = catalog.teams.iter().find(|t| Some(t.id) == rule.team_id)?;
     Some(Subject {
         team_id: team.id,
-        name: format!("team {}", team.name),
+        name: format!("Team {}", team.name),
         workflows: catalog
             .workflows
             .iter()
@@ -88,10 +88,12 @@ fn totals(
         workflow_ids: Some(subject.workflows.iter().map(|w| w.id).collect()),
         ..Filter::default()
     };
-    Ok(figures(&catalog.ledger(window, rows), &filter, Grouping::All)?
-        .pop()
-        .map(|g| (g.set, g.usage))
-        .unwrap_or_default())
+    Ok(
+        figures(&catalog.ledger(window, rows), &filter, Grouping::All)?
+            .pop()
+            .map(|g| (g.set, g.usage))
+            .unwrap_or_default(),
+    )
 }
 
 /// Cost spreads and escalations of the subject's workflows over `window`, added together.
@@ -144,12 +146,6 @@ pub(super) struct Evaluation {
     pub compare_query: String,
 }
 
-/// The first day of the month `day` is in.
-fn month_start(day: i64) -> i64 {
-    let (year, month, _) = civil_from_days(day);
-    days_from_civil(year, month, 1)
-}
-
 /// `"80,90,100"` (percentages, stored as basis points `8000,9000,10000`) as basis points.
 pub fn thresholds_bp(text: &str) -> Vec<i64> {
     text.split(',')
@@ -197,10 +193,8 @@ async fn evaluate_rule(
         AlertKind::CpstRegression => {
             let (cost_now, _) = spreads(db, subject, window).await?;
             let (cost_then, _) = spreads(db, subject, before).await?;
-            let tolerance = weighted(subject, catalog, rows, window, |w| {
-                w.drift_tolerance_bp
-            })
-            .await?;
+            let tolerance =
+                weighted(subject, catalog, rows, window, |w| w.drift_tolerance_bp).await?;
             alerting::regression(
                 &WindowEvidence {
                     set: then_set,
@@ -218,10 +212,7 @@ async fn evaluate_rule(
             )
         }
         AlertKind::SuccessDrop => {
-            let target = weighted(subject, catalog, rows, window, |w| {
-                w.quality_target_bp
-            })
-            .await?;
+            let target = weighted(subject, catalog, rows, window, |w| w.quality_target_bp).await?;
             alerting::success_drop(&then_set, &now_set, target, rule.min_tasks, days)
         }
         AlertKind::EscalationSurge => {
@@ -244,7 +235,13 @@ async fn evaluate_rule(
             figures.monthly_budget_micros = Some(budget.0);
             figures.from = format_day(first);
             figures.forecast_micros = Some(alerting::forecast(spent, elapsed, month_ms).0);
-            alerting::spend(spent, elapsed, month_ms, budget, &thresholds_bp(&rule.thresholds))
+            alerting::spend(
+                spent,
+                elapsed,
+                month_ms,
+                budget,
+                &thresholds_bp(&rule.thresholds),
+            )
         }
         AlertKind::GateTurned => match subject.workflow {
             Some(flow) => {
@@ -309,7 +306,11 @@ async fn weighted(
         weight += n;
     }
     if weight == 0 {
-        let all: i128 = subject.workflows.iter().map(|w| i128::from(setting(w))).sum();
+        let all: i128 = subject
+            .workflows
+            .iter()
+            .map(|w| i128::from(setting(w)))
+            .sum();
         return Ok((all / subject.workflows.len() as i128) as i64);
     }
     Ok((sum / weight) as i64)
@@ -403,7 +404,9 @@ async fn cause(
         }
     }
     let mut words = match changes.is_empty() {
-        true => "No configuration, success rule, price or model-mix change in these periods".to_owned(),
+        true => {
+            "No configuration, success rule, price or model-mix change in these periods".to_owned()
+        }
         false => {
             let mut text = changes.join("; ");
             if let Some(first) = text.get_mut(0..1) {
@@ -419,9 +422,10 @@ async fn cause(
     if let Some(rates) = pair(figures.success_rate_before, figures.success_rate) {
         words.push_str(&format!("; success rate {rates}"));
     }
-    let moved = figures.retry_rate_before.zip(figures.retry_rate).is_some_and(|(a, b)| {
-        percent(a) != percent(b)
-    });
+    let moved = figures
+        .retry_rate_before
+        .zip(figures.retry_rate)
+        .is_some_and(|(a, b)| percent(a) != percent(b));
     if let (true, Some(rates)) = (moved, pair(figures.retry_rate_before, figures.retry_rate)) {
         words.push_str(&format!("; retries {rates}"));
     }
@@ -438,11 +442,19 @@ async fn cause(
 }
 
 /// Each model's share of a workflow's model calls over the window ("provider/model" → share).
-async fn model_mix(db: &Db, workflow_id: i64, window: Window) -> Result<HashMap<String, f64>, DbError> {
+async fn model_mix(
+    db: &Db,
+    workflow_id: i64,
+    window: Window,
+) -> Result<HashMap<String, f64>, DbError> {
     let mut calls: HashMap<String, i64> = HashMap::new();
-    for row in rollup::call_rollups(db, window.first_day, window.last_day, Some(workflow_id)).await? {
+    for row in
+        rollup::call_rollups(db, window.first_day, window.last_day, Some(workflow_id)).await?
+    {
         if !row.model.is_empty() {
-            *calls.entry(format!("{}/{}", row.provider, row.model)).or_default() += row.calls;
+            *calls
+                .entry(format!("{}/{}", row.provider, row.model))
+                .or_default() += row.calls;
         }
     }
     let total: i64 = calls.values().sum();
@@ -470,7 +482,8 @@ pub async fn evaluate_all(db: &Db, site: &str, now: i64) -> Result<Pass, DbError
         };
         pass.rules += 1;
         let evaluation = evaluate_rule(db, &catalog, &mut rows, &rule, &subject, now).await?;
-        let (fired, resolved) = settle(db, &catalog, &rule, &subject, evaluation, site, now).await?;
+        let (fired, resolved) =
+            settle(db, &catalog, &rule, &subject, evaluation, site, now).await?;
         pass.fired += u64::from(fired);
         pass.resolved += u64::from(resolved);
     }
@@ -591,13 +604,16 @@ mod tests {
 
     #[test]
     fn thresholds_read_as_basis_points() {
-        assert_eq!(thresholds_bp("8000, 9000,10000"), vec![8_000, 9_000, 10_000]);
+        assert_eq!(
+            thresholds_bp("8000, 9000,10000"),
+            vec![8_000, 9_000, 10_000]
+        );
         assert_eq!(thresholds_bp(""), Vec::<i64>::new());
     }
 
     #[test]
     fn months_start_on_their_first_day() {
-        let day = days_from_civil(2026, 11, 20);
+        let day = crate::domain::time::days_from_civil(2026, 11, 20);
         assert_eq!(format_day(month_start(day)), "2026-11-01");
     }
 }
