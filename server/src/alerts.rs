@@ -7,6 +7,7 @@
 
 use app::db::{Db, alert, now_ms};
 use app::domain::alerting::is_internal_address;
+use app::domain::status::DeliveryChannel;
 use app::model::{AlertDelivery, DeliveryAttempt};
 use app::service::alerts::WebhookPolicy;
 use hmac::{Hmac, Mac};
@@ -30,6 +31,24 @@ pub const RETRY_FOR_MS: i64 = 24 * 3_600_000;
 /// Deliveries sent at once per pass.
 const BATCH: i64 = 16;
 
+/// Where notifications may go: the webhook policy, and the SMTP server for emails (none: emails
+/// are given up with the reason).
+#[derive(Clone, Debug, Default)]
+pub struct Channels {
+    pub webhooks: WebhookPolicy,
+    pub smtp: Option<Smtp>,
+}
+
+/// An SMTP server, from the configuration only (its credentials never reach the database):
+/// `smtps://user:pass@host:465`, `smtp://user:pass@host:587?tls=required` (STARTTLS), or
+/// `smtp://host:25` (unencrypted, for a relay on the same machine).
+#[derive(Clone, Debug)]
+pub struct Smtp {
+    pub url: String,
+    /// The sender, e.g. `Finishline <finishline@example.com>`.
+    pub from: String,
+}
+
 /// Every two minutes (and once shortly after start), evaluates every alert rule.
 pub fn spawn_evaluation(db: Db, site: String) {
     tokio::spawn(async move {
@@ -51,13 +70,13 @@ pub fn spawn_evaluation(db: Db, site: String) {
     });
 }
 
-/// Every few seconds, sends the outbox's due webhooks.
-pub fn spawn_delivery(db: Db, policy: WebhookPolicy) {
+/// Every few seconds, sends the outbox's due notifications.
+pub fn spawn_delivery(db: Db, channels: Channels) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(DELIVER_EVERY);
         loop {
             tick.tick().await;
-            if let Err(err) = deliver_due(&db, policy, now_ms()).await {
+            if let Err(err) = deliver_due(&db, &channels, now_ms()).await {
                 tracing::warn!(error = ?err, "delivering alert notifications failed; will retry");
             }
         }
@@ -66,7 +85,7 @@ pub fn spawn_delivery(db: Db, policy: WebhookPolicy) {
 
 /// Sends every due delivery once (concurrently), recording each attempt. Returns how many
 /// were attempted.
-pub async fn deliver_due(db: &Db, policy: WebhookPolicy, now: i64) -> anyhow::Result<usize> {
+pub async fn deliver_due(db: &Db, channels: &Channels, now: i64) -> anyhow::Result<usize> {
     let due = alert::due_deliveries(db, now, BATCH).await?;
     let mut sends = tokio::task::JoinSet::new();
     for delivery in due {
@@ -76,8 +95,8 @@ pub async fn deliver_due(db: &Db, policy: WebhookPolicy, now: i64) -> anyhow::Re
         if !alert::claim_delivery(db, delivery.id, due_at, now + LEASE_MS).await? {
             continue;
         }
-        let db = db.clone();
-        sends.spawn(async move { attempt(&db, delivery, policy).await });
+        let (db, channels) = (db.clone(), channels.clone());
+        sends.spawn(async move { attempt(&db, delivery, &channels).await });
     }
     let mut attempted = 0;
     while let Some(done) = sends.join_next().await {
@@ -96,14 +115,19 @@ pub struct Sent {
     pub retryable: bool,
 }
 
-async fn attempt(db: &Db, delivery: AlertDelivery, policy: WebhookPolicy) -> anyhow::Result<()> {
-    let secret = alert::get_rule(db, delivery.rule_id)
-        .await?
-        .and_then(|rule| rule.webhook_secret)
-        .unwrap_or_default();
+async fn attempt(db: &Db, delivery: AlertDelivery, channels: &Channels) -> anyhow::Result<()> {
     let started = Instant::now();
     let at = now_ms();
-    let sent = send_webhook(&delivery, &secret, policy, at).await;
+    let sent = match delivery.channel {
+        DeliveryChannel::Webhook => {
+            let secret = alert::get_rule(db, delivery.rule_id)
+                .await?
+                .and_then(|rule| rule.webhook_secret)
+                .unwrap_or_default();
+            send_webhook(&delivery, &secret, channels.webhooks, at).await
+        }
+        DeliveryChannel::Email => send_email(&delivery, channels.smtp.as_ref()).await,
+    };
     let attempts = delivery.attempts + 1;
     let next = match (sent.delivered, sent.retryable) {
         (true, _) | (false, false) => None,
@@ -203,10 +227,7 @@ pub async fn send_webhook(
             };
         }
     };
-    // ring rather than aws-lc-rs: it builds with a plain C compiler. rustls deprecates it
-    // for lacking post-quantum key exchange, which a signed webhook does not need.
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = install_crypto();
     let mut client = reqwest::Client::builder()
         .timeout(SEND_TIMEOUT)
         .connect_timeout(SEND_TIMEOUT)
@@ -251,6 +272,77 @@ pub async fn send_webhook(
             retryable: true,
         },
     }
+}
+
+/// Sends one email delivery (its body is the outbox's JSON: subject, text, html) through the
+/// configured SMTP server, as plain text with an HTML alternative.
+pub async fn send_email(delivery: &AlertDelivery, smtp: Option<&Smtp>) -> Sent {
+    use lettre::message::{Mailbox, MultiPart};
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let refused = |outcome: String| Sent {
+        outcome,
+        delivered: false,
+        retryable: false,
+    };
+    let Some(smtp) = smtp else {
+        return refused("not sent: the server has no SMTP settings (--smtp-url)".into());
+    };
+    let body: serde_json::Value = serde_json::from_str(&delivery.body).unwrap_or_default();
+    let field = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
+    let (from, to) = match (
+        smtp.from.parse::<Mailbox>(),
+        delivery.target.parse::<Mailbox>(),
+    ) {
+        (Ok(from), Ok(to)) => (from, to),
+        (Err(_), _) => {
+            return refused(format!(
+                "refused: the sender '{}' is not an address",
+                smtp.from
+            ));
+        }
+        (_, Err(_)) => return refused("refused: the recipient is not an address".into()),
+    };
+    let message = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(field("subject"))
+        .multipart(MultiPart::alternative_plain_html(
+            field("text"),
+            field("html"),
+        ));
+    let message = match message {
+        Ok(message) => message,
+        Err(err) => return refused(format!("refused: {err}")),
+    };
+    let _ = install_crypto();
+    let transport = match AsyncSmtpTransport::<Tokio1Executor>::from_url(&smtp.url) {
+        Ok(builder) => builder.timeout(Some(SEND_TIMEOUT)).build(),
+        Err(_) => return refused("refused: the SMTP address (--smtp-url) is not valid".into()),
+    };
+    match transport.send(message).await {
+        Ok(response) => Sent {
+            outcome: format!("SMTP {}", response.code()),
+            delivered: true,
+            retryable: false,
+        },
+        Err(err) => Sent {
+            // The error's words, never the URL (it holds the SMTP password).
+            outcome: match err.status() {
+                Some(code) => format!("SMTP {code}"),
+                None if err.is_timeout() => format!("timed out after {} s", SEND_TIMEOUT.as_secs()),
+                None => "could not reach the SMTP server".into(),
+            },
+            delivered: false,
+            retryable: !err.is_permanent(),
+        },
+    }
+}
+
+/// ring rather than aws-lc-rs: it builds with a plain C compiler. rustls deprecates it for
+/// lacking post-quantum key exchange, which a signed webhook or an alert email does not need.
+fn install_crypto() -> Result<(), std::sync::Arc<rustls::crypto::CryptoProvider>> {
+    #[allow(deprecated)]
+    rustls::crypto::ring::default_provider().install_default()
 }
 
 /// The error's words without the address (whose path may be a secret).

@@ -166,6 +166,18 @@ pub struct ServeArgs {
     /// by default, so a rule cannot make the server reach into its own network).
     #[arg(long, env = "FINISHLINE_ALLOW_INTERNAL_WEBHOOKS")]
     pub allow_internal_webhooks: bool,
+    /// The SMTP server alert emails go through: `smtps://user:pass@host:465`,
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtp://host:25`. Without it,
+    /// rules can still email, but each email is given up with the reason.
+    #[arg(long, env = "FINISHLINE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of alert emails.
+    #[arg(
+        long,
+        env = "FINISHLINE_SMTP_FROM",
+        default_value = "Finishline <finishline@localhost>"
+    )]
+    pub smtp_from: String,
     /// Count sign-in failures against the last X-Forwarded-For address (only behind a proxy
     /// that sets it).
     #[arg(long, env = "FINISHLINE_TRUST_PROXY")]

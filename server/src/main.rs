@@ -274,7 +274,11 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     server::alerts::spawn_evaluation(db.clone(), site);
-    server::alerts::spawn_delivery(db.clone(), webhooks);
+    let smtp = args.smtp_url.clone().map(|url| server::alerts::Smtp {
+        url,
+        from: args.smtp_from.clone(),
+    });
+    server::alerts::spawn_delivery(db.clone(), server::alerts::Channels { webhooks, smtp });
     let web = server::web::WebSettings {
         sessions: app::service::accounts::SessionSettings {
             ttl_ms: i64::from(args.session_hours) * 3_600_000,

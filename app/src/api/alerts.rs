@@ -36,6 +36,7 @@ pub async fn save_alert_rule(
     #[server(default)] webhook_url: String,
     #[server(default)] webhook_format: String,
     #[server(default)] remove_webhook: Option<String>,
+    #[server(default)] email_roles: Option<Vec<String>>,
     #[server(default)] paused: Option<String>,
 ) -> Result<RuleSaved, AppError> {
     use crate::api::context::*;
@@ -51,6 +52,7 @@ pub async fn save_alert_rule(
         webhook_url,
         webhook_format,
         remove_webhook: remove_webhook.is_some(),
+        email_roles: email_roles.unwrap_or_default(),
         paused: paused.is_some(),
     };
     crate::service::alerts::save_rule(

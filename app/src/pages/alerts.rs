@@ -254,7 +254,8 @@ fn RuleCard(
 ) -> impl IntoView {
     let id = rule.id.to_string();
     let (test_id, delete_id) = (id.clone(), id.clone());
-    let has_webhook = rule.delivery.starts_with("Webhook");
+    // Only a rule that sends somewhere has something to test.
+    let has_webhook = !rule.delivery.starts_with("Shown here");
     let prefix = format!("rule-{}", rule.id);
     view! {
         <article class="card rule-card" id=format!("rule-{}", rule.id)>
@@ -338,6 +339,13 @@ fn RuleFields(
             <option value="json" selected=form.webhook_format != "slack">"Finishline JSON"</option>
             <option value="slack" selected=form.webhook_format == "slack">"Slack or Teams message"</option>
         </select>
+        <fieldset class="choices">
+            <legend>"Email to (when the server has SMTP settings)"</legend>
+            {[("owner", "Owners of the team"), ("finance", "Finance"), ("admin", "Admins")].into_iter().map(|(value, label)| {
+                let checked = form.email_roles.iter().any(|r| r == value);
+                view! { <label class="check"><input type="checkbox" name="email_roles[]" value=value checked=checked /> {label}</label> }
+            }).collect_view()}
+        </fieldset>
         {editing.then(|| view! {
             <label class="check"><input type="checkbox" name="remove_webhook" value="on" /> "Take the webhook off"</label>
             <label class="check"><input type="checkbox" name="paused" value="on" checked=form.paused /> "Paused (not checked)"</label>

@@ -9,7 +9,7 @@ use crate::db::catalog::Catalog;
 use crate::db::{Db, alert};
 use crate::domain::Micros;
 use crate::domain::alerting::{AlertKind, is_internal_address};
-use crate::domain::status::{DeliveryChannel, DeliveryEvent, WebhookFormat};
+use crate::domain::status::{DeliveryEvent, WebhookFormat};
 use crate::domain::time::{MS_PER_DAY, format_instant};
 use crate::error::AppError;
 use crate::model::{Alert, AlertDelivery, AlertRule, DeliveryAttempt};
@@ -105,8 +105,12 @@ struct Checked {
     thresholds: String,
     webhook_url: Option<String>,
     webhook_format: WebhookFormat,
+    email_roles: String,
     paused: bool,
 }
+
+/// Roles an alert may be emailed to (reviewers see no alerts).
+pub const EMAIL_ROLES: [&str; 3] = ["owner", "finance", "admin"];
 
 fn check_form(
     catalog: &Catalog,
@@ -217,7 +221,19 @@ fn check_form(
             .parse()
             .map_err(|_| invalid("webhook_format", "must be json or slack"))?,
     };
+    let mut email_roles = Vec::new();
+    for role in &form.email_roles {
+        let role = role.trim();
+        if !EMAIL_ROLES.contains(&role) {
+            return Err(invalid("email_roles", "must be owner, finance or admin"));
+        }
+        if !email_roles.contains(&role) {
+            email_roles.push(role);
+        }
+    }
+    email_roles.sort_by_key(|r| EMAIL_ROLES.iter().position(|e| e == r));
     Ok(Checked {
+        email_roles: email_roles.join(","),
         workflow_id,
         team_id,
         subject_team,
@@ -256,6 +272,7 @@ fn audit_json(catalog: &Catalog, rule: &AlertRule) -> String {
         "thresholds": thresholds_words(&rule.thresholds),
         "webhook": rule.webhook_url.as_deref().map(shown_url),
         "webhook_format": rule.webhook_format.as_str(),
+        "email": rule.email_roles,
         "paused": rule.paused,
         "version": rule.version,
     })
@@ -331,7 +348,7 @@ pub async fn save_rule(
         webhook_url: checked.webhook_url,
         webhook_format: checked.webhook_format,
         webhook_secret: secret,
-        email_roles: String::new(),
+        email_roles: checked.email_roles,
         version: existing.as_ref().map_or(1, |r| r.version),
         paused: checked.paused,
         checked_at: None,
@@ -409,8 +426,8 @@ pub async fn delete_rule(db: &Db, viewer: &Viewer, id: i64, now: i64) -> Result<
     Ok(())
 }
 
-/// Puts a test notification for the rule's webhook in the outbox; the delivery job sends it
-/// within seconds, and its attempts show under the rule.
+/// Puts a test notification for the rule's webhook and emails in the outbox; the delivery job
+/// sends them within seconds, and their attempts show under the rule.
 pub async fn test_rule(
     db: &Db,
     viewer: &Viewer,
@@ -419,12 +436,12 @@ pub async fn test_rule(
     now: i64,
 ) -> Result<(), AppError> {
     let rule = rule_for(db, viewer, id).await?;
-    let Some(url) = rule.webhook_url.clone() else {
+    if rule.webhook_url.is_none() && rule.email_roles.is_empty() {
         return Err(invalid(
             "webhook_url",
-            "is not set: add a webhook to test it",
+            "is not set and nobody is emailed: add a webhook or email roles to test",
         ));
-    };
+    }
     let catalog = Catalog::load(db).await?;
     let subject =
         evaluate::subject_of(&catalog, &rule).ok_or_else(|| AppError::not_found("alert rule"))?;
@@ -462,26 +479,28 @@ pub async fn test_rule(
         workflow_handle: handle.as_deref(),
         site,
     };
+    let emails = evaluate::Recipients::load(db)
+        .await?
+        .of(&rule, subject.team_id);
     let mut tx = db.begin().await?;
-    alert::insert_delivery(
-        &mut tx,
-        &AlertDelivery {
+    for (channel, target, text) in body::deliveries(&message, emails) {
+        let delivery = AlertDelivery {
             id: 0,
             rule_id: rule.id,
             alert_id: None,
             event: DeliveryEvent::Test,
-            channel: DeliveryChannel::Webhook,
-            target: url,
-            body: body::webhook(&message, rule.webhook_format),
+            channel,
+            target,
+            body: text,
             created_at: now,
             next_attempt_at: Some(now),
             attempts: 0,
             delivered_at: None,
             gave_up_at: None,
             last_outcome: String::new(),
-        },
-    )
-    .await?;
+        };
+        alert::insert_delivery(&mut tx, &delivery).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -626,14 +645,7 @@ pub async fn page(
             kind: rule.kind.label().to_owned(),
             subject: subject.name.clone(),
             condition: condition_words(rule),
-            delivery: match &rule.webhook_url {
-                Some(url) => format!(
-                    "Webhook ({}) to {}",
-                    rule.webhook_format.as_str(),
-                    shown_url(url)
-                ),
-                None => "Shown here and on the workflow's page only".to_owned(),
-            },
+            delivery: delivery_words(rule),
             paused: rule.paused,
             last_check: match rule.checked_at {
                 Some(at) => format!("{}: {}", format_instant(at), rule.last_finding),
@@ -820,6 +832,26 @@ async fn delivery_line(db: &Db, delivery: &AlertDelivery) -> Result<DeliveryLine
     })
 }
 
+/// Where a rule's alerts go, in words.
+fn delivery_words(rule: &AlertRule) -> String {
+    let mut parts = Vec::new();
+    if let Some(url) = &rule.webhook_url {
+        parts.push(format!(
+            "Webhook ({}) to {}",
+            rule.webhook_format.as_str(),
+            shown_url(url)
+        ));
+    }
+    if !rule.email_roles.is_empty() {
+        let roles = rule.email_roles.replace(',', ", ");
+        parts.push(format!("Email to {roles} people"));
+    }
+    match parts.is_empty() {
+        true => "Shown here and on the workflow's page only".to_owned(),
+        false => parts.join("; "),
+    }
+}
+
 /// The condition with its settings, in words.
 pub fn condition_words(rule: &AlertRule) -> String {
     let days = match rule.window_days {
@@ -873,6 +905,12 @@ fn form_of(rule: &AlertRule) -> RuleForm {
         // The address is a secret: the form shows it empty and an empty field keeps it.
         webhook_url: String::new(),
         remove_webhook: false,
+        email_roles: rule
+            .email_roles
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
         webhook_format: rule.webhook_format.as_str().to_owned(),
         paused: rule.paused,
     }

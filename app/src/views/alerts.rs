@@ -99,6 +99,8 @@ pub struct RuleForm {
     pub webhook_format: String,
     /// Editing: take the webhook off (an empty address otherwise keeps the saved one).
     pub remove_webhook: bool,
+    /// Roles emailed: `admin`, `owner` (of the subject's team), `finance`.
+    pub email_roles: Vec<String>,
     pub paused: bool,
 }
 

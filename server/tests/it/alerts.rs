@@ -13,6 +13,7 @@ use app::domain::time::{day_of, format_day};
 use app::service::alerts::WebhookPolicy;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+use server::alerts::{Channels, Smtp};
 use std::sync::{Arc, Mutex};
 
 const SITE: &str = "https://finishline.example.com";
@@ -600,16 +601,21 @@ async fn webhooks_are_signed_retried_and_never_sent_twice() {
         app::service::alerts::evaluate::evaluate_all(db, SITE, now)
             .await
             .unwrap();
-        let allowed = WebhookPolicy {
-            allow_internal: true,
+        let allowed = Channels {
+            webhooks: WebhookPolicy {
+                allow_internal: true,
+            },
+            smtp: None,
         };
         // First attempt: the receiver answers 500; retried 30 s later.
         assert_eq!(
-            server::alerts::deliver_due(db, allowed, now).await.unwrap(),
+            server::alerts::deliver_due(db, &allowed, now)
+                .await
+                .unwrap(),
             1
         );
         assert_eq!(
-            server::alerts::deliver_due(db, allowed, now + 1_000)
+            server::alerts::deliver_due(db, &allowed, now + 1_000)
                 .await
                 .unwrap(),
             0,
@@ -617,21 +623,21 @@ async fn webhooks_are_signed_retried_and_never_sent_twice() {
         );
         // Second: the receiver is too slow; the attempt times out and is retried later.
         assert_eq!(
-            server::alerts::deliver_due(db, allowed, now + 50_000)
+            server::alerts::deliver_due(db, &allowed, now + 50_000)
                 .await
                 .unwrap(),
             1
         );
         // Third: delivered.
         assert_eq!(
-            server::alerts::deliver_due(db, allowed, now + 200_000)
+            server::alerts::deliver_due(db, &allowed, now + 200_000)
                 .await
                 .unwrap(),
             1
         );
         // Nothing is sent again, however often the outbox is read (as after a restart).
         assert_eq!(
-            server::alerts::deliver_due(db, allowed, now + 10_000_000)
+            server::alerts::deliver_due(db, &allowed, now + 10_000_000)
                 .await
                 .unwrap(),
             0
@@ -675,13 +681,13 @@ async fn webhooks_are_signed_retried_and_never_sent_twice() {
                 .unwrap()
         );
         assert_eq!(
-            server::alerts::deliver_due(db, allowed, due + 1_000)
+            server::alerts::deliver_due(db, &allowed, due + 1_000)
                 .await
                 .unwrap(),
             0
         );
         assert_eq!(
-            server::alerts::deliver_due(db, allowed, due + 61_000)
+            server::alerts::deliver_due(db, &allowed, due + 61_000)
                 .await
                 .unwrap(),
             1
@@ -695,9 +701,9 @@ async fn webhooks_are_signed_retried_and_never_sent_twice() {
                 .status,
             StatusCode::OK
         );
-        let strict_policy = WebhookPolicy::default();
+        let strict_policy = Channels::default();
         assert_eq!(
-            server::alerts::deliver_due(db, strict_policy, app::db::now_ms())
+            server::alerts::deliver_due(db, &strict_policy, app::db::now_ms())
                 .await
                 .unwrap(),
             1
@@ -720,6 +726,172 @@ async fn webhooks_are_signed_retried_and_never_sent_twice() {
             at.is_none(),
             "the webhook's path is not shown: {}",
             &page_html[at.unwrap_or(0).saturating_sub(300)..at.unwrap_or(0) + 50]
+        );
+    }
+}
+
+/// What the SMTP sink was given: (recipients, message) per mail.
+type Mails = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
+/// A real SMTP server on a loopback port, speaking just enough of RFC 5321 (no TLS, no
+/// authentication) to take mail and keep it.
+async fn smtp_sink() -> (u16, Mails) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mails: Mails = Arc::default();
+    let kept = mails.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut recipients = Vec::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let command = line.to_ascii_uppercase();
+                    let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO")
+                    {
+                        b"250-sink\r\n250 8BITMIME\r\n"
+                    } else if command.starts_with("RCPT TO:") {
+                        recipients.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                        b"250 OK\r\n"
+                    } else if command.starts_with("DATA") {
+                        write.write_all(b"354 go ahead\r\n").await.unwrap();
+                        let mut data = String::new();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            if line == "." {
+                                break;
+                            }
+                            data.push_str(&line);
+                            data.push('\n');
+                        }
+                        kept.lock()
+                            .unwrap()
+                            .push((std::mem::take(&mut recipients), data));
+                        b"250 queued\r\n"
+                    } else if command.starts_with("QUIT") {
+                        write.write_all(b"221 bye\r\n").await.unwrap();
+                        break;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, mails)
+}
+
+#[tokio::test]
+async fn alerts_are_emailed_to_the_chosen_roles_through_smtp() {
+    for t in test_databases().await {
+        let db = &t.db;
+        let people = people(db).await;
+        let router = crate::helpers::app(db);
+        regression_data(db, &router, &people).await;
+        let owner = sign_in(&router, OWNER, PASSWORD).await;
+        let subject = format!("workflow:{}", people.workflow_a);
+        let form = rule_form(
+            &subject,
+            "cpst_regression",
+            "&email_roles%5B%5D=owner&email_roles%5B%5D=finance",
+        );
+        let saved = rpc(&router, "save_alert_rule", &form, &owner).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        let refused = rpc(
+            &router,
+            "save_alert_rule",
+            &rule_form(&subject, "cpst_regression", "&email_roles%5B%5D=reviewer"),
+            &owner,
+        )
+        .await;
+        assert!(
+            refusal(&refused.body).starts_with("email_roles:"),
+            "{}",
+            refused.body
+        );
+
+        let now = app::db::now_ms();
+        app::service::alerts::evaluate::evaluate_all(db, SITE, now)
+            .await
+            .unwrap();
+        // Without SMTP settings an email is given up with the reason, not retried.
+        let (port, mails) = smtp_sink().await;
+        let smtp = Channels {
+            webhooks: WebhookPolicy::default(),
+            smtp: Some(Smtp {
+                url: format!("smtp://127.0.0.1:{port}"),
+                from: "Finishline <alerts@example.com>".into(),
+            }),
+        };
+        assert_eq!(
+            server::alerts::deliver_due(db, &smtp, now).await.unwrap(),
+            2,
+            "{}",
+            t.backend
+        );
+        let got = mails.lock().unwrap().clone();
+        let mut to: Vec<String> = got.iter().flat_map(|(r, _)| r.clone()).collect();
+        to.sort();
+        // The owner of the workflow's team and finance; not the admin (not chosen), never the
+        // reviewer.
+        assert_eq!(
+            to,
+            ["finance@example.com", "owner@example.com"],
+            "{}",
+            t.backend
+        );
+        let mail = &got[0].1;
+        assert!(
+            mail.contains("Subject: Finishline: CPST regression: Support triage"),
+            "{mail}"
+        );
+        assert!(
+            mail.contains("From: Finishline <alerts@example.com>"),
+            "{mail}"
+        );
+        assert!(mail.contains("multipart/alternative"), "{mail}");
+        assert!(
+            mail.contains("text/plain") && mail.contains("text/html"),
+            "{mail}"
+        );
+        let deliveries = alert::deliveries_since(db, 0).await.unwrap();
+        assert!(
+            deliveries
+                .iter()
+                .all(|d| d.delivered_at.is_some() && d.channel.as_str() == "email")
+        );
+        assert_eq!(
+            server::alerts::deliver_due(db, &smtp, now + 10_000_000)
+                .await
+                .unwrap(),
+            0,
+            "sent once"
+        );
+
+        // A test send without SMTP settings: given up, saying why.
+        let rule_id = alert::list_rules(db).await.unwrap()[0].id;
+        assert_eq!(
+            rpc(&router, "test_alert_rule", &format!("id={rule_id}"), &owner)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            server::alerts::deliver_due(db, &Channels::default(), app::db::now_ms())
+                .await
+                .unwrap(),
+            2
+        );
+        let last = alert::deliveries_since(db, 0).await.unwrap().pop().unwrap();
+        assert!(last.gave_up_at.is_some());
+        assert_eq!(
+            last.last_outcome,
+            "not sent: the server has no SMTP settings (--smtp-url)"
         );
     }
 }

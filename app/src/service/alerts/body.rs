@@ -1,7 +1,7 @@
 //! What a notification says: Finishline's JSON body, or a Slack-compatible message (`text` and
 //! blocks; Slack and Microsoft Teams incoming webhooks accept it).
 
-use crate::domain::status::{DeliveryEvent, WebhookFormat};
+use crate::domain::status::{DeliveryChannel, DeliveryEvent, WebhookFormat};
 use crate::domain::time::format_instant;
 use crate::model::{Alert, AlertRule};
 use serde_json::{Value, json};
@@ -50,6 +50,77 @@ impl Message<'_> {
             DeliveryEvent::Test => format!("Test of the {what} rule for {}", self.subject),
         }
     }
+}
+
+/// Every notification of one message: the rule's webhook, if any, and an email to each of
+/// `emails`; each as (channel, target, body).
+pub fn deliveries(
+    message: &Message<'_>,
+    emails: Vec<String>,
+) -> Vec<(DeliveryChannel, String, String)> {
+    let mut all = Vec::new();
+    if let Some(url) = &message.rule.webhook_url {
+        let body = webhook(message, message.rule.webhook_format);
+        all.push((DeliveryChannel::Webhook, url.clone(), body));
+    }
+    if !emails.is_empty() {
+        let body = email(message);
+        all.extend(
+            emails
+                .into_iter()
+                .map(|to| (DeliveryChannel::Email, to, body.clone())),
+        );
+    }
+    all
+}
+
+/// An email's subject, plain text and HTML, as JSON for the outbox. Every name and figure in
+/// the HTML is escaped.
+pub fn email(m: &Message<'_>) -> String {
+    let mut lines = vec![m.alert.headline.clone()];
+    if !m.alert.cause.is_empty() {
+        lines.push(m.alert.cause.clone());
+    }
+    if m.event == DeliveryEvent::Resolved {
+        lines.push(m.alert.resolution.clone());
+    }
+    let mut links = vec![("Open the alert", m.alert_link())];
+    if let Some(compare) = m.compare_link() {
+        links.push(("Compare the two periods", compare));
+    }
+    let text = format!(
+        "{}\n\n{}\n\n{}\n",
+        m.title(),
+        lines.join("\n\n"),
+        links
+            .iter()
+            .map(|(label, href)| format!("{label}: {href}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let paragraphs: String = lines
+        .iter()
+        .map(|line| format!("<p>{}</p>", html_escape(line)))
+        .collect();
+    let anchors = links
+        .iter()
+        .map(|(label, href)| format!("<a href=\"{}\">{label}</a>", html_escape(href)))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let html = format!(
+        "<!doctype html><html><body><h1 style=\"font-size:18px\">{}</h1>{paragraphs}<p>{anchors}</p></body></html>",
+        html_escape(&m.title()),
+    );
+    json!({ "subject": format!("Finishline: {}", m.title()), "text": text, "html": html })
+        .to_string()
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// The body for `format`.
@@ -200,6 +271,47 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .starts_with("CPST regression: Support")
+        );
+    }
+
+    #[test]
+    fn emails_escape_what_they_quote() {
+        let (rule, alert) = (rule(), alert());
+        let message = Message {
+            event: DeliveryEvent::Fired,
+            rule: &rule,
+            alert: &alert,
+            subject: "Support </title><script>alert(1)</script>",
+            workflow_handle: Some("support-triage"),
+            site: "https://fl.example.com",
+        };
+        let mail: Value = serde_json::from_str(&email(&message)).unwrap();
+        let html = mail["html"].as_str().unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;/title&gt;&lt;script&gt;"), "{html}");
+        assert!(html.contains("CPST $0.88 → $1.04 &lt;b&gt;"), "{html}");
+        let text = mail["text"].as_str().unwrap();
+        assert!(text.contains("Compare the two periods: https://fl.example.com/workflows/support-triage/compare?baseline=v2&candidate=v3"), "{text}");
+        let subject = mail["subject"].as_str().unwrap();
+        assert!(
+            subject.starts_with("Finishline: CPST regression: Support"),
+            "{subject}"
+        );
+        let all = deliveries(
+            &message,
+            vec!["a@example.com".into(), "b@example.com".into()],
+        );
+        let channels: Vec<_> = all
+            .iter()
+            .map(|(c, t, _)| (c.as_str(), t.as_str()))
+            .collect();
+        assert_eq!(
+            channels,
+            [
+                ("webhook", "https://hooks.example.com/x"),
+                ("email", "a@example.com"),
+                ("email", "b@example.com")
+            ]
         );
     }
 

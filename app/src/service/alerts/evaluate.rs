@@ -9,7 +9,7 @@ use crate::domain::Micros;
 use crate::domain::alerting::{self, AlertKind, Finding, WindowEvidence};
 use crate::domain::cpst::{TaskSet, percent};
 use crate::domain::stats::Buckets;
-use crate::domain::status::{DeliveryChannel, DeliveryEvent};
+use crate::domain::status::DeliveryEvent;
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, month_start};
 use crate::model::{Alert, AlertDelivery, AlertRule, TaskRollup, Workflow};
 use crate::report::Window;
@@ -464,6 +464,46 @@ async fn model_mix(
         .collect())
 }
 
+/// Who may be emailed: active accounts and their teams, read once per pass.
+pub(super) struct Recipients {
+    users: Vec<crate::model::User>,
+    memberships: Vec<(i64, i64)>,
+}
+
+impl Recipients {
+    pub(super) async fn load(db: &Db) -> Result<Recipients, DbError> {
+        Ok(Recipients {
+            users: crate::db::identity::list_users(db).await?,
+            memberships: crate::db::identity::memberships(db).await?,
+        })
+    }
+
+    /// The addresses of the rule's email roles: admins and finance people, and owners of the
+    /// subject's team; never disabled accounts, never reviewers.
+    pub(super) fn of(&self, rule: &AlertRule, team_id: i64) -> Vec<String> {
+        use crate::domain::status::Role;
+        let roles: Vec<&str> = rule
+            .email_roles
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .collect();
+        let mut addresses: Vec<String> = self
+            .users
+            .iter()
+            .filter(|u| u.disabled_at.is_none() && roles.contains(&u.role.as_str()))
+            .filter(|u| match u.role {
+                Role::Admin | Role::Finance => true,
+                Role::Owner => self.memberships.contains(&(u.id, team_id)),
+                Role::Reviewer => false,
+            })
+            .map(|u| u.email.clone())
+            .collect();
+        addresses.sort();
+        addresses.dedup();
+        addresses
+    }
+}
+
 /// Evaluates every rule that is not paused, once. `site` is the server's public address, for
 /// the links in notifications.
 pub async fn evaluate_all(db: &Db, site: &str, now: i64) -> Result<Pass, DbError> {
@@ -473,6 +513,7 @@ pub async fn evaluate_all(db: &Db, site: &str, now: i64) -> Result<Pass, DbError
         read: HashMap::new(),
     };
     let mut pass = Pass::default();
+    let recipients = Recipients::load(db).await?;
     for rule in alert::list_rules(db).await? {
         if rule.paused {
             continue;
@@ -482,8 +523,17 @@ pub async fn evaluate_all(db: &Db, site: &str, now: i64) -> Result<Pass, DbError
         };
         pass.rules += 1;
         let evaluation = evaluate_rule(db, &catalog, &mut rows, &rule, &subject, now).await?;
-        let (fired, resolved) =
-            settle(db, &catalog, &rule, &subject, evaluation, site, now).await?;
+        let (fired, resolved) = settle(
+            db,
+            &catalog,
+            &recipients,
+            &rule,
+            &subject,
+            evaluation,
+            site,
+            now,
+        )
+        .await?;
         pass.fired += u64::from(fired);
         pass.resolved += u64::from(resolved);
     }
@@ -492,9 +542,11 @@ pub async fn evaluate_all(db: &Db, site: &str, now: i64) -> Result<Pass, DbError
 
 /// Fires, refreshes or resolves the rule's alert from its evaluation, with the outbox rows, in
 /// one transaction. Returns (fired, resolved).
+#[allow(clippy::too_many_arguments)]
 async fn settle(
     db: &Db,
     catalog: &Catalog,
+    recipients: &Recipients,
     rule: &AlertRule,
     subject: &Subject<'_>,
     evaluation: Evaluation,
@@ -563,7 +615,7 @@ async fn settle(
         }
         (Finding::Quiet(_), None) => None,
     };
-    if let (Some((event, alert_row)), Some(url)) = (event, rule.webhook_url.as_deref()) {
+    if let Some((event, alert_row)) = event {
         let handle = subject.workflow.map(|w| catalog.handle(w));
         let message = body::Message {
             event,
@@ -573,25 +625,25 @@ async fn settle(
             workflow_handle: handle.as_deref(),
             site,
         };
-        alert::insert_delivery(
-            &mut tx,
-            &AlertDelivery {
+        let emails = recipients.of(rule, subject.team_id);
+        for (channel, target, text) in body::deliveries(&message, emails) {
+            let delivery = AlertDelivery {
                 id: 0,
                 rule_id: rule.id,
                 alert_id: Some(alert_row.id),
                 event,
-                channel: DeliveryChannel::Webhook,
-                target: url.to_owned(),
-                body: body::webhook(&message, rule.webhook_format),
+                channel,
+                target,
+                body: text,
                 created_at: now,
                 next_attempt_at: Some(now),
                 attempts: 0,
                 delivered_at: None,
                 gave_up_at: None,
                 last_outcome: String::new(),
-            },
-        )
-        .await?;
+            };
+            alert::insert_delivery(&mut tx, &delivery).await?;
+        }
     }
     alert::record_check(&mut tx, rule.id, now, evaluation.finding.words()).await?;
     tx.commit().await?;
