@@ -49,13 +49,17 @@ pub struct Smtp {
     pub from: String,
 }
 
-/// Every two minutes (and once shortly after start), evaluates every alert rule.
+/// Every two minutes (and once shortly after start), evaluates every alert rule, first bringing
+/// the rollups up to date so that each pass judges every batch acknowledged before it.
 pub fn spawn_evaluation(db: Db, site: String) {
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(5)).await;
         let mut tick = tokio::time::interval(EVALUATE_EVERY);
         loop {
             tick.tick().await;
+            if let Err(err) = app::db::rollup::refresh_all_dirty(&db).await {
+                tracing::warn!(error = ?err, "refreshing rollups before the alert pass failed");
+            }
             match app::service::alerts::evaluate::evaluate_all(&db, &site, now_ms()).await {
                 Ok(pass) if pass.fired + pass.resolved > 0 => tracing::info!(
                     rules = pass.rules,

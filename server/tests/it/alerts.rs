@@ -137,6 +137,37 @@ async fn a_regression_fires_once_names_its_cause_resolves_and_fires_again() {
         regression_data(db, &router, &people).await;
         let owner = sign_in(&router, OWNER, PASSWORD).await;
         let subject = format!("workflow:{}", people.workflow_a);
+        // Two more changes in the week: a new price for the new model, a new rule version.
+        let day = app::domain::time::MS_PER_DAY;
+        let mut tx = db.begin().await.unwrap();
+        let price = app::model::Price {
+            id: 0,
+            provider: "anthropic".into(),
+            model: "claude-sonnet-4-5".into(),
+            input_micros_per_mtok: 3_000_000,
+            output_micros_per_mtok: 15_000_000,
+            cache_read_micros_per_mtok: 300_000,
+            cache_write_micros_per_mtok: 3_750_000,
+            reasoning_micros_per_mtok: 15_000_000,
+            effective_from: app::db::now_ms() - 3 * day,
+            effective_to: None,
+            source: "list price".into(),
+            checked_on: "2026-11-01".into(),
+            created_at: 0,
+        };
+        app::db::price::insert_price(&mut tx, &price).await.unwrap();
+        let ticket = app::db::workflow::list_task_types(db, people.workflow_a)
+            .await
+            .unwrap()[0]
+            .id;
+        let rule = app::domain::rule::Rule::FieldsPresent {
+            fields: vec!["reply".into()],
+        };
+        let from = app::db::now_ms() - 2 * day;
+        app::db::workflow::insert_success_rule(&mut tx, ticket, &rule.to_json(), from, None, 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
         let saved = rpc(
             &router,
             "save_alert_rule",
@@ -181,6 +212,14 @@ async fn a_regression_fires_once_names_its_cause_resolves_and_fires_again() {
             "{cause}"
         );
         assert!(cause.contains("success rate 96.7% → 83.3%"), "{cause}");
+        assert!(
+            cause.contains("a new price for anthropic/claude-sonnet-4-5 from"),
+            "{cause}"
+        );
+        assert!(
+            cause.contains("the success rule of Ticket changed to v2 on"),
+            "{cause}"
+        );
         assert_eq!(fired[0].link, "baseline=v1&candidate=v2");
 
         // Once: a second pass refreshes the open alert, it does not raise another.
@@ -893,5 +932,102 @@ async fn alerts_are_emailed_to_the_chosen_roles_through_smtp() {
             last.last_outcome,
             "not sent: the server has no SMTP settings (--smtp-url)"
         );
+    }
+}
+
+/// Escalated tasks on each of `days_ago`: `per_reason` of each (reason, count) pair a day.
+fn escalations(days_ago: std::ops::RangeInclusive<i64>, reasons: &[(&str, usize)]) -> Vec<Value> {
+    let today = day_of(app::db::now_ms());
+    days_ago
+        .map(|ago| {
+            let day = format_day(today - ago);
+            let tasks: Vec<Value> = reasons
+                .iter()
+                .flat_map(|(reason, n)| (0..*n).map(move |i| (reason, i)))
+                .map(|(reason, i)| {
+                    json!({"id": format!("esc-{ago}-{}-{i}", reason.replace(' ', "-")),
+                        "workflow": "support-triage", "task_type": "ticket",
+                        "started_at": format!("{day}T00:10:00Z"), "finished_at": format!("{day}T00:11:00Z"),
+                        "status": "escalated", "escalation_reason": reason})
+                })
+                .collect();
+            json!({"tasks": tasks})
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn escalation_surges_and_a_turned_gate_fire() {
+    for t in test_databases().await {
+        let db = &t.db;
+        let people = people(db).await;
+        let router = crate::helpers::app(db);
+        success_rule(db, people.workflow_a).await;
+        let key = server::api::create_api_key(db, "gateway", &[], None)
+            .await
+            .unwrap();
+        // "missing data" was a quarter of escalations; this week it is half.
+        ingest(
+            &router,
+            &key,
+            escalations(7..=13, &[("policy", 3), ("missing data", 1)]),
+        )
+        .await;
+        ingest(
+            &router,
+            &key,
+            escalations(0..=6, &[("policy", 3), ("missing data", 3)]),
+        )
+        .await;
+        ingest(
+            &router,
+            &key,
+            tasks(0..=6, 10, 300_000, 0, "v1", "claude-haiku-4-5"),
+        )
+        .await;
+        app::db::rollup::refresh_all_dirty(db).await.unwrap();
+        // The workflow runs at level 2, but its gate (400 tasks at 90%) is not proven.
+        let mut tx = db.begin().await.unwrap();
+        app::db::workflow::set_autonomy_level(&mut tx, people.workflow_a, 2, 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let owner = sign_in(&router, OWNER, PASSWORD).await;
+        let subject = format!("workflow:{}", people.workflow_a);
+        for (kind, min) in [("escalation_surge", 10), ("gate_turned", 50)] {
+            let form = format!(
+                "id=0&subject={}&kind={kind}&window_days=7&min_tasks={min}",
+                enc(&subject)
+            );
+            assert_eq!(
+                rpc(&router, "save_alert_rule", &form, &owner).await.status,
+                StatusCode::OK
+            );
+        }
+        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, app::db::now_ms())
+            .await
+            .unwrap();
+        assert_eq!(pass.fired, 2, "{}", t.backend);
+        let fired = alerts_of(db).await;
+        let headlines: Vec<&str> = fired.iter().map(|a| a.headline.as_str()).collect();
+        assert!(headlines.iter().any(|h| h.starts_with(
+            "escalations for \"missing data\" rose to 50.0% of escalations (21 tasks) from 25.0% (7 tasks)"
+        )), "{headlines:?}");
+        assert!(
+            headlines.iter().any(|h| h.starts_with(
+                "autonomy level 2 is above what the evidence supports: quality not proven"
+            )),
+            "{headlines:?}"
+        );
+        // Back to level 0: nothing to take back, so the gate's alert resolves.
+        let mut tx = db.begin().await.unwrap();
+        app::db::workflow::set_autonomy_level(&mut tx, people.workflow_a, 0, 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let pass = app::service::alerts::evaluate::evaluate_all(db, SITE, app::db::now_ms())
+            .await
+            .unwrap();
+        assert_eq!((pass.fired, pass.resolved), (0, 1), "{}", t.backend);
     }
 }
