@@ -65,18 +65,28 @@ pub async fn settle(db: &Db) -> anyhow::Result<()> {
 
 /// Copies every table of the SQLite database `from` into the freshly migrated PostgreSQL
 /// database `to` (rows the migrations seeded there are replaced), then moves each identity
-/// sequence past the ids it received. Tables go in the order SQLite created them, which is the
-/// order their foreign keys need.
+/// sequence past the ids it received. Tables go in the order their foreign keys need (not the
+/// order SQLite created them: a migration that rebuilds a table moves it to the end).
 pub async fn transfer(from: &Db, to: &Db) -> anyhow::Result<u64> {
     let (Db::Sqlite(source, _), Db::Postgres(target)) = (from, to) else {
         bail!("transfer moves a SQLite database into a PostgreSQL one");
     };
-    let tables: Vec<String> = sqlx::query_scalar(
+    let created: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table'
          AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY rowid",
     )
     .fetch_all(source)
     .await?;
+    let mut references = Vec::new();
+    for table in &created {
+        let parents: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list($1)")
+                .bind(table)
+                .fetch_all(source)
+                .await?;
+        references.push((table.clone(), parents));
+    }
+    let tables = referenced_first(references)?;
     let mut conn = target.acquire().await?;
     sqlx::query(&format!("TRUNCATE {} RESTART IDENTITY", tables.join(", ")))
         .execute(&mut *conn)
@@ -122,6 +132,22 @@ pub async fn transfer(from: &Db, to: &Db) -> anyhow::Result<u64> {
         }
     }
     Ok(moved)
+}
+
+/// Tables ordered so that each comes after every table it references (itself aside), keeping
+/// the given order otherwise.
+fn referenced_first(mut left: Vec<(String, Vec<String>)>) -> anyhow::Result<Vec<String>> {
+    let mut placed: Vec<String> = Vec::new();
+    while !left.is_empty() {
+        let ready = left
+            .iter()
+            .position(|(table, parents)| parents.iter().all(|p| p == table || placed.contains(p)));
+        let Some(ready) = ready else {
+            bail!("the tables' foreign keys form a cycle: {left:?}");
+        };
+        placed.push(left.remove(ready).0);
+    }
+    Ok(placed)
 }
 
 /// One row in `COPY`'s text format: tab-separated, `\N` for NULL, backslash escapes. Column 0
@@ -224,5 +250,29 @@ impl SetAside {
             execute!(&mut *tx, sqlx::query(sql)).with_context(|| format!("running {sql}"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::referenced_first;
+
+    #[test]
+    fn tables_follow_the_tables_they_reference() {
+        let table = |name: &str, parents: &[&str]| {
+            (
+                name.to_owned(),
+                parents.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>(),
+            )
+        };
+        // A rebuilt `attempts` sits after `calls` in SQLite's own order.
+        let order = referenced_first(vec![
+            table("tasks", &["tasks"]),
+            table("calls", &["tasks", "attempts"]),
+            table("attempts", &["tasks"]),
+        ])
+        .unwrap();
+        assert_eq!(order, ["tasks", "attempts", "calls"]);
+        assert!(referenced_first(vec![table("a", &["b"]), table("b", &["a"])]).is_err());
     }
 }
