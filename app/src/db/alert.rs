@@ -171,6 +171,24 @@ pub async fn open_alerts_of(db: &Db, workflow_id: i64, team_id: i64) -> DbResult
     )
 }
 
+/// A workflow's model calls in first attempts started in `[from, to)`, per provider and model:
+/// the mix a change of configuration moves (retries follow from it).
+pub async fn first_attempt_models(
+    db: &Db,
+    workflow_id: i64,
+    from: i64,
+    to: i64,
+) -> DbResult<Vec<(String, String, i64)>> {
+    let sql = "SELECT c.provider, c.model, COUNT(*) FROM calls c
+                   JOIN attempts a ON a.id = c.attempt_id
+               WHERE c.workflow_id = $1 AND c.started_at >= $2 AND c.started_at < $3
+                   AND c.kind = 'model' AND a.number = 1 AND c.model <> ''
+               GROUP BY c.provider, c.model";
+    Ok(
+        on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(from).bind(to).fetch_all(pool).await)?,
+    )
+}
+
 /// Open alerts per team: (team id, workflow id, count), for the navigation's count.
 pub async fn open_counts(db: &Db) -> DbResult<Vec<(i64, Option<i64>, i64)>> {
     let sql = "SELECT team_id, workflow_id, COUNT(*) FROM alerts WHERE resolved_at IS NULL

@@ -208,7 +208,7 @@ async fn a_regression_fires_once_names_its_cause_resolves_and_fires_again() {
         assert!(cause.contains("Since v2 took effect on"), "{cause}");
         assert!(
             cause
-                .contains("anthropic/claude-sonnet-4-5's share of model calls moved 0.0% → 100.0%"),
+                .contains("anthropic/claude-sonnet-4-5's share of first-attempt model calls moved 0.0% → 100.0%"),
             "{cause}"
         );
         assert!(cause.contains("success rate 96.7% → 83.3%"), "{cause}");

@@ -4,7 +4,7 @@
 
 use super::body;
 use crate::db::catalog::{Catalog, window_spreads};
-use crate::db::{Db, DbError, alert, rollup, workflow};
+use crate::db::{Db, DbError, alert, workflow};
 use crate::domain::Micros;
 use crate::domain::alerting::{self, AlertKind, Finding, WindowEvidence};
 use crate::domain::cpst::{TaskSet, percent};
@@ -16,8 +16,8 @@ use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, Usage, figures};
 use std::collections::HashMap;
 
-/// How far (in points) a model's share of a workflow's model calls must move to be named as a
-/// cause.
+/// How far (in points) a model's share of a workflow's first-attempt model calls must move to
+/// be named as a cause.
 pub const MIX_SHIFT_POINTS: f64 = 10.0;
 
 /// What a pass did.
@@ -396,7 +396,7 @@ async fn cause(
             let (then, now) = (share(&mix_then), share(&mix_now));
             if (now - then).abs() * 100.0 > MIX_SHIFT_POINTS {
                 changes.push(format!(
-                    "{model}'s share of model calls moved {} → {}",
+                    "{model}'s share of first-attempt model calls moved {} → {}",
                     percent(then),
                     percent(now)
                 ));
@@ -441,21 +441,20 @@ async fn cause(
     Ok((words, compare))
 }
 
-/// Each model's share of a workflow's model calls over the window ("provider/model" → share).
+/// Each model's share of a workflow's first-attempt model calls over the window
+/// ("provider/model" → share).
 async fn model_mix(
     db: &Db,
     workflow_id: i64,
     window: Window,
 ) -> Result<HashMap<String, f64>, DbError> {
+    let (from, to) = (
+        window.first_day * MS_PER_DAY,
+        (window.last_day + 1) * MS_PER_DAY,
+    );
     let mut calls: HashMap<String, i64> = HashMap::new();
-    for row in
-        rollup::call_rollups(db, window.first_day, window.last_day, Some(workflow_id)).await?
-    {
-        if !row.model.is_empty() {
-            *calls
-                .entry(format!("{}/{}", row.provider, row.model))
-                .or_default() += row.calls;
-        }
+    for (provider, model, n) in alert::first_attempt_models(db, workflow_id, from, to).await? {
+        *calls.entry(format!("{provider}/{model}")).or_default() += n;
     }
     let total: i64 = calls.values().sum();
     Ok(calls
