@@ -57,21 +57,30 @@ pub fn spawn_evaluation(db: Db, site: String) {
         let mut tick = tokio::time::interval(EVALUATE_EVERY);
         loop {
             tick.tick().await;
-            if let Err(err) = app::db::rollup::refresh_all_dirty(&db).await {
-                tracing::warn!(error = ?err, "refreshing rollups before the alert pass failed");
-            }
-            match app::service::alerts::evaluate::evaluate_all(&db, &site, now_ms()).await {
-                Ok(pass) if pass.fired + pass.resolved > 0 => tracing::info!(
+            match crate::jobs::in_turn(&db, "alerts", evaluate(&db, &site)).await {
+                Ok(Some(Ok(pass))) if pass.fired + pass.resolved > 0 => tracing::info!(
                     rules = pass.rules,
                     fired = pass.fired,
                     resolved = pass.resolved,
                     "checked alert rules"
                 ),
+                Ok(Some(Err(err))) | Err(err) => {
+                    tracing::warn!(error = ?err, "checking alert rules failed; will retry")
+                }
                 Ok(_) => {}
-                Err(err) => tracing::warn!(error = ?err, "checking alert rules failed; will retry"),
             }
         }
     });
+}
+
+/// One alert pass: the rollups brought up to date first, so the pass judges every batch
+/// acknowledged before it, then every rule.
+async fn evaluate(
+    db: &Db,
+    site: &str,
+) -> Result<app::service::alerts::evaluate::Pass, app::db::DbError> {
+    app::db::rollup::refresh_all_dirty(db).await?;
+    app::service::alerts::evaluate::evaluate_all(db, site, now_ms()).await
 }
 
 /// Every few seconds, sends the outbox's due notifications.

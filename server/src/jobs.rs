@@ -1,9 +1,28 @@
 //! Background work: deciding pending tasks once their evidence window closes, bringing the
 //! rollups of freshly ingested slices up to date, recording each workflow's autonomy gate once
 //! a day, and forgetting old sign-in records.
+//!
+//! Several servers may share one PostgreSQL database; each pass of a job runs in that job's
+//! turn ([`in_turn`]), so the servers take turns rather than doing the same work twice.
 
-use app::db::{Db, identity, now_ms, rollup, verdict};
+use app::db::{Db, DbError, identity, now_ms, rollup, verdict};
+use std::future::Future;
 use std::time::{Duration, Instant};
+
+/// Runs one pass of `job` if no other server over the same database is running it; `None`
+/// when one is (this server skips the pass, the other does the work).
+pub async fn in_turn<T>(
+    db: &Db,
+    job: &str,
+    pass: impl Future<Output = T>,
+) -> Result<Option<T>, DbError> {
+    let Some(turn) = db.job_turn(job).await? else {
+        return Ok(None);
+    };
+    let done = pass.await;
+    turn.end().await?;
+    Ok(Some(done))
+}
 
 /// How often pending tasks are checked.
 const SETTLE_EVERY: Duration = Duration::from_secs(60);
@@ -18,26 +37,32 @@ pub fn spawn_settling(db: Db) {
         let mut tick = tokio::time::interval(SETTLE_EVERY);
         loop {
             tick.tick().await;
-            match verdict::settle_due_tasks(&db, now_ms(), SETTLE_BATCH).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(tasks = n, "settled pending tasks whose window closed"),
-                Err(err) => {
-                    tracing::warn!(error = ?err, "settling pending tasks failed; will retry")
-                }
-            }
-            // Sign-in attempts count for 15 minutes and sessions end within days: a day's
-            // margin keeps both tables small.
-            if let Err(err) =
-                identity::prune_sign_in_records(&db, now_ms() - KEEP_SIGN_INS_MS).await
-            {
-                tracing::warn!(error = ?err, "pruning sign-in records failed; will retry");
-            }
-            // The gate's history: one evaluation per workflow per day (a no-op once recorded).
-            if let Err(err) = app::service::gate::record_daily(&db, now_ms()).await {
-                tracing::warn!(error = ?err, "recording the autonomy gate failed; will retry");
+            let turn = in_turn(&db, "settling", settle_once(&db)).await;
+            if let Err(err) = turn {
+                tracing::warn!(error = ?err, "taking the settling job's turn failed; will retry");
             }
         }
     });
+}
+
+/// One pass of the minute's housekeeping.
+async fn settle_once(db: &Db) {
+    match verdict::settle_due_tasks(db, now_ms(), SETTLE_BATCH).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(tasks = n, "settled pending tasks whose window closed"),
+        Err(err) => {
+            tracing::warn!(error = ?err, "settling pending tasks failed; will retry")
+        }
+    }
+    // Sign-in attempts count for 15 minutes and sessions end within days: a day's margin
+    // keeps both tables small.
+    if let Err(err) = identity::prune_sign_in_records(db, now_ms() - KEEP_SIGN_INS_MS).await {
+        tracing::warn!(error = ?err, "pruning sign-in records failed; will retry");
+    }
+    // The gate's history: one evaluation per workflow per day (a no-op once recorded).
+    if let Err(err) = app::service::gate::record_daily(db, now_ms()).await {
+        tracing::warn!(error = ?err, "recording the autonomy gate failed; will retry");
+    }
 }
 
 /// The shortest pause between two refreshes of the marked rollup slices.
@@ -55,8 +80,11 @@ pub fn spawn_rollup_refresh(db: Db) {
         loop {
             tokio::time::sleep(pause).await;
             let started = Instant::now();
-            if let Err(err) = rollup::refresh_all_dirty(&db).await {
-                tracing::warn!(error = ?err, "refreshing rollups failed; will retry");
+            match in_turn(&db, "rollups", rollup::refresh_all_dirty(&db)).await {
+                Ok(Some(Err(err))) | Err(err) => {
+                    tracing::warn!(error = ?err, "refreshing rollups failed; will retry")
+                }
+                Ok(_) => {}
             }
             pause = REFRESH_EVERY.max(started.elapsed() * REFRESH_BACKOFF);
         }

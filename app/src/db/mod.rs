@@ -283,6 +283,38 @@ impl Db {
     pub async fn close(&self) {
         on_db!(self, pool => pool.close().await)
     }
+
+    /// This server's turn at the background job `job`, or `None` while another server over the
+    /// same database has it, so that two servers never run one job at once. On PostgreSQL the
+    /// turn is a transaction-scoped advisory lock on a connection of its own, released when
+    /// the turn ends or, if the server dies, when its connection does. SQLite serves one
+    /// process, whose jobs each run on their own schedule: the turn is always given.
+    pub async fn job_turn(&self, job: &str) -> DbResult<Option<JobTurn>> {
+        match self {
+            Db::Sqlite(..) => Ok(Some(JobTurn(None))),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let sql = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))";
+                let got: bool = sqlx::query_scalar(sql)
+                    .bind(format!("finishline.job.{job}"))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                Ok(got.then_some(JobTurn(Some(tx))))
+            }
+        }
+    }
+}
+
+/// A server's turn at a background job (see [`Db::job_turn`]): dropped or ended, it is over.
+pub struct JobTurn(Option<sqlx::Transaction<'static, sqlx::Postgres>>);
+
+impl JobTurn {
+    pub async fn end(self) -> DbResult<()> {
+        if let Some(tx) = self.0 {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
 }
 
 impl Tx {

@@ -13,6 +13,7 @@ mod hardening;
 mod helpers;
 mod import;
 mod ingest;
+mod jobs;
 mod limits;
 mod markup;
 mod openapi;
