@@ -11,7 +11,7 @@ use crate::domain::cpst::{TaskSet, percent};
 use crate::domain::stats::Buckets;
 use crate::domain::status::DeliveryEvent;
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, month_start};
-use crate::model::{Alert, AlertDelivery, AlertRule, TaskRollup, Workflow};
+use crate::model::{Alert, AlertDelivery, AlertRule, Workflow};
 use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, Usage, figures};
 use std::collections::HashMap;
@@ -61,54 +61,93 @@ pub(super) fn subject_of<'a>(catalog: &'a Catalog, rule: &AlertRule) -> Option<S
     })
 }
 
-/// Rollup rows read once per window for the whole pass.
+/// Each workflow's figures per window, worked out once for the whole pass: one walk over a
+/// window's rollup rows serves every rule that reads it, and the rows are let go at once.
 struct Rows<'a> {
     db: &'a Db,
-    read: HashMap<Window, Vec<TaskRollup>>,
+    catalog: &'a Catalog,
+    read: HashMap<Window, HashMap<i64, (TaskSet, Usage)>>,
+    spreads: HashMap<(i64, Window), Spread>,
 }
 
+/// A workflow's task-cost spread and escalations per reason over a window.
+type Spread = (Buckets, Vec<(String, u64)>);
+
 impl Rows<'_> {
-    async fn of(&mut self, window: Window) -> Result<&[TaskRollup], DbError> {
+    async fn of(&mut self, window: Window) -> Result<&HashMap<i64, (TaskSet, Usage)>, DbError> {
         if !self.read.contains_key(&window) {
             let rows = crate::db::catalog::window_rows(self.db, window).await?;
-            self.read.insert(window, rows);
+            let ledger = self.catalog.ledger(window, &rows);
+            let by_workflow = figures(&ledger, &Filter::default(), Grouping::Workflow)?
+                .into_iter()
+                .filter_map(|g| Some((g.key.parse::<i64>().ok()?, (g.set, g.usage))))
+                .collect();
+            self.read.insert(window, by_workflow);
         }
         Ok(&self.read[&window])
     }
+
+    /// The subject's task set and usage over `window`: its workflows' added together.
+    async fn totals(
+        &mut self,
+        window: Window,
+        subject: &Subject<'_>,
+    ) -> Result<(TaskSet, Usage), DbError> {
+        let by_workflow = self.of(window).await?;
+        let mut set = TaskSet::default();
+        let mut usage = Usage::default();
+        for flow in &subject.workflows {
+            if let Some((one, used)) = by_workflow.get(&flow.id) {
+                set.merge(one)?;
+                add_usage(&mut usage, used);
+            }
+        }
+        Ok((set, usage))
+    }
 }
 
-/// The subject's task set and usage over `window`.
-fn totals(
-    catalog: &Catalog,
-    window: Window,
-    rows: &[TaskRollup],
-    subject: &Subject<'_>,
-) -> Result<(TaskSet, Usage), DbError> {
-    let filter = Filter {
-        workflow_ids: Some(subject.workflows.iter().map(|w| w.id).collect()),
-        ..Filter::default()
-    };
-    Ok(
-        figures(&catalog.ledger(window, rows), &filter, Grouping::All)?
-            .pop()
-            .map(|g| (g.set, g.usage))
-            .unwrap_or_default(),
-    )
+fn add_usage(into: &mut Usage, more: &Usage) {
+    for (total, value) in [
+        (&mut into.tasks, more.tasks),
+        (
+            &mut into.succeeded_first_attempt,
+            more.succeeded_first_attempt,
+        ),
+        (
+            &mut into.succeeded_within_three,
+            more.succeeded_within_three,
+        ),
+        (&mut into.retried_tasks, more.retried_tasks),
+        (&mut into.attempts, more.attempts),
+        (&mut into.calls, more.calls),
+        (&mut into.input_tokens, more.input_tokens),
+        (&mut into.output_tokens, more.output_tokens),
+        (&mut into.cache_read_tokens, more.cache_read_tokens),
+        (&mut into.duration_ms, more.duration_ms),
+    ] {
+        *total = total.saturating_add(value);
+    }
 }
 
-/// Cost spreads and escalations of the subject's workflows over `window`, added together.
+/// Cost spreads and escalations of the subject's workflows over `window`, added together (each
+/// workflow's read once per pass).
 async fn spreads(
-    db: &Db,
+    rows: &mut Rows<'_>,
     subject: &Subject<'_>,
     window: Window,
 ) -> Result<(Buckets, Vec<(String, u64)>), DbError> {
     let mut buckets = Vec::new();
     let mut reasons: HashMap<String, u64> = HashMap::new();
     for flow in &subject.workflows {
-        let spread = window_spreads(db, flow.id, window).await?;
-        buckets.extend(spread.cost.buckets().iter().copied());
-        for (reason, n) in spread.escalations {
-            *reasons.entry(reason).or_default() += n;
+        if !rows.spreads.contains_key(&(flow.id, window)) {
+            let spread = window_spreads(rows.db, flow.id, window).await?;
+            rows.spreads
+                .insert((flow.id, window), (spread.cost, spread.escalations));
+        }
+        let (cost, escalations) = &rows.spreads[&(flow.id, window)];
+        buckets.extend(cost.buckets().iter().copied());
+        for (reason, n) in escalations {
+            *reasons.entry(reason.clone()).or_default() += n;
         }
     }
     let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
@@ -164,8 +203,8 @@ async fn evaluate_rule(
     let today = day_of(now);
     let window = Window::ending(today, rule.window_days);
     let before = window.previous();
-    let (now_set, now_usage) = totals(catalog, window, rows.of(window).await?, subject)?;
-    let (then_set, then_usage) = totals(catalog, before, rows.of(before).await?, subject)?;
+    let (now_set, now_usage) = rows.totals(window, subject).await?;
+    let (then_set, then_usage) = rows.totals(before, subject).await?;
     let mut figures = AlertFigures {
         from: format_day(window.first_day),
         to: format_day(window.last_day),
@@ -185,16 +224,15 @@ async fn evaluate_rule(
     let days = rule.window_days;
     // The subject's targets: a team's are its workflows' budgets and targets weighted by
     // their decided tasks; a workflow's are its own.
-    let budget = weighted(subject, catalog, rows, window, |w| w.budget_cpst_micros.0).await?;
+    let budget = weighted(subject, rows, window, |w| w.budget_cpst_micros.0).await?;
     let finding = match rule.kind {
         AlertKind::CpstOverBudget => {
             alerting::over_budget(&now_set, Micros(budget), rule.min_tasks, days)
         }
         AlertKind::CpstRegression => {
-            let (cost_now, _) = spreads(db, subject, window).await?;
-            let (cost_then, _) = spreads(db, subject, before).await?;
-            let tolerance =
-                weighted(subject, catalog, rows, window, |w| w.drift_tolerance_bp).await?;
+            let (cost_now, _) = spreads(rows, subject, window).await?;
+            let (cost_then, _) = spreads(rows, subject, before).await?;
+            let tolerance = weighted(subject, rows, window, |w| w.drift_tolerance_bp).await?;
             alerting::regression(
                 &WindowEvidence {
                     set: then_set,
@@ -212,12 +250,12 @@ async fn evaluate_rule(
             )
         }
         AlertKind::SuccessDrop => {
-            let target = weighted(subject, catalog, rows, window, |w| w.quality_target_bp).await?;
+            let target = weighted(subject, rows, window, |w| w.quality_target_bp).await?;
             alerting::success_drop(&then_set, &now_set, target, rule.min_tasks, days)
         }
         AlertKind::EscalationSurge => {
-            let (_, reasons_now) = spreads(db, subject, window).await?;
-            let (_, reasons_then) = spreads(db, subject, before).await?;
+            let (_, reasons_now) = spreads(rows, subject, window).await?;
+            let (_, reasons_then) = spreads(rows, subject, before).await?;
             alerting::escalation_surge(&reasons_then, &reasons_now, rule.min_tasks, days)
         }
         AlertKind::SpendBudget => {
@@ -226,7 +264,7 @@ async fn evaluate_rule(
                 first_day: first,
                 last_day: today,
             };
-            let (month_set, _) = totals(catalog, month, rows.of(month).await?, subject)?;
+            let (month_set, _) = rows.totals(month, subject).await?;
             let month_ms = crate::domain::time::days_in_month_of(today) * MS_PER_DAY;
             let elapsed = now - first * MS_PER_DAY;
             let budget = Micros(rule.monthly_budget_micros.unwrap_or(1));
@@ -279,7 +317,6 @@ fn ratio(part: u64, whole: u64) -> Option<f64> {
 /// their decided tasks in the window (their mean when none has any).
 async fn weighted(
     subject: &Subject<'_>,
-    catalog: &Catalog,
     rows: &mut Rows<'_>,
     window: Window,
     setting: impl Fn(&Workflow) -> i64,
@@ -290,18 +327,13 @@ async fn weighted(
     if subject.workflows.is_empty() {
         return Ok(0);
     }
-    let rows = rows.of(window).await?;
+    let by_workflow = rows.of(window).await?;
     let mut sum = 0i128;
     let mut weight = 0i128;
     for flow in &subject.workflows {
-        let one = Subject {
-            team_id: subject.team_id,
-            name: String::new(),
-            workflows: vec![flow],
-            workflow: Some(flow),
-        };
-        let (set, _) = totals(catalog, window, rows, &one)?;
-        let n = i128::from(set.counts.decided());
+        let n = by_workflow
+            .get(&flow.id)
+            .map_or(0, |(set, _)| i128::from(set.counts.decided()));
         sum += n * i128::from(setting(flow));
         weight += n;
     }
@@ -509,7 +541,9 @@ pub async fn evaluate_all(db: &Db, site: &str, now: i64) -> Result<Pass, DbError
     let catalog = Catalog::load(db).await?;
     let mut rows = Rows {
         db,
+        catalog: &catalog,
         read: HashMap::new(),
+        spreads: HashMap::new(),
     };
     let mut pass = Pass::default();
     let recipients = Recipients::load(db).await?;
