@@ -152,13 +152,24 @@ pub async fn get_alert(db: &Db, id: i64) -> DbResult<Option<Alert>> {
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?)
 }
 
-/// Open alerts, and alerts resolved since `resolved_since`, newest first, at most `limit`.
-pub async fn recent_alerts(db: &Db, resolved_since: i64, limit: i64) -> DbResult<Vec<Alert>> {
-    let sql = "SELECT * FROM alerts WHERE resolved_at IS NULL OR resolved_at >= $1
-               ORDER BY fired_at DESC, id DESC LIMIT $2";
-    Ok(
-        on_db!(db, pool => sqlx::query_as(sql).bind(resolved_since).bind(limit).fetch_all(pool).await)?,
-    )
+/// Open alerts, and alerts resolved since `resolved_since`, of one workflow or of all, newest
+/// first, at most `limit`.
+pub async fn recent_alerts(
+    db: &Db,
+    resolved_since: i64,
+    workflow_id: Option<i64>,
+    limit: i64,
+) -> DbResult<Vec<Alert>> {
+    let sql = "SELECT * FROM alerts
+               WHERE (resolved_at IS NULL OR resolved_at >= $1)
+                   AND ($2 IS NULL OR workflow_id = $2)
+               ORDER BY fired_at DESC, id DESC LIMIT $3";
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(resolved_since)
+        .bind(workflow_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?)
 }
 
 /// The open alerts of one workflow and of its team's team-wide rules, newest first.

@@ -601,7 +601,7 @@ pub async fn page(
         ),
     };
     let since = now - days * MS_PER_DAY;
-    let alerts = alert::recent_alerts(db, since, PAGE_ALERTS).await?;
+    let alerts = alert::recent_alerts(db, since, workflow, PAGE_ALERTS).await?;
     let names = Names::of(db, &catalog).await?;
     let deliveries = alert::deliveries_since(
         db,

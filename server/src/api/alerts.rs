@@ -92,7 +92,7 @@ pub async fn get_alerts(
     let only = asked.workflow(&catalog, &caller)?.map(|w| w.id);
     let now = app::db::now_ms();
     let mut alerts = Vec::new();
-    for found in alert::recent_alerts(&db, now - days * MS_PER_DAY, 1_000).await? {
+    for found in alert::recent_alerts(&db, now - days * MS_PER_DAY, only, 1_000).await? {
         let visible = match found.workflow_id {
             Some(id) => caller.may_see(id),
             None => caller

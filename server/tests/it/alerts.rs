@@ -125,7 +125,7 @@ fn rule_form(subject: &str, kind: &str, extra: &str) -> String {
 }
 
 async fn alerts_of(db: &Db) -> Vec<app::model::Alert> {
-    alert::recent_alerts(db, 0, 100).await.unwrap()
+    alert::recent_alerts(db, 0, None, 100).await.unwrap()
 }
 
 #[tokio::test]

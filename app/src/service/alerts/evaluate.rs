@@ -26,6 +26,8 @@ pub struct Pass {
     pub rules: u64,
     pub fired: u64,
     pub resolved: u64,
+    /// Rules whose figures could not be worked out this time.
+    pub skipped: u64,
 }
 
 /// What a rule watches, found in the catalogue.
@@ -555,7 +557,20 @@ pub async fn evaluate_all(db: &Db, site: &str, now: i64) -> Result<Pass, DbError
             continue;
         };
         pass.rules += 1;
-        let evaluation = evaluate_rule(db, &catalog, &mut rows, &rule, &subject, now).await?;
+        // A subject whose figures cannot be worked out (a total beyond what money can count)
+        // leaves its rule's state as it was; the other rules are still checked.
+        let evaluation = match evaluate_rule(db, &catalog, &mut rows, &rule, &subject, now).await {
+            Ok(evaluation) => evaluation,
+            Err(DbError::Overflow) => {
+                tracing::warn!(
+                    rule = rule.id,
+                    "an alert rule's figures overflowed; skipped"
+                );
+                pass.skipped += 1;
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
         let (fired, resolved) = settle(
             db,
             &catalog,
