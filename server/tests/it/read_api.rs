@@ -298,6 +298,7 @@ async fn the_openapi_document_describes_every_route_the_api_serves() {
     assert_eq!(
         listed,
         [
+            "/api/v1/alerts",
             "/api/v1/calls",
             "/api/v1/compare",
             "/api/v1/figures",
