@@ -49,17 +49,21 @@ pub async fn judge(
             .unwrap_or_default();
         sets.push(set);
     }
-    let settings = GateSettings {
+    Ok((
+        window,
+        evaluate_autonomy_gate(&sets[0], &sets[1], &settings(flow)),
+    ))
+}
+
+/// What a workflow's gate is judged against: its own settings.
+pub fn settings(flow: &Workflow) -> GateSettings {
+    GateSettings {
         quality_target_bp: flow.quality_target_bp,
         min_sample: flow.gate_min_sample,
         window_days: flow.gate_window_days,
         budget: flow.budget_cpst_micros,
         drift_tolerance_bp: flow.drift_tolerance_bp,
-    };
-    Ok((
-        window,
-        evaluate_autonomy_gate(&sets[0], &sets[1], &settings),
-    ))
+    }
 }
 
 fn evaluation(flow: &Workflow, window: Window, result: &GateResult, now: i64) -> GateEvaluation {

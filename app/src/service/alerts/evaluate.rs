@@ -285,7 +285,15 @@ async fn evaluate_rule(
         }
         AlertKind::GateTurned => match subject.workflow {
             Some(flow) => {
-                let (_, result) = crate::service::gate::judge(db, catalog, flow, today).await?;
+                // As the gate page judges it, from the pass's figures of the gate's windows.
+                let gate_window = Window::ending(today, flow.gate_window_days);
+                let (current, _) = rows.totals(gate_window, subject).await?;
+                let (previous, _) = rows.totals(gate_window.previous(), subject).await?;
+                let result = crate::domain::gate::evaluate_autonomy_gate(
+                    &current,
+                    &previous,
+                    &crate::service::gate::settings(flow),
+                );
                 let failed = [
                     (!result.quality_proven).then_some(result.quality_evidence.as_str()),
                     (!result.cost_proven).then_some(result.cost_evidence.as_str()),
