@@ -200,6 +200,13 @@ pub async fn first_attempt_models(
     )
 }
 
+/// The rules that have an open alert.
+pub async fn rules_with_open_alerts(db: &Db) -> DbResult<std::collections::HashSet<i64>> {
+    let sql = "SELECT rule_id FROM alerts WHERE resolved_at IS NULL";
+    let ids: Vec<i64> = on_db!(db, pool => sqlx::query_scalar(sql).fetch_all(pool).await)?;
+    Ok(ids.into_iter().collect())
+}
+
 /// Open alerts per team: (team id, workflow id, count), for the navigation's count.
 pub async fn open_counts(db: &Db) -> DbResult<Vec<(i64, Option<i64>, i64)>> {
     let sql = "SELECT team_id, workflow_id, COUNT(*) FROM alerts WHERE resolved_at IS NULL

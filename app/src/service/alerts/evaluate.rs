@@ -200,6 +200,7 @@ async fn evaluate_rule(
     rows: &mut Rows<'_>,
     rule: &AlertRule,
     subject: &Subject<'_>,
+    open: bool,
     now: i64,
 ) -> Result<Evaluation, DbError> {
     let today = day_of(now);
@@ -307,8 +308,10 @@ async fn evaluate_rule(
             None => Finding::Quiet("the autonomy gate is a workflow's, not a team's".into()),
         },
     };
-    let (cause, compare_query) = match (rule.kind.has_cause(), finding.is_firing()) {
-        (true, true) => cause(db, catalog, subject, window, before, &figures).await?,
+    // The cause is worked out when the alert fires (it reads raw calls) and kept while it is
+    // open: what took effect in the window does not change while the condition holds.
+    let (cause, compare_query) = match (rule.kind.has_cause(), finding.is_firing(), open) {
+        (true, true, false) => cause(db, catalog, subject, window, before, &figures).await?,
         _ => (String::new(), String::new()),
     };
     Ok(Evaluation {
@@ -557,6 +560,7 @@ pub async fn evaluate_all(db: &Db, site: &str, now: i64) -> Result<Pass, DbError
     };
     let mut pass = Pass::default();
     let recipients = Recipients::load(db).await?;
+    let open_rules: std::collections::HashSet<i64> = alert::rules_with_open_alerts(db).await?;
     for rule in alert::list_rules(db).await? {
         if rule.paused {
             continue;
@@ -567,18 +571,20 @@ pub async fn evaluate_all(db: &Db, site: &str, now: i64) -> Result<Pass, DbError
         pass.rules += 1;
         // A subject whose figures cannot be worked out (a total beyond what money can count)
         // leaves its rule's state as it was; the other rules are still checked.
-        let evaluation = match evaluate_rule(db, &catalog, &mut rows, &rule, &subject, now).await {
-            Ok(evaluation) => evaluation,
-            Err(DbError::Overflow) => {
-                tracing::warn!(
-                    rule = rule.id,
-                    "an alert rule's figures overflowed; skipped"
-                );
-                pass.skipped += 1;
-                continue;
-            }
-            Err(other) => return Err(other),
-        };
+        let open = open_rules.contains(&rule.id);
+        let evaluation =
+            match evaluate_rule(db, &catalog, &mut rows, &rule, &subject, open, now).await {
+                Ok(evaluation) => evaluation,
+                Err(DbError::Overflow) => {
+                    tracing::warn!(
+                        rule = rule.id,
+                        "an alert rule's figures overflowed; skipped"
+                    );
+                    pass.skipped += 1;
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
         let (fired, resolved) = settle(
             db,
             &catalog,
@@ -648,8 +654,16 @@ async fn settle(
                 checked_at: now,
                 level_bp: open.level_bp.max(*level_bp),
                 headline: headline.clone(),
-                cause: evaluation.cause.clone(),
-                link: evaluation.compare_query.clone(),
+                // Kept from when it fired, unless this pass worked it out (it fired meanwhile
+                // on another server and this pass did not know).
+                cause: match evaluation.cause.is_empty() {
+                    true => open.cause.clone(),
+                    false => evaluation.cause.clone(),
+                },
+                link: match evaluation.compare_query.is_empty() {
+                    true => open.link.clone(),
+                    false => evaluation.compare_query.clone(),
+                },
                 figures,
                 ..open
             };
