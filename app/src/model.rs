@@ -115,6 +115,19 @@ pub struct Workflow {
     pub updated_at: i64,
 }
 
+impl Workflow {
+    /// What the workflow's autonomy gate is judged against: its own settings.
+    pub fn gate_settings(&self) -> crate::domain::gate::GateSettings {
+        crate::domain::gate::GateSettings {
+            quality_target_bp: self.quality_target_bp,
+            min_sample: self.gate_min_sample,
+            window_days: self.gate_window_days,
+            budget: self.budget_cpst_micros,
+            drift_tolerance_bp: self.drift_tolerance_bp,
+        }
+    }
+}
+
 /// Why a workflow's name found no single workflow among those a caller sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameLookup {

@@ -4,7 +4,7 @@
 
 use crate::db::catalog::{Catalog, window_rows};
 use crate::db::{Db, DbError, gate, identity, workflow};
-use crate::domain::gate::{GateResult, GateSettings, evaluate_autonomy_gate};
+use crate::domain::gate::{GateResult, evaluate_autonomy_gate};
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
 use crate::error::AppError;
 use crate::model::{AutonomyChange, GateEvaluation, Workflow};
@@ -51,19 +51,8 @@ pub async fn judge(
     }
     Ok((
         window,
-        evaluate_autonomy_gate(&sets[0], &sets[1], &settings(flow)),
+        evaluate_autonomy_gate(&sets[0], &sets[1], &flow.gate_settings()),
     ))
-}
-
-/// What a workflow's gate is judged against: its own settings.
-pub fn settings(flow: &Workflow) -> GateSettings {
-    GateSettings {
-        quality_target_bp: flow.quality_target_bp,
-        min_sample: flow.gate_min_sample,
-        window_days: flow.gate_window_days,
-        budget: flow.budget_cpst_micros,
-        drift_tolerance_bp: flow.drift_tolerance_bp,
-    }
 }
 
 fn evaluation(flow: &Workflow, window: Window, result: &GateResult, now: i64) -> GateEvaluation {

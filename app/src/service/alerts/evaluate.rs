@@ -293,7 +293,7 @@ async fn evaluate_rule(
                 let result = crate::domain::gate::evaluate_autonomy_gate(
                     &current,
                     &previous,
-                    &crate::service::gate::settings(flow),
+                    &flow.gate_settings(),
                 );
                 let failed = [
                     (!result.quality_proven).then_some(result.quality_evidence.as_str()),
