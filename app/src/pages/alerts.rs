@@ -108,10 +108,13 @@ fn Alerts(view_: AlertsView, acknowledge: ServerAction<AcknowledgeAlert>) -> imp
         view_.query.days
     );
     let body = if view_.alerts.is_empty() {
-        let empty = match (filtered, view_.rules.is_empty()) {
-            (true, _) => "No alerts match these filters.",
-            (false, true) => "No alerts: no rule watches anything yet. Add one below.",
-            (false, false) => "No alerts: every rule's condition is clear.",
+        let empty = match (filtered, view_.rules.is_empty(), view_.can_define) {
+            (true, _, _) => "No alerts match these filters.",
+            (false, true, true) => "No alerts: no rule watches anything yet. Add one below.",
+            (false, true, false) => {
+                "No alerts: no rule watches anything yet. Rules watch a workflow or a team: once there is one, its owners and admins add them here."
+            }
+            (false, false, _) => "No alerts: every rule's condition is clear.",
         };
         view! { <p class="empty">{empty}</p> }.into_any()
     } else {
