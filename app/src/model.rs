@@ -618,6 +618,44 @@ pub struct AlertRule {
     pub updated_at: i64,
 }
 
+impl AlertRule {
+    /// The window a rule reads unless it says otherwise.
+    pub const DEFAULT_WINDOW_DAYS: i64 = 7;
+    /// The decided tasks a rule needs before it may fire, unless it says otherwise.
+    pub const DEFAULT_MIN_TASKS: i64 = 50;
+
+    /// A new rule on a workflow or a team with the default window and minimum, no budget, and
+    /// no delivery beyond the pages.
+    pub fn new(
+        workflow_id: Option<i64>,
+        team_id: Option<i64>,
+        kind: AlertKind,
+        now: i64,
+    ) -> AlertRule {
+        AlertRule {
+            id: 0,
+            workflow_id,
+            team_id,
+            kind,
+            window_days: Self::DEFAULT_WINDOW_DAYS,
+            min_tasks: Self::DEFAULT_MIN_TASKS,
+            monthly_budget_micros: None,
+            thresholds: String::new(),
+            webhook_url: None,
+            webhook_format: WebhookFormat::Json,
+            webhook_secret: None,
+            email_roles: String::new(),
+            version: 1,
+            paused: false,
+            checked_at: None,
+            last_finding: String::new(),
+            created_by: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// An alert a rule raised: open until its condition clears.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(FromRow))]
@@ -639,6 +677,30 @@ pub struct Alert {
     pub acknowledged_note: String,
     pub resolved_at: Option<i64>,
     pub resolution: String,
+}
+
+/// The state filters the alerts page and API take: a state, `open` (firing or acknowledged),
+/// or empty for any.
+pub const ALERT_STATE_FILTERS: [&str; 5] = ["", "open", "firing", "acknowledged", "resolved"];
+
+impl Alert {
+    /// `firing`, `acknowledged` or `resolved`.
+    pub fn state(&self) -> &'static str {
+        match (self.resolved_at, self.acknowledged_at) {
+            (Some(_), _) => "resolved",
+            (None, Some(_)) => "acknowledged",
+            (None, None) => "firing",
+        }
+    }
+
+    /// Whether the alert passes a state filter (one of [`ALERT_STATE_FILTERS`]).
+    pub fn in_state(&self, filter: &str) -> bool {
+        match filter {
+            "" => true,
+            "open" => self.resolved_at.is_none(),
+            state => state == self.state(),
+        }
+    }
 }
 
 /// A notification waiting in (or gone from) the outbox.

@@ -207,10 +207,9 @@ pub async fn rules_with_open_alerts(db: &Db) -> DbResult<std::collections::HashS
     Ok(ids.into_iter().collect())
 }
 
-/// Open alerts per team: (team id, workflow id, count), for the navigation's count.
-pub async fn open_counts(db: &Db) -> DbResult<Vec<(i64, Option<i64>, i64)>> {
-    let sql = "SELECT team_id, workflow_id, COUNT(*) FROM alerts WHERE resolved_at IS NULL
-               GROUP BY team_id, workflow_id";
+/// Open alerts per team: (team id, count), for the navigation's count.
+pub async fn open_counts(db: &Db) -> DbResult<Vec<(i64, i64)>> {
+    let sql = "SELECT team_id, COUNT(*) FROM alerts WHERE resolved_at IS NULL GROUP BY team_id";
     Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
 }
 

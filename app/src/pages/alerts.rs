@@ -258,7 +258,7 @@ fn RuleCard(
     let id = rule.id.to_string();
     let (test_id, delete_id) = (id.clone(), id.clone());
     // Only a rule that sends somewhere has something to test.
-    let has_webhook = !rule.delivery.starts_with("Shown here");
+    let sends = rule.sends;
     let prefix = format!("rule-{}", rule.id);
     view! {
         <article class="card rule-card" id=format!("rule-{}", rule.id)>
@@ -271,7 +271,7 @@ fn RuleCard(
             })}
             {rule.editable.then(move || view! {
                 <div class="rule-actions">
-                    {has_webhook.then(move || view! {
+                    {sends.then(move || view! {
                         <ActionForm action=test attr:class="inline-form">
                             <input type="hidden" name="id" value=test_id />
                             <button type="submit" class="secondary">"Send a test"</button>

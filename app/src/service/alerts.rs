@@ -150,7 +150,7 @@ fn check_form(
         ));
     }
     let window_days = match form.window_days.trim() {
-        "" => 7,
+        "" => AlertRule::DEFAULT_WINDOW_DAYS,
         text => text
             .parse::<i64>()
             .ok()
@@ -158,7 +158,7 @@ fn check_form(
             .ok_or_else(|| invalid("window_days", "must be 1, 7 or 30"))?,
     };
     let min_tasks = match form.min_tasks.trim() {
-        "" => 50,
+        "" => AlertRule::DEFAULT_MIN_TASKS,
         text => text
             .parse::<i64>()
             .ok()
@@ -483,24 +483,7 @@ pub async fn test_rule(
         .await?
         .of(&rule, subject.team_id);
     let mut tx = db.begin().await?;
-    for (channel, target, text) in body::deliveries(&message, emails) {
-        let delivery = AlertDelivery {
-            id: 0,
-            rule_id: rule.id,
-            alert_id: None,
-            event: DeliveryEvent::Test,
-            channel,
-            target,
-            body: text,
-            created_at: now,
-            next_attempt_at: Some(now),
-            attempts: 0,
-            delivered_at: None,
-            gave_up_at: None,
-            last_outcome: String::new(),
-        };
-        alert::insert_delivery(&mut tx, &delivery).await?;
-    }
+    evaluate::queue(&mut tx, &message, emails, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -554,17 +537,9 @@ pub async fn open_count(db: &Db, viewer: &Viewer) -> Result<i64, AppError> {
     Ok(alert::open_counts(db)
         .await?
         .into_iter()
-        .filter(|(team, _, _)| viewer.sees_team(*team))
-        .map(|(_, _, n)| n)
+        .filter(|(team, _)| viewer.sees_team(*team))
+        .map(|(_, n)| n)
         .sum())
-}
-
-fn state_of(alert: &Alert) -> &'static str {
-    match (alert.resolved_at, alert.acknowledged_at) {
-        (Some(_), _) => "resolved",
-        (None, Some(_)) => "acknowledged",
-        (None, None) => "firing",
-    }
 }
 
 /// The alerts page: alerts matching `query` that `viewer` sees, and the rules.
@@ -580,10 +555,7 @@ pub async fn page(
         d if (1..=366).contains(&d) => d,
         _ => return Err(invalid("days", "must be from 1 to 366")),
     };
-    if !matches!(
-        query.state.as_str(),
-        "" | "open" | "firing" | "acknowledged" | "resolved"
-    ) {
+    if !crate::model::ALERT_STATE_FILTERS.contains(&query.state.as_str()) {
         return Err(invalid(
             "state",
             "must be open, firing, acknowledged or resolved",
@@ -602,7 +574,7 @@ pub async fn page(
     };
     let since = now - days * MS_PER_DAY;
     let alerts = alert::recent_alerts(db, since, workflow, PAGE_ALERTS).await?;
-    let names = Names::of(db, &catalog).await?;
+    let names = Names::of(db).await?;
     let deliveries = alert::deliveries_since(
         db,
         since.min(alerts.iter().map(|a| a.fired_at).min().unwrap_or(since)),
@@ -610,13 +582,7 @@ pub async fn page(
     .await?;
     let mut lines = Vec::new();
     for found in alerts.iter().filter(|a| sees(viewer, a.team_id)) {
-        let state = state_of(found);
-        let wanted = match query.state.as_str() {
-            "open" => state != "resolved",
-            "" => true,
-            other => other == state,
-        };
-        if !wanted || workflow.is_some_and(|id| found.workflow_id != Some(id)) {
+        if !found.in_state(&query.state) {
             continue;
         }
         lines.push(line(db, viewer, &catalog, &names, found, &deliveries).await?);
@@ -646,6 +612,7 @@ pub async fn page(
             subject: subject.name.clone(),
             condition: condition_words(rule),
             delivery: delivery_words(rule),
+            sends: rule.webhook_url.is_some() || !rule.email_roles.is_empty(),
             paused: rule.paused,
             last_check: match rule.checked_at {
                 Some(at) => format!("{}: {}", format_instant(at), rule.last_finding),
@@ -711,7 +678,7 @@ pub async fn open_for_workflow(
         return Ok(OpenAlerts { alerts: vec![] });
     }
     let catalog = Catalog::load_for(db, viewer).await?;
-    let names = Names::of(db, &catalog).await?;
+    let names = Names::of(db).await?;
     let mut alerts = Vec::new();
     for found in &open {
         alerts.push(line(db, viewer, &catalog, &names, found, &[]).await?);
@@ -719,18 +686,24 @@ pub async fn open_for_workflow(
     Ok(OpenAlerts { alerts })
 }
 
-/// People's names, for "acknowledged by".
-struct Names(std::collections::HashMap<i64, String>);
+/// What alert lines are labelled with, read once per page: people's names (for
+/// "acknowledged by") and each rule's condition.
+struct Names {
+    people: std::collections::HashMap<i64, String>,
+    conditions: std::collections::HashMap<i64, AlertKind>,
+}
 
 impl Names {
-    async fn of(db: &Db, _catalog: &Catalog) -> Result<Names, AppError> {
-        Ok(Names(
-            crate::db::identity::list_users(db)
+    async fn of(db: &Db) -> Result<Names, AppError> {
+        let people = crate::db::identity::list_users(db).await?;
+        Ok(Names {
+            people: people.into_iter().map(|u| (u.id, u.name)).collect(),
+            conditions: alert::list_rules(db)
                 .await?
                 .into_iter()
-                .map(|u| (u.id, u.name))
+                .map(|r| (r.id, r.kind))
                 .collect(),
-        ))
+        })
     }
 }
 
@@ -742,7 +715,6 @@ async fn line(
     found: &Alert,
     deliveries: &[AlertDelivery],
 ) -> Result<AlertLine, AppError> {
-    let rule = alert::get_rule(db, found.rule_id).await?;
     let flow = found
         .workflow_id
         .and_then(|id| catalog.workflows.iter().find(|w| w.id == id));
@@ -762,11 +734,11 @@ async fn line(
     }
     Ok(AlertLine {
         id: found.id,
-        state: state_of(found).to_owned(),
-        kind: rule
-            .as_ref()
-            .map(|r| r.kind.label())
-            .unwrap_or("Alert")
+        state: found.state().to_owned(),
+        kind: names
+            .conditions
+            .get(&found.rule_id)
+            .map_or("Alert", |kind| kind.label())
             .to_owned(),
         subject,
         subject_href: handle.as_ref().map(|h| format!("/workflows/{h}")),
@@ -780,7 +752,7 @@ async fn line(
         acknowledged: found.acknowledged_at.map(|at| {
             let who = found
                 .acknowledged_by
-                .and_then(|id| names.0.get(&id).cloned())
+                .and_then(|id| names.people.get(&id).cloned())
                 .unwrap_or_else(|| "someone".into());
             match found.acknowledged_note.as_str() {
                 "" => format!("by {who} at {}", format_instant(at)),

@@ -61,6 +61,8 @@ pub struct RuleLine {
     pub condition: String,
     /// Where it sends alerts, in words.
     pub delivery: String,
+    /// Whether it sends anywhere beyond the pages (a webhook or emails): what a test tries.
+    pub sends: bool,
     pub paused: bool,
     pub last_check: String,
     pub editable: bool,

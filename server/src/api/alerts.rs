@@ -74,7 +74,7 @@ pub async fn get_alerts(
         return Err(ApiError::invalid("days", "must be from 1 to 366"));
     }
     let state = query.state.as_deref().unwrap_or_default();
-    if !matches!(state, "" | "open" | "firing" | "acknowledged" | "resolved") {
+    if !app::model::ALERT_STATE_FILTERS.contains(&state) {
         return Err(ApiError::invalid(
             "state",
             "must be open, firing, acknowledged or resolved",
@@ -91,6 +91,12 @@ pub async fn get_alerts(
     };
     let only = asked.workflow(&catalog, &caller)?.map(|w| w.id);
     let now = app::db::now_ms();
+    let kinds: std::collections::HashMap<i64, app::domain::status::AlertKind> =
+        alert::list_rules(&db)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.kind))
+            .collect();
     let mut alerts = Vec::new();
     for found in alert::recent_alerts(&db, now - days * MS_PER_DAY, only, 1_000).await? {
         let visible = match found.workflow_id {
@@ -100,26 +106,16 @@ pub async fn get_alerts(
                 .as_ref()
                 .is_none_or(|teams| teams.contains(&found.team_id)),
         };
-        let shown = match (found.resolved_at, found.acknowledged_at) {
-            (Some(_), _) => "resolved",
-            (None, Some(_)) => "acknowledged",
-            (None, None) => "firing",
-        };
-        let wanted = match state {
-            "" => true,
-            "open" => shown != "resolved",
-            other => other == shown,
-        };
-        if !visible || !wanted || only.is_some_and(|id| found.workflow_id != Some(id)) {
+        if !visible || !found.in_state(state) {
             continue;
         }
-        let condition = alert::get_rule(&db, found.rule_id)
-            .await?
-            .map(|r| r.kind.as_str().to_owned())
+        let condition = kinds
+            .get(&found.rule_id)
+            .map(|kind| kind.as_str().to_owned())
             .unwrap_or_default();
         alerts.push(AlertOut {
             id: found.id,
-            state: shown.to_owned(),
+            state: found.state().to_owned(),
             condition,
             workflow: found
                 .workflow_id

@@ -226,7 +226,7 @@ async fn grow_and_time(spec: &ScaleSpec, db: &Db, url: &str, end_day: i64) -> an
 /// Times the alert pass (every rule evaluated once) with every condition on every workflow
 /// and a spend budget per team: median and slowest of five passes, against the one-second goal.
 async fn time_alert_pass(db: &Db) -> anyhow::Result<()> {
-    use app::domain::status::{AlertKind, WebhookFormat};
+    use app::domain::status::AlertKind;
     let now = app::db::now_ms();
     let rules = app::db::alert::list_rules(db).await?;
     if rules.len() < 10 {
@@ -244,25 +244,9 @@ async fn time_alert_pass(db: &Db) -> anyhow::Result<()> {
             );
         for (workflow_id, team_id, kind) in subjects {
             let rule = app::model::AlertRule {
-                id: 0,
-                workflow_id,
-                team_id,
-                kind,
-                window_days: 7,
-                min_tasks: 50,
                 monthly_budget_micros: (kind == AlertKind::SpendBudget).then_some(1_000_000_000),
                 thresholds: "8000,9000,10000".into(),
-                webhook_url: None,
-                webhook_format: WebhookFormat::Json,
-                webhook_secret: None,
-                email_roles: String::new(),
-                version: 1,
-                paused: false,
-                checked_at: None,
-                last_finding: String::new(),
-                created_by: None,
-                created_at: now,
-                updated_at: now,
+                ..app::model::AlertRule::new(workflow_id, team_id, kind, now)
             };
             app::db::alert::insert_rule(&mut tx, &rule).await?;
         }

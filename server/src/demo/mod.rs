@@ -182,7 +182,7 @@ pub async fn load(db: &Db, spec: &DemoSpec) -> anyhow::Result<DemoSummary> {
 /// budget for customer operations that this month's spend has passed 80% of. Returns the
 /// alerts that fired.
 async fn alert_rules(db: &Db, catalog: &Catalog, now: i64) -> anyhow::Result<u64> {
-    use app::domain::status::{AlertKind, WebhookFormat};
+    use app::domain::status::AlertKind;
     use app::report::figures::{Filter, Grouping, figures};
     let team = catalog.teams[0].0;
     let today = app::domain::time::day_of(now);
@@ -208,47 +208,18 @@ async fn alert_rules(db: &Db, catalog: &Catalog, now: i64) -> anyhow::Result<u64
         .zip(WORKFLOWS.iter())
         .find(|(_, spec)| spec.slug == "refund-replies")
         .map(|(ids, _)| ids.id);
-    let rule =
-        |workflow_id, team_id, kind, budget: Option<i64>, thresholds: &str| app::model::AlertRule {
-            id: 0,
-            workflow_id,
-            team_id,
-            kind,
-            window_days: 7,
-            min_tasks: 50,
-            monthly_budget_micros: budget,
-            thresholds: thresholds.to_owned(),
-            webhook_url: None,
-            webhook_format: WebhookFormat::Json,
-            webhook_secret: None,
-            email_roles: String::new(),
-            version: 1,
-            paused: false,
-            checked_at: None,
-            last_finding: String::new(),
-            created_by: None,
-            created_at: now,
-            updated_at: now,
-        };
+    use app::model::AlertRule;
     let mut tx = db.begin().await?;
     if let Some(refunds) = refunds {
-        db::alert::insert_rule(
-            &mut tx,
-            &rule(Some(refunds), None, AlertKind::CpstRegression, None, ""),
-        )
-        .await?;
+        let regression = AlertRule::new(Some(refunds), None, AlertKind::CpstRegression, now);
+        db::alert::insert_rule(&mut tx, &regression).await?;
     }
-    db::alert::insert_rule(
-        &mut tx,
-        &rule(
-            None,
-            Some(team),
-            AlertKind::SpendBudget,
-            Some(budget),
-            "8000,9000,10000",
-        ),
-    )
-    .await?;
+    let spend = AlertRule {
+        monthly_budget_micros: Some(budget),
+        thresholds: "8000,9000,10000".into(),
+        ..AlertRule::new(None, Some(team), AlertKind::SpendBudget, now)
+    };
+    db::alert::insert_rule(&mut tx, &spend).await?;
     tx.commit().await?;
     let pass = app::service::alerts::evaluate::evaluate_all(db, "", now).await?;
     Ok(pass.fired)

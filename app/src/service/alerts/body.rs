@@ -139,11 +139,7 @@ fn json_body(m: &Message<'_>) -> Value {
         "title": m.title(),
         "alert": {
             "id": m.alert.id,
-            "state": match (m.alert.resolved_at, m.alert.acknowledged_at) {
-                (Some(_), _) => "resolved",
-                (None, Some(_)) => "acknowledged",
-                (None, None) => "firing",
-            },
+            "state": m.alert.state(),
             "condition": m.rule.kind.as_str(),
             "condition_label": m.rule.kind.label(),
             "subject": {

@@ -195,8 +195,6 @@ pub fn thresholds_bp(text: &str) -> Vec<i64> {
 }
 
 async fn evaluate_rule(
-    db: &Db,
-    catalog: &Catalog,
     rows: &mut Rows<'_>,
     rule: &AlertRule,
     subject: &Subject<'_>,
@@ -311,7 +309,9 @@ async fn evaluate_rule(
     // The cause is worked out when the alert fires (it reads raw calls) and kept while it is
     // open: what took effect in the window does not change while the condition holds.
     let (cause, compare_query) = match (rule.kind.has_cause(), finding.is_firing(), open) {
-        (true, true, false) => cause(db, catalog, subject, window, before, &figures).await?,
+        (true, true, false) => {
+            cause(rows.db, rows.catalog, subject, window, before, &figures).await?
+        }
         _ => (String::new(), String::new()),
     };
     Ok(Evaluation {
@@ -508,6 +508,36 @@ async fn model_mix(
         .collect())
 }
 
+/// Puts every notification of `message` (the rule's webhook, an email to each of `emails`) in
+/// the outbox, due now, in the caller's transaction. A test belongs to no alert.
+pub(super) async fn queue(
+    tx: &mut crate::db::Tx,
+    message: &body::Message<'_>,
+    emails: Vec<String>,
+    now: i64,
+) -> Result<(), DbError> {
+    let alert_id = (message.event != DeliveryEvent::Test).then_some(message.alert.id);
+    for (channel, target, text) in body::deliveries(message, emails) {
+        let delivery = AlertDelivery {
+            id: 0,
+            rule_id: message.rule.id,
+            alert_id,
+            event: message.event,
+            channel,
+            target,
+            body: text,
+            created_at: now,
+            next_attempt_at: Some(now),
+            attempts: 0,
+            delivered_at: None,
+            gave_up_at: None,
+            last_outcome: String::new(),
+        };
+        alert::insert_delivery(tx, &delivery).await?;
+    }
+    Ok(())
+}
+
 /// Who may be emailed: active accounts and their teams, read once per pass.
 pub(super) struct Recipients {
     users: Vec<crate::model::User>,
@@ -572,19 +602,18 @@ pub async fn evaluate_all(db: &Db, site: &str, now: i64) -> Result<Pass, DbError
         // A subject whose figures cannot be worked out (a total beyond what money can count)
         // leaves its rule's state as it was; the other rules are still checked.
         let open = open_rules.contains(&rule.id);
-        let evaluation =
-            match evaluate_rule(db, &catalog, &mut rows, &rule, &subject, open, now).await {
-                Ok(evaluation) => evaluation,
-                Err(DbError::Overflow) => {
-                    tracing::warn!(
-                        rule = rule.id,
-                        "an alert rule's figures overflowed; skipped"
-                    );
-                    pass.skipped += 1;
-                    continue;
-                }
-                Err(other) => return Err(other),
-            };
+        let evaluation = match evaluate_rule(&mut rows, &rule, &subject, open, now).await {
+            Ok(evaluation) => evaluation,
+            Err(DbError::Overflow) => {
+                tracing::warn!(
+                    rule = rule.id,
+                    "an alert rule's figures overflowed; skipped"
+                );
+                pass.skipped += 1;
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
         let (fired, resolved) = settle(
             db,
             &catalog,
@@ -696,24 +725,7 @@ async fn settle(
             site,
         };
         let emails = recipients.of(rule, subject.team_id);
-        for (channel, target, text) in body::deliveries(&message, emails) {
-            let delivery = AlertDelivery {
-                id: 0,
-                rule_id: rule.id,
-                alert_id: Some(alert_row.id),
-                event,
-                channel,
-                target,
-                body: text,
-                created_at: now,
-                next_attempt_at: Some(now),
-                attempts: 0,
-                delivered_at: None,
-                gave_up_at: None,
-                last_outcome: String::new(),
-            };
-            alert::insert_delivery(&mut tx, &delivery).await?;
-        }
+        queue(&mut tx, &message, emails, now).await?;
     }
     alert::record_check(&mut tx, rule.id, now, evaluation.finding.words()).await?;
     tx.commit().await?;
