@@ -60,6 +60,7 @@ ensure_npm_packages() {
 }
 
 SCHEMATHESIS_VERSION="4.32.5"
+OTEL_PYTHON_VERSION="1.45.2"
 
 # Schemathesis (from PyPI) in a virtual environment under target/, so it is cached with the build.
 ensure_python_tools() {
@@ -69,6 +70,15 @@ ensure_python_tools() {
     command -v python3 >/dev/null || apt_install python3 python3-venv
     python3 -m venv "$venv" || { apt_install python3-venv; python3 -m venv "$venv"; }
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  # The OpenTelemetry Python SDK and its OTLP/HTTP exporters, in a venv of their own (their
+  # protobuf need not agree with Schemathesis's): the integration tests drive it unchanged.
+  local otel="$ROOT/target/python-otel"
+  if ! "$otel/bin/pip" show opentelemetry-sdk 2>/dev/null | grep -q "^Version: $OTEL_PYTHON_VERSION\$"; then
+    say "Installing the OpenTelemetry Python SDK $OTEL_PYTHON_VERSION from PyPI (once)"
+    python3 -m venv "$otel"
+    "$otel/bin/pip" install --quiet --disable-pip-version-check \
+      "opentelemetry-sdk==$OTEL_PYTHON_VERSION" "opentelemetry-exporter-otlp-proto-http==$OTEL_PYTHON_VERSION"
   fi
 }
 

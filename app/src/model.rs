@@ -364,6 +364,25 @@ pub struct Call {
     pub created_at: i64,
 }
 
+/// An automatic judgement of a task's output (an OpenTelemetry `gen_ai.evaluation.result`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct Evaluation {
+    pub id: i64,
+    pub external_id: String,
+    pub workflow_id: i64,
+    pub task_external_id: String,
+    pub task_id: Option<i64>,
+    pub name: String,
+    pub score: Option<f64>,
+    pub label: Option<String>,
+    pub explanation: String,
+    pub evaluated_at: i64,
+    pub source: String,
+    pub content_hash: String,
+    pub created_at: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(FromRow))]
 pub struct OutcomeEvent {

@@ -6,7 +6,9 @@
 //! `fuzz/seeds/`, so `cargo test` keeps them working between fuzzing runs.
 
 use crate::ingest::Batch;
-use crate::ingest::wire::{AttemptIn, CallIn, GradeIn, OutcomeIn, TaskIn, json_text, parse};
+use crate::ingest::wire::{
+    AttemptIn, CallIn, EvaluationIn, GradeIn, OutcomeIn, TaskIn, json_text, parse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
@@ -88,6 +90,13 @@ fn check(batch: Batch) -> usize {
         if let Ok(grade) = parse::<GradeIn>(item) {
             formed += 1;
             let _ = grade.graded_at.millis("graded_at", NOW);
+        }
+    }
+    for item in batch.evaluations {
+        if let Ok(evaluation) = parse::<EvaluationIn>(item) {
+            formed += 1;
+            let _ = evaluation.validate();
+            let _ = evaluation.evaluated_at.millis("evaluated_at", NOW);
         }
     }
     formed

@@ -123,6 +123,7 @@ pub(crate) fn list<'b>(batch: &'b mut Batch, kind: &str) -> &'b mut Vec<Value> {
         "attempt" => &mut batch.attempts,
         "outcome" => &mut batch.outcomes,
         "grade" => &mut batch.grades,
+        "evaluation" => &mut batch.evaluations,
         _ => &mut batch.calls,
     }
 }
@@ -142,9 +143,10 @@ pub(crate) fn json_lines(bytes: &[u8]) -> Vec<Row> {
                 Some("call") => "call",
                 Some("outcome") => "outcome",
                 Some("grade") => "grade",
+                Some("evaluation") => "evaluation",
                 _ => {
                     return Err(format!(
-                        "line {}: 'type' must be task, attempt, call, outcome or grade",
+                        "line {}: 'type' must be task, attempt, call, outcome, grade or evaluation",
                         n + 1
                     ));
                 }

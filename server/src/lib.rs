@@ -156,6 +156,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/traces",
             post(otlp::post_traces).layer(DefaultBodyLimit::max(ingest::MAX_BODY)),
         )
+        .route(
+            "/v1/logs",
+            post(otlp::post_logs).layer(DefaultBodyLimit::max(ingest::MAX_BODY)),
+        )
         .leptos_routes_with_context(&state, routes, provide_db.clone(), move || {
             shell(leptos.clone())
         })

@@ -9,6 +9,7 @@ pub mod alert;
 pub mod audit;
 pub mod catalog;
 pub mod config_version;
+pub mod evaluation;
 pub mod gate;
 pub mod grade;
 pub mod health;

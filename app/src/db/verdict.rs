@@ -1,5 +1,5 @@
 //! Keeps task verdicts current: gathers a task's evidence (its report, the success rule in force
-//! when it started, grades, outcome events), lets the domain decide, stores the verdict and
+//! when it started, grades, outcome events, evaluation results), lets the domain decide, stores the verdict and
 //! refreshes the rollups it touched, all in the caller's transaction.
 
 use super::rollup::refresh_slices;
@@ -8,7 +8,7 @@ use super::{Db, DbError, DbResult, Tx, on_db, on_tx, push_list};
 use crate::domain::rule::Rule;
 use crate::domain::status::{GradeVerdict, OutcomeKind, ReportedStatus, TaskStatus, UnknownValue};
 use crate::domain::time::day_of;
-use crate::domain::verdict::{Evidence, Verdict, evaluate_task};
+use crate::domain::verdict::{EvaluationResult, Evidence, Verdict, evaluate_task};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A task as deciding its verdict reads it: where it counts, the verdict it holds, its evidence.
@@ -69,6 +69,14 @@ pub async fn decide_tasks(
         )
         .await?;
         let mut outcomes_of = by_task(outcome_rows.into_iter().map(|(t, k, at)| (t, (k, at))));
+        let evaluation_rows: Vec<EvaluationRow> = read_by_ids(
+            tx,
+            "SELECT task_id, name, score, label, evaluated_at FROM evaluations WHERE task_id IN (",
+            chunk,
+            ") ORDER BY task_id, evaluated_at, id",
+        )
+        .await?;
+        let mut evaluations_of = evaluations_by_task(evaluation_rows);
         let mut changed_verdicts = Vec::new();
         for task in tasks {
             let task_id = task.id;
@@ -78,6 +86,7 @@ pub async fn decide_tasks(
             let evidence = task.evidence.into_evidence(
                 grades_of.get(&task_id).map_or(&[][..], Vec::as_slice),
                 outcomes_of.remove(&task_id).unwrap_or_default(),
+                evaluations_of.remove(&task_id).unwrap_or_default(),
             )?;
             let verdict: Verdict = evaluate_task(rule.map(|r| r.1), &evidence, now);
             let before = task.status.parse::<TaskStatus>()?;
@@ -173,6 +182,30 @@ fn by_task<V>(rows: impl IntoIterator<Item = (i64, V)>) -> BTreeMap<i64, Vec<V>>
     grouped
 }
 
+/// An evaluation result as a rule reads it.
+#[derive(sqlx::FromRow)]
+struct EvaluationRow {
+    task_id: i64,
+    name: String,
+    score: Option<f64>,
+    label: Option<String>,
+    evaluated_at: i64,
+}
+
+fn evaluations_by_task(rows: Vec<EvaluationRow>) -> BTreeMap<i64, Vec<EvaluationResult>> {
+    by_task(rows.into_iter().map(|row| {
+        (
+            row.task_id,
+            EvaluationResult {
+                name: row.name,
+                score: row.score,
+                label: row.label,
+                evaluated_at: row.evaluated_at,
+            },
+        )
+    }))
+}
+
 /// A task's evidence columns as stored.
 #[derive(sqlx::FromRow)]
 struct StoredEvidence {
@@ -190,6 +223,7 @@ impl StoredEvidence {
         self,
         grades: &[String],
         outcomes: Vec<(String, i64)>,
+        evaluations: Vec<EvaluationResult>,
     ) -> Result<Evidence, UnknownValue> {
         Ok(Evidence {
             reported: Some(self.reported.parse::<ReportedStatus>()?),
@@ -212,6 +246,7 @@ impl StoredEvidence {
                 .into_iter()
                 .map(|(kind, at)| Ok((kind.parse::<OutcomeKind>()?, at)))
                 .collect::<Result<_, UnknownValue>>()?,
+            evaluations,
         })
     }
 }
@@ -237,8 +272,8 @@ struct EvidenceRow {
     evidence: StoredEvidence,
 }
 
-/// Every task of a task type that started in `from..to`, with its evidence, in three reads
-/// rather than three per task: what a draft rule is tried on.
+/// Every task of a task type that started in `from..to`, with its evidence, in four reads
+/// rather than four per task: what a draft rule is tried on.
 pub async fn task_type_evidence(
     db: &Db,
     task_type_id: i64,
@@ -262,8 +297,15 @@ pub async fn task_type_evidence(
                     ORDER BY o.task_id, o.occurred_at, o.id";
     let outcome_rows: Vec<(i64, String, i64)> = on_db!(db, pool => sqlx::query_as(outcomes)
         .bind(task_type_id).bind(from).bind(to).fetch_all(pool).await)?;
+    let evaluations = "SELECT e.task_id, e.name, e.score, e.label, e.evaluated_at
+                       FROM evaluations e JOIN tasks t ON t.id = e.task_id
+                       WHERE t.task_type_id = $1 AND t.started_at >= $2 AND t.started_at < $3
+                       ORDER BY e.task_id, e.evaluated_at, e.id";
+    let evaluation_rows: Vec<EvaluationRow> = on_db!(db, pool => sqlx::query_as(evaluations)
+        .bind(task_type_id).bind(from).bind(to).fetch_all(pool).await)?;
     let grades_of = by_task(grade_rows);
     let mut outcomes_of = by_task(outcome_rows.into_iter().map(|(t, k, at)| (t, (k, at))));
+    let mut evaluations_of = evaluations_by_task(evaluation_rows);
     rows.into_iter()
         .map(|row| {
             Ok(TaskEvidence {
@@ -274,6 +316,7 @@ pub async fn task_type_evidence(
                 evidence: row.evidence.into_evidence(
                     grades_of.get(&row.id).map_or(&[][..], Vec::as_slice),
                     outcomes_of.remove(&row.id).unwrap_or_default(),
+                    evaluations_of.remove(&row.id).unwrap_or_default(),
                 )?,
             })
         })

@@ -37,6 +37,13 @@ pub const MAX_BUDGET_PER_TASK: Micros = Micros(1_000_000_000_000);
 /// The largest drift tolerance of the autonomy gate, in basis points: 1,000 %.
 pub const MAX_DRIFT_TOLERANCE_BP: i64 = 100_000;
 
+/// The largest magnitude of an evaluation score: evaluators score 0 to 1, 1 to 5 or 0 to 100;
+/// a million leaves room for any scale without admitting nonsense.
+pub const MAX_EVALUATION_SCORE: f64 = 1_000_000.0;
+
+/// The longest evaluation name or label, in bytes: the length a success rule may name.
+pub const MAX_EVALUATION_NAME: usize = 100;
+
 /// The highest page number of a list: far past any list's end, and small enough that
 /// `page * page size` never overflows.
 pub const MAX_PAGE: u64 = 1_000_000;

@@ -23,6 +23,16 @@ pub enum Rule {
         op: Operator,
         value: f64,
     },
+    /// The score of the latest evaluation result of this name (an OpenTelemetry
+    /// `gen_ai.evaluation.result`) compared with a threshold; pending until one arrives.
+    EvaluationScore {
+        evaluation: String,
+        op: Operator,
+        value: f64,
+    },
+    /// The label of the latest evaluation result of this name is this one (letter case aside);
+    /// pending until one arrives.
+    EvaluationLabel { evaluation: String, label: String },
     /// Every rule holds.
     All { rules: Vec<Rule> },
     /// At least one rule holds.
@@ -155,6 +165,20 @@ impl Rule {
             Rule::Metric { value, .. } if !value.is_finite() => {
                 Err(problem("value", "must be a finite number"))
             }
+            Rule::EvaluationScore { evaluation, .. } | Rule::EvaluationLabel { evaluation, .. }
+                if !name_ok(evaluation) =>
+            {
+                Err(problem(
+                    "evaluation",
+                    "must be an evaluation name of 1 to 100 characters",
+                ))
+            }
+            Rule::EvaluationScore { value, .. } if !value.is_finite() => {
+                Err(problem("value", "must be a finite number"))
+            }
+            Rule::EvaluationLabel { label, .. } if !name_ok(label) => {
+                Err(problem("label", "must be a label of 1 to 100 characters"))
+            }
             Rule::All { rules } | Rule::Any { rules } => {
                 if rules.is_empty() {
                     return Err(problem("rules", "combine at least one condition"));
@@ -207,6 +231,17 @@ impl Rule {
             }
             Rule::Metric { metric, op, value } => {
                 format!("the reported \"{metric}\" is {} {value}", op.words())
+            }
+            Rule::EvaluationScore {
+                evaluation,
+                op,
+                value,
+            } => format!(
+                "the \"{evaluation}\" evaluation scores {} {value}",
+                op.words()
+            ),
+            Rule::EvaluationLabel { evaluation, label } => {
+                format!("the \"{evaluation}\" evaluation's label is \"{label}\"")
             }
             Rule::All { rules } | Rule::Any { rules } if rules.len() == 1 => rules[0].describe(),
             Rule::All { rules } => list_words(&parts(rules), "and"),
@@ -351,6 +386,53 @@ mod tests {
             value: f64::NAN,
         };
         assert_eq!(metric.check().unwrap_err().path, "rule.value");
+    }
+
+    #[test]
+    fn evaluation_rules_read_and_check_like_the_others() {
+        let rule = Rule::All {
+            rules: vec![
+                Rule::EvaluationScore {
+                    evaluation: "faithfulness".into(),
+                    op: Operator::AtLeast,
+                    value: 0.8,
+                },
+                Rule::EvaluationLabel {
+                    evaluation: "resolution".into(),
+                    label: "resolved".into(),
+                },
+            ],
+        };
+        let json = rule.to_json();
+        assert!(
+            json.contains(
+                r#"{"kind":"evaluation_score","evaluation":"faithfulness","op":">=","value":0.8}"#
+            ),
+            "{json}"
+        );
+        assert_eq!(Rule::from_json(&json).unwrap(), rule);
+        assert_eq!(
+            rule.describe(),
+            "the \"faithfulness\" evaluation scores at least 0.8 and the \"resolution\" \
+             evaluation's label is \"resolved\""
+        );
+        assert!(!rule.needs_a_person(), "an evaluator is not a person");
+        let unnamed = Rule::EvaluationLabel {
+            evaluation: " ".into(),
+            label: "resolved".into(),
+        };
+        assert_eq!(unnamed.check().unwrap_err().path, "rule.evaluation");
+        let no_label = Rule::EvaluationLabel {
+            evaluation: "resolution".into(),
+            label: String::new(),
+        };
+        assert_eq!(no_label.check().unwrap_err().path, "rule.label");
+        let infinite = Rule::EvaluationScore {
+            evaluation: "faithfulness".into(),
+            op: Operator::Below,
+            value: f64::INFINITY,
+        };
+        assert_eq!(infinite.check().unwrap_err().path, "rule.value");
     }
 
     #[test]

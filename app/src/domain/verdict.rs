@@ -31,6 +31,17 @@ pub struct Evidence {
     pub grades: Vec<GradeVerdict>,
     /// Late outcome events with their times.
     pub outcomes: Vec<(OutcomeKind, i64)>,
+    /// Automatic evaluation results, oldest first.
+    pub evaluations: Vec<EvaluationResult>,
+}
+
+/// One automatic judgement of the task's output: an evaluator's score, label, or both.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvaluationResult {
+    pub name: String,
+    pub score: Option<f64>,
+    pub label: Option<String>,
+    pub evaluated_at: i64,
 }
 
 /// The verdict and why, in words a reviewer can check.
@@ -126,6 +137,15 @@ fn find(rule: &Rule, evidence: &Evidence, now: i64, graded: bool) -> Finding {
             op,
             value,
         } => metric(name, *op, *value, evidence),
+        Rule::EvaluationScore {
+            evaluation: name,
+            op,
+            value,
+        } => evaluation_score(name, *op, *value, evidence),
+        Rule::EvaluationLabel {
+            evaluation: name,
+            label,
+        } => evaluation_label(name, label, evidence),
     }
 }
 
@@ -279,17 +299,67 @@ fn metric(name: &str, op: Operator, threshold: f64, evidence: &Evidence) -> Find
     else {
         return Finding::Fail(format!("The metric '{name}' was not reported"));
     };
-    let (holds, sign) = match op {
-        Operator::AtLeast => (value >= threshold, ">="),
-        Operator::AtMost => (value <= threshold, "<="),
-        Operator::Above => (value > threshold, ">"),
-        Operator::Below => (value < threshold, "<"),
+    compare(&format!("'{name}'"), value, op, threshold)
+}
+
+fn compare(what: &str, value: f64, op: Operator, threshold: f64) -> Finding {
+    let holds = match op {
+        Operator::AtLeast => value >= threshold,
+        Operator::AtMost => value <= threshold,
+        Operator::Above => value > threshold,
+        Operator::Below => value < threshold,
     };
-    let text = format!("'{name}' is {value}; the rule needs {sign} {threshold}");
+    let text = format!(
+        "{what} is {value}; the rule needs {} {threshold}",
+        op.symbol()
+    );
     if holds {
         Finding::Pass(text)
     } else {
         Finding::Fail(text)
+    }
+}
+
+/// The latest evaluation result of this name: the last evaluated, the last sent on a tie.
+fn latest_evaluation<'e>(name: &str, evidence: &'e Evidence) -> Option<&'e EvaluationResult> {
+    evidence
+        .evaluations
+        .iter()
+        .filter(|e| e.name == name)
+        .max_by_key(|e| e.evaluated_at)
+}
+
+fn evaluation_score(name: &str, op: Operator, threshold: f64, evidence: &Evidence) -> Finding {
+    let Some(result) = latest_evaluation(name, evidence) else {
+        return Finding::Pending(None, format!("Waiting for the '{name}' evaluation"));
+    };
+    match result.score.filter(|s| s.is_finite()) {
+        Some(score) => compare(
+            &format!("The '{name}' evaluation's score"),
+            score,
+            op,
+            threshold,
+        ),
+        None => Finding::Fail(format!(
+            "The latest '{name}' evaluation has a label but no score"
+        )),
+    }
+}
+
+fn evaluation_label(name: &str, wanted: &str, evidence: &Evidence) -> Finding {
+    let Some(result) = latest_evaluation(name, evidence) else {
+        return Finding::Pending(None, format!("Waiting for the '{name}' evaluation"));
+    };
+    match result.label.as_deref() {
+        Some(label) if label.trim().eq_ignore_ascii_case(wanted.trim()) => {
+            Finding::Pass(format!("The '{name}' evaluation's label is '{label}'"))
+        }
+        Some(label) => Finding::Fail(format!(
+            "The '{name}' evaluation's label is '{label}'; the rule needs '{wanted}'"
+        )),
+        None => Finding::Fail(format!(
+            "The latest '{name}' evaluation has a score but no label"
+        )),
     }
 }
 
@@ -536,6 +606,104 @@ mod tests {
         assert_eq!(
             (rejected.status, rejected.reason.as_str()),
             (TaskStatus::Failed, "A person rejected the output")
+        );
+    }
+
+    fn evaluated(name: &str, score: Option<f64>, label: Option<&str>, at: i64) -> EvaluationResult {
+        EvaluationResult {
+            name: name.into(),
+            score,
+            label: label.map(str::to_owned),
+            evaluated_at: at,
+        }
+    }
+
+    #[test]
+    fn evaluation_rules_wait_for_the_result_and_read_the_latest() {
+        let rule = Rule::EvaluationScore {
+            evaluation: "faithfulness".into(),
+            op: Operator::AtLeast,
+            value: 0.8,
+        };
+        let mut evidence = completed(json!({}));
+        let waiting = evaluate_task(Some(&rule), &evidence, 0);
+        assert_eq!(
+            (waiting.status, waiting.reason.as_str()),
+            (
+                TaskStatus::Pending,
+                "Waiting for the 'faithfulness' evaluation"
+            )
+        );
+        evidence.evaluations = vec![
+            evaluated("faithfulness", Some(0.95), None, 200),
+            evaluated("faithfulness", Some(0.4), None, 100),
+            evaluated("relevance", Some(0.1), None, 300),
+        ];
+        let passed = evaluate_task(Some(&rule), &evidence, 0);
+        assert_eq!(
+            (passed.status, passed.reason.as_str()),
+            (
+                TaskStatus::Succeeded,
+                "The 'faithfulness' evaluation's score is 0.95; the rule needs >= 0.8"
+            ),
+            "the latest result decides, whatever order they were sent in"
+        );
+        evidence
+            .evaluations
+            .push(evaluated("faithfulness", Some(0.8), None, 200));
+        assert_eq!(
+            evaluate_task(Some(&rule), &evidence, 0).status,
+            TaskStatus::Succeeded,
+            "0.8 is at least 0.8"
+        );
+        evidence
+            .evaluations
+            .push(evaluated("faithfulness", Some(0.79), None, 400));
+        assert_eq!(
+            evaluate_task(Some(&rule), &evidence, 0).status,
+            TaskStatus::Failed
+        );
+        evidence
+            .evaluations
+            .push(evaluated("faithfulness", None, Some("faithful"), 500));
+        assert_eq!(
+            evaluate_task(Some(&rule), &evidence, 0).reason,
+            "The latest 'faithfulness' evaluation has a label but no score"
+        );
+    }
+
+    #[test]
+    fn a_label_rule_ignores_letter_case_and_a_grade_overrides_the_evaluator() {
+        let rule = Rule::EvaluationLabel {
+            evaluation: "resolution".into(),
+            label: "resolved".into(),
+        };
+        let mut evidence = completed(json!({}));
+        evidence.evaluations = vec![evaluated("resolution", Some(1.0), Some("Resolved"), 1)];
+        assert_eq!(
+            evaluate_task(Some(&rule), &evidence, 0).status,
+            TaskStatus::Succeeded
+        );
+        evidence.evaluations = vec![evaluated("resolution", None, Some("unresolved"), 1)];
+        let failed = evaluate_task(Some(&rule), &evidence, 0);
+        assert_eq!(
+            (failed.status, failed.reason.as_str()),
+            (
+                TaskStatus::Failed,
+                "The 'resolution' evaluation's label is 'unresolved'; the rule needs 'resolved'"
+            )
+        );
+        evidence.grades = vec![GradeVerdict::Pass];
+        assert_eq!(
+            evaluate_task(Some(&rule), &evidence, 0).status,
+            TaskStatus::Succeeded,
+            "a person's grade overrides automatic evidence"
+        );
+        evidence.grades = vec![GradeVerdict::Fail];
+        evidence.evaluations = vec![evaluated("resolution", None, Some("resolved"), 1)];
+        assert_eq!(
+            evaluate_task(Some(&rule), &evidence, 0).status,
+            TaskStatus::Failed
         );
     }
 

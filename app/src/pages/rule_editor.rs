@@ -14,13 +14,18 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 /// The kinds a condition row can take, with what the form calls them.
-const KINDS: [(&str, &str); 6] = [
+const KINDS: [(&str, &str); 8] = [
     ("fields_present", "Required fields are present"),
     ("exact_match", "A field matches the approved label"),
     ("schema_valid", "The output is valid against a JSON Schema"),
     ("human_accepted", "A person accepted it"),
     ("not_reopened_within", "Not reopened within some hours"),
     ("metric", "A reported number passes a threshold"),
+    (
+        "evaluation_score",
+        "An evaluation's score passes a threshold",
+    ),
+    ("evaluation_label", "An evaluation gives a label"),
 ];
 
 /// One condition being edited; each kind reads the inputs it needs.
@@ -28,8 +33,10 @@ const KINDS: [(&str, &str); 6] = [
 struct Condition {
     key: usize,
     kind: RwSignal<String>,
-    /// Field names (comma-separated), one field, or a metric name.
+    /// Field names (comma-separated), one field, a metric name or an evaluation name.
     name: RwSignal<String>,
+    /// The label an evaluation must give.
+    label: RwSignal<String>,
     hours: RwSignal<String>,
     op: RwSignal<String>,
     value: RwSignal<String>,
@@ -93,6 +100,34 @@ impl Condition {
                     String::new(),
                 );
             }
+            Some(Rule::EvaluationScore {
+                evaluation,
+                op,
+                value,
+            }) => {
+                return Condition::with(
+                    "evaluation_score",
+                    key,
+                    evaluation.clone(),
+                    "48".into(),
+                    op.symbol(),
+                    value.to_string(),
+                    String::new(),
+                );
+            }
+            Some(Rule::EvaluationLabel { evaluation, label }) => {
+                let condition = Condition::with(
+                    "evaluation_label",
+                    key,
+                    evaluation.clone(),
+                    "48".into(),
+                    ">=",
+                    String::new(),
+                    String::new(),
+                );
+                condition.label.set(label.clone());
+                return condition;
+            }
             _ => (
                 "fields_present",
                 String::new(),
@@ -130,6 +165,7 @@ impl Condition {
             key,
             kind: RwSignal::new(kind.to_owned()),
             name: RwSignal::new(name),
+            label: RwSignal::new(String::new()),
             hours: RwSignal::new(hours),
             op: RwSignal::new(op.to_owned()),
             value: RwSignal::new(value),
@@ -171,7 +207,7 @@ impl Condition {
                 .parse::<i64>()
                 .map(|hours| Rule::NotReopenedWithin { hours })
                 .map_err(|_| "the window must be a whole number of hours".into()),
-            "metric" => {
+            kind @ ("metric" | "evaluation_score") => {
                 let value = self
                     .value
                     .get()
@@ -179,15 +215,30 @@ impl Condition {
                     .parse::<f64>()
                     .map_err(|_| "the threshold must be a number".to_owned())?;
                 let op = Operator::from_symbol(&self.op.get()).ok_or("choose a comparison")?;
-                if name.trim().is_empty() {
-                    return Err("name the metric".into());
+                let name = name.trim().to_owned();
+                match kind {
+                    "metric" if name.is_empty() => Err("name the metric".into()),
+                    "metric" => Ok(Rule::Metric {
+                        metric: name,
+                        op,
+                        value,
+                    }),
+                    _ if name.is_empty() => Err("name the evaluation".into()),
+                    _ => Ok(Rule::EvaluationScore {
+                        evaluation: name,
+                        op,
+                        value,
+                    }),
                 }
-                Ok(Rule::Metric {
-                    metric: name.trim().to_owned(),
-                    op,
-                    value,
-                })
             }
+            "evaluation_label" if name.trim().is_empty() => Err("name the evaluation".into()),
+            "evaluation_label" if self.label.get().trim().is_empty() => {
+                Err("name the label the evaluation must give".into())
+            }
+            "evaluation_label" => Ok(Rule::EvaluationLabel {
+                evaluation: name.trim().to_owned(),
+                label: self.label.get().trim().to_owned(),
+            }),
             other => Err(format!("unknown kind {other}")),
         }
     }
@@ -417,8 +468,12 @@ fn ConditionRow(c: Condition, conditions: RwSignal<Vec<Condition>>) -> impl Into
                 "not_reopened_within" => view! {
                     <label>"Hours after finishing" <input type="text" inputmode="numeric" prop:value=move || c.hours.get() on:input=move |ev| c.hours.set(event_target_value(&ev)) /></label>
                 }.into_any(),
-                "metric" => view! {
-                    <label>"Metric" <input type="text" prop:value=move || c.name.get() on:input=move |ev| c.name.set(event_target_value(&ev)) placeholder="e.g. confidence" /></label>
+                kind @ ("metric" | "evaluation_score") => view! {
+                    {if kind == "metric" {
+                        view! { <label>"Metric" <input type="text" prop:value=move || c.name.get() on:input=move |ev| c.name.set(event_target_value(&ev)) placeholder="e.g. confidence" /></label> }.into_any()
+                    } else {
+                        view! { <label>"Evaluation" <input type="text" prop:value=move || c.name.get() on:input=move |ev| c.name.set(event_target_value(&ev)) placeholder="e.g. faithfulness" /></label> }.into_any()
+                    }}
                     <label>"Must be"
                         <select prop:value=move || c.op.get() on:change=move |ev| c.op.set(event_target_value(&ev))>
                             <option value=">=">"at least"</option>
@@ -428,6 +483,12 @@ fn ConditionRow(c: Condition, conditions: RwSignal<Vec<Condition>>) -> impl Into
                         </select>
                     </label>
                     <label>"Threshold" <input type="text" inputmode="decimal" prop:value=move || c.value.get() on:input=move |ev| c.value.set(event_target_value(&ev)) /></label>
+                    {(kind == "evaluation_score").then(|| view! { <p class="hint">"The latest gen_ai.evaluation.result of this name decides; until one arrives the task waits. A reviewer's grade overrides it."</p> })}
+                }.into_any(),
+                "evaluation_label" => view! {
+                    <label>"Evaluation" <input type="text" prop:value=move || c.name.get() on:input=move |ev| c.name.set(event_target_value(&ev)) placeholder="e.g. resolution" /></label>
+                    <label>"Label" <input type="text" prop:value=move || c.label.get() on:input=move |ev| c.label.set(event_target_value(&ev)) placeholder="e.g. resolved" /></label>
+                    <p class="hint">"The latest gen_ai.evaluation.result of this name must give this label (letter case aside); until one arrives the task waits. A reviewer's grade overrides it."</p>
                 }.into_any(),
                 _ => view! { <p class="hint">"An accepted outcome from the requester, or a passing grade, settles it."</p> }.into_any(),
             }}

@@ -103,6 +103,10 @@ fn Trace(trace: TaskTrace) -> impl IntoView {
             {if trace.outcomes.is_empty() { view! { <p class="muted">"None."</p> }.into_any() } else {
                 view! { <ul class="plain">{trace.outcomes.into_iter().map(|o| view! { <li>{o}</li> }).collect_view()}</ul> }.into_any()
             }}
+            <h3>"Evaluations"</h3>
+            {if trace.evaluations.is_empty() { view! { <p class="muted">"None."</p> }.into_any() } else {
+                view! { <ul class="plain" id="evaluations">{trace.evaluations.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul> }.into_any()
+            }}
             <h3>"Grades"</h3>
             {if trace.grades.is_empty() { view! { <p class="muted">"Not graded."</p> }.into_any() } else {
                 view! { <ul class="plain">{trace.grades.into_iter().map(|g| view! { <li>{g}</li> }).collect_view()}</ul> }.into_any()

@@ -1,13 +1,13 @@
 //! One task's trace: every attempt and call with its cost, the outcomes and grades, and how
 //! the verdict was reached. The number behind every aggregate can be followed to here.
 
-use crate::db::{Db, DbError, grade, identity, outcome, task, workflow};
+use crate::db::{Db, DbError, evaluation, grade, identity, outcome, task, workflow};
 use crate::domain::Micros;
 use crate::domain::cpst::labour_cost;
 use crate::domain::rule::Rule;
 use crate::domain::time::format_instant;
 use crate::error::AppError;
-use crate::model::{Attempt, Call, OutcomeEvent};
+use crate::model::{Attempt, Call, Evaluation, OutcomeEvent};
 use crate::views::access::Viewer;
 use crate::views::tasks::{
     CallCost, LabourLine, LabourView, TaskTrace, TraceAttemptRow, TraceCallRow,
@@ -34,6 +34,7 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
         let attempts = task::list_attempts(db, found.id).await?;
         let calls = task::list_task_calls(db, found.id).await?;
         let outcomes = outcome::list_task_outcomes(db, found.id).await?;
+        let evaluations = evaluation::list_task_evaluations(db, found.id).await?;
         let grades = grade::list_task_grades(db, found.id).await?;
         let users = identity::list_users(db).await?;
         let grader = |g: &crate::model::Grade| {
@@ -98,6 +99,7 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
             attempts: attempt_rows(&attempts, &calls, found.started_at, Figures::WithCosts),
             span_ms,
             outcomes: outcome_lines(&outcomes),
+            evaluations: evaluation_lines(&evaluations),
             grades: grades
                 .iter()
                 .map(|g| {
@@ -188,6 +190,30 @@ pub(crate) fn outcome_lines(outcomes: &[OutcomeEvent]) -> Vec<String> {
                 o.kind.as_str(),
                 o.source
             )
+        })
+        .collect()
+}
+
+/// A task's evaluation results, one line each: when, which, the score and label, from where,
+/// and the evaluator's explanation.
+pub(crate) fn evaluation_lines(evaluations: &[Evaluation]) -> Vec<String> {
+    evaluations
+        .iter()
+        .map(|e| {
+            let verdict = match (e.score, e.label.as_deref()) {
+                (Some(score), Some(label)) => format!("{score} ({label})"),
+                (Some(score), None) => score.to_string(),
+                (None, Some(label)) => label.to_owned(),
+                (None, None) => String::new(),
+            };
+            let mut line = format!("{}: {} {verdict}", format_instant(e.evaluated_at), e.name);
+            if !e.source.is_empty() {
+                line.push_str(&format!(", from {}", e.source));
+            }
+            if !e.explanation.is_empty() {
+                line.push_str(&format!(": {}", e.explanation));
+            }
+            line
         })
         .collect()
 }

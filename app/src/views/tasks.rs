@@ -82,6 +82,8 @@ pub struct TaskTrace {
     /// The span of the timeline, for drawing bars.
     pub span_ms: i64,
     pub outcomes: Vec<String>,
+    /// Automatic evaluation results, one line each, oldest first.
+    pub evaluations: Vec<String>,
     pub grades: Vec<String>,
     pub input_summary: String,
     pub output: String,

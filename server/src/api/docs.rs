@@ -9,7 +9,7 @@ use super::gate::GateOut;
 use super::models::{ModelOut, ModelUseOut, ModelsOut, WinnerOut};
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::ingest::schema::{BatchIn, BatchResult, RejectedItem};
-use crate::ingest::wire::{AttemptIn, CallIn, GradeIn, OutcomeIn, TaskIn};
+use crate::ingest::wire::{AttemptIn, CallIn, EvaluationIn, GradeIn, OutcomeIn, TaskIn};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -29,8 +29,9 @@ use utoipa::{Modify, OpenApi};
         super::calls::get_call_figures,
         crate::ingest::post_batch,
         crate::otlp::post_traces,
+        crate::otlp::post_logs,
     ),
-    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, CallsOut, CallGroupOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, BatchResult, RejectedItem)),
+    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, CallsOut, CallGroupOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, EvaluationIn, BatchResult, RejectedItem)),
     modifiers(&BearerKey),
     security(("api_key" = []))
 )]

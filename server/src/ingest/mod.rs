@@ -63,6 +63,8 @@ pub struct Batch {
     pub outcomes: Vec<Value>,
     #[serde(default, deserialize_with = "list")]
     pub grades: Vec<Value>,
+    #[serde(default, deserialize_with = "list")]
+    pub evaluations: Vec<Value>,
     /// For a batch mapped from OTLP spans: per call, the indexes of the task and attempt the
     /// same span carried, if it carried them. One span is one item to its sender, so its call
     /// is refused when its task or attempt is, instead of being partly stored.
@@ -207,7 +209,8 @@ pub async fn post_batch(
         + batch.attempts.len()
         + batch.calls.len()
         + batch.outcomes.len()
-        + batch.grades.len();
+        + batch.grades.len()
+        + batch.evaluations.len();
     if count > MAX_ITEMS {
         return Err(ApiError::invalid(
             "body",
@@ -303,10 +306,15 @@ pub async fn store_prepared(
         .tasks
         .iter()
         .filter_map(|item| Some((text(item, "workflow")?, text(item, "id")?)));
-    let other_refs = [&batch.attempts, &batch.outcomes, &batch.grades]
-        .into_iter()
-        .flatten()
-        .filter_map(|item| Some((text(item, "workflow")?, text(item, "task")?)));
+    let other_refs = [
+        &batch.attempts,
+        &batch.outcomes,
+        &batch.grades,
+        &batch.evaluations,
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|item| Some((text(item, "workflow")?, text(item, "task")?)));
     let attempt_refs = batch
         .attempts
         .iter()
@@ -394,6 +402,10 @@ pub async fn store_prepared(
     for (i, item) in batch.grades.into_iter().enumerate() {
         let id = item_id(&item);
         results.record("grades", i, id, ingest.grade(tx, item).await?);
+    }
+    for (i, item) in batch.evaluations.into_iter().enumerate() {
+        let id = item_id(&item);
+        results.record("evaluations", i, id, ingest.evaluation(tx, item).await?);
     }
     let tasks: Vec<i64> = ingest.tasks.iter().copied().collect();
     let mut slices = verdict::decide_tasks(tx, &tasks, now).await?;

@@ -1,10 +1,10 @@
 //! The shapes the OpenAPI document gives a batch and its answer. The handler reads the body
 //! with the wire types themselves; these describe it for readers of the document.
 
-use super::wire::{AttemptIn, CallIn, GradeIn, OutcomeIn, TaskIn};
+use super::wire::{AttemptIn, CallIn, EvaluationIn, GradeIn, OutcomeIn, TaskIn};
 use utoipa::ToSchema;
 
-/// A batch: any of the five lists, stored in one transaction. Other keys are refused.
+/// A batch: any of the six lists, stored in one transaction. Other keys are refused.
 #[derive(serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
@@ -14,6 +14,7 @@ pub struct BatchIn {
     calls: Option<Vec<CallIn>>,
     outcomes: Option<Vec<OutcomeIn>>,
     grades: Option<Vec<GradeIn>>,
+    evaluations: Option<Vec<EvaluationIn>>,
 }
 
 /// What a batch did: counts per kind (created, updated, unchanged) and every refused item.

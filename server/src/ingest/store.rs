@@ -1,13 +1,14 @@
 //! Storing one batch in one transaction: each item created, updated or found unchanged by its
 //! sender id and content hash, or refused with the field at fault. Tasks and attempts take the
-//! sender's last word (their status moves on); calls, outcomes and grades are facts, so the
+//! sender's last word (their status moves on); calls, outcomes, evaluations and grades are
+//! facts, so the
 //! same id with other content is a conflict rather than a silent rewrite of money.
 
-use super::wire::{self, AttemptIn, CallIn, GradeIn, ItemError, OutcomeIn, TaskIn};
+use super::wire::{self, AttemptIn, CallIn, EvaluationIn, GradeIn, ItemError, OutcomeIn, TaskIn};
 use crate::caller::{ApiCaller, Unseen};
 use app::db::catalog::Catalog;
 use app::db::task::Stored;
-use app::db::{DbResult, Tx, config_version, grade, outcome, queue, task};
+use app::db::{DbResult, Tx, config_version, evaluation, grade, outcome, queue, task};
 use app::domain::Micros;
 use app::domain::pricing::{Rates, cost_call};
 use app::domain::status::{CallStatus, ReportedStatus};
@@ -55,7 +56,8 @@ pub struct Ingest<'a> {
     attempts_known: HashMap<(i64, String), Option<Stored>>,
     /// The attempts of tasks this batch numbered attempts for: (correlation id, number).
     numbers: HashMap<i64, Vec<(String, i64)>>,
-    /// Tasks created by this batch, by workflow: outcome events sent before them are claimed
+    /// Tasks created by this batch, by workflow: outcome events and evaluation results sent
+    /// before them are claimed
     /// once the batch's tasks are stored.
     created: BTreeMap<i64, Vec<String>>,
     /// Configuration versions ensured by this batch: id and the earliest start it was given.
@@ -179,6 +181,7 @@ impl<'a> Ingest<'a> {
         for (workflow_id, ids) in std::mem::take(&mut self.created) {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             outcome::claim_outcomes_of(tx, workflow_id, &ids).await?;
+            evaluation::claim_evaluations_of(tx, workflow_id, &ids).await?;
         }
         Ok(())
     }
@@ -753,6 +756,57 @@ impl<'a> Ingest<'a> {
             content_hash: &hash,
         };
         outcome::insert_outcome(tx, &event, self.now).await?;
+        if let Some(owner) = self.stored_task(tx, workflow.id, &input.task).await? {
+            self.touch(workflow.id, Some(owner.id), owner.task_started_at);
+        }
+        Ok(Outcome::Created)
+    }
+
+    pub async fn evaluation(&mut self, tx: &mut Tx, item: Value) -> DbResult<Outcome> {
+        let hash = content_hash(&item);
+        let input: EvaluationIn = match wire::parse(item) {
+            Ok(input) => input,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        let workflow = match self.workflow(&input.workflow) {
+            Ok(w) => w.clone(),
+            Err(outcome) => return Ok(outcome),
+        };
+        let checked = input
+            .validate()
+            .and_then(|()| input.evaluated_at.millis("evaluated_at", self.now));
+        let evaluated_at = match checked {
+            Ok(at) => at,
+            Err(e) => return Ok(Outcome::invalid(e)),
+        };
+        match evaluation::stored_evaluation_hash(tx, workflow.id, &input.id).await? {
+            Some(stored) if stored == hash => return Ok(Outcome::Unchanged),
+            Some(_) => {
+                let error = ItemError::new(
+                    "id",
+                    "an evaluation with this id was stored with other content",
+                );
+                return Ok(Outcome::Rejected {
+                    status: 409,
+                    code: "conflict",
+                    error,
+                });
+            }
+            None => {}
+        }
+        let result = evaluation::NewEvaluation {
+            external_id: &input.id,
+            workflow_id: workflow.id,
+            task_external_id: &input.task,
+            name: input.name.trim(),
+            score: input.score,
+            label: input.label.as_deref().map(str::trim),
+            explanation: &input.explanation,
+            evaluated_at,
+            source: &input.source,
+            content_hash: &hash,
+        };
+        evaluation::insert_evaluation(tx, &result, self.now).await?;
         if let Some(owner) = self.stored_task(tx, workflow.id, &input.task).await? {
             self.touch(workflow.id, Some(owner.id), owner.task_started_at);
         }

@@ -3,7 +3,8 @@
 
 use app::domain::Micros;
 use app::domain::bounds::{
-    MAX_CALL_COST, MAX_LATENCY_MS, MAX_REVIEW_SECONDS, MAX_TOKENS, check_count, check_money,
+    MAX_CALL_COST, MAX_EVALUATION_NAME, MAX_EVALUATION_SCORE, MAX_LATENCY_MS, MAX_REVIEW_SECONDS,
+    MAX_TOKENS, check_count, check_money,
 };
 use app::domain::pricing::TokenCounts;
 use app::domain::status::{
@@ -336,6 +337,64 @@ pub struct OutcomeIn {
     pub source: String,
     #[serde(default)]
     pub detail: String,
+}
+
+/// An automatic judgement of a task's output: an evaluator's score, label, or both.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationIn {
+    #[schema(example = "eval-7f3a-faithfulness")]
+    pub id: String,
+    pub workflow: String,
+    pub task: String,
+    /// What was evaluated, as success rules name it (`faithfulness`, `resolution`...).
+    #[schema(example = "faithfulness")]
+    pub name: String,
+    /// The evaluator's score; at least one of score and label.
+    #[serde(default)]
+    #[schema(example = 0.92)]
+    pub score: Option<f64>,
+    #[serde(default)]
+    #[schema(example = "faithful")]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub explanation: String,
+    #[schema(value_type = String, example = "2026-11-22T14:05:00Z")]
+    pub evaluated_at: Instant,
+    /// The evaluator (`ragas`, `llm-judge-v3`...).
+    #[serde(default)]
+    pub source: String,
+}
+
+impl EvaluationIn {
+    /// Names, label and texts in bounds, a finite score within its bound, and something judged.
+    pub fn validate(&self) -> Result<(), ItemError> {
+        ids(&[("id", &self.id), ("task", &self.task), ("name", &self.name)])?;
+        limits(&[("name", &self.name)], MAX_EVALUATION_NAME)?;
+        limits(&[("source", &self.source)], MAX_ID)?;
+        limits(&[("explanation", &self.explanation)], MAX_TEXT)?;
+        if let Some(label) = &self.label {
+            if label.trim().is_empty() {
+                return Err(ItemError::new("label", "must not be empty when sent"));
+            }
+            limits(&[("label", label)], MAX_EVALUATION_NAME)?;
+        }
+        match self.score {
+            Some(score) if !score.is_finite() || score.abs() > MAX_EVALUATION_SCORE => {
+                Err(ItemError::new(
+                    "score",
+                    format!(
+                        "must be a finite number from -{MAX_EVALUATION_SCORE} to {MAX_EVALUATION_SCORE}"
+                    ),
+                ))
+            }
+            None if self.label.is_none() => Err(ItemError::new(
+                "score",
+                "send a score, a label or both: an evaluation without either judges nothing",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A person's grade of a task, from a review tool outside Finishline.

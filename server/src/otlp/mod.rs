@@ -1,11 +1,16 @@
-//! `POST /v1/traces`: the OpenTelemetry receiver (OTLP/HTTP, protobuf or JSON, gzip or not).
+//! `POST /v1/traces` and `POST /v1/logs`: the OpenTelemetry receivers (OTLP/HTTP, protobuf or
+//! JSON, gzip or not).
 //!
-//! Spans become the same tasks, attempts and calls the batch API stores (see `spans`), in one
-//! transaction and through the same validation, so a span sent twice is counted once and a bad
-//! span is refused by name while its neighbours are stored. Answers follow the OTLP
-//! specification: 200 with `partial_success` naming what was refused, 400 for a body that
-//! cannot be read, 429/503 with `Retry-After` when the client should try again.
+//! Spans become the same tasks, attempts and calls the batch API stores (see `spans`), and
+//! `gen_ai.evaluation.result` events, on spans or as log records, its evaluation results (see
+//! `evaluations`, `logs`), in one transaction and through the same validation, so a record sent
+//! twice is counted once and a bad one is refused by name while its neighbours are stored.
+//! Answers follow the OTLP specification: 200 with `partial_success` naming what was refused,
+//! 400 for a body that cannot be read, 429/503 with `Retry-After` when the client should try
+//! again.
 
+pub(crate) mod evaluations;
+pub(crate) mod logs;
 pub(crate) mod spans;
 
 use crate::caller::ApiCaller;
@@ -19,6 +24,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -177,6 +185,23 @@ fn encode<M: Message, S: serde::Serialize>(encoding: Encoding, proto: &M, json: 
 #[allow(dead_code)]
 struct ProtobufBody(Vec<u8>);
 
+/// Which signal an export carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signal {
+    Traces,
+    Logs,
+}
+
+impl Signal {
+    /// What one record is called in answers.
+    fn record(self) -> &'static str {
+        match self {
+            Signal::Traces => "span",
+            Signal::Logs => "log record",
+        }
+    }
+}
+
 /// Receives an OTLP trace export.
 #[utoipa::path(post, path = "/v1/traces", tag = "ingest",
     request_body(
@@ -202,105 +227,206 @@ pub async fn post_traces(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let encoding = encoding_of(&headers);
-    // Who is calling is answered first: a request without a valid key learns nothing else.
-    let caller = match caller {
-        Ok(caller) => caller,
-        Err(refused) => {
-            return Refusal::from(refused)
-                .into_response(*encoding.as_ref().unwrap_or(&Encoding::Json));
+    let receiver = Receiver {
+        db: &db,
+        slots: &slots,
+        health: &health,
+        intake: &intake,
+    };
+    receiver
+        .export(Signal::Traces, caller, &headers, body)
+        .await
+}
+
+/// Receives an OTLP log export: its `gen_ai.evaluation.result` events.
+#[utoipa::path(post, path = "/v1/logs", tag = "ingest",
+    request_body(
+        description = "An OTLP `ExportLogsServiceRequest`, as `application/x-protobuf` or `application/json` (hex trace and span ids), optionally `Content-Encoding: gzip`. Records that are `gen_ai.evaluation.result` events are stored as evaluation results of their task; any other record is refused in `partial_success`",
+        content((ProtobufBody = "application/x-protobuf"), (serde_json::Value = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "Stored; `partial_success` counts and names the refused log records"),
+        (status = 400, description = "The body is not an OTLP log export"),
+        (status = 401, description = "No valid API key"),
+        (status = 408, description = "The body did not arrive within the body timeout"),
+        (status = 413, description = "The body is over 16 MiB, or over 64 MiB decompressed"),
+        (status = 415, description = "Neither protobuf nor JSON, or an encoding other than gzip"),
+        (status = 429, description = "Too many requests in progress or per second for this key; retry after Retry-After seconds"),
+        (status = 503, description = "Busy, over the upload memory budget, or the database is unavailable; retry after Retry-After seconds"),
+    ))]
+pub async fn post_logs(
+    State(db): State<Db>,
+    State(slots): State<IngestSlots>,
+    State(health): State<WriteHealth>,
+    State(intake): State<crate::intake::Budget>,
+    caller: Result<ApiCaller, ApiError>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let receiver = Receiver {
+        db: &db,
+        slots: &slots,
+        health: &health,
+        intake: &intake,
+    };
+    receiver.export(Signal::Logs, caller, &headers, body).await
+}
+
+/// What both receivers share: the store, the write slots, the write health and the upload
+/// memory budget.
+struct Receiver<'a> {
+    db: &'a Db,
+    slots: &'a IngestSlots,
+    health: &'a WriteHealth,
+    intake: &'a crate::intake::Budget,
+}
+
+impl Receiver<'_> {
+    async fn export(
+        &self,
+        signal: Signal,
+        caller: Result<ApiCaller, ApiError>,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Response {
+        let encoding = encoding_of(headers);
+        // Who is calling is answered first: a request without a valid key learns nothing else.
+        let caller = match caller {
+            Ok(caller) => caller,
+            Err(refused) => {
+                return Refusal::from(refused)
+                    .into_response(*encoding.as_ref().unwrap_or(&Encoding::Json));
+            }
+        };
+        let encoding = match encoding {
+            Ok(encoding) => encoding,
+            Err(refusal) => return refusal.into_response(Encoding::Json),
+        };
+        let body = read_body(
+            body,
+            headers,
+            SizeLimits {
+                sent: MAX_BODY,
+                decoded: MAX_DECODED,
+            },
+            self.intake,
+        )
+        .await;
+        let body = match body {
+            Ok(body) => body,
+            Err(error) => return Refusal::from(error).into_response(encoding),
+        };
+        match self.receive(signal, caller, &body.bytes, encoding).await {
+            Ok(response) => response,
+            Err(refusal) => refusal.into_response(encoding),
         }
-    };
-    let encoding = match encoding {
-        Ok(encoding) => encoding,
-        Err(refusal) => return refusal.into_response(Encoding::Json),
-    };
-    let body = read_body(
-        body,
-        &headers,
-        SizeLimits {
-            sent: MAX_BODY,
-            decoded: MAX_DECODED,
-        },
-        &intake,
-    )
-    .await;
-    let body = match body {
-        Ok(body) => body,
-        Err(error) => return Refusal::from(error).into_response(encoding),
-    };
-    match receive(&db, &slots, &health, caller, &body.bytes, encoding).await {
-        Ok(response) => response,
-        Err(refusal) => refusal.into_response(encoding),
+    }
+
+    async fn receive(
+        &self,
+        signal: Signal,
+        caller: ApiCaller,
+        body: &[u8],
+        encoding: Encoding,
+    ) -> Result<Response, Refusal> {
+        let (mapped, count) = match signal {
+            Signal::Traces => {
+                let request: ExportTraceServiceRequest =
+                    decode(body, encoding, "ExportTraceServiceRequest", "trace")?;
+                let count = request
+                    .resource_spans
+                    .iter()
+                    .flat_map(|r| &r.scope_spans)
+                    .map(|s| s.spans.len())
+                    .sum::<usize>();
+                (spans::to_batch(&request), count)
+            }
+            Signal::Logs => {
+                let request: ExportLogsServiceRequest =
+                    decode(body, encoding, "ExportLogsServiceRequest", "log")?;
+                let count = request
+                    .resource_logs
+                    .iter()
+                    .flat_map(|r| &r.scope_logs)
+                    .map(|s| s.log_records.len())
+                    .sum::<usize>();
+                (logs::to_batch(&request), count)
+            }
+        };
+        if count > MAX_ITEMS {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "an export holds at most {MAX_ITEMS} {}s; this one has {count}",
+                    signal.record()
+                ),
+            ));
+        }
+        let now = now_ms();
+        let _slot = tokio::time::timeout(crate::ingest::SLOT_WAIT, self.slots.0.acquire())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or(ApiError::Busy)?;
+        let results = write_batch(self.db, self.health, &caller, mapped.batch, now)
+            .await
+            .map_err(ApiError::from)?;
+        let refused = refusals(&mapped.origins, mapped.refused, &results);
+        let rejected = refused.len() as i64;
+        let message = summary(signal, &refused);
+        // The proto3 JSON mapping: absent fields left out, 64-bit integers as strings.
+        let json = |field: &str| match rejected {
+            0 => json!({}),
+            n => json!({"partialSuccess": {field: n.to_string(), "errorMessage": message}}),
+        };
+        Ok(match signal {
+            Signal::Traces => encode(
+                encoding,
+                &ExportTraceServiceResponse {
+                    partial_success: (rejected > 0).then(|| ExportTracePartialSuccess {
+                        rejected_spans: rejected,
+                        error_message: message.clone(),
+                    }),
+                },
+                &json("rejectedSpans"),
+            ),
+            Signal::Logs => encode(
+                encoding,
+                &ExportLogsServiceResponse {
+                    partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+                        rejected_log_records: rejected,
+                        error_message: message.clone(),
+                    }),
+                },
+                &json("rejectedLogRecords"),
+            ),
+        })
     }
 }
 
-async fn receive(
-    db: &Db,
-    slots: &IngestSlots,
-    health: &WriteHealth,
-    caller: ApiCaller,
-    body: &[u8],
-    encoding: Encoding,
-) -> Result<Response, Refusal> {
-    let request = match encoding {
-        Encoding::Protobuf => ExportTraceServiceRequest::decode(body).map_err(|e| {
+/// An export's request message from its body, or why it cannot be read.
+fn decode<M>(body: &[u8], encoding: Encoding, message: &str, signal: &str) -> Result<M, Refusal>
+where
+    M: Message + Default + serde::de::DeserializeOwned,
+{
+    match encoding {
+        Encoding::Protobuf => M::decode(body).map_err(|e| {
             Refusal::new(
                 StatusCode::BAD_REQUEST,
-                format!("the body is not an OTLP ExportTraceServiceRequest: {e}"),
+                format!("the body is not an OTLP {message}: {e}"),
             )
-        })?,
+        }),
         Encoding::Json => serde_json::from_slice(body).map_err(|e| {
             Refusal::new(
                 StatusCode::BAD_REQUEST,
                 format!(
-                    "the body is not an OTLP/JSON trace export: {e} (line {}, column {})",
+                    "the body is not an OTLP/JSON {signal} export: {e} (line {}, column {})",
                     e.line(),
                     e.column()
                 ),
             )
-        })?,
-    };
-    let span_count: usize = request
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum();
-    if span_count > MAX_ITEMS {
-        return Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            format!("an export holds at most {MAX_ITEMS} spans; this one has {span_count}"),
-        ));
+        }),
     }
-    let now = now_ms();
-    let mapped = spans::to_batch(&request);
-    let _slot = tokio::time::timeout(crate::ingest::SLOT_WAIT, slots.0.acquire())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .ok_or(ApiError::Busy)?;
-    let results = write_batch(db, health, &caller, mapped.batch, now)
-        .await
-        .map_err(ApiError::from)?;
-    let refused = refusals(&mapped.origins, mapped.refused, &results);
-    let partial_success = (!refused.is_empty()).then(|| ExportTracePartialSuccess {
-        rejected_spans: refused.len() as i64,
-        error_message: summary(&refused),
-    });
-    // The proto3 JSON mapping: absent fields left out, 64-bit integers as strings.
-    let json = match &partial_success {
-        Some(p) => json!({"partialSuccess": {
-            "rejectedSpans": p.rejected_spans.to_string(),
-            "errorMessage": p.error_message,
-        }}),
-        None => json!({}),
-    };
-    Ok(encode(
-        encoding,
-        &ExportTraceServiceResponse { partial_success },
-        &json,
-    ))
 }
 
 fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refusal> {
@@ -320,8 +446,8 @@ fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refusal> {
     }
 }
 
-/// Every refused span once, with the first reason given for it: those refused while mapping,
-/// then those whose task, attempt or call the store refused.
+/// Every refused record once, with the first reason given for it: those refused while mapping,
+/// then those whose task, attempt, call or evaluation result the store refused.
 fn refusals(
     origins: &spans::Origins,
     mut refused: Vec<(String, String)>,
@@ -330,10 +456,10 @@ fn refusals(
     for error in &results.rejected {
         let kind = error["kind"].as_str().unwrap_or_default();
         let index = error["index"].as_u64().unwrap_or_default() as usize;
-        let Some(span) = origins.span(kind, index) else {
+        let Some(record) = origins.record(kind, index) else {
             continue;
         };
-        if refused.iter().any(|(s, _)| s == span) {
+        if refused.iter().any(|(r, _)| r == record) {
             continue;
         }
         let field = error["field"].as_str().unwrap_or_default();
@@ -343,21 +469,22 @@ fn refusals(
         } else {
             format!("{}: {message}", spans::attribute(field))
         };
-        refused.push((span.to_owned(), reason));
+        refused.push((record.to_owned(), reason));
     }
     refused
 }
 
-fn summary(refused: &[(String, String)]) -> String {
+fn summary(signal: Signal, refused: &[(String, String)]) -> String {
+    let record = signal.record();
     let mut text = refused
         .iter()
         .take(REASONS_SHOWN)
-        .map(|(span, reason)| format!("span {span}: {reason}"))
+        .map(|(label, reason)| format!("{record} {label}: {reason}"))
         .collect::<Vec<_>>()
         .join("; ");
     if refused.len() > REASONS_SHOWN {
         text.push_str(&format!(
-            "; and {} more spans",
+            "; and {} more {record}s",
             refused.len() - REASONS_SHOWN
         ));
     }

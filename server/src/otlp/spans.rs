@@ -10,6 +10,9 @@
 //! Which workflow, task and attempt a span belongs to comes from `finishline.*` attributes on
 //! the span or, failing that, its resource; a trace without `finishline.task.id` is one task,
 //! and without `finishline.attempt.id` one attempt, both named by the trace id.
+//!
+//! A span's `gen_ai.evaluation.result` events are evaluation results of its task (see
+//! `evaluations`).
 
 use crate::ingest::Batch;
 use app::domain::Micros;
@@ -19,6 +22,9 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+use super::evaluations;
 
 /// The attributes Finishline reads beyond the GenAI and OpenInference conventions.
 pub mod attr {
@@ -64,7 +70,13 @@ const REASONING: &[&str] = &[
     "gen_ai.usage.reasoning.output_tokens",
     "llm.token_count.completion_details.reasoning",
 ];
-const COST: &[&str] = &["gen_ai.usage.cost", "llm.cost.total"];
+const COST: &[&str] = &[
+    "gen_ai.usage.cost.amount",
+    "gen_ai.usage.cost",
+    "llm.cost.total",
+];
+/// The currency of `gen_ai.usage.cost.amount` (ISO 4217); Finishline's money is US dollars.
+const COST_CURRENCY: &str = "gen_ai.usage.cost.currency";
 const PROVIDER: &[&str] = &[
     "gen_ai.provider.name",
     "gen_ai.system",
@@ -78,28 +90,32 @@ const MODEL: &[&str] = &[
     "llm.model_name",
 ];
 
-/// The batch the export becomes, where each item came from, and the spans refused outright.
+/// The batch the export becomes, where each item came from, and the records refused outright.
+#[derive(Default)]
 pub struct Mapped {
     pub batch: Batch,
     pub origins: Origins,
-    /// (span, reason) for spans that could not become items at all.
+    /// (record, reason) for spans or log records that could not become items at all.
     pub refused: Vec<(String, String)>,
 }
 
-/// The span (as `trace/span` in hex) behind each item of the batch.
+/// The record (a span as `trace/span` in hex, a log record by its place) behind each item of
+/// the batch.
 #[derive(Default)]
 pub struct Origins {
-    tasks: Vec<String>,
-    attempts: Vec<String>,
-    calls: Vec<String>,
+    pub(super) tasks: Vec<String>,
+    pub(super) attempts: Vec<String>,
+    pub(super) calls: Vec<String>,
+    pub(super) evaluations: Vec<String>,
 }
 
 impl Origins {
-    pub fn span(&self, kind: &str, index: usize) -> Option<&str> {
+    pub fn record(&self, kind: &str, index: usize) -> Option<&str> {
         let list = match kind {
             "tasks" => &self.tasks,
             "attempts" => &self.attempts,
             "calls" => &self.calls,
+            "evaluations" => &self.evaluations,
             _ => return None,
         };
         list.get(index).map(String::as_str)
@@ -131,20 +147,25 @@ pub fn attribute(field: &str) -> &str {
         "reasoning_tokens" => REASONING[0],
         "cost_usd" => COST[0],
         "error_type" => "error.type",
+        "name" => evaluations::NAME,
+        "score" => evaluations::SCORE,
+        "label" => evaluations::LABEL,
+        "explanation" => evaluations::EXPLANATION,
+        "evaluated_at" => "timeUnixNano",
         "started_at" => "startTimeUnixNano",
         "finished_at" | "latency_ms" => "endTimeUnixNano",
         other => other,
     }
 }
 
-/// A span's attributes, read before its resource's.
-struct Attrs<'a> {
-    span: &'a [KeyValue],
-    resource: &'a [KeyValue],
+/// A record's attributes (a span's, an event's, a log record's), read before its resource's.
+pub(super) struct Attrs<'a> {
+    pub(super) span: &'a [KeyValue],
+    pub(super) resource: &'a [KeyValue],
 }
 
 impl<'a> Attrs<'a> {
-    fn get(&self, key: &str) -> Option<&'a Any> {
+    pub(super) fn get(&self, key: &str) -> Option<&'a Any> {
         let find = |list: &'a [KeyValue]| {
             list.iter()
                 .find(|kv| kv.key == key)
@@ -157,7 +178,7 @@ impl<'a> Attrs<'a> {
         self.span.iter().any(|kv| kv.key == key)
     }
 
-    fn text(&self, key: &str) -> Option<String> {
+    pub(super) fn text(&self, key: &str) -> Option<String> {
         match self.get(key)? {
             Any::StringValue(s) if !s.is_empty() => Some(s.clone()),
             Any::IntValue(i) => Some(i.to_string()),
@@ -194,6 +215,15 @@ impl<'a> Attrs<'a> {
         let Some((key, value)) = COST.iter().find_map(|k| Some((*k, self.get(k)?))) else {
             return Ok(None);
         };
+        match self.text(COST_CURRENCY) {
+            Some(currency) if !currency.trim().eq_ignore_ascii_case("USD") => {
+                return Err(format!(
+                    "{COST_CURRENCY} is '{currency}': Finishline keeps money in US dollars; send \
+                     the cost in USD, or leave it out and the price book prices the call"
+                ));
+            }
+            _ => {}
+        }
         let micros = match value {
             Any::StringValue(s) => Micros::parse_dollars(s).map_err(|e| format!("{key}: {e}"))?,
             Any::IntValue(i) => Micros(i.saturating_mul(1_000_000)),
@@ -251,11 +281,8 @@ fn kind_of(attrs: &Attrs) -> &'static str {
 
 /// Maps an export to one batch; the spans that cannot be mapped are listed with the reason.
 pub fn to_batch(request: &ExportTraceServiceRequest) -> Mapped {
-    let mut mapped = Mapped {
-        batch: Batch::default(),
-        origins: Origins::default(),
-        refused: Vec::new(),
-    };
+    let mut mapped = Mapped::default();
+    let roots = task_ids_of_roots(request);
     for resource_spans in &request.resource_spans {
         let resource = resource_spans
             .resource
@@ -271,12 +298,36 @@ pub fn to_batch(request: &ExportTraceServiceRequest) -> Mapped {
                 trace: hex::encode(&span.trace_id),
                 span: hex::encode(&span.span_id),
             };
-            if let Err(reason) = map_span(&mut mapped, span, &attrs, &ids) {
+            if let Err(reason) = map_span(&mut mapped, span, &attrs, &ids, &roots) {
                 mapped.refused.push((ids.label(), reason));
             }
         }
     }
     mapped
+}
+
+/// The task id each trace's task-starting spans in this export name with `finishline.task.id`,
+/// so that an evaluation event on a child span without one finds the task of its trace.
+fn task_ids_of_roots(request: &ExportTraceServiceRequest) -> HashMap<Vec<u8>, String> {
+    let mut roots = HashMap::new();
+    for resource_spans in &request.resource_spans {
+        let resource = resource_spans
+            .resource
+            .as_ref()
+            .map(|r| r.attributes.as_slice())
+            .unwrap_or_default();
+        for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
+            let attrs = Attrs {
+                span: &span.attributes,
+                resource,
+            };
+            let starts_task = span.parent_span_id.is_empty() || attrs.span_has(attr::TASK_STATUS);
+            if let (true, Some(task)) = (starts_task, attrs.text(attr::TASK_ID)) {
+                roots.insert(span.trace_id.clone(), task);
+            }
+        }
+    }
+    roots
 }
 
 /// A span's trace and span ids in hex.
@@ -292,7 +343,13 @@ impl Ids {
     }
 }
 
-fn map_span(mapped: &mut Mapped, span: &Span, attrs: &Attrs, ids: &Ids) -> Result<(), String> {
+fn map_span(
+    mapped: &mut Mapped,
+    span: &Span,
+    attrs: &Attrs,
+    ids: &Ids,
+    roots: &HashMap<Vec<u8>, String>,
+) -> Result<(), String> {
     if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
         return Err("traceId must be 16 bytes, not all zero".into());
     }
@@ -322,6 +379,37 @@ fn map_span(mapped: &mut Mapped, span: &Span, attrs: &Attrs, ids: &Ids) -> Resul
     let failed = status == Some(StatusCode::Error);
     let kind = kind_of(attrs);
 
+    // Read before anything is kept: a span is one item to its sender, stored whole or refused.
+    let evaluation_task = attrs
+        .text(attr::TASK_ID)
+        .or_else(|| roots.get(&span.trace_id).cloned())
+        .unwrap_or_else(|| trace.clone());
+    let mut evaluations = Vec::new();
+    for (index, event) in span.events.iter().enumerate() {
+        if event.name != evaluations::EVENT {
+            continue;
+        }
+        let at = match event.time_unix_nano {
+            0 => finished_at,
+            nanos => (nanos / 1_000_000) as i64,
+        };
+        let source = attrs.text("service.name").unwrap_or_default();
+        let record = evaluations::Record {
+            id: format!("{trace}-{}-e{index}", ids.span),
+            workflow: &workflow,
+            task: &evaluation_task,
+            evaluated_at: at,
+            source: &source,
+        };
+        let event_attrs = Attrs {
+            span: &event.attributes,
+            resource: &[],
+        };
+        evaluations.push(
+            evaluations::item(&event_attrs, &record)
+                .map_err(|reason| format!("event {index} ({}): {reason}", evaluations::EVENT))?,
+        );
+    }
     let mut call = json!({
         "id": format!("{trace}-{}", ids.span),
         "workflow": workflow,
@@ -446,6 +534,10 @@ fn map_span(mapped: &mut Mapped, span: &Span, attrs: &Attrs, ids: &Ids) -> Resul
     mapped.batch.span_parents.push(parents);
     mapped.batch.calls.push(call);
     mapped.origins.calls.push(ids.label());
+    for evaluation in evaluations {
+        mapped.batch.evaluations.push(evaluation);
+        mapped.origins.evaluations.push(ids.label());
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ mod definitions;
 mod demo;
 mod durability;
 mod engine;
+mod evaluations;
 mod errors;
 mod faults;
 mod focus;
