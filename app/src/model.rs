@@ -342,6 +342,9 @@ pub struct Call {
     pub cache_read_tokens: i64,
     pub cache_write_tokens: i64,
     pub reasoning_tokens: i64,
+    /// Uncached audio and image input, inside `input_tokens`.
+    pub audio_input_tokens: i64,
+    pub image_input_tokens: i64,
     pub reported_cost_micros: Option<i64>,
     #[cfg_attr(feature = "ssr", sqlx(try_from = "i64"))]
     pub cost_micros: Micros,
@@ -444,6 +447,10 @@ pub struct Price {
     pub cache_read_micros_per_mtok: i64,
     pub cache_write_micros_per_mtok: i64,
     pub reasoning_micros_per_mtok: i64,
+    /// Audio and image input rates where they differ from text input's; `None` prices those
+    /// tokens as text input.
+    pub audio_input_micros_per_mtok: Option<i64>,
+    pub image_input_micros_per_mtok: Option<i64>,
     pub effective_from: i64,
     pub effective_to: Option<i64>,
     pub source: String,
@@ -476,6 +483,12 @@ impl From<&Price> for crate::domain::pricing::Rates {
             cache_read: price.cache_read_micros_per_mtok,
             cache_write: price.cache_write_micros_per_mtok,
             reasoning: price.reasoning_micros_per_mtok,
+            audio_input: price
+                .audio_input_micros_per_mtok
+                .unwrap_or(price.input_micros_per_mtok),
+            image_input: price
+                .image_input_micros_per_mtok
+                .unwrap_or(price.input_micros_per_mtok),
         }
     }
 }

@@ -17,12 +17,14 @@ use std::path::Path;
 /// Rows per transaction.
 pub const CHUNK: usize = 1_000;
 /// Call fields that CSV cells are read as integers for.
-const INTEGER_COLUMNS: [&str; 6] = [
+const INTEGER_COLUMNS: [&str; 8] = [
     "input_tokens",
     "output_tokens",
     "cache_read_tokens",
     "cache_write_tokens",
     "reasoning_tokens",
+    "audio_input_tokens",
+    "image_input_tokens",
     "latency_ms",
 ];
 

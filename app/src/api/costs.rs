@@ -105,6 +105,18 @@ fn parse_money(field: &str, text: &str) -> Result<crate::domain::Micros, AppErro
         })
 }
 
+/// An optional rate: left empty, none.
+#[cfg(feature = "ssr")]
+fn optional_money(
+    field: &str,
+    text: Option<&str>,
+) -> Result<Option<crate::domain::Micros>, AppError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => parse_money(field, text).map(Some),
+    }
+}
+
 #[cfg(feature = "ssr")]
 fn parse_day(field: &str, text: &str) -> Result<i64, AppError> {
     crate::domain::time::parse_day(text.trim()).ok_or_else(|| {
@@ -135,6 +147,8 @@ pub async fn add_price(
     source: String,
     checked_on: String,
     #[server(default)] reprice: Option<String>,
+    #[server(default)] audio_input: Option<String>,
+    #[server(default)] image_input: Option<String>,
 ) -> Result<String, AppError> {
     use crate::api::context::*;
     use crate::service::accounts::Actor;
@@ -149,6 +163,10 @@ pub async fn add_price(
             parse_money("cache_read", &cache_read)?,
             parse_money("cache_write", &cache_write)?,
             parse_money("reasoning", &reasoning)?,
+        ],
+        modalities: [
+            optional_money("audio_input", audio_input.as_deref())?,
+            optional_money("image_input", image_input.as_deref())?,
         ],
         from_day: parse_day("from_day", &from_day)?,
         source: &source,

@@ -6,8 +6,10 @@ use crate::model::Price;
 pub async fn insert_price(tx: &mut Tx, price: &Price) -> DbResult<i64> {
     let sql = "INSERT INTO prices (provider, model, input_micros_per_mtok, output_micros_per_mtok,
                    cache_read_micros_per_mtok, cache_write_micros_per_mtok, reasoning_micros_per_mtok,
+                   audio_input_micros_per_mtok, image_input_micros_per_mtok,
                    effective_from, effective_to, source, checked_on, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+               RETURNING id";
     Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(&price.provider)
         .bind(&price.model)
@@ -16,6 +18,8 @@ pub async fn insert_price(tx: &mut Tx, price: &Price) -> DbResult<i64> {
         .bind(price.cache_read_micros_per_mtok)
         .bind(price.cache_write_micros_per_mtok)
         .bind(price.reasoning_micros_per_mtok)
+        .bind(price.audio_input_micros_per_mtok)
+        .bind(price.image_input_micros_per_mtok)
         .bind(price.effective_from)
         .bind(price.effective_to)
         .bind(&price.source)

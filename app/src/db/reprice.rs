@@ -19,7 +19,22 @@ pub struct RepriceSummary {
     pub after: Micros,
 }
 
-type CallRow = (i64, String, String, i64, i64, i64, i64, i64, i64, i64);
+/// A call as repricing reads it.
+#[derive(sqlx::FromRow)]
+struct CallRow {
+    id: i64,
+    provider: String,
+    model: String,
+    started_at: i64,
+    input_tokens: i64,
+    output_tokens: i64,
+    cache_read_tokens: i64,
+    cache_write_tokens: i64,
+    reasoning_tokens: i64,
+    audio_input_tokens: i64,
+    image_input_tokens: i64,
+    cost_micros: i64,
+}
 
 /// Re-prices the workflow's calls made on days `first_day..=last_day` with the price entries
 /// in force at each call's time, refreshes the rollups they feed and appends an audit entry.
@@ -34,22 +49,25 @@ pub async fn reprice_calls(
     let (from, to) = (first_day * MS_PER_DAY, (last_day + 1) * MS_PER_DAY);
     let sql =
         "SELECT id, provider, model, started_at, input_tokens, output_tokens, cache_read_tokens,
-                   cache_write_tokens, reasoning_tokens, cost_micros
+                   cache_write_tokens, reasoning_tokens, audio_input_tokens, image_input_tokens,
+                   cost_micros
                FROM calls
                WHERE workflow_id = $1 AND started_at >= $2 AND started_at < $3
                  AND cost_source IN ('priced', 'unpriced')
                ORDER BY id";
     let calls: Vec<CallRow> = on_tx!(tx, conn => sqlx::query_as(sql).bind(workflow_id).bind(from).bind(to).fetch_all(conn).await)?;
     let mut summary = RepriceSummary::default();
-    for (id, provider, model, at, input, output, cache_read, cache_write, reasoning, old_cost) in
-        calls
-    {
+    for call in calls {
+        let (id, at, old_cost) = (call.id, call.started_at, call.cost_micros);
+        let (provider, model) = (call.provider, call.model);
         let usage = TokenCounts {
-            input,
-            output,
-            cache_read,
-            cache_write,
-            reasoning,
+            input: call.input_tokens,
+            output: call.output_tokens,
+            cache_read: call.cache_read_tokens,
+            cache_write: call.cache_write_tokens,
+            reasoning: call.reasoning_tokens,
+            audio_input: call.audio_input_tokens,
+            image_input: call.image_input_tokens,
         };
         let price = super::price::price_in_force(tx, &provider, &model, at).await?;
         let CallPricing {

@@ -218,7 +218,8 @@ pub async fn insert_call(tx: &mut Tx, call: &Call) -> DbResult<i64> {
     let sql =
         "INSERT INTO calls (external_id, workflow_id, correlation_id, task_id, attempt_id, kind,
                    step, provider, model, input_tokens, output_tokens, cache_read_tokens,
-                   cache_write_tokens, reasoning_tokens, reported_cost_micros, cost_micros,
+                   cache_write_tokens, reasoning_tokens, audio_input_tokens, image_input_tokens,
+                   reported_cost_micros, cost_micros,
                    cache_read_cost_micros, cache_write_cost_micros, cost_source, price_id,
                    started_at, latency_ms, status, error_type, trace_id, span_id, parent_span_id,
                    content_hash, created_at)
@@ -228,7 +229,7 @@ pub async fn insert_call(tx: &mut Tx, call: &Call) -> DbResult<i64> {
                    COALESCE($5, (SELECT id FROM attempts
                                  WHERE workflow_id = $2 AND correlation_id = $3)),
                    $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                   $22, $23, $24, $25, $26, $27, $28, $29) RETURNING id";
+                   $22, $23, $24, $25, $26, $27, $28, $29, $30, $31) RETURNING id";
     Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(&call.external_id)
         .bind(call.workflow_id)
@@ -244,6 +245,8 @@ pub async fn insert_call(tx: &mut Tx, call: &Call) -> DbResult<i64> {
         .bind(call.cache_read_tokens)
         .bind(call.cache_write_tokens)
         .bind(call.reasoning_tokens)
+        .bind(call.audio_input_tokens)
+        .bind(call.image_input_tokens)
         .bind(call.reported_cost_micros)
         .bind(call.cost_micros.0)
         .bind(call.cache_read_cost_micros.0)
@@ -374,7 +377,7 @@ async fn stored_among(
     Ok(found)
 }
 
-/// How many calls one multi-row insert carries: 29 parameters each stays under SQLite's limit
+/// How many calls one multi-row insert carries: 31 parameters each stays under SQLite's limit
 /// of 32,766 per statement, and one statement instead of hundreds is most of ingestion's speed.
 pub const CALLS_PER_STATEMENT: usize = 400;
 
@@ -390,7 +393,8 @@ pub async fn insert_new_calls(tx: &mut Tx, calls: &[&Call]) -> DbResult<HashSet<
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO calls (external_id, workflow_id, correlation_id, task_id, attempt_id, kind,
                      step, provider, model, input_tokens, output_tokens, cache_read_tokens,
-                     cache_write_tokens, reasoning_tokens, reported_cost_micros, cost_micros,
+                     cache_write_tokens, reasoning_tokens, audio_input_tokens, image_input_tokens,
+                     reported_cost_micros, cost_micros,
                      cache_read_cost_micros, cache_write_cost_micros, cost_source, price_id,
                      started_at, latency_ms, status, error_type, trace_id, span_id, parent_span_id,
                      content_hash, created_at) ",
@@ -410,6 +414,8 @@ pub async fn insert_new_calls(tx: &mut Tx, calls: &[&Call]) -> DbResult<HashSet<
                     .push_bind(call.cache_read_tokens)
                     .push_bind(call.cache_write_tokens)
                     .push_bind(call.reasoning_tokens)
+                    .push_bind(call.audio_input_tokens)
+                    .push_bind(call.image_input_tokens)
                     .push_bind(call.reported_cost_micros)
                     .push_bind(call.cost_micros.0)
                     .push_bind(call.cache_read_cost_micros.0)

@@ -89,6 +89,8 @@ mod tests {
             cache_read: top,
             cache_write: top,
             reasoning: top,
+            audio_input: top,
+            image_input: top,
         };
         assert_eq!(price_usage(&usage, &rates).unwrap().total, MAX_CALL_COST);
     }

@@ -15,6 +15,10 @@ pub struct TokenCounts {
     pub cache_read: i64,
     pub cache_write: i64,
     pub reasoning: i64,
+    /// Uncached audio input, inside `input`.
+    pub audio_input: i64,
+    /// Uncached image input, inside `input`.
+    pub image_input: i64,
 }
 
 /// Prices in micro-dollars per million tokens.
@@ -25,6 +29,8 @@ pub struct Rates {
     pub cache_read: i64,
     pub cache_write: i64,
     pub reasoning: i64,
+    pub audio_input: i64,
+    pub image_input: i64,
 }
 
 /// A priced call: the total and the cache parts inside it.
@@ -39,6 +45,10 @@ pub struct PricedUsage {
 pub enum UsageError {
     #[error("cache tokens ({0}) exceed input tokens ({1}); input tokens must include cache tokens")]
     CacheExceedsInput(i64, i64),
+    #[error(
+        "cache, audio and image tokens ({0}) exceed input tokens ({1}); input tokens must include them all"
+    )]
+    ModalitiesExceedInput(i64, i64),
     #[error(
         "reasoning tokens ({0}) exceed output tokens ({1}); output tokens must include reasoning tokens"
     )]
@@ -55,6 +65,8 @@ impl TokenCounts {
             self.cache_read,
             self.cache_write,
             self.reasoning,
+            self.audio_input,
+            self.image_input,
         ]
         .iter()
         .any(|n| *n < 0)
@@ -64,6 +76,10 @@ impl TokenCounts {
         let cached = self.cache_read + self.cache_write;
         if cached > self.input {
             return Err(UsageError::CacheExceedsInput(cached, self.input));
+        }
+        let apart = cached + self.audio_input + self.image_input;
+        if apart > self.input {
+            return Err(UsageError::ModalitiesExceedInput(apart, self.input));
         }
         if self.reasoning > self.output {
             return Err(UsageError::ReasoningExceedsOutput(
@@ -86,7 +102,8 @@ fn cost(tokens: i64, micros_per_mtok: i64) -> Result<Micros, MoneyOverflow> {
 /// Prices `usage` at `rates`, or [`MoneyOverflow`] for a price no call could cost. The usage
 /// must have passed [`TokenCounts::validate`].
 pub fn price_usage(usage: &TokenCounts, rates: &Rates) -> Result<PricedUsage, MoneyOverflow> {
-    let plain_input = usage.input - usage.cache_read - usage.cache_write;
+    let plain_input =
+        usage.input - usage.cache_read - usage.cache_write - usage.audio_input - usage.image_input;
     let plain_output = usage.output - usage.reasoning;
     let cache_read = cost(usage.cache_read, rates.cache_read)?;
     let cache_write = cost(usage.cache_write, rates.cache_write)?;
@@ -94,6 +111,8 @@ pub fn price_usage(usage: &TokenCounts, rates: &Rates) -> Result<PricedUsage, Mo
         cost(plain_input, rates.input)?,
         cost(plain_output, rates.output)?,
         cost(usage.reasoning, rates.reasoning)?,
+        cost(usage.audio_input, rates.audio_input)?,
+        cost(usage.image_input, rates.image_input)?,
         cache_read,
         cache_write,
     ])?;
@@ -162,6 +181,8 @@ mod tests {
         cache_read: 300_000,
         cache_write: 3_750_000,
         reasoning: 15_000_000,
+        audio_input: 3_000_000,
+        image_input: 3_000_000,
     };
 
     #[test]
@@ -172,13 +193,46 @@ mod tests {
             output: 500,
             cache_read: 8_000,
             cache_write: 1_000,
-            reasoning: 0,
+            ..Default::default()
         };
         let priced = price_usage(&usage, &SONNET).unwrap();
         assert_eq!(priced.cache_read, Micros(2_400));
         assert_eq!(priced.cache_write, Micros(3_750));
         // 1,000 plain input at $3/M = 3,000; 500 output at $15/M = 7,500.
         assert_eq!(priced.total, Micros(3_000 + 7_500 + 2_400 + 3_750));
+    }
+
+    #[test]
+    fn audio_and_image_input_use_their_own_rates_and_must_fit_inside_input() {
+        // gpt-4o-realtime-like rates: text $5/M, audio $40/M; images at text's rate.
+        let rates = Rates {
+            input: 5_000_000,
+            audio_input: 40_000_000,
+            image_input: 5_000_000,
+            cache_read: 2_500_000,
+            ..SONNET
+        };
+        let usage = TokenCounts {
+            input: 10_000,
+            cache_read: 2_000,
+            audio_input: 3_000,
+            image_input: 1_000,
+            ..Default::default()
+        };
+        assert_eq!(usage.validate(), Ok(()));
+        // 4,000 text at $5/M, 3,000 audio at $40/M, 1,000 image at $5/M, 2,000 cached at $2.5/M.
+        assert_eq!(
+            price_usage(&usage, &rates).unwrap().total,
+            Micros(20_000 + 120_000 + 5_000 + 5_000)
+        );
+        let over = TokenCounts {
+            audio_input: 8_500,
+            ..usage
+        };
+        assert_eq!(
+            over.validate(),
+            Err(UsageError::ModalitiesExceedInput(11_500, 10_000))
+        );
     }
 
     #[test]

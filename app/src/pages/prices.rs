@@ -30,6 +30,7 @@ pub fn PricesPage() -> impl IntoView {
                                     <th scope="col" class="num">"Cache read"</th>
                                     <th scope="col" class="num">"Cache write"</th>
                                     <th scope="col" class="num">"Reasoning"</th>
+                                    <th scope="col">"Audio, image input"</th>
                                     <th scope="col">"From"</th>
                                     <th scope="col">"Until"</th>
                                     <th scope="col">"Source"</th>
@@ -40,6 +41,7 @@ pub fn PricesPage() -> impl IntoView {
                                     <tr>
                                         <th scope="row">{format!("{}/{}", p.provider, p.model)}</th>
                                         {p.rates.into_iter().map(|r| view! { <td class="num">{format!("${r}")}</td> }).collect_view()}
+                                        <td>{if p.modalities.is_empty() { "as input".to_owned() } else { p.modalities }}</td>
                                         <td class="nowrap">{p.from_day}</td>
                                         <td class="nowrap">{p.last_day.unwrap_or_else(|| "open".into())}</td>
                                         <td>{p.source} {(!p.checked_on.is_empty()).then(|| format!(" (checked {})", p.checked_on))}</td>
@@ -62,6 +64,8 @@ pub fn PricesPage() -> impl IntoView {
                                         <label>"Cache read, $ per million tokens" <input type="text" name="cache_read" inputmode="decimal" value="0" required /></label>
                                         <label>"Cache write, $ per million tokens" <input type="text" name="cache_write" inputmode="decimal" value="0" required /></label>
                                         <label>"Reasoning, $ per million tokens" <input type="text" name="reasoning" inputmode="decimal" value="0" required /></label>
+                                        <label>"Audio input, $ per million tokens (empty: as input)" <input type="text" name="audio_input" inputmode="decimal" placeholder="e.g. 40" /></label>
+                                        <label>"Image input, $ per million tokens (empty: as input)" <input type="text" name="image_input" inputmode="decimal" /></label>
                                         <label>"First day (UTC)" <DayInput name="from_day" required=true /></label>
                                         <label>"Source (the provider's price page)" <input type="text" name="source" maxlength="500" /></label>
                                         <label>"Checked on (optional)" <DayInput name="checked_on" /></label>

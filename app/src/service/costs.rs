@@ -216,6 +216,8 @@ pub struct NewPrice<'a> {
     pub model: &'a str,
     /// input, output, cache read, cache write, reasoning.
     pub rates: [Micros; 5],
+    /// Audio and image input, where they differ from text input.
+    pub modalities: [Option<Micros>; 2],
     pub from_day: i64,
     pub source: &'a str,
     pub checked_on: &'a str,
@@ -261,7 +263,11 @@ pub async fn add_price(
     check_name("provider", provider)?;
     check_name("model", model)?;
     let names = ["input", "output", "cache_read", "cache_write", "reasoning"];
-    for (field, rate) in names.into_iter().zip(new.rates) {
+    let modalities = ["audio_input", "image_input"]
+        .into_iter()
+        .zip(new.modalities);
+    let given = modalities.filter_map(|(field, rate)| Some((field, rate?)));
+    for (field, rate) in names.into_iter().zip(new.rates).chain(given) {
         check_money(rate, MAX_PRICE_PER_MTOK)
             .map_err(|e| invalid(field, format!("{e} per million tokens")))?;
     }
@@ -294,6 +300,7 @@ pub async fn add_price(
         .filter(|start| *start > from)
         .min();
     let [input, output, cache_read, cache_write, reasoning] = new.rates;
+    let [audio_input, image_input] = new.modalities;
     let row = Price {
         id: 0,
         provider: provider.to_owned(),
@@ -303,6 +310,8 @@ pub async fn add_price(
         cache_read_micros_per_mtok: cache_read.0,
         cache_write_micros_per_mtok: cache_write.0,
         reasoning_micros_per_mtok: reasoning.0,
+        audio_input_micros_per_mtok: audio_input.map(|m| m.0),
+        image_input_micros_per_mtok: image_input.map(|m| m.0),
         effective_from: from,
         effective_to: next_start,
         source: new.source.trim().to_owned(),
@@ -318,6 +327,8 @@ pub async fn add_price(
             "input": plain_dollars(input), "output": plain_dollars(output),
             "cache_read": plain_dollars(cache_read), "cache_write": plain_dollars(cache_write),
             "reasoning": plain_dollars(reasoning),
+            "audio_input": audio_input.map(plain_dollars),
+            "image_input": image_input.map(plain_dollars),
         },
         "from": crate::domain::time::format_day(new.from_day),
         "source": row.source, "checked_on": row.checked_on,
@@ -437,6 +448,23 @@ pub async fn costs_page(db: &Db, viewer: &Viewer) -> Result<CostsView, AppError>
     load.await.map_err(AppError::from)
 }
 
+/// A price's own audio and image input rates in words; empty when both are text input's.
+fn modality_rates(price: &Price) -> String {
+    [
+        ("audio", price.audio_input_micros_per_mtok),
+        ("image", price.image_input_micros_per_mtok),
+    ]
+    .into_iter()
+    .filter_map(|(what, rate)| {
+        Some(format!(
+            "{what} ${}",
+            crate::views::format::plain_dollars(Micros(rate?))
+        ))
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
 /// The price book, newest entries first as stored, with whether `viewer` may add to it.
 pub async fn prices_page(db: &Db, viewer: &Viewer) -> Result<PricesView, AppError> {
     let prices = price::list_prices(db).await?;
@@ -451,6 +479,7 @@ pub async fn prices_page(db: &Db, viewer: &Viewer) -> Result<PricesView, AppErro
                 p.reasoning_micros_per_mtok,
             ]
             .map(|rate| crate::views::format::plain_dollars(Micros(rate))),
+            modalities: modality_rates(&p),
             from_day: format_day(p.effective_from.div_euclid(MS_PER_DAY)),
             last_day: p
                 .effective_to

@@ -39,6 +39,8 @@ pub struct PriceRow {
     pub model: String,
     /// Dollars per million tokens: input, output, cache read, cache write, reasoning.
     pub rates: [String; 5],
+    /// Audio and image input rates where the price has its own ("audio $40"), else empty.
+    pub modalities: String,
     pub from_day: String,
     /// The last day it applies, if it ends.
     pub last_day: Option<String>,

@@ -370,6 +370,8 @@ async fn create_catalog(tx: &mut Tx, start_ms: i64) -> anyhow::Result<Catalog> {
         cache_read_micros_per_mtok: 80_000,
         cache_write_micros_per_mtok: 320_000,
         reasoning_micros_per_mtok: 1_280_000,
+        audio_input_micros_per_mtok: None,
+        image_input_micros_per_mtok: None,
         effective_from: change_at,
         effective_to: None,
         source: "demo: negotiated 20% discount".into(),
@@ -678,7 +680,7 @@ fn plan_calls(rng: &mut Rng, version: &VersionSpec, clock: &mut i64, ok: bool) -
                 output: rng.around(step.output_tokens, 0.4),
                 cache_read,
                 cache_write,
-                reasoning: 0,
+                ..Default::default()
             }
         } else {
             TokenCounts::default()
@@ -772,6 +774,8 @@ impl PlannedCall {
             cache_read_tokens: self.usage.cache_read,
             cache_write_tokens: self.usage.cache_write,
             reasoning_tokens: self.usage.reasoning,
+            audio_input_tokens: self.usage.audio_input,
+            image_input_tokens: self.usage.image_input,
             reported_cost_micros: (source == CostSource::Reported).then_some(cost),
             cost_micros: Micros(cost),
             cache_read_cost_micros: Micros(cache_read),

@@ -643,6 +643,8 @@ impl<'a> Ingest<'a> {
             cache_read_tokens: usage.cache_read,
             cache_write_tokens: usage.cache_write,
             reasoning_tokens: usage.reasoning,
+            audio_input_tokens: usage.audio_input,
+            image_input_tokens: usage.image_input,
             reported_cost_micros: reported.map(|m: Micros| m.0),
             cost_micros: pricing.priced.total,
             cache_read_cost_micros: pricing.priced.cache_read,

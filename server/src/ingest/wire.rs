@@ -6,7 +6,7 @@ use app::domain::bounds::{
     MAX_CALL_COST, MAX_EVALUATION_NAME, MAX_EVALUATION_SCORE, MAX_LATENCY_MS, MAX_REVIEW_SECONDS,
     MAX_TOKENS, check_count, check_money,
 };
-use app::domain::pricing::TokenCounts;
+use app::domain::pricing::{TokenCounts, UsageError};
 use app::domain::status::{
     CallKind, CallStatus, EditSeverity, GradeVerdict, OutcomeKind, ReportedStatus,
 };
@@ -207,6 +207,12 @@ pub struct CallIn {
     pub cache_write_tokens: i64,
     #[serde(default)]
     pub reasoning_tokens: i64,
+    /// Uncached audio input, part of `input_tokens`, priced at the model's audio input rate.
+    #[serde(default)]
+    pub audio_input_tokens: i64,
+    /// Uncached image input, part of `input_tokens`, priced at the model's image input rate.
+    #[serde(default)]
+    pub image_input_tokens: i64,
     /// The cost the provider or gateway reported, in dollars: a decimal string ("0.0042") or number.
     #[schema(value_type = Option<String>, example = "0.0042")]
     pub cost_usd: Option<Value>,
@@ -235,6 +241,8 @@ impl CallIn {
             cache_read: self.cache_read_tokens,
             cache_write: self.cache_write_tokens,
             reasoning: self.reasoning_tokens,
+            audio_input: self.audio_input_tokens,
+            image_input: self.image_input_tokens,
         }
     }
 
@@ -280,6 +288,18 @@ impl CallIn {
                 "tokens",
             ),
             (
+                "audio_input_tokens",
+                self.audio_input_tokens,
+                MAX_TOKENS,
+                "tokens",
+            ),
+            (
+                "image_input_tokens",
+                self.image_input_tokens,
+                MAX_TOKENS,
+                "tokens",
+            ),
+            (
                 "latency_ms",
                 self.latency_ms,
                 MAX_LATENCY_MS,
@@ -289,10 +309,13 @@ impl CallIn {
             check_count(value, max, unit).map_err(|e| ItemError::new(field, e))?;
         }
         self.usage().validate().map_err(|e| {
-            let field = if e.to_string().starts_with("reasoning") {
-                "reasoning_tokens"
-            } else {
-                "cache_read_tokens"
+            let field = match e {
+                UsageError::ReasoningExceedsOutput(..) => "reasoning_tokens",
+                UsageError::ModalitiesExceedInput(..) if self.audio_input_tokens > 0 => {
+                    "audio_input_tokens"
+                }
+                UsageError::ModalitiesExceedInput(..) => "image_input_tokens",
+                _ => "cache_read_tokens",
             };
             ItemError::new(field, e.to_string())
         })?;

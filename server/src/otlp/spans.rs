@@ -62,6 +62,7 @@ const CACHE_READ: &[&str] = &[
     "llm.token_count.prompt_details.cache_read",
 ];
 const CACHE_WRITE: &[&str] = &[
+    "gen_ai.usage.cache_write.input_tokens",
     "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_creation_input_tokens",
     "llm.token_count.prompt_details.cache_write",
@@ -70,6 +71,18 @@ const REASONING: &[&str] = &[
     "gen_ai.usage.reasoning.output_tokens",
     "llm.token_count.completion_details.reasoning",
 ];
+/// Audio and image input (all of it, cached or not), then the cached part of each: what is
+/// stored is the uncached part, since cached input is priced as cache reads whatever it holds.
+const AUDIO_INPUT: &[&str] = &[
+    "gen_ai.usage.audio.input_tokens",
+    "llm.token_count.prompt_details.audio",
+];
+const AUDIO_CACHE_READ: &[&str] = &["gen_ai.usage.audio.cache_read.input_tokens"];
+const IMAGE_INPUT: &[&str] = &[
+    "gen_ai.usage.image.input_tokens",
+    "llm.token_count.prompt_details.image",
+];
+const IMAGE_CACHE_READ: &[&str] = &["gen_ai.usage.image.cache_read.input_tokens"];
 const COST: &[&str] = &[
     "gen_ai.usage.cost.amount",
     "gen_ai.usage.cost",
@@ -145,6 +158,8 @@ pub fn attribute(field: &str) -> &str {
         "cache_read_tokens" => CACHE_READ[0],
         "cache_write_tokens" => CACHE_WRITE[0],
         "reasoning_tokens" => REASONING[0],
+        "audio_input_tokens" => AUDIO_INPUT[0],
+        "image_input_tokens" => IMAGE_INPUT[0],
         "cost_usd" => COST[0],
         "error_type" => "error.type",
         "name" => evaluations::NAME,
@@ -449,6 +464,12 @@ fn map_span(
         ] {
             call[field] = json!(attrs.count(keys)?);
         }
+        for (field, all, cached) in [
+            ("audio_input_tokens", AUDIO_INPUT, AUDIO_CACHE_READ),
+            ("image_input_tokens", IMAGE_INPUT, IMAGE_CACHE_READ),
+        ] {
+            call[field] = json!((attrs.count(all)? - attrs.count(cached)?).max(0));
+        }
     }
 
     let starts_task = span.parent_span_id.is_empty() || attrs.span_has(attr::TASK_STATUS);
@@ -605,6 +626,12 @@ mod tests {
                     Any::IntValue(30),
                 ),
                 kv("gen_ai.usage.cost", Any::DoubleValue(0.0042)),
+                kv("gen_ai.usage.audio.input_tokens", Any::IntValue(30)),
+                kv(
+                    "gen_ai.usage.audio.cache_read.input_tokens",
+                    Any::IntValue(10),
+                ),
+                kv("llm.token_count.prompt_details.image", Any::IntValue(7)),
             ],
         )]));
         assert!(mapped.refused.is_empty(), "{:?}", mapped.refused);
@@ -618,6 +645,11 @@ mod tests {
         assert_eq!(call["reasoning_tokens"], 50);
         assert_eq!(call["cache_read_tokens"], 40, "the older underscore name");
         assert_eq!(call["cache_write_tokens"], 30);
+        assert_eq!(
+            call["audio_input_tokens"], 20,
+            "audio input less its cached part"
+        );
+        assert_eq!(call["image_input_tokens"], 7, "the OpenInference name");
         assert_eq!(call["cost_usd"], "0.004200");
         assert_eq!(call["latency_ms"], 1_250);
         assert_eq!(call["correlation_id"], "07".repeat(16));

@@ -149,6 +149,8 @@ async fn a_regression_fires_once_names_its_cause_resolves_and_fires_again() {
             cache_read_micros_per_mtok: 300_000,
             cache_write_micros_per_mtok: 3_750_000,
             reasoning_micros_per_mtok: 15_000_000,
+            audio_input_micros_per_mtok: None,
+            image_input_micros_per_mtok: None,
             effective_from: app::db::now_ms() - 3 * day,
             effective_to: None,
             source: "list price".into(),

@@ -22,6 +22,8 @@ async fn haiku_price(db: &Db) {
         cache_read_micros_per_mtok: 100_000,
         cache_write_micros_per_mtok: 1_250_000,
         reasoning_micros_per_mtok: 5_000_000,
+        audio_input_micros_per_mtok: None,
+        image_input_micros_per_mtok: None,
         effective_from: 0,
         effective_to: None,
         source: "test".into(),

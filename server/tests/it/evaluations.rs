@@ -120,7 +120,11 @@ async fn evaluation_results_in_a_batch_decide_tasks_through_the_rule() {
             .collect();
         assert_eq!(
             errors,
-            [("e-bad", "score"), ("e-huge", "score"), ("e-label", "label")],
+            [
+                ("e-bad", "score"),
+                ("e-huge", "score"),
+                ("e-label", "label")
+            ],
             "{}: {answer}",
             t.backend
         );
@@ -289,10 +293,21 @@ async fn span_events_and_log_records_carry_evaluations_in_every_encoding() {
         }]});
         let (status, answer) = send(
             &router,
-            otlp("/v1/traces", &key, "application/json", false, spans.to_string().into_bytes()),
+            otlp(
+                "/v1/traces",
+                &key,
+                "application/json",
+                false,
+                spans.to_string().into_bytes(),
+            ),
         )
         .await;
-        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer));
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
         let answer: Value = serde_json::from_slice(&answer).unwrap();
         assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1", "{answer}");
         let message = answer["partialSuccess"]["errorMessage"].as_str().unwrap();
@@ -302,8 +317,17 @@ async fn span_events_and_log_records_carry_evaluations_in_every_encoding() {
         );
         let tool_cost: i64 = on_db!(&t.db, pool => sqlx::query_scalar(
             "SELECT cost_micros FROM calls WHERE kind = 'tool'").fetch_one(pool).await.unwrap());
-        assert_eq!(tool_cost, 3_100, "{}: the proposed cost attribute, in USD", t.backend);
-        assert_eq!(verdict(&t.db, &trace_hex).await.0, "failed", "{}", t.backend);
+        assert_eq!(
+            tool_cost, 3_100,
+            "{}: the proposed cost attribute, in USD",
+            t.backend
+        );
+        assert_eq!(
+            verdict(&t.db, &trace_hex).await.0,
+            "failed",
+            "{}",
+            t.backend
+        );
 
         // A later judgement of the same span as a log record, gzipped protobuf: it supersedes
         // the event. Beside it, a plain log line and a record without a workflow are refused.
@@ -316,7 +340,10 @@ async fn span_events_and_log_records_carry_evaluations_in_every_encoding() {
             evaluation_record(vec![
                 text("gen_ai.evaluation.name", "faithfulness"),
                 kv("gen_ai.evaluation.score.value", Any::DoubleValue(0.9)),
-                text("gen_ai.evaluation.explanation", "Rechecked against the policy"),
+                text(
+                    "gen_ai.evaluation.explanation",
+                    "Rechecked against the policy",
+                ),
             ]),
             plain,
         ];
@@ -334,7 +361,13 @@ async fn span_events_and_log_records_carry_evaluations_in_every_encoding() {
         let body = gzip(&export.encode_to_vec());
         let (status, answer) = send(
             &router,
-            otlp("/v1/logs", &key, "application/x-protobuf", true, body.clone()),
+            otlp(
+                "/v1/logs",
+                &key,
+                "application/x-protobuf",
+                true,
+                body.clone(),
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::OK);
@@ -383,10 +416,21 @@ async fn span_events_and_log_records_carry_evaluations_in_every_encoding() {
         }]});
         let (status, answer) = send(
             &router,
-            otlp("/v1/logs", &key, "application/json", false, json_logs.to_string().into_bytes()),
+            otlp(
+                "/v1/logs",
+                &key,
+                "application/json",
+                false,
+                json_logs.to_string().into_bytes(),
+            ),
         )
         .await;
-        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer));
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
         assert_eq!(String::from_utf8_lossy(&answer), "{}");
         let batch = json!({"tasks": [task("r-1", "resolution")]});
         post(&router, &key, "application/json", batch.to_string()).await;
@@ -395,7 +439,13 @@ async fn span_events_and_log_records_carry_evaluations_in_every_encoding() {
         // A body that is not a log export is refused whole, in the OTLP error shape.
         let (status, answer) = send(
             &router,
-            otlp("/v1/logs", &key, "application/json", false, b"{\"resourceLogs\": 3}".to_vec()),
+            otlp(
+                "/v1/logs",
+                &key,
+                "application/json",
+                false,
+                b"{\"resourceLogs\": 3}".to_vec(),
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -415,13 +465,20 @@ async fn span_events_and_log_records_carry_evaluations_in_every_encoding() {
 #[tokio::test]
 async fn the_python_sdk_sends_evaluations_that_decide_tasks() {
     let python = std::env::var("FINISHLINE_TEST_PYTHON").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/python-otel/bin/python").to_owned()
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/python-otel/bin/python"
+        )
+        .to_owned()
     });
     assert!(
         std::path::Path::new(&python).exists(),
         "{python} is missing: run scripts/test, which installs the OpenTelemetry Python SDK"
     );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/otel/evaluations.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../end2end/otel/evaluations.py"
+    );
     for t in test_databases().await {
         catalog(&t.db).await;
         evaluated_types(&t.db).await;
@@ -446,7 +503,12 @@ async fn the_python_sdk_sends_evaluations_that_decide_tasks() {
         );
         let tasks: Vec<&str> = stdout.lines().collect();
         assert_eq!(tasks.len(), 3, "{stdout}");
-        assert_eq!(verdict(&t.db, tasks[0]).await.0, "succeeded", "{}", t.backend);
+        assert_eq!(
+            verdict(&t.db, tasks[0]).await.0,
+            "succeeded",
+            "{}",
+            t.backend
+        );
         let (status, reason) = verdict(&t.db, tasks[1]).await;
         assert_eq!(
             (status.as_str(), reason.as_str()),
@@ -457,7 +519,12 @@ async fn the_python_sdk_sends_evaluations_that_decide_tasks() {
             "{}: the log record found the task of its trace",
             t.backend
         );
-        assert_eq!(verdict(&t.db, tasks[2]).await.0, "succeeded", "{}", t.backend);
+        assert_eq!(
+            verdict(&t.db, tasks[2]).await.0,
+            "succeeded",
+            "{}",
+            t.backend
+        );
         let sources: Vec<String> = on_db!(&t.db, pool => sqlx::query_scalar(
             "SELECT source FROM evaluations ORDER BY id").fetch_all(pool).await.unwrap());
         assert_eq!(sources, ["answer-bot"; 3], "{}", t.backend);

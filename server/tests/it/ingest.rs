@@ -740,3 +740,66 @@ async fn an_item_that_sends_a_field_twice_is_refused_by_name_and_its_neighbours_
         assert_eq!(stored, ["t-3"], "{}", t.backend);
     }
 }
+
+#[tokio::test]
+async fn audio_and_image_input_are_priced_at_their_own_rates() {
+    for t in test_databases().await {
+        catalog(&t.db).await;
+        // A realtime model: text input $5, audio input $40 per million tokens; images have no
+        // rate of their own, so they are priced as text input.
+        let price = app::model::Price {
+            id: 0,
+            provider: "openai".into(),
+            model: "gpt-realtime".into(),
+            input_micros_per_mtok: 5_000_000,
+            output_micros_per_mtok: 20_000_000,
+            cache_read_micros_per_mtok: 400_000,
+            cache_write_micros_per_mtok: 0,
+            reasoning_micros_per_mtok: 20_000_000,
+            audio_input_micros_per_mtok: Some(40_000_000),
+            image_input_micros_per_mtok: None,
+            effective_from: 0,
+            effective_to: None,
+            source: "test".into(),
+            checked_on: String::new(),
+            created_at: 0,
+        };
+        let mut tx = t.db.begin().await.unwrap();
+        app::db::price::insert_price(&mut tx, &price).await.unwrap();
+        tx.commit().await.unwrap();
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let day = today();
+        let call = |id: &str, audio: i64, image: i64| {
+            json!({"id": id, "workflow": "support-triage", "correlation_id": "voice-1",
+                   "kind": "model", "provider": "openai", "model": "gpt-realtime",
+                   "input_tokens": 10_000, "cache_read_tokens": 1_000, "output_tokens": 500,
+                   "audio_input_tokens": audio, "image_input_tokens": image,
+                   "started_at": format!("{day}T10:00:00Z")})
+        };
+        let body = json!({"calls": [call("v-1", 6_000, 2_000), call("v-2", 8_000, 2_000)]});
+        let (status, answer) = post(&app(&t.db), &key, "application/json", body.to_string()).await;
+        assert_eq!(status, StatusCode::MULTI_STATUS, "{}: {answer}", t.backend);
+        assert_eq!(
+            answer["errors"][0]["field"], "audio_input_tokens",
+            "{answer}"
+        );
+        assert!(
+            answer["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("cache, audio and image tokens (11000) exceed input tokens (10000)"),
+            "{answer}"
+        );
+        let cost: i64 = on_db!(&t.db, pool => sqlx::query_scalar(
+            "SELECT cost_micros FROM calls WHERE external_id = 'v-1'").fetch_one(pool).await)
+        .unwrap();
+        // 1,000 text at $5/M, 6,000 audio at $40/M, 2,000 image at $5/M, 1,000 cached at
+        // $0.40/M, 500 output at $20/M.
+        assert_eq!(
+            cost,
+            5_000 + 240_000 + 10_000 + 400 + 10_000,
+            "{}",
+            t.backend
+        );
+    }
+}

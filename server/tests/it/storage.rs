@@ -436,6 +436,8 @@ fn call(workflow_id: i64, external_id: &str, correlation_id: &str, cost: i64) ->
         cache_read_tokens: 8_000,
         cache_write_tokens: 1_000,
         reasoning_tokens: 0,
+        audio_input_tokens: 0,
+        image_input_tokens: 0,
         reported_cost_micros: None,
         cost_micros: Micros(cost),
         cache_read_cost_micros: Micros(2_400),
