@@ -9,6 +9,7 @@ use crate::ingest::Batch;
 use crate::ingest::wire::{
     AttemptIn, CallIn, EvaluationIn, GradeIn, OutcomeIn, TaskIn, json_text, parse,
 };
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
@@ -20,18 +21,27 @@ pub fn ingest_batch(bytes: &[u8]) -> usize {
     serde_json::from_slice::<Batch>(bytes).map_or(0, check)
 }
 
-/// `POST /v1/traces` as `application/x-protobuf`.
+/// `POST /v1/traces` and `POST /v1/logs` as `application/x-protobuf`: the same bytes through
+/// both decoders.
 pub fn otlp_protobuf(bytes: &[u8]) -> usize {
-    ExportTraceServiceRequest::decode(bytes).map_or(0, |request| {
+    let spans = ExportTraceServiceRequest::decode(bytes).map_or(0, |request| {
         check(crate::otlp::spans::to_batch(&request).batch)
-    })
+    });
+    let logs = ExportLogsServiceRequest::decode(bytes).map_or(0, |request| {
+        check(crate::otlp::logs::to_batch(&request).batch)
+    });
+    spans + logs
 }
 
-/// `POST /v1/traces` as `application/json`.
+/// `POST /v1/traces` and `POST /v1/logs` as `application/json`.
 pub fn otlp_json(bytes: &[u8]) -> usize {
-    serde_json::from_slice::<ExportTraceServiceRequest>(bytes).map_or(0, |request| {
+    let spans = serde_json::from_slice::<ExportTraceServiceRequest>(bytes).map_or(0, |request| {
         check(crate::otlp::spans::to_batch(&request).batch)
-    })
+    });
+    let logs = serde_json::from_slice::<ExportLogsServiceRequest>(bytes).map_or(0, |request| {
+        check(crate::otlp::logs::to_batch(&request).batch)
+    });
+    spans + logs
 }
 
 /// `finishline import` of a JSON-lines file.
