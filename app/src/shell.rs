@@ -12,6 +12,7 @@ use crate::pages::keys::KeysPage;
 use crate::pages::models::ModelsPage;
 use crate::pages::not_found::NotFound;
 use crate::pages::prices::PricesPage;
+use crate::pages::reconcile::ReconciliationPage;
 use crate::pages::review::ReviewPage;
 use crate::pages::rule_editor::RuleEditorPage;
 use crate::pages::sign_in::SignInPage;
@@ -78,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workflows/:slug/compare") view=ComparePage ssr=SsrMode::Async />
                     <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                     <Route path=path!("/prices") view=PricesPage ssr=SsrMode::Async />
+                    <Route path=path!("/reconciliation") view=ReconciliationPage ssr=SsrMode::Async />
                     <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
                     <Route path=path!("/tasks/:id") view=TaskPage ssr=SsrMode::Async />
                     <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async />

@@ -61,6 +61,10 @@ pub enum Command {
     /// Import exported history: JSON lines (one item per line with a `type`) or CSV (one call
     /// per row). Resumable: run it again to finish an interrupted import.
     Import(ImportArgs),
+    /// Import a provider's bill for reconciliation: a FOCUS CSV, the OpenAI Costs API's or the
+    /// Anthropic cost report's JSON, or any CSV through a column mapping. Importing a file
+    /// again stores nothing twice.
+    ImportBill(ImportBillArgs),
     /// Measure ingestion and page times on loopback with fresh databases; prints figures.
     Bench(BenchArgs),
     /// Apply the price book again to a workflow's calls (audited; reported costs are kept).
@@ -106,6 +110,33 @@ pub struct BenchArgs {
 pub struct ImportArgs {
     /// A .jsonl/.ndjson or .csv file.
     pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportBillArgs {
+    /// The bill: a .csv, or the JSON a provider's cost API answered.
+    pub file: PathBuf,
+    /// What the file is.
+    #[arg(long, value_enum)]
+    pub format: crate::bill::Format,
+    /// The provider the bill's lines belong to, as calls name it (`openai`, `anthropic`,
+    /// `aws.bedrock`...), over whatever the file says.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// A CSV column for a field, as `field=Header` (repeatable): start, end, cost, currency,
+    /// provider, model, token_type, tokens, unit, description, category.
+    #[arg(long = "column", value_parser = column_pair)]
+    pub columns: Vec<(String, String)>,
+    /// FOCUS: read every service category, not only AI and Machine Learning.
+    #[arg(long)]
+    pub all_services: bool,
+}
+
+fn column_pair(text: &str) -> Result<(String, String), String> {
+    let (field, column) = text
+        .split_once('=')
+        .ok_or("write a column as field=Header, e.g. cost=BilledCost")?;
+    Ok((field.trim().to_owned(), column.trim().to_owned()))
 }
 
 #[derive(Debug, Args)]

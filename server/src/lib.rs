@@ -5,6 +5,7 @@ pub mod admission;
 pub mod alerts;
 pub mod api;
 pub mod bench;
+pub mod bill;
 pub mod caller;
 pub mod config;
 pub mod connections;

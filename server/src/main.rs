@@ -4,8 +4,8 @@ use anyhow::Context;
 use app::db::Db;
 use clap::Parser;
 use server::config::{
-    ApiKeyArgs, BenchArgs, Cli, Command, CreateAdminArgs, DemoArgs, ImportArgs, RepriceArgs,
-    ServeArgs,
+    ApiKeyArgs, BenchArgs, Cli, Command, CreateAdminArgs, DemoArgs, ImportArgs, ImportBillArgs,
+    RepriceArgs, ServeArgs,
 };
 use server::{AppState, demo, router};
 use tracing_subscriber::EnvFilter;
@@ -40,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Reprice(args) => reprice(&db, &args).await,
         Command::Import(args) => import(&db, &args).await,
+        Command::ImportBill(args) => import_bill(&db, &args).await,
         Command::Bench(BenchArgs {
             batches,
             tasks_per_batch,
@@ -157,11 +158,12 @@ async fn create_admin(db: &Db, email: &str, password: Option<String>) -> anyhow:
     Ok(())
 }
 
-async fn import(db: &Db, args: &ImportArgs) -> anyhow::Result<()> {
+/// Draws an import's progress on standard error: a bar on a terminal, a line per tenth in a log.
+fn progress_bar(unit: &'static str) -> impl FnMut(u64, u64) {
     use std::io::{IsTerminal, Write};
     let terminal = std::io::stderr().is_terminal();
     let mut last_tenth = None;
-    let summary = server::import::import_file(db, &args.file, |done, total| {
+    move |done, total| {
         let share = if total == 0 {
             1.0
         } else {
@@ -170,21 +172,24 @@ async fn import(db: &Db, args: &ImportArgs) -> anyhow::Result<()> {
         let filled = (share * 30.0) as usize;
         if terminal {
             eprint!(
-                "\r[{}{}] {:>3.0}% {done}/{total} rows",
+                "\r[{}{}] {:>3.0}% {done}/{total} {unit}",
                 "#".repeat(filled),
                 ".".repeat(30 - filled),
                 share * 100.0
             );
             let _ = std::io::stderr().flush();
+            if done == total {
+                eprintln!();
+            }
         } else if last_tenth != Some((share * 10.0) as u64) {
             last_tenth = Some((share * 10.0) as u64);
-            eprintln!("{:>3.0}% {done}/{total} rows", share * 100.0);
+            eprintln!("{:>3.0}% {done}/{total} {unit}", share * 100.0);
         }
-    })
-    .await?;
-    if terminal {
-        eprintln!();
     }
+}
+
+async fn import(db: &Db, args: &ImportArgs) -> anyhow::Result<()> {
+    let summary = server::import::import_file(db, &args.file, progress_bar("rows")).await?;
     println!(
         "{} rows: {} accepted, {} rejected{}.",
         summary.rows,
@@ -206,6 +211,35 @@ async fn import(db: &Db, args: &ImportArgs) -> anyhow::Result<()> {
         };
         println!("  {count:>6} × {at}{reason}");
     }
+    Ok(())
+}
+
+async fn import_bill(db: &Db, args: &ImportBillArgs) -> anyhow::Result<()> {
+    let options = server::bill::Options {
+        format: args.format,
+        provider: args.provider.clone(),
+        columns: args.columns.clone(),
+        all_services: args.all_services,
+    };
+    let summary =
+        server::bill::import_bill(db, &args.file, &options, progress_bar("lines")).await?;
+    println!(
+        "{} lines: {} stored, {} already imported, {} skipped, {} refused; {} billed in the lines read.",
+        summary.lines,
+        summary.stored,
+        summary.unchanged,
+        summary.skipped,
+        summary.refused,
+        summary.billed
+    );
+    let mut reasons: Vec<_> = summary.reasons.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1));
+    for (reason, count) in reasons.iter().take(20) {
+        println!("  {count:>6} × {reason}");
+    }
+    println!(
+        "Reconcile on the Reconciliation page (/reconciliation) or GET /api/v1/reconciliation."
+    );
     Ok(())
 }
 

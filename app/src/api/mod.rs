@@ -9,6 +9,7 @@ pub mod gate;
 pub mod keys;
 pub mod models;
 pub mod overview;
+pub mod reconcile;
 pub mod review;
 pub mod setup;
 pub mod tasks;

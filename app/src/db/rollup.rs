@@ -557,7 +557,11 @@ async fn computed_call_rollups(
             CAST(SUM(input_tokens) AS BIGINT) AS input_tokens,
             CAST(SUM(output_tokens) AS BIGINT) AS output_tokens,
             CAST(SUM(cost_micros) AS BIGINT) AS cost_micros,
-            CAST(SUM(latency_ms) AS BIGINT) AS latency_ms
+            CAST(SUM(latency_ms) AS BIGINT) AS latency_ms,
+            CAST(SUM(cache_read_tokens) AS BIGINT) AS cache_read_tokens,
+            CAST(SUM(cache_write_tokens) AS BIGINT) AS cache_write_tokens,
+            CAST(SUM(CASE WHEN cost_source = 'reported' THEN cost_micros ELSE 0 END) AS BIGINT)
+                AS reported_cost_micros
         FROM calls
         WHERE workflow_id = $1 AND started_at >= $2 AND started_at < $3
         GROUP BY started_at / 86400000, workflow_id, provider, model, step";
@@ -571,7 +575,8 @@ async fn insert_call_rollups(tx: &mut Tx, rows: &[CallRollup]) -> DbResult<()> {
         on_tx!(tx, conn => {
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO call_rollups (day, workflow_id, provider, model, step, calls, errors,
-                     input_tokens, output_tokens, cost_micros, latency_ms) ",
+                     input_tokens, output_tokens, cost_micros, latency_ms, cache_read_tokens,
+                     cache_write_tokens, reported_cost_micros) ",
             );
             query.push_values(chunk, |mut row, r| {
                 row.push_bind(r.day)
@@ -584,7 +589,10 @@ async fn insert_call_rollups(tx: &mut Tx, rows: &[CallRollup]) -> DbResult<()> {
                     .push_bind(r.input_tokens)
                     .push_bind(r.output_tokens)
                     .push_bind(r.cost_micros)
-                    .push_bind(r.latency_ms);
+                    .push_bind(r.latency_ms)
+                    .push_bind(r.cache_read_tokens)
+                    .push_bind(r.cache_write_tokens)
+                    .push_bind(r.reported_cost_micros);
             });
             query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
         })?;
@@ -620,6 +628,11 @@ pub struct CallRollup {
     pub output_tokens: i64,
     pub cost_micros: i64,
     pub latency_ms: i64,
+    /// Cache tokens, inside `input_tokens`.
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    /// The part of `cost_micros` senders reported rather than Finishline priced.
+    pub reported_cost_micros: i64,
 }
 
 pub async fn call_rollups(

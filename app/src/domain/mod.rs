@@ -13,6 +13,7 @@ pub mod gate;
 pub mod money;
 pub mod platform;
 pub mod pricing;
+pub mod reconcile;
 pub mod review_time;
 pub mod rule;
 pub mod sampling;

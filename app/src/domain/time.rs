@@ -49,6 +49,26 @@ pub fn days_in_month_of(day: i64) -> i64 {
     days_from_civil(next_year, next_month, 1) - days_from_civil(year, month, 1)
 }
 
+/// `November 2026`: the month containing `day`.
+pub fn format_month(day: i64) -> String {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let (year, month, _) = civil_from_days(day);
+    format!("{} {year}", NAMES[(month as usize).clamp(1, 12) - 1])
+}
+
 /// `2026-11-22`.
 pub fn format_day(day: i64) -> String {
     let (y, m, d) = civil_from_days(day);

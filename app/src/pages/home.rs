@@ -35,7 +35,7 @@ pub fn HomePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading figures…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Ok(page) => view! { <OverviewTables overview=page.overview gates=page.gates export=period().query() /> }.into_any(),
+                    Ok(page) => view! { <OverviewTables overview=page.overview gates=page.gates coverage=page.bill_coverage export=period().query() /> }.into_any(),
                     Err(err) => view! { <p class="error" role="alert">{error_text(&err)}</p> }.into_any(),
                 }
             })}
@@ -44,7 +44,12 @@ pub fn HomePage() -> impl IntoView {
 }
 
 #[component]
-fn OverviewTables(overview: Overview, gates: Vec<GateState>, export: String) -> impl IntoView {
+fn OverviewTables(
+    overview: Overview,
+    gates: Vec<GateState>,
+    coverage: Vec<String>,
+    export: String,
+) -> impl IntoView {
     let window = overview.window;
     let chart = budget_chart(&overview);
     let pending = overview.total.counts.pending;
@@ -58,6 +63,11 @@ fn OverviewTables(overview: Overview, gates: Vec<GateState>, export: String) -> 
                 </span>
             })}
         </p>
+        {(!coverage.is_empty()).then(|| view! {
+            <p class="hint" id="bill-coverage">
+                {coverage.join(" ")} " " <a href=format!("/reconciliation?{export}")>"Reconcile with the bill"</a>
+            </p>
+        })}
         {if empty {
             view! { <p class="empty">"No workflows yet. Define one, then send tasks and calls to see their cost."</p> }.into_any()
         } else {

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod models;
 pub mod not_found;
 pub mod prices;
+pub mod reconcile;
 pub mod review;
 pub mod rule_editor;
 pub mod setup;

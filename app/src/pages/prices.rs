@@ -49,7 +49,7 @@ pub fn PricesPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <p class="hint">"Dollars per million tokens."</p>
+                        <p class="hint">"Dollars per million tokens. Whether the bill agrees: " <a href="/reconciliation">"reconciliation with the bill"</a> "."</p>
                         {if view_.may_edit {
                             view! {
                                 <section class="card narrow" aria-labelledby="new-price">

@@ -50,7 +50,18 @@ pub async fn overview_page(
             (None, None) => a.name.cmp(&b.name),
         }
     });
-    Ok(OverviewPage { overview, gates })
+    let bill_coverage = crate::service::reconcile::coverage_sentences(
+        db,
+        viewer,
+        window.first_day,
+        window.last_day,
+    )
+    .await?;
+    Ok(OverviewPage {
+        overview,
+        gates,
+        bill_coverage,
+    })
 }
 
 /// Models over `window`: weighted CPST per model and each workflow's cheapest model per success.

@@ -13,6 +13,7 @@ pub mod exports;
 pub mod figures;
 pub mod focus;
 pub mod gate;
+pub mod reconcile;
 pub mod review;
 pub mod setup;
 pub mod success;

@@ -12,6 +12,7 @@ pub mod format;
 pub mod gate;
 pub mod keys;
 pub mod overview;
+pub mod reconcile;
 pub mod review;
 pub mod setup;
 pub mod tasks;

@@ -17,6 +17,9 @@ pub struct GateState {
 pub struct OverviewPage {
     pub overview: Overview,
     pub gates: Vec<GateState>,
+    /// How much of each imported provider bill of the period CPST covers, one sentence per
+    /// provider and month (admins and finance only).
+    pub bill_coverage: Vec<String>,
 }
 
 /// Rolling periods the overview and the models page offer, in days, each ending today: the

@@ -27,11 +27,12 @@ use utoipa::{Modify, OpenApi};
         super::alerts::get_alerts,
         super::models::get_models,
         super::calls::get_call_figures,
+        super::reconcile::get_reconciliation,
         crate::ingest::post_batch,
         crate::otlp::post_traces,
         crate::otlp::post_logs,
     ),
-    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, CallsOut, CallGroupOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, EvaluationIn, BatchResult, RejectedItem)),
+    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, CallsOut, CallGroupOut, super::reconcile::ReconciliationOut, super::reconcile::ReconciliationLineOut, super::reconcile::ProviderReconciliationOut, super::reconcile::ImpliedPriceOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, EvaluationIn, BatchResult, RejectedItem)),
     modifiers(&BearerKey),
     security(("api_key" = []))
 )]

@@ -9,6 +9,7 @@ mod figures;
 mod gate;
 mod models;
 mod params;
+mod reconcile;
 
 use crate::AppState;
 use axum::Router;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/alerts", get(alerts::get_alerts))
         .route("/models", get(models::get_models))
         .route("/calls", get(calls::get_call_figures))
+        .route("/reconciliation", get(reconcile::get_reconciliation))
         .route(
             "/ingest",
             post(crate::ingest::post_batch).layer(DefaultBodyLimit::max(crate::ingest::MAX_BODY)),

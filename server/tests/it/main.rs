@@ -22,6 +22,7 @@ mod otlp;
 mod pages;
 mod pg_restart;
 mod read_api;
+mod reconcile;
 mod schema;
 mod security;
 mod storage;

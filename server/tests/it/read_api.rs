@@ -305,6 +305,7 @@ async fn the_openapi_document_describes_every_route_the_api_serves() {
             "/api/v1/gate",
             "/api/v1/ingest",
             "/api/v1/models",
+            "/api/v1/reconciliation",
             "/v1/logs",
             "/v1/traces"
         ]

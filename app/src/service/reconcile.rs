@@ -1,0 +1,335 @@
+//! Reconciliation with the provider's bill: the page, the read API's figures, the overview's
+//! coverage line and the finance settings. Bills are the whole organisation's, so only those
+//! who see every team (admins and finance) see them.
+
+use crate::db::{Db, DbError, bill, price};
+use crate::domain::Micros;
+use crate::domain::basis_points::BasisPoints;
+use crate::domain::reconcile::{
+    Billed, Compared, Seen, TokenType, coverage_bp, model_key, percent_bp, reconcile,
+};
+use crate::domain::time::{MS_PER_DAY, format_day, format_month, month_start};
+use crate::error::AppError;
+use crate::model::Price;
+use crate::service::accounts::{Actor, audit, invalid};
+use crate::views::access::Viewer;
+use crate::views::reconcile::{ProviderSummary, ReconciliationLine, ReconciliationView};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// The widest threshold a period may be off by and still reconcile: 50%.
+const MAX_THRESHOLD_BP: i64 = 5_000;
+
+/// The bill against the calls for days `first_day..=last_day`, by day or by month, at the
+/// installation's threshold.
+pub async fn compared_lines(
+    db: &Db,
+    first_day: i64,
+    last_day: i64,
+    by_month: bool,
+    threshold_bp: i64,
+) -> Result<Vec<Compared>, DbError> {
+    let period = |day: i64| if by_month { month_start(day) } else { day };
+    let mut billed: BTreeMap<(String, String, i64), Billed> = BTreeMap::new();
+    for row in bill::billed_rows(db, first_day, last_day).await? {
+        let key = (row.provider.clone(), row.model_key.clone(), period(row.day));
+        let entry = billed.entry(key).or_insert_with(|| Billed {
+            provider: row.provider.clone(),
+            model_key: row.model_key.clone(),
+            model: row.model.clone(),
+            period: period(row.day),
+            ..Billed::default()
+        });
+        entry.billed = entry.billed.checked_add(Micros(row.billed_micros))?;
+        if let Some(token_type) = TokenType::parse(&row.token_type) {
+            let (cost, tokens) = entry
+                .by_type
+                .entry(token_type)
+                .or_insert((Micros(0), Some(0)));
+            *cost = cost.checked_add(Micros(row.billed_micros))?;
+            *tokens = tokens.zip(row.tokens).map(|(a, b)| a.saturating_add(b));
+        }
+    }
+    let prices = price::list_prices(db).await?;
+    let mut seen: BTreeMap<(String, String, i64), (Seen, i64)> = BTreeMap::new();
+    for row in bill::seen_rows(db, first_day, last_day).await? {
+        let key = (row.provider.clone(), model_key(&row.model), period(row.day));
+        let (entry, costliest) = seen.entry(key.clone()).or_insert_with(|| {
+            let s = Seen {
+                provider: key.0.clone(),
+                model_key: key.1.clone(),
+                model: row.model.clone(),
+                period: key.2,
+                ..Seen::default()
+            };
+            (s, i64::MIN)
+        });
+        entry.cost = entry.cost.checked_add(Micros(row.cost_micros))?;
+        entry.reported = entry
+            .reported
+            .checked_add(Micros(row.reported_cost_micros))?;
+        let plain = row.input_tokens - row.cache_read_tokens - row.cache_write_tokens;
+        for (token_type, tokens) in [
+            (TokenType::Input, plain),
+            (TokenType::Output, row.output_tokens),
+            (TokenType::CacheRead, row.cache_read_tokens),
+            (TokenType::CacheWrite, row.cache_write_tokens),
+        ] {
+            let total = entry.tokens.entry(token_type).or_default();
+            *total = total.saturating_add(tokens);
+        }
+        // The price book's rates for the model that cost most on the day stand for the line.
+        if row.cost_micros > *costliest {
+            *costliest = row.cost_micros;
+            let at = row.day * MS_PER_DAY;
+            entry.rates = Price::in_force(&prices, &row.provider, &row.model, at).map(Into::into);
+        }
+    }
+    let billed: Vec<Billed> = billed.into_values().collect();
+    let seen: Vec<Seen> = seen.into_values().map(|(s, _)| s).collect();
+    Ok(reconcile(&billed, &seen, threshold_bp)?)
+}
+
+/// A provider as people write it: `OpenAI`, `Anthropic`, else the name with a capital.
+pub fn provider_name(provider: &str) -> String {
+    match provider {
+        "openai" => "OpenAI".to_owned(),
+        "anthropic" => "Anthropic".to_owned(),
+        "google" | "gcp.vertex_ai" | "gcp.gemini" => "Google".to_owned(),
+        "aws.bedrock" => "AWS Bedrock".to_owned(),
+        "azure.ai.openai" | "azure" => "Azure OpenAI".to_owned(),
+        other => {
+            let mut chars = other.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+fn share(bp: Option<i64>) -> String {
+    bp.map(percent_bp).unwrap_or_else(|| "–".to_owned())
+}
+
+/// A difference with its sign: `+$0.60`, `−$1,204.10`, `$0.00` under half a cent.
+fn signed(amount: Micros) -> String {
+    let magnitude = Micros(amount.0.saturating_abs());
+    match amount.0 {
+        n if n.abs() < 5_000 => "$0.00".to_owned(),
+        n if n > 0 => format!("+{magnitude}"),
+        _ => format!("−{magnitude}"),
+    }
+}
+
+fn signed_share(bp: Option<i64>) -> String {
+    match bp {
+        None => "–".to_owned(),
+        Some(bp) if bp > 0 => format!("+{}", percent_bp(bp)),
+        Some(bp) if bp < 0 => format!("−{}", percent_bp(-bp)),
+        Some(_) => "0%".to_owned(),
+    }
+}
+
+/// The reconciliation page for days `first_day..=last_day`.
+pub async fn reconciliation_page(
+    db: &Db,
+    viewer: &Viewer,
+    first_day: i64,
+    last_day: i64,
+    by_month: bool,
+) -> Result<ReconciliationView, AppError> {
+    if !viewer.sees_every_team() {
+        return Err(AppError::forbidden(
+            "Only admins and finance see the provider's bill: it covers every team.",
+        ));
+    }
+    let settings = bill::finance_settings(db).await?;
+    let threshold = settings.reconcile_threshold_bp;
+    let lines = compared_lines(db, first_day, last_day, by_month, threshold).await?;
+    let mut by_provider: BTreeMap<&str, Vec<&Compared>> = BTreeMap::new();
+    for line in &lines {
+        by_provider.entry(&line.provider).or_default().push(line);
+    }
+    let providers = by_provider
+        .iter()
+        .map(|(provider, lines)| {
+            let sum = |f: fn(&Compared) -> Micros| {
+                Micros::try_sum(lines.iter().map(|l| f(l))).map_err(DbError::from)
+            };
+            Ok::<_, DbError>(ProviderSummary {
+                provider: provider_name(provider),
+                billed: sum(|l| l.billed)?.to_string(),
+                seen: sum(|l| l.seen)?.to_string(),
+                coverage: share(coverage_bp(lines)),
+                unattributed: sum(Compared::unattributed)?.to_string(),
+                lines: lines.len(),
+                reconciled: lines
+                    .iter()
+                    .filter(|l| l.cause == crate::domain::reconcile::Cause::Reconciled)
+                    .count(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let label = |day: i64| {
+        if by_month {
+            format_month(day)
+        } else {
+            format_day(day)
+        }
+    };
+    let mut rows: Vec<ReconciliationLine> = lines
+        .iter()
+        .map(|l| ReconciliationLine {
+            provider: provider_name(&l.provider),
+            model: if l.model.is_empty() {
+                "Other models".to_owned()
+            } else {
+                l.model.clone()
+            },
+            period: label(l.period),
+            billed: l.billed.to_string(),
+            seen: l.seen.to_string(),
+            difference: signed(l.difference()),
+            difference_share: signed_share(l.difference_bp()),
+            reconciled: l.cause == crate::domain::reconcile::Cause::Reconciled,
+            cause: l.cause.label().to_owned(),
+            explanation: l.explanation(threshold),
+        })
+        .collect();
+    // Differences first, the largest on top; reconciled lines after, latest period first.
+    let order: Vec<(bool, i64, String)> = lines
+        .iter()
+        .map(|l| match l.cause {
+            crate::domain::reconcile::Cause::Reconciled => {
+                (true, -l.period, format!("{}/{}", l.provider, l.model))
+            }
+            _ => (false, -l.difference().0.saturating_abs(), String::new()),
+        })
+        .collect();
+    let mut indexed: Vec<usize> = (0..rows.len()).collect();
+    indexed.sort_by(|a, b| order[*a].cmp(&order[*b]));
+    rows = indexed.into_iter().map(|i| rows[i].clone()).collect();
+    Ok(ReconciliationView {
+        first_day: format_day(first_day),
+        last_day: format_day(last_day),
+        by_month,
+        threshold: percent_bp(threshold).trim_end_matches('%').to_owned(),
+        threshold_words: percent_bp(threshold),
+        allocate_unattributed: settings.allocate_unattributed,
+        may_edit: viewer.edits_costs(),
+        providers,
+        lines: rows,
+        billed_days: bill::billed_days(db)
+            .await?
+            .map(|(first, last)| format!("{} to {}", format_day(first), format_day(last)))
+            .unwrap_or_default(),
+    })
+}
+
+/// For the overview: per month of the period that a bill covers, the share of each provider's
+/// bill CPST covers ("November 2026: CPST covers 93.1% of the $14,820.00 OpenAI bill."). Empty
+/// for viewers who do not see bills, and when no bill covers the period.
+pub async fn coverage_sentences(
+    db: &Db,
+    viewer: &Viewer,
+    first_day: i64,
+    last_day: i64,
+) -> Result<Vec<String>, AppError> {
+    if !viewer.sees_every_team() {
+        return Ok(Vec::new());
+    }
+    let threshold = bill::finance_settings(db).await?.reconcile_threshold_bp;
+    let lines = compared_lines(db, first_day, last_day, true, threshold).await?;
+    let mut months: BTreeMap<i64, BTreeMap<&str, Vec<&Compared>>> = BTreeMap::new();
+    for line in &lines {
+        months
+            .entry(line.period)
+            .or_default()
+            .entry(&line.provider)
+            .or_default()
+            .push(line);
+    }
+    let mut sentences = Vec::new();
+    for (month, providers) in months {
+        let mut parts = Vec::new();
+        for (provider, lines) in providers {
+            let billed = Micros::try_sum(lines.iter().map(|l| l.billed)).map_err(DbError::from)?;
+            if let Some(covered) = coverage_bp(&lines) {
+                parts.push(format!(
+                    "{} of the {billed} {} bill",
+                    percent_bp(covered),
+                    provider_name(provider)
+                ));
+            }
+        }
+        if parts.is_empty() {
+            continue;
+        }
+        let whole = month >= first_day
+            && month + crate::domain::time::days_in_month_of(month) - 1 <= last_day;
+        sentences.push(format!(
+            "{}{}: CPST covers {}.",
+            format_month(month),
+            if whole {
+                ""
+            } else {
+                " (its days in this period)"
+            },
+            parts.join(" and ")
+        ));
+    }
+    Ok(sentences)
+}
+
+/// Saves the reconciliation threshold (a percentage) and whether unattributed spend is
+/// allocated to workflows; audited as `finance.settings`.
+pub async fn save_finance_settings(
+    db: &Db,
+    actor: Actor<'_>,
+    viewer: &Viewer,
+    threshold: &str,
+    allocate_unattributed: bool,
+    now: i64,
+) -> Result<(), AppError> {
+    if !viewer.edits_costs() {
+        return Err(AppError::forbidden(
+            "Only admins, and finance people an admin allowed, change how bills are reconciled.",
+        ));
+    }
+    let threshold = BasisPoints::parse_percent(threshold, BasisPoints::new(MAX_THRESHOLD_BP))
+        .ok()
+        .filter(|bp| bp.get() > 0)
+        .ok_or_else(|| {
+            invalid(
+                "threshold",
+                "must be a percentage above 0 and at most 50, with at most two decimals",
+            )
+        })?;
+    let before = bill::finance_settings(db).await?;
+    let after = bill::FinanceSettings {
+        reconcile_threshold_bp: threshold.get(),
+        allocate_unattributed,
+    };
+    if before == after {
+        return Ok(());
+    }
+    let words = |s: &bill::FinanceSettings| {
+        json!({"reconcile_threshold": percent_bp(s.reconcile_threshold_bp),
+               "allocate_unattributed": s.allocate_unattributed})
+        .to_string()
+    };
+    let mut tx = db.begin().await?;
+    bill::update_finance_settings(&mut tx, &after, actor.user_id, now).await?;
+    audit(
+        &mut tx,
+        actor,
+        ("finance.settings", "finance_settings", 1),
+        (Some(words(&before)), Some(words(&after))),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
