@@ -104,6 +104,7 @@ pub fn per_decided_task(set: &TaskSet) -> Option<CostBreakdown> {
         cache: c.cache.per(n)?,
         labour: c.labour.per(n)?,
         platform: c.platform.per(n)?,
+        unattributed: c.unattributed.per(n)?,
     })
 }
 

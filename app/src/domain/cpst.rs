@@ -26,6 +26,10 @@ pub struct CostBreakdown {
     pub labour: Micros,
     /// Fixed monthly costs spread over the days of the window.
     pub platform: Micros,
+    /// Billed spend no call explains, allocated to workflows by their share of traced spend
+    /// when finance chose to (off by default); spread over the days like platform costs.
+    #[serde(default)]
+    pub unattributed: Micros,
 }
 
 impl CostBreakdown {
@@ -43,11 +47,12 @@ impl CostBreakdown {
             cache: self.cache.checked_add(rhs.cache)?,
             labour: self.labour.checked_add(rhs.labour)?,
             platform: self.platform.checked_add(rhs.platform)?,
+            unattributed: self.unattributed.checked_add(rhs.unattributed)?,
         })
     }
 
     /// Component labels and amounts, in the order every page shows them.
-    pub fn components(&self) -> [(&'static str, Micros); 6] {
+    pub fn components(&self) -> [(&'static str, Micros); 7] {
         [
             ("Model", self.model),
             ("Tool", self.tool),
@@ -55,7 +60,21 @@ impl CostBreakdown {
             ("Cache", self.cache),
             ("Human review", self.labour),
             ("Platform", self.platform),
+            ("Unattributed spend", self.unattributed),
         ]
+    }
+
+    /// Whether the `index`th of [`CostBreakdown::components`] belongs on a page showing these
+    /// breakdowns: every component does, except unattributed spend where none was allocated
+    /// (it exists only when finance allocates billed spend no call explains).
+    pub fn shows_component<'a>(
+        index: usize,
+        breakdowns: impl IntoIterator<Item = &'a CostBreakdown>,
+    ) -> bool {
+        index != 6
+            || breakdowns
+                .into_iter()
+                .any(|b| b.unattributed != Micros::ZERO)
     }
 
     /// The share of one call's cost in each component.
@@ -208,6 +227,17 @@ impl TaskSet {
         let platform = self.costs.platform.checked_add(amount)?;
         self.costs = checked_costs(CostBreakdown {
             platform,
+            ..self.costs
+        })?;
+        Ok(())
+    }
+
+    /// Adds billed spend no call explains, allocated to the set (see
+    /// [`CostBreakdown::unattributed`]).
+    pub fn add_unattributed(&mut self, amount: Micros) -> Result<(), MoneyOverflow> {
+        let unattributed = self.costs.unattributed.checked_add(amount)?;
+        self.costs = checked_costs(CostBreakdown {
+            unattributed,
             ..self.costs
         })?;
         Ok(())

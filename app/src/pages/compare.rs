@@ -181,7 +181,9 @@ fn ComparisonTable(c: Comparison, baseline: String, candidate: String) -> impl I
                 <tr><th scope="row">"Cost per attempted task"</th>
                     <td class="num">{b.cost_per_attempted_task().map(|m| m.to_string()).unwrap_or_else(|| "–".into())}</td>
                     <td class="num">{a.cost_per_attempted_task().map(|m| m.to_string()).unwrap_or_else(|| "–".into())}</td><td></td></tr>
-                {b.costs.components().into_iter().zip(a.costs.components()).zip(c.component_changes).map(|(((label, before), (_, after)), (_, change))| view! {
+                {b.costs.components().into_iter().zip(a.costs.components()).zip(c.component_changes).enumerate()
+                    .filter(|(index, _)| crate::domain::cpst::CostBreakdown::shows_component(*index, [&b.costs, &a.costs]))
+                    .map(|(_, (((label, before), (_, after)), (_, change)))| view! {
                     <tr><th scope="row">{format!("· {} per attempted task", label.to_lowercase())}</th>
                         <td class="num">{per_attempt(&b, before)}</td><td class="num">{per_attempt(&a, after)}</td><td class="num">{signed(change)}</td></tr>
                 }).collect_view()}

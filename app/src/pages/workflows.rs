@@ -660,10 +660,15 @@ fn Trend(
         x,
         "$",
     );
+    let shown = |index: usize| {
+        crate::domain::cpst::CostBreakdown::shows_component(index, rows.iter().map(|r| &r.costs))
+    };
+    let columns: Vec<usize> = (0..7).filter(|i| shown(*i)).collect();
     for (index, (name, _)) in crate::domain::cpst::CostBreakdown::default()
         .components()
         .iter()
         .enumerate()
+        .filter(|(index, _)| shown(*index))
     {
         spend = spend.series(Series::new(
             *name,
@@ -697,8 +702,8 @@ fn Trend(
                         <th scope="col" class="num">"Decided"</th>
                         <th scope="col" class="num">"Success rate"</th>
                         <th scope="col" class="num">"CPST"</th>
-                        {crate::domain::cpst::CostBreakdown::default().components().into_iter().map(|(name, _)| view! {
-                            <th scope="col" class="num">{name}</th>
+                        {columns.iter().map(|index| view! {
+                            <th scope="col" class="num">{crate::domain::cpst::CostBreakdown::default().components()[*index].0}</th>
                         }).collect_view()}
                         <th scope="col">"Baseline"</th>
                     </tr>
@@ -712,8 +717,8 @@ fn Trend(
                                 <td class="num">{count(r.decided)}</td>
                                 <td class="num">{r.success_rate.map(percent).unwrap_or_else(|| "–".into())}</td>
                                 <td class="num">{r.cpst.to_string()}</td>
-                                {r.costs.components().into_iter().map(|(_, amount)| view! {
-                                    <td class="num">{amount.to_string()}</td>
+                                {columns.iter().map(|index| view! {
+                                    <td class="num">{r.costs.components()[*index].1.to_string()}</td>
                                 }).collect_view()}
                                 <td>{r.baselines.join("; ")}</td>
                             </tr>

@@ -155,6 +155,9 @@ pub struct Ledger<'a> {
     pub task_types: &'a [TaskType],
     pub config_versions: &'a [ConfigVersion],
     pub platform_costs: &'a [PlatformCost],
+    /// Billed spend no call explains, as monthly amounts per workflow, when finance allocates
+    /// it (see `service::reconcile::unattributed_allocations`); empty otherwise.
+    pub unattributed: &'a [PlatformCost],
     /// All rows of the window, unfiltered: platform shares depend on the whole workflow.
     pub rows: &'a [TaskRollup],
 }
@@ -302,31 +305,32 @@ pub fn figures(
             .entry(key)
             .or_default() += decided;
     }
-    let platform = platform_by_workflow(
-        ledger.platform_costs,
-        ledger.workflows,
-        &decided_all,
-        ledger.window,
-    )?;
-    for (workflow_id, amount) in platform {
-        let inside = decided_in.remove(&workflow_id).unwrap_or_default();
-        let total = decided_all.get(&workflow_id).copied().unwrap_or(0);
-        if total == 0 {
-            // No decided task to carry it: it stays with the workflow where the grouping allows.
-            if let Some(key) = whole_workflow_key(ledger, filter, grouping, workflow_id) {
-                groups.entry(key).or_default().0.add_platform(amount)?;
+    // Fixed costs (platform, and allocated unattributed spend) go to each workflow for the
+    // window, then to the groups by the tasks each decided of the workflow's.
+    let fixed: [(&[PlatformCost], AddFixed); 2] = [
+        (ledger.platform_costs, TaskSet::add_platform),
+        (ledger.unattributed, TaskSet::add_unattributed),
+    ];
+    for (costs, add) in fixed {
+        let per_workflow =
+            platform_by_workflow(costs, ledger.workflows, &decided_all, ledger.window)?;
+        for (workflow_id, amount) in per_workflow {
+            let inside = decided_in.get(&workflow_id).cloned().unwrap_or_default();
+            let total = decided_all.get(&workflow_id).copied().unwrap_or(0);
+            if total == 0 {
+                // No decided task to carry it: it stays with the workflow where the grouping
+                // allows.
+                if let Some(key) = whole_workflow_key(ledger, filter, grouping, workflow_id) {
+                    add(&mut groups.entry(key).or_default().0, amount)?;
+                }
+                continue;
             }
-            continue;
-        }
-        let outside = total - inside.values().sum::<u64>();
-        let mut weights: Vec<u64> = inside.values().copied().collect();
-        weights.push(outside);
-        for (key, share) in inside.keys().zip(allocate(amount, &weights)) {
-            groups
-                .entry(key.clone())
-                .or_default()
-                .0
-                .add_platform(share)?;
+            let outside = total - inside.values().sum::<u64>();
+            let mut weights: Vec<u64> = inside.values().copied().collect();
+            weights.push(outside);
+            for (key, share) in inside.keys().zip(allocate(amount, &weights)) {
+                add(&mut groups.entry(key.clone()).or_default().0, share)?;
+            }
         }
     }
     Ok(groups
@@ -341,6 +345,9 @@ pub fn figures(
         .collect())
 }
 
+/// Adds a fixed cost's share to a group's set.
+type AddFixed = fn(&mut TaskSet, Micros) -> Result<(), MoneyOverflow>;
+
 fn row_cost(row: &TaskRollup) -> CostBreakdown {
     CostBreakdown {
         model: Micros(row.model_cost_micros),
@@ -349,6 +356,7 @@ fn row_cost(row: &TaskRollup) -> CostBreakdown {
         cache: Micros(row.cache_cost_micros),
         labour: Micros(row.labour_cost_micros),
         platform: Micros::ZERO,
+        unattributed: Micros::ZERO,
     }
 }
 

@@ -178,12 +178,19 @@ pub fn rows(slice: &WorkflowSlice<'_>) -> Result<Vec<FocusRow>, MoneyOverflow> {
     let figures: HashMap<i64, &GroupFigures> =
         slice.days.iter().map(|d| (d.window.first_day, d)).collect();
     for day in slice.days {
-        let platform = day.set.costs.platform;
-        if platform != Micros::ZERO {
-            groups.insert(
-                (day.window.first_day, 5, None, String::new(), String::new()),
-                (platform, 1, "Days"),
-            );
+        for (component, amount) in [(5, day.set.costs.platform), (6, day.set.costs.unattributed)] {
+            if amount != Micros::ZERO {
+                groups.insert(
+                    (
+                        day.window.first_day,
+                        component,
+                        None,
+                        String::new(),
+                        String::new(),
+                    ),
+                    (amount, 1, "Days"),
+                );
+            }
         }
     }
     let names = CostBreakdown::default().components();
@@ -243,6 +250,7 @@ fn describe(
     let what = match component {
         "Human review" => "Human review".to_owned(),
         "Platform" => "Platform costs shared out".to_owned(),
+        "Unattributed spend" => "Billed spend no call explains, allocated".to_owned(),
         _ if model.is_empty() && provider.is_empty() => format!("{component} cost"),
         _ => format!("{component} cost, {provider}/{model}"),
     };
@@ -287,6 +295,7 @@ impl FocusRow {
         let (provider, service) = match self.component {
             "Human review" => (INTERNAL.to_owned(), "Human review".to_owned()),
             "Platform" => (INTERNAL.to_owned(), "Shared platform".to_owned()),
+            "Unattributed spend" => (INTERNAL.to_owned(), "Unattributed AI spend".to_owned()),
             _ => {
                 let provider = if self.provider.is_empty() {
                     INTERNAL.to_owned()

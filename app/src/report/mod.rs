@@ -318,6 +318,7 @@ mod tests {
             task_types: &[],
             config_versions: &[],
             platform_costs: &costs,
+            unattributed: &[],
             rows: &rows,
         };
         let groups = figures(&ledger, &Filter::default(), Grouping::Workflow).unwrap();

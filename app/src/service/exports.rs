@@ -298,6 +298,7 @@ pub fn workflow_table(d: &WorkflowDetail, name: &str) -> Option<Table> {
                 "cache_usd",
                 "human_review_usd",
                 "platform_usd",
+                "unattributed_usd",
                 "baselines",
                 "partial",
             ]);

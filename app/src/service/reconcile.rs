@@ -2,15 +2,13 @@
 //! coverage line and the finance settings. Bills are the whole organisation's, so only those
 //! who see every team (admins and finance) see them.
 
-use crate::db::{Db, DbError, bill, price};
+pub use crate::db::bill::compared_lines;
+use crate::db::{Db, DbError, bill};
 use crate::domain::Micros;
 use crate::domain::basis_points::BasisPoints;
-use crate::domain::reconcile::{
-    Billed, Compared, Seen, TokenType, coverage_bp, model_key, percent_bp, reconcile,
-};
-use crate::domain::time::{MS_PER_DAY, format_day, format_month, month_start};
+use crate::domain::reconcile::{Compared, coverage_bp, percent_bp};
+use crate::domain::time::{format_day, format_month};
 use crate::error::AppError;
-use crate::model::Price;
 use crate::service::accounts::{Actor, audit, invalid};
 use crate::views::access::Viewer;
 use crate::views::reconcile::{ProviderSummary, ReconciliationLine, ReconciliationView};
@@ -19,76 +17,6 @@ use std::collections::BTreeMap;
 
 /// The widest threshold a period may be off by and still reconcile: 50%.
 const MAX_THRESHOLD_BP: i64 = 5_000;
-
-/// The bill against the calls for days `first_day..=last_day`, by day or by month, at the
-/// installation's threshold.
-pub async fn compared_lines(
-    db: &Db,
-    first_day: i64,
-    last_day: i64,
-    by_month: bool,
-    threshold_bp: i64,
-) -> Result<Vec<Compared>, DbError> {
-    let period = |day: i64| if by_month { month_start(day) } else { day };
-    let mut billed: BTreeMap<(String, String, i64), Billed> = BTreeMap::new();
-    for row in bill::billed_rows(db, first_day, last_day).await? {
-        let key = (row.provider.clone(), row.model_key.clone(), period(row.day));
-        let entry = billed.entry(key).or_insert_with(|| Billed {
-            provider: row.provider.clone(),
-            model_key: row.model_key.clone(),
-            model: row.model.clone(),
-            period: period(row.day),
-            ..Billed::default()
-        });
-        entry.billed = entry.billed.checked_add(Micros(row.billed_micros))?;
-        if let Some(token_type) = TokenType::parse(&row.token_type) {
-            let (cost, tokens) = entry
-                .by_type
-                .entry(token_type)
-                .or_insert((Micros(0), Some(0)));
-            *cost = cost.checked_add(Micros(row.billed_micros))?;
-            *tokens = tokens.zip(row.tokens).map(|(a, b)| a.saturating_add(b));
-        }
-    }
-    let prices = price::list_prices(db).await?;
-    let mut seen: BTreeMap<(String, String, i64), (Seen, i64)> = BTreeMap::new();
-    for row in bill::seen_rows(db, first_day, last_day).await? {
-        let key = (row.provider.clone(), model_key(&row.model), period(row.day));
-        let (entry, costliest) = seen.entry(key.clone()).or_insert_with(|| {
-            let s = Seen {
-                provider: key.0.clone(),
-                model_key: key.1.clone(),
-                model: row.model.clone(),
-                period: key.2,
-                ..Seen::default()
-            };
-            (s, i64::MIN)
-        });
-        entry.cost = entry.cost.checked_add(Micros(row.cost_micros))?;
-        entry.reported = entry
-            .reported
-            .checked_add(Micros(row.reported_cost_micros))?;
-        let plain = row.input_tokens - row.cache_read_tokens - row.cache_write_tokens;
-        for (token_type, tokens) in [
-            (TokenType::Input, plain),
-            (TokenType::Output, row.output_tokens),
-            (TokenType::CacheRead, row.cache_read_tokens),
-            (TokenType::CacheWrite, row.cache_write_tokens),
-        ] {
-            let total = entry.tokens.entry(token_type).or_default();
-            *total = total.saturating_add(tokens);
-        }
-        // The price book's rates for the model that cost most on the day stand for the line.
-        if row.cost_micros > *costliest {
-            *costliest = row.cost_micros;
-            let at = row.day * MS_PER_DAY;
-            entry.rates = Price::in_force(&prices, &row.provider, &row.model, at).map(Into::into);
-        }
-    }
-    let billed: Vec<Billed> = billed.into_values().collect();
-    let seen: Vec<Seen> = seen.into_values().map(|(s, _)| s).collect();
-    Ok(reconcile(&billed, &seen, threshold_bp)?)
-}
 
 /// A provider as people write it: `OpenAI`, `Anthropic`, else the name with a capital.
 pub fn provider_name(provider: &str) -> String {

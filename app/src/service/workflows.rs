@@ -310,7 +310,11 @@ fn economics(
         components: breakdown
             .components()
             .iter()
-            .map(|(name, amount)| {
+            .enumerate()
+            .filter(|(index, _)| {
+                crate::domain::cpst::CostBreakdown::shows_component(*index, [&breakdown])
+            })
+            .map(|(_, (name, amount))| {
                 let share = (total.0 > 0).then(|| amount.0 as f64 / total.0 as f64);
                 ((*name).to_owned(), *amount, share)
             })

@@ -96,7 +96,8 @@ pub struct GroupOut {
     pub success_rate: Option<Proportion>,
     pub cost_per_attempted_task_micros: Option<i64>,
     pub total_cost_micros: i64,
-    /// model, tool, retry, cache, labour, platform.
+    /// model, tool, retry, cache, labour, platform, unattributed (billed spend no call
+    /// explains, when finance allocates it).
     #[schema(value_type = HashMap<String, i64>)]
     pub cost_micros: HashMap<&'static str, i64>,
     pub pass_at_1: Option<f64>,
@@ -218,6 +219,7 @@ fn component_key(label: &str) -> &'static str {
         "Retry" => "retry",
         "Cache" => "cache",
         "Human review" => "labour",
+        "Unattributed spend" => "unattributed",
         _ => "platform",
     }
 }
@@ -289,7 +291,7 @@ fn csv_response(groups: &[GroupOut], grouping: Grouping) -> Response {
     let mut text = String::from(
         "key,label,from,to,attempted,succeeded,assisted,failed,escalated,abandoned,pending,\
          success_rate,success_rate_lower,success_rate_upper,cpst_usd,cost_per_attempted_task_usd,total_cost_usd,\
-         model_usd,tool_usd,retry_usd,cache_usd,labour_usd,platform_usd,pass_at_1,pass_at_3,retry_rate,\
+         model_usd,tool_usd,retry_usd,cache_usd,labour_usd,platform_usd,unattributed_usd,pass_at_1,pass_at_3,retry_rate,\
          mean_tokens_per_task,mean_calls_per_task,mean_latency_ms\n",
     );
     let ratio = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
@@ -321,6 +323,7 @@ fn csv_response(groups: &[GroupOut], grouping: Grouping) -> Response {
             money(g.cost_micros.get("cache").copied()),
             money(g.cost_micros.get("labour").copied()),
             money(g.cost_micros.get("platform").copied()),
+            money(g.cost_micros.get("unattributed").copied()),
             ratio(g.pass_at_1),
             ratio(g.pass_at_3),
             ratio(g.retry_rate),

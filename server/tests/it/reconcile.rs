@@ -58,13 +58,21 @@ async fn calls(router: &axum::Router, key: &str, p: &Provider) {
         .map(|i| call(format!("a-{i}"), p.a, "03", 100_000))
         .collect();
     items.extend((0..2).map(|i| call(format!("b-{i}"), p.b, "04", 0)));
-    let (status, answer) = post(
-        router,
-        key,
-        "application/json",
-        json!({"calls": items}).to_string(),
-    )
-    .await;
+    // The tasks the calls did, so that figures have rows to carry costs.
+    let (tasks, attempts): (Vec<Value>, Vec<Value>) = [(p.a, "03"), (p.b, "04")]
+        .into_iter()
+        .map(|(model, day)| {
+            let id = format!("{model}-{day}");
+            let at = format!("2026-11-{day}T09:59:00Z");
+            (
+                json!({"id": id, "workflow": "support-triage", "started_at": at, "status": "completed"}),
+                json!({"correlation_id": id, "workflow": "support-triage", "task": id,
+                       "status": "succeeded", "started_at": at}),
+            )
+        })
+        .unzip();
+    let batch = json!({"tasks": tasks, "attempts": attempts, "calls": items});
+    let (status, answer) = post(router, key, "application/json", batch.to_string()).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
 }
 
@@ -206,7 +214,13 @@ fn line<'v>(answer: &'v Value, model: &str, period: &str) -> &'v Value {
 }
 
 /// A bill file: its name, format, provider, how it is written, and how many lines it holds.
-type Case = (&'static str, Format, &'static Provider, fn(&Provider) -> String, u64);
+type Case = (
+    &'static str,
+    Format,
+    &'static Provider,
+    fn(&Provider) -> String,
+    u64,
+);
 
 #[tokio::test]
 async fn every_format_reconciles_a_month_and_names_an_unattributed_day_and_a_price_mismatch() {
@@ -387,9 +401,64 @@ async fn the_overview_says_how_much_of_the_bill_cpst_covers_and_only_finance_see
             "{}",
             refused.body
         );
+
+        // Finance allocates unattributed spend: November's $2.50 of Opus no call explains
+        // becomes a cost component of the workflow that traced Anthropic spend that month,
+        // and the month's days carry it exactly.
+        let figures = |query: &'static str| {
+            let router = router.clone();
+            let key = key.clone();
+            async move {
+                let (status, body) = api_get(&router, query, &key).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                serde_json::from_str::<Value>(&body).unwrap()
+            }
+        };
+        let month = "/api/v1/figures?from=2026-11-01&to=2026-11-30&group_by=workflow";
+        let before = figures(month).await;
+        assert_eq!(
+            before["groups"][0]["cost_micros"]["unattributed"], 0,
+            "{before}"
+        );
+        let saved = rpc(
+            &router,
+            "save_finance_settings",
+            "threshold=15&allocate_unattributed=on",
+            &admin,
+        )
+        .await;
+        assert!(saved.status.is_success(), "{}", saved.body);
+        let after = figures(month).await;
+        let group = &after["groups"][0];
+        assert_eq!(group["cost_micros"]["unattributed"], 2_500_000, "{after}");
+        assert_eq!(
+            group["total_cost_micros"].as_i64().unwrap()
+                - before["groups"][0]["total_cost_micros"].as_i64().unwrap(),
+            2_500_000,
+            "{}",
+            t.backend
+        );
+        let days = figures("/api/v1/figures?from=2026-11-01&to=2026-11-30&group_by=day").await;
+        let by_day: i64 = days["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["cost_micros"]["unattributed"].as_i64().unwrap_or(0))
+            .sum();
+        assert_eq!(
+            by_day, 2_500_000,
+            "{}: the days add up to the month",
+            t.backend
+        );
+
         let audited: Vec<String> = on_db!(&t.db, pool => sqlx::query_scalar(
-            "SELECT after FROM audit_log WHERE action = 'finance.settings'").fetch_all(pool).await.unwrap());
-        assert_eq!(audited.len(), 1, "{}", t.backend);
+            "SELECT after FROM audit_log WHERE action = 'finance.settings' ORDER BY id").fetch_all(pool).await.unwrap());
+        assert_eq!(audited.len(), 2, "{}", t.backend);
+        assert!(
+            audited[1].contains("\"allocate_unattributed\":true"),
+            "{}",
+            audited[1]
+        );
         assert!(audited[0].contains("15%"), "{}", audited[0]);
         let imports: i64 = on_db!(&t.db, pool => sqlx::query_scalar(
             "SELECT COUNT(*) FROM audit_log WHERE action = 'bill.import'").fetch_one(pool).await.unwrap());
