@@ -41,6 +41,7 @@ for (const role of ["admin", "owner", "finance", "reviewer"]) {
       await page.goto(`${BASE}/tasks?workflow=support-triage`);
       pages.push(await page.locator('#task-list tbody a[href^="/tasks/"]').first().getAttribute("href"));
     }
+    if (role === "admin" || role === "finance") pages.push("/reconciliation?days=90", "/reconciliation?days=30&by=day");
     for (const width of WIDTHS) {
       await page.setViewportSize({ width, height: width < 500 ? 844 : 900 });
       for (const path of pages) {
