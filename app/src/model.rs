@@ -216,6 +216,38 @@ pub struct TaskType {
     pub created_at: i64,
 }
 
+/// One version of a task type's human baseline (see `domain::savings`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct HumanBaseline {
+    pub id: i64,
+    pub task_type_id: i64,
+    pub version: i64,
+    /// How long a person takes to do one task unaided; `None` withdraws the baseline.
+    pub seconds: Option<i64>,
+    /// What an outcome-priced vendor charges per resolved task, for comparison.
+    pub reference_price_micros: Option<i64>,
+    /// Where the figure comes from, in words ("time study, October 2026").
+    pub source: String,
+    pub effective_from: i64,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+}
+
+impl HumanBaseline {
+    /// The version of `task_type_id` in force at `at`: the latest to start by then.
+    pub fn in_force(
+        baselines: &[HumanBaseline],
+        task_type_id: i64,
+        at: i64,
+    ) -> Option<&HumanBaseline> {
+        baselines
+            .iter()
+            .filter(|b| b.task_type_id == task_type_id && b.effective_from <= at)
+            .max_by_key(|b| (b.effective_from, b.version))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(FromRow))]
 pub struct SuccessRule {

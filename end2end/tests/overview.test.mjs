@@ -75,10 +75,15 @@ test("the overview answers first: three headline figures, then workflows furthes
   const figure = async (label) => (await headline.locator("div", { has: page.locator("dt", { hasText: label }) }).locator("dd").textContent()).trim();
   const over = (await rows.locator(".verdict.over").count());
   assert.equal(await figure("Workflows over budget"), `${over} of ${await rows.count()}`);
-  const totalSpend = await page.locator("table.figures").first().locator("tfoot td.num").last().textContent();
+  const totalSpend = await page.locator("table.figures").first().locator("tfoot td.num:not(.savings)").last().textContent();
   assert.equal(await figure("Spend"), totalSpend);
   const blended = await page.locator("table.figures").first().locator("tfoot td.cpst").textContent();
   assert.ok((await figure("Cost per successful task")).startsWith(blended));
+  // Net savings against the human baseline, and what they rest on.
+  for (const cell of await rows.locator("td.savings").allTextContents()) {
+    assert.match(cell, /^[+−]\$[\d,]+\.\d{2}$|^no baseline$/);
+  }
+  assert.match(await page.locator("#savings-note").textContent(), /^Net savings against the human baseline: [+−]\$[\d,.]+\. The succeeded tasks would have taken people [\d,]+ hours .* 7 of 8 task types with tasks have a baseline\. Baselines from: .*support time study, September 2026/);
   // Each over-budget pill says by how much in percent as well as in dollars.
   for (const pill of await rows.locator(".verdict.over").allInnerTexts()) {
     assert.match(pill, /^Over \$[\d.,]+ budget by \$[\d.,]+ \(\+\d+%\)$/);

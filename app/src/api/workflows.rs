@@ -84,6 +84,9 @@ pub async fn save_task_type(
     pass_condition: String,
     review_method: String,
     segments: String,
+    #[server(default)] baseline_minutes: String,
+    #[server(default)] baseline_source: String,
+    #[server(default)] baseline_reference: String,
 ) -> Result<i64, AppError> {
     use crate::api::context::*;
     use crate::service::success::TaskTypeForm;
@@ -96,6 +99,9 @@ pub async fn save_task_type(
         pass_condition,
         review_method,
         segments,
+        baseline_minutes,
+        baseline_source,
+        baseline_reference,
     };
     let id = (id > 0).then_some(id);
     crate::service::success::save_task_type(

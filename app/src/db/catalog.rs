@@ -22,6 +22,7 @@ pub struct Catalog {
     /// Billed spend no call explains, allocated to workflows by month when finance chose to
     /// (see [`super::bill::unattributed_allocations`]).
     pub unattributed: Vec<PlatformCost>,
+    pub baselines: Vec<crate::model::HumanBaseline>,
     pub prices: Vec<Price>,
 }
 
@@ -55,6 +56,7 @@ impl Catalog {
             config_versions: config_version::list_all_config_versions(db).await?,
             platform_costs: platform_cost::list_platform_costs(db).await?,
             unattributed: super::bill::unattributed_allocations(db).await?,
+            baselines: super::baseline::list_baselines(db).await?,
             prices: price::list_prices(db).await?,
         })
     }
@@ -80,6 +82,7 @@ impl Catalog {
             config_versions: &self.config_versions,
             platform_costs: &self.platform_costs,
             unattributed: &self.unattributed,
+            baselines: &self.baselines,
             rows,
         }
     }

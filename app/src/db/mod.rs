@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod audit;
+pub mod baseline;
 pub mod bill;
 pub mod catalog;
 pub mod config_version;

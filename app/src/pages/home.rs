@@ -10,7 +10,9 @@ use crate::domain::cpst::{Cpst, TaskSet, percent, signed_percent};
 use crate::domain::money::group_thousands;
 use crate::domain::time::format_day;
 use crate::pages::setup::SetupPanel;
+use crate::report::savings::Savings;
 use crate::report::{Overview, WorkflowFigures};
+use crate::views::format::{net_savings, savings_sentence};
 use crate::views::overview::GateState;
 use crate::views::tone::Tone;
 use leptos::prelude::*;
@@ -78,7 +80,8 @@ fn OverviewTables(
                         <h2 id="by-workflow">"By workflow"</h2>
                         <CsvLink href=format!("/export/overview/workflows.csv?{export}") what="the workflows" />
                     </div>
-                    <WorkflowTable rows=overview.workflows total=overview.total total_budget=overview.total_budget window gates />
+                    <WorkflowTable rows=overview.workflows total=overview.total total_savings=overview.total_savings.clone() total_budget=overview.total_budget window gates />
+                    <p class="hint" id="savings-note">{savings_sentence(&overview.total_savings)}</p>
                     <div class="charts">
                         <Chart chart />
                     </div>
@@ -169,6 +172,7 @@ fn Headline(overview: Overview) -> impl IntoView {
 fn WorkflowTable(
     rows: Vec<WorkflowFigures>,
     total: TaskSet,
+    total_savings: Savings,
     total_budget: Option<Micros>,
     window: crate::report::Window,
     gates: Vec<GateState>,
@@ -186,13 +190,14 @@ fn WorkflowTable(
             <thead>
                 <tr>
                     <th scope="col">"Workflow"</th>
-                    <th scope="col" class="wide-only">"Team"</th>
+                    <th scope="col" class="wide-only roomy-only">"Team"</th>
                     <th scope="col" class="num">"Cost per successful task"</th>
                     <th scope="col">"Budget"</th>
                     <th scope="col">"Trend"</th>
                     <th scope="col" class="num">"Success rate"</th>
                     <th scope="col" class="num">"Succeeded"</th>
                     <th scope="col" class="num">"Total spend"</th>
+                    <th scope="col" class="num">"Net savings"</th>
                     <th scope="col">"Autonomy gate"</th>
                 </tr>
             </thead>
@@ -203,13 +208,14 @@ fn WorkflowTable(
                     view! {
                         <tr data-workflow=row.slug.clone()>
                             <th scope="row"><a href=format!("/workflows/{}", row.slug)>{row.name.clone()}</a></th>
-                            <td class="wide-only">{row.team_name.clone()}</td>
+                            <td class="wide-only roomy-only">{row.team_name.clone()}</td>
                             <td class="num cpst">{cpst.to_string()}</td>
                             <td><BudgetVerdict cpst budget=row.budget /></td>
                             <td><Trend now=cpst before=row.previous_cpst /></td>
                             <td class="num">{rate_text(&row.set)}</td>
                             <td class="num"><a href=tasks(&row.slug, "succeeded")>{group_thousands(row.set.counts.succeeded)}</a></td>
                             <td class="num">{row.set.total_cost().to_string()}</td>
+                            <td class="num savings">{net_savings(&row.savings)}</td>
                             <td>
                                 <a href=format!("/workflows/{}/gate", row.slug) class=match &gate {
                                     Some(g) if g.passes => "gate passes",
@@ -231,13 +237,14 @@ fn WorkflowTable(
             <tfoot>
                 <tr>
                     <th scope="row">"All workflows"</th>
-                    <td class="wide-only"></td>
+                    <td class="wide-only roomy-only"></td>
                     <td class="num cpst">{total.cost_per_successful_task().to_string()}</td>
                     <td><TeamBudget cpst=total.cost_per_successful_task() budget=total_budget /></td>
                     <td></td>
                     <td class="num">{rate_text(&total)}</td>
                     <td class="num">{group_thousands(total.counts.succeeded)}</td>
                     <td class="num">{total.total_cost().to_string()}</td>
+                    <td class="num savings">{net_savings(&total_savings)}</td>
                     <td></td>
                 </tr>
             </tfoot>

@@ -291,6 +291,8 @@ fn TaskTypes(
                             <dt>"Pass condition"</dt><dd>{t.pass_condition.clone()}</dd>
                             <dt>"Review"</dt><dd>{t.review_method.clone()}</dd>
                             <dt>"Segments"</dt><dd>{if t.segments.is_empty() { "none".to_owned() } else { t.segments.clone() }}</dd>
+                            <dt>"Human baseline"</dt>
+                            <dd class="baseline">{t.baseline_history.last().cloned().filter(|_| !t.baseline_minutes.is_empty()).unwrap_or_else(|| "none: its savings are not counted".to_owned())}</dd>
                             <dt>"Success rule"</dt>
                             <dd class="rule">
                                 {match current {
@@ -349,6 +351,10 @@ fn NewTaskType(
                     review_method: "both".into(),
                     segments: String::new(),
                     rules: Vec::new(),
+                    baseline_minutes: String::new(),
+                    baseline_source: String::new(),
+                    baseline_reference: String::new(),
+                    baseline_history: Vec::new(),
                 } />
                 <button type="submit">"Add task type"</button>
             </ActionForm>
@@ -377,6 +383,12 @@ fn TaskTypeFields(workflow_id: i64, task_type: TaskTypeView) -> impl IntoView {
             </select>
         </label>
         <label>"Segments, comma-separated (optional)" <input type="text" name="segments" value=task_type.segments placeholder="e.g. smb, enterprise" /></label>
+        <fieldset>
+            <legend>"Human baseline (optional): what savings are counted against"</legend>
+            <label>"Minutes a person takes to do one such task unaided" <input type="text" name="baseline_minutes" inputmode="decimal" value=task_type.baseline_minutes placeholder="e.g. 6" /></label>
+            <label>"Where that figure comes from" <input type="text" name="baseline_source" maxlength="200" value=task_type.baseline_source placeholder="e.g. time study, October 2026" /></label>
+            <label>"An outcome-priced vendor's price per resolved task, $ (optional)" <input type="text" name="baseline_reference" inputmode="decimal" value=task_type.baseline_reference placeholder="e.g. 0.99" /></label>
+        </fieldset>
     }
 }
 
@@ -434,6 +446,7 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
                     _ => ".".to_owned(),
                 }}
             </p>
+            <p class="hint" id="savings">{crate::views::format::savings_sentence(&economics.savings)}</p>
             <table class="figures compact" id="cost-components">
                 <caption>"Where the money went " <CsvLink href=format!("/export/workflows/{slug}/components.csv") what="the cost components" /></caption>
                 <thead><tr><th scope="col">"Component"</th><th scope="col" class="num">"Amount"</th><th scope="col" class="num">"Share"</th></tr></thead>

@@ -158,6 +158,8 @@ pub struct Ledger<'a> {
     /// Billed spend no call explains, as monthly amounts per workflow, when finance allocates
     /// it (see `service::reconcile::unattributed_allocations`); empty otherwise.
     pub unattributed: &'a [PlatformCost],
+    /// Every version of every task type's human baseline, for savings.
+    pub baselines: &'a [crate::model::HumanBaseline],
     /// All rows of the window, unfiltered: platform shares depend on the whole workflow.
     pub rows: &'a [TaskRollup],
 }

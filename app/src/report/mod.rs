@@ -7,6 +7,7 @@ pub mod focus;
 pub mod models;
 pub mod period;
 pub mod rollup;
+pub mod savings;
 pub mod spread;
 
 use crate::domain::Micros;
@@ -126,6 +127,8 @@ pub struct WorkflowFigures {
     pub autonomy_level: i64,
     pub set: TaskSet,
     pub previous_cpst: Cpst,
+    /// Against the human baseline of its task types (uncovered when none has one).
+    pub savings: savings::Savings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -160,6 +163,8 @@ pub struct Overview {
     pub total: TaskSet,
     /// Every workflow's budget weighted by its successes.
     pub total_budget: Option<Micros>,
+    /// Every workflow's savings together.
+    pub total_savings: savings::Savings,
 }
 
 /// The finance overview over `current`, with the CPST of `previous_rows` (the window before,
@@ -181,6 +186,8 @@ pub fn overview(
     };
     let sets = by_workflow(current)?;
     let previous = by_workflow(&previous_ledger)?;
+    let mut savings = savings::savings_by_workflow(current, current.baselines)?;
+    let mut total_savings = savings::Savings::default();
     let team_names: HashMap<i64, &str> = current
         .teams
         .iter()
@@ -199,6 +206,8 @@ pub fn overview(
             team.1.push((w.budget_cpst_micros, set.counts.succeeded));
             budgets.push((w.budget_cpst_micros, set.counts.succeeded));
             total.merge(&set)?;
+            let savings = savings.remove(&w.id).unwrap_or_default();
+            total_savings.merge(&savings)?;
             Ok(WorkflowFigures {
                 workflow_id: w.id,
                 slug: w.slug.clone(),
@@ -214,6 +223,7 @@ pub fn overview(
                     .copied()
                     .unwrap_or_default()
                     .cost_per_successful_task(),
+                savings,
             })
         })
         .collect::<Result<Vec<_>, MoneyOverflow>>()?;
@@ -232,6 +242,7 @@ pub fn overview(
         teams,
         total,
         total_budget: blended_budget(&budgets),
+        total_savings,
     })
 }
 
@@ -319,6 +330,7 @@ mod tests {
             config_versions: &[],
             platform_costs: &costs,
             unattributed: &[],
+            baselines: &[],
             rows: &rows,
         };
         let groups = figures(&ledger, &Filter::default(), Grouping::Workflow).unwrap();

@@ -191,8 +191,17 @@ pub fn overview_table(page: &OverviewPage, name: &str) -> Option<Table> {
                 "spend_usd",
                 "autonomy_level",
                 "gate_passes",
+                "human_hours",
+                "hours_saved",
+                "human_equivalent_usd",
+                "baseline_ai_cost_usd",
+                "net_savings_usd",
+                "baseline_sources",
             ]);
             for w in &o.workflows {
+                // Empty savings cells for a workflow without a baseline: nothing, not zero.
+                let s = &w.savings;
+                let covered = |text: String| if s.is_covered() { text } else { String::new() };
                 let now = w.set.cost_per_successful_task();
                 let gate = page.gates.iter().find(|g| g.workflow_id == w.workflow_id);
                 t.push(vec![
@@ -209,6 +218,12 @@ pub fn overview_table(page: &OverviewPage, name: &str) -> Option<Table> {
                     money(w.set.total_cost()),
                     w.autonomy_level.to_string(),
                     gate.map(|g| g.passes.to_string()).unwrap_or_default(),
+                    covered(format!("{:.2}", s.human_seconds as f64 / 3_600.0)),
+                    covered(format!("{:.2}", s.seconds_saved() as f64 / 3_600.0)),
+                    covered(money(s.human_equivalent)),
+                    covered(money(s.ai_cost)),
+                    covered(maybe_money(s.net().ok())),
+                    s.sources.iter().cloned().collect::<Vec<_>>().join("; "),
                 ]);
             }
             Some(t)

@@ -225,6 +225,104 @@ pub struct TaskTypeForm {
     pub review_method: String,
     /// Comma-separated.
     pub segments: String,
+    /// The human baseline: minutes a person takes unaided (empty: none), where that comes
+    /// from, and an outcome-priced vendor's price per resolved task in dollars (empty: none).
+    pub baseline_minutes: String,
+    pub baseline_source: String,
+    pub baseline_reference: String,
+}
+
+/// The longest human baseline: 40 hours, a working week for one task.
+const MAX_BASELINE_SECONDS: i64 = 144_000;
+
+/// A baseline version as the task type form shows it: minutes, source, reference dollars.
+pub fn baseline_form(baseline: Option<&crate::model::HumanBaseline>) -> (String, String, String) {
+    let Some(b) = baseline else {
+        return Default::default();
+    };
+    let minutes = b.seconds.map(minutes_text).unwrap_or_default();
+    let reference = b
+        .reference_price_micros
+        .map(|m| crate::views::format::plain_dollars(Micros(m)))
+        .unwrap_or_default();
+    (minutes, b.source.clone(), reference)
+}
+
+fn minutes_text(seconds: i64) -> String {
+    let text = format!("{:.2}", seconds as f64 / 60.0);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// One baseline version in words, for the task type's history.
+pub fn baseline_words(b: &crate::model::HumanBaseline) -> String {
+    let when = crate::domain::time::format_instant(b.effective_from);
+    match b.seconds {
+        None => format!("v{} from {when}: no baseline", b.version),
+        Some(seconds) => format!(
+            "v{} from {when}: {} minutes a task{}{}",
+            b.version,
+            minutes_text(seconds),
+            b.reference_price_micros
+                .map(|m| format!(", outcome-priced reference {}", Micros(m)))
+                .unwrap_or_default(),
+            if b.source.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", b.source)
+            }
+        ),
+    }
+}
+
+/// The baseline the form asks for, checked: seconds, reference price, source.
+fn read_baseline(form: &TaskTypeForm) -> Result<(Option<i64>, Option<i64>, String), AppError> {
+    let minutes = form.baseline_minutes.trim();
+    let seconds = match minutes {
+        "" => None,
+        text => {
+            let micros = Micros::parse_dollars(text).map_err(|_| {
+                invalid(
+                    "baseline_minutes",
+                    "must be a number of minutes, like 6 or 7.5",
+                )
+            })?;
+            // Minutes with up to six decimals, in whole seconds.
+            let seconds = (i128::from(micros.0) * 60 + 500_000) / 1_000_000;
+            if !(1..=i128::from(MAX_BASELINE_SECONDS)).contains(&seconds) {
+                return Err(invalid(
+                    "baseline_minutes",
+                    "must be from 1 second to 2,400 minutes (40 hours)",
+                ));
+            }
+            Some(seconds as i64)
+        }
+    };
+    let reference = match form.baseline_reference.trim() {
+        "" => None,
+        text => Some(
+            Micros::parse_dollars(text)
+                .ok()
+                .filter(|m| (0..=1_000_000_000_000).contains(&m.0))
+                .ok_or_else(|| {
+                    invalid(
+                        "baseline_reference",
+                        "must be an amount in dollars like 0.99, from 0 to 1,000,000",
+                    )
+                })?
+                .0,
+        ),
+    };
+    if reference.is_some() && seconds.is_none() {
+        return Err(invalid(
+            "baseline_reference",
+            "give the human baseline's minutes too: the reference is compared with it",
+        ));
+    }
+    let source = form.baseline_source.trim().to_owned();
+    if source.chars().count() > 200 {
+        return Err(invalid("baseline_source", "must be at most 200 characters"));
+    }
+    Ok((seconds, reference, source))
 }
 
 /// Creates a task type of a workflow (`id` None) or changes one; returns its id.
@@ -272,6 +370,7 @@ pub async fn save_task_type(
             "at most 20 segments of up to 64 characters each",
         ));
     }
+    let (baseline_seconds, baseline_reference, baseline_source) = read_baseline(form)?;
     let existing = workflow::list_task_types(db, owner.id).await?;
     if let Some(id) = id
         && !existing.iter().any(|t| t.id == id)
@@ -327,6 +426,41 @@ pub async fn save_task_type(
         now,
     )
     .await?;
+    // The baseline is versioned like rules: a change is a new version from now, so the
+    // figures of tasks started before it keep theirs.
+    let baselines = crate::db::baseline::list_baselines(db).await?;
+    let current = crate::model::HumanBaseline::in_force(&baselines, id, now);
+    let unchanged = match current {
+        Some(b) => {
+            (b.seconds, b.reference_price_micros, b.source.as_str())
+                == (
+                    baseline_seconds,
+                    baseline_reference,
+                    baseline_source.as_str(),
+                )
+        }
+        None => baseline_seconds.is_none(),
+    };
+    if !unchanged {
+        let new = crate::db::baseline::NewBaseline {
+            task_type_id: id,
+            seconds: baseline_seconds,
+            reference_price_micros: baseline_reference,
+            source: &baseline_source,
+            effective_from: now,
+            created_by: Some(viewer.user_id),
+        };
+        let stored = crate::db::baseline::insert_baseline(&mut tx, &new, now).await?;
+        audit(
+            &mut tx,
+            Actor::of(viewer),
+            ("task_type.baseline", "task_type", id),
+            (current.map(baseline_words), Some(baseline_words(&stored))),
+            Some(owner.team_id),
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(id)
 }

@@ -233,9 +233,24 @@ async fn task_type_views(
     let task_types = workflow::list_task_types(db, workflow_id).await?;
     let segments = workflow::all_segments(db).await?;
     let rules = workflow::workflow_rules(db, workflow_id).await?;
+    let baselines = crate::db::baseline::list_baselines(db).await?;
+    let now = crate::db::now_ms();
     Ok(task_types
         .into_iter()
-        .map(|t| TaskTypeView {
+        .map(|t| {
+            let current = crate::model::HumanBaseline::in_force(&baselines, t.id, now);
+            let form = crate::service::success::baseline_form(current);
+            (t, form)
+        })
+        .map(|(t, (minutes, source, reference))| TaskTypeView {
+            baseline_minutes: minutes,
+            baseline_source: source,
+            baseline_reference: reference,
+            baseline_history: baselines
+                .iter()
+                .filter(|b| b.task_type_id == t.id)
+                .map(crate::service::success::baseline_words)
+                .collect(),
             segments: segments
                 .iter()
                 .filter(|(id, _)| *id == t.id)
@@ -304,7 +319,11 @@ fn economics(
     let breakdown = whole.map(|g| g.set.costs).unwrap_or_default();
     // A set from `figures` has a total in range (TaskSet checks every addition).
     let total = breakdown.total().unwrap_or(Micros::ZERO);
+    let savings = crate::report::savings::savings_by_workflow(&ledger, &catalog.baselines)?
+        .remove(&flow.id)
+        .unwrap_or_default();
     Ok(Economics {
+        savings,
         from: format_day(window.first_day),
         to: format_day(window.last_day),
         components: breakdown

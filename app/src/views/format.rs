@@ -41,6 +41,58 @@ pub fn encode_query_value(text: &str) -> String {
         .collect()
 }
 
+/// Net savings against the human baseline, signed, or why there are none.
+pub fn net_savings(savings: &crate::report::savings::Savings) -> String {
+    if !savings.is_covered() {
+        return "no baseline".to_owned();
+    }
+    match savings.net() {
+        Ok(net) if net.0 >= 0 => format!("+{net}"),
+        Ok(net) => format!("−{}", crate::domain::Micros(-net.0)),
+        Err(_) => "cannot be counted".to_owned(),
+    }
+}
+
+/// What the savings column rests on, in words.
+pub fn savings_sentence(savings: &crate::report::savings::Savings) -> String {
+    if !savings.is_covered() {
+        return "Net savings: no task type has a human baseline yet. Give one (the minutes a person takes to do such a task unaided) on a workflow's page to see what the AI work saves.".to_owned();
+    }
+    let hours = savings.seconds_saved() as f64 / 3_600.0;
+    let ratio = savings
+        .ratio()
+        .map(|r| format!(", {r:.1}× the AI cost"))
+        .unwrap_or_default();
+    let sources = if savings.sources.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Baselines from: {}.",
+            savings
+                .sources
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    };
+    let reference = savings
+        .reference_equivalent
+        .map(|r| {
+            format!(" An outcome-priced vendor would have charged {r} for the same successes.")
+        })
+        .unwrap_or_default();
+    format!(
+        "Net savings against the human baseline: {}. The succeeded tasks would have taken people {} hours ({hours:.0} saved after review and repair time), {} at the loaded hourly rates{ratio}, against {} of AI cost, failed attempts and review included. {} of {} task types with tasks have a baseline.{sources}{reference}",
+        net_savings(savings),
+        crate::domain::money::group_thousands((savings.human_seconds / 3_600).max(0) as u64),
+        savings.human_equivalent,
+        savings.ai_cost,
+        savings.covered_task_types.len(),
+        savings.task_types.len(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,6 +65,13 @@ pub struct TaskTypeView {
     pub segments: String,
     /// Every version, oldest first; the last one is in force.
     pub rules: Vec<RuleVersion>,
+    /// The human baseline in force, as the form shows it: minutes ("6" or "7.5"), where the
+    /// figure comes from, and the outcome-priced reference in dollars; empty when none.
+    pub baseline_minutes: String,
+    pub baseline_source: String,
+    pub baseline_reference: String,
+    /// Every baseline version in words, oldest first.
+    pub baseline_history: Vec<String>,
 }
 
 /// One day or week of the workflow's trend, with the baselines that start in it.
@@ -130,6 +137,8 @@ pub struct Economics {
     pub all: EconomicsRow,
     pub by_task_type: Vec<EconomicsRow>,
     pub by_segment: Vec<EconomicsRow>,
+    /// Against the human baseline of its task types (uncovered when none has one).
+    pub savings: crate::report::savings::Savings,
 }
 
 /// What changed between the last 30 days and the 30 before: the cost per success and success

@@ -4,7 +4,7 @@
 use super::alerts::{AlertOut, AlertsOut};
 use super::calls::{CallGroupOut, CallsOut};
 use super::compare::ComparisonOut;
-use super::figures::{DetailOut, FiguresOut, GroupOut, TasksOut};
+use super::figures::{DetailOut, FiguresOut, GroupOut, SavingsOut, TasksOut};
 use super::gate::GateOut;
 use super::models::{ModelOut, ModelUseOut, ModelsOut, WinnerOut};
 use crate::error::{ErrorBody, ErrorDetail};
@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         crate::otlp::post_traces,
         crate::otlp::post_logs,
     ),
-    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, CallsOut, CallGroupOut, super::reconcile::ReconciliationOut, super::reconcile::ReconciliationLineOut, super::reconcile::ProviderReconciliationOut, super::reconcile::ImpliedPriceOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, EvaluationIn, BatchResult, RejectedItem)),
+    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, SavingsOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, CallsOut, CallGroupOut, super::reconcile::ReconciliationOut, super::reconcile::ReconciliationLineOut, super::reconcile::ProviderReconciliationOut, super::reconcile::ImpliedPriceOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, EvaluationIn, BatchResult, RejectedItem)),
     modifiers(&BearerKey),
     security(("api_key" = []))
 )]

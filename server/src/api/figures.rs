@@ -113,6 +113,51 @@ pub struct GroupOut {
     pub mean_latency_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<DetailOut>,
+    /// Against the human baseline, for workflow and team groups and the total of an
+    /// unnarrowed request (a team's: the workflows it owns); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub savings: Option<SavingsOut>,
+}
+
+/// Savings against the human baseline (see the README's "Savings against people").
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SavingsOut {
+    /// Whether any task of the group had a baseline; without one the figures below are 0.
+    pub covered: bool,
+    pub succeeded_tasks: u64,
+    /// What the succeeded tasks would have taken people.
+    pub human_seconds: i64,
+    /// That, less the review and repair time spent on the covered tasks.
+    pub seconds_saved: i64,
+    pub human_equivalent_micros: i64,
+    pub ai_cost_micros: i64,
+    pub net_savings_micros: Option<i64>,
+    /// Human-equivalent cost per dollar of AI cost.
+    pub ratio: Option<f64>,
+    /// The succeeded tasks at an outcome-priced vendor's price, where baselines give one.
+    pub reference_equivalent_micros: Option<i64>,
+    pub task_types: usize,
+    pub covered_task_types: usize,
+    pub sources: Vec<String>,
+}
+
+impl From<&app::report::savings::Savings> for SavingsOut {
+    fn from(s: &app::report::savings::Savings) -> SavingsOut {
+        SavingsOut {
+            covered: s.is_covered(),
+            succeeded_tasks: s.succeeded,
+            human_seconds: s.human_seconds,
+            seconds_saved: s.seconds_saved(),
+            human_equivalent_micros: s.human_equivalent.0,
+            ai_cost_micros: s.ai_cost.0,
+            net_savings_micros: s.net().ok().map(|m| m.0),
+            ratio: s.ratio(),
+            reference_equivalent_micros: s.reference_equivalent.map(|m| m.0),
+            task_types: s.task_types.len(),
+            covered_task_types: s.covered_task_types.len(),
+            sources: s.sources.iter().cloned().collect(),
+        }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -208,6 +253,7 @@ impl GroupOut {
                 costliest_5pct_share: d.costliest_5pct_share_bp.map(|bp| bp as f64 / 10_000.0),
                 escalation_reasons: d.escalation_reasons.clone(),
             }),
+            savings: None,
         }
     }
 }
@@ -268,10 +314,56 @@ pub async fn get_figures(
     } else {
         Default::default()
     };
-    let out: Vec<GroupOut> = groups
+    let mut out: Vec<GroupOut> = groups
         .iter()
         .map(|g| GroupOut::new(g, by_group.get(&g.key)))
         .collect();
+    let mut total = total.map(|t| GroupOut::new(&t, overall.as_ref()));
+    // Savings are a workflow's whole: they go with groups of whole workflows only.
+    let narrowed = filter.task_type_id.is_some()
+        || filter.segment.is_some()
+        || filter.config_version_id.is_some()
+        || filter.model.is_some()
+        || filter.provider.is_some();
+    if !narrowed {
+        let savings = app::report::savings::savings_by_workflow(&ledger, &catalog.baselines)
+            .map_err(DbError::from)?;
+        let owner = |id: i64| {
+            catalog
+                .workflows
+                .iter()
+                .find(|w| w.id == id)
+                .map(|w| w.team_id)
+        };
+        let visible = |id: &i64| {
+            filter
+                .workflow_ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(id))
+                && filter.team_id.is_none_or(|team| owner(*id) == Some(team))
+        };
+        let merged = |keep: &dyn Fn(i64) -> bool| {
+            let mut all = app::report::savings::Savings::default();
+            for (_, s) in savings.iter().filter(|(id, _)| visible(id) && keep(**id)) {
+                all.merge(s)?;
+            }
+            Ok::<_, DbError>(all)
+        };
+        for group in &mut out {
+            let Ok(key) = group.key.parse::<i64>() else {
+                continue;
+            };
+            let found = match grouping {
+                Grouping::Workflow => Some(merged(&|id| id == key)?),
+                Grouping::Team => Some(merged(&|id| owner(id) == Some(key))?),
+                _ => None,
+            };
+            group.savings = found.as_ref().map(SavingsOut::from);
+        }
+        if let Some(total) = total.as_mut() {
+            total.savings = Some(SavingsOut::from(&merged(&|_| true)?));
+        }
+    }
     if csv {
         return Ok(csv_response(&out, grouping));
     }
@@ -280,7 +372,7 @@ pub async fn get_figures(
         to: format_day(window.last_day),
         group_by: grouping.as_str().to_owned(),
         groups: out,
-        total: total.map(|t| GroupOut::new(&t, overall.as_ref())),
+        total,
     })
     .into_response())
 }

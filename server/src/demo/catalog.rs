@@ -535,6 +535,24 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
     },
 ];
 
+/// The human baseline of a demo task type: minutes a person takes unaided, an outcome-priced
+/// vendor's price per resolved task where there is one, and where the figures come from.
+/// Customer updates have none, to show a task type without one.
+pub fn baseline_for(task_type: &str) -> Option<(i64, Option<i64>, &'static str)> {
+    const SUPPORT: &str = "support time study, September 2026";
+    const FINANCE: &str = "accounts payable time study, August 2026";
+    match task_type {
+        "password-reset" => Some((4 * 60, Some(990_000), SUPPORT)),
+        "billing-question" => Some((7 * 60, Some(990_000), SUPPORT)),
+        "complex-case" => Some((25 * 60, None, SUPPORT)),
+        "po-match" => Some((5 * 60, None, FINANCE)),
+        "non-po" => Some((12 * 60, None, FINANCE)),
+        "board-memo" => Some((90 * 60, None, "strategy office estimate")),
+        "refund-decision" => Some((6 * 60, Some(990_000), SUPPORT)),
+        _ => None,
+    }
+}
+
 /// The success rule each demo workflow's task types are measured by.
 pub fn rule_for(workflow: &str, task_type: &str) -> Rule {
     match (workflow, task_type) {

@@ -398,6 +398,17 @@ async fn create_catalog(tx: &mut Tx, start_ms: i64) -> anyhow::Result<Catalog> {
                 segments: tt.segments,
             };
             let tt_id = db::workflow::insert_task_type(tx, &new, start_ms).await?;
+            if let Some((seconds, reference, source)) = catalog::baseline_for(tt.slug) {
+                let baseline = db::baseline::NewBaseline {
+                    task_type_id: tt_id,
+                    seconds: Some(seconds),
+                    reference_price_micros: reference,
+                    source,
+                    effective_from: start_ms,
+                    created_by: Some(user_ids[1]),
+                };
+                db::baseline::insert_baseline(tx, &baseline, start_ms).await?;
+            }
             let rule = catalog::rule_for(spec.slug, tt.slug).to_json();
             rules.push(
                 db::workflow::insert_success_rule(

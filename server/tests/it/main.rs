@@ -23,6 +23,7 @@ mod pages;
 mod pg_restart;
 mod read_api;
 mod reconcile;
+mod savings;
 mod schema;
 mod security;
 mod storage;
