@@ -1033,3 +1033,87 @@ async fn escalation_surges_and_a_turned_gate_fire() {
         assert_eq!((pass.fired, pass.resolved), (0, 1), "{}", t.backend);
     }
 }
+
+/// Two `finishline serve` processes over one PostgreSQL database, both running the alert
+/// jobs: the regression fires one alert and its webhook is sent once, whichever server's turn
+/// it was.
+#[tokio::test]
+async fn two_server_processes_over_one_postgresql_raise_and_send_an_alert_once() {
+    use crate::helpers::{finishline, free_port, serve};
+    use axum::routing::post;
+    let t = crate::helpers::postgres().await;
+    let db = &t.db;
+    let people = people(db).await;
+    let received = Received::default();
+    let seen = received.clone();
+    let hooks = axum::Router::new().route(
+        "/hook",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let seen = seen.clone();
+            async move {
+                seen.0.lock().unwrap().push((headers, body));
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, hooks).await.unwrap() });
+    let web = server::web::WebSettings {
+        webhooks: WebhookPolicy {
+            allow_internal: true,
+        },
+        ..Default::default()
+    };
+    let router = server::router(state(db).with_web(web));
+    let owner = sign_in(&router, OWNER, PASSWORD).await;
+    regression_data(db, &router, &people).await;
+    let subject = format!("workflow:{}", people.workflow_a);
+    let hook = format!("http://127.0.0.1:{port}/hook");
+    let form = rule_form(
+        &subject,
+        "cpst_regression",
+        &format!("&webhook_url={}", enc(&hook)),
+    );
+    let saved = rpc(&router, "save_alert_rule", &form, &owner).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    let data = tempfile::tempdir().unwrap();
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let mut command = finishline(data.path());
+        command
+            .env("DATABASE_URL", &t.url)
+            .env("FINISHLINE_ALLOW_INTERNAL_WEBHOOKS", "true");
+        servers.push(serve(command, free_port()).await);
+    }
+    // Each server passes over the rules five seconds after it starts, and sends due
+    // notifications every three: wait for the first, then long enough for a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while received.0.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    for mut server in servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    let got = received.0.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one webhook, sent by one of the two servers");
+    assert_eq!(got[0].0["x-finishline-event"], "fired");
+    let alerts = alerts_of(db).await;
+    assert_eq!(
+        alerts.len(),
+        1,
+        "one alert, however many servers judged the rule"
+    );
+    let deliveries = alert::deliveries_since(db, 0).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(
+        alert::attempts_of(db, deliveries[0].id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
