@@ -106,6 +106,7 @@ fn OverviewTables(
                                 <th scope="col" class="num">"Success rate"</th>
                                 <th scope="col" class="num">"Succeeded"</th>
                                 <th scope="col" class="num">"Total spend"</th>
+                                <th scope="col" class="num">"Net savings"</th>
                             </tr>
                         </thead>
                         <tbody>
@@ -119,6 +120,7 @@ fn OverviewTables(
                                         <td class="num">{rate_text(&team.set)}</td>
                                         <td class="num">{group_thousands(team.set.counts.succeeded)}</td>
                                         <td class="num">{team.set.total_cost().to_string()}</td>
+                                        <td class="num savings">{net_savings(&team.savings)}</td>
                                     </tr>
                                 }
                             }).collect_view()}

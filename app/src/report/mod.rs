@@ -140,6 +140,8 @@ pub struct TeamFigures {
     /// each made succeed, so spend within it means the successes cost what was planned.
     /// `None` without successful tasks.
     pub budget: Option<Micros>,
+    /// The savings of the workflows the team owns.
+    pub savings: savings::Savings,
 }
 
 /// Budgets weighted by successes: `(budget, succeeded)` pairs to one budget per success.
@@ -194,6 +196,7 @@ pub fn overview(
         .map(|t| (t.id, t.name.as_str()))
         .collect();
     let mut teams: BTreeMap<i64, (TaskSet, Vec<(Micros, u64)>)> = BTreeMap::new();
+    let mut team_savings: BTreeMap<i64, savings::Savings> = BTreeMap::new();
     let mut total = TaskSet::default();
     let mut budgets = Vec::new();
     let workflows = current
@@ -208,6 +211,7 @@ pub fn overview(
             total.merge(&set)?;
             let savings = savings.remove(&w.id).unwrap_or_default();
             total_savings.merge(&savings)?;
+            team_savings.entry(w.team_id).or_default().merge(&savings)?;
             Ok(WorkflowFigures {
                 workflow_id: w.id,
                 slug: w.slug.clone(),
@@ -234,6 +238,7 @@ pub fn overview(
             name: team_names.get(&team_id).unwrap_or(&"").to_string(),
             set,
             budget: blended_budget(&budgets),
+            savings: team_savings.remove(&team_id).unwrap_or_default(),
         })
         .collect();
     Ok(Overview {

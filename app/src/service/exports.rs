@@ -238,6 +238,7 @@ pub fn overview_table(page: &OverviewPage, name: &str) -> Option<Table> {
                 "succeeded",
                 "decided",
                 "spend_usd",
+                "net_savings_usd",
             ]);
             for team in &o.teams {
                 let now = team.set.cost_per_successful_task();
@@ -254,6 +255,10 @@ pub fn overview_table(page: &OverviewPage, name: &str) -> Option<Table> {
                     team.set.counts.succeeded.to_string(),
                     team.set.counts.decided().to_string(),
                     money(team.set.total_cost()),
+                    match team.savings.is_covered() {
+                        true => maybe_money(team.savings.net().ok()),
+                        false => String::new(),
+                    },
                 ]);
             }
             Some(t)
