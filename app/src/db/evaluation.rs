@@ -1,7 +1,7 @@
 //! Evaluation results: automatic judgements of a task's output that success rules can read.
 //! Like outcome events they may arrive before their task and wait under its sender id.
 
-use super::{Db, DbResult, Tx, on_db, on_tx, push_list};
+use super::{Db, DbResult, Tx, on_db, on_tx};
 use crate::model::Evaluation;
 
 pub struct NewEvaluation<'a> {
@@ -48,24 +48,13 @@ pub async fn claim_evaluations_of(
     workflow_id: i64,
     task_external_ids: &[&str],
 ) -> DbResult<u64> {
-    let mut claimed = 0;
-    for chunk in task_external_ids.chunks(500) {
-        claimed += on_tx!(tx, conn => {
-            let mut query = sqlx::QueryBuilder::new(
-                "UPDATE evaluations SET task_id = t.id FROM tasks t
-                 WHERE t.workflow_id = evaluations.workflow_id
-                   AND t.external_id = evaluations.task_external_id
-                   AND evaluations.task_id IS NULL AND evaluations.workflow_id = ",
-            );
-            query
-                .push_bind(workflow_id)
-                .push(" AND evaluations.task_external_id IN (");
-            push_list(&mut query, chunk.iter().copied());
-            query.push(")");
-            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
-        })?;
-    }
-    Ok(claimed)
+    super::outcome::claim_waiting(
+        tx,
+        super::outcome::Waiting::Evaluations,
+        workflow_id,
+        task_external_ids,
+    )
+    .await
 }
 
 /// A task's results, in the order they were made.

@@ -45,18 +45,45 @@ pub async fn claim_outcomes_of(
     workflow_id: i64,
     task_external_ids: &[&str],
 ) -> DbResult<u64> {
+    claim_waiting(tx, Waiting::OutcomeEvents, workflow_id, task_external_ids).await
+}
+
+/// Rows that may arrive before their task, waiting under its sender id.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Waiting {
+    OutcomeEvents,
+    Evaluations,
+}
+
+impl Waiting {
+    fn table(self) -> &'static str {
+        match self {
+            Waiting::OutcomeEvents => "outcome_events",
+            Waiting::Evaluations => "evaluations",
+        }
+    }
+}
+
+/// Ties the waiting rows of one workflow with these task sender ids to their new tasks.
+pub(super) async fn claim_waiting(
+    tx: &mut Tx,
+    waiting: Waiting,
+    workflow_id: i64,
+    task_external_ids: &[&str],
+) -> DbResult<u64> {
+    let table = waiting.table();
     let mut claimed = 0;
     for chunk in task_external_ids.chunks(500) {
         claimed += on_tx!(tx, conn => {
-            let mut query = sqlx::QueryBuilder::new(
-                "UPDATE outcome_events SET task_id = t.id FROM tasks t
-                 WHERE t.workflow_id = outcome_events.workflow_id
-                   AND t.external_id = outcome_events.task_external_id
-                   AND outcome_events.task_id IS NULL AND outcome_events.workflow_id = ",
-            );
+            let mut query = sqlx::QueryBuilder::new(format!(
+                "UPDATE {table} SET task_id = t.id FROM tasks t
+                 WHERE t.workflow_id = {table}.workflow_id
+                   AND t.external_id = {table}.task_external_id
+                   AND {table}.task_id IS NULL AND {table}.workflow_id = "
+            ));
             query
                 .push_bind(workflow_id)
-                .push(" AND outcome_events.task_external_id IN (");
+                .push(format!(" AND {table}.task_external_id IN ("));
             push_list(&mut query, chunk.iter().copied());
             query.push(")");
             query.build().execute(&mut *conn).await.map(|done| done.rows_affected())

@@ -3,7 +3,7 @@
 //! or as an OTLP log record (an event, parented to that span by its trace and span ids).
 //! Either becomes one evaluation result of the span's task.
 
-use super::spans::Attrs;
+use super::attrs::Attrs;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use serde_json::{Value, json};
 

@@ -6,8 +6,9 @@
 //! failing that from the record's trace id, as for spans. Any other record is refused by
 //! place and reason, so a sender learns that it is not kept.
 
+use super::attrs::Attrs;
 use super::evaluations::{self, Record};
-use super::spans::{Attrs, Mapped, attr};
+use super::spans::{Mapped, attr};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 

@@ -9,6 +9,7 @@
 //! 400 for a body that cannot be read, 429/503 with `Retry-After` when the client should try
 //! again.
 
+pub(crate) mod attrs;
 pub(crate) mod evaluations;
 pub(crate) mod logs;
 pub(crate) mod spans;

@@ -15,15 +15,13 @@
 //! `evaluations`).
 
 use crate::ingest::Batch;
-use app::domain::Micros;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 
+use super::attrs::{Attrs, COST};
 use super::evaluations;
 
 /// The attributes Finishline reads beyond the GenAI and OpenInference conventions.
@@ -83,13 +81,7 @@ const IMAGE_INPUT: &[&str] = &[
     "llm.token_count.prompt_details.image",
 ];
 const IMAGE_CACHE_READ: &[&str] = &["gen_ai.usage.image.cache_read.input_tokens"];
-const COST: &[&str] = &[
-    "gen_ai.usage.cost.amount",
-    "gen_ai.usage.cost",
-    "llm.cost.total",
-];
-/// The currency of `gen_ai.usage.cost.amount` (ISO 4217); Finishline's money is US dollars.
-const COST_CURRENCY: &str = "gen_ai.usage.cost.currency";
+
 const PROVIDER: &[&str] = &[
     "gen_ai.provider.name",
     "gen_ai.system",
@@ -170,111 +162,6 @@ pub fn attribute(field: &str) -> &str {
         "started_at" => "startTimeUnixNano",
         "finished_at" | "latency_ms" => "endTimeUnixNano",
         other => other,
-    }
-}
-
-/// A record's attributes (a span's, an event's, a log record's), read before its resource's.
-pub(super) struct Attrs<'a> {
-    pub(super) span: &'a [KeyValue],
-    pub(super) resource: &'a [KeyValue],
-}
-
-impl<'a> Attrs<'a> {
-    pub(super) fn get(&self, key: &str) -> Option<&'a Any> {
-        let find = |list: &'a [KeyValue]| {
-            list.iter()
-                .find(|kv| kv.key == key)
-                .and_then(|kv| kv.value.as_ref()?.value.as_ref())
-        };
-        find(self.span).or_else(|| find(self.resource))
-    }
-
-    fn span_has(&self, key: &str) -> bool {
-        self.span.iter().any(|kv| kv.key == key)
-    }
-
-    pub(super) fn text(&self, key: &str) -> Option<String> {
-        match self.get(key)? {
-            Any::StringValue(s) if !s.is_empty() => Some(s.clone()),
-            Any::IntValue(i) => Some(i.to_string()),
-            _ => None,
-        }
-    }
-
-    fn first_text(&self, keys: &[&str]) -> Option<String> {
-        keys.iter().find_map(|k| self.text(k))
-    }
-
-    /// A whole, non-negative count from the first of `keys` that is present.
-    fn count(&self, keys: &[&str]) -> Result<i64, String> {
-        let Some((key, value)) = keys.iter().find_map(|k| Some((*k, self.get(k)?))) else {
-            return Ok(0);
-        };
-        let n = match value {
-            Any::IntValue(i) => *i,
-            Any::DoubleValue(d) if d.fract() == 0.0 && d.abs() < 1e15 => *d as i64,
-            Any::StringValue(s) => s
-                .trim()
-                .parse()
-                .map_err(|_| format!("{key} must be a whole number, not '{s}'"))?,
-            _ => return Err(format!("{key} must be a whole number")),
-        };
-        if n < 0 {
-            return Err(format!("{key} must not be negative"));
-        }
-        Ok(n)
-    }
-
-    /// A cost in dollars as a decimal string, rounded to the micro-dollar.
-    fn cost(&self) -> Result<Option<String>, String> {
-        let Some((key, value)) = COST.iter().find_map(|k| Some((*k, self.get(k)?))) else {
-            return Ok(None);
-        };
-        match self.text(COST_CURRENCY) {
-            Some(currency) if !currency.trim().eq_ignore_ascii_case("USD") => {
-                return Err(format!(
-                    "{COST_CURRENCY} is '{currency}': Finishline keeps money in US dollars; send \
-                     the cost in USD, or leave it out and the price book prices the call"
-                ));
-            }
-            _ => {}
-        }
-        let micros = match value {
-            Any::StringValue(s) => Micros::parse_dollars(s).map_err(|e| format!("{key}: {e}"))?,
-            Any::IntValue(i) => Micros(i.saturating_mul(1_000_000)),
-            Any::DoubleValue(d) if d.is_finite() && d.abs() < 1e12 => {
-                Micros((d * 1_000_000.0).round() as i64)
-            }
-            Any::DoubleValue(_) => return Err(format!("{key} must be a finite amount")),
-            _ => return Err(format!("{key} must be an amount in dollars")),
-        };
-        if micros.0 < 0 {
-            return Err(format!("{key} must not be negative"));
-        }
-        Ok(Some(format!(
-            "{}.{:06}",
-            micros.0 / 1_000_000,
-            micros.0 % 1_000_000
-        )))
-    }
-
-    /// `finishline.check.*` (true/false) or `finishline.metric.*` (numbers) on the span.
-    fn prefixed(&self, prefix: &str, numbers: bool) -> Option<Map<String, Value>> {
-        let map: Map<String, Value> = self
-            .span
-            .iter()
-            .filter_map(|kv| {
-                let name = kv.key.strip_prefix(prefix)?;
-                let value = match (kv.value.as_ref()?.value.as_ref()?, numbers) {
-                    (Any::BoolValue(b), false) => json!(b),
-                    (Any::IntValue(i), true) => json!(i),
-                    (Any::DoubleValue(d), true) => json!(d),
-                    _ => return None,
-                };
-                Some((name.to_owned(), value))
-            })
-            .collect();
-        (!map.is_empty()).then_some(map)
     }
 }
 
@@ -565,7 +452,8 @@ fn map_span(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::common::v1::AnyValue;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
 
