@@ -296,6 +296,30 @@ pub async fn deliveries_since(db: &Db, since: i64) -> DbResult<Vec<AlertDelivery
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(since).fetch_all(pool).await)?)
 }
 
+/// The attempts of these deliveries, by delivery, in the order they were made: one read per
+/// 500 deliveries, not one per delivery.
+pub async fn attempts_of_deliveries(
+    db: &Db,
+    delivery_ids: &[i64],
+) -> DbResult<std::collections::BTreeMap<i64, Vec<DeliveryAttempt>>> {
+    let mut by_delivery: std::collections::BTreeMap<i64, Vec<DeliveryAttempt>> =
+        std::collections::BTreeMap::new();
+    for chunk in delivery_ids.chunks(500) {
+        let rows: Vec<DeliveryAttempt> = on_db!(db, pool => {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT * FROM alert_delivery_attempts WHERE delivery_id IN (",
+            );
+            super::push_list(&mut query, chunk.iter().copied());
+            query.push(") ORDER BY delivery_id, id");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        for row in rows {
+            by_delivery.entry(row.delivery_id).or_default().push(row);
+        }
+    }
+    Ok(by_delivery)
+}
+
 pub async fn attempts_of(db: &Db, delivery_id: i64) -> DbResult<Vec<DeliveryAttempt>> {
     let sql = "SELECT * FROM alert_delivery_attempts WHERE delivery_id = $1 ORDER BY id";
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(delivery_id).fetch_all(pool).await)?)

@@ -107,7 +107,8 @@ fn Alerts(view_: AlertsView, acknowledge: ServerAction<AcknowledgeAlert>) -> imp
         crate::views::format::encode_query_value(&view_.query.workflow),
         view_.query.days
     );
-    let body = if view_.alerts.is_empty() {
+    let none = view_.alerts.is_empty();
+    let body = if none {
         let empty = match (filtered, view_.rules.is_empty(), view_.can_define) {
             (true, _, _) => "No alerts match these filters.",
             (false, true, true) => "No alerts: no rule watches anything yet. Add one below.",
@@ -129,7 +130,7 @@ fn Alerts(view_: AlertsView, acknowledge: ServerAction<AcknowledgeAlert>) -> imp
     view! {
         <div class="section-head">
             <h2 id="alerts">"Alerts"</h2>
-            <CsvLink href=export what="these alerts" />
+            {(!none).then(|| view! { <CsvLink href=export.clone() what="these alerts" /> })}
         </div>
         {body}
     }

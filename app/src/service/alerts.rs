@@ -580,12 +580,21 @@ pub async fn page(
         since.min(alerts.iter().map(|a| a.fired_at).min().unwrap_or(since)),
     )
     .await?;
+    let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
+    let attempts = alert::attempts_of_deliveries(db, &ids).await?;
     let mut lines = Vec::new();
     for found in alerts.iter().filter(|a| sees(viewer, a.team_id)) {
         if !found.in_state(&query.state) {
             continue;
         }
-        lines.push(line(db, viewer, &catalog, &names, found, &deliveries).await?);
+        lines.push(line(
+            viewer,
+            &catalog,
+            &names,
+            found,
+            &deliveries,
+            &attempts,
+        )?);
     }
     let rules = alert::list_rules(db).await?;
     let mut rule_lines = Vec::new();
@@ -603,7 +612,7 @@ pub async fn page(
             .take(3);
         let mut test_lines = Vec::new();
         for delivery in tests {
-            test_lines.push(delivery_line(db, delivery).await?);
+            test_lines.push(delivery_line(delivery, &attempts));
         }
         rule_lines.push(RuleLine {
             id: rule.id,
@@ -681,7 +690,14 @@ pub async fn open_for_workflow(
     let names = Names::of(db).await?;
     let mut alerts = Vec::new();
     for found in &open {
-        alerts.push(line(db, viewer, &catalog, &names, found, &[]).await?);
+        alerts.push(line(
+            viewer,
+            &catalog,
+            &names,
+            found,
+            &[],
+            &Default::default(),
+        )?);
     }
     Ok(OpenAlerts { alerts })
 }
@@ -707,13 +723,13 @@ impl Names {
     }
 }
 
-async fn line(
-    db: &Db,
+fn line(
     viewer: &Viewer,
     catalog: &Catalog,
     names: &Names,
     found: &Alert,
     deliveries: &[AlertDelivery],
+    attempts: &Attempts,
 ) -> Result<AlertLine, AppError> {
     let flow = found
         .workflow_id
@@ -730,7 +746,7 @@ async fn line(
     let handle = flow.map(|w| crate::views::format::encode_query_value(&catalog.handle(w)));
     let mut delivery_lines = Vec::new();
     for delivery in deliveries.iter().filter(|d| d.alert_id == Some(found.id)) {
-        delivery_lines.push(delivery_line(db, delivery).await?);
+        delivery_lines.push(delivery_line(delivery, attempts));
     }
     Ok(AlertLine {
         id: found.id,
@@ -771,8 +787,11 @@ async fn line(
     })
 }
 
-async fn delivery_line(db: &Db, delivery: &AlertDelivery) -> Result<DeliveryLine, AppError> {
-    let attempts: Vec<DeliveryAttempt> = alert::attempts_of(db, delivery.id).await?;
+/// Each delivery's attempts, read together for a page.
+type Attempts = std::collections::BTreeMap<i64, Vec<DeliveryAttempt>>;
+
+fn delivery_line(delivery: &AlertDelivery, attempts: &Attempts) -> DeliveryLine {
+    let attempts: &[DeliveryAttempt] = attempts.get(&delivery.id).map_or(&[], Vec::as_slice);
     let status = match (
         delivery.delivered_at,
         delivery.gave_up_at,
@@ -785,7 +804,7 @@ async fn delivery_line(db: &Db, delivery: &AlertDelivery) -> Result<DeliveryLine
         }
         _ => "waiting to be sent".to_owned(),
     };
-    Ok(DeliveryLine {
+    DeliveryLine {
         event: delivery.event.as_str().to_owned(),
         channel: delivery.channel.as_str().to_owned(),
         target: shown_url(&delivery.target),
@@ -801,7 +820,7 @@ async fn delivery_line(db: &Db, delivery: &AlertDelivery) -> Result<DeliveryLine
                 )
             })
             .collect(),
-    })
+    }
 }
 
 /// Where a rule's alerts go, in words.
