@@ -182,22 +182,26 @@ pub async fn open_alerts_of(db: &Db, workflow_id: i64, team_id: i64) -> DbResult
     )
 }
 
-/// A workflow's model calls in first attempts started in `[from, to)`, per provider and model:
-/// the mix a change of configuration moves (retries follow from it).
+/// A workflow's model calls in first attempts started on days `first_day..=last_day`, per
+/// provider and model: the mix a change of configuration moves (retries follow from it). Read
+/// from the call rollups, never the raw calls.
 pub async fn first_attempt_models(
     db: &Db,
     workflow_id: i64,
-    from: i64,
-    to: i64,
+    first_day: i64,
+    last_day: i64,
 ) -> DbResult<Vec<(String, String, i64)>> {
-    let sql = "SELECT c.provider, c.model, COUNT(*) FROM calls c
-                   JOIN attempts a ON a.id = c.attempt_id
-               WHERE c.workflow_id = $1 AND c.started_at >= $2 AND c.started_at < $3
-                   AND c.kind = 'model' AND a.number = 1 AND c.model <> ''
-               GROUP BY c.provider, c.model";
-    Ok(
-        on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(from).bind(to).fetch_all(pool).await)?,
-    )
+    let sql = "SELECT provider, model, CAST(SUM(first_attempt_model_calls) AS BIGINT) AS calls
+               FROM call_rollups
+               WHERE workflow_id = $1 AND day BETWEEN $2 AND $3 AND model <> ''
+               GROUP BY provider, model
+               HAVING SUM(first_attempt_model_calls) > 0";
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(workflow_id)
+        .bind(first_day)
+        .bind(last_day)
+        .fetch_all(pool)
+        .await)?)
 }
 
 /// The rules that have an open alert.

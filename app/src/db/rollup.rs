@@ -551,20 +551,22 @@ async fn computed_call_rollups(
     to: i64,
 ) -> DbResult<Vec<CallRollup>> {
     let sql = "
-        SELECT started_at / 86400000 AS day, workflow_id, provider, model, step,
+        SELECT c.started_at / 86400000 AS day, c.workflow_id, c.provider, c.model, c.step,
             COUNT(*) AS calls,
-            CAST(SUM(CASE WHEN status = 'ok' THEN 0 ELSE 1 END) AS BIGINT) AS errors,
-            CAST(SUM(input_tokens) AS BIGINT) AS input_tokens,
-            CAST(SUM(output_tokens) AS BIGINT) AS output_tokens,
-            CAST(SUM(cost_micros) AS BIGINT) AS cost_micros,
-            CAST(SUM(latency_ms) AS BIGINT) AS latency_ms,
-            CAST(SUM(cache_read_tokens) AS BIGINT) AS cache_read_tokens,
-            CAST(SUM(cache_write_tokens) AS BIGINT) AS cache_write_tokens,
-            CAST(SUM(CASE WHEN cost_source = 'reported' THEN cost_micros ELSE 0 END) AS BIGINT)
-                AS reported_cost_micros
-        FROM calls
-        WHERE workflow_id = $1 AND started_at >= $2 AND started_at < $3
-        GROUP BY started_at / 86400000, workflow_id, provider, model, step";
+            CAST(SUM(CASE WHEN c.status = 'ok' THEN 0 ELSE 1 END) AS BIGINT) AS errors,
+            CAST(SUM(c.input_tokens) AS BIGINT) AS input_tokens,
+            CAST(SUM(c.output_tokens) AS BIGINT) AS output_tokens,
+            CAST(SUM(c.cost_micros) AS BIGINT) AS cost_micros,
+            CAST(SUM(c.latency_ms) AS BIGINT) AS latency_ms,
+            CAST(SUM(c.cache_read_tokens) AS BIGINT) AS cache_read_tokens,
+            CAST(SUM(c.cache_write_tokens) AS BIGINT) AS cache_write_tokens,
+            CAST(SUM(CASE WHEN c.cost_source = 'reported' THEN c.cost_micros ELSE 0 END) AS BIGINT)
+                AS reported_cost_micros,
+            CAST(SUM(CASE WHEN c.kind = 'model' AND a.number = 1 THEN 1 ELSE 0 END) AS BIGINT)
+                AS first_attempt_model_calls
+        FROM calls c LEFT JOIN attempts a ON a.id = c.attempt_id
+        WHERE c.workflow_id = $1 AND c.started_at >= $2 AND c.started_at < $3
+        GROUP BY c.started_at / 86400000, c.workflow_id, c.provider, c.model, c.step";
     Ok(
         on_tx!(tx, conn => sqlx::query_as(sql).bind(workflow_id).bind(from).bind(to).fetch_all(conn).await)?,
     )
@@ -576,7 +578,7 @@ async fn insert_call_rollups(tx: &mut Tx, rows: &[CallRollup]) -> DbResult<()> {
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO call_rollups (day, workflow_id, provider, model, step, calls, errors,
                      input_tokens, output_tokens, cost_micros, latency_ms, cache_read_tokens,
-                     cache_write_tokens, reported_cost_micros) ",
+                     cache_write_tokens, reported_cost_micros, first_attempt_model_calls) ",
             );
             query.push_values(chunk, |mut row, r| {
                 row.push_bind(r.day)
@@ -592,7 +594,8 @@ async fn insert_call_rollups(tx: &mut Tx, rows: &[CallRollup]) -> DbResult<()> {
                     .push_bind(r.latency_ms)
                     .push_bind(r.cache_read_tokens)
                     .push_bind(r.cache_write_tokens)
-                    .push_bind(r.reported_cost_micros);
+                    .push_bind(r.reported_cost_micros)
+                    .push_bind(r.first_attempt_model_calls);
             });
             query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
         })?;
@@ -633,6 +636,8 @@ pub struct CallRollup {
     pub cache_write_tokens: i64,
     /// The part of `cost_micros` senders reported rather than Finishline priced.
     pub reported_cost_micros: i64,
+    /// Model calls of first attempts: the model mix a configuration change moves.
+    pub first_attempt_model_calls: i64,
 }
 
 pub async fn call_rollups(

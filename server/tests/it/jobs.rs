@@ -55,10 +55,14 @@ async fn two_servers_never_run_one_job_at_once() {
         }
         drop(held);
         dying.close().await;
-        assert!(
-            other.job_turn("alerts").await.unwrap().is_some(),
-            "{}",
-            t.backend
-        );
+        // The database frees the lock when it sees the connection end, which on a busy
+        // machine can trail the client's close by a moment.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut passed = other.job_turn("alerts").await.unwrap().is_some();
+        while !passed && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            passed = other.job_turn("alerts").await.unwrap().is_some();
+        }
+        assert!(passed, "{}: a dead server's turn passes on", t.backend);
     }
 }

@@ -493,12 +493,9 @@ async fn model_mix(
     workflow_id: i64,
     window: Window,
 ) -> Result<HashMap<String, f64>, DbError> {
-    let (from, to) = (
-        window.first_day * MS_PER_DAY,
-        (window.last_day + 1) * MS_PER_DAY,
-    );
     let mut calls: HashMap<String, i64> = HashMap::new();
-    for (provider, model, n) in alert::first_attempt_models(db, workflow_id, from, to).await? {
+    let mix = alert::first_attempt_models(db, workflow_id, window.first_day, window.last_day);
+    for (provider, model, n) in mix.await? {
         *calls.entry(format!("{provider}/{model}")).or_default() += n;
     }
     let total: i64 = calls.values().sum();
