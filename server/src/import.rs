@@ -73,7 +73,7 @@ pub async fn import_file(
         rejected: run.rejected as u64,
         ..Default::default()
     };
-    let catalog = Catalog::load(db).await?;
+    let catalog = Catalog::load_names(db).await?;
     let mut done = run.rows_done as usize;
     progress(done as u64, total);
     while done < rows.len() {

@@ -48,16 +48,27 @@ impl Catalog {
         Ok(rows)
     }
 
+    /// Everything figures are labelled and allocated with.
     pub async fn load(db: &Db) -> DbResult<Catalog> {
+        Ok(Catalog {
+            platform_costs: platform_cost::list_platform_costs(db).await?,
+            unattributed: super::bill::unattributed_allocations(db).await?,
+            baselines: super::baseline::list_baselines(db).await?,
+            ..Catalog::load_names(db).await?
+        })
+    }
+
+    /// What storing data needs: workflows, teams, task types, versions and prices, without the
+    /// inputs only figures read (fixed costs, allocated unattributed spend, human baselines),
+    /// so that ingesting a batch never reads a bill.
+    pub async fn load_names(db: &Db) -> DbResult<Catalog> {
         Ok(Catalog {
             workflows: workflow::list_workflows(db).await?,
             teams: identity::list_teams(db).await?,
             task_types: workflow::list_all_task_types(db).await?,
             config_versions: config_version::list_all_config_versions(db).await?,
-            platform_costs: platform_cost::list_platform_costs(db).await?,
-            unattributed: super::bill::unattributed_allocations(db).await?,
-            baselines: super::baseline::list_baselines(db).await?,
             prices: price::list_prices(db).await?,
+            ..Catalog::default()
         })
     }
 

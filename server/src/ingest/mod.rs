@@ -241,7 +241,7 @@ pub async fn write_batch(
     now: i64,
 ) -> DbResult<Results> {
     let written = async {
-        let catalog = Catalog::load(db).await?;
+        let catalog = Catalog::load_names(db).await?;
         let prepared = prepare(&catalog, caller, batch, now);
         let mut tx = db.begin().await?;
         let results = store_prepared(&mut tx, &catalog, caller, prepared, now).await?;
