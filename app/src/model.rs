@@ -116,6 +116,28 @@ pub struct Workflow {
 }
 
 impl Workflow {
+    /// A workflow of `team_id` with plain settings, for tests: a $1.00 budget, a 90% target.
+    #[cfg(test)]
+    pub(crate) fn sample(id: i64, team_id: i64) -> Workflow {
+        Workflow {
+            id,
+            slug: format!("w{id}"),
+            name: format!("Workflow {id}"),
+            team_id,
+            description: String::new(),
+            budget_cpst_micros: Micros(1_000_000),
+            quality_target_bp: 9_000,
+            gate_window_days: 30,
+            gate_min_sample: 1,
+            drift_tolerance_bp: 1_000,
+            autonomy_level: 0,
+            review_sampling_bp: 0,
+            second_grader_bp: 0,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
     /// What the workflow's autonomy gate is judged against: its own settings.
     pub fn gate_settings(&self) -> crate::domain::gate::GateSettings {
         crate::domain::gate::GateSettings {

@@ -234,27 +234,6 @@ fn check_currency(currency: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// A bucket as a bill names it, from a token-type column.
-fn token_type_named(text: &str) -> Option<TokenType> {
-    let text = text.trim().to_lowercase();
-    match text.as_str() {
-        "" => None,
-        t if t.contains("uncached") || t.contains("no_cache") => Some(TokenType::Input),
-        t if t.contains("cache_read") || t.contains("cache read") || t.contains("cached") => {
-            Some(TokenType::CacheRead)
-        }
-        t if t.contains("cache_creation")
-            || t.contains("cache_write")
-            || t.contains("cache write") =>
-        {
-            Some(TokenType::CacheWrite)
-        }
-        t if t.contains("input") || t == "prompt" => Some(TokenType::Input),
-        t if t.contains("output") || t == "completion" => Some(TokenType::Output),
-        _ => None,
-    }
-}
-
 /// A CSV's columns for each field, by preset and `--column` overrides.
 struct Columns {
     headers: csv::StringRecord,
@@ -427,7 +406,7 @@ fn read_record<'r>(
         .filter(|p| !p.is_empty())
         .ok_or("no provider: pass --provider NAME")?;
     let (model, from_model) = split_token_type(cell("model").unwrap_or_default());
-    let token_type = cell("token_type").and_then(token_type_named).or(from_model);
+    let token_type = cell("token_type").and_then(TokenType::named).or(from_model);
     let tokens = match (cell("tokens"), cell("unit")) {
         (Some(quantity), Some(unit)) if !quantity.trim().is_empty() => tokens_in(quantity, unit),
         _ => None,
@@ -547,7 +526,7 @@ fn anthropic_result(bucket: &Value, result: &Value, options: &Options) -> Result
         model: text_of(result.get("model")).unwrap_or_default(),
         token_type: text_of(result.get("token_type"))
             .as_deref()
-            .and_then(token_type_named),
+            .and_then(TokenType::named),
         period_start,
         period_end,
         billed,

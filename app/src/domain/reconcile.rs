@@ -52,6 +52,25 @@ impl TokenType {
         }
     }
 
+    /// The bucket a bill names in words: `cached input`, `uncached_input_tokens`,
+    /// `cache_creation.ephemeral_5m_input_tokens`, `input_no_cache`, `output`...
+    pub fn named(text: &str) -> Option<TokenType> {
+        let t = text.trim().to_lowercase().replace(['_', '.'], " ");
+        if t.contains("uncached") || t.contains("no cache") {
+            Some(TokenType::Input)
+        } else if t.contains("cache read") || t.contains("cached") {
+            Some(TokenType::CacheRead)
+        } else if t.contains("cache write") || t.contains("cache creation") {
+            Some(TokenType::CacheWrite)
+        } else if t.contains("input") || t == "prompt" {
+            Some(TokenType::Input)
+        } else if t.contains("output") || t == "completion" {
+            Some(TokenType::Output)
+        } else {
+            None
+        }
+    }
+
     /// The price-book rate of this bucket.
     pub fn rate(self, rates: &Rates) -> i64 {
         match self {
@@ -97,20 +116,11 @@ pub fn model_key(model: &str) -> String {
 /// A bill's model text with the token bucket some bills append or prepend to it ("gpt-4o,
 /// input", "gpt-4o - cached input"), split into the model and the bucket.
 pub fn split_token_type(text: &str) -> (String, Option<TokenType>) {
-    let buckets = [
-        ("cached input", TokenType::CacheRead),
-        ("cache read", TokenType::CacheRead),
-        ("cache write", TokenType::CacheWrite),
-        ("cache creation", TokenType::CacheWrite),
-        ("input", TokenType::Input),
-        ("output", TokenType::Output),
-    ];
     for separator in [",", " - ", ":", "|"] {
-        if let Some((model, bucket)) = text.rsplit_once(separator) {
-            let bucket = bucket.trim().to_lowercase();
-            if let Some((_, t)) = buckets.iter().find(|(name, _)| bucket.starts_with(name)) {
-                return (model.trim().to_owned(), Some(*t));
-            }
+        if let Some((model, bucket)) = text.rsplit_once(separator)
+            && let Some(token_type) = TokenType::named(bucket)
+        {
+            return (model.trim().to_owned(), Some(token_type));
         }
     }
     (text.trim().to_owned(), None)
@@ -498,6 +508,19 @@ mod tests {
             ("Claude Haiku 4.5".into(), Some(TokenType::Output))
         );
         assert_eq!(split_token_type("web search"), ("web search".into(), None));
+        for (named, token_type) in [
+            ("uncached_input_tokens", TokenType::Input),
+            ("input_no_cache", TokenType::Input),
+            ("cache_read_input_tokens", TokenType::CacheRead),
+            (
+                "cache_creation.ephemeral_5m_input_tokens",
+                TokenType::CacheWrite,
+            ),
+            ("input_cache_write_1h", TokenType::CacheWrite),
+            ("output_tokens", TokenType::Output),
+        ] {
+            assert_eq!(TokenType::named(named), Some(token_type), "{named}");
+        }
     }
 
     fn seen(model: &str, period: i64, cost: i64, input: i64) -> Seen {

@@ -350,7 +350,8 @@ pub fn figures(
 /// Adds a fixed cost's share to a group's set.
 type AddFixed = fn(&mut TaskSet, Micros) -> Result<(), MoneyOverflow>;
 
-fn row_cost(row: &TaskRollup) -> CostBreakdown {
+/// A rollup row's costs by component (fixed costs are the window's, added per group).
+pub(crate) fn row_cost(row: &TaskRollup) -> CostBreakdown {
     CostBreakdown {
         model: Micros(row.model_cost_micros),
         tool: Micros(row.tool_cost_micros),

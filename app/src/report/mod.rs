@@ -286,23 +286,7 @@ mod tests {
         use crate::domain::time::days_from_civil;
         let nov1 = days_from_civil(2026, 11, 1);
         let window = Window::ending(nov1 + 29, 30);
-        let workflow = |id, team_id| Workflow {
-            id,
-            slug: format!("w{id}"),
-            name: format!("Workflow {id}"),
-            team_id,
-            description: String::new(),
-            budget_cpst_micros: Micros(1_000_000),
-            quality_target_bp: 9_000,
-            gate_window_days: 30,
-            gate_min_sample: 1,
-            drift_tolerance_bp: 1_000,
-            autonomy_level: 0,
-            review_sampling_bp: 0,
-            second_grader_bp: 0,
-            created_at: 0,
-            updated_at: 0,
-        };
+        let workflow = Workflow::sample;
         let team_cost = |id, team_id, dollars: i64| PlatformCost {
             id,
             name: format!("Team {team_id} gateway"),

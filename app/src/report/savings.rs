@@ -13,14 +13,14 @@
 //! - the **outcome-priced reference**: the succeeded tasks at the vendor price per resolved task,
 //!   where the baseline gives one.
 
-use super::figures::Ledger;
+use super::figures::{Ledger, row_cost};
 use super::platform_by_workflow;
 use crate::domain::Micros;
 use crate::domain::money::MoneyOverflow;
 use crate::domain::platform::allocate;
 use crate::domain::status::TaskStatus;
 use crate::domain::time::MS_PER_DAY;
-use crate::model::{HumanBaseline, TaskRollup};
+use crate::model::HumanBaseline;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -83,19 +83,6 @@ impl Savings {
     }
 }
 
-fn row_direct_cost(row: &TaskRollup) -> Result<Micros, MoneyOverflow> {
-    Micros::try_sum(
-        [
-            row.model_cost_micros,
-            row.tool_cost_micros,
-            row.retry_cost_micros,
-            row.cache_cost_micros,
-            row.labour_cost_micros,
-        ]
-        .map(Micros),
-    )
-}
-
 /// Each workflow's savings over the ledger's window.
 pub fn savings_by_workflow(
     ledger: &Ledger<'_>,
@@ -126,7 +113,7 @@ pub fn savings_by_workflow(
         savings.review_seconds = savings.review_seconds.saturating_add(row.review_seconds);
         if decided {
             *decided_covered.entry(row.workflow_id).or_default() += tasks;
-            savings.ai_cost = savings.ai_cost.checked_add(row_direct_cost(row)?)?;
+            savings.ai_cost = savings.ai_cost.checked_add(row_cost(row).total()?)?;
         }
         if row.status == TaskStatus::Succeeded {
             savings.succeeded += tasks;
@@ -174,7 +161,7 @@ pub fn savings_by_workflow(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Team, Workflow};
+    use crate::model::{TaskRollup, Team, Workflow};
     use crate::report::Window;
 
     fn baseline(
@@ -219,23 +206,7 @@ mod tests {
 
     #[test]
     fn savings_count_succeeded_work_at_the_baseline_against_every_cost() {
-        let workflows = [Workflow {
-            id: 1,
-            slug: "support-triage".into(),
-            name: "Support triage".into(),
-            team_id: 1,
-            description: String::new(),
-            budget_cpst_micros: Micros(1_000_000),
-            quality_target_bp: 9_000,
-            gate_window_days: 30,
-            gate_min_sample: 1,
-            drift_tolerance_bp: 1_000,
-            autonomy_level: 0,
-            review_sampling_bp: 0,
-            second_grader_bp: 0,
-            created_at: 0,
-            updated_at: 0,
-        }];
+        let workflows = [Workflow::sample(1, 1)];
         let teams = [Team {
             id: 1,
             slug: "support".into(),

@@ -6,7 +6,7 @@ pub use crate::db::bill::compared_lines;
 use crate::db::{Db, DbError, bill};
 use crate::domain::Micros;
 use crate::domain::basis_points::BasisPoints;
-use crate::domain::reconcile::{Compared, coverage_bp, percent_bp};
+use crate::domain::reconcile::{Cause, Compared, coverage_bp, percent_bp};
 use crate::domain::time::{format_day, format_month};
 use crate::error::AppError;
 use crate::service::accounts::{Actor, audit, invalid};
@@ -17,6 +17,49 @@ use std::collections::BTreeMap;
 
 /// The widest threshold a period may be off by and still reconcile: 50%.
 const MAX_THRESHOLD_BP: i64 = 5_000;
+
+/// One provider's compared lines added up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderTotals {
+    pub provider: String,
+    pub billed: Micros,
+    pub seen: Micros,
+    /// The share of the billed cost the calls cover; none when nothing was billed.
+    pub coverage_bp: Option<i64>,
+    pub unattributed: Micros,
+    pub lines: usize,
+    pub reconciled: usize,
+}
+
+/// The lines added up per provider, in provider order.
+pub fn provider_totals<'a>(
+    lines: impl IntoIterator<Item = &'a Compared>,
+) -> Result<Vec<ProviderTotals>, DbError> {
+    let mut by_provider: BTreeMap<&str, Vec<&Compared>> = BTreeMap::new();
+    for line in lines {
+        by_provider.entry(&line.provider).or_default().push(line);
+    }
+    by_provider
+        .into_iter()
+        .map(|(provider, lines)| {
+            let sum = |f: fn(&Compared) -> Micros| {
+                Micros::try_sum(lines.iter().map(|l| f(l))).map_err(DbError::from)
+            };
+            Ok(ProviderTotals {
+                provider: provider.to_owned(),
+                billed: sum(|l| l.billed)?,
+                seen: sum(|l| l.seen)?,
+                coverage_bp: coverage_bp(&lines),
+                unattributed: sum(Compared::unattributed)?,
+                lines: lines.len(),
+                reconciled: lines
+                    .iter()
+                    .filter(|l| l.cause == Cause::Reconciled)
+                    .count(),
+            })
+        })
+        .collect()
+}
 
 /// A provider as people write it: `OpenAI`, `Anthropic`, else the name with a capital.
 pub fn provider_name(provider: &str) -> String {
@@ -75,30 +118,18 @@ pub async fn reconciliation_page(
     let settings = bill::finance_settings(db).await?;
     let threshold = settings.reconcile_threshold_bp;
     let lines = compared_lines(db, first_day, last_day, by_month, threshold).await?;
-    let mut by_provider: BTreeMap<&str, Vec<&Compared>> = BTreeMap::new();
-    for line in &lines {
-        by_provider.entry(&line.provider).or_default().push(line);
-    }
-    let providers = by_provider
-        .iter()
-        .map(|(provider, lines)| {
-            let sum = |f: fn(&Compared) -> Micros| {
-                Micros::try_sum(lines.iter().map(|l| f(l))).map_err(DbError::from)
-            };
-            Ok::<_, DbError>(ProviderSummary {
-                provider: provider_name(provider),
-                billed: sum(|l| l.billed)?.to_string(),
-                seen: sum(|l| l.seen)?.to_string(),
-                coverage: share(coverage_bp(lines)),
-                unattributed: sum(Compared::unattributed)?.to_string(),
-                lines: lines.len(),
-                reconciled: lines
-                    .iter()
-                    .filter(|l| l.cause == crate::domain::reconcile::Cause::Reconciled)
-                    .count(),
-            })
+    let providers = provider_totals(&lines)?
+        .into_iter()
+        .map(|p| ProviderSummary {
+            provider: provider_name(&p.provider),
+            billed: p.billed.to_string(),
+            seen: p.seen.to_string(),
+            coverage: share(p.coverage_bp),
+            unattributed: p.unattributed.to_string(),
+            lines: p.lines,
+            reconciled: p.reconciled,
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
     let label = |day: i64| {
         if by_month {
             format_month(day)
@@ -106,8 +137,14 @@ pub async fn reconciliation_page(
             format_day(day)
         }
     };
-    let mut rows: Vec<ReconciliationLine> = lines
-        .iter()
+    // Differences first, the largest on top; reconciled lines after, latest period first.
+    let mut ordered: Vec<&Compared> = lines.iter().collect();
+    ordered.sort_by_cached_key(|l| match l.cause {
+        Cause::Reconciled => (true, -l.period, format!("{}/{}", l.provider, l.model)),
+        _ => (false, -l.difference().0.saturating_abs(), String::new()),
+    });
+    let rows: Vec<ReconciliationLine> = ordered
+        .into_iter()
         .map(|l| ReconciliationLine {
             provider: provider_name(&l.provider),
             model: if l.model.is_empty() {
@@ -120,24 +157,11 @@ pub async fn reconciliation_page(
             seen: l.seen.to_string(),
             difference: signed(l.difference()),
             difference_share: signed_share(l.difference_bp()),
-            reconciled: l.cause == crate::domain::reconcile::Cause::Reconciled,
+            reconciled: l.cause == Cause::Reconciled,
             cause: l.cause.label().to_owned(),
             explanation: l.explanation(threshold),
         })
         .collect();
-    // Differences first, the largest on top; reconciled lines after, latest period first.
-    let order: Vec<(bool, i64, String)> = lines
-        .iter()
-        .map(|l| match l.cause {
-            crate::domain::reconcile::Cause::Reconciled => {
-                (true, -l.period, format!("{}/{}", l.provider, l.model))
-            }
-            _ => (false, -l.difference().0.saturating_abs(), String::new()),
-        })
-        .collect();
-    let mut indexed: Vec<usize> = (0..rows.len()).collect();
-    indexed.sort_by(|a, b| order[*a].cmp(&order[*b]));
-    rows = indexed.into_iter().map(|i| rows[i].clone()).collect();
     Ok(ReconciliationView {
         first_day: format_day(first_day),
         last_day: format_day(last_day),
@@ -169,28 +193,23 @@ pub async fn coverage_sentences(
     }
     let threshold = bill::finance_settings(db).await?.reconcile_threshold_bp;
     let lines = compared_lines(db, first_day, last_day, true, threshold).await?;
-    let mut months: BTreeMap<i64, BTreeMap<&str, Vec<&Compared>>> = BTreeMap::new();
+    let mut months: BTreeMap<i64, Vec<&Compared>> = BTreeMap::new();
     for line in &lines {
-        months
-            .entry(line.period)
-            .or_default()
-            .entry(&line.provider)
-            .or_default()
-            .push(line);
+        months.entry(line.period).or_default().push(line);
     }
     let mut sentences = Vec::new();
-    for (month, providers) in months {
-        let mut parts = Vec::new();
-        for (provider, lines) in providers {
-            let billed = Micros::try_sum(lines.iter().map(|l| l.billed)).map_err(DbError::from)?;
-            if let Some(covered) = coverage_bp(&lines) {
-                parts.push(format!(
-                    "{} of the {billed} {} bill",
-                    percent_bp(covered),
-                    provider_name(provider)
-                ));
-            }
-        }
+    for (month, lines) in months {
+        let parts: Vec<String> = provider_totals(lines)?
+            .into_iter()
+            .filter_map(|p| {
+                Some(format!(
+                    "{} of the {} {} bill",
+                    percent_bp(p.coverage_bp?),
+                    p.billed,
+                    provider_name(&p.provider)
+                ))
+            })
+            .collect();
         if parts.is_empty() {
             continue;
         }

@@ -5,15 +5,13 @@
 use super::params::{ApiQuery, api_days, window};
 use crate::caller::ApiCaller;
 use crate::error::ApiError;
-use app::db::{Db, DbError, bill};
-use app::domain::Micros;
-use app::domain::reconcile::{Cause, Compared, coverage_bp};
+use app::db::{Db, bill};
+use app::domain::reconcile::Cause;
 use app::domain::time::format_day;
-use app::service::reconcile::compared_lines;
+use app::service::reconcile::{compared_lines, provider_totals};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -123,25 +121,16 @@ pub async fn get_reconciliation(
     }
     let threshold = bill::finance_settings(&db).await?.reconcile_threshold_bp;
     let lines = compared_lines(&db, window.first_day, window.last_day, by_month, threshold).await?;
-    let mut by_provider: BTreeMap<&str, Vec<&Compared>> = BTreeMap::new();
-    for line in &lines {
-        by_provider.entry(&line.provider).or_default().push(line);
-    }
-    let providers = by_provider
+    let providers = provider_totals(&lines)?
         .into_iter()
-        .map(|(provider, lines)| {
-            let sum = |f: fn(&Compared) -> Micros| {
-                Micros::try_sum(lines.iter().map(|l| f(l))).map_err(DbError::from)
-            };
-            Ok::<_, DbError>(ProviderReconciliationOut {
-                provider: provider.to_owned(),
-                billed_micros: sum(|l| l.billed)?.0,
-                seen_micros: sum(|l| l.seen)?.0,
-                coverage_bp: coverage_bp(&lines),
-                unattributed_micros: sum(Compared::unattributed)?.0,
-            })
+        .map(|p| ProviderReconciliationOut {
+            provider: p.provider,
+            billed_micros: p.billed.0,
+            seen_micros: p.seen.0,
+            coverage_bp: p.coverage_bp,
+            unattributed_micros: p.unattributed.0,
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
     let lines = lines
         .iter()
         .map(|l| ReconciliationLineOut {

@@ -22,7 +22,7 @@ use crate::limits::Refused;
 use app::db::health::WriteHealth;
 use app::db::{Db, DbError, now_ms};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -220,20 +220,11 @@ impl Signal {
         (status = 503, description = "Busy, over the upload memory budget, or the database is unavailable; retry after Retry-After seconds"),
     ))]
 pub async fn post_traces(
-    State(db): State<Db>,
-    State(slots): State<IngestSlots>,
-    State(health): State<WriteHealth>,
-    State(intake): State<crate::intake::Budget>,
+    State(receiver): State<Receiver>,
     caller: Result<ApiCaller, ApiError>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let receiver = Receiver {
-        db: &db,
-        slots: &slots,
-        health: &health,
-        intake: &intake,
-    };
     receiver
         .export(Signal::Traces, caller, &headers, body)
         .await
@@ -256,33 +247,36 @@ pub async fn post_traces(
         (status = 503, description = "Busy, over the upload memory budget, or the database is unavailable; retry after Retry-After seconds"),
     ))]
 pub async fn post_logs(
-    State(db): State<Db>,
-    State(slots): State<IngestSlots>,
-    State(health): State<WriteHealth>,
-    State(intake): State<crate::intake::Budget>,
+    State(receiver): State<Receiver>,
     caller: Result<ApiCaller, ApiError>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let receiver = Receiver {
-        db: &db,
-        slots: &slots,
-        health: &health,
-        intake: &intake,
-    };
     receiver.export(Signal::Logs, caller, &headers, body).await
 }
 
 /// What both receivers share: the store, the write slots, the write health and the upload
 /// memory budget.
-struct Receiver<'a> {
-    db: &'a Db,
-    slots: &'a IngestSlots,
-    health: &'a WriteHealth,
-    intake: &'a crate::intake::Budget,
+#[derive(Clone)]
+pub struct Receiver {
+    db: Db,
+    slots: IngestSlots,
+    health: WriteHealth,
+    intake: crate::intake::Budget,
 }
 
-impl Receiver<'_> {
+impl FromRef<crate::AppState> for Receiver {
+    fn from_ref(state: &crate::AppState) -> Receiver {
+        Receiver {
+            db: Db::from_ref(state),
+            slots: IngestSlots::from_ref(state),
+            health: WriteHealth::from_ref(state),
+            intake: crate::intake::Budget::from_ref(state),
+        }
+    }
+}
+
+impl Receiver {
     async fn export(
         &self,
         signal: Signal,
@@ -310,7 +304,7 @@ impl Receiver<'_> {
                 sent: MAX_BODY,
                 decoded: MAX_DECODED,
             },
-            self.intake,
+            &self.intake,
         )
         .await;
         let body = match body {
@@ -369,7 +363,7 @@ impl Receiver<'_> {
             .ok()
             .and_then(Result::ok)
             .ok_or(ApiError::Busy)?;
-        let results = write_batch(self.db, self.health, &caller, mapped.batch, now)
+        let results = write_batch(&self.db, &self.health, &caller, mapped.batch, now)
             .await
             .map_err(ApiError::from)?;
         let refused = refusals(&mapped.origins, mapped.refused, &results);

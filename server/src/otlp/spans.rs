@@ -181,28 +181,45 @@ fn kind_of(attrs: &Attrs) -> &'static str {
     }
 }
 
-/// Maps an export to one batch; the spans that cannot be mapped are listed with the reason.
-pub fn to_batch(request: &ExportTraceServiceRequest) -> Mapped {
-    let mut mapped = Mapped::default();
-    let roots = task_ids_of_roots(request);
-    for resource_spans in &request.resource_spans {
+/// Every span of an export with its attributes, read before its resource's.
+fn spans_of(request: &ExportTraceServiceRequest) -> impl Iterator<Item = (&Span, Attrs<'_>)> {
+    request.resource_spans.iter().flat_map(|resource_spans| {
         let resource = resource_spans
             .resource
             .as_ref()
             .map(|r| r.attributes.as_slice())
             .unwrap_or_default();
-        for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
-            let attrs = Attrs {
-                span: &span.attributes,
-                resource,
-            };
-            let ids = Ids {
-                trace: hex::encode(&span.trace_id),
-                span: hex::encode(&span.span_id),
-            };
-            if let Err(reason) = map_span(&mut mapped, span, &attrs, &ids, &roots) {
-                mapped.refused.push((ids.label(), reason));
-            }
+        resource_spans
+            .scope_spans
+            .iter()
+            .flat_map(|s| &s.spans)
+            .map(move |span| {
+                let attrs = Attrs {
+                    span: &span.attributes,
+                    resource,
+                };
+                (span, attrs)
+            })
+    })
+}
+
+/// Whether a span makes its task and attempt: the trace's root, or any span that reports the
+/// task's status.
+fn starts_task(span: &Span, attrs: &Attrs) -> bool {
+    span.parent_span_id.is_empty() || attrs.span_has(attr::TASK_STATUS)
+}
+
+/// Maps an export to one batch; the spans that cannot be mapped are listed with the reason.
+pub fn to_batch(request: &ExportTraceServiceRequest) -> Mapped {
+    let mut mapped = Mapped::default();
+    let roots = task_ids_of_roots(request);
+    for (span, attrs) in spans_of(request) {
+        let ids = Ids {
+            trace: hex::encode(&span.trace_id),
+            span: hex::encode(&span.span_id),
+        };
+        if let Err(reason) = map_span(&mut mapped, span, &attrs, &ids, &roots) {
+            mapped.refused.push((ids.label(), reason));
         }
     }
     mapped
@@ -211,25 +228,10 @@ pub fn to_batch(request: &ExportTraceServiceRequest) -> Mapped {
 /// The task id each trace's task-starting spans in this export name with `finishline.task.id`,
 /// so that an evaluation event on a child span without one finds the task of its trace.
 fn task_ids_of_roots(request: &ExportTraceServiceRequest) -> HashMap<Vec<u8>, String> {
-    let mut roots = HashMap::new();
-    for resource_spans in &request.resource_spans {
-        let resource = resource_spans
-            .resource
-            .as_ref()
-            .map(|r| r.attributes.as_slice())
-            .unwrap_or_default();
-        for span in resource_spans.scope_spans.iter().flat_map(|s| &s.spans) {
-            let attrs = Attrs {
-                span: &span.attributes,
-                resource,
-            };
-            let starts_task = span.parent_span_id.is_empty() || attrs.span_has(attr::TASK_STATUS);
-            if let (true, Some(task)) = (starts_task, attrs.text(attr::TASK_ID)) {
-                roots.insert(span.trace_id.clone(), task);
-            }
-        }
-    }
-    roots
+    spans_of(request)
+        .filter(|(span, attrs)| starts_task(span, attrs))
+        .filter_map(|(span, attrs)| Some((span.trace_id.clone(), attrs.text(attr::TASK_ID)?)))
+        .collect()
 }
 
 /// A span's trace and span ids in hex.
@@ -359,7 +361,7 @@ fn map_span(
         }
     }
 
-    let starts_task = span.parent_span_id.is_empty() || attrs.span_has(attr::TASK_STATUS);
+    let starts_task = starts_task(span, attrs);
     if starts_task {
         let reported = attrs
             .text(attr::TASK_STATUS)

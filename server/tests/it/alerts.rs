@@ -533,9 +533,10 @@ async fn a_spend_budget_fires_at_each_higher_threshold() {
 #[derive(Clone, Default)]
 struct Received(Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>);
 
-/// A real HTTP receiver on a loopback port: the first request gets a 500, the second waits
-/// past the sender's timeout, the rest a 200.
-async fn receiver() -> (u16, Received) {
+/// A real HTTP receiver on a loopback port at `/incoming/secret-path-4b1d`. With `flaky`, the
+/// first request gets a 500 and the second waits past the sender's timeout; every other
+/// request gets a 200.
+async fn receiver(flaky: bool) -> (u16, Received) {
     use axum::routing::post;
     let received = Received::default();
     let seen = received.clone();
@@ -550,8 +551,8 @@ async fn receiver() -> (u16, Received) {
                     all.len()
                 };
                 match n {
-                    1 => StatusCode::INTERNAL_SERVER_ERROR,
-                    2 => {
+                    1 if flaky => StatusCode::INTERNAL_SERVER_ERROR,
+                    2 if flaky => {
                         tokio::time::sleep(
                             server::alerts::SEND_TIMEOUT + std::time::Duration::from_secs(2),
                         )
@@ -567,6 +568,17 @@ async fn receiver() -> (u16, Received) {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (port, received)
+}
+
+/// The application over `db` on a server whose administrator allowed internal webhooks.
+fn internal_webhooks_router(db: &Db) -> axum::Router {
+    let web = server::web::WebSettings {
+        webhooks: WebhookPolicy {
+            allow_internal: true,
+        },
+        ..Default::default()
+    };
+    server::router(state(db).with_web(web))
 }
 
 fn verify(secret: &str, headers: &axum::http::HeaderMap, body: &str) {
@@ -589,7 +601,7 @@ async fn webhooks_are_signed_retried_and_never_sent_twice() {
     for t in test_databases().await {
         let db = &t.db;
         let people = people(db).await;
-        let (port, received) = receiver().await;
+        let (port, received) = receiver(true).await;
         let hook = format!("http://127.0.0.1:{port}/incoming/secret-path-4b1d");
         // Internal addresses are refused by default, when the rule is saved.
         let strict = crate::helpers::app(db);
@@ -615,13 +627,7 @@ async fn webhooks_are_signed_retried_and_never_sent_twice() {
             );
         }
         // An administrator allowed them on this server.
-        let web = server::web::WebSettings {
-            webhooks: WebhookPolicy {
-                allow_internal: true,
-            },
-            ..Default::default()
-        };
-        let router = server::router(state(db).with_web(web));
+        let router = internal_webhooks_router(db);
         let owner = sign_in(&router, OWNER, PASSWORD).await;
         regression_data(db, &router, &people).await;
         let form = rule_form(
@@ -1040,36 +1046,15 @@ async fn escalation_surges_and_a_turned_gate_fire() {
 #[tokio::test]
 async fn two_server_processes_over_one_postgresql_raise_and_send_an_alert_once() {
     use crate::helpers::{finishline, free_port, serve};
-    use axum::routing::post;
     let t = crate::helpers::postgres().await;
     let db = &t.db;
     let people = people(db).await;
-    let received = Received::default();
-    let seen = received.clone();
-    let hooks = axum::Router::new().route(
-        "/hook",
-        post(move |headers: axum::http::HeaderMap, body: String| {
-            let seen = seen.clone();
-            async move {
-                seen.0.lock().unwrap().push((headers, body));
-                StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, hooks).await.unwrap() });
-    let web = server::web::WebSettings {
-        webhooks: WebhookPolicy {
-            allow_internal: true,
-        },
-        ..Default::default()
-    };
-    let router = server::router(state(db).with_web(web));
+    let (port, received) = receiver(false).await;
+    let router = internal_webhooks_router(db);
     let owner = sign_in(&router, OWNER, PASSWORD).await;
     regression_data(db, &router, &people).await;
     let subject = format!("workflow:{}", people.workflow_a);
-    let hook = format!("http://127.0.0.1:{port}/hook");
+    let hook = format!("http://127.0.0.1:{port}/incoming/secret-path-4b1d");
     let form = rule_form(
         &subject,
         "cpst_regression",
