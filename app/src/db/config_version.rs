@@ -10,6 +10,16 @@ pub async fn ensure_config_version(
     label: &str,
     seen_at: i64,
 ) -> DbResult<i64> {
+    // Read first: an upsert would lock the version's row until the batch commits, making every
+    // batch of that version wait for the one before it.
+    let read =
+        "SELECT id, first_seen_at FROM config_versions WHERE workflow_id = $1 AND label = $2";
+    let known: Option<(i64, i64)> = on_tx!(tx, conn => sqlx::query_as(read).bind(workflow_id).bind(label).fetch_optional(conn).await)?;
+    if let Some((id, first_seen_at)) = known
+        && first_seen_at <= seen_at
+    {
+        return Ok(id);
+    }
     let sql = "INSERT INTO config_versions (workflow_id, label, first_seen_at) VALUES ($1, $2, $3)
                ON CONFLICT (workflow_id, label) DO UPDATE
                  SET first_seen_at = CASE WHEN excluded.first_seen_at < config_versions.first_seen_at

@@ -168,6 +168,10 @@ impl From<sqlx::Error> for DbError {
                     Some("57P01" | "57P02" | "57P03" | "08006" | "08001")
                 ) {
                     DbError::Unavailable(err)
+                } else if matches!(db.code().as_deref(), Some("40P01" | "40001")) {
+                    // A deadlock or serialisation failure rolled the transaction back whole:
+                    // nothing was stored, and the same request sent again succeeds.
+                    DbError::Unavailable(err)
                 } else {
                     DbError::Sqlx(err)
                 }

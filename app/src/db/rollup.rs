@@ -3,12 +3,15 @@
 //! escalation counts, each day's costliest tasks); drill-downs read raw rows.
 //!
 //! Each slice has a row in `rollup_dirty` with two counters: `version` goes up with every
-//! change to the slice's raw rows, in the transaction that makes it, and `refreshed_version`
-//! says which version its stored figures reflect. Ingestion only raises `version`; a background
-//! refresh reads a marked slice from a snapshot, outside the writer's turn, and stores its
-//! figures unless someone stored newer ones meanwhile. Changes that must show at once
-//! (re-pricing, a grade, a settled verdict) refresh their slices in their own transaction with
-//! [`refresh_slices`].
+//! change to the slice's raw rows, and `refreshed_version` says which version its stored
+//! figures reflect. Ingestion only appends a mark to `rollup_marks` in the transaction that
+//! changes the rows, so that batches of one slice never wait on one shared row; the background
+//! refresh first folds the marks it finds into `version` (one step per slice), then reads each
+//! marked slice from a snapshot, outside the writer's turn, and stores its figures unless
+//! someone stored newer ones meanwhile. A mark is folded only after its batch committed, so a
+//! snapshot that missed a batch is always followed by a higher version and another refresh.
+//! Changes that must show at once (re-pricing, a grade, a settled verdict) refresh their slices
+//! in their own transaction with [`refresh_slices`].
 
 use super::{Db, DbError, DbResult, Tx, execute, now_ms, on_db, on_tx};
 use crate::domain::Micros;
@@ -254,13 +257,94 @@ async fn store_task_usage(tx: &mut Tx, changed: &[(i64, UsageColumns)]) -> DbRes
     Ok(())
 }
 
-/// Marks a (workflow, day) slice as behind its raw rows, in the transaction that changed them.
-pub async fn mark_dirty(tx: &mut Tx, workflow_id: i64, day: i64, at: i64) -> DbResult<()> {
-    let sql = "INSERT INTO rollup_dirty (workflow_id, day, marked_at) VALUES ($1, $2, $3)
-               ON CONFLICT (workflow_id, day) DO UPDATE
-                 SET version = rollup_dirty.version + 1, marked_at = excluded.marked_at";
-    execute!(tx, sqlx::query(sql).bind(workflow_id).bind(day).bind(at))?;
+/// Marks slices as behind their raw rows, in the transaction that changed them: rows appended
+/// to `rollup_marks`, a few hundred per statement. `slices` are (workflow, day) pairs, `tasks`
+/// (workflow, task) pairs whose task's day is read when the mark is folded.
+pub async fn mark_dirty(
+    tx: &mut Tx,
+    slices: &[(i64, i64)],
+    tasks: &[(i64, i64)],
+    at: i64,
+) -> DbResult<()> {
+    let marks: Vec<(i64, Option<i64>, Option<i64>)> = slices
+        .iter()
+        .map(|&(workflow_id, day)| (workflow_id, Some(day), None))
+        .chain(
+            tasks
+                .iter()
+                .map(|&(workflow_id, task_id)| (workflow_id, None, Some(task_id))),
+        )
+        .collect();
+    for chunk in marks.chunks(ROWS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO rollup_marks (workflow_id, day, task_id, marked_at) ",
+            );
+            query.push_values(chunk, |mut row, (workflow_id, day, task_id)| {
+                row.push_bind(workflow_id).push_bind(day).push_bind(task_id).push_bind(at);
+            });
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
     Ok(())
+}
+
+/// How many marks one fold reads: a fold is one short transaction, repeated until none are left.
+const MARKS_PER_FOLD: i64 = 5_000;
+
+/// Folds the marks ingestion appended into `rollup_dirty`: each marked slice's `version` goes
+/// up once, then exactly the marks read are deleted (a mark committed meanwhile, even with a
+/// lower id, stays for the next fold). Returns how many marks it folded.
+pub async fn fold_marks(db: &Db) -> DbResult<u64> {
+    let mut folded = 0;
+    loop {
+        let mut tx = db.begin().await?;
+        let sql =
+            "SELECT m.id, m.workflow_id, COALESCE(m.day, t.started_at / 86400000), m.marked_at
+                   FROM rollup_marks m LEFT JOIN tasks t ON t.id = m.task_id
+                   ORDER BY m.id LIMIT $1";
+        let marks: Vec<(i64, i64, Option<i64>, i64)> = on_tx!(&mut tx, conn => sqlx::query_as(sql).bind(MARKS_PER_FOLD).fetch_all(conn).await)?;
+        if marks.is_empty() {
+            return Ok(folded);
+        }
+        let mut slices: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
+        // A task removed since its mark has no day left to refresh.
+        for &(_, workflow_id, day, at) in &marks {
+            let Some(day) = day else { continue };
+            let latest = slices.entry((workflow_id, day)).or_default();
+            *latest = (*latest).max(at);
+        }
+        let slices: Vec<((i64, i64), i64)> = slices.into_iter().collect();
+        for chunk in slices.chunks(ROWS_PER_STATEMENT) {
+            on_tx!(&mut tx, conn => {
+                let mut query = sqlx::QueryBuilder::new(
+                    "INSERT INTO rollup_dirty (workflow_id, day, marked_at) ",
+                );
+                query.push_values(chunk, |mut row, ((workflow_id, day), at)| {
+                    row.push_bind(workflow_id).push_bind(day).push_bind(at);
+                });
+                query.push(
+                    " ON CONFLICT (workflow_id, day) DO UPDATE
+                      SET version = rollup_dirty.version + 1, marked_at = excluded.marked_at",
+                );
+                query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+            })?;
+        }
+        let ids: Vec<i64> = marks.iter().map(|(id, ..)| *id).collect();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            on_tx!(&mut tx, conn => {
+                let mut query = sqlx::QueryBuilder::new("DELETE FROM rollup_marks WHERE id IN (");
+                let mut list = query.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                query.push(")");
+                query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+            })?;
+        }
+        tx.commit().await?;
+        folded += marks.len() as u64;
+    }
 }
 
 /// Recomputes the slices marked when it is called, oldest mark first, each once (see
@@ -273,6 +357,7 @@ pub async fn mark_dirty(tx: &mut Tx, workflow_id: i64, day: i64, at: i64) -> DbR
 /// `rollup_dirty.failed_version` so that it is not read again until its rows change, and
 /// skipped. Only errors of the database itself (unreachable, read-only) end the call early.
 pub async fn refresh_all_dirty(db: &Db) -> DbResult<u64> {
+    fold_marks(db).await?;
     // One row per (workflow, day): few enough to take all at once.
     let sql = "SELECT workflow_id, day FROM rollup_dirty
                WHERE version > refreshed_version AND version > failed_version ORDER BY marked_at";

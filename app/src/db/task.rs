@@ -442,16 +442,42 @@ pub async fn insert_new_calls(tx: &mut Tx, calls: &[&Call]) -> DbResult<HashSet<
     Ok(inserted)
 }
 
-/// Makes the caller's ingestion transaction the only one under way until it ends. A call joins
-/// its attempt when either is written, each looking for the other; two transactions under way
-/// at once would each miss the other's uncommitted row and leave the call outside its task's
-/// cost. SQLite already runs one writer at a time; PostgreSQL takes a transaction-scoped
-/// advisory lock.
-pub async fn take_ingest_turn(tx: &mut Tx) -> DbResult<()> {
-    if let Tx::Postgres(tx) = tx {
+/// Batches naming more lock keys than this take the ingestion lock whole rather than one
+/// lock per key, which keeps any transaction's share of PostgreSQL's lock table small (it
+/// holds `max_locks_per_transaction` × connections entries, 6,400 by default).
+pub const MAX_INGEST_KEYS: usize = 256;
+
+/// Gives the caller's ingestion transaction the tasks and correlation ids its batch names,
+/// until it ends. A call joins its attempt when either is written, each looking for the other,
+/// and an outcome or grade waits for a task the same way; two transactions naming the same
+/// key at once would each miss the other's uncommitted row. SQLite already runs one writer at
+/// a time. PostgreSQL takes a transaction-scoped advisory lock per key, so batches about
+/// different tasks commit in parallel: `keys` sorted ascending and without repeats, so that
+/// batches sharing keys take them in one order and never deadlock. Every batch first takes
+/// one shared lock, which a batch with more than [`MAX_INGEST_KEYS`] takes exclusively instead
+/// of its keys.
+pub async fn take_ingest_locks(tx: &mut Tx, keys: &[i64]) -> DbResult<()> {
+    let Tx::Postgres(tx) = tx else {
+        return Ok(());
+    };
+    if keys.len() > MAX_INGEST_KEYS {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('finishline.ingest'))")
             .execute(&mut **tx)
             .await?;
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext('finishline.ingest'))")
+        .execute(&mut **tx)
+        .await?;
+    if !keys.is_empty() {
+        // Taken in the array's order: the rows of `unnest` come out in it.
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(k)
+             FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, n) ORDER BY n",
+        )
+        .bind(keys)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }

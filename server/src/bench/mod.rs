@@ -7,6 +7,7 @@
 
 mod abuse;
 mod bulk;
+mod postgres;
 pub mod scale;
 
 use anyhow::{Context, bail};
@@ -62,7 +63,7 @@ pub async fn post_json(port: u16, path: &str, key: &str, body: &str) -> Option<u
 
 /// Posts a body over a fresh connection; the status code and the answer's body, or `None` if
 /// the connection broke.
-async fn post(
+pub async fn post(
     port: u16,
     path: &str,
     key: &str,
@@ -341,6 +342,10 @@ async fn ingestion(spec: &BenchSpec) -> anyhow::Result<()> {
         "  OTLP/HTTP protobuf          {:>10.2} of the faster (calls per second)",
         otlp_calls / ceiling
     );
+    match &spec.scale.postgres_url {
+        Some(admin) => postgres::run(spec, admin).await?,
+        None => println!("Ingestion into PostgreSQL: skipped (no --postgres-url)"),
+    }
     Ok(())
 }
 
@@ -616,7 +621,6 @@ async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow
     let key = String::from_utf8(key.stdout)?.trim().to_owned();
     let cookie = sign_in_reader(port).await.unwrap_or_default();
     let started = Instant::now();
-    let queue = Arc::new(Mutex::new(bodies));
     let done = Arc::new(AtomicBool::new(false));
     let dashboard = {
         let done = done.clone();
@@ -632,33 +636,7 @@ async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow
             loads
         })
     };
-    let mut clients = Vec::new();
-    for _ in 0..spec.clients {
-        let (queue, key) = (queue.clone(), key.clone());
-        let (path, content_type) = (phase.path, phase.content_type);
-        clients.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut failures = 0;
-            while let Some(body) = next(&queue) {
-                let sent = Instant::now();
-                // An OTLP answer with a body carries a partial success: spans were refused.
-                match post(port, path, &key, content_type, &body).await {
-                    Some((200, answer)) if path != "/v1/traces" || answer.is_empty() => {
-                        latencies.push(sent.elapsed())
-                    }
-                    _ => failures += 1,
-                }
-            }
-            (latencies, failures)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for client in clients {
-        let (l, f) = client.await?;
-        latencies.extend(l);
-        failures += f;
-    }
+    let (mut latencies, failures) = drive(&[port], spec.clients, &phase, &key, bodies).await?;
     let elapsed = started.elapsed();
     done.store(true, Ordering::Relaxed);
     let mut loads = dashboard.await?;
@@ -706,6 +684,47 @@ async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow
     println!("  batches not accepted        {:>10}", failures);
     std::fs::remove_dir_all(data).ok();
     Ok(per_second)
+}
+
+/// Sends `bodies` from `clients` clients, client `c` to server `ports[c % ports.len()]`, each
+/// waiting for its answer before sending the next. The latency of each accepted batch, and how
+/// many were not accepted.
+async fn drive(
+    ports: &[u16],
+    clients: usize,
+    phase: &Phase,
+    key: &str,
+    bodies: Vec<Vec<u8>>,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let queue = Arc::new(Mutex::new(bodies));
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (queue, key, port) = (queue.clone(), key.to_owned(), ports[c % ports.len()]);
+        let (path, content_type) = (phase.path, phase.content_type);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0;
+            while let Some(body) = next(&queue) {
+                let sent = Instant::now();
+                // An OTLP answer with a body carries a partial success: spans were refused.
+                match post(port, path, &key, content_type, &body).await {
+                    Some((200, answer)) if path != "/v1/traces" || answer.is_empty() => {
+                        latencies.push(sent.elapsed())
+                    }
+                    _ => failures += 1,
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for task in tasks {
+        let (l, f) = task.await?;
+        latencies.extend(l);
+        failures += f;
+    }
+    Ok((latencies, failures))
 }
 
 fn next(queue: &Mutex<Vec<Vec<u8>>>) -> Option<Vec<u8>> {

@@ -81,7 +81,7 @@ async fn build_and_time(spec: &ScaleSpec, sqlite_url: &str) -> anyhow::Result<()
     let end_day = day_of(app::db::now_ms());
     generate_base(&sqlite, spec.base_tasks, end_day).await?;
     let postgres = match &spec.postgres_url {
-        Some(admin) => Some(ThrowAway::create(admin).await?),
+        Some(admin) => Some(ThrowAway::create(admin, "").await?),
         None => None,
     };
     let mut result = Ok(());
@@ -108,16 +108,16 @@ async fn build_and_time(spec: &ScaleSpec, sqlite_url: &str) -> anyhow::Result<()
 }
 
 /// A PostgreSQL database created for one bench run on the server `--postgres-url` names.
-struct ThrowAway {
+pub(super) struct ThrowAway {
     server: sqlx::PgPool,
     name: String,
-    url: String,
-    db: Db,
+    pub(super) url: String,
+    pub(super) db: Db,
 }
 
 impl ThrowAway {
-    async fn create(admin: &str) -> anyhow::Result<ThrowAway> {
-        let name = format!("finishline_bench_{}", std::process::id());
+    pub(super) async fn create(admin: &str, suffix: &str) -> anyhow::Result<ThrowAway> {
+        let name = format!("finishline_bench_{}{suffix}", std::process::id());
         let url = database_url(admin, &name)?;
         let Db::Postgres(server) = Db::connect(admin)
             .await
@@ -139,7 +139,7 @@ impl ThrowAway {
     }
 
     /// Drops the database, or keeps it and says where it is.
-    async fn finish(self, keep: bool) -> anyhow::Result<()> {
+    pub(super) async fn finish(self, keep: bool) -> anyhow::Result<()> {
         self.db.close().await;
         if keep {
             println!("Kept: {}", self.url);

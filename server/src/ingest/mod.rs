@@ -300,7 +300,6 @@ pub async fn store_prepared(
     now: i64,
 ) -> DbResult<Results> {
     let Prepared { batch, calls } = prepared;
-    task::take_ingest_turn(tx).await?;
     let mut ingest = Ingest::new(catalog, caller, now);
     let task_refs = batch
         .tasks
@@ -410,9 +409,9 @@ pub async fn store_prepared(
     let tasks: Vec<i64> = ingest.tasks.iter().copied().collect();
     let mut slices = verdict::decide_tasks(tx, &tasks, now).await?;
     slices.extend(ingest.slices);
-    for (workflow_id, day) in slices {
-        mark_dirty(tx, workflow_id, day, now).await?;
-    }
+    let slices: Vec<(i64, i64)> = slices.into_iter().collect();
+    let cost_tasks: Vec<(i64, i64)> = ingest.cost_tasks.into_iter().collect();
+    mark_dirty(tx, &slices, &cost_tasks, now).await?;
     Ok(results)
 }
 

@@ -49,6 +49,10 @@ pub struct Ingest<'a> {
     pub tasks: BTreeSet<i64>,
     /// (workflow, day) slices whose rollups must be refreshed.
     pub slices: BTreeSet<(i64, i64)>,
+    /// (workflow, task) of tasks whose cost a call joining them changed, outside their task's
+    /// lock: their day is read when the mark is folded, after this batch commits, so that a
+    /// batch moving the task's start meanwhile cannot leave the call on a day not refreshed.
+    pub cost_tasks: BTreeSet<(i64, i64)>,
     /// Tasks looked up or written in this batch by (workflow, sender id); `None`: not stored.
     tasks_known: HashMap<(i64, String), Option<Stored>>,
     /// Attempts looked up or written in this batch by (workflow, correlation id); `None`: not
@@ -73,6 +77,33 @@ pub struct Ingest<'a> {
     new_attempts: BTreeMap<(i64, String), (task::NewAttempt, Option<i64>)>,
 }
 
+/// The advisory lock keys of a batch, sorted and without repeats: one per task and one per
+/// correlation id it names, each the first 8 bytes of a SHA-256 of the workflow, the kind of
+/// id and the id, the same in every server process.
+fn lock_keys(
+    tasks: &BTreeMap<i64, Vec<&str>>,
+    correlations: &BTreeMap<i64, Vec<&str>>,
+) -> Vec<i64> {
+    let mut keys: Vec<i64> = [(b't', tasks), (b'c', correlations)]
+        .into_iter()
+        .flat_map(|(kind, ids)| {
+            ids.iter().flat_map(move |(workflow_id, ids)| {
+                ids.iter().map(move |id| {
+                    let mut hasher = Sha256::new();
+                    hasher.update(workflow_id.to_le_bytes());
+                    hasher.update([kind]);
+                    hasher.update(id.as_bytes());
+                    let digest = hasher.finalize();
+                    i64::from_le_bytes(digest[..8].try_into().expect("a digest has 32 bytes"))
+                })
+            })
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 fn content_hash(item: &Value) -> String {
     // serde_json keeps object keys sorted, so equal items always serialise alike.
     let mut hasher = Sha256::new();
@@ -89,6 +120,7 @@ impl<'a> Ingest<'a> {
             now,
             tasks: BTreeSet::new(),
             slices: BTreeSet::new(),
+            cost_tasks: BTreeSet::new(),
             tasks_known: HashMap::new(),
             attempts_known: HashMap::new(),
             numbers: HashMap::new(),
@@ -101,11 +133,12 @@ impl<'a> Ingest<'a> {
         }
     }
 
-    /// Looks up, a few statements in all, the tasks and attempts the batch's items name, so
-    /// that storing each item reads from memory. `tasks` are (workflow slug, sender id) pairs,
-    /// `attempts` (workflow id, correlation id) pairs of calls already checked and (workflow
-    /// slug, correlation id) pairs of attempts; names of unknown or forbidden workflows are
-    /// skipped (their items are refused anyway).
+    /// Takes the batch's locks (see [`task::take_ingest_locks`]), then looks up, a few
+    /// statements in all, the tasks and attempts the batch's items name, so that storing each
+    /// item reads from memory. `tasks` are (workflow slug, sender id) pairs, `attempts`
+    /// (workflow id, correlation id) pairs of calls already checked and (workflow slug,
+    /// correlation id) pairs of attempts; names of unknown or forbidden workflows are skipped
+    /// (their items are refused anyway).
     pub async fn prefetch<'i>(
         &mut self,
         tx: &mut Tx,
@@ -115,6 +148,7 @@ impl<'a> Ingest<'a> {
     ) -> DbResult<()> {
         let tasks = self.by_workflow(tasks, std::iter::empty());
         let attempts = self.by_workflow(attempts, call_attempts);
+        task::take_ingest_locks(tx, &lock_keys(&tasks, &attempts)).await?;
         for (workflow_id, ids) in tasks {
             let stored = task::stored_tasks(tx, workflow_id, &ids).await?;
             remember(&mut self.tasks_known, workflow_id, &ids, stored);
@@ -698,17 +732,15 @@ impl<'a> Ingest<'a> {
                 error,
             });
         }
-        // Counted on its task's day once it belongs to a stored attempt.
-        let attempt = self
+        // Counted on its task's day once it belongs to a stored attempt. A call changes no
+        // verdict, so its task is not decided again.
+        let task_id = self
             .attempts_known
             .get(&(call.workflow_id, call.correlation_id.clone()))
-            .cloned()
-            .flatten();
-        self.touch(
-            call.workflow_id,
-            attempt.as_ref().and_then(|a| a.task_id),
-            attempt.and_then(|a| a.task_started_at),
-        );
+            .and_then(|attempt| attempt.as_ref()?.task_id);
+        if let Some(task_id) = task_id {
+            self.cost_tasks.insert((call.workflow_id, task_id));
+        }
         self.slices
             .insert((call.workflow_id, call.started_at.div_euclid(86_400_000)));
         Ok(Outcome::Created)

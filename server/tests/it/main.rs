@@ -2,6 +2,7 @@
 
 mod alerts;
 mod bounds;
+mod concurrency;
 mod definitions;
 mod demo;
 mod durability;
