@@ -111,6 +111,9 @@ pub struct Workflow {
     pub autonomy_level: i64,
     pub review_sampling_bp: i64,
     pub second_grader_bp: i64,
+    /// The p95 task time, start to finish, a model must keep in this workflow to be named the
+    /// cheapest that meets the bar; `None`: no budget.
+    pub latency_budget_ms: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -133,6 +136,7 @@ impl Workflow {
             autonomy_level: 0,
             review_sampling_bp: 0,
             second_grader_bp: 0,
+            latency_budget_ms: None,
             created_at: 0,
             updated_at: 0,
         }
@@ -222,6 +226,8 @@ pub struct WorkflowSettings {
     pub drift_tolerance_bp: i64,
     pub review_sampling_bp: i64,
     pub second_grader_bp: i64,
+    #[serde(default)]
+    pub latency_budget_ms: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

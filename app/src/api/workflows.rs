@@ -48,6 +48,7 @@ pub async fn save_workflow(
     drift_tolerance: String,
     sampling_rate: String,
     second_grader_rate: String,
+    latency_budget: Option<String>,
 ) -> Result<String, AppError> {
     use crate::api::context::*;
 
@@ -65,6 +66,7 @@ pub async fn save_workflow(
         drift_tolerance,
         sampling_rate,
         second_grader_rate,
+        latency_budget: latency_budget.unwrap_or_default(),
     };
     let db = db()?;
     let id = (id > 0).then_some(id);

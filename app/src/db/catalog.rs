@@ -147,6 +147,34 @@ pub async fn window_spreads(db: &Db, workflow_id: i64, window: Window) -> DbResu
     Ok(spreads)
 }
 
+/// Each (workflow, primary model)'s task durations over the window, added up by the database
+/// from the stored buckets: what a model's p95 task time is read from.
+pub async fn model_durations(
+    db: &Db,
+    window: Window,
+) -> DbResult<std::collections::BTreeMap<(i64, String), Buckets>> {
+    let sql = "SELECT workflow_id, model, bucket, CAST(SUM(tasks) AS BIGINT), CAST(SUM(total) AS BIGINT), MAX(largest)
+        FROM model_durations WHERE day BETWEEN $1 AND $2
+        GROUP BY workflow_id, model, bucket";
+    let rows: Vec<(i64, String, i64, i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(sql).bind(window.first_day).bind(window.last_day).fetch_all(pool).await)?;
+    let mut buckets: std::collections::BTreeMap<(i64, String), Vec<Bucket>> = Default::default();
+    for (workflow_id, model, from, count, total, largest) in rows {
+        buckets
+            .entry((workflow_id, model))
+            .or_default()
+            .push(Bucket {
+                from,
+                count: count as u64,
+                total,
+                largest,
+            });
+    }
+    Ok(buckets
+        .into_iter()
+        .map(|(key, buckets)| (key, Buckets::merge(buckets)))
+        .collect())
+}
+
 type LineRow = (
     i64,
     String,

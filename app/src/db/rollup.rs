@@ -81,6 +81,7 @@ impl Slice {
             "task_spreads",
             "escalation_counts",
             "costliest_tasks",
+            "model_durations",
         ] {
             let delete =
                 format!("DELETE FROM {table} WHERE workflow_id = $1 AND day BETWEEN $2 AND $3");
@@ -170,6 +171,23 @@ async fn insert_spreads(tx: &mut Tx, workflow_id: i64, kept: &DaySpreads) -> DbR
                     .push_bind(day)
                     .push_bind(reason)
                     .push_bind(tasks);
+            });
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
+    for chunk in kept.model_durations.chunks(ROWS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO model_durations (workflow_id, day, model, bucket, tasks, total, largest) ",
+            );
+            query.push_values(chunk, |mut row, (day, model, bucket)| {
+                row.push_bind(workflow_id)
+                    .push_bind(day)
+                    .push_bind(model)
+                    .push_bind(bucket.from)
+                    .push_bind(bucket.count as i64)
+                    .push_bind(bucket.total)
+                    .push_bind(bucket.largest);
             });
             query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
         })?;

@@ -7,8 +7,9 @@ use crate::model::{SuccessRule, TaskType, Workflow, WorkflowSettings};
 pub async fn insert_workflow(tx: &mut Tx, settings: &WorkflowSettings, at: i64) -> DbResult<i64> {
     let sql = "INSERT INTO workflows (slug, name, team_id, description, budget_cpst_micros,
                    quality_target_bp, gate_window_days, gate_min_sample, drift_tolerance_bp,
-                   review_sampling_bp, second_grader_bp, created_at, updated_at, team_slug_key)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id";
+                   review_sampling_bp, second_grader_bp, created_at, updated_at, team_slug_key,
+                   latency_budget_ms)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) RETURNING id";
     Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(&settings.slug)
         .bind(&settings.name)
@@ -23,6 +24,7 @@ pub async fn insert_workflow(tx: &mut Tx, settings: &WorkflowSettings, at: i64) 
         .bind(settings.second_grader_bp)
         .bind(at)
         .bind(team_slug_key(settings))
+        .bind(settings.latency_budget_ms)
         .fetch_one(conn)
         .await)?)
 }
@@ -41,7 +43,8 @@ pub async fn update_workflow(
     let sql = "UPDATE workflows SET slug = $1, name = $2, team_id = $3, description = $4,
                    budget_cpst_micros = $5, quality_target_bp = $6, gate_window_days = $7,
                    gate_min_sample = $8, drift_tolerance_bp = $9, review_sampling_bp = $10,
-                   second_grader_bp = $11, updated_at = $12, team_slug_key = $14
+                   second_grader_bp = $11, updated_at = $12, team_slug_key = $14,
+                   latency_budget_ms = $15
                WHERE id = $13";
     let done = execute!(
         tx,
@@ -60,6 +63,7 @@ pub async fn update_workflow(
             .bind(at)
             .bind(id)
             .bind(team_slug_key(settings))
+            .bind(settings.latency_budget_ms)
     )?;
     if done == 0 {
         return Err(super::DbError::NotFound);

@@ -34,6 +34,9 @@ pub const MAX_LABOUR_RATE_PER_HOUR: Micros = Micros(10_000_000_000);
 /// The largest budget per successful task: $1,000,000.
 pub const MAX_BUDGET_PER_TASK: Micros = Micros(1_000_000_000_000);
 
+/// The longest latency budget, p95 task time: a day, in milliseconds.
+pub const MAX_LATENCY_BUDGET_MS: i64 = 86_400_000;
+
 /// The largest drift tolerance of the autonomy gate, in basis points: 1,000 %.
 pub const MAX_DRIFT_TOLERANCE_BP: i64 = 100_000;
 

@@ -10,7 +10,7 @@ use crate::domain::cpst::percent;
 use crate::domain::money::group_thousands;
 use crate::domain::time::format_day;
 use crate::report::models::{MIN_RECOMMENDATION_TASKS, ModelComparison};
-use crate::views::format::count;
+use crate::views::format::{count, plain_seconds};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -77,7 +77,8 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
         <p class="window">{format!("{} to {} (UTC)", format_day(window.first_day), format_day(window.last_day))}</p>
         <p class="hint">
             "A model's CPST differs by workflow, so its overall figure weighs each workflow by its decided tasks. "
-            "A task counts for the model of its costliest first-attempt model call."
+            "A task counts for the model of its costliest first-attempt model call. "
+            "A workflow's latency budget rules out any model whose p95 task time breaks it."
         </p>
         <section aria-labelledby="winners">
             <div class="section-head">
@@ -92,6 +93,7 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
                         <th scope="col" class="num">"CPST"</th>
                         <th scope="col">"Quality target"</th>
                         <th scope="col" class="num">"Models compared"</th>
+                        <th scope="col">"Latency budget"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -102,6 +104,7 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
                                 <th scope="row"><a href=format!("/workflows/{}", w.workflow_slug)>{w.workflow_name.clone()}</a></th>
                                 <td>{match &w.model {
                                     Some(model) => view! { <a href=tasks(&w.workflow_slug, model)>{model.clone()}</a> }.into_any(),
+                                    None if !w.over_latency_budget.is_empty() => view! { <span class="verdict over">"no model within the latency budget"</span> }.into_any(),
                                     None => view! { <span class="empty">"no successful task yet"</span> }.into_any(),
                                 }}</td>
                                 <td class="num cpst">{w.cpst.map(|c| c.to_string()).unwrap_or_else(|| "–".into())}</td>
@@ -122,6 +125,15 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
                                     _ => view! { <span class="verdict none">{target}</span> }.into_any(),
                                 }}</td>
                                 <td class="num">{count(w.candidates as u64)}</td>
+                                <td class="reading latency-budget">{match w.latency_budget_ms {
+                                    None => view! { <span class="muted">"none set"</span> }.into_any(),
+                                    Some(budget) => view! {
+                                        {format!("p95 at most {} s", plain_seconds(budget))}
+                                        {(!w.over_latency_budget.is_empty()).then(|| view! {
+                                            <small class="muted">{format!("; ruled out: {}", w.over_latency_budget.join(", "))}</small>
+                                        })}
+                                    }.into_any(),
+                                }}</td>
                             </tr>
                         }
                     }).collect_view()}
@@ -144,6 +156,7 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
                         <th scope="col" class="num">"Success rate"</th>
                         <th scope="col" class="num">"CPST"</th>
                         <th scope="col" class="num">"Weight in the model's CPST"</th>
+                        <th scope="col" class="num">"p95 task time"</th>
                     </tr>
                 </thead>
                 {models.models.into_iter().map(|m| {
@@ -159,6 +172,7 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
                                 <td></td>
                                 <td class="num cpst">{m.weighted_cpst.map(|c| format!("{c} weighted")).unwrap_or_else(|| "undefined: a workflow has no success".into())}</td>
                                 <td></td>
+                                <td></td>
                             </tr>
                             {m.workflows.into_iter().map(|u| view! {
                                 <tr>
@@ -169,6 +183,10 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
                                     <td class="num">{u.set.success_rate().map(|r| percent(r.value)).unwrap_or_else(|| "–".into())}</td>
                                     <td class="num">{u.set.cost_per_successful_task().to_string()}</td>
                                     <td class="num">{u.weight.map(percent).unwrap_or_else(|| "–".into())}</td>
+                                    <td class="num p95-time">
+                                        {u.p95_task_ms.map(|ms| format!("{:.1} s", ms as f64 / 1_000.0)).unwrap_or_else(|| "–".into())}
+                                        {u.over_latency_budget.then(|| view! { <span class="verdict over">" over budget"</span> })}
+                                    </td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

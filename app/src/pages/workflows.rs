@@ -129,6 +129,7 @@ fn SettingsFields(settings: SettingsForm, teams: Vec<Choice>) -> impl IntoView {
         <label>"Allowed CPST drift, % over the previous window" <input type="text" name="drift_tolerance" inputmode="decimal" required value=settings.drift_tolerance /></label>
         <label>"Review sampling, % of finished tasks (5 to 10 is usual)" <input type="text" name="sampling_rate" inputmode="decimal" required value=settings.sampling_rate /></label>
         <label>"Second grader, % of sampled tasks" <input type="text" name="second_grader_rate" inputmode="decimal" required value=settings.second_grader_rate /></label>
+        <label>"Latency budget, seconds of p95 task time (empty: none)" <input type="text" name="latency_budget" inputmode="decimal" value=settings.latency_budget placeholder="e.g. 8" /></label>
     }
 }
 

@@ -1,6 +1,8 @@
 //! Procurement: which model gives the cheapest finished task. A model's CPST differs per
 //! workflow, so across workflows it is weighted by each workflow's traffic; within a workflow
 //! the winner is the cheapest model per successful task among those meeting its quality target.
+//! A workflow's latency budget (p95 task time) is a hard gate: a model whose p95 breaks it is
+//! marked, and never named the winner.
 
 use super::Window;
 use super::figures::{Filter, Grouping, Ledger, figures};
@@ -8,6 +10,7 @@ use crate::domain::Micros;
 use crate::domain::compare::weighted_cpst;
 use crate::domain::cpst::{Cpst, Proportion, TaskSet};
 use crate::domain::money::MoneyOverflow;
+use crate::domain::stats::Buckets;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -23,6 +26,11 @@ pub struct ModelUse {
     /// The model's share of the workflow's decided tasks.
     pub traffic_share: Option<f64>,
     pub set: TaskSet,
+    /// The p95 time of its decided tasks here, start to finish, in milliseconds (from stored
+    /// buckets: within 2.5%).
+    pub p95_task_ms: Option<i64>,
+    /// Whether that p95 breaks the workflow's latency budget.
+    pub over_latency_budget: bool,
 }
 
 /// One model across the workflows it ran in.
@@ -57,6 +65,11 @@ pub struct Winner {
     /// tasks it rests on. Below [`MIN_RECOMMENDATION_TASKS`] the pages name it without
     /// recommending it.
     pub success: Option<Proportion>,
+    /// The workflow's latency budget, p95 task time in milliseconds.
+    pub latency_budget_ms: Option<i64>,
+    /// Models with a CPST here that the budget rules out, cheapest first: when every model
+    /// breaks it, `model` is `None`.
+    pub over_latency_budget: Vec<String>,
 }
 
 /// The fewest decided tasks of a model in a workflow before the pages recommend it there: with
@@ -72,11 +85,32 @@ pub struct ModelComparison {
     pub winners: Vec<Winner>,
 }
 
-/// Weighted CPST per model and each workflow's winner, over the tasks that pass `filter`.
+/// Weighted CPST per model and each workflow's winner, over the tasks that pass `filter`;
+/// `durations` holds each (workflow, model)'s task durations over the window.
 pub fn compare_models(
     ledger: &Ledger<'_>,
     filter: &Filter,
+    durations: &BTreeMap<(i64, String), Buckets>,
 ) -> Result<ModelComparison, MoneyOverflow> {
+    let budget_of = |workflow_id: i64| {
+        ledger
+            .workflows
+            .iter()
+            .find(|w| w.id == workflow_id)
+            .and_then(|w| w.latency_budget_ms)
+    };
+    let p95 = |workflow_id: i64, model: &str| {
+        durations
+            .get(&(workflow_id, model.to_owned()))
+            .filter(|b| b.count() > 0)
+            .map(|b| b.summary().p95)
+    };
+    // A model is over a budget when its p95 breaks it, or when it has no timed tasks to show
+    // that it does not.
+    let over = |workflow_id: i64, model: &str| {
+        budget_of(workflow_id)
+            .is_some_and(|budget| p95(workflow_id, model).is_none_or(|p| p > budget))
+    };
     let traffic: BTreeMap<i64, u64> = figures(ledger, filter, Grouping::Workflow)?
         .iter()
         .filter_map(|g| Some((g.key.parse().ok()?, g.set.counts.decided())))
@@ -120,6 +154,8 @@ pub fn compare_models(
                         weight: share(traffic[w], covered),
                         traffic_share: share(set.counts.decided(), traffic[w]),
                         set: *set,
+                        p95_task_ms: p95(*w, model),
+                        over_latency_budget: over(*w, model),
                     })
                     .collect(),
             }
@@ -145,8 +181,15 @@ pub fn compare_models(
                     ))
                 })
                 .collect();
+            let mut over_budget: Vec<(Micros, String)> = candidates
+                .iter()
+                .filter(|(model, ..)| over(w.id, model))
+                .map(|(model, cpst, ..)| (*cpst, (*model).clone()))
+                .collect();
+            over_budget.sort();
             let best = candidates
                 .iter()
+                .filter(|(model, ..)| !over(w.id, model))
                 .min_by_key(|(model, cpst, meets, _)| (!*meets, *cpst, (*model).clone()));
             Winner {
                 workflow_id: w.id,
@@ -157,6 +200,8 @@ pub fn compare_models(
                 cpst: best.map(|b| b.1),
                 meets_quality_target: best.map(|b| b.2),
                 success: best.map(|b| b.3),
+                latency_budget_ms: w.latency_budget_ms,
+                over_latency_budget: over_budget.into_iter().map(|(_, model)| model).collect(),
                 candidates: by_model
                     .values()
                     .filter(|uses| uses.iter().any(|(id, _)| *id == w.id))

@@ -54,6 +54,8 @@ pub struct DaySpreads {
     pub escalations: Vec<(i64, String, i64)>,
     /// (day, task id, cost): each day's costliest tasks, enough for any window's list.
     pub costliest: Vec<(i64, i64, i64)>,
+    /// (day, primary model, bucket): each model's task durations, for its p95 task time.
+    pub model_durations: Vec<(i64, String, Bucket)>,
 }
 
 /// The spreads of the decided tasks among `tasks`, per day. The tasks and their calls must
@@ -66,9 +68,15 @@ pub fn day_spreads(
     let mut values: BTreeMap<(i64, Measure), Vec<i64>> = BTreeMap::new();
     let mut reasons: BTreeMap<(i64, String), i64> = BTreeMap::new();
     let mut ranked: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    let mut by_model: BTreeMap<(i64, &str), Vec<i64>> = BTreeMap::new();
     for task in tasks.iter().filter(|t| t.status != TaskStatus::Pending) {
+        let used = usage.get(&task.id).unwrap_or(&none);
+        by_model
+            .entry((task.day, used.primary_model.as_str()))
+            .or_default()
+            .push(task.duration_ms);
         // Attributed call cost (labour and platform are not in it) plus review labour.
-        let calls = usage.get(&task.id).unwrap_or(&none).cost.total()?;
+        let calls = used.cost.total()?;
         let cost = calls.checked_add(task.labour_cost()?)?.0;
         values
             .entry((task.day, Measure::Cost))
@@ -115,6 +123,16 @@ pub fn day_spreads(
             .map(|((day, reason), n)| (day, reason, n))
             .collect(),
         costliest,
+        model_durations: by_model
+            .into_iter()
+            .flat_map(|((day, model), values)| {
+                Buckets::of(values)
+                    .buckets()
+                    .iter()
+                    .map(|bucket| (day, model.to_owned(), *bucket))
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
     })
 }
 

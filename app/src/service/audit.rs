@@ -457,6 +457,7 @@ fn field_label(key: &str) -> String {
         "gate_window_days" => Some("Gate window, days"),
         "gate_min_sample" => Some("Gate minimum sample"),
         "drift_tolerance_bp" => Some("Drift tolerance"),
+        "latency_budget_ms" => Some("Latency budget (ms)"),
         "review_sampling_bp" => Some("Review sampling"),
         "second_grader_bp" => Some("Second grader share"),
         "can_edit_costs" => Some("May edit costs"),

@@ -403,6 +403,8 @@ pub fn models_table(m: &ModelComparison, name: &str) -> Option<Table> {
                 "decided",
                 "success_rate",
                 "cpst_usd",
+                "p95_task_seconds",
+                "over_latency_budget",
             ]);
             for model in &m.models {
                 for u in &model.workflows {
@@ -415,6 +417,10 @@ pub fn models_table(m: &ModelComparison, name: &str) -> Option<Table> {
                         u.set.counts.decided().to_string(),
                         rate(&u.set),
                         cpst(u.set.cost_per_successful_task()),
+                        u.p95_task_ms
+                            .map(crate::views::format::plain_seconds)
+                            .unwrap_or_default(),
+                        u.over_latency_budget.to_string(),
                     ]);
                 }
             }
@@ -428,6 +434,8 @@ pub fn models_table(m: &ModelComparison, name: &str) -> Option<Table> {
                 "quality_target",
                 "meets_quality_target",
                 "models_compared",
+                "latency_budget_seconds",
+                "over_latency_budget",
             ]);
             for w in &m.winners {
                 t.push(vec![
@@ -439,6 +447,10 @@ pub fn models_table(m: &ModelComparison, name: &str) -> Option<Table> {
                         .map(|b| b.to_string())
                         .unwrap_or_default(),
                     w.candidates.to_string(),
+                    w.latency_budget_ms
+                        .map(crate::views::format::plain_seconds)
+                        .unwrap_or_default(),
+                    w.over_latency_budget.join(" "),
                 ]);
             }
             Some(t)

@@ -72,8 +72,13 @@ pub async fn models_page(
 ) -> Result<ModelComparison, AppError> {
     let catalog = Catalog::load_for(db, viewer).await?;
     let rows = catalog.window_rows(db, window).await?;
-    let mut compared = compare_models(&catalog.ledger(window, &rows), &Filter::default())
-        .map_err(DbError::from)?;
+    let durations = crate::db::catalog::model_durations(db, window).await?;
+    let mut compared = compare_models(
+        &catalog.ledger(window, &rows),
+        &Filter::default(),
+        &durations,
+    )
+    .map_err(DbError::from)?;
     for model in &mut compared.models {
         for row in &mut model.workflows {
             row.workflow_slug = handle(&catalog, row.workflow_id);

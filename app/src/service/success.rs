@@ -97,7 +97,35 @@ pub fn parse_settings(form: &SettingsForm) -> Result<WorkflowSettings, AppError>
         )?,
         review_sampling_bp: parse_percent("sampling_rate", &form.sampling_rate, 10_000)?,
         second_grader_bp: parse_percent("second_grader_rate", &form.second_grader_rate, 10_000)?,
+        latency_budget_ms: parse_latency_budget(&form.latency_budget)?,
     })
+}
+
+/// The latency budget field: seconds of p95 task time, decimals allowed, or empty for none.
+fn parse_latency_budget(text: &str) -> Result<Option<i64>, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let max = crate::domain::bounds::MAX_LATENCY_BUDGET_MS;
+    let reason = format!(
+        "must be seconds of p95 task time like 8 or 2.5, from 0.1 to {}, or empty for no budget",
+        max / 1_000
+    );
+    // Whole seconds and up to three decimals, read exactly as milliseconds.
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let millis = (digits(whole) && digits(fraction) && !whole.is_empty() && fraction.len() <= 3)
+        .then(|| {
+            let whole: i64 = whole.parse().ok()?;
+            let fraction: i64 = format!("{fraction:0<3}").parse().ok()?;
+            whole.checked_mul(1_000)?.checked_add(fraction)
+        })
+        .flatten()
+        .filter(|ms| (100..=max).contains(ms));
+    millis
+        .map(Some)
+        .ok_or_else(|| invalid("latency_budget", reason))
 }
 
 fn settings_json(settings: &WorkflowSettings) -> String {
@@ -113,6 +141,7 @@ fn settings_json(settings: &WorkflowSettings) -> String {
         "drift_tolerance_bp": settings.drift_tolerance_bp,
         "review_sampling_bp": settings.review_sampling_bp,
         "second_grader_bp": settings.second_grader_bp,
+        "latency_budget_ms": settings.latency_budget_ms,
     })
     .to_string()
 }
@@ -130,6 +159,7 @@ fn settings_of(workflow: &Workflow) -> WorkflowSettings {
         drift_tolerance_bp: workflow.drift_tolerance_bp,
         review_sampling_bp: workflow.review_sampling_bp,
         second_grader_bp: workflow.second_grader_bp,
+        latency_budget_ms: workflow.latency_budget_ms,
     }
 }
 
@@ -785,10 +815,48 @@ mod tests {
             drift_tolerance: "10".into(),
             sampling_rate: "5".into(),
             second_grader_rate: "20".into(),
+            latency_budget: String::new(),
         };
         let settings = parse_settings(&form).unwrap();
         assert_eq!(settings.budget_cpst_micros, Micros(400_000));
         assert_eq!(settings.review_sampling_bp, 500);
+        assert_eq!(settings.latency_budget_ms, None);
+        for (text, ms) in [
+            ("8", 8_000),
+            (" 2.5 ", 2_500),
+            ("0.125", 125),
+            ("86400", 86_400_000),
+        ] {
+            let with = SettingsForm {
+                latency_budget: text.into(),
+                ..form.clone()
+            };
+            assert_eq!(
+                parse_settings(&with).unwrap().latency_budget_ms,
+                Some(ms),
+                "{text}"
+            );
+        }
+        for bad in [
+            "eight",
+            "0",
+            "0.05",
+            "1.2345",
+            "-3",
+            "86401",
+            "1e3",
+            ".5",
+            "99999999999999999999",
+        ] {
+            let with = SettingsForm {
+                latency_budget: bad.into(),
+                ..form.clone()
+            };
+            assert!(
+                refusal(&parse_settings(&with).unwrap_err()).starts_with("latency_budget: "),
+                "{bad}"
+            );
+        }
         let bad = SettingsForm {
             gate_window_days: "0".into(),
             ..form.clone()

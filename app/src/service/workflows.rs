@@ -182,6 +182,10 @@ fn settings_form(w: &crate::model::Workflow) -> SettingsForm {
         drift_tolerance: plain_percent(w.drift_tolerance_bp),
         sampling_rate: plain_percent(w.review_sampling_bp),
         second_grader_rate: plain_percent(w.second_grader_bp),
+        latency_budget: w
+            .latency_budget_ms
+            .map(crate::views::format::plain_seconds)
+            .unwrap_or_default(),
     }
 }
 
@@ -202,6 +206,16 @@ fn summary(w: &crate::model::Workflow) -> Vec<(String, String)> {
                 w.gate_min_sample,
                 w.gate_window_days
             ),
+        ),
+        (
+            "Latency budget".into(),
+            match w.latency_budget_ms {
+                Some(ms) => format!(
+                    "p95 task time at most {} s; a model that takes longer is never named the cheapest that meets the bar",
+                    crate::views::format::plain_seconds(ms)
+                ),
+                None => "none set".to_owned(),
+            },
         ),
         (
             "Cost drift tolerance".into(),

@@ -22,6 +22,12 @@ pub fn plain_percent(bp: i64) -> String {
 }
 
 /// A count with thousands separators: 5202 becomes "5,202".
+/// Milliseconds as the seconds a person types: "8", "2.5", "0.125".
+pub fn plain_seconds(ms: i64) -> String {
+    let text = format!("{}.{:03}", ms / 1_000, ms % 1_000);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 pub fn count(n: impl Into<i128>) -> String {
     let n: i128 = n.into();
     let sign = if n < 0 { "-" } else { "" };

@@ -44,6 +44,8 @@ pub struct SettingsForm {
     pub drift_tolerance: String,
     pub sampling_rate: String,
     pub second_grader_rate: String,
+    /// Seconds of p95 task time; empty for no budget.
+    pub latency_budget: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

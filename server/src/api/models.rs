@@ -4,7 +4,7 @@
 use super::params::{ApiQuery, FilterAsked, api_days, window};
 use crate::caller::ApiCaller;
 use crate::error::ApiError;
-use app::db::catalog::{Catalog, window_rows};
+use app::db::catalog::{Catalog, model_durations, window_rows};
 use app::db::{Db, DbError};
 use app::domain::time::format_day;
 use app::report::models::{ModelFigures, ModelUse, Winner, compare_models};
@@ -60,19 +60,29 @@ pub struct ModelUseOut {
     pub cpst_micros: Option<i64>,
     pub success_rate: Option<f64>,
     pub decided_tasks: u64,
+    /// The p95 time of its decided tasks in this workflow, start to finish, in milliseconds
+    /// (read from stored buckets, within 2.5%).
+    pub p95_task_ms: Option<i64>,
+    /// Whether that breaks the workflow's latency budget (also true when it has no timed task).
+    pub over_latency_budget: bool,
 }
 
 /// A workflow's cheapest model per successful task among those meeting its quality target
-/// (the cheapest of all, flagged, when none does).
+/// (the cheapest of all, flagged, when none does), never one over its latency budget.
 #[derive(Serialize, ToSchema)]
 pub struct WinnerOut {
     pub workflow: String,
-    /// Null when no model has a successful task there yet.
+    /// Null when no model has a successful task there yet, or every one breaks the latency
+    /// budget.
     pub model: Option<String>,
     pub cpst_micros: Option<i64>,
     pub meets_quality_target: Option<bool>,
     pub quality_target: f64,
     pub models_compared: usize,
+    /// The workflow's latency budget: the p95 task time a model must keep, in milliseconds.
+    pub latency_budget_ms: Option<i64>,
+    /// Models ruled out by the latency budget, cheapest first.
+    pub over_latency_budget: Vec<String>,
 }
 
 impl From<&ModelUse> for ModelUseOut {
@@ -84,6 +94,8 @@ impl From<&ModelUse> for ModelUseOut {
             cpst_micros: u.set.cost_per_successful_task().micros().map(|c| c.0),
             success_rate: u.set.success_rate().map(|r| r.value),
             decided_tasks: u.set.counts.decided(),
+            p95_task_ms: u.p95_task_ms,
+            over_latency_budget: u.over_latency_budget,
         }
     }
 }
@@ -108,6 +120,8 @@ impl From<&Winner> for WinnerOut {
             meets_quality_target: w.meets_quality_target,
             quality_target: w.quality_target,
             models_compared: w.candidates,
+            latency_budget_ms: w.latency_budget_ms,
+            over_latency_budget: w.over_latency_budget.clone(),
         }
     }
 }
@@ -115,7 +129,8 @@ impl From<&Winner> for WinnerOut {
 /// `GET /api/v1/models`: per model, its CPST in each workflow it ran in (with its share of the
 /// workflow's decided tasks), and its CPST weighted by each workflow's traffic (`weight`); per
 /// workflow, the cheapest model per successful task among those that meet the workflow's
-/// quality target (the cheapest of all, flagged, when none does).
+/// quality target (the cheapest of all, flagged, when none does), never one whose p95 task time
+/// breaks the workflow's latency budget.
 #[utoipa::path(get, path = "/api/v1/models", tag = "read",
     params(ModelsQuery),
     responses(
@@ -140,7 +155,9 @@ pub async fn get_models(
     };
     let filter = asked.filter(&catalog, &caller)?;
     let rows = window_rows(&db, window).await?;
-    let found = compare_models(&catalog.ledger(window, &rows), &filter).map_err(DbError::from)?;
+    let durations = model_durations(&db, window).await?;
+    let found = compare_models(&catalog.ledger(window, &rows), &filter, &durations)
+        .map_err(DbError::from)?;
     Ok(Json(ModelsOut {
         from: format_day(window.first_day),
         to: format_day(window.last_day),

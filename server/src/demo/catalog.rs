@@ -77,6 +77,8 @@ pub struct WorkflowSpec {
     pub budget_cents: i64,
     pub quality_target_bp: i64,
     pub gate_min_sample: i64,
+    /// The p95 task time a model must keep there to be named the cheapest that meets the bar.
+    pub latency_budget_ms: Option<i64>,
     pub share: u32,
     pub task_types: &'static [TaskTypeSpec],
     pub versions: [VersionSpec; 2],
@@ -102,6 +104,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
         budget_cents: 100,
         quality_target_bp: 8_500,
         gate_min_sample: 400,
+        latency_budget_ms: Some(10_000),
         share: 45,
         task_types: &[
             TaskTypeSpec {
@@ -235,6 +238,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
         budget_cents: 90,
         quality_target_bp: 9_000,
         gate_min_sample: 300,
+        latency_budget_ms: None,
         share: 35,
         task_types: &[
             TaskTypeSpec {
@@ -357,6 +361,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
         budget_cents: 800,
         quality_target_bp: 8_000,
         gate_min_sample: 150,
+        latency_budget_ms: None,
         share: 12,
         task_types: &[
             TaskTypeSpec {
@@ -478,6 +483,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
         budget_cents: 50,
         quality_target_bp: 9_000,
         gate_min_sample: 300,
+        latency_budget_ms: None,
         share: 8,
         task_types: &[TaskTypeSpec {
             slug: "refund-decision",

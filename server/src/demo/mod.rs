@@ -383,6 +383,7 @@ async fn create_catalog(tx: &mut Tx, start_ms: i64) -> anyhow::Result<Catalog> {
             drift_tolerance_bp: 1_000,
             review_sampling_bp: 500,
             second_grader_bp: 2_000,
+            latency_budget_ms: spec.latency_budget_ms,
         };
         let id = db::workflow::insert_workflow(tx, &settings, start_ms).await?;
         let mut task_types = Vec::new();

@@ -205,6 +205,7 @@ pub async fn api_get(app: &axum::Router, uri: &str, key: &str) -> (StatusCode, S
 /// A workflow's settings as a product owner would first write them.
 pub fn workflow_settings(team_id: i64, slug: &str) -> WorkflowSettings {
     WorkflowSettings {
+        latency_budget_ms: None,
         slug: slug.into(),
         name: "Support triage".into(),
         team_id,

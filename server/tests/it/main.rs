@@ -16,6 +16,7 @@ mod helpers;
 mod import;
 mod ingest;
 mod jobs;
+mod latency;
 mod limits;
 mod markup;
 mod openapi;
