@@ -84,8 +84,8 @@ fn Filters(view_: AlertsView) -> impl IntoView {
             {crate::components::forms::choices("workflow", "Workflow", view_.workflows, q.workflow.clone())}
             <label>"Resolved in the last"
                 <select name="days">
-                    {[7, 30, 90].into_iter().map(|d| view! {
-                        <option value=d.to_string() selected=q.days == d>{format!("{d} days")}</option>
+                    {crate::views::overview::PERIODS.into_iter().map(|d| view! {
+                        <option value=d.to_string() selected=q.days == d>{if d == 1 { "1 day".to_owned() } else { format!("{d} days") }}</option>
                     }).collect_view()}
                 </select>
             </label>
