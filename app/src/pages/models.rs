@@ -10,7 +10,7 @@ use crate::domain::cpst::percent;
 use crate::domain::money::group_thousands;
 use crate::domain::time::format_day;
 use crate::report::models::{MIN_RECOMMENDATION_TASKS, ModelComparison};
-use crate::views::format::{count, plain_seconds};
+use crate::views::format::{count, interval, plain_seconds};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -196,16 +196,4 @@ fn Models(models: ModelComparison, export: String) -> impl IntoView {
         </section>
     }
     .into_any()
-}
-
-/// A success rate with its 95% interval and the tasks behind it: `92.1% (95% interval
-/// 88.0%-95.0%, 412 tasks)`.
-fn interval(rate: crate::domain::cpst::Proportion) -> String {
-    format!(
-        "{} (95% interval {}–{}, {} tasks)",
-        percent(rate.value),
-        percent(rate.lower),
-        percent(rate.upper),
-        group_thousands(rate.trials)
-    )
 }

@@ -224,6 +224,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             <nav class="in-page" aria-label="On this page">
                                 <a href="#what-changed">"What changed"</a>
                                 <a href="#economics">"Unit economics"</a>
+                                <a href="#levers">"Levers"</a>
                                 <a href="#engineering">"How the work runs"</a>
                                 <a href="#trend">"Trend"</a>
                                 <a href="#rules">"Task types and rules"</a>
@@ -232,6 +233,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             </nav>
                             <WhatChanged changes=d.changes budget=d.settings.budget.clone() />
                             <UnitEconomics economics=d.economics slug=slug.clone() />
+                            <Levers levers=d.levers />
                             <Engineering health=d.health_30d slug=slug.clone() from=from to=to />
                             <Trend rows=d.trend by=d.trend_by slug=slug.clone() budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type rule_saved=rule_saved() />
@@ -460,6 +462,163 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
             </table>
             {split("By task type", "task-types", economics.by_task_type, slug.clone(), window.clone())}
             {split("By segment", "segments", economics.by_segment, slug.clone(), window)}
+        </section>
+    }
+}
+
+/// What moves the CPST: each lever now, over the 30 days before, and the money at stake; then
+/// routing per task type and model, and where the failure tax went.
+#[component]
+fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
+    use crate::report::levers::MIN_ROUTING_EVIDENCE;
+    let share = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "–".into());
+    // The share of the routed task types' tasks that ran on their best model.
+    let on_best = |before: bool| {
+        let (mut on, mut all) = (0.0, 0.0);
+        for routing in levers.routing.iter().filter(|r| r.best.is_some()) {
+            for route in &routing.routes {
+                let part = if before {
+                    route.task_share_before
+                } else {
+                    route.task_share
+                };
+                all += part.unwrap_or(0.0);
+                if routing.best.as_deref() == Some(route.model.as_str()) {
+                    on += part.unwrap_or(0.0);
+                }
+            }
+        }
+        (all > 0.0).then(|| on / all)
+    };
+    let routed = levers.routing.iter().filter(|r| r.best.is_some()).count();
+    let (routing_now, routing_before) = match routed {
+        0 => (
+            format!(
+                "No task type has two models with {MIN_ROUTING_EVIDENCE} decided tasks each to weigh"
+            ),
+            "–".to_owned(),
+        ),
+        _ => (
+            format!(
+                "{} of tasks on the cheapest model that is no worse",
+                share(on_best(false))
+            ),
+            share(on_best(true)),
+        ),
+    };
+    let caching = &levers.caching;
+    let failed = &levers.failed_runs;
+    let summary = vec![
+        (
+            "Routing",
+            routing_now,
+            routing_before,
+            levers.routing_at_stake.to_string(),
+        ),
+        (
+            "Caching",
+            format!(
+                "{} of input tokens read from cache (cache cost {})",
+                share(caching.share),
+                caching.cost
+            ),
+            format!(
+                "{} (cache cost {})",
+                share(caching.share_before),
+                caching.cost_before
+            ),
+            "–".to_owned(),
+        ),
+        (
+            "Failed runs",
+            format!("{} of attempts failed", share(failed.failed_share)),
+            format!(
+                "{} of attempts failed; failure tax {}",
+                share(failed.failed_share_before),
+                failed.tax_before
+            ),
+            failed.tax.to_string(),
+        ),
+    ];
+    let by_verdict = failed
+        .by_status
+        .iter()
+        .map(|(status, tasks, cost)| {
+            format!("{} {} tasks cost {cost}", count(*tasks), status.as_str())
+        })
+        .chain(
+            (failed.finished_retries.0 > 0)
+                .then(|| format!("retries of finished tasks cost {}", failed.finished_retries)),
+        )
+        .collect::<Vec<_>>();
+    let routing = levers.routing.clone();
+    view! {
+        <section aria-labelledby="levers">
+            <h2 id="levers">"What moves the cost, last 30 days"</h2>
+            <p class="hint">"Each lever now and over the 30 days before. Money at stake is over the last 30 days: for routing, what the tasks other models finished cost above the cheapest model that is no worse; for failed runs, the failure tax in dollars."</p>
+            <table class="figures compact" id="levers-summary">
+                <caption>"Levers"</caption>
+                <thead><tr>
+                    <th scope="col">"Lever"</th>
+                    <th scope="col">"Now"</th>
+                    <th scope="col">"30 days before"</th>
+                    <th scope="col" class="num">"Money at stake"</th>
+                </tr></thead>
+                <tbody>
+                    {summary.into_iter().map(|(name, now, before, stake)| view! {
+                        <tr><th scope="row">{name}</th><td>{now}</td><td>{before}</td><td class="num">{stake}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {(!by_verdict.is_empty()).then(|| view! {
+                <p id="failure-tax">{format!("Failure tax {}: {}.", failed.tax, by_verdict.join("; "))}</p>
+            })}
+            {(!routing.is_empty()).then(|| view! {
+                <table class="figures" id="routing">
+                    <caption>"Routing: the model of each task's first attempt, by task type"</caption>
+                    <thead><tr>
+                        <th scope="col">"Task type and model"</th>
+                        <th scope="col" class="num">"Tasks"</th>
+                        <th scope="col" class="num">"Share (before)"</th>
+                        <th scope="col" class="num">"Share of cost"</th>
+                        <th scope="col">"Success rate"</th>
+                        <th scope="col" class="num">"CPST"</th>
+                        <th scope="col" class="num">"At stake"</th>
+                    </tr></thead>
+                    {routing.into_iter().map(|r| {
+                        let best = r.best.clone();
+                        view! {
+                            <tbody>
+                                <tr class="group">
+                                    <th scope="rowgroup" colspan="6">{r.label.clone()}
+                                        <small class="muted">{match &best {
+                                            Some(model) => format!(" cheapest that is no worse: {model}"),
+                                            None => format!(" no model to route to: each needs {MIN_ROUTING_EVIDENCE} decided tasks and a success rate not clearly below the best"),
+                                        }}</small>
+                                    </th>
+                                    <td class="num">{r.at_stake.to_string()}</td>
+                                </tr>
+                                {r.routes.into_iter().map(|m| {
+                                    let is_best = best.as_deref() == Some(m.model.as_str());
+                                    view! {
+                                        <tr>
+                                            <th scope="row">{if m.model.is_empty() { "(no model call)".to_owned() } else { m.model.clone() }}
+                                                {is_best.then(|| view! { " " <span class="verdict under">"best"</span> })}
+                                            </th>
+                                            <td class="num">{count(m.tasks)}</td>
+                                            <td class="num">{format!("{} ({})", share(m.task_share), share(m.task_share_before))}</td>
+                                            <td class="num">{share(m.cost_share)}</td>
+                                            <td>{m.success.map(crate::views::format::interval).unwrap_or_else(|| "–".into())}</td>
+                                            <td class="num cpst">{m.cpst.to_string()}</td>
+                                            <td class="num">{m.at_stake.to_string()}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        }
+                    }).collect_view()}
+                </table>
+            })}
         </section>
     }
 }

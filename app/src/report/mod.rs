@@ -4,6 +4,7 @@
 pub mod detail;
 pub mod figures;
 pub mod focus;
+pub mod levers;
 pub mod models;
 pub mod period;
 pub mod rollup;

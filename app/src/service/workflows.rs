@@ -108,9 +108,11 @@ pub async fn page(
         // Unit economics, how the work runs and what changed all read the last 30 days.
         let last_30 = crate::report::Window::ending(crate::domain::time::day_of(now), 30);
         let rows = crate::db::catalog::window_rows(db, last_30).await?;
+        let rows_before = crate::db::catalog::window_rows(db, last_30.previous()).await?;
         let recent = Recent {
             window: last_30,
             rows: &rows,
+            before: &rows_before,
         };
         let editable = viewer.defines_success(found.team_id);
         let health = match editable {
@@ -126,6 +128,12 @@ pub async fn page(
                 .await?
                 .alerts,
             changes: changes(db, &catalog, &found, &handle, &recent).await?,
+            levers: crate::report::levers::levers(
+                &catalog.ledger(recent.window, recent.rows),
+                &catalog.ledger(recent.window.previous(), recent.before),
+                found.id,
+            )
+            .map_err(crate::db::DbError::from)?,
             handle,
             summary: summary(&found),
             team: teams
@@ -148,10 +156,12 @@ pub async fn page(
     load.await
 }
 
-/// The last 30 days' rollup rows, read once for every section of the page that needs them.
+/// The last 30 days' rollup rows and the 30 days' before, read once for every section of the
+/// page that needs them.
 struct Recent<'a> {
     window: crate::report::Window,
     rows: &'a [crate::model::TaskRollup],
+    before: &'a [crate::model::TaskRollup],
 }
 
 fn team_choices(
@@ -388,7 +398,6 @@ async fn changes(
     handle: &str,
     recent: &Recent<'_>,
 ) -> Result<ChangePanel, crate::db::DbError> {
-    use crate::db::catalog::window_rows;
     use crate::domain::time::{MS_PER_DAY, day_of, format_day};
     use crate::report::figures::{Filter, Grouping, figures};
 
@@ -403,7 +412,7 @@ async fn changes(
         Ok::<_, crate::db::DbError>(found.map(|g| g.set).unwrap_or_default())
     };
     let now_set = whole(window, recent.rows)?;
-    let before_set = whole(before, &window_rows(db, before).await?)?;
+    let before_set = whole(before, recent.before)?;
     let per_success =
         |set: &crate::domain::cpst::TaskSet, amount: Micros| amount.per(set.counts.succeeded);
     let mut components: Vec<ComponentChange> = now_set

@@ -99,6 +99,18 @@ pub fn savings_sentence(savings: &crate::report::savings::Savings) -> String {
     )
 }
 
+/// A success rate with its 95% interval and the tasks behind it: `92.1% (95% interval
+/// 88.0%-95.0%, 412 tasks)`.
+pub fn interval(rate: crate::domain::cpst::Proportion) -> String {
+    format!(
+        "{} (95% interval {}–{}, {} tasks)",
+        crate::domain::cpst::percent(rate.value),
+        crate::domain::cpst::percent(rate.lower),
+        crate::domain::cpst::percent(rate.upper),
+        crate::domain::money::group_thousands(rate.trials)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -225,6 +225,8 @@ pub struct WorkflowDetail {
     /// workflow with the same slug.
     pub handle: String,
     pub economics: Economics,
+    /// What moves the CPST over the last 30 days, against the 30 before.
+    pub levers: crate::report::levers::Levers,
     pub health_30d: EngineeringHealth,
     pub settings: SettingsForm,
     pub team: String,

@@ -7,6 +7,7 @@ mod compare;
 pub mod docs;
 mod figures;
 mod gate;
+mod levers;
 mod models;
 mod params;
 mod reconcile;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/gate", get(gate::get_gate))
         .route("/alerts", get(alerts::get_alerts))
         .route("/models", get(models::get_models))
+        .route("/levers", get(levers::get_levers))
         .route("/calls", get(calls::get_call_figures))
         .route("/reconciliation", get(reconcile::get_reconciliation))
         .route(

@@ -216,24 +216,7 @@ async fn review_time_is_priced_at_the_tasks_team_and_platform_cost_follows_the_w
             let id = workflow::insert_workflow(&mut tx, &settings, 0)
                 .await
                 .unwrap();
-            let task_type = workflow::NewTaskType {
-                workflow_id: id,
-                slug: "ticket",
-                name: "Ticket",
-                user_goal: "Answer",
-                pass_condition: "A reply",
-                review_method: app::domain::status::ReviewMethod::Automatic,
-                segments: &[],
-            };
-            let type_id = workflow::insert_task_type(&mut tx, &task_type, 0)
-                .await
-                .unwrap();
-            let rule = app::domain::rule::Rule::FieldsPresent {
-                fields: vec!["reply".into()],
-            };
-            workflow::insert_success_rule(&mut tx, type_id, &rule.to_json(), 0, None, 0)
-                .await
-                .unwrap();
+            crate::helpers::add_ticket_type(&mut tx, id).await;
             let gateway = PlatformCost {
                 id: 0,
                 name: format!("{team_slug} gateway"),

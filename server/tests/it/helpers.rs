@@ -381,6 +381,28 @@ pub const OWNER: &str = "owner@example.com";
 pub const FINANCE: &str = "finance@example.com";
 pub const REVIEWER: &str = "reviewer@example.com";
 
+/// Adds the task type `ticket` to `workflow_id`, judged by one rule: a reply is present.
+pub async fn add_ticket_type(tx: &mut app::db::Tx, workflow_id: i64) -> i64 {
+    use app::db::workflow;
+    let task_type = workflow::NewTaskType {
+        workflow_id,
+        slug: "ticket",
+        name: "Ticket",
+        user_goal: "Answer",
+        pass_condition: "A reply is given",
+        review_method: app::domain::status::ReviewMethod::Automatic,
+        segments: &[],
+    };
+    let type_id = workflow::insert_task_type(tx, &task_type, 0).await.unwrap();
+    let rule = app::domain::rule::Rule::FieldsPresent {
+        fields: vec!["reply".into()],
+    };
+    workflow::insert_success_rule(tx, type_id, &rule.to_json(), 0, None, 0)
+        .await
+        .unwrap();
+    type_id
+}
+
 pub async fn people(db: &Db) -> People {
     use app::db::{identity, now_ms, workflow};
     use app::domain::status::Role;

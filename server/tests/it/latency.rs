@@ -6,7 +6,7 @@ use crate::helpers::{
     OWNER, PASSWORD, api_get, app, enc, people, refusal, rpc, send, sign_in, test_databases,
 };
 use crate::ingest::post;
-use app::db::{rollup, workflow};
+use app::db::rollup;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use server::api::create_api_key;
@@ -54,24 +54,7 @@ async fn a_model_over_the_latency_budget_is_never_named_the_cheapest() {
     for t in test_databases().await {
         let people = people(&t.db).await;
         let mut tx = t.db.begin().await.unwrap();
-        let task_type = workflow::NewTaskType {
-            workflow_id: people.workflow_a,
-            slug: "ticket",
-            name: "Ticket",
-            user_goal: "Answer",
-            pass_condition: "A reply is given",
-            review_method: app::domain::status::ReviewMethod::Automatic,
-            segments: &[],
-        };
-        let type_id = workflow::insert_task_type(&mut tx, &task_type, 0)
-            .await
-            .unwrap();
-        let rule = app::domain::rule::Rule::FieldsPresent {
-            fields: vec!["reply".into()],
-        };
-        workflow::insert_success_rule(&mut tx, type_id, &rule.to_json(), 0, None, 0)
-            .await
-            .unwrap();
+        crate::helpers::add_ticket_type(&mut tx, people.workflow_a).await;
         tx.commit().await.unwrap();
         let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
         let router = app(&t.db);

@@ -17,6 +17,7 @@ mod import;
 mod ingest;
 mod jobs;
 mod latency;
+mod levers;
 mod limits;
 mod markup;
 mod openapi;

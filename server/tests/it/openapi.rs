@@ -9,11 +9,12 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 /// Each read route with the schema its 200 answer must name.
-const READ_ROUTES: [(&str, &str); 5] = [
+const READ_ROUTES: [(&str, &str); 6] = [
     ("/api/v1/figures", "FiguresOut"),
     ("/api/v1/compare", "ComparisonOut"),
     ("/api/v1/gate", "GateOut"),
     ("/api/v1/models", "ModelsOut"),
+    ("/api/v1/levers", "LeversOut"),
     ("/api/v1/calls", "CallsOut"),
 ];
 
@@ -128,6 +129,7 @@ async fn real_answers_of_every_read_route_match_their_documented_schema() {
                 format!("workflow=invoice-clearing&to={}", format_day(DEMO_END_DAY)),
             ),
             ("/api/v1/models", range.clone()),
+            ("/api/v1/levers", format!("workflow=support-triage&{range}")),
             ("/api/v1/calls", format!("group_by=model&{range}")),
             // Empty answers (nothing in the window) are valid too.
             (
@@ -135,6 +137,10 @@ async fn real_answers_of_every_read_route_match_their_documented_schema() {
                 "from=2001-01-01&to=2001-01-31&detail=true".to_owned(),
             ),
             ("/api/v1/models", "from=2001-01-01&to=2001-01-31".to_owned()),
+            (
+                "/api/v1/levers",
+                "workflow=support-triage&from=2001-01-01&to=2001-01-31".to_owned(),
+            ),
         ];
         for (path, query) in asked {
             let (status, body) = api_get(&router, &format!("{path}?{query}"), &key).await;

@@ -326,6 +326,7 @@ async fn the_openapi_document_describes_every_route_the_api_serves() {
             "/api/v1/figures",
             "/api/v1/gate",
             "/api/v1/ingest",
+            "/api/v1/levers",
             "/api/v1/models",
             "/api/v1/reconciliation",
             "/v1/logs",
@@ -358,6 +359,7 @@ async fn the_openapi_document_describes_every_route_the_api_serves() {
         "/api/v1/figures",
         "/api/v1/compare",
         "/api/v1/gate",
+        "/api/v1/levers",
         "/api/v1/models",
         "/api/v1/calls",
     ] {

@@ -232,20 +232,23 @@ async fn a_scoped_key_cannot_tell_another_teams_workflow_from_a_missing_one() {
                 error["code"].clone(),
                 error["message"].as_str().unwrap().replace(slug, "<slug>"),
             ));
-            let (status, body) = crate::helpers::api_get(
-                &router,
-                &format!("/api/v1/figures?workflow={slug}"),
-                &support,
-            )
-            .await;
-            answers.push((
-                json!(status.as_u16()),
-                Value::Null,
-                body.replace(slug, "<slug>"),
-            ));
+            for route in ["figures", "levers"] {
+                let (status, body) = crate::helpers::api_get(
+                    &router,
+                    &format!("/api/v1/{route}?workflow={slug}"),
+                    &support,
+                )
+                .await;
+                answers.push((
+                    json!(status.as_u16()),
+                    Value::Null,
+                    body.replace(slug, "<slug>"),
+                ));
+            }
         }
-        assert_eq!(answers[0], answers[2], "{}: ingestion", t.backend);
-        assert_eq!(answers[1], answers[3], "{}: read API", t.backend);
+        assert_eq!(answers[0], answers[3], "{}: ingestion", t.backend);
+        assert_eq!(answers[1], answers[4], "{}: read API", t.backend);
+        assert_eq!(answers[2], answers[5], "{}: levers", t.backend);
         let (status, body) =
             crate::helpers::api_get(&router, "/api/v1/figures?team=finance", &support).await;
         let (missing_status, missing) =
