@@ -654,6 +654,11 @@ pub struct TaskRollup {
     pub labour_cost_micros: i64,
     pub review_seconds: i64,
     pub duration_ms: i64,
+    /// What the prompt cache saved the tasks' priced calls: their cached tokens at the input
+    /// price, less what those tokens cost (negative when writes were never paid back).
+    pub cache_saved_micros: i64,
+    /// Cached tokens of calls without a price (reported costs), whose saving cannot be told.
+    pub cache_unpriced_tokens: i64,
 }
 
 impl From<i64> for Micros {

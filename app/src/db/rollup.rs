@@ -19,7 +19,7 @@ use crate::domain::attribution::CallCost;
 use crate::domain::time::MS_PER_DAY;
 use crate::model::TaskRollup;
 use crate::report::rollup::{
-    CallFacts, TaskFacts, TaskUsage, check_countable, rollup_rows, task_usage,
+    CacheUse, CallFacts, TaskFacts, TaskUsage, check_countable, rollup_rows, task_usage,
 };
 use crate::report::spread::{DaySpreads, day_spreads};
 
@@ -511,6 +511,8 @@ type CallRow = (
     i64,
     i64,
     i64,
+    i64,
+    Option<i64>,
 );
 
 /// The tasks that started in `[from, to)` and all their calls.
@@ -568,10 +570,11 @@ pub async fn load_slice(
     let calls_sql = "
         SELECT c.task_id, COALESCE(a.number, 1), c.kind, c.provider, c.model, t.started_at / 86400000,
             c.cost_micros, c.cache_read_cost_micros, c.cache_write_cost_micros, c.cache_read_tokens,
-            c.input_tokens, c.output_tokens
+            c.input_tokens, c.output_tokens, c.cache_write_tokens, p.input_micros_per_mtok
         FROM calls c
         JOIN tasks t ON t.id = c.task_id
         LEFT JOIN attempts a ON a.id = c.attempt_id
+        LEFT JOIN prices p ON p.id = c.price_id
         WHERE t.workflow_id = $1 AND t.started_at >= $2 AND t.started_at < $3
         ORDER BY c.id";
     let rows: Vec<CallRow> = on_tx!(tx, conn => sqlx::query_as(calls_sql).bind(workflow_id).bind(from).bind(to).fetch_all(conn).await)?;
@@ -589,9 +592,16 @@ pub async fn load_slice(
         read_tokens,
         input,
         output,
+        write_tokens,
+        input_rate,
     ) in rows
     {
         let kind = kind.parse()?;
+        let cache = CacheUse::new(
+            read_tokens.saturating_add(write_tokens),
+            Micros(read).checked_add(Micros(write))?,
+            input_rate,
+        )?;
         calls.push(CallFacts {
             cost: CallCost {
                 task_id,
@@ -605,6 +615,7 @@ pub async fn load_slice(
             },
             input_tokens: input,
             output_tokens: output,
+            cache,
         });
     }
     Ok((tasks, calls))
@@ -614,8 +625,9 @@ async fn insert_task_rollup(tx: &mut Tx, row: &TaskRollup) -> DbResult<()> {
     let sql = "INSERT INTO task_rollups (day, workflow_id, team_id, task_type_id, segment, config_version_id,
             model, status, tasks, first_attempt_tasks, within_three_tasks, attempts, calls, input_tokens,
             output_tokens, cache_read_tokens, model_cost_micros, tool_cost_micros, retry_cost_micros,
-            cache_cost_micros, labour_cost_micros, review_seconds, duration_ms)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
+            cache_cost_micros, labour_cost_micros, review_seconds, duration_ms, cache_saved_micros,
+            cache_unpriced_tokens)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)";
     execute!(
         tx,
         sqlx::query(sql)
@@ -642,6 +654,8 @@ async fn insert_task_rollup(tx: &mut Tx, row: &TaskRollup) -> DbResult<()> {
             .bind(row.labour_cost_micros)
             .bind(row.review_seconds)
             .bind(row.duration_ms)
+            .bind(row.cache_saved_micros)
+            .bind(row.cache_unpriced_tokens)
     )?;
     Ok(())
 }

@@ -508,6 +508,13 @@ fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
     };
     let caching = &levers.caching;
     let failed = &levers.failed_runs;
+    let signed = |m: Micros| {
+        if m.0 < 0 {
+            format!("−{}", Micros(-m.0))
+        } else {
+            m.to_string()
+        }
+    };
     let summary = vec![
         (
             "Routing",
@@ -518,16 +525,24 @@ fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
         (
             "Caching",
             format!(
-                "{} of input tokens read from cache (cache cost {})",
+                "{} of input tokens read from cache; it saved {} against the input price (cache cost {}){}",
                 share(caching.share),
-                caching.cost
+                signed(caching.saved),
+                caching.cost,
+                match caching.unpriced_tokens {
+                    0 => String::new(),
+                    n => format!(
+                        "; {} cached tokens of calls with reported costs are not counted",
+                        count(n)
+                    ),
+                }
             ),
             format!(
-                "{} (cache cost {})",
+                "{}; saved {}",
                 share(caching.share_before),
-                caching.cost_before
+                signed(caching.saved_before)
             ),
-            "–".to_owned(),
+            format!("saved {}", signed(caching.saved)),
         ),
         (
             "Failed runs",
@@ -555,14 +570,14 @@ fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
     view! {
         <section aria-labelledby="levers">
             <h2 id="levers">"What moves the cost, last 30 days"</h2>
-            <p class="hint">"Each lever now and over the 30 days before. Money at stake is over the last 30 days: for routing, what the tasks other models finished cost above the cheapest model that is no worse; for failed runs, the failure tax in dollars."</p>
+            <p class="hint">"Each lever now and over the 30 days before. Money is over the last 30 days: for routing, what the tasks clearly dearer models finished cost above the cheapest model that is no worse; for caching, what it saved against the input price; for failed runs, the failure tax in dollars."</p>
             <table class="figures compact" id="levers-summary">
                 <caption>"Levers"</caption>
                 <thead><tr>
                     <th scope="col">"Lever"</th>
                     <th scope="col">"Now"</th>
                     <th scope="col">"30 days before"</th>
-                    <th scope="col" class="num">"Money at stake"</th>
+                    <th scope="col" class="num">"Money"</th>
                 </tr></thead>
                 <tbody>
                     {summary.into_iter().map(|(name, now, before, stake)| view! {

@@ -5,7 +5,8 @@
 //!   per finished task among those whose success rate is not clearly below the best one's, and
 //!   the money at stake: what the work the models clearly dearer per success finished cost
 //!   above what it would have cost at that model's CPST;
-//! - **caching**: the share of input tokens read from the prompt cache and the cache's cost;
+//! - **caching**: the share of input tokens read from the prompt cache, the cache's cost, and
+//!   what it saved: the cached tokens of priced calls at the input price, less what they cost;
 //! - **failed runs**: the failure tax in dollars (everything spent on failed, escalated and
 //!   abandoned tasks, plus the retries of those that came to an end) and the share of attempts
 //!   that failed.
@@ -77,6 +78,12 @@ pub struct Caching {
     /// The cache component of the cost (reads and writes).
     pub cost: Micros,
     pub cost_before: Micros,
+    /// What the cache saved priced calls: their cached tokens at the input price less what
+    /// those tokens cost (writes' premium included), now and before.
+    pub saved: Micros,
+    pub saved_before: Micros,
+    /// Cached tokens of calls with a reported cost, whose saving cannot be told.
+    pub unpriced_tokens: u64,
 }
 
 /// What work that did not finish cost.
@@ -194,6 +201,7 @@ pub fn levers(
         caching: Caching {
             share_before: caching_before.share,
             cost_before: caching_before.cost,
+            saved_before: caching_before.saved,
             ..caching_now
         },
         failed_runs: FailedRuns {
@@ -257,6 +265,8 @@ fn tally(ledger: &Ledger<'_>, workflow_id: i64) -> Result<(Caching, FailedRuns),
         count(&mut caching.input_tokens, row.input_tokens)?;
         count(&mut caching.cache_read_tokens, row.cache_read_tokens)?;
         caching.cost = caching.cost.checked_add(Micros(row.cache_cost_micros))?;
+        caching.saved = caching.saved.checked_add(Micros(row.cache_saved_micros))?;
+        count(&mut caching.unpriced_tokens, row.cache_unpriced_tokens)?;
         count(&mut failed.attempts, row.attempts)?;
         if matches!(row.status, TaskStatus::Succeeded | TaskStatus::Assisted) {
             let retries = Micros(row.retry_cost_micros);
@@ -327,6 +337,8 @@ mod tests {
             labour_cost_micros: 0,
             review_seconds: 0,
             duration_ms: 0,
+            cache_saved_micros: 0,
+            cache_unpriced_tokens: 0,
         }
     }
 
@@ -464,9 +476,18 @@ mod tests {
         let mut now = row(1, SMALL, TaskStatus::Succeeded, 10, 2_000_000);
         now.cache_read_tokens = 2_500;
         now.cache_cost_micros = 30_000;
-        let levers = measure(&[now], &[]);
+        now.cache_saved_micros = 270_000;
+        now.cache_unpriced_tokens = 500;
+        let mut pending = row(1, SMALL, TaskStatus::Pending, 10, 2_000_000);
+        pending.cache_saved_micros = 1_000_000;
+        let mut before = row(1, SMALL, TaskStatus::Failed, 10, 2_000_000);
+        before.cache_saved_micros = -5_000;
+        let levers = measure(&[now, pending], &[before]);
         assert_eq!(levers.caching.share, Some(0.25));
-        assert_eq!(levers.caching.share_before, None);
+        assert_eq!(levers.caching.share_before, Some(0.0));
         assert_eq!(levers.caching.cost, Micros(30_000));
+        assert_eq!(levers.caching.saved, Micros(270_000));
+        assert_eq!(levers.caching.saved_before, Micros(-5_000));
+        assert_eq!(levers.caching.unpriced_tokens, 500);
     }
 }

@@ -58,13 +58,17 @@ pub fn check_countable(tasks: &[TaskFacts], calls: &[CallFacts]) -> Result<(), M
             c.cost.cost.0,
             c.cost.cache_read_cost.0,
             c.cost.cache_write_cost.0,
+            c.cache.saved.0,
         ]
     })))?;
-    fits(
-        &mut calls
-            .iter()
-            .flat_map(|c| [c.input_tokens, c.output_tokens, c.cost.cache_read_tokens]),
-    )?;
+    fits(&mut calls.iter().flat_map(|c| {
+        [
+            c.input_tokens,
+            c.output_tokens,
+            c.cost.cache_read_tokens,
+            c.cache.unpriced_tokens,
+        ]
+    }))?;
     fits(&mut tasks.iter().map(|t| t.duration_ms))?;
     fits(&mut tasks.iter().map(|t| t.review_seconds))?;
     fits(&mut tasks.iter().map(|t| t.attempts))?;
@@ -77,6 +81,41 @@ pub struct CallFacts {
     pub cost: CallCost,
     pub input_tokens: i64,
     pub output_tokens: i64,
+    pub cache: CacheUse,
+}
+
+/// What the prompt cache did for one call, against its model's input price.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheUse {
+    /// The cached tokens (read and written) at the input price, less what they cost; zero for
+    /// a call without a price.
+    pub saved: Micros,
+    /// Cached tokens of a call without a price: a reported cost does not say what its cached
+    /// tokens cost, so their saving cannot be told.
+    pub unpriced_tokens: i64,
+}
+
+impl CacheUse {
+    /// A call's `cached_tokens` that cost `cached_cost`, priced at `input_rate` (micro-dollars
+    /// per million tokens) when the call was priced from the price book.
+    pub fn new(
+        cached_tokens: i64,
+        cached_cost: Micros,
+        input_rate: Option<i64>,
+    ) -> Result<CacheUse, MoneyOverflow> {
+        Ok(match input_rate {
+            Some(rate) => CacheUse {
+                saved: Micros(cached_tokens)
+                    .scale(rate, 1_000_000)?
+                    .checked_sub(cached_cost)?,
+                unpriced_tokens: 0,
+            },
+            None => CacheUse {
+                saved: Micros::ZERO,
+                unpriced_tokens: cached_tokens,
+            },
+        })
+    }
 }
 
 /// One task's attributed cost (labour and platform excluded) and usage.
@@ -87,6 +126,7 @@ pub struct TaskUsage {
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub cache_read_tokens: i64,
+    pub cache: CacheUse,
     /// "provider/model" of the costliest first-attempt model call; empty without model calls.
     pub primary_model: String,
 }
@@ -106,6 +146,8 @@ pub fn task_usage(calls: &[CallFacts]) -> Result<HashMap<i64, TaskUsage>, MoneyO
         entry.input_tokens += call.input_tokens;
         entry.output_tokens += call.output_tokens;
         entry.cache_read_tokens += c.cache_read_tokens;
+        entry.cache.saved = entry.cache.saved.checked_add(call.cache.saved)?;
+        entry.cache.unpriced_tokens += call.cache.unpriced_tokens;
         if matches!(c.kind, CallKind::Model | CallKind::Other) && !c.pool.1.is_empty() {
             let candidate = (
                 c.attempt_number <= 1,
@@ -174,6 +216,8 @@ pub fn rollup_rows(
         row.tool_cost_micros += used.cost.tool.0;
         row.retry_cost_micros += used.cost.retry.0;
         row.cache_cost_micros += used.cost.cache.0;
+        row.cache_saved_micros += used.cache.saved.0;
+        row.cache_unpriced_tokens += used.cache.unpriced_tokens;
         row.labour_cost_micros += task.labour_cost()?.0;
         row.review_seconds += task.review_seconds;
         row.duration_ms += task.duration_ms;
@@ -199,6 +243,7 @@ mod tests {
             },
             input_tokens: 100,
             output_tokens: 10,
+            cache: CacheUse::default(),
         }
     }
 
@@ -378,6 +423,7 @@ mod tests {
                                 },
                                 input_tokens: 100,
                                 output_tokens: 10,
+                                cache: CacheUse::default(),
                             }
                         })
                         .collect();

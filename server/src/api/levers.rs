@@ -93,6 +93,12 @@ pub struct CachingOut {
     /// The cache component of the cost: reads and writes.
     pub cost_micros: i64,
     pub cost_before_micros: i64,
+    /// What caching saved priced calls: their cached tokens (read and written) at the model's
+    /// input price, less what those tokens cost; negative when writes were not paid back.
+    pub saved_micros: i64,
+    pub saved_before_micros: i64,
+    /// Cached tokens of calls that reported their cost, whose saving cannot be told.
+    pub unpriced_cached_tokens: u64,
 }
 
 /// What work that did not finish cost.
@@ -160,6 +166,9 @@ impl From<&Caching> for CachingOut {
             share_before: c.share_before,
             cost_micros: c.cost.0,
             cost_before_micros: c.cost_before.0,
+            saved_micros: c.saved.0,
+            saved_before_micros: c.saved_before.0,
+            unpriced_cached_tokens: c.unpriced_tokens,
         }
     }
 }

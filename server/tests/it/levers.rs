@@ -260,6 +260,9 @@ async fn levers_agree_with_a_recomputation_from_the_raw_rows() {
         assert_eq!(caching["input_tokens"], input, "{}", t.backend);
         assert_eq!(caching["cache_read_tokens"], cached, "{}", t.backend);
         assert_eq!(caching["share_before"], 0.0, "{}", t.backend);
+        // Every call reported its cost: what their cached tokens cost is not known.
+        assert_eq!(caching["saved_micros"], 0, "{}", t.backend);
+        assert_eq!(caching["unpriced_cached_tokens"], cached, "{}", t.backend);
 
         // The workflow page shows the same levers as the read API over its 30 days.
         let (_, body) = api_get(&router, "/api/v1/levers?workflow=support-triage", &key).await;
@@ -294,5 +297,90 @@ async fn levers_agree_with_a_recomputation_from_the_raw_rows() {
             "{}",
             t.backend
         );
+    }
+}
+
+/// What caching saved: priced calls' cached tokens at the input price, less what they cost,
+/// recomputed from the calls and the price book.
+#[tokio::test]
+async fn caching_savings_agree_with_the_price_book() {
+    for t in test_databases().await {
+        let people = people(&t.db).await;
+        let mut tx = t.db.begin().await.unwrap();
+        crate::helpers::add_ticket_type(&mut tx, people.workflow_b).await;
+        let price = app::model::Price {
+            id: 0,
+            provider: "openai".into(),
+            model: "test-mini".into(),
+            input_micros_per_mtok: 400_000,
+            output_micros_per_mtok: 1_600_000,
+            cache_read_micros_per_mtok: 100_000,
+            cache_write_micros_per_mtok: 500_000,
+            reasoning_micros_per_mtok: 1_600_000,
+            audio_input_micros_per_mtok: None,
+            image_input_micros_per_mtok: None,
+            effective_from: 0,
+            effective_to: None,
+            source: "test".into(),
+            checked_on: String::new(),
+            created_at: 0,
+        };
+        app::db::price::insert_price(&mut tx, &price).await.unwrap();
+        tx.commit().await.unwrap();
+        let key = create_api_key(&t.db, "gateway", &[], None).await.unwrap();
+        let router = app(&t.db);
+        let start = (app::domain::time::day_of(app::db::now_ms()) - 1) * 86_400_000;
+        // Ten invoices whose calls read 6,000 and write 1,000 of 10,000 input tokens from
+        // cache, and two whose calls write 8,000 that nothing reads.
+        let (mut tasks, mut attempts, mut calls) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..12 {
+            let id = format!("inv-{i}");
+            let (read, write) = if i < 10 { (6_000, 1_000) } else { (0, 8_000) };
+            tasks.push(json!({"id": id, "workflow": "invoice-clearing", "task_type": "ticket",
+                "started_at": start + i * 1_000, "status": "completed", "output": {"reply": "Coded"}}));
+            attempts.push(
+                json!({"correlation_id": id, "workflow": "invoice-clearing", "task": id,
+                "status": "succeeded", "started_at": start + i * 1_000}),
+            );
+            calls.push(json!({"id": format!("{id}-c"), "workflow": "invoice-clearing",
+                "correlation_id": id, "kind": "model", "provider": "openai", "model": "test-mini",
+                "input_tokens": 10_000, "output_tokens": 200, "cache_read_tokens": read,
+                "cache_write_tokens": write, "started_at": start + i * 1_000}));
+        }
+        let batch = json!({"tasks": tasks, "attempts": attempts, "calls": calls});
+        let (status, answer) = post(&router, &key, "application/json", batch.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{}: {answer}", t.backend);
+        rollup::refresh_all_dirty(&t.db).await.unwrap();
+
+        let rows: Vec<(i64, i64, i64, i64, i64)> = on_db!(&t.db, pool => sqlx::query_as(
+            "SELECT c.cache_read_tokens, c.cache_write_tokens, c.cache_read_cost_micros,
+                c.cache_write_cost_micros, p.input_micros_per_mtok
+             FROM calls c JOIN prices p ON p.id = c.price_id WHERE c.workflow_id = $1")
+            .bind(people.workflow_b)
+            .fetch_all(pool)
+            .await
+            .unwrap());
+        assert_eq!(rows.len(), 12, "{}: every call priced", t.backend);
+        let saved: i64 = rows
+            .iter()
+            .map(|(read, write, read_cost, write_cost, rate)| {
+                ((read + write) as f64 * *rate as f64 / 1e6).round() as i64 - read_cost - write_cost
+            })
+            .sum();
+        // 10 × (7,000 × $0.40 − 6,000 × $0.10 − 1,000 × $0.50) per million, less
+        // 2 × 8,000 × ($0.50 − $0.40) per million for writes nothing read.
+        assert_eq!(saved, 10 * 1_700 - 2 * 800, "{}: {rows:?}", t.backend);
+        let (status, body) = api_get(
+            &router,
+            "/api/v1/levers?workflow=invoice-clearing&days=7",
+            &key,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{}: {body}", t.backend);
+        let found: Value = serde_json::from_str(&body).unwrap();
+        let caching = &found["caching"];
+        assert_eq!(caching["saved_micros"], saved, "{}: {caching}", t.backend);
+        assert_eq!(caching["unpriced_cached_tokens"], 0, "{}", t.backend);
+        assert_eq!(caching["share"], 0.5, "{}", t.backend);
     }
 }
