@@ -466,12 +466,19 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
     }
 }
 
-/// What moves the CPST: each lever now, over the 30 days before, and the money at stake; then
-/// routing per task type and model, and where the failure tax went.
+/// What moves the CPST: each lever now, over the 30 days before, and its money; then what each
+/// figure rests on in sentences, and routing per task type and model.
 #[component]
 fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
     use crate::report::levers::MIN_ROUTING_EVIDENCE;
     let share = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "–".into());
+    let signed = |m: Micros| {
+        if m.0 < 0 {
+            format!("−{}", Micros(-m.0))
+        } else {
+            m.to_string()
+        }
+    };
     // The share of the routed task types' tasks that ran on their best model.
     let on_best = |before: bool| {
         let (mut on, mut all) = (0.0, 0.0);
@@ -490,71 +497,52 @@ fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
         }
         (all > 0.0).then(|| on / all)
     };
-    let routed = levers.routing.iter().filter(|r| r.best.is_some()).count();
-    let (routing_now, routing_before) = match routed {
-        0 => (
-            format!(
-                "No task type has two models with {MIN_ROUTING_EVIDENCE} decided tasks each to weigh"
-            ),
-            "–".to_owned(),
-        ),
-        _ => (
-            format!(
-                "{} of tasks on the cheapest model that is no worse",
-                share(on_best(false))
-            ),
-            share(on_best(true)),
-        ),
-    };
+    let routed = levers.routing.iter().any(|r| r.best.is_some());
     let caching = &levers.caching;
     let failed = &levers.failed_runs;
-    let signed = |m: Micros| {
-        if m.0 < 0 {
-            format!("−{}", Micros(-m.0))
-        } else {
-            m.to_string()
-        }
-    };
-    let summary = vec![
+    let summary = [
         (
             "Routing",
-            routing_now,
-            routing_before,
-            levers.routing_at_stake.to_string(),
+            match routed {
+                true => format!("{} on the best model", share(on_best(false))),
+                false => "no clear winner".to_owned(),
+            },
+            match routed {
+                true => share(on_best(true)),
+                false => "–".to_owned(),
+            },
+            format!("{} at stake", levers.routing_at_stake),
         ),
         (
             "Caching",
-            format!(
-                "{} of input tokens read from cache; it saved {} against the input price (cache cost {}){}",
-                share(caching.share),
-                signed(caching.saved),
-                caching.cost,
-                match caching.unpriced_tokens {
-                    0 => String::new(),
-                    n => format!(
-                        "; {} cached tokens of calls with reported costs are not counted",
-                        count(n)
-                    ),
-                }
-            ),
-            format!(
-                "{}; saved {}",
-                share(caching.share_before),
-                signed(caching.saved_before)
-            ),
-            format!("saved {}", signed(caching.saved)),
+            format!("{} of input cached", share(caching.share)),
+            share(caching.share_before),
+            format!("{} saved", signed(caching.saved)),
         ),
         (
             "Failed runs",
             format!("{} of attempts failed", share(failed.failed_share)),
-            format!(
-                "{} of attempts failed; failure tax {}",
-                share(failed.failed_share_before),
-                failed.tax_before
-            ),
-            failed.tax.to_string(),
+            share(failed.failed_share_before),
+            format!("{} failure tax", failed.tax),
         ),
     ];
+    let routing_words = match routed {
+        true => "Routing weighs the model of each task's first attempt: a task type's best model is the cheapest per success whose success rate is not clearly below another's, and at stake over the last 30 days is what the clearly dearer models' finished tasks cost above its CPST.".to_owned(),
+        false => format!("Routing weighs the model of each task's first attempt: no task type has one clearly cheaper per success than another (each needs {MIN_ROUTING_EVIDENCE} decided tasks of the type)."),
+    };
+    let caching_words = format!(
+        "Caching saved {} against the input price (30 days before: {}); the cache itself cost {}{}.",
+        signed(caching.saved),
+        signed(caching.saved_before),
+        caching.cost,
+        match caching.unpriced_tokens {
+            0 => String::new(),
+            n => format!(
+                "; {} cached tokens of calls with reported costs cannot be priced and are not counted",
+                count(n)
+            ),
+        }
+    );
     let by_verdict = failed
         .by_status
         .iter()
@@ -566,37 +554,53 @@ fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
                 .then(|| format!("retries of finished tasks cost {}", failed.finished_retries)),
         )
         .collect::<Vec<_>>();
+    let tax_words = format!(
+        "Failure tax {}{} (30 days before: {}).",
+        failed.tax,
+        match by_verdict.is_empty() {
+            true => String::new(),
+            false => format!(": {}", by_verdict.join("; ")),
+        },
+        failed.tax_before
+    );
     let routing = levers.routing.clone();
+    let rate = |p: crate::domain::cpst::Proportion| {
+        format!(
+            "{} ({:.1}–{:.1}%)",
+            percent(p.value),
+            p.lower * 100.0,
+            p.upper * 100.0
+        )
+    };
     view! {
         <section aria-labelledby="levers">
             <h2 id="levers">"What moves the cost, last 30 days"</h2>
-            <p class="hint">"Each lever now and over the 30 days before. Money is over the last 30 days: for routing, what the tasks clearly dearer models finished cost above the cheapest model that is no worse; for caching, what it saved against the input price; for failed runs, the failure tax in dollars."</p>
             <table class="figures compact" id="levers-summary">
-                <caption>"Levers"</caption>
+                <caption>"Levers, now and 30 days before"</caption>
                 <thead><tr>
                     <th scope="col">"Lever"</th>
-                    <th scope="col">"Now"</th>
-                    <th scope="col">"30 days before"</th>
+                    <th scope="col" class="num">"Now"</th>
+                    <th scope="col" class="num">"Before"</th>
                     <th scope="col" class="num">"Money"</th>
                 </tr></thead>
                 <tbody>
-                    {summary.into_iter().map(|(name, now, before, stake)| view! {
-                        <tr><th scope="row">{name}</th><td>{now}</td><td>{before}</td><td class="num">{stake}</td></tr>
+                    {summary.into_iter().map(|(name, now, before, money)| view! {
+                        <tr><th scope="row">{name}</th><td class="num">{now}</td><td class="num">{before}</td><td class="num">{money}</td></tr>
                     }).collect_view()}
                 </tbody>
             </table>
-            {(!by_verdict.is_empty()).then(|| view! {
-                <p id="failure-tax">{format!("Failure tax {}: {}.", failed.tax, by_verdict.join("; "))}</p>
-            })}
+            <p class="hint">{routing_words}</p>
+            <p class="hint" id="caching">{caching_words}</p>
+            <p class="hint" id="failure-tax">{tax_words}</p>
             {(!routing.is_empty()).then(|| view! {
                 <table class="figures" id="routing">
-                    <caption>"Routing: the model of each task's first attempt, by task type"</caption>
+                    <caption>"Routing by task type"</caption>
                     <thead><tr>
-                        <th scope="col">"Task type and model"</th>
+                        <th scope="col">"Model"</th>
                         <th scope="col" class="num">"Tasks"</th>
                         <th scope="col" class="num">"Share (before)"</th>
                         <th scope="col" class="num">"Share of cost"</th>
-                        <th scope="col">"Success rate"</th>
+                        <th scope="col" class="num">"Success (95% interval)"</th>
                         <th scope="col" class="num">"CPST"</th>
                         <th scope="col" class="num">"At stake"</th>
                     </tr></thead>
@@ -607,8 +611,8 @@ fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
                                 <tr class="group">
                                     <th scope="rowgroup" colspan="6">{r.label.clone()}
                                         <small class="muted">{match &best {
-                                            Some(model) => format!(" cheapest that is no worse: {model}"),
-                                            None => format!(" no model to route to: each needs {MIN_ROUTING_EVIDENCE} decided tasks and a success rate not clearly below the best"),
+                                            Some(_) => " route to the best",
+                                            None => " no clear winner",
                                         }}</small>
                                     </th>
                                     <td class="num">{r.at_stake.to_string()}</td>
@@ -623,7 +627,7 @@ fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
                                             <td class="num">{count(m.tasks)}</td>
                                             <td class="num">{format!("{} ({})", share(m.task_share), share(m.task_share_before))}</td>
                                             <td class="num">{share(m.cost_share)}</td>
-                                            <td>{m.success.map(crate::views::format::interval).unwrap_or_else(|| "–".into())}</td>
+                                            <td class="num">{m.success.map(rate).unwrap_or_else(|| "–".into())}</td>
                                             <td class="num cpst">{m.cpst.to_string()}</td>
                                             <td class="num">{m.at_stake.to_string()}</td>
                                         </tr>
