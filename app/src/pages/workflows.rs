@@ -11,7 +11,7 @@ use crate::components::markup::TextArea;
 use crate::domain::Micros;
 use crate::domain::cpst::percent;
 use crate::views::choice::Choice;
-use crate::views::format::count;
+use crate::views::format::{count, dollars};
 use crate::views::review::{AgreementView, QueueHealth};
 use crate::views::tone::Tone;
 use crate::views::workflows::{
@@ -472,13 +472,6 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
 fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
     use crate::report::levers::MIN_ROUTING_EVIDENCE;
     let share = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "–".into());
-    let signed = |m: Micros| {
-        if m.0 < 0 {
-            format!("−{}", Micros(-m.0))
-        } else {
-            m.to_string()
-        }
-    };
     // The share of the routed task types' tasks that ran on their best model.
     let on_best = |before: bool| {
         let (mut on, mut all) = (0.0, 0.0);
@@ -517,7 +510,7 @@ fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
             "Caching",
             format!("{} of input cached", share(caching.share)),
             share(caching.share_before),
-            format!("{} saved", signed(caching.saved)),
+            format!("{} saved", dollars(caching.saved)),
         ),
         (
             "Failed runs",
@@ -532,8 +525,8 @@ fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
     };
     let caching_words = format!(
         "Caching saved {} against the input price (30 days before: {}); the cache itself cost {}{}.",
-        signed(caching.saved),
-        signed(caching.saved_before),
+        dollars(caching.saved),
+        dollars(caching.saved_before),
         caching.cost,
         match caching.unpriced_tokens {
             0 => String::new(),

@@ -183,27 +183,21 @@ pub struct Usage {
 impl Usage {
     /// Adds a row's counts, or [`MoneyOverflow`] when a total cannot be counted.
     fn add(&mut self, row: &TaskRollup) -> Result<(), MoneyOverflow> {
-        let add = |total: &mut u64, value: i64| -> Result<(), MoneyOverflow> {
-            *total = total
-                .checked_add(value.max(0) as u64)
-                .ok_or(MoneyOverflow)?;
-            Ok(())
-        };
-        add(&mut self.tasks, row.tasks)?;
+        add_count(&mut self.tasks, row.tasks)?;
         if row.status == TaskStatus::Succeeded {
-            add(&mut self.succeeded_first_attempt, row.first_attempt_tasks)?;
-            add(&mut self.succeeded_within_three, row.within_three_tasks)?;
+            add_count(&mut self.succeeded_first_attempt, row.first_attempt_tasks)?;
+            add_count(&mut self.succeeded_within_three, row.within_three_tasks)?;
         }
-        add(
+        add_count(
             &mut self.retried_tasks,
             row.tasks.saturating_sub(row.first_attempt_tasks),
         )?;
-        add(&mut self.attempts, row.attempts)?;
-        add(&mut self.calls, row.calls)?;
-        add(&mut self.input_tokens, row.input_tokens)?;
-        add(&mut self.output_tokens, row.output_tokens)?;
-        add(&mut self.cache_read_tokens, row.cache_read_tokens)?;
-        add(&mut self.duration_ms, row.duration_ms)
+        add_count(&mut self.attempts, row.attempts)?;
+        add_count(&mut self.calls, row.calls)?;
+        add_count(&mut self.input_tokens, row.input_tokens)?;
+        add_count(&mut self.output_tokens, row.output_tokens)?;
+        add_count(&mut self.cache_read_tokens, row.cache_read_tokens)?;
+        add_count(&mut self.duration_ms, row.duration_ms)
     }
 
     /// Mean of a total over the group's tasks.
@@ -244,7 +238,17 @@ impl GroupFigures {
     }
 }
 
-fn ratio(part: u64, whole: u64) -> Option<f64> {
+/// Adds a stored count (never negative) to a total, or [`MoneyOverflow`] when the total cannot
+/// be counted.
+pub(crate) fn add_count(total: &mut u64, value: i64) -> Result<(), MoneyOverflow> {
+    *total = total
+        .checked_add(value.max(0) as u64)
+        .ok_or(MoneyOverflow)?;
+    Ok(())
+}
+
+/// `part` as a share of `whole`, for display; none of nothing.
+pub(crate) fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 

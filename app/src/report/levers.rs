@@ -14,7 +14,7 @@
 //! Pure: the service loads the rows. Pending tasks are left out of every lever, as they are
 //! out of CPST.
 
-use super::figures::{Filter, Grouping, Ledger, figures, row_cost};
+use super::figures::{Filter, Grouping, Ledger, add_count, figures, ratio, row_cost};
 use crate::domain::Micros;
 use crate::domain::cpst::{Cpst, Proportion};
 use crate::domain::money::MoneyOverflow;
@@ -137,11 +137,11 @@ pub fn levers(
                 model: g.key.clone(),
                 tasks: g.usage.tasks,
                 decided: g.set.counts.decided(),
-                task_share: share(g.usage.tasks, tasks),
+                task_share: ratio(g.usage.tasks, tasks),
                 task_share_before: earlier
                     .iter()
                     .find(|e| e.key == g.key)
-                    .and_then(|e| share(e.usage.tasks, earlier_tasks)),
+                    .and_then(|e| ratio(e.usage.tasks, earlier_tasks)),
                 cost: g.set.total_cost(),
                 cost_share: (cost.0 > 0).then(|| g.set.total_cost().0 as f64 / cost.0 as f64),
                 success: g.set.success_rate(),
@@ -251,28 +251,22 @@ fn successes(route: &Route) -> Result<i64, MoneyOverflow> {
 fn tally(ledger: &Ledger<'_>, workflow_id: i64) -> Result<(Caching, FailedRuns), MoneyOverflow> {
     let mut caching = Caching::default();
     let mut failed = FailedRuns::default();
-    let count = |total: &mut u64, value: i64| -> Result<(), MoneyOverflow> {
-        *total = total
-            .checked_add(value.max(0) as u64)
-            .ok_or(MoneyOverflow)?;
-        Ok(())
-    };
     let mut by_status: Vec<(TaskStatus, u64, Micros)> = Vec::new();
     for row in ledger.rows.iter().filter(|r| r.workflow_id == workflow_id) {
         if row.status == TaskStatus::Pending {
             continue;
         }
-        count(&mut caching.input_tokens, row.input_tokens)?;
-        count(&mut caching.cache_read_tokens, row.cache_read_tokens)?;
+        add_count(&mut caching.input_tokens, row.input_tokens)?;
+        add_count(&mut caching.cache_read_tokens, row.cache_read_tokens)?;
         caching.cost = caching.cost.checked_add(Micros(row.cache_cost_micros))?;
         caching.saved = caching.saved.checked_add(Micros(row.cache_saved_micros))?;
-        count(&mut caching.unpriced_tokens, row.cache_unpriced_tokens)?;
-        count(&mut failed.attempts, row.attempts)?;
+        add_count(&mut caching.unpriced_tokens, row.cache_unpriced_tokens)?;
+        add_count(&mut failed.attempts, row.attempts)?;
         if matches!(row.status, TaskStatus::Succeeded | TaskStatus::Assisted) {
             let retries = Micros(row.retry_cost_micros);
             failed.finished_retries = failed.finished_retries.checked_add(retries)?;
             failed.tax = failed.tax.checked_add(retries)?;
-            count(
+            add_count(
                 &mut failed.failed_attempts,
                 row.attempts.saturating_sub(row.tasks),
             )?;
@@ -280,10 +274,10 @@ fn tally(ledger: &Ledger<'_>, workflow_id: i64) -> Result<(Caching, FailedRuns),
         }
         let cost = row_cost(row).total()?;
         failed.tax = failed.tax.checked_add(cost)?;
-        count(&mut failed.failed_attempts, row.attempts)?;
+        add_count(&mut failed.failed_attempts, row.attempts)?;
         match by_status.iter_mut().find(|(s, ..)| *s == row.status) {
             Some((_, tasks, total)) => {
-                count(tasks, row.tasks)?;
+                add_count(tasks, row.tasks)?;
                 *total = total.checked_add(cost)?;
             }
             None => by_status.push((row.status, row.tasks.max(0) as u64, cost)),
@@ -291,13 +285,9 @@ fn tally(ledger: &Ledger<'_>, workflow_id: i64) -> Result<(Caching, FailedRuns),
     }
     by_status.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.as_str().cmp(b.0.as_str())));
     failed.by_status = by_status;
-    caching.share = share(caching.cache_read_tokens, caching.input_tokens);
-    failed.failed_share = share(failed.failed_attempts, failed.attempts);
+    caching.share = ratio(caching.cache_read_tokens, caching.input_tokens);
+    failed.failed_share = ratio(failed.failed_attempts, failed.attempts);
     Ok((caching, failed))
-}
-
-fn share(part: u64, whole: u64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 / whole as f64)
 }
 
 #[cfg(test)]

@@ -47,6 +47,14 @@ pub fn encode_query_value(text: &str) -> String {
         .collect()
 }
 
+/// Dollars with a typographic minus sign when negative: "−$1.20".
+pub fn dollars(amount: Micros) -> String {
+    match amount.0 {
+        n if n < 0 => format!("−{}", Micros(n.saturating_abs())),
+        _ => amount.to_string(),
+    }
+}
+
 /// Net savings against the human baseline, signed, or why there are none.
 pub fn net_savings(savings: &crate::report::savings::Savings) -> String {
     if !savings.is_covered() {
@@ -54,7 +62,7 @@ pub fn net_savings(savings: &crate::report::savings::Savings) -> String {
     }
     match savings.net() {
         Ok(net) if net.0 >= 0 => format!("+{net}"),
-        Ok(net) => format!("−{}", crate::domain::Micros(-net.0)),
+        Ok(net) => dollars(net),
         Err(_) => "cannot be counted".to_owned(),
     }
 }

@@ -104,58 +104,20 @@ async fn deliver(port: u16, key: &str, body: &str) -> Value {
     panic!("a batch was never stored");
 }
 
-/// Rows of both rollup tables, in one order.
-async fn rollup_rows(tx: &mut app::db::Tx) -> (Vec<String>, Vec<String>) {
-    let order = "FROM task_rollups
+/// Every row of both rollup tables, in one order.
+async fn rollup_rows(
+    tx: &mut app::db::Tx,
+) -> (
+    Vec<app::model::TaskRollup>,
+    Vec<app::db::rollup::CallRollup>,
+) {
+    let tasks = "SELECT * FROM task_rollups
                  ORDER BY day, workflow_id, team_id, task_type_id, segment, config_version_id, model, status";
-    type Keys = (
-        i64,
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-    );
-    let sql = format!(
-        "SELECT day, workflow_id, task_type_id, segment, model, status, tasks, attempts, calls,
-                model_cost_micros, tool_cost_micros, retry_cost_micros {order}"
-    );
-    let keys: Vec<Keys> = on_tx!(tx, conn => sqlx::query_as(&sql).fetch_all(conn).await).unwrap();
-    let sql =
-        format!("SELECT cache_cost_micros, labour_cost_micros, duration_ms, input_tokens {order}");
-    let rest: Vec<(i64, i64, i64, i64)> =
-        on_tx!(tx, conn => sqlx::query_as(&sql).fetch_all(conn).await).unwrap();
-    let tasks: Vec<String> = keys
-        .iter()
-        .zip(&rest)
-        .map(|(keys, rest)| format!("{keys:?} {rest:?}"))
-        .collect();
-    let calls = "SELECT day, workflow_id, provider, model, step, calls, errors, input_tokens,
-                        output_tokens, cost_micros, latency_ms, first_attempt_model_calls
-                 FROM call_rollups ORDER BY day, workflow_id, provider, model, step";
-    type CallRow = (
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-    );
-    let calls: Vec<CallRow> =
-        on_tx!(tx, conn => sqlx::query_as(calls).fetch_all(conn).await).unwrap();
-    (tasks, calls.iter().map(|row| format!("{row:?}")).collect())
+    let calls = "SELECT * FROM call_rollups ORDER BY day, workflow_id, provider, model, step";
+    (
+        on_tx!(tx, conn => sqlx::query_as(tasks).fetch_all(conn).await).unwrap(),
+        on_tx!(tx, conn => sqlx::query_as(calls).fetch_all(conn).await).unwrap(),
+    )
 }
 
 async fn scalar(db: &Db, sql: &str) -> i64 {
