@@ -10,6 +10,7 @@ pub mod period;
 pub mod rollup;
 pub mod savings;
 pub mod spread;
+pub mod whatif;
 
 use crate::domain::Micros;
 use crate::domain::cpst::{Cpst, TaskSet};
