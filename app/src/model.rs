@@ -661,6 +661,77 @@ pub struct TaskRollup {
     pub cache_unpriced_tokens: i64,
 }
 
+impl TaskRollup {
+    /// One day's `tasks` tasks of workflow 1 with one verdict, a thousand input tokens each
+    /// and all their `cost` on the model, for tests.
+    #[cfg(test)]
+    pub(crate) fn sample(
+        task_type_id: i64,
+        model: &str,
+        status: crate::domain::status::TaskStatus,
+        tasks: i64,
+        cost: i64,
+    ) -> TaskRollup {
+        TaskRollup {
+            day: 100,
+            workflow_id: 1,
+            team_id: 1,
+            task_type_id,
+            segment: String::new(),
+            config_version_id: 0,
+            model: model.to_owned(),
+            status,
+            tasks,
+            first_attempt_tasks: tasks,
+            within_three_tasks: tasks,
+            attempts: tasks,
+            calls: tasks,
+            input_tokens: 1_000 * tasks,
+            output_tokens: 100 * tasks,
+            cache_read_tokens: 0,
+            model_cost_micros: cost,
+            tool_cost_micros: 0,
+            retry_cost_micros: 0,
+            cache_cost_micros: 0,
+            labour_cost_micros: 0,
+            review_seconds: 0,
+            duration_ms: 0,
+            cache_saved_micros: 0,
+            cache_unpriced_tokens: 0,
+        }
+    }
+}
+
+/// A saved what-if (see `report::whatif`): the levers as the form sent them, the window its
+/// evidence came from, and what it projected, with successes in millionths of a task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(FromRow))]
+pub struct ScenarioRecord {
+    pub id: i64,
+    pub workflow_id: i64,
+    pub name: String,
+    pub routes: String,
+    pub cache_share: String,
+    pub input_change: String,
+    pub failure_rate: String,
+    pub retry_cut: String,
+    /// A JSON array of sentences.
+    pub assumptions: String,
+    pub window_first_day: i64,
+    pub window_last_day: i64,
+    pub decided: i64,
+    pub before_total_micros: i64,
+    pub before_successes: i64,
+    pub total_micros: i64,
+    pub successes: i64,
+    pub low_total_micros: i64,
+    pub low_successes: i64,
+    pub high_total_micros: i64,
+    pub high_successes: i64,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+}
+
 impl From<i64> for Micros {
     fn from(value: i64) -> Self {
         Micros(value)

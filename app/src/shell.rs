@@ -19,6 +19,7 @@ use crate::pages::sign_in::SignInPage;
 use crate::pages::task::TaskPage;
 use crate::pages::tasks::TasksPage;
 use crate::pages::users::UsersPage;
+use crate::pages::whatif::WhatIfPage;
 use crate::pages::workflows::{WorkflowPage, WorkflowsPage};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workflows/:slug/rules/:task_type") view=RuleEditorPage ssr=SsrMode::Async />
                     <Route path=path!("/workflows/:slug/gate") view=GatePage ssr=SsrMode::Async />
                     <Route path=path!("/workflows/:slug/compare") view=ComparePage ssr=SsrMode::Async />
+                    <Route path=path!("/workflows/:slug/what-if") view=WhatIfPage ssr=SsrMode::Async />
                     <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                     <Route path=path!("/prices") view=PricesPage ssr=SsrMode::Async />
                     <Route path=path!("/reconciliation") view=ReconciliationPage ssr=SsrMode::Async />

@@ -37,7 +37,7 @@ for (const role of ["admin", "owner", "finance", "reviewer"]) {
     const links = await page.locator('nav[aria-label="Main"] a').evaluateAll((as) => as.map((a) => a.getAttribute("href")));
     const pages = [...links];
     if (role !== "reviewer") {
-      pages.push("/workflows/support-triage", "/workflows/support-triage/gate", "/workflows/support-triage/compare");
+      pages.push("/workflows/support-triage", "/workflows/support-triage/gate", "/workflows/support-triage/compare", "/workflows/support-triage/what-if?failure_rate=10");
       await page.goto(`${BASE}/tasks?workflow=support-triage`);
       pages.push(await page.locator('#task-list tbody a[href^="/tasks/"]').first().getAttribute("href"));
     }

@@ -14,6 +14,7 @@ pub mod review;
 pub mod setup;
 pub mod tasks;
 pub mod users;
+pub mod whatif;
 pub mod workflows;
 
 #[cfg(feature = "ssr")]

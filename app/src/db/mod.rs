@@ -23,6 +23,7 @@ pub mod price;
 pub mod queue;
 pub mod reprice;
 pub mod rollup;
+pub mod scenario;
 pub mod setup;
 pub mod task;
 pub mod verdict;

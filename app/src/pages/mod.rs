@@ -19,4 +19,5 @@ pub mod sign_in;
 pub mod task;
 pub mod tasks;
 pub mod users;
+pub mod whatif;
 pub mod workflows;

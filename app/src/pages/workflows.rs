@@ -219,6 +219,8 @@ pub fn WorkflowPage() -> impl IntoView {
                                 <a class="button secondary" href=format!("/tasks?workflow={slug}")>"Tasks"</a>
                                 " "
                                 <a class="button secondary" href=format!("/workflows/{slug}/compare")>"Compare versions"</a>
+                                " "
+                                <a class="button secondary" href=format!("/workflows/{slug}/what-if")>"What if…"</a>
                             </p>
                             // Money and its cause first; the rest one click away, settings last.
                             <nav class="in-page" aria-label="On this page">
@@ -233,7 +235,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             </nav>
                             <WhatChanged changes=d.changes budget=d.settings.budget.clone() />
                             <UnitEconomics economics=d.economics slug=slug.clone() />
-                            <Levers levers=d.levers />
+                            <Levers levers=d.levers handle=d.handle.clone() />
                             <Engineering health=d.health_30d slug=slug.clone() from=from to=to />
                             <Trend rows=d.trend by=d.trend_by slug=slug.clone() budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type rule_saved=rule_saved() />
@@ -469,7 +471,7 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
 /// What moves the CPST: each lever now, over the 30 days before, and its money; then what each
 /// figure rests on in sentences, and routing per task type and model.
 #[component]
-fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
+fn Levers(levers: crate::report::levers::Levers, handle: String) -> impl IntoView {
     use crate::report::levers::MIN_ROUTING_EVIDENCE;
     let share = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "–".into());
     // The share of the routed task types' tasks that ran on their best model.
@@ -631,6 +633,7 @@ fn Levers(levers: crate::report::levers::Levers) -> impl IntoView {
                     }).collect_view()}
                 </table>
             })}
+            <p><a class="button secondary" href=format!("/workflows/{handle}/what-if")>"What if… project a change"</a></p>
         </section>
     }
 }

@@ -303,33 +303,7 @@ mod tests {
         tasks: i64,
         cost: i64,
     ) -> TaskRollup {
-        TaskRollup {
-            day: 100,
-            workflow_id: 1,
-            team_id: 1,
-            task_type_id,
-            segment: String::new(),
-            config_version_id: 0,
-            model: model.to_owned(),
-            status,
-            tasks,
-            first_attempt_tasks: tasks,
-            within_three_tasks: tasks,
-            attempts: tasks,
-            calls: tasks,
-            input_tokens: 1_000 * tasks,
-            output_tokens: 100 * tasks,
-            cache_read_tokens: 0,
-            model_cost_micros: cost,
-            tool_cost_micros: 0,
-            retry_cost_micros: 0,
-            cache_cost_micros: 0,
-            labour_cost_micros: 0,
-            review_seconds: 0,
-            duration_ms: 0,
-            cache_saved_micros: 0,
-            cache_unpriced_tokens: 0,
-        }
+        TaskRollup::sample(task_type_id, model, status, tasks, cost)
     }
 
     fn measure(rows: &[TaskRollup], before: &[TaskRollup]) -> Levers {

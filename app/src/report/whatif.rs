@@ -65,6 +65,8 @@ pub struct Reroute {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Outlook {
     pub decided: u64,
+    /// Tasks that succeed, in millionths.
+    pub successes: i64,
     pub total: Micros,
     /// `None` when no task would succeed.
     pub cpst: Option<Micros>,
@@ -72,6 +74,31 @@ pub struct Outlook {
     pub success_rate: Option<f64>,
     /// The total at 30 days of the window's volume.
     pub monthly: Micros,
+}
+
+impl Outlook {
+    /// The figures of `decided` tasks costing `total` over `days`, `successes` millionths of
+    /// them succeeding.
+    pub fn of(
+        decided: u64,
+        total: Micros,
+        successes: i64,
+        days: i64,
+    ) -> Result<Outlook, MoneyOverflow> {
+        let all = parts(decided)?;
+        Ok(Outlook {
+            decided,
+            successes,
+            total,
+            cpst: match successes {
+                0 => None,
+                _ => Some(total.scale(PARTS, successes)?),
+            },
+            cost_per_attempted: total.per(decided),
+            success_rate: (decided > 0).then(|| successes as f64 / all as f64),
+            monthly: total.scale(30, days.max(1))?,
+        })
+    }
 }
 
 /// A projected figure's 95% interval.
@@ -86,12 +113,30 @@ pub struct Band<T> {
 pub struct Projection {
     pub today: Outlook,
     pub projected: Outlook,
-    pub cpst: Band<Option<Micros>>,
-    pub cost_per_attempted: Band<Option<Micros>>,
-    pub success_rate: Band<Option<f64>>,
-    pub monthly: Band<Micros>,
+    /// The projection with every group's success rate at the low and at the high end of its
+    /// interval.
+    pub low: Outlook,
+    pub high: Outlook,
     /// What the projection takes as given, in words.
     pub assumptions: Vec<String>,
+}
+
+impl Projection {
+    pub fn cpst(&self) -> Band<Option<Micros>> {
+        band(self.low.cpst, self.high.cpst)
+    }
+
+    pub fn cost_per_attempted(&self) -> Band<Option<Micros>> {
+        band(self.low.cost_per_attempted, self.high.cost_per_attempted)
+    }
+
+    pub fn success_rate(&self) -> Band<Option<f64>> {
+        band(self.low.success_rate, self.high.success_rate)
+    }
+
+    pub fn monthly(&self) -> Band<Micros> {
+        band(self.low.monthly, self.high.monthly)
+    }
 }
 
 /// A lever the evidence cannot answer for, and why.
@@ -101,11 +146,15 @@ pub struct Refusal {
     pub reason: String,
 }
 
-/// A projection, or the levers it would have had to invent figures for.
+/// A projection, or today's figures and the levers a projection would have had to invent
+/// figures for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum WhatIf {
-    Projected(Projection),
-    Refused(Vec<Refusal>),
+    Projected(Box<Projection>),
+    Refused {
+        today: Outlook,
+        refusals: Vec<Refusal>,
+    },
 }
 
 /// What one task type did on one model over the window: decided tasks by outcome, their cost
@@ -186,14 +235,12 @@ pub fn project(
         .unwrap_or_default();
     let days = ledger.window.days().max(1);
     let fixed = whole.costs.platform.checked_add(whole.costs.unattributed)?;
-    let today = Outlook {
-        decided: whole.counts.decided(),
-        total: whole.total_cost(),
-        cpst: whole.cost_per_successful_task().micros(),
-        cost_per_attempted: whole.cost_per_attempted_task(),
-        success_rate: whole.success_rate().map(|p| p.value),
-        monthly: whole.total_cost().scale(30, days)?,
-    };
+    let today = Outlook::of(
+        whole.counts.decided(),
+        whole.total_cost(),
+        parts(whole.counts.succeeded)?,
+        days,
+    )?;
     let found = evidence(ledger, workflow_id)?;
     let label = |id: i64| {
         let named = ledger.task_types.iter().find(|t| t.id == id);
@@ -252,7 +299,7 @@ pub fn project(
     }
     let tokens = TokenLevers::new(scenario, &groups, prices, at, &mut refusals);
     if !refusals.is_empty() {
-        return Ok(WhatIf::Refused(refusals));
+        return Ok(WhatIf::Refused { today, refusals });
     }
     if let Some(bps) = scenario.retry_cut_bps {
         assumptions.push(format!(
@@ -269,18 +316,13 @@ pub fn project(
     let at_ends = |pick: fn(&Group<'_>) -> i64| {
         outlook(&groups, pick, scenario, &tokens, fixed, days, today.decided)
     };
-    let projected = at_ends(|g| g.successes)?;
-    let low = at_ends(|g| g.low)?;
-    let high = at_ends(|g| g.high)?;
-    Ok(WhatIf::Projected(Projection {
+    Ok(WhatIf::Projected(Box::new(Projection {
         today,
-        projected,
-        cpst: band(low.cpst, high.cpst),
-        cost_per_attempted: band(low.cost_per_attempted, high.cost_per_attempted),
-        success_rate: band(low.success_rate, high.success_rate),
-        monthly: band(low.monthly, high.monthly),
+        projected: at_ends(|g| g.successes)?,
+        low: at_ends(|g| g.low)?,
+        high: at_ends(|g| g.high)?,
         assumptions,
-    }))
+    })))
 }
 
 impl<'e> Group<'e> {
@@ -462,18 +504,7 @@ fn outlook(
         total = total.checked_add(cost.total()?)?;
     }
     let successes = i64::try_from(successes).map_err(|_| MoneyOverflow)?;
-    let decided_parts = parts(decided)?;
-    Ok(Outlook {
-        decided,
-        total,
-        cpst: match successes {
-            0 => None,
-            _ => Some(total.scale(PARTS, successes)?),
-        },
-        cost_per_attempted: total.per(decided),
-        success_rate: (decided > 0).then(|| successes as f64 / decided_parts as f64),
-        monthly: total.scale(30, days)?,
-    })
+    Outlook::of(decided, total, successes, days)
 }
 
 /// What the group's tasks cost with `won` of them (in millionths) succeeding: succeeding tasks
@@ -509,7 +540,8 @@ fn band<T: PartialOrd + Copy>(a: T, b: T) -> Band<T> {
     }
 }
 
-fn parts(tasks: u64) -> Result<i64, MoneyOverflow> {
+/// `tasks` in millionths.
+pub fn parts(tasks: u64) -> Result<i64, MoneyOverflow> {
     i64::try_from(tasks)
         .ok()
         .and_then(|t| t.checked_mul(PARTS))

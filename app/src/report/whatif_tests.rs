@@ -9,33 +9,7 @@ const LARGE: &str = "openai/large";
 const SMALL: &str = "openai/small";
 
 fn row(task_type_id: i64, model: &str, status: TaskStatus, tasks: i64, cost: i64) -> TaskRollup {
-    TaskRollup {
-        day: 100,
-        workflow_id: 1,
-        team_id: 1,
-        task_type_id,
-        segment: String::new(),
-        config_version_id: 0,
-        model: model.to_owned(),
-        status,
-        tasks,
-        first_attempt_tasks: tasks,
-        within_three_tasks: tasks,
-        attempts: tasks,
-        calls: tasks,
-        input_tokens: 0,
-        output_tokens: 0,
-        cache_read_tokens: 0,
-        model_cost_micros: cost,
-        tool_cost_micros: 0,
-        retry_cost_micros: 0,
-        cache_cost_micros: 0,
-        labour_cost_micros: 0,
-        review_seconds: 0,
-        duration_ms: 0,
-        cache_saved_micros: 0,
-        cache_unpriced_tokens: 0,
-    }
+    TaskRollup::sample(task_type_id, model, status, tasks, cost)
 }
 
 fn task_type(id: i64, name: &str) -> TaskType {
@@ -96,8 +70,8 @@ fn run(
 
 fn projected(what: WhatIf) -> Projection {
     match what {
-        WhatIf::Projected(p) => p,
-        WhatIf::Refused(r) => panic!("refused: {r:?}"),
+        WhatIf::Projected(p) => *p,
+        WhatIf::Refused { refusals: r, .. } => panic!("refused: {r:?}"),
     }
 }
 
@@ -146,9 +120,11 @@ fn the_worked_example_costs_a_dollar_forty_then_thirty_eight_cents_a_finished_ti
         v2.today.cost_per_attempted
     );
     assert_eq!(what_if.projected.cpst, v2.today.cpst);
-    let (low, high) = (what_if.cpst.low.unwrap(), what_if.cpst.high.unwrap());
+    let (low, high) = (what_if.cpst().low.unwrap(), what_if.cpst().high.unwrap());
     assert!(low < v2.today.cpst.unwrap() && v2.today.cpst.unwrap() < high);
-    assert!(what_if.success_rate.low.unwrap() < 0.91 && 0.91 < what_if.success_rate.high.unwrap());
+    assert!(
+        what_if.success_rate().low.unwrap() < 0.91 && 0.91 < what_if.success_rate().high.unwrap()
+    );
     assert_eq!(
         what_if.projected.monthly,
         what_if.today.monthly.scale(35, 101).unwrap()
@@ -169,7 +145,7 @@ fn routing_to_a_model_with_too_few_tasks_says_how_few_instead_of_a_number() {
         }],
         ..Scenario::default()
     };
-    let WhatIf::Refused(refusals) = run(&rows, &[], &scenario, &[]) else {
+    let WhatIf::Refused { refusals, .. } = run(&rows, &[], &scenario, &[]) else {
         panic!("projected without evidence");
     };
     assert_eq!(refusals[0].lever, "Route Tickets to openai/small");
@@ -220,7 +196,7 @@ fn a_cache_hit_share_moves_input_tokens_to_the_cache_price_and_needs_a_price() {
     let prices = [price(LARGE, 3_000_000, 300_000)];
     let what_if = projected(run(&[succeeded.clone()], &[], &scenario, &prices));
     assert_eq!(what_if.projected.total, Micros(86_500_000));
-    let WhatIf::Refused(refusals) = run(&[succeeded], &[], &scenario, &[]) else {
+    let WhatIf::Refused { refusals, .. } = run(&[succeeded], &[], &scenario, &[]) else {
         panic!("a token lever without a price");
     };
     assert_eq!(refusals[0].lever, "Input tokens on openai/large");

@@ -19,4 +19,5 @@ pub mod setup;
 pub mod success;
 pub mod tasks;
 pub mod trace;
+pub mod whatif;
 pub mod workflows;

@@ -18,4 +18,5 @@ pub mod setup;
 pub mod tasks;
 pub mod tone;
 pub mod users;
+pub mod whatif;
 pub mod workflows;

@@ -27,13 +27,14 @@ use utoipa::{Modify, OpenApi};
         super::alerts::get_alerts,
         super::models::get_models,
         super::levers::get_levers,
+        super::whatif::get_what_if,
         super::calls::get_call_figures,
         super::reconcile::get_reconciliation,
         crate::ingest::post_batch,
         crate::otlp::post_traces,
         crate::otlp::post_logs,
     ),
-    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, SavingsOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, super::levers::LeversOut, super::levers::RoutingOut, super::levers::RouteOut, super::levers::CachingOut, super::levers::FailedRunsOut, super::levers::VerdictCostOut, CallsOut, CallGroupOut, super::reconcile::ReconciliationOut, super::reconcile::ReconciliationLineOut, super::reconcile::ProviderReconciliationOut, super::reconcile::ImpliedPriceOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, EvaluationIn, BatchResult, RejectedItem)),
+    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, SavingsOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, super::levers::LeversOut, super::levers::RoutingOut, super::levers::RouteOut, super::levers::CachingOut, super::levers::FailedRunsOut, super::levers::VerdictCostOut, super::whatif::WhatIfOut, super::whatif::OutlookOut, super::whatif::RefusalOut, CallsOut, CallGroupOut, super::reconcile::ReconciliationOut, super::reconcile::ReconciliationLineOut, super::reconcile::ProviderReconciliationOut, super::reconcile::ImpliedPriceOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, EvaluationIn, BatchResult, RejectedItem)),
     modifiers(&BearerKey),
     security(("api_key" = []))
 )]

@@ -11,6 +11,7 @@ mod levers;
 mod models;
 mod params;
 mod reconcile;
+mod whatif;
 
 use crate::AppState;
 use axum::Router;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/alerts", get(alerts::get_alerts))
         .route("/models", get(models::get_models))
         .route("/levers", get(levers::get_levers))
+        .route("/what-if", get(whatif::get_what_if))
         .route("/calls", get(calls::get_call_figures))
         .route("/reconciliation", get(reconcile::get_reconciliation))
         .route(

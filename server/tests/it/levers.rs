@@ -14,24 +14,24 @@ use std::collections::BTreeMap;
 const LARGE: &str = "claude-sonnet-4-5";
 const SMALL: &str = "claude-haiku-4-5";
 
-/// 40 tickets on `model` at `cost` dollars a call on `day`: the first `first` succeed at once,
+/// `all` tickets on `model` at `cost` dollars a call on `day`: the first `first` succeed at once,
 /// the next `retried` succeed on a second attempt, the next `failed` fail after two attempts,
 /// and the rest are escalated after one. Each call reads `cached` of its 1,000 input tokens
 /// from cache.
-struct Lot {
-    prefix: &'static str,
-    model: &'static str,
-    cost: &'static str,
-    cached: i64,
-    day: i64,
-    first: usize,
-    retried: usize,
-    failed: usize,
-    all: usize,
+pub(crate) struct Lot {
+    pub prefix: &'static str,
+    pub model: &'static str,
+    pub cost: &'static str,
+    pub cached: i64,
+    pub day: i64,
+    pub first: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub all: usize,
 }
 
 impl Lot {
-    fn batch(&self) -> Value {
+    pub fn batch(&self) -> Value {
         let (mut tasks, mut attempts, mut calls) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..self.all {
             let id = format!("{}-{i}", self.prefix);

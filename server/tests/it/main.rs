@@ -34,3 +34,4 @@ mod success;
 mod tenancy;
 mod verdicts;
 mod views;
+mod whatif;

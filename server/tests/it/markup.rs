@@ -229,6 +229,7 @@ async fn hostile_text_in_any_field_never_becomes_markup_on_any_page_or_breaks_an
             format!("/workflows/support-triage/rules/{task_type}"),
             "/workflows/support-triage/gate".to_owned(),
             "/workflows/support-triage/compare".to_owned(),
+            "/workflows/support-triage/what-if?failure_rate=5".to_owned(),
             "/tasks".to_owned(),
             "/tasks?workflow=support-triage&status=escalated".to_owned(),
             format!("/tasks/{trace_id}"),

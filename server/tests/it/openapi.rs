@@ -9,12 +9,13 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 /// Each read route with the schema its 200 answer must name.
-const READ_ROUTES: [(&str, &str); 6] = [
+const READ_ROUTES: [(&str, &str); 7] = [
     ("/api/v1/figures", "FiguresOut"),
     ("/api/v1/compare", "ComparisonOut"),
     ("/api/v1/gate", "GateOut"),
     ("/api/v1/models", "ModelsOut"),
     ("/api/v1/levers", "LeversOut"),
+    ("/api/v1/what-if", "WhatIfOut"),
     ("/api/v1/calls", "CallsOut"),
 ];
 
@@ -130,6 +131,10 @@ async fn real_answers_of_every_read_route_match_their_documented_schema() {
             ),
             ("/api/v1/models", range.clone()),
             ("/api/v1/levers", format!("workflow=support-triage&{range}")),
+            (
+                "/api/v1/what-if",
+                format!("workflow=support-triage&{range}&failure_rate=5&retry_cut=50"),
+            ),
             ("/api/v1/calls", format!("group_by=model&{range}")),
             // Empty answers (nothing in the window) are valid too.
             (
@@ -140,6 +145,10 @@ async fn real_answers_of_every_read_route_match_their_documented_schema() {
             (
                 "/api/v1/levers",
                 "workflow=support-triage&from=2001-01-01&to=2001-01-31".to_owned(),
+            ),
+            (
+                "/api/v1/what-if",
+                "workflow=support-triage&from=2001-01-01&to=2001-01-31&failure_rate=5".to_owned(),
             ),
         ];
         for (path, query) in asked {

@@ -329,6 +329,7 @@ async fn the_openapi_document_describes_every_route_the_api_serves() {
             "/api/v1/levers",
             "/api/v1/models",
             "/api/v1/reconciliation",
+            "/api/v1/what-if",
             "/v1/logs",
             "/v1/traces"
         ]
@@ -360,6 +361,7 @@ async fn the_openapi_document_describes_every_route_the_api_serves() {
         "/api/v1/compare",
         "/api/v1/gate",
         "/api/v1/levers",
+        "/api/v1/what-if",
         "/api/v1/models",
         "/api/v1/calls",
     ] {

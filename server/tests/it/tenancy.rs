@@ -232,7 +232,7 @@ async fn a_scoped_key_cannot_tell_another_teams_workflow_from_a_missing_one() {
                 error["code"].clone(),
                 error["message"].as_str().unwrap().replace(slug, "<slug>"),
             ));
-            for route in ["figures", "levers"] {
+            for route in ["figures", "levers", "what-if"] {
                 let (status, body) = crate::helpers::api_get(
                     &router,
                     &format!("/api/v1/{route}?workflow={slug}"),
@@ -246,9 +246,10 @@ async fn a_scoped_key_cannot_tell_another_teams_workflow_from_a_missing_one() {
                 ));
             }
         }
-        assert_eq!(answers[0], answers[3], "{}: ingestion", t.backend);
-        assert_eq!(answers[1], answers[4], "{}: read API", t.backend);
-        assert_eq!(answers[2], answers[5], "{}: levers", t.backend);
+        assert_eq!(answers[0], answers[4], "{}: ingestion", t.backend);
+        assert_eq!(answers[1], answers[5], "{}: read API", t.backend);
+        assert_eq!(answers[2], answers[6], "{}: levers", t.backend);
+        assert_eq!(answers[3], answers[7], "{}: what-if", t.backend);
         let (status, body) =
             crate::helpers::api_get(&router, "/api/v1/figures?team=finance", &support).await;
         let (missing_status, missing) =
