@@ -251,3 +251,52 @@ const LINES: &str = "SELECT id, external_id, workflow_id, team_id, COALESCE(task
         model_cost_micros + tool_cost_micros + retry_cost_micros + cache_cost_micros + labour_cost_micros,
         call_count, token_count, COALESCE(finished_at - started_at, 0), escalation_reason
     FROM tasks";
+
+/// One workflow's call-level lever figures over `window`, summed over its days by the
+/// database: each step's calls by kind, each step's model-call input tokens in buckets, and
+/// decided tasks by retrieval calls and verdict.
+pub async fn step_window(
+    db: &Db,
+    workflow_id: i64,
+    window: Window,
+) -> DbResult<crate::report::call_levers::StepWindow> {
+    use crate::report::steps::{RetrievalRow, StepRow};
+    let (first, last) = (window.first_day, window.last_day);
+    let steps = "SELECT CAST(0 AS BIGINT) AS day, step, kind, CAST(SUM(calls) AS BIGINT) AS calls,
+            CAST(SUM(input_tokens) AS BIGINT) AS input_tokens,
+            CAST(SUM(output_tokens) AS BIGINT) AS output_tokens,
+            CAST(SUM(cost_micros) AS BIGINT) AS cost_micros,
+            CAST(SUM(failed_calls) AS BIGINT) AS failed_calls,
+            CAST(SUM(failed_cost_micros) AS BIGINT) AS failed_cost_micros
+        FROM step_rollups WHERE workflow_id = $1 AND day BETWEEN $2 AND $3
+        GROUP BY step, kind ORDER BY step, kind";
+    let steps: Vec<StepRow> = on_db!(db, pool => sqlx::query_as(steps).bind(workflow_id).bind(first).bind(last).fetch_all(pool).await)?;
+    let sizes =
+        "SELECT step, bucket, CAST(SUM(calls) AS BIGINT), CAST(SUM(total) AS BIGINT), MAX(largest)
+        FROM prompt_sizes WHERE workflow_id = $1 AND day BETWEEN $2 AND $3
+        GROUP BY step, bucket";
+    let rows: Vec<(String, i64, i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(sizes).bind(workflow_id).bind(first).bind(last).fetch_all(pool).await)?;
+    let mut buckets: std::collections::BTreeMap<String, Vec<Bucket>> = Default::default();
+    for (step, from, count, total, largest) in rows {
+        buckets.entry(step).or_default().push(Bucket {
+            from,
+            count: count as u64,
+            total,
+            largest,
+        });
+    }
+    let retrievals =
+        "SELECT CAST(0 AS BIGINT) AS day, retrievals, status, CAST(SUM(tasks) AS BIGINT) AS tasks,
+            CAST(SUM(retrieval_tokens) AS BIGINT) AS retrieval_tokens
+        FROM retrieval_outcomes WHERE workflow_id = $1 AND day BETWEEN $2 AND $3
+        GROUP BY retrievals, status ORDER BY retrievals, status";
+    let retrievals: Vec<RetrievalRow> = on_db!(db, pool => sqlx::query_as(retrievals).bind(workflow_id).bind(first).bind(last).fetch_all(pool).await)?;
+    Ok(crate::report::call_levers::StepWindow {
+        steps,
+        sizes: buckets
+            .into_iter()
+            .map(|(step, b)| (step, Buckets::merge(b)))
+            .collect(),
+        retrievals,
+    })
+}

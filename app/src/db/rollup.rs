@@ -22,6 +22,7 @@ use crate::report::rollup::{
     CacheUse, CallFacts, TaskFacts, TaskUsage, check_countable, rollup_rows, task_usage,
 };
 use crate::report::spread::{DaySpreads, day_spreads};
+use crate::report::steps::DaySteps;
 
 /// One workflow's figures for days `first_day..=last_day`, computed from one consistent read
 /// of its raw rows: each task's attributed cost and usage (where it changed), the task and call
@@ -35,6 +36,7 @@ pub struct Slice {
     usage: Vec<(i64, UsageColumns)>,
     rollups: Vec<TaskRollup>,
     spreads: DaySpreads,
+    steps: DaySteps,
     calls: Vec<CallRollup>,
 }
 
@@ -67,6 +69,7 @@ impl Slice {
             usage: changed,
             rollups: rollup_rows(&tasks, &usage)?,
             spreads: day_spreads(&tasks, &usage)?,
+            steps: crate::report::steps::day_steps(&tasks, &calls)?,
             calls: computed_call_rollups(tx, workflow_id, from, to).await?,
         })
     }
@@ -82,6 +85,9 @@ impl Slice {
             "escalation_counts",
             "costliest_tasks",
             "model_durations",
+            "step_rollups",
+            "prompt_sizes",
+            "retrieval_outcomes",
         ] {
             let delete =
                 format!("DELETE FROM {table} WHERE workflow_id = $1 AND day BETWEEN $2 AND $3");
@@ -97,6 +103,7 @@ impl Slice {
             insert_task_rollup(tx, row).await?;
         }
         insert_call_rollups(tx, &self.calls).await?;
+        insert_steps(tx, workflow_id, &self.steps).await?;
         insert_spreads(tx, workflow_id, &self.spreads).await
     }
 }
@@ -144,6 +151,81 @@ pub async fn refresh_slices(
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// Stores one workflow's spreads, the days they cover cleared beforehand.
+/// Bucketed rows of one workflow, keyed by (day, name), into `into`: a table and its columns
+/// up to the bucket's count (total and largest follow).
+async fn insert_buckets(
+    tx: &mut Tx,
+    into: &str,
+    workflow_id: i64,
+    rows: &[(i64, String, crate::domain::stats::Bucket)],
+) -> DbResult<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(format!("INSERT INTO {into}, total, largest) "));
+            query.push_values(chunk, |mut row, (day, name, bucket)| {
+                row.push_bind(workflow_id)
+                    .push_bind(day)
+                    .push_bind(name)
+                    .push_bind(bucket.from)
+                    .push_bind(bucket.count as i64)
+                    .push_bind(bucket.total)
+                    .push_bind(bucket.largest);
+            });
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+async fn insert_steps(tx: &mut Tx, workflow_id: i64, kept: &DaySteps) -> DbResult<()> {
+    for chunk in kept.steps.chunks(ROWS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO step_rollups (workflow_id, day, step, kind, calls, input_tokens,
+                     output_tokens, cost_micros, failed_calls, failed_cost_micros) ",
+            );
+            query.push_values(chunk, |mut row, s| {
+                row.push_bind(workflow_id)
+                    .push_bind(s.day)
+                    .push_bind(&s.step)
+                    .push_bind(s.kind.as_str())
+                    .push_bind(s.calls)
+                    .push_bind(s.input_tokens)
+                    .push_bind(s.output_tokens)
+                    .push_bind(s.cost_micros)
+                    .push_bind(s.failed_calls)
+                    .push_bind(s.failed_cost_micros);
+            });
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
+    insert_buckets(
+        tx,
+        "prompt_sizes (workflow_id, day, step, bucket, calls",
+        workflow_id,
+        &kept.prompt_sizes,
+    )
+    .await?;
+    for chunk in kept.retrievals.chunks(ROWS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO retrieval_outcomes (workflow_id, day, retrievals, status, tasks,
+                     retrieval_tokens) ",
+            );
+            query.push_values(chunk, |mut row, r| {
+                row.push_bind(workflow_id)
+                    .push_bind(r.day)
+                    .push_bind(r.retrievals)
+                    .push_bind(r.status.as_str())
+                    .push_bind(r.tasks)
+                    .push_bind(r.retrieval_tokens);
+            });
+            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
 async fn insert_spreads(tx: &mut Tx, workflow_id: i64, kept: &DaySpreads) -> DbResult<()> {
     for chunk in kept.spreads.chunks(ROWS_PER_STATEMENT) {
         on_tx!(tx, conn => {
@@ -175,23 +257,13 @@ async fn insert_spreads(tx: &mut Tx, workflow_id: i64, kept: &DaySpreads) -> DbR
             query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
         })?;
     }
-    for chunk in kept.model_durations.chunks(ROWS_PER_STATEMENT) {
-        on_tx!(tx, conn => {
-            let mut query = sqlx::QueryBuilder::new(
-                "INSERT INTO model_durations (workflow_id, day, model, bucket, tasks, total, largest) ",
-            );
-            query.push_values(chunk, |mut row, (day, model, bucket)| {
-                row.push_bind(workflow_id)
-                    .push_bind(day)
-                    .push_bind(model)
-                    .push_bind(bucket.from)
-                    .push_bind(bucket.count as i64)
-                    .push_bind(bucket.total)
-                    .push_bind(bucket.largest);
-            });
-            query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
-        })?;
-    }
+    insert_buckets(
+        tx,
+        "model_durations (workflow_id, day, model, bucket, tasks",
+        workflow_id,
+        &kept.model_durations,
+    )
+    .await?;
     for chunk in kept.costliest.chunks(ROWS_PER_STATEMENT) {
         on_tx!(tx, conn => {
             let mut query =
@@ -513,6 +585,7 @@ type CallRow = (
     i64,
     i64,
     Option<i64>,
+    String,
 );
 
 /// The tasks that started in `[from, to)` and all their calls.
@@ -570,7 +643,7 @@ pub async fn load_slice(
     let calls_sql = "
         SELECT c.task_id, COALESCE(a.number, 1), c.kind, c.provider, c.model, t.started_at / 86400000,
             c.cost_micros, c.cache_read_cost_micros, c.cache_write_cost_micros, c.cache_read_tokens,
-            c.input_tokens, c.output_tokens, c.cache_write_tokens, p.input_micros_per_mtok
+            c.input_tokens, c.output_tokens, c.cache_write_tokens, p.input_micros_per_mtok, c.step
         FROM calls c
         JOIN tasks t ON t.id = c.task_id
         LEFT JOIN attempts a ON a.id = c.attempt_id
@@ -594,6 +667,7 @@ pub async fn load_slice(
         output,
         write_tokens,
         input_rate,
+        step,
     ) in rows
     {
         let kind = kind.parse()?;
@@ -616,6 +690,7 @@ pub async fn load_slice(
             input_tokens: input,
             output_tokens: output,
             cache,
+            step,
         });
     }
     Ok((tasks, calls))

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod alerts;
 pub mod audit;
+pub mod call_levers;
 pub mod compare;
 pub mod costs;
 pub mod gate;

@@ -235,7 +235,7 @@ pub fn WorkflowPage() -> impl IntoView {
                             </nav>
                             <WhatChanged changes=d.changes budget=d.settings.budget.clone() />
                             <UnitEconomics economics=d.economics slug=slug.clone() />
-                            <Levers levers=d.levers handle=d.handle.clone() />
+                            <Levers levers=d.levers calls=d.call_levers handle=d.handle.clone() />
                             <Engineering health=d.health_30d slug=slug.clone() from=from to=to />
                             <Trend rows=d.trend by=d.trend_by slug=slug.clone() budget=crate::domain::Micros::parse_dollars(&d.settings.budget).ok() />
                             <TaskTypes task_types=d.task_types slug=slug.clone() editable=d.editable workflow_id save_type rule_saved=rule_saved() />
@@ -471,9 +471,17 @@ fn UnitEconomics(economics: Economics, slug: String) -> impl IntoView {
 /// What moves the CPST: each lever now, over the 30 days before, and its money; then what each
 /// figure rests on in sentences, and routing per task type and model.
 #[component]
-fn Levers(levers: crate::report::levers::Levers, handle: String) -> impl IntoView {
+fn Levers(
+    levers: crate::report::levers::Levers,
+    calls: crate::report::call_levers::CallLevers,
+    handle: String,
+) -> impl IntoView {
     use crate::report::levers::MIN_ROUTING_EVIDENCE;
     let share = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "–".into());
+    let per_task = |v: Option<f64>| {
+        v.map(|n| format!("{n:.1} calls"))
+            .unwrap_or_else(|| "–".into())
+    };
     // The share of the routed task types' tasks that ran on their best model.
     let on_best = |before: bool| {
         let (mut on, mut all) = (0.0, 0.0);
@@ -519,6 +527,28 @@ fn Levers(levers: crate::report::levers::Levers, handle: String) -> impl IntoVie
             format!("{} of attempts failed", share(failed.failed_share)),
             share(failed.failed_share_before),
             format!("{} failure tax", failed.tax),
+        ),
+        (
+            "Retrieval",
+            per_task(calls.retrieval.calls_per_task),
+            per_task(calls.retrieval.calls_per_task_before),
+            format!("{} spent", calls.retrieval.cost),
+        ),
+        (
+            "Prompt size",
+            calls.prompt_sizes.first().map_or_else(
+                || "–".to_owned(),
+                |p| format!("{} tokens", count(p.median.max(0) as u64)),
+            ),
+            calls
+                .prompt_sizes
+                .first()
+                .and_then(|p| p.median_before)
+                .map_or_else(|| "–".to_owned(), |m| count(m.max(0) as u64)),
+            calls
+                .prompt_sizes
+                .first()
+                .map_or_else(|| "–".to_owned(), |p| format!("{} spent", p.cost)),
         ),
     ];
     let routing_words = match routed {
@@ -633,6 +663,7 @@ fn Levers(levers: crate::report::levers::Levers, handle: String) -> impl IntoVie
                     }).collect_view()}
                 </table>
             })}
+            <crate::pages::call_levers::CallLeversPanel levers=calls />
             <p><a class="button secondary" href=format!("/workflows/{handle}/what-if")>"What if… project a change"</a></p>
         </section>
     }

@@ -421,6 +421,7 @@ mod tests {
             input_tokens: 2_000,
             output_tokens: 100,
             cache: crate::report::rollup::CacheUse::default(),
+            step: String::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Turns stored records (rollups, tasks, teams, platform costs) into the domain's figures.
 //! Pure: the server feeds it rows, the pages and the read API render its results.
 
+pub mod call_levers;
 pub mod detail;
 pub mod figures;
 pub mod focus;
@@ -10,6 +11,7 @@ pub mod period;
 pub mod rollup;
 pub mod savings;
 pub mod spread;
+pub mod steps;
 pub mod whatif;
 
 use crate::domain::Micros;

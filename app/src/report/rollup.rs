@@ -79,6 +79,8 @@ pub fn check_countable(tasks: &[TaskFacts], calls: &[CallFacts]) -> Result<(), M
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallFacts {
     pub cost: CallCost,
+    /// The agent's name for the step the call belongs to; empty when not given.
+    pub step: String,
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub cache: CacheUse,
@@ -244,6 +246,7 @@ mod tests {
             input_tokens: 100,
             output_tokens: 10,
             cache: CacheUse::default(),
+            step: String::new(),
         }
     }
 
@@ -424,6 +427,7 @@ mod tests {
                                 input_tokens: 100,
                                 output_tokens: 10,
                                 cache: CacheUse::default(),
+                                step: String::new(),
                             }
                         })
                         .collect();

@@ -134,6 +134,11 @@ pub async fn page(
                 found.id,
             )
             .map_err(crate::db::DbError::from)?,
+            call_levers: crate::report::call_levers::call_levers(
+                &crate::db::catalog::step_window(db, found.id, recent.window).await?,
+                &crate::db::catalog::step_window(db, found.id, recent.window.previous()).await?,
+            )
+            .map_err(crate::db::DbError::from)?,
             handle,
             summary: summary(&found),
             team: teams

@@ -227,6 +227,8 @@ pub struct WorkflowDetail {
     pub economics: Economics,
     /// What moves the CPST over the last 30 days, against the 30 before.
     pub levers: crate::report::levers::Levers,
+    /// Retrieval, prompt size and failing steps, from calls.
+    pub call_levers: crate::report::call_levers::CallLevers,
     pub health_30d: EngineeringHealth,
     pub settings: SettingsForm,
     pub team: String,

@@ -34,7 +34,7 @@ use utoipa::{Modify, OpenApi};
         crate::otlp::post_traces,
         crate::otlp::post_logs,
     ),
-    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, SavingsOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, super::levers::LeversOut, super::levers::RoutingOut, super::levers::RouteOut, super::levers::CachingOut, super::levers::FailedRunsOut, super::levers::VerdictCostOut, super::whatif::WhatIfOut, super::whatif::OutlookOut, super::whatif::RefusalOut, CallsOut, CallGroupOut, super::reconcile::ReconciliationOut, super::reconcile::ReconciliationLineOut, super::reconcile::ProviderReconciliationOut, super::reconcile::ImpliedPriceOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, EvaluationIn, BatchResult, RejectedItem)),
+    components(schemas(AlertsOut, AlertOut, FiguresOut, GroupOut, SavingsOut, TasksOut, DetailOut, ComparisonOut, GateOut, ModelsOut, ModelOut, ModelUseOut, WinnerOut, super::levers::LeversOut, super::levers::RoutingOut, super::levers::RouteOut, super::levers::CachingOut, super::levers::FailedRunsOut, super::levers::VerdictCostOut, super::levers::RetrievalOut, super::levers::VolumeBandOut, super::levers::PromptSizeOut, super::levers::FailingStepOut, super::whatif::WhatIfOut, super::whatif::OutlookOut, super::whatif::RefusalOut, CallsOut, CallGroupOut, super::reconcile::ReconciliationOut, super::reconcile::ReconciliationLineOut, super::reconcile::ProviderReconciliationOut, super::reconcile::ImpliedPriceOut, ErrorBody, ErrorDetail, BatchIn, TaskIn, AttemptIn, CallIn, OutcomeIn, GradeIn, EvaluationIn, BatchResult, RejectedItem)),
     modifiers(&BearerKey),
     security(("api_key" = []))
 )]

@@ -4,11 +4,13 @@
 use super::params::{ApiQuery, FilterAsked, api_days, window};
 use crate::caller::ApiCaller;
 use crate::error::ApiError;
-use app::db::catalog::{Catalog, window_rows};
+use app::db::catalog::{Catalog, step_window, window_rows};
 use app::db::{Db, DbError};
 use app::domain::cpst::Proportion;
 use app::domain::time::format_day;
+use app::report::call_levers::{CallLevers, call_levers};
 use app::report::levers::{Caching, FailedRuns, Levers, Route, Routing, levers};
+use app::report::steps::MOST_RETRIEVALS;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -46,6 +48,94 @@ pub struct LeversOut {
     pub routing_at_stake_micros: i64,
     pub caching: CachingOut,
     pub failed_runs: FailedRunsOut,
+    pub retrieval: RetrievalOut,
+    /// Steps with model calls, costliest first.
+    pub prompt_sizes: Vec<PromptSizeOut>,
+    /// Steps where failed attempts' calls cost anything, costliest first.
+    pub failing_steps: Vec<FailingStepOut>,
+}
+
+/// Retrieval calls of decided tasks, and the success rate by how many each made.
+#[derive(Serialize, ToSchema)]
+pub struct RetrievalOut {
+    pub decided_tasks: u64,
+    pub calls: u64,
+    /// Input and output tokens of retrieval calls.
+    pub tokens: u64,
+    pub cost_micros: i64,
+    pub cost_before_micros: i64,
+    pub calls_per_task: Option<f64>,
+    pub calls_per_task_before: Option<f64>,
+    pub tokens_per_task: Option<f64>,
+    pub tokens_per_task_before: Option<f64>,
+    /// Bands of retrieval calls per task that hold tasks, fewest first.
+    pub by_volume: Vec<VolumeBandOut>,
+}
+
+/// Decided tasks that made between `from` and `to` retrieval calls (`to` null: or more).
+#[derive(Serialize, ToSchema)]
+pub struct VolumeBandOut {
+    pub from: i64,
+    pub to: Option<i64>,
+    pub tasks: u64,
+    pub success_rate: Option<Proportion>,
+}
+
+/// One step's input tokens per model call (median and p95, now and before) and what its model
+/// calls cost.
+#[derive(Serialize, ToSchema)]
+pub struct PromptSizeOut {
+    /// The agent's step name; empty when calls named none.
+    pub step: String,
+    pub model_calls: u64,
+    pub median_input_tokens: i64,
+    pub p95_input_tokens: i64,
+    pub median_input_tokens_before: Option<i64>,
+    pub p95_input_tokens_before: Option<i64>,
+    pub cost_micros: i64,
+    pub cost_before_micros: i64,
+}
+
+/// The calls of failed attempts in one step: every attempt of a failed, escalated or abandoned
+/// task, every attempt but the last of a succeeded or assisted one.
+#[derive(Serialize, ToSchema)]
+pub struct FailingStepOut {
+    pub step: String,
+    #[schema(example = "model")]
+    pub kind: String,
+    pub calls: u64,
+    pub failed_calls: u64,
+    pub failed_cost_micros: i64,
+    pub failed_cost_before_micros: i64,
+    /// Its share of all failed attempts' call cost.
+    pub share: Option<f64>,
+}
+
+impl From<&CallLevers> for RetrievalOut {
+    fn from(c: &CallLevers) -> RetrievalOut {
+        let r = &c.retrieval;
+        RetrievalOut {
+            decided_tasks: r.tasks,
+            calls: r.calls,
+            tokens: r.tokens,
+            cost_micros: r.cost.0,
+            cost_before_micros: r.cost_before.0,
+            calls_per_task: r.calls_per_task,
+            calls_per_task_before: r.calls_per_task_before,
+            tokens_per_task: r.tokens_per_task,
+            tokens_per_task_before: r.tokens_per_task_before,
+            by_volume: r
+                .by_volume
+                .iter()
+                .map(|b| VolumeBandOut {
+                    from: b.from,
+                    to: (b.to < MOST_RETRIEVALS).then_some(b.to),
+                    tasks: b.tasks,
+                    success_rate: b.success,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Which models did one task type's work.
@@ -200,7 +290,9 @@ impl From<&FailedRuns> for FailedRunsOut {
 /// window (default the last 30 days), each against the window before: routing (per task type,
 /// each model's share of tasks and cost, success rate with its interval, CPST, and the money
 /// at stake in routing to the cheapest model that is no worse), caching (the share of input
-/// read from cache) and failed runs (the failure tax and the share of attempts that failed).
+/// read from cache), failed runs (the failure tax and the share of attempts that failed),
+/// retrieval (calls and tokens per task, success by retrieval volume), prompt size (input
+/// tokens per model call by step) and the steps where failed attempts spent.
 #[utoipa::path(get, path = "/api/v1/levers", tag = "read",
     params(LeversQuery),
     responses(
@@ -234,6 +326,11 @@ pub async fn get_levers(
         workflow.id,
     )
     .map_err(DbError::from)?;
+    let calls = call_levers(
+        &step_window(&db, workflow.id, window).await?,
+        &step_window(&db, workflow.id, before).await?,
+    )
+    .map_err(DbError::from)?;
     Ok(Json(LeversOut {
         workflow: workflow.slug.clone(),
         from: format_day(window.first_day),
@@ -244,5 +341,33 @@ pub async fn get_levers(
         routing_at_stake_micros: found.routing_at_stake.0,
         caching: CachingOut::from(&found.caching),
         failed_runs: FailedRunsOut::from(&found.failed_runs),
+        retrieval: RetrievalOut::from(&calls),
+        prompt_sizes: calls
+            .prompt_sizes
+            .iter()
+            .map(|p| PromptSizeOut {
+                step: p.step.clone(),
+                model_calls: p.calls,
+                median_input_tokens: p.median,
+                p95_input_tokens: p.p95,
+                median_input_tokens_before: p.median_before,
+                p95_input_tokens_before: p.p95_before,
+                cost_micros: p.cost.0,
+                cost_before_micros: p.cost_before.0,
+            })
+            .collect(),
+        failing_steps: calls
+            .failing_steps
+            .iter()
+            .map(|s| FailingStepOut {
+                step: s.step.clone(),
+                kind: s.kind.as_str().to_owned(),
+                calls: s.calls,
+                failed_calls: s.failed_calls,
+                failed_cost_micros: s.failed_cost.0,
+                failed_cost_before_micros: s.failed_cost_before.0,
+                share: s.share,
+            })
+            .collect(),
     }))
 }

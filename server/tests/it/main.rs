@@ -29,6 +29,7 @@ mod reconcile;
 mod savings;
 mod schema;
 mod security;
+mod steps;
 mod storage;
 mod success;
 mod tenancy;
