@@ -39,8 +39,13 @@ pub async fn insert_scenario(tx: &mut Tx, s: &ScenarioRecord) -> DbResult<i64> {
         .await)?)
 }
 
-/// A workflow's scenarios, newest first.
-pub async fn list_scenarios(db: &Db, workflow_id: i64) -> DbResult<Vec<ScenarioRecord>> {
-    let sql = "SELECT * FROM scenarios WHERE workflow_id = $1 ORDER BY created_at DESC, id DESC";
-    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).fetch_all(pool).await)?)
+/// A workflow's `limit` newest scenarios, newest first.
+pub async fn list_scenarios(
+    db: &Db,
+    workflow_id: i64,
+    limit: i64,
+) -> DbResult<Vec<ScenarioRecord>> {
+    let sql = "SELECT * FROM scenarios WHERE workflow_id = $1
+               ORDER BY created_at DESC, id DESC LIMIT $2";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(limit).fetch_all(pool).await)?)
 }

@@ -152,3 +152,90 @@ pub fn day_steps(tasks: &[TaskFacts], calls: &[CallFacts]) -> Result<DaySteps, M
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Micros;
+    use crate::domain::attribution::CallCost;
+    use crate::report::rollup::CacheUse;
+
+    fn task(id: i64, status: TaskStatus, attempts: i64) -> TaskFacts {
+        TaskFacts {
+            id,
+            day: 7,
+            workflow_id: 1,
+            team_id: 1,
+            task_type_id: 1,
+            segment: String::new(),
+            config_version_id: 0,
+            status,
+            review_seconds: 0,
+            labour_rate: Micros(0),
+            duration_ms: 0,
+            attempts,
+            escalation_reason: None,
+        }
+    }
+
+    fn call(task_id: i64, attempt: i64, kind: CallKind, step: &str, input: i64) -> CallFacts {
+        CallFacts {
+            cost: CallCost {
+                task_id,
+                attempt_number: attempt,
+                kind,
+                pool: (String::new(), String::new(), 7),
+                cost: Micros(1_000),
+                cache_read_cost: Micros(0),
+                cache_write_cost: Micros(0),
+                cache_read_tokens: 0,
+            },
+            step: step.into(),
+            input_tokens: input,
+            output_tokens: 10,
+            cache: CacheUse::default(),
+        }
+    }
+
+    #[test]
+    fn failed_attempts_retrievals_and_prompt_sizes_are_kept_per_step_of_decided_tasks() {
+        use CallKind::{Model, Retrieval};
+        let tasks = [
+            task(1, TaskStatus::Succeeded, 2),
+            task(2, TaskStatus::Escalated, 1),
+            task(3, TaskStatus::Pending, 1),
+        ];
+        let calls = [
+            // Task 1 retried: its first attempt failed, its second did not.
+            call(1, 1, Retrieval, "retriever", 0),
+            call(1, 1, Model, "drafter", 2_000),
+            call(1, 2, Retrieval, "retriever", 0),
+            call(1, 2, Model, "drafter", 3_000),
+            // Task 2 was escalated: every call of it failed.
+            call(2, 1, Model, "drafter", 9_000),
+            // Task 3 is pending: left for its verdict.
+            call(3, 1, Model, "drafter", 50_000),
+        ];
+        let kept = day_steps(&tasks, &calls).unwrap();
+        let drafter = kept.steps.iter().find(|s| s.step == "drafter").unwrap();
+        assert_eq!((drafter.calls, drafter.failed_calls), (3, 2));
+        assert_eq!(drafter.failed_cost_micros, 2_000);
+        let retriever = kept.steps.iter().find(|s| s.step == "retriever").unwrap();
+        assert_eq!((retriever.calls, retriever.failed_calls), (2, 1));
+        let sizes: Vec<i64> = kept
+            .prompt_sizes
+            .iter()
+            .map(|(_, _, b)| b.largest)
+            .collect();
+        assert_eq!(sizes, [2_000, 3_000, 9_000]);
+        let volumes: Vec<(i64, TaskStatus, i64)> = kept
+            .retrievals
+            .iter()
+            .map(|r| (r.retrievals, r.status, r.tasks))
+            .collect();
+        assert_eq!(
+            volumes,
+            [(0, TaskStatus::Escalated, 1), (2, TaskStatus::Succeeded, 1)]
+        );
+    }
+}

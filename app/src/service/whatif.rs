@@ -22,6 +22,9 @@ use serde_json::json;
 /// Days of evidence a what-if reads, ending today.
 pub const WINDOW_DAYS: i64 = 30;
 
+/// Saved scenarios the page lists, newest first.
+pub const SAVED_LISTED: i64 = 20;
+
 /// Most task types one what-if may route.
 const MAX_ROUTES: usize = 100;
 
@@ -50,8 +53,10 @@ pub async fn page(
     let whole = figures(&ledger, &run.filter(), Grouping::All).map_err(DbError::from)?;
     let users = identity::list_users(db).await?;
     let mut saved = Vec::new();
-    for record in scenario::list_scenarios(db, workflow.id).await? {
-        saved.push(run.saved(db, &record, &users, now).await?);
+    // Scenarios saved on the same day share the days since: read them once.
+    let mut since: std::collections::HashMap<i64, Option<Outlook>> = Default::default();
+    for record in scenario::list_scenarios(db, workflow.id, SAVED_LISTED).await? {
+        saved.push(run.saved(db, &record, &users, &mut since, now).await?);
     }
     Ok(WhatIfView {
         handle,
@@ -336,12 +341,36 @@ impl<'w> Run<'w> {
         Ok(choices)
     }
 
+    /// The workflow's figures from `first` through `last`, if that is a day or more.
+    async fn actual(&self, db: &Db, first: i64, last: i64) -> Result<Option<Outlook>, DbError> {
+        if first > last {
+            return Ok(None);
+        }
+        let span = Window {
+            first_day: first,
+            last_day: last,
+        };
+        let rows = window_rows(db, span).await?;
+        let ledger = self.catalog.ledger(span, &rows);
+        let set = figures(&ledger, &self.filter(), Grouping::All)?
+            .pop()
+            .map(|g| g.set)
+            .unwrap_or_default();
+        Ok(Some(Outlook::of(
+            set.counts.decided(),
+            set.total_cost(),
+            parts(set.counts.succeeded)?,
+            span.days(),
+        )?))
+    }
+
     /// A saved scenario beside what happened from the day after it was saved through today.
     async fn saved(
         &self,
         db: &Db,
         record: &ScenarioRecord,
         users: &[crate::model::User],
+        since: &mut std::collections::HashMap<i64, Option<Outlook>>,
         now: i64,
     ) -> Result<SavedScenario, DbError> {
         let before_days = record.window_last_day - record.window_first_day + 1;
@@ -356,31 +385,15 @@ impl<'w> Run<'w> {
         };
         let first = day_of(record.created_at) + 1;
         let last = day_of(now);
-        let (after_window, after) = match first <= last {
-            true => {
-                let span = Window {
-                    first_day: first,
-                    last_day: last,
-                };
-                let rows = window_rows(db, span).await?;
-                let ledger = self.catalog.ledger(span, &rows);
-                let set = figures(&ledger, &self.filter(), Grouping::All)?
-                    .pop()
-                    .map(|g| g.set)
-                    .unwrap_or_default();
-                let outlook = Outlook::of(
-                    set.counts.decided(),
-                    set.total_cost(),
-                    parts(set.counts.succeeded)?,
-                    span.days(),
-                )?;
-                (
-                    Some(format!("{} to {}", format_day(first), format_day(last))),
-                    Some(outlook),
-                )
+        let after = match since.get(&first) {
+            Some(known) => *known,
+            None => {
+                let known = self.actual(db, first, last).await?;
+                since.insert(first, known);
+                known
             }
-            false => (None, None),
         };
+        let after_window = after.map(|_| format!("{} to {}", format_day(first), format_day(last)));
         Ok(SavedScenario {
             id: record.id,
             name: record.name.clone(),
