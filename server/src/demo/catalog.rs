@@ -67,6 +67,9 @@ pub struct VersionSpec {
     pub assisted: f64,
     /// Seconds a person spends on each task outside the review sample.
     pub handling_seconds: i64,
+    /// (task type, model, odds): a task of the type whose finishing attempt drafted on the model
+    /// is reopened within 48 hours with these odds, on top of `false_finish`. Routing shows it.
+    pub reopened_on: &'static [(&'static str, &'static str, f64)],
 }
 
 pub struct WorkflowSpec {
@@ -178,6 +181,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
                 false_finish: 0.07,
                 assisted: 0.10,
                 handling_seconds: 45,
+                reopened_on: &[],
             },
             VersionSpec {
                 label: "v2-routed-reranked",
@@ -218,6 +222,9 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
                 false_finish: 0.05,
                 assisted: 0.08,
                 handling_seconds: 45,
+                // The classifier still sends some resets to the large model, whose long
+                // replies customers reopen: the small model does them better and for less.
+                reopened_on: &[("password-reset", "claude-sonnet-4-5", 0.3)],
             },
         ],
         switch_day: 45,
@@ -302,6 +309,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
                 false_finish: 0.03,
                 assisted: 0.05,
                 handling_seconds: 20,
+                reopened_on: &[],
             },
             VersionSpec {
                 label: "v2-trimmed-prompt",
@@ -342,6 +350,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
                 false_finish: 0.09,
                 assisted: 0.12,
                 handling_seconds: 55,
+                reopened_on: &[],
             },
         ],
         switch_day: 50,
@@ -415,6 +424,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
                 false_finish: 0.18,
                 assisted: 0.15,
                 handling_seconds: 420,
+                reopened_on: &[],
             },
             VersionSpec {
                 label: "v2-draft-critic",
@@ -465,6 +475,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
                 false_finish: 0.08,
                 assisted: 0.10,
                 handling_seconds: 240,
+                reopened_on: &[],
             },
         ],
         switch_day: 40,
@@ -513,6 +524,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
                 false_finish: 0.02,
                 assisted: 0.03,
                 handling_seconds: 0,
+                reopened_on: &[],
             },
             VersionSpec {
                 label: "v2-deepseek-chat",
@@ -531,6 +543,7 @@ pub const WORKFLOWS: [WorkflowSpec; 4] = [
                 false_finish: 0.15,
                 assisted: 0.03,
                 handling_seconds: 0,
+                reopened_on: &[],
             },
         ],
         // Six days before the data ends, so the last week's CPST regression (and the alert

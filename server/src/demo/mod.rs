@@ -558,7 +558,15 @@ async fn write_task(
         spec.escalation_reasons[rng.weighted(&weights)].0.to_owned()
     });
     let false_finish = succeeded && rng.chance(version.false_finish * task_type.difficulty);
-    let evidence = Evidence::generate(rng, spec.slug, false_finish, finished_at);
+    let mut evidence = Evidence::generate(rng, spec.slug, false_finish, finished_at);
+    if succeeded && !false_finish && reopened_on_model(version, task_type.slug, &attempts, cx.sequence)
+    {
+        // Decided without a draw from `rng`, so every other task of the demo stays as it was.
+        let hours = 2 + (cx.sequence % 46) as i64;
+        evidence
+            .events
+            .push((OutcomeKind::Reopened, finished_at + hours * 3_600_000));
+    }
     // The verdict is the rule's, applied to what is known by `now`, as the server would decide.
     let rule = catalog::rule_for(spec.slug, task_type.slug);
     let mut known = verdict::Evidence {
@@ -740,6 +748,27 @@ async fn write_task(
         summary.grades += 1;
     }
     Ok(())
+}
+
+/// Whether the task's finishing attempt drafted on a model its version has reopened for this
+/// task type, by a coin the task's sequence number throws.
+fn reopened_on_model(
+    version: &VersionSpec,
+    task_type: &str,
+    attempts: &[(i64, bool, Vec<PlannedCall>)],
+    sequence: u64,
+) -> bool {
+    let Some((_, _, calls)) = attempts.last() else {
+        return false;
+    };
+    let coin = (sequence.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as f64 / (1_u64 << 53) as f64;
+    version.reopened_on.iter().any(|(slug, model, odds)| {
+        *slug == task_type
+            && calls
+                .iter()
+                .any(|c| c.kind == CallKind::Model && c.model == *model)
+            && coin < *odds
+    })
 }
 
 /// A call planned for an attempt, before it is priced.
