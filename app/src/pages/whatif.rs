@@ -343,7 +343,10 @@ fn Saved(saved: Vec<SavedScenario>, base: String) -> impl IntoView {
                         <summary>"Assumptions"</summary>
                         <ul class="assumptions">{s.assumptions.iter().map(|a| view! { <li>{a.clone()}</li> }).collect_view()}</ul>
                     </details>
-                    <p><a href=again>"Project it again on today's evidence"</a></p>
+                    <p>
+                        <a href=again>"Project it again on today's evidence"</a>
+                        {s.compare.clone().map(|link| view! { " · " <a href=link>"Compare the periods before and after"</a> })}
+                    </p>
                 </article>
             }
         })

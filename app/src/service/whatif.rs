@@ -57,6 +57,9 @@ pub async fn page(
     let mut since: std::collections::HashMap<i64, Option<Outlook>> = Default::default();
     for record in scenario::list_scenarios(db, workflow.id, SAVED_LISTED).await? {
         saved.push(run.saved(db, &record, &users, &mut since, now).await?);
+        if let Some(last) = saved.last_mut() {
+            last.compare = compare_link(&handle, &record, now);
+        }
     }
     Ok(WhatIfView {
         handle,
@@ -171,6 +174,20 @@ pub async fn projection(
         Ok(scenario) => run.project(&scenario).map(Ok),
         Err(refused) => Ok(Err(refused)),
     }
+}
+
+/// The comparison page's periods for a saved scenario: its evidence against the days since.
+fn compare_link(handle: &str, record: &ScenarioRecord, now: i64) -> Option<String> {
+    let first = day_of(record.created_at) + 1;
+    (first <= day_of(now)).then(|| {
+        format!(
+            "/workflows/{handle}/compare?baseline_from={}&baseline_to={}&candidate_from={}&candidate_to={}",
+            format_day(record.window_first_day),
+            format_day(record.window_last_day),
+            format_day(first),
+            format_day(day_of(now)),
+        )
+    })
 }
 
 fn last_30_days(now: i64) -> Window {
@@ -422,6 +439,7 @@ impl<'w> Run<'w> {
             high: outlook(record.high_total_micros, record.high_successes)?,
             after_window,
             after,
+            compare: None,
         })
     }
 }

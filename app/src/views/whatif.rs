@@ -69,6 +69,9 @@ pub struct SavedScenario {
     /// whole day has passed.
     pub after_window: Option<String>,
     pub after: Option<Outlook>,
+    /// The comparison page over the evidence's window against the days since, once there are
+    /// any.
+    pub compare: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -559,7 +559,9 @@ async fn write_task(
     });
     let false_finish = succeeded && rng.chance(version.false_finish * task_type.difficulty);
     let mut evidence = Evidence::generate(rng, spec.slug, false_finish, finished_at);
-    if succeeded && !false_finish && reopened_on_model(version, task_type.slug, &attempts, cx.sequence)
+    if succeeded
+        && !false_finish
+        && reopened_on_model(version, task_type.slug, &attempts, cx.sequence)
     {
         // Decided without a draw from `rng`, so every other task of the demo stays as it was.
         let hours = 2 + (cx.sequence % 46) as i64;

@@ -7,6 +7,7 @@ use crate::helpers::{page, test_databases};
 use crate::ingest::post;
 use crate::levers::Lot;
 use app::db::{on_db, rollup};
+use app::domain::time::format_day;
 use axum::http::StatusCode;
 use serde_json::Value;
 use server::api::create_api_key;
@@ -249,6 +250,33 @@ async fn what_if_projects_from_the_raw_rows_and_saves_audited_scenarios() {
         assert!(
             listed.body.contains(&format!("<td>{cpst}</td>")),
             "{}: saved projection",
+            t.backend
+        );
+        // Three days on, the scenario sits beside what happened since, and links the periods.
+        on_db!(&t.db, pool => sqlx::query("UPDATE scenarios SET created_at = created_at - 3 * 86400000")
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .unwrap();
+        let later = send(
+            &router,
+            page("/workflows/support-triage/what-if", Some(&owner)),
+        )
+        .await;
+        let since = format_day(today - 2);
+        assert!(
+            later.body.contains(&format!(
+                "Actual, {since} to {}: 80 decided tasks",
+                format_day(today)
+            )),
+            "{}: the days since",
+            t.backend
+        );
+        assert!(
+            later
+                .body
+                .contains("/workflows/support-triage/compare?baseline_from="),
+            "{}: the comparison link",
             t.backend
         );
         // A reviewer reads no financial figures.
