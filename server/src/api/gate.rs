@@ -1,6 +1,6 @@
 //! `GET /api/v1/gate`: one workflow's autonomy gate over its gate window, with its evidence.
 
-use super::params::{ApiQuery, FilterAsked, window};
+use super::params::{ApiQuery, required_workflow, window};
 use crate::caller::ApiCaller;
 use crate::error::ApiError;
 use app::db::Db;
@@ -63,13 +63,7 @@ pub async fn get_gate(
     ApiQuery(query): ApiQuery<GateQuery>,
 ) -> Result<Json<GateOut>, ApiError> {
     let catalog = Catalog::load(&db).await?;
-    let asked = FilterAsked {
-        workflow: query.workflow.as_deref(),
-        ..FilterAsked::default()
-    };
-    let workflow = asked
-        .workflow(&catalog, &caller)?
-        .ok_or_else(|| ApiError::invalid("workflow", "is required"))?;
+    let workflow = required_workflow(&catalog, &caller, query.workflow.as_deref())?;
     let end = window("", [None, query.to.as_deref(), None], 1)?.last_day;
     let (window, gate) = app::service::gate::judge(&db, &catalog, workflow, end).await?;
     Ok(Json(GateOut {

@@ -1,7 +1,7 @@
 //! `GET /api/v1/levers`: what moves one workflow's CPST over a window, against the window
 //! before: routing per task type and model, caching, and the failure tax.
 
-use super::params::{ApiQuery, FilterAsked, api_days, window};
+use super::params::{ApiQuery, api_days, required_workflow, window};
 use crate::caller::ApiCaller;
 use crate::error::ApiError;
 use app::db::catalog::{Catalog, step_window, window_rows};
@@ -305,13 +305,7 @@ pub async fn get_levers(
     ApiQuery(query): ApiQuery<LeversQuery>,
 ) -> Result<Json<LeversOut>, ApiError> {
     let catalog = Catalog::load(&db).await?;
-    let asked = FilterAsked {
-        workflow: query.workflow.as_deref(),
-        ..FilterAsked::default()
-    };
-    let workflow = asked
-        .workflow(&catalog, &caller)?
-        .ok_or_else(|| ApiError::invalid("workflow", "is required"))?;
+    let workflow = required_workflow(&catalog, &caller, query.workflow.as_deref())?;
     let window = window(
         "",
         [&query.from, &query.to, &query.days].map(Option::as_deref),

@@ -107,6 +107,21 @@ pub fn grouping(value: Option<&str>, default: Grouping) -> Result<Grouping, ApiE
     }
 }
 
+/// The workflow a route cannot answer without: named by `slug`, and one the caller may see.
+pub fn required_workflow<'c>(
+    catalog: &'c Catalog,
+    caller: &ApiCaller,
+    slug: Option<&str>,
+) -> Result<&'c Workflow, ApiError> {
+    let asked = FilterAsked {
+        workflow: slug,
+        ..FilterAsked::default()
+    };
+    asked
+        .workflow(catalog, caller)?
+        .ok_or_else(|| ApiError::invalid("workflow", "is required"))
+}
+
 /// The filters a request names, as sent; those a route does not take stay `None`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FilterAsked<'a> {

@@ -1,7 +1,7 @@
 //! `GET /api/v1/what-if`: a workflow's figures projected from its own evidence with levers
 //! moved (see `app::report::whatif`), or the levers the evidence cannot answer for.
 
-use super::params::{ApiQuery, FilterAsked, api_days, window};
+use super::params::{ApiQuery, api_days, required_workflow, window};
 use crate::caller::ApiCaller;
 use crate::error::ApiError;
 use app::db::Db;
@@ -120,13 +120,7 @@ pub async fn get_what_if(
     ApiQuery(query): ApiQuery<WhatIfQuery>,
 ) -> Result<Json<WhatIfOut>, ApiError> {
     let catalog = Catalog::load(&db).await?;
-    let asked = FilterAsked {
-        workflow: query.workflow.as_deref(),
-        ..FilterAsked::default()
-    };
-    let workflow = asked
-        .workflow(&catalog, &caller)?
-        .ok_or_else(|| ApiError::invalid("workflow", "is required"))?;
+    let workflow = required_workflow(&catalog, &caller, query.workflow.as_deref())?;
     let window = window(
         "",
         [&query.from, &query.to, &query.days].map(Option::as_deref),
