@@ -14,7 +14,7 @@
 //! figures exactly. Each figure's interval takes every group's success rate at the ends of its
 //! 95% Wilson interval together. Pure: the service loads the rows and prices.
 
-use super::figures::{Filter, Grouping, Ledger, figures, row_cost};
+use super::figures::{Filter, Grouping, Ledger, figures, ratio, row_cost};
 use super::levers::MIN_ROUTING_EVIDENCE;
 use crate::domain::Micros;
 use crate::domain::cpst::{CostBreakdown, Proportion, percent};
@@ -202,6 +202,19 @@ pub fn evidence(
             .add(row)?;
     }
     Ok(found)
+}
+
+/// Over all of a workflow's evidence: the share of input tokens read from the cache, and the
+/// share of decided tasks that did not succeed.
+pub fn observed_shares(found: &BTreeMap<(i64, String), Evidence>) -> (Option<f64>, Option<f64>) {
+    let sum = |pick: fn(&Evidence) -> i64| {
+        let total = found.values().map(pick).fold(0_i64, i64::saturating_add);
+        u64::try_from(total).unwrap_or(0)
+    };
+    let cache = ratio(sum(|e| e.cache_read_tokens), sum(|e| e.input_tokens));
+    let decided: u64 = found.values().map(Evidence::decided).sum();
+    let succeeded: u64 = found.values().map(|e| e.succeeded).sum();
+    (cache, ratio(succeeded, decided).map(|rate| 1.0 - rate))
 }
 
 /// Some tasks of a task type, projected from one model's evidence on it.
@@ -533,7 +546,8 @@ fn scale(cost: &CostBreakdown, by: i64, of: i64) -> Result<CostBreakdown, MoneyO
     })
 }
 
-fn band<T: PartialOrd + Copy>(a: T, b: T) -> Band<T> {
+/// `a` and `b` as an interval, whichever is lower.
+pub fn band<T: PartialOrd + Copy>(a: T, b: T) -> Band<T> {
     match a.partial_cmp(&b) {
         Some(std::cmp::Ordering::Greater) => Band { low: b, high: a },
         _ => Band { low: a, high: b },

@@ -11,13 +11,15 @@ use crate::model::{ScenarioRecord, Workflow};
 use crate::report::Window;
 use crate::report::figures::{Filter, Grouping, figures};
 use crate::report::whatif::{
-    MIN_EVIDENCE, Outlook, Reroute, Scenario, WhatIf, evidence, parts, project,
+    Evidence, MIN_EVIDENCE, Outlook, Reroute, Scenario, WhatIf, evidence, observed_shares, parts,
+    project,
 };
 use crate::service::accounts::{Actor, audit, invalid};
 use crate::service::workflows::{Named, named};
 use crate::views::access::Viewer;
 use crate::views::whatif::{RouteChoice, SavedScenario, WhatIfForm, WhatIfView};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 /// Days of evidence a what-if reads, ending today.
 pub const WINDOW_DAYS: i64 = 30;
@@ -41,25 +43,21 @@ pub async fn page(
     now: i64,
 ) -> Result<WhatIfView, AppError> {
     let Named { workflow, handle } = named(db, viewer, slug).await?;
-    let run = Run::load(db, &workflow, last_30_days(now), now).await?;
-    let choices = run.choices()?;
+    let catalog = Catalog::load(db).await?;
+    let run = Run::load(db, catalog, &workflow, last_30_days(now), now).await?;
+    let found = run.evidence()?;
+    let choices = run.choices(&found);
     let result = match form.is_empty() {
         true => None,
         false => Some(run.project(&scenario_of(form, &choices)?)?),
     };
-    let ledger = run.catalog.ledger(run.window, &run.rows);
-    let levers =
-        crate::report::levers::levers(&ledger, &ledger, workflow.id).map_err(DbError::from)?;
-    let whole = figures(&ledger, &run.filter(), Grouping::All).map_err(DbError::from)?;
+    let (cache_share, failure_rate) = observed_shares(&found);
     let users = identity::list_users(db).await?;
     let mut saved = Vec::new();
     // Scenarios saved on the same day share the days since: read them once.
     let mut since: std::collections::HashMap<i64, Option<Outlook>> = Default::default();
     for record in scenario::list_scenarios(db, workflow.id, SAVED_LISTED).await? {
-        saved.push(run.saved(db, &record, &users, &mut since, now).await?);
-        if let Some(last) = saved.last_mut() {
-            last.compare = compare_link(&handle, &record, now);
-        }
+        saved.push(run.saved(db, &handle, &record, &users, &mut since).await?);
     }
     Ok(WhatIfView {
         handle,
@@ -67,11 +65,8 @@ pub async fn page(
         from: format_day(run.window.first_day),
         to: format_day(run.window.last_day),
         choices,
-        cache_share: levers.caching.share,
-        failure_rate: whole
-            .first()
-            .and_then(|g| g.set.success_rate())
-            .map(|p| 1.0 - p.value),
+        cache_share,
+        failure_rate,
         form: form.clone(),
         result,
         saved,
@@ -97,8 +92,9 @@ pub async fn save(
         return Err(invalid("routes", "move at least one lever before saving"));
     }
     let Named { workflow, .. } = named(db, viewer, slug).await?;
-    let run = Run::load(db, &workflow, last_30_days(now), now).await?;
-    let projection = match run.project(&scenario_of(form, &run.choices()?)?)? {
+    let catalog = Catalog::load(db).await?;
+    let run = Run::load(db, catalog, &workflow, last_30_days(now), now).await?;
+    let projection = match run.project(&scenario_of(form, &run.choices(&run.evidence()?))?)? {
         WhatIf::Projected(p) => p,
         WhatIf::Refused { refusals, .. } => {
             let reasons: Vec<String> = refusals
@@ -159,18 +155,19 @@ pub async fn save(
     Ok(id)
 }
 
-/// The projection of `form` for `workflow` over `window`, for the read API (which has checked
-/// the caller's scope), with prices in force at `now`: storage failures outside, a form the
-/// workflow cannot take inside.
+/// The projection of `form` for `workflow` over `window`, for the read API (which has loaded
+/// the catalogue to check the caller's scope), with prices in force at `now`: storage failures
+/// outside, a form the workflow cannot take inside.
 pub async fn projection(
     db: &Db,
+    catalog: Catalog,
     workflow: &Workflow,
     window: Window,
     form: &WhatIfForm,
     now: i64,
 ) -> Result<Result<WhatIf, AppError>, DbError> {
-    let run = Run::load(db, workflow, window, now).await?;
-    match scenario_of(form, &run.choices()?) {
+    let run = Run::load(db, catalog, workflow, window, now).await?;
+    match scenario_of(form, &run.choices(&run.evidence()?)) {
         Ok(scenario) => run.project(&scenario).map(Ok),
         Err(refused) => Ok(Err(refused)),
     }
@@ -283,11 +280,11 @@ struct Run<'w> {
 impl<'w> Run<'w> {
     async fn load(
         db: &Db,
+        catalog: Catalog,
         workflow: &'w Workflow,
         window: Window,
         now: i64,
     ) -> Result<Run<'w>, DbError> {
-        let catalog = Catalog::load(db).await?;
         let rows = window_rows(db, window).await?;
         Ok(Run {
             workflow,
@@ -317,11 +314,17 @@ impl<'w> Run<'w> {
         )?)
     }
 
-    /// Each task type with decided tasks, and the models that did them.
-    fn choices(&self) -> Result<Vec<RouteChoice>, DbError> {
+    /// The workflow's decided tasks by (task type, model).
+    fn evidence(&self) -> Result<BTreeMap<(i64, String), Evidence>, DbError> {
         let ledger = self.catalog.ledger(self.window, &self.rows);
+        Ok(evidence(&ledger, self.workflow.id)?)
+    }
+
+    /// Each task type with decided tasks, and the models that did them.
+    fn choices(&self, found: &BTreeMap<(i64, String), Evidence>) -> Vec<RouteChoice> {
         let mut choices: Vec<RouteChoice> = Vec::new();
-        for ((task_type_id, model), e) in evidence(&ledger, self.workflow.id)? {
+        for ((task_type_id, model), e) in found {
+            let task_type_id = *task_type_id;
             if choices
                 .last()
                 .is_none_or(|c| c.task_type_id != task_type_id)
@@ -342,7 +345,7 @@ impl<'w> Run<'w> {
             choice.decided += e.decided();
             if !model.is_empty() {
                 let rate = (e.decided() > 0).then(|| e.succeeded as f64 / e.decided() as f64);
-                choice.models.push((model, e.decided(), rate));
+                choice.models.push((model.clone(), e.decided(), rate));
             }
         }
         for choice in &mut choices {
@@ -355,7 +358,7 @@ impl<'w> Run<'w> {
                 .cmp(&a.decided)
                 .then_with(|| a.label.cmp(&b.label))
         });
-        Ok(choices)
+        choices
     }
 
     /// The workflow's figures from `first` through `last`, if that is a day or more.
@@ -385,11 +388,12 @@ impl<'w> Run<'w> {
     async fn saved(
         &self,
         db: &Db,
+        handle: &str,
         record: &ScenarioRecord,
         users: &[crate::model::User],
         since: &mut std::collections::HashMap<i64, Option<Outlook>>,
-        now: i64,
     ) -> Result<SavedScenario, DbError> {
+        let now = self.now;
         let before_days = record.window_last_day - record.window_first_day + 1;
         let decided = u64::try_from(record.decided).unwrap_or(0);
         let outlook = |total: i64, successes: i64| {
@@ -439,7 +443,7 @@ impl<'w> Run<'w> {
             high: outlook(record.high_total_micros, record.high_successes)?,
             after_window,
             after,
-            compare: None,
+            compare: compare_link(handle, record, now),
         })
     }
 }

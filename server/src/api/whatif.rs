@@ -120,7 +120,8 @@ pub async fn get_what_if(
     ApiQuery(query): ApiQuery<WhatIfQuery>,
 ) -> Result<Json<WhatIfOut>, ApiError> {
     let catalog = Catalog::load(&db).await?;
-    let workflow = required_workflow(&catalog, &caller, query.workflow.as_deref())?;
+    // Cloned, so that the catalogue itself can go on to the projection.
+    let workflow = required_workflow(&catalog, &caller, query.workflow.as_deref())?.clone();
     let window = window(
         "",
         [&query.from, &query.to, &query.days].map(Option::as_deref),
@@ -153,7 +154,7 @@ pub async fn get_what_if(
         retry_cut: text(&query.retry_cut),
     };
     let now = app::db::now_ms();
-    let answer = app::service::whatif::projection(&db, workflow, window, &form, now)
+    let answer = app::service::whatif::projection(&db, catalog, &workflow, window, &form, now)
         .await?
         .map_err(|refused| match refused {
             AppError::InvalidParameter { field, reason, .. } => ApiError::invalid(&field, reason),
