@@ -157,22 +157,11 @@ pub async fn model_durations(
         FROM model_durations WHERE day BETWEEN $1 AND $2
         GROUP BY workflow_id, model, bucket";
     let rows: Vec<(i64, String, i64, i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(sql).bind(window.first_day).bind(window.last_day).fetch_all(pool).await)?;
-    let mut buckets: std::collections::BTreeMap<(i64, String), Vec<Bucket>> = Default::default();
-    for (workflow_id, model, from, count, total, largest) in rows {
-        buckets
-            .entry((workflow_id, model))
-            .or_default()
-            .push(Bucket {
-                from,
-                count: count as u64,
-                total,
-                largest,
-            });
-    }
-    Ok(buckets
-        .into_iter()
-        .map(|(key, buckets)| (key, Buckets::merge(buckets)))
-        .collect())
+    Ok(merged(rows.into_iter().map(
+        |(workflow_id, model, from, count, total, largest)| {
+            ((workflow_id, model), (from, count, total, largest))
+        },
+    )))
 }
 
 type LineRow = (
@@ -276,15 +265,6 @@ pub async fn step_window(
         FROM prompt_sizes WHERE workflow_id = $1 AND day BETWEEN $2 AND $3
         GROUP BY step, bucket";
     let rows: Vec<(String, i64, i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(sizes).bind(workflow_id).bind(first).bind(last).fetch_all(pool).await)?;
-    let mut buckets: std::collections::BTreeMap<String, Vec<Bucket>> = Default::default();
-    for (step, from, count, total, largest) in rows {
-        buckets.entry(step).or_default().push(Bucket {
-            from,
-            count: count as u64,
-            total,
-            largest,
-        });
-    }
     let retrievals =
         "SELECT CAST(0 AS BIGINT) AS day, retrievals, status, CAST(SUM(tasks) AS BIGINT) AS tasks,
             CAST(SUM(retrieval_tokens) AS BIGINT) AS retrieval_tokens
@@ -293,10 +273,30 @@ pub async fn step_window(
     let retrievals: Vec<RetrievalRow> = on_db!(db, pool => sqlx::query_as(retrievals).bind(workflow_id).bind(first).bind(last).fetch_all(pool).await)?;
     Ok(crate::report::call_levers::StepWindow {
         steps,
-        sizes: buckets
-            .into_iter()
-            .map(|(step, b)| (step, Buckets::merge(b)))
-            .collect(),
+        sizes: merged(
+            rows.into_iter()
+                .map(|(step, from, count, total, largest)| (step, (from, count, total, largest))),
+        ),
         retrievals,
     })
+}
+
+/// Stored bucket rows (lower edge, count, total, largest), summed by the database per key,
+/// merged into one distribution per key.
+fn merged<K: Ord>(
+    rows: impl IntoIterator<Item = (K, (i64, i64, i64, i64))>,
+) -> std::collections::BTreeMap<K, Buckets> {
+    let mut buckets: std::collections::BTreeMap<K, Vec<Bucket>> = Default::default();
+    for (key, (from, count, total, largest)) in rows {
+        buckets.entry(key).or_default().push(Bucket {
+            from,
+            count: count as u64,
+            total,
+            largest,
+        });
+    }
+    buckets
+        .into_iter()
+        .map(|(key, b)| (key, Buckets::merge(b)))
+        .collect()
 }

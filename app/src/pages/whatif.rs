@@ -281,16 +281,11 @@ fn ProjectionTable(projection: Projection) -> impl IntoView {
 
 /// Whether `actual` lies within the band from `low` to `high`, in words.
 fn verdict(actual: Option<Micros>, low: Option<Micros>, high: Option<Micros>) -> &'static str {
-    let band = crate::report::whatif::Band { low, high };
-    let (low, high) = if band.low > band.high {
-        (band.high, band.low)
-    } else {
-        (band.low, band.high)
-    };
+    let band = crate::report::whatif::band(low, high);
     match actual {
         None => "",
-        Some(_) if actual < low => "better than projected",
-        Some(_) if actual > high => "worse than projected",
+        Some(_) if actual < band.low => "better than projected",
+        Some(_) if actual > band.high => "worse than projected",
         Some(_) => "within the interval",
     }
 }
