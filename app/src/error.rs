@@ -352,6 +352,13 @@ impl From<crate::db::DbError> for AppError {
                 }
             }
             DbError::NotFound => AppError::not_found("record"),
+            DbError::Pruned(day) => AppError::invalid(
+                "from",
+                format!(
+                    "the calls of every day up to {} were removed under the retention setting, so their costs can no longer be repriced: choose a later day",
+                    crate::domain::time::format_day(day)
+                ),
+            ),
             other => {
                 tracing::error!(error = ?other, "storage error");
                 AppError::Storage {

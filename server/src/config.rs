@@ -69,6 +69,18 @@ pub enum Command {
     Bench(BenchArgs),
     /// Apply the price book again to a workflow's calls (audited; reported costs are kept).
     Reprice(RepriceArgs),
+    /// Seal the days older than the retention setting and remove their raw calls, a few
+    /// thousand per transaction; every figure stays as it was. `serve` does the same hourly
+    /// when FINISHLINE_KEEP_CALLS_DAYS is set.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Days of raw calls to keep, today included (at least 7).
+    #[arg(long, env = "FINISHLINE_KEEP_CALLS_DAYS",
+          value_parser = clap::value_parser!(u32).range(7..=36_500))]
+    pub keep_calls_days: u32,
 }
 
 #[derive(Debug, Args)]
@@ -217,6 +229,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FINISHLINE_SESSION_HOURS", default_value_t = 12,
           value_parser = clap::value_parser!(u16).range(1..=720))]
     pub session_hours: u16,
+    /// Days of raw calls to keep, today included (at least 7): once an hour, older days are
+    /// sealed and their calls removed (see `finishline prune`). Unset, every call is kept.
+    #[arg(long, env = "FINISHLINE_KEEP_CALLS_DAYS",
+          value_parser = clap::value_parser!(u32).range(7..=36_500))]
+    pub keep_calls_days: Option<u32>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

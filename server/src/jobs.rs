@@ -1,6 +1,6 @@
 //! Background work: deciding pending tasks once their evidence window closes, bringing the
 //! rollups of freshly ingested slices up to date, recording each workflow's autonomy gate once
-//! a day, and forgetting old sign-in records.
+//! a day, forgetting old sign-in records, and removing raw calls past the retention setting.
 //!
 //! Several servers may share one PostgreSQL database; each pass of a job runs in that job's
 //! turn ([`in_turn`]), so the servers take turns rather than doing the same work twice.
@@ -87,6 +87,38 @@ pub fn spawn_rollup_refresh(db: Db) {
                 Ok(_) => {}
             }
             pause = REFRESH_EVERY.max(started.elapsed() * REFRESH_BACKOFF);
+        }
+    });
+}
+
+/// How often retention looks for days to seal and calls to remove.
+const RETAIN_EVERY: Duration = Duration::from_secs(3_600);
+
+/// Once an hour (so that each new day is sealed within an hour of leaving the setting), seals
+/// the days older than `keep_days` and removes their calls a few thousand per transaction,
+/// ingestion going on between them (see `app::db::retention`).
+pub fn spawn_retention(db: Db, keep_days: i64) {
+    use app::service::retention::{REMOVE_PER_TRANSACTION, run_pass};
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RETAIN_EVERY);
+        loop {
+            tick.tick().await;
+            let pass = run_pass(&db, keep_days, now_ms(), REMOVE_PER_TRANSACTION);
+            match in_turn(&db, "retention", pass).await {
+                Ok(Some(Ok(pass))) if pass.sealed_days > 0 || pass.calls_removed > 0 => {
+                    tracing::info!(
+                        sealed_days = pass.sealed_days,
+                        sealed_through_day = pass.sealed_through_day,
+                        calls_removed = pass.calls_removed,
+                        seconds = pass.elapsed.as_secs_f64(),
+                        "retention sealed old days and removed their calls"
+                    )
+                }
+                Ok(Some(Err(err))) | Err(err) => {
+                    tracing::warn!(error = ?err, "retention failed; will retry")
+                }
+                Ok(_) => {}
+            }
         }
     });
 }

@@ -5,7 +5,7 @@ use app::db::Db;
 use clap::Parser;
 use server::config::{
     ApiKeyArgs, BenchArgs, Cli, Command, CreateAdminArgs, DemoArgs, ImportArgs, ImportBillArgs,
-    RepriceArgs, ServeArgs,
+    PruneArgs, RepriceArgs, ServeArgs,
 };
 use server::{AppState, demo, router};
 use tracing_subscriber::EnvFilter;
@@ -39,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
             create_admin(&db, &email, password).await
         }
         Command::Reprice(args) => reprice(&db, &args).await,
+        Command::Prune(PruneArgs { keep_calls_days }) => prune(&db, keep_calls_days).await,
         Command::Import(args) => import(&db, &args).await,
         Command::ImportBill(args) => import_bill(&db, &args).await,
         Command::Bench(BenchArgs {
@@ -268,6 +269,29 @@ async fn reprice(db: &Db, args: &RepriceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn prune(db: &Db, keep_days: u32) -> anyhow::Result<()> {
+    use app::service::retention::{REMOVE_PER_TRANSACTION, run_pass};
+    let pass = run_pass(
+        db,
+        i64::from(keep_days),
+        app::db::now_ms(),
+        REMOVE_PER_TRANSACTION,
+    )
+    .await?;
+    match pass.sealed_through_day {
+        Some(day) => println!(
+            "Days up to {} are sealed ({} sealed now); removed {} calls in {} transactions, {:.1} s.",
+            app::domain::time::format_day(day),
+            pass.sealed_days,
+            pass.calls_removed,
+            pass.transactions,
+            pass.elapsed.as_secs_f64()
+        ),
+        None => println!("Nothing is older than {keep_days} days: no day sealed, no call removed."),
+    }
+    Ok(())
+}
+
 async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     if args.demo && app::db::workflow::list_workflows(&db).await?.is_empty() {
         let end_day = app::domain::time::day_of(app::db::now_ms());
@@ -296,6 +320,9 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     }
     server::jobs::spawn_settling(db.clone());
     server::jobs::spawn_rollup_refresh(db.clone());
+    if let Some(days) = args.keep_calls_days {
+        server::jobs::spawn_retention(db.clone(), i64::from(days));
+    }
     let conf =
         leptos::config::get_configuration(None).context("reading the Leptos configuration")?;
     let leptos = conf.leptos_options;

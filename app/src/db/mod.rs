@@ -22,6 +22,7 @@ pub mod platform_cost;
 pub mod price;
 pub mod queue;
 pub mod reprice;
+pub mod retention;
 pub mod rollup;
 pub mod scenario;
 pub mod setup;
@@ -125,6 +126,10 @@ pub enum DbError {
     MissingReference(String),
     #[error("not found")]
     NotFound,
+    /// The change reaches a day whose raw calls were removed under the retention setting: the
+    /// last such day (days since 1970-01-01).
+    #[error("the calls of every day up to day {0} were removed under the retention setting")]
+    Pruned(i64),
     #[error("a stored value is not valid: {0}")]
     Corrupt(String),
     /// A sum the stored rows ask for is beyond what an `i64` holds (money past about

@@ -1,6 +1,7 @@
 //! Explicit repricing: applying the price book again to calls that were priced by Finishline
 //! (never to costs the sender reported, nor to rejected calls that reported no usage). History
 //! only changes this way, and every repricing is written to the audit log with its totals.
+//! Days sealed under the retention setting are refused: their calls are removed.
 
 use super::audit::{NewAuditEntry, append};
 use super::rollup::refresh_slices;
@@ -46,6 +47,8 @@ pub async fn reprice_calls(
     actor: (Option<i64>, &str),
     now: i64,
 ) -> DbResult<RepriceSummary> {
+    // The calls of sealed days are gone, or going: their costs are final.
+    super::retention::refuse_sealed(tx, first_day).await?;
     let (from, to) = (first_day * MS_PER_DAY, (last_day + 1) * MS_PER_DAY);
     let sql =
         "SELECT id, provider, model, started_at, input_tokens, output_tokens, cache_read_tokens,

@@ -32,6 +32,9 @@ pub struct Slice {
     workflow_id: i64,
     first_day: i64,
     last_day: i64,
+    /// The first day whose raw calls are kept (see [`super::retention`]): the call-level
+    /// figures of earlier days are left as they were stored.
+    kept_from_day: i64,
     /// Tasks whose stored cost and usage columns differ from their figures.
     usage: Vec<(i64, UsageColumns)>,
     rollups: Vec<TaskRollup>,
@@ -49,10 +52,18 @@ impl Slice {
         last_day: i64,
     ) -> DbResult<Slice> {
         let (from, to) = (first_day * MS_PER_DAY, (last_day + 1) * MS_PER_DAY);
-        let (tasks, calls) = load_slice(tx, workflow_id, from, to).await?;
+        let kept_from = super::retention::kept_from_ms(tx).await?;
+        let (tasks, calls) = load_slice(tx, workflow_id, from, to, kept_from).await?;
         check_countable(&tasks, &calls)?;
-        let usage = task_usage(&calls)?;
+        let mut usage = task_usage(&calls)?;
         let stored = stored_usage(tx, workflow_id, from, to).await?;
+        // Tasks of sealed days keep the usage they were sealed with: their calls are gone.
+        let sealed = |task: &TaskFacts| task.day * MS_PER_DAY < kept_from;
+        for task in tasks.iter().filter(|t| sealed(t)) {
+            if let Some(columns) = stored.get(&task.id) {
+                usage.insert(task.id, columns.usage());
+            }
+        }
         let none = TaskUsage::default();
         // Most of a busy day's tasks are unchanged by the batches that marked it: skip those.
         let mut changed = Vec::new();
@@ -62,15 +73,18 @@ impl Slice {
                 changed.push((task.id, figures));
             }
         }
+        let kept_tasks: Vec<TaskFacts> = tasks.iter().filter(|t| !sealed(t)).cloned().collect();
+        let kept_from_day = kept_from.div_euclid(MS_PER_DAY).max(first_day);
         Ok(Slice {
             workflow_id,
             first_day,
             last_day,
+            kept_from_day,
             usage: changed,
             rollups: rollup_rows(&tasks, &usage)?,
             spreads: day_spreads(&tasks, &usage)?,
-            steps: crate::report::steps::day_steps(&tasks, &calls)?,
-            calls: computed_call_rollups(tx, workflow_id, from, to).await?,
+            steps: crate::report::steps::day_steps(&kept_tasks, &calls)?,
+            calls: computed_call_rollups(tx, workflow_id, from.max(kept_from), to).await?,
         })
     }
 
@@ -78,17 +92,23 @@ impl Slice {
     pub async fn write(&self, tx: &mut Tx) -> DbResult<()> {
         let (workflow_id, first_day, last_day) = (self.workflow_id, self.first_day, self.last_day);
         store_task_usage(tx, &self.usage).await?;
-        for table in [
+        // Figures of tasks, then figures of calls: those of sealed days stay as they are.
+        let tasks = [
             "task_rollups",
-            "call_rollups",
             "task_spreads",
             "escalation_counts",
             "costliest_tasks",
             "model_durations",
+        ];
+        let calls = [
+            "call_rollups",
             "step_rollups",
             "prompt_sizes",
             "retrieval_outcomes",
-        ] {
+        ];
+        let tables = (tasks.iter().map(|t| (t, first_day)))
+            .chain(calls.iter().map(|t| (t, self.kept_from_day)));
+        for (table, first_day) in tables {
             let delete =
                 format!("DELETE FROM {table} WHERE workflow_id = $1 AND day BETWEEN $2 AND $3");
             execute!(
@@ -280,22 +300,67 @@ async fn insert_spreads(tx: &mut Tx, workflow_id: i64, kept: &DaySpreads) -> DbR
     Ok(())
 }
 
-/// A task's stored cost and usage columns: model, tool, retry and cache cost, attempts, calls,
-/// tokens, primary model, labour cost.
-type UsageColumns = (i64, i64, i64, i64, i64, i64, i64, String, i64);
+/// A task's stored cost and usage columns: everything its rollups need once its calls are
+/// removed (see [`super::retention`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+struct UsageColumns {
+    model_cost_micros: i64,
+    tool_cost_micros: i64,
+    retry_cost_micros: i64,
+    cache_cost_micros: i64,
+    attempt_count: i64,
+    call_count: i64,
+    token_count: i64,
+    primary_model: String,
+    labour_cost_micros: i64,
+    input_tokens: i64,
+    output_tokens: i64,
+    cache_read_tokens: i64,
+    cache_saved_micros: i64,
+    cache_unpriced_tokens: i64,
+}
+
+impl UsageColumns {
+    /// The usage these columns were stored from.
+    fn usage(&self) -> TaskUsage {
+        TaskUsage {
+            cost: crate::domain::cpst::CostBreakdown {
+                model: Micros(self.model_cost_micros),
+                tool: Micros(self.tool_cost_micros),
+                retry: Micros(self.retry_cost_micros),
+                cache: Micros(self.cache_cost_micros),
+                ..Default::default()
+            },
+            calls: self.call_count,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_read_tokens: self.cache_read_tokens,
+            cache: CacheUse {
+                saved: Micros(self.cache_saved_micros),
+                unpriced_tokens: self.cache_unpriced_tokens,
+            },
+            primary_model: self.primary_model.clone(),
+        }
+    }
+}
 
 fn usage_columns(task: &TaskFacts, used: &TaskUsage) -> DbResult<UsageColumns> {
-    Ok((
-        used.cost.model.0,
-        used.cost.tool.0,
-        used.cost.retry.0,
-        used.cost.cache.0,
-        task.attempts.max(1),
-        used.calls,
-        used.input_tokens + used.output_tokens,
-        used.primary_model.clone(),
-        task.labour_cost()?.0,
-    ))
+    Ok(UsageColumns {
+        model_cost_micros: used.cost.model.0,
+        tool_cost_micros: used.cost.tool.0,
+        retry_cost_micros: used.cost.retry.0,
+        cache_cost_micros: used.cost.cache.0,
+        attempt_count: task.attempts.max(1),
+        call_count: used.calls,
+        token_count: used.input_tokens + used.output_tokens,
+        primary_model: used.primary_model.clone(),
+        labour_cost_micros: task.labour_cost()?.0,
+        input_tokens: used.input_tokens,
+        output_tokens: used.output_tokens,
+        cache_read_tokens: used.cache_read_tokens,
+        cache_saved_micros: used.cache.saved.0,
+        cache_unpriced_tokens: used.cache.unpriced_tokens,
+    })
 }
 
 /// The usage columns the slice's tasks have now.
@@ -305,16 +370,20 @@ async fn stored_usage(
     from: i64,
     to: i64,
 ) -> DbResult<std::collections::HashMap<i64, UsageColumns>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        #[sqlx(flatten)]
+        columns: UsageColumns,
+    }
     let sql =
         "SELECT id, model_cost_micros, tool_cost_micros, retry_cost_micros, cache_cost_micros,
-                   attempt_count, call_count, token_count, primary_model, labour_cost_micros
+                   attempt_count, call_count, token_count, primary_model, labour_cost_micros,
+                   input_tokens, output_tokens, cache_read_tokens, cache_saved_micros,
+                   cache_unpriced_tokens
                FROM tasks WHERE workflow_id = $1 AND started_at >= $2 AND started_at < $3";
-    type Row = (i64, i64, i64, i64, i64, i64, i64, i64, String, i64);
     let rows: Vec<Row> = on_tx!(tx, conn => sqlx::query_as(sql).bind(workflow_id).bind(from).bind(to).fetch_all(conn).await)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, m, t, r, c, a, n, k, p, l)| (id, (m, t, r, c, a, n, k, p, l)))
-        .collect())
+    Ok(rows.into_iter().map(|row| (row.id, row.columns)).collect())
 }
 
 async fn store_task_usage(tx: &mut Tx, changed: &[(i64, UsageColumns)]) -> DbResult<()> {
@@ -324,21 +393,28 @@ async fn store_task_usage(tx: &mut Tx, changed: &[(i64, UsageColumns)]) -> DbRes
                 "UPDATE tasks SET model_cost_micros = v.column2, tool_cost_micros = v.column3,
                      retry_cost_micros = v.column4, cache_cost_micros = v.column5,
                      attempt_count = v.column6, call_count = v.column7, token_count = v.column8,
-                     primary_model = v.column9, labour_cost_micros = v.column10
+                     primary_model = v.column9, labour_cost_micros = v.column10,
+                     input_tokens = v.column11, output_tokens = v.column12,
+                     cache_read_tokens = v.column13, cache_saved_micros = v.column14,
+                     cache_unpriced_tokens = v.column15
                  FROM (",
             );
             query.push_values(chunk, |mut row, (id, figures)| {
-                let (model, tool, retry, cache, attempts, calls, tokens, primary, labour) = figures;
                 row.push_bind(id)
-                    .push_bind(model)
-                    .push_bind(tool)
-                    .push_bind(retry)
-                    .push_bind(cache)
-                    .push_bind(attempts)
-                    .push_bind(calls)
-                    .push_bind(tokens)
-                    .push_bind(primary)
-                    .push_bind(labour);
+                    .push_bind(figures.model_cost_micros)
+                    .push_bind(figures.tool_cost_micros)
+                    .push_bind(figures.retry_cost_micros)
+                    .push_bind(figures.cache_cost_micros)
+                    .push_bind(figures.attempt_count)
+                    .push_bind(figures.call_count)
+                    .push_bind(figures.token_count)
+                    .push_bind(&figures.primary_model)
+                    .push_bind(figures.labour_cost_micros)
+                    .push_bind(figures.input_tokens)
+                    .push_bind(figures.output_tokens)
+                    .push_bind(figures.cache_read_tokens)
+                    .push_bind(figures.cache_saved_micros)
+                    .push_bind(figures.cache_unpriced_tokens);
             });
             query.push(") AS v WHERE tasks.id = v.column1");
             query.build().execute(&mut *conn).await.map(|done| done.rows_affected())
@@ -588,12 +664,14 @@ type CallRow = (
     String,
 );
 
-/// The tasks that started in `[from, to)` and all their calls.
+/// The tasks that started in `[from, to)` and the calls of those that started at or after
+/// `calls_from` (the calls of earlier days are removed under the retention setting).
 pub async fn load_slice(
     tx: &mut Tx,
     workflow_id: i64,
     from: i64,
     to: i64,
+    calls_from: i64,
 ) -> DbResult<(Vec<TaskFacts>, Vec<CallFacts>)> {
     let tasks_sql = "
         SELECT t.id, t.started_at / 86400000, t.team_id, COALESCE(t.task_type_id, 0), t.segment,
@@ -650,7 +728,8 @@ pub async fn load_slice(
         LEFT JOIN prices p ON p.id = c.price_id
         WHERE t.workflow_id = $1 AND t.started_at >= $2 AND t.started_at < $3
         ORDER BY c.id";
-    let rows: Vec<CallRow> = on_tx!(tx, conn => sqlx::query_as(calls_sql).bind(workflow_id).bind(from).bind(to).fetch_all(conn).await)?;
+    let from_calls = from.max(calls_from);
+    let rows: Vec<CallRow> = on_tx!(tx, conn => sqlx::query_as(calls_sql).bind(workflow_id).bind(from_calls).bind(to).fetch_all(conn).await)?;
     let mut calls = Vec::with_capacity(rows.len());
     for (
         task_id,

@@ -61,6 +61,7 @@ fn Trace(trace: TaskTrace) -> impl IntoView {
         </section>
         <section aria-labelledby="timeline">
             <h2 id="timeline">"Timeline"</h2>
+            {(!trace.pruned.is_empty()).then(|| view! { <p class="empty" id="pruned">{trace.pruned.clone()}</p> })}
             {trace.attempts.into_iter().map(|a| view! {
                 <h3>"Attempt " {a.number} ": " {a.status.clone()} {(!a.error.is_empty()).then(|| format!(" ({})", a.error))}
                     " " <small class="muted"><code>{a.correlation_id.clone()}</code></small></h3>

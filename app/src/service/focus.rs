@@ -19,6 +19,18 @@ pub async fn focus_csv(
     viewer: &Viewer,
     window: Window,
 ) -> Result<(String, String), AppError> {
+    // Its rows are made call by call: the calls of sealed days are removed.
+    if let Some(kept) = crate::db::retention::state(db).await?
+        && window.first_day <= kept.sealed_through_day
+    {
+        return Err(AppError::invalid(
+            "from",
+            format!(
+                "the FOCUS export is made from each call, and the calls of every day up to {} were removed under the retention setting: choose a period that starts later (the figures of earlier periods are kept on every page)",
+                format_day(kept.sealed_through_day)
+            ),
+        ));
+    }
     let catalog = Catalog::load_for(db, viewer).await?;
     let rollups = catalog.window_rows(db, window).await?;
     let ledger = catalog.ledger(window, &rollups);
@@ -59,6 +71,7 @@ pub async fn focus_csv(
                     workflow.id,
                     day * MS_PER_DAY,
                     (day + 1) * MS_PER_DAY,
+                    i64::MIN,
                 )
                 .await?
             };

@@ -14,6 +14,7 @@ pub mod figures;
 pub mod focus;
 pub mod gate;
 pub mod reconcile;
+pub mod retention;
 pub mod review;
 pub mod setup;
 pub mod success;

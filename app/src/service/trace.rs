@@ -37,6 +37,7 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
         let evaluations = evaluation::list_task_evaluations(db, found.id).await?;
         let grades = grade::list_task_grades(db, found.id).await?;
         let users = identity::list_users(db).await?;
+        let retention = crate::db::retention::state(db).await?;
         let grader = |g: &crate::model::Grade| {
             g.reviewer_id
                 .and_then(|id| users.iter().find(|u| u.id == id))
@@ -97,6 +98,16 @@ pub async fn task_trace(db: &Db, viewer: &Viewer, id: i64) -> Result<TaskTrace, 
                 )))
                 .collect(),
             attempts: attempt_rows(&attempts, &calls, found.started_at, Figures::WithCosts),
+            pruned: retention
+                .filter(|kept| found.started_at < kept.kept_from_ms())
+                .map(|kept| {
+                    format!(
+                        "This task's calls were removed: the days up to {} are sealed under the retention setting (raw calls are kept {} days). Its costs, tokens and verdict above were kept, and count in every figure as before.",
+                        crate::domain::time::format_day(kept.sealed_through_day),
+                        kept.keep_days
+                    )
+                })
+                .unwrap_or_default(),
             span_ms,
             outcomes: outcome_lines(&outcomes),
             evaluations: evaluation_lines(&evaluations),

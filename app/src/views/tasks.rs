@@ -79,6 +79,9 @@ pub struct TaskTrace {
     pub costs: Vec<(String, String)>,
     pub labour: LabourView,
     pub attempts: Vec<TraceAttemptRow>,
+    /// Why the attempts list no calls, when the task's day was sealed under the retention
+    /// setting; empty otherwise.
+    pub pruned: String,
     /// The span of the timeline, for drawing bars.
     pub span_ms: i64,
     pub outcomes: Vec<String>,

@@ -9,6 +9,7 @@ mod abuse;
 mod bulk;
 mod ceiling;
 mod postgres;
+mod retention;
 pub mod scale;
 
 use anyhow::{Context, bail};
@@ -51,6 +52,9 @@ pub enum Part {
     Pages,
     /// The main pages over about 100,000 and 1,000,000 tasks.
     Scale,
+    /// Disk per million calls before and after retention removes the calls of all but the
+    /// last 30 days, on each backend.
+    Retention,
     /// Hostile loads: slow clients, a burst of heavy reads from one key, a gzip burst and a
     /// sign-in burst, with the health check's latency and the server's memory meanwhile.
     Abuse,
@@ -292,6 +296,9 @@ pub async fn run(spec: BenchSpec) -> anyhow::Result<()> {
     }
     if runs(Part::Scale) {
         scale::run(&spec.scale).await?;
+    }
+    if runs(Part::Retention) {
+        retention::run(&spec.scale).await?;
     }
     if runs(Part::Abuse) {
         abuse::run(spec.page_tasks).await?;

@@ -377,8 +377,13 @@ pub async fn store_prepared(
                 outcomes.push((i, id, outcome));
             }
             Ok(mut call) => {
-                ingest.join_attempt(tx, &mut call).await?;
-                prepared.push((i, id, call));
+                let task_start = ingest.join_attempt(tx, &mut call).await?;
+                let sealed = (ingest.sealed("started_at", Some(call.started_at)))
+                    .or_else(|| ingest.sealed("correlation_id", task_start));
+                match sealed {
+                    Some(refused) => outcomes.push((i, id, refused)),
+                    None => prepared.push((i, id, call)),
+                }
             }
             Err(outcome) => outcomes.push((i, id, outcome)),
         }

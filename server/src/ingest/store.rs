@@ -75,6 +75,9 @@ pub struct Ingest<'a> {
     /// New attempts checked and waiting to be inserted together, by (workflow, correlation
     /// id), each with its task's start.
     new_attempts: BTreeMap<(i64, String), (task::NewAttempt, Option<i64>)>,
+    /// The first instant of the first day not sealed under the retention setting (read once
+    /// the batch holds its locks); `i64::MIN` while none is.
+    kept_from: i64,
 }
 
 /// The advisory lock keys of a batch, sorted and without repeats: one per task and one per
@@ -130,7 +133,25 @@ impl<'a> Ingest<'a> {
             new_tasks: Vec::new(),
             new_task_keys: HashSet::new(),
             new_attempts: BTreeMap::new(),
+            kept_from: i64::MIN,
         }
+    }
+
+    /// The refusal of an item whose `field` (its start, or its task's) falls on a day sealed
+    /// under the retention setting: that day's figures are final and its calls removed.
+    pub fn sealed(&self, field: &str, at: Option<i64>) -> Option<Outcome> {
+        let at = at?;
+        (at < self.kept_from).then(|| Outcome::Rejected {
+            status: 422,
+            code: "sealed_day",
+            error: ItemError::new(
+                field,
+                format!(
+                    "falls before {}: the days before it are sealed under the retention setting (their raw calls are removed and their figures final), so nothing that starts on them is stored",
+                    app::domain::time::format_day(self.kept_from.div_euclid(86_400_000))
+                ),
+            ),
+        })
     }
 
     /// Takes the batch's locks (see [`task::take_ingest_locks`]), then looks up, a few
@@ -149,6 +170,7 @@ impl<'a> Ingest<'a> {
         let tasks = self.by_workflow(tasks, std::iter::empty());
         let attempts = self.by_workflow(attempts, call_attempts);
         task::take_ingest_locks(tx, &lock_keys(&tasks, &attempts)).await?;
+        self.kept_from = app::db::retention::kept_from_ms(tx).await?;
         for (workflow_id, ids) in tasks {
             let stored = task::stored_tasks(tx, workflow_id, &ids).await?;
             remember(&mut self.tasks_known, workflow_id, &ids, stored);
@@ -266,12 +288,20 @@ impl<'a> Ingest<'a> {
             Ok(new) => new,
             Err(e) => return Ok(Outcome::invalid(e)),
         };
+        if let Some(refused) = self.sealed("started_at", Some(new.started_at)) {
+            return Ok(refused);
+        }
         let key = (workflow.id, input.id.clone());
         if self.new_task_keys.contains(&key) {
             // The batch sends this task twice: the second is compared with the first.
             self.insert_new_tasks(tx).await?;
         }
-        let outcome = match self.stored_task(tx, workflow.id, &input.id).await? {
+        let stored = self.stored_task(tx, workflow.id, &input.id).await?;
+        let stored_start = stored.as_ref().and_then(|s| s.task_started_at);
+        if let Some(refused) = self.sealed("id", stored_start) {
+            return Ok(refused);
+        }
+        let outcome = match stored {
             Some(stored) if stored.content_hash == new.content_hash => {
                 return Ok(Outcome::Unchanged);
             }
@@ -525,6 +555,11 @@ impl<'a> Ingest<'a> {
                 error,
             });
         };
+        let sealed = (self.sealed("started_at", Some(started_at)))
+            .or_else(|| self.sealed("task", owner.task_started_at));
+        if let Some(refused) = sealed {
+            return Ok(refused);
+        }
         let taken = match self.numbers.get(&owner.id) {
             Some(taken) => taken.clone(),
             None => task::attempt_numbers(tx, owner.id).await?,
@@ -700,13 +735,14 @@ impl<'a> Ingest<'a> {
     /// Joins a prepared call to the attempt of its own workflow with its correlation id when
     /// that is stored, looking each up once per batch; a call whose attempt comes later is
     /// claimed by it then.
-    pub async fn join_attempt(&mut self, tx: &mut Tx, call: &mut Call) -> DbResult<()> {
+    /// Returns the start of the task it joined.
+    pub async fn join_attempt(&mut self, tx: &mut Tx, call: &mut Call) -> DbResult<Option<i64>> {
         let attempt = self
             .stored_attempt(tx, call.workflow_id, &call.correlation_id)
             .await?;
         call.attempt_id = attempt.as_ref().map(|a| a.id);
-        call.task_id = attempt.and_then(|a| a.task_id);
-        Ok(())
+        call.task_id = attempt.as_ref().and_then(|a| a.task_id);
+        Ok(attempt.and_then(|a| a.task_started_at))
     }
 
     /// What became of a prepared call once its statement ran: `inserted` if that statement

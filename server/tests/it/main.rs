@@ -26,6 +26,7 @@ mod pages;
 mod pg_restart;
 mod read_api;
 mod reconcile;
+mod retention;
 mod savings;
 mod schema;
 mod security;
