@@ -1,7 +1,7 @@
 //! Retention: raw calls older than a number of days are removed, day by day, while every
 //! figure of every period stays as it was.
 //!
-//! A day is first *sealed*, in one transaction that keeps ingestion out: every workflow's
+//! A day is first *sealed* (`service::retention`), in one transaction that keeps ingestion out: every workflow's
 //! slice of that day is recomputed from its raw rows one last time, which leaves each task's
 //! whole usage (costs, tokens, cache savings, primary model) in its own columns, and the day
 //! is recorded as sealed. From then on the day's rollups are recomputed from those columns
@@ -10,7 +10,6 @@
 //! and calls that start on it, and repricing refuses it. Then its calls are removed a few
 //! thousand per transaction, so that batches keep their turns at the writer meanwhile.
 
-use super::rollup::refresh_slices;
 use super::{Db, DbError, DbResult, Tx, execute, on_db, on_tx};
 use crate::domain::time::MS_PER_DAY;
 
@@ -61,25 +60,28 @@ pub async fn refuse_sealed(tx: &mut Tx, first_day: i64) -> DbResult<()> {
     }
 }
 
-/// Seals `day`, unless it already is: takes every batch's turn (on PostgreSQL, the ingestion
-/// lock that each batch holds shared), recomputes each workflow's slice of the day from its
-/// raw rows and records the day. Returns whether it sealed.
-pub async fn seal_day(db: &Db, day: i64, keep_days: i64, now: i64) -> DbResult<bool> {
-    let mut tx = db.begin().await?;
-    if let Tx::Postgres(conn) = &mut tx {
+/// Takes every batch's turn for the rest of the transaction: on PostgreSQL the ingestion lock
+/// each batch holds shared, taken whole; on SQLite the writer's turn the transaction has.
+pub async fn hold_ingestion(tx: &mut Tx) -> DbResult<()> {
+    if let Tx::Postgres(conn) = tx {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('finishline.ingest'))")
             .execute(&mut **conn)
             .await?;
     }
-    if sealed_through(&mut tx).await?.is_some_and(|d| d >= day) {
-        return Ok(false);
-    }
-    let workflows: Vec<i64> = on_tx!(&mut tx, conn => sqlx::query_scalar("SELECT id FROM workflows ORDER BY id").fetch_all(conn).await)?;
-    for workflow_id in workflows {
-        refresh_slices(&mut tx, workflow_id, day, day).await?;
-    }
+    Ok(())
+}
+
+/// The ids of every workflow, to seal a day or remove calls workflow by workflow.
+pub async fn workflow_ids(tx: &mut Tx) -> DbResult<Vec<i64>> {
+    let sql = "SELECT id FROM workflows ORDER BY id";
+    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql).fetch_all(conn).await)?)
+}
+
+/// Records `day` as the last sealed one, under a setting of `keep_days`, once its slices are
+/// recomputed in the same transaction.
+pub async fn record_sealed(tx: &mut Tx, day: i64, keep_days: i64, now: i64) -> DbResult<()> {
     execute!(
-        &mut tx,
+        tx,
         sqlx::query(
             "INSERT INTO retention (id, sealed_through_day, keep_days, sealed_at)
              VALUES (1, $1, $2, $3)
@@ -91,8 +93,7 @@ pub async fn seal_day(db: &Db, day: i64, keep_days: i64, now: i64) -> DbResult<b
         .bind(keep_days)
         .bind(now)
     )?;
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Removes up to `limit` calls of sealed days in one transaction: calls that started on a
@@ -104,9 +105,8 @@ pub async fn remove_sealed_calls(db: &Db, limit: i64) -> DbResult<u64> {
     if before == i64::MIN {
         return Ok(0);
     }
-    let workflows: Vec<i64> = on_tx!(&mut tx, conn => sqlx::query_scalar("SELECT id FROM workflows ORDER BY id").fetch_all(conn).await)?;
     let mut removed = 0;
-    for workflow_id in workflows {
+    for workflow_id in workflow_ids(&mut tx).await? {
         let left = limit - removed as i64;
         if left <= 0 {
             break;

@@ -1,7 +1,7 @@
 //! Retention's pass: seal every day older than the setting, one day per transaction, then
 //! remove the sealed days' calls a few thousand per transaction (see `db::retention`).
 
-use crate::db::{Db, DbResult, on_db, retention};
+use crate::db::{Db, DbResult, on_db, retention, rollup};
 use crate::domain::time::{MS_PER_DAY, day_of};
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ pub async fn run_pass(db: &Db, keep_days: i64, now: i64, per_transaction: i64) -
     };
     if let Some(first) = first {
         for day in first..=target {
-            if retention::seal_day(db, day, keep_days, now).await? {
+            if seal_day(db, day, keep_days, now).await? {
                 pass.sealed_days += 1;
             }
         }
@@ -62,6 +62,26 @@ pub async fn run_pass(db: &Db, keep_days: i64, now: i64, per_transaction: i64) -
     pass.sealed_through_day = retention::state(db).await?.map(|k| k.sealed_through_day);
     pass.elapsed = started.elapsed();
     Ok(pass)
+}
+
+/// Seals `day`, unless it already is: holds ingestion off, recomputes each workflow's slice of
+/// the day from its raw rows and records the day, in one transaction. Returns whether it
+/// sealed.
+async fn seal_day(db: &Db, day: i64, keep_days: i64, now: i64) -> DbResult<bool> {
+    let mut tx = db.begin().await?;
+    retention::hold_ingestion(&mut tx).await?;
+    if retention::sealed_through(&mut tx)
+        .await?
+        .is_some_and(|d| d >= day)
+    {
+        return Ok(false);
+    }
+    for workflow_id in retention::workflow_ids(&mut tx).await? {
+        rollup::refresh_slices(&mut tx, workflow_id, day, day).await?;
+    }
+    retention::record_sealed(&mut tx, day, keep_days, now).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The day of the earliest task or call, if there is any.
