@@ -280,7 +280,7 @@ async fn prune(db: &Db, keep_days: u32) -> anyhow::Result<()> {
     .await?;
     match pass.sealed_through_day {
         Some(day) => println!(
-            "Days up to {} are sealed ({} sealed now); removed {} calls in {} transactions, {:.1} s.",
+            "Every day up to {} is sealed ({} of them by this run); removed {} calls in {} transactions, {:.1} s.",
             app::domain::time::format_day(day),
             pass.sealed_days,
             pass.calls_removed,

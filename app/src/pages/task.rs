@@ -35,6 +35,7 @@ pub fn TaskPage() -> impl IntoView {
 #[component]
 fn Trace(trace: TaskTrace) -> impl IntoView {
     let span = trace.span_ms.max(1) as f64;
+    let pruned = !trace.pruned.is_empty();
     view! {
         <Title text=format!("Task {}", trace.external_id) />
         <p class="crumbs"><a href="/workflows">"Workflows"</a> " › " <a href=format!("/workflows/{}", trace.workflow_slug)>{trace.workflow.clone()}</a></p>
@@ -65,6 +66,10 @@ fn Trace(trace: TaskTrace) -> impl IntoView {
             {trace.attempts.into_iter().map(|a| view! {
                 <h3>"Attempt " {a.number} ": " {a.status.clone()} {(!a.error.is_empty()).then(|| format!(" ({})", a.error))}
                     " " <small class="muted"><code>{a.correlation_id.clone()}</code></small></h3>
+                {if a.calls.is_empty() {
+                    // A sealed task's attempts lost their calls; the note above says so.
+                    (!pruned).then(|| view! { <p class="muted">"No calls recorded for this attempt."</p> }).into_any()
+                } else { view! {
                 <table class="figures compact waterfall">
                     <thead><tr>
                         <th scope="col">"Call"</th><th scope="col">"Model"</th><th scope="col" class="num">"Tokens in / out / cached"</th>
@@ -93,6 +98,7 @@ fn Trace(trace: TaskTrace) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
+                }.into_any() }}
             }).collect_view()}
         </section>
         <section aria-labelledby="evidence">

@@ -420,6 +420,10 @@ async fn sealing_and_removing_calls_changes_no_figure() {
             trace.body.contains(&format_day(today - KEEP_DAYS)),
             "{backend}"
         );
+        assert!(
+            !trace.body.contains("waterfall"),
+            "{backend}: no empty call tables"
+        );
 
         // A second pass finds nothing to do.
         let again = run_pass(db, KEEP_DAYS, now, 7).await.unwrap();
