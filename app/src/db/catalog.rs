@@ -3,6 +3,7 @@
 use super::{Db, DbResult, on_db};
 use super::{config_version, identity, platform_cost, price, rollup, workflow};
 use crate::domain::stats::{Bucket, Buckets};
+use crate::domain::time::MS_PER_DAY;
 use crate::model::{
     ConfigVersion, PlatformCost, Price, TaskRollup, TaskType, Team, Workflow, workflow_handle,
 };
@@ -190,8 +191,8 @@ pub async fn task_lines(
     workflow_ids: Option<&[i64]>,
 ) -> DbResult<Vec<DecidedTask>> {
     let (from, to) = (
-        window.first_day * 86_400_000,
-        (window.last_day + 1) * 86_400_000,
+        window.first_day * MS_PER_DAY,
+        (window.last_day + 1) * MS_PER_DAY,
     );
     let rows: Vec<LineRow> = match workflow_ids {
         None => {

@@ -28,7 +28,7 @@ pub struct Retention {
 impl Retention {
     /// The first instant (ms) of the first day not sealed.
     pub fn kept_from_ms(&self) -> i64 {
-        (self.sealed_through_day + 1) * MS_PER_DAY
+        first_kept_ms(self.sealed_through_day)
     }
 }
 
@@ -47,9 +47,12 @@ pub async fn sealed_through(tx: &mut Tx) -> DbResult<Option<i64>> {
 /// The first instant (ms) that is not sealed, read in the caller's transaction; `i64::MIN`
 /// while nothing is.
 pub async fn kept_from_ms(tx: &mut Tx) -> DbResult<i64> {
-    Ok(sealed_through(tx)
-        .await?
-        .map_or(i64::MIN, |day| (day + 1) * MS_PER_DAY))
+    Ok(sealed_through(tx).await?.map_or(i64::MIN, first_kept_ms))
+}
+
+/// The first instant (ms) of the day after `sealed_through_day`.
+fn first_kept_ms(sealed_through_day: i64) -> i64 {
+    (sealed_through_day + 1) * MS_PER_DAY
 }
 
 /// Refuses a change to the calls of days `first_day..` when some of them are sealed.

@@ -12,6 +12,7 @@ use app::db::{DbResult, Tx, config_version, evaluation, grade, outcome, queue, t
 use app::domain::Micros;
 use app::domain::pricing::{Rates, cost_call};
 use app::domain::status::{CallStatus, ReportedStatus};
+use app::domain::time::day_of;
 use app::model::{Call, NewTask, Price, Workflow};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -148,7 +149,7 @@ impl<'a> Ingest<'a> {
                 field,
                 format!(
                     "falls before {}: the days before it are sealed under the retention setting (their raw calls are removed and their figures final), so nothing that starts on them is stored",
-                    app::domain::time::format_day(self.kept_from.div_euclid(86_400_000))
+                    app::domain::time::format_day(day_of(self.kept_from))
                 ),
             ),
         })
@@ -269,8 +270,7 @@ impl<'a> Ingest<'a> {
     fn touch(&mut self, workflow_id: i64, task_id: Option<i64>, task_started_at: Option<i64>) {
         if let (Some(task_id), Some(started_at)) = (task_id, task_started_at) {
             self.tasks.insert(task_id);
-            self.slices
-                .insert((workflow_id, started_at.div_euclid(86_400_000)));
+            self.slices.insert((workflow_id, day_of(started_at)));
         }
     }
 
@@ -778,7 +778,7 @@ impl<'a> Ingest<'a> {
             self.cost_tasks.insert((call.workflow_id, task_id));
         }
         self.slices
-            .insert((call.workflow_id, call.started_at.div_euclid(86_400_000)));
+            .insert((call.workflow_id, day_of(call.started_at)));
         Ok(Outcome::Created)
     }
 
