@@ -107,7 +107,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 54_000)]
     pub scale_base: u64,
     /// Sizes of the scale dataset, in copies of the base, smallest first.
-    #[arg(long, value_delimiter = ',', default_value = "2,20")]
+    #[arg(long, value_delimiter = ',', default_value = "2,10,20,40")]
     pub scale_copies: Vec<u64>,
     /// A PostgreSQL server to time the pages at scale against too (a database is created on it
     /// and dropped afterwards).

@@ -330,6 +330,8 @@ async fn ingestion(spec: &BenchSpec) -> anyhow::Result<()> {
         items: spec.batches * spec.tasks_per_batch * (spec.calls_per_task + 1),
     };
     let otlp_rate = measure(spec, otlp, bodies).await?;
+    let (one_span, exports) = postgres::one_span_phase(spec);
+    let one_span_rate = measure(spec, one_span, postgres::one_span_bodies(exports, now)).await?;
     let bare = ceiling::rusqlite_loader(spec, now).await?;
     let by_row = direct_loader(spec, now, 1).await?;
     let by_statement = direct_loader(spec, now, CALLS_PER_STATEMENT).await?;
@@ -347,6 +349,7 @@ async fn ingestion(spec: &BenchSpec) -> anyhow::Result<()> {
     for (what, rate) in [
         ("JSON batch API", json_rate),
         ("OTLP/HTTP protobuf (calls per second)", otlp_calls),
+        ("OTLP one-span traces (each a task)", one_span_rate),
         ("sqlx, a row per statement", by_row),
         ("sqlx, many calls per statement", by_statement),
     ] {
@@ -630,6 +633,7 @@ async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow
         .output()?;
     let key = String::from_utf8(key.stdout)?.trim().to_owned();
     let cookie = sign_in_reader(port).await.unwrap_or_default();
+    let batches = bodies.len();
     let started = Instant::now();
     let done = Arc::new(AtomicBool::new(false));
     let dashboard = {
@@ -655,16 +659,14 @@ async fn measure(spec: &BenchSpec, phase: Phase, bodies: Vec<Vec<u8>>) -> anyhow
     let _ = server.wait();
     let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
     println!(
-        "{} into SQLite, {} clients, {} batches of {} tasks and {} {}:",
+        "{} into SQLite, {} clients, {batches} batches of {} {}:",
         phase.title,
         spec.clients,
-        spec.batches,
-        spec.tasks_per_batch,
-        phase.items / spec.batches.max(1),
+        phase.items / batches.max(1),
         phase.unit,
     );
     // Only what the server acknowledged counts.
-    let accepted = phase.items * latencies.len() / spec.batches.max(1);
+    let accepted = phase.items * latencies.len() / batches.max(1);
     let per_second = accepted as f64 / elapsed.as_secs_f64();
     println!(
         "  {:<28}{:>10.0}",

@@ -21,6 +21,28 @@ const CLIENTS_PER_SERVER: usize = 4;
 /// per task.
 const SPANS_PER_EXPORT: usize = 100;
 
+/// The one-span OTLP load: as many spans as a fifth of the bench's batches carry, in exports of
+/// [`SPANS_PER_EXPORT`]; and how many exports that is.
+pub(super) fn one_span_phase(spec: &BenchSpec) -> (Phase, usize) {
+    let exports =
+        spec.batches * spec.tasks_per_batch * (spec.calls_per_task + 1) / 5 / SPANS_PER_EXPORT;
+    let phase = Phase {
+        title: "OTLP/HTTP protobuf, one-span traces",
+        path: "/v1/traces",
+        content_type: "application/x-protobuf",
+        unit: "spans",
+        items: exports * SPANS_PER_EXPORT,
+    };
+    (phase, exports)
+}
+
+/// The encoded bodies of the one-span load's `exports` exports.
+pub(super) fn one_span_bodies(exports: usize, now: i64) -> Vec<Vec<u8>> {
+    (0..exports)
+        .map(|n| one_span_export(n, now).encode_to_vec())
+        .collect()
+}
+
 pub async fn run(spec: &BenchSpec, admin: &str) -> anyhow::Result<()> {
     let now = app::db::now_ms();
     let json = Phase {
@@ -35,20 +57,8 @@ pub async fn run(spec: &BenchSpec, admin: &str) -> anyhow::Result<()> {
             .map(|n| batch(n, spec, now).into_bytes())
             .collect()
     };
-    let exports =
-        spec.batches * spec.tasks_per_batch * (spec.calls_per_task + 1) / 5 / SPANS_PER_EXPORT;
-    let otlp = Phase {
-        title: "OTLP/HTTP protobuf, one-span traces",
-        path: "/v1/traces",
-        content_type: "application/x-protobuf",
-        unit: "spans",
-        items: exports * SPANS_PER_EXPORT,
-    };
-    let otlp_bodies = || {
-        (0..exports)
-            .map(|n| one_span_export(n, now).encode_to_vec())
-            .collect()
-    };
+    let (otlp, exports) = one_span_phase(spec);
+    let otlp_bodies = || one_span_bodies(exports, now);
     for (phase, bodies) in [
         (&json, &json_bodies as &dyn Fn() -> Vec<Vec<u8>>),
         (&otlp, &otlp_bodies),

@@ -4,7 +4,7 @@
 use super::bulk;
 use super::scale::{ScaleSpec, ThrowAway};
 use crate::demo::{self, DemoSpec};
-use app::db::{Db, on_db};
+use app::db::Db;
 use app::domain::time::day_of;
 use app::service::retention::{REMOVE_PER_TRANSACTION, run_pass};
 use std::time::Instant;
@@ -63,11 +63,12 @@ pub async fn run(spec: &ScaleSpec) -> anyhow::Result<()> {
 /// Prunes one backend's copy and prints its disk before and after.
 async fn measure(backend: &str, db: &Db, now: i64) -> anyhow::Result<()> {
     let calls_before = calls(db).await?;
-    let before = used_bytes(db).await?;
+    let before = bulk::used_bytes(db, true).await?;
     let pass = run_pass(db, KEEP_DAYS, now, REMOVE_PER_TRANSACTION).await?;
-    let after = used_bytes(db).await?;
+    let after = bulk::used_bytes(db, true).await?;
     let calls_after = calls(db).await?;
-    let per_million = |bytes: i64, calls: i64| bytes as f64 / calls.max(1) as f64 * 1e6 / 1e6;
+    // Bytes per call are megabytes per million calls.
+    let per_million = |bytes: i64, calls: i64| bytes as f64 / calls.max(1) as f64;
     println!(
         "  {backend:<8} {calls_before} calls in {:.0} MB ({:.0} MB per million calls); after: {calls_after} calls kept in {:.0} MB ({:.0} MB per million calls ingested, {:.0} per million kept); {} days sealed and {} calls removed in {:.1} s ({:.0} calls/s, {} transactions)",
         before as f64 / 1e6,
@@ -85,29 +86,5 @@ async fn measure(backend: &str, db: &Db, now: i64) -> anyhow::Result<()> {
 }
 
 async fn calls(db: &Db) -> anyhow::Result<i64> {
-    let sql = "SELECT COUNT(*) FROM calls";
-    Ok(on_db!(db, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?)
-}
-
-/// The bytes the database's rows and indexes take: on SQLite its pages less the free ones (the
-/// write-ahead log checkpointed first); on PostgreSQL its size after `VACUUM FULL`, which
-/// rewrites every table without its dead rows.
-async fn used_bytes(db: &Db) -> anyhow::Result<i64> {
-    Ok(match db {
-        Db::Sqlite(pool, _) => {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(pool)
-                .await?;
-            let sql = "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()),
-                              (SELECT page_size FROM pragma_page_size())";
-            let (pages, size): (i64, i64) = sqlx::query_as(sql).fetch_one(pool).await?;
-            pages * size
-        }
-        Db::Postgres(pool) => {
-            sqlx::query("VACUUM FULL").execute(pool).await?;
-            sqlx::query_scalar("SELECT pg_database_size(current_database())")
-                .fetch_one(pool)
-                .await?
-        }
-    })
+    Ok(super::scale::counts(db).await?.1)
 }

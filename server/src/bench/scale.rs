@@ -1,5 +1,6 @@
-//! Page timings at scale: the pages a reader opens most, timed over a generated dataset at two
-//! sizes (by default about 100,000 and 1,000,000 tasks over 90 days, five calls a task) on
+//! Page timings at scale: the pages a reader opens most, timed over a generated dataset at several
+//! sizes (by default about 100,000, 500,000, 1,000,000 and 2,000,000 tasks over 90 days, five
+//! calls a task; the database's size on disk at each, to show how both grow) on
 //! SQLite and, when a PostgreSQL URL is given, on PostgreSQL.
 //!
 //! Generating a million tasks one ingestion call at a time would take longer than the bench
@@ -211,11 +212,14 @@ async fn grow_and_time(spec: &ScaleSpec, db: &Db, url: &str, end_day: i64) -> an
         refresh(db, end_day).await?;
         bulk::settle(db).await?;
         let (tasks, calls) = counts(db).await?;
+        let disk = bulk::used_bytes(db, false).await?;
         println!(
-            "{backend}, {tasks} tasks and {calls} calls over {} days (copied in {:.0} s, rolled up in {:.0} s):",
+            "{backend}, {tasks} tasks and {calls} calls over {} days (copied in {:.0} s, rolled up in {:.0} s), {:.0} MB on disk ({:.0} bytes per call):",
             demo::DAYS,
             copied.as_secs_f64(),
-            (started.elapsed() - copied).as_secs_f64()
+            (started.elapsed() - copied).as_secs_f64(),
+            disk as f64 / 1e6,
+            disk as f64 / calls.max(1) as f64,
         );
         time_pages(db, url).await?;
         time_alert_pass(db).await?;
@@ -374,7 +378,7 @@ async fn max_id(db: &Db, table: &str) -> anyhow::Result<i64> {
     Ok(on_db!(db, pool => sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await)?)
 }
 
-async fn counts(db: &Db) -> anyhow::Result<(i64, i64)> {
+pub(super) async fn counts(db: &Db) -> anyhow::Result<(i64, i64)> {
     let sql = "SELECT (SELECT COUNT(*) FROM tasks), (SELECT COUNT(*) FROM calls)";
     Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_one(pool).await)?)
 }
