@@ -14,8 +14,10 @@ pub async fn enqueue(
     reason: QueueReason,
     at: i64,
 ) -> DbResult<bool> {
-    let sql =
-        "INSERT INTO review_queue (task_id, slot, reason, enqueued_at) VALUES ($1, $2, $3, $4)
+    // The item carries its task's stratum as of now, which sampling counts by.
+    let sql = "INSERT INTO review_queue (task_id, slot, reason, enqueued_at, workflow_id, task_type_id, segment)
+               SELECT t.id, $2, $3, $4, t.workflow_id, COALESCE(t.task_type_id, 0), t.segment
+               FROM tasks t WHERE t.id = $1
                ON CONFLICT (task_id, slot) DO NOTHING";
     let done = execute!(
         tx,
@@ -70,11 +72,10 @@ pub async fn sampled_in_stratum(
     segment: &str,
     since: i64,
 ) -> DbResult<u64> {
-    // CROSS JOIN keeps SQLite on the window's sampled items (review_queue_sampled) rather than
-    // every task of the workflow; PostgreSQL plans it as the inner join it is.
-    let sql = "SELECT COUNT(*) FROM review_queue q CROSS JOIN tasks t
-               WHERE t.id = q.task_id AND q.slot = 1 AND q.reason = 'sampled' AND q.enqueued_at >= $1
-                 AND t.workflow_id = $2 AND COALESCE(t.task_type_id, 0) = $3 AND t.segment = $4";
+    // One range of the stratum index (migration 0027), whatever the window holds elsewhere.
+    let sql = "SELECT COUNT(*) FROM review_queue
+               WHERE workflow_id = $2 AND task_type_id = $3 AND segment = $4
+                 AND slot = 1 AND reason = 'sampled' AND enqueued_at >= $1";
     let count: i64 = on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(since)
         .bind(workflow_id)
@@ -236,8 +237,9 @@ pub async fn force_add(
     status: Option<&str>,
     at: i64,
 ) -> DbResult<u64> {
-    let sql = "INSERT INTO review_queue (task_id, slot, reason, enqueued_at)
-               SELECT t.id, 1, 'forced', $1 FROM tasks t
+    let sql = "INSERT INTO review_queue (task_id, slot, reason, enqueued_at, workflow_id, task_type_id, segment)
+               SELECT t.id, 1, 'forced', $1, t.workflow_id, COALESCE(t.task_type_id, 0), t.segment
+               FROM tasks t
                WHERE t.workflow_id = $2 AND t.started_at >= $3 AND t.finished_at IS NOT NULL
                  AND ($4 IS NULL OR t.escalation_reason = $4)
                  AND ($5 IS NULL OR t.status = $5)

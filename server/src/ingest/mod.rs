@@ -241,11 +241,21 @@ pub async fn write_batch(
     now: i64,
 ) -> DbResult<Results> {
     let written = async {
+        let started = std::time::Instant::now();
         let catalog = Catalog::load_names(db).await?;
         let prepared = prepare(&catalog, caller, batch, now);
+        let waiting = std::time::Instant::now();
         let mut tx = db.begin().await?;
+        let turn = std::time::Instant::now();
         let results = store_prepared(&mut tx, &catalog, caller, prepared, now).await?;
         tx.commit().await?;
+        // Where a batch's time goes: checking before the writer, waiting for it, holding it.
+        tracing::debug!(
+            prepared_us = (waiting - started).as_micros() as u64,
+            waited_us = (turn - waiting).as_micros() as u64,
+            held_us = turn.elapsed().as_micros() as u64,
+            "batch stored"
+        );
         Ok(results)
     }
     .await;

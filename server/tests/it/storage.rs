@@ -657,6 +657,102 @@ async fn outcome_events_grades_and_the_review_queue_round_trip() {
 }
 
 #[tokio::test]
+async fn sampling_counts_a_strata_sampled_tasks_in_the_window_from_the_queue_alone() {
+    for t in test_databases().await {
+        let f = fixture(&t.db).await;
+        let mut tx = t.db.begin().await.unwrap();
+        // (sender id, task type, segment, queued at, slot, why)
+        let queued = [
+            (
+                "billing-1",
+                Some(f.task_type),
+                "billing",
+                T0 + 100,
+                1,
+                QueueReason::Sampled,
+            ),
+            (
+                "billing-1",
+                Some(f.task_type),
+                "billing",
+                T0 + 100,
+                2,
+                QueueReason::SecondGrader,
+            ),
+            (
+                "billing-old",
+                Some(f.task_type),
+                "billing",
+                T0 - 1,
+                1,
+                QueueReason::Sampled,
+            ),
+            (
+                "billing-forced",
+                Some(f.task_type),
+                "billing",
+                T0 + 100,
+                1,
+                QueueReason::Forced,
+            ),
+            (
+                "plain-1",
+                Some(f.task_type),
+                "",
+                T0 + 100,
+                1,
+                QueueReason::Sampled,
+            ),
+            ("untyped-1", None, "", T0 + 200, 1, QueueReason::Sampled),
+            ("untyped-2", None, "", T0 + 300, 1, QueueReason::Sampled),
+        ];
+        let mut ids = std::collections::HashMap::new();
+        for (external_id, task_type_id, segment, at, slot, reason) in queued {
+            let task = NewTask {
+                external_id: external_id.into(),
+                workflow_id: f.workflow,
+                team_id: f.team,
+                task_type_id,
+                segment: segment.into(),
+                started_at: at,
+                content_hash: external_id.into(),
+                ..Default::default()
+            };
+            let task_id = match ids.get(external_id) {
+                Some(&id) => id,
+                None => db::task::insert_task(&mut tx, &task, at).await.unwrap(),
+            };
+            ids.insert(external_id, task_id);
+            assert!(
+                db::queue::enqueue(&mut tx, task_id, slot, reason, at)
+                    .await
+                    .unwrap()
+            );
+        }
+        let count = |task_type_id, segment: &'static str| {
+            let db = t.db.clone();
+            async move {
+                let mut tx = db.begin().await.unwrap();
+                db::queue::sampled_in_stratum(&mut tx, f.workflow, task_type_id, segment, T0)
+                    .await
+                    .unwrap()
+            }
+        };
+        tx.commit().await.unwrap();
+        // Only first slots queued as samples since the window began, each in its own stratum.
+        assert_eq!(
+            count(Some(f.task_type), "billing").await,
+            1,
+            "{}",
+            t.backend
+        );
+        assert_eq!(count(Some(f.task_type), "").await, 1, "{}", t.backend);
+        assert_eq!(count(None, "").await, 2, "{}", t.backend);
+        assert_eq!(count(None, "billing").await, 0, "{}", t.backend);
+    }
+}
+
+#[tokio::test]
 async fn the_price_book_is_seeded_and_a_price_change_never_rewrites_earlier_calls() {
     for t in test_databases().await {
         let seeded = db::price::list_prices(&t.db).await.unwrap();
