@@ -72,7 +72,11 @@ pub fn savings_sentence(savings: &crate::report::savings::Savings) -> String {
     if !savings.is_covered() {
         return "Net savings: no task type has a human baseline yet. Give one (the minutes a person takes to do such a task unaided) on a workflow's page to see what the AI work saves.".to_owned();
     }
-    let hours = savings.seconds_saved() as f64 / 3_600.0;
+    let hours = (savings.seconds_saved() as f64 / 3_600.0).round() as i64;
+    let hours = match crate::domain::money::group_thousands(hours.unsigned_abs()) {
+        whole if hours < 0 => format!("−{whole}"),
+        whole => whole,
+    };
     let ratio = savings
         .ratio()
         .map(|r| format!(", {r:.1}× the AI cost"))
@@ -97,7 +101,7 @@ pub fn savings_sentence(savings: &crate::report::savings::Savings) -> String {
         })
         .unwrap_or_default();
     format!(
-        "Net savings against the human baseline: {}. The succeeded tasks would have taken people {} hours ({hours:.0} saved after review and repair time), {} at the loaded hourly rates{ratio}, against {} of AI cost, failed attempts and review included. {} of {} task types with tasks have a baseline.{sources}{reference}",
+        "Net savings against the human baseline: {}. The succeeded tasks would have taken people {} hours ({hours} saved after review and repair time), {} at the loaded hourly rates{ratio}, against {} of AI cost, failed attempts and review included. {} of {} task types with tasks have a baseline.{sources}{reference}",
         net_savings(savings),
         crate::domain::money::group_thousands((savings.human_seconds / 3_600).max(0) as u64),
         savings.human_equivalent,
