@@ -21,13 +21,13 @@ pub fn plain_percent(bp: i64) -> String {
     }
 }
 
-/// A count with thousands separators: 5202 becomes "5,202".
 /// Milliseconds as the seconds a person types: "8", "2.5", "0.125".
 pub fn plain_seconds(ms: i64) -> String {
     let text = format!("{}.{:03}", ms / 1_000, ms % 1_000);
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
+/// A count with thousands separators: 5202 becomes "5,202".
 pub fn count(n: impl Into<i128>) -> String {
     let n: i128 = n.into();
     let sign = if n < 0 { "-" } else { "" };
@@ -72,11 +72,7 @@ pub fn savings_sentence(savings: &crate::report::savings::Savings) -> String {
     if !savings.is_covered() {
         return "Net savings: no task type has a human baseline yet. Give one (the minutes a person takes to do such a task unaided) on a workflow's page to see what the AI work saves.".to_owned();
     }
-    let hours = (savings.seconds_saved() as f64 / 3_600.0).round() as i64;
-    let hours = match crate::domain::money::group_thousands(hours.unsigned_abs()) {
-        whole if hours < 0 => format!("−{whole}"),
-        whole => whole,
-    };
+    let hours = count((savings.seconds_saved() as f64 / 3_600.0).round() as i64);
     let ratio = savings
         .ratio()
         .map(|r| format!(", {r:.1}× the AI cost"))

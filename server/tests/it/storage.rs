@@ -708,21 +708,24 @@ async fn sampling_counts_a_strata_sampled_tasks_in_the_window_from_the_queue_alo
         ];
         let mut ids = std::collections::HashMap::new();
         for (external_id, task_type_id, segment, at, slot, reason) in queued {
-            let task = NewTask {
-                external_id: external_id.into(),
-                workflow_id: f.workflow,
-                team_id: f.team,
-                task_type_id,
-                segment: segment.into(),
-                started_at: at,
-                content_hash: external_id.into(),
-                ..Default::default()
-            };
             let task_id = match ids.get(external_id) {
                 Some(&id) => id,
-                None => db::task::insert_task(&mut tx, &task, at).await.unwrap(),
+                None => {
+                    let task = NewTask {
+                        external_id: external_id.into(),
+                        workflow_id: f.workflow,
+                        team_id: f.team,
+                        task_type_id,
+                        segment: segment.into(),
+                        started_at: at,
+                        content_hash: external_id.into(),
+                        ..Default::default()
+                    };
+                    let id = db::task::insert_task(&mut tx, &task, at).await.unwrap();
+                    ids.insert(external_id, id);
+                    id
+                }
             };
-            ids.insert(external_id, task_id);
             assert!(
                 db::queue::enqueue(&mut tx, task_id, slot, reason, at)
                     .await
