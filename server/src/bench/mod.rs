@@ -164,21 +164,23 @@ fn batch(n: usize, spec: &BenchSpec, now: i64) -> String {
     json!({"tasks": tasks, "attempts": attempts, "calls": calls}).to_string()
 }
 
-/// The same work as [`batch`], as an agent's OpenTelemetry SDK would export it: per task a
-/// root span and one span per call, GenAI attributes on each.
-fn export(n: usize, spec: &BenchSpec, now: i64) -> ExportTraceServiceRequest {
-    let text = |key: &str, value: &str| KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(Any::StringValue(value.to_owned())),
-        }),
-        ..Default::default()
-    };
-    let value = |key: &str, value: Any| KeyValue {
+/// A span attribute.
+fn value(key: &str, value: Any) -> KeyValue {
+    KeyValue {
         key: key.to_owned(),
         value: Some(AnyValue { value: Some(value) }),
         ..Default::default()
-    };
+    }
+}
+
+/// A span attribute holding text.
+fn text(key: &str, text: &str) -> KeyValue {
+    value(key, Any::StringValue(text.to_owned()))
+}
+
+/// The same work as [`batch`], as an agent's OpenTelemetry SDK would export it: per task a
+/// root span and one span per call, GenAI attributes on each.
+fn export(n: usize, spec: &BenchSpec, now: i64) -> ExportTraceServiceRequest {
     let mut spans = Vec::new();
     for t in 0..spec.tasks_per_batch {
         let mut trace_id = [0u8; 16];
@@ -246,6 +248,77 @@ fn export(n: usize, spec: &BenchSpec, now: i64) -> ExportTraceServiceRequest {
                     text("service.name", "triage-agent"),
                     text("finishline.workflow", "support-triage"),
                     text("finishline.version", "v2-routed-reranked"),
+                ],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+/// One-span traces per OTLP export: an SDK's batch, under the batch size that takes one lock
+/// per task.
+const SPANS_PER_EXPORT: usize = 100;
+
+/// The one-span OTLP load: as many spans as a fifth of the bench's batches carry, in exports of
+/// [`SPANS_PER_EXPORT`]; and how many exports that is.
+fn one_span_phase(spec: &BenchSpec) -> (Phase, usize) {
+    let exports =
+        spec.batches * spec.tasks_per_batch * (spec.calls_per_task + 1) / 5 / SPANS_PER_EXPORT;
+    let phase = Phase {
+        title: "OTLP/HTTP protobuf, one-span traces",
+        path: "/v1/traces",
+        content_type: "application/x-protobuf",
+        unit: "spans",
+        items: exports * SPANS_PER_EXPORT,
+    };
+    (phase, exports)
+}
+
+/// The encoded bodies of the one-span load's `exports` exports.
+fn one_span_bodies(exports: usize, now: i64) -> Vec<Vec<u8>> {
+    (0..exports)
+        .map(|n| one_span_export(n, now).encode_to_vec())
+        .collect()
+}
+
+/// Export `n`: [`SPANS_PER_EXPORT`] traces of one model span each, every one a task, attempt
+/// and call of its own (the shape of an SDK tracing single requests).
+fn one_span_export(n: usize, now: i64) -> ExportTraceServiceRequest {
+    let spans = (0..SPANS_PER_EXPORT)
+        .map(|s| {
+            let mut trace_id = [0u8; 16];
+            trace_id[..8].copy_from_slice(&(n as u64 + 1).to_be_bytes());
+            trace_id[8..].copy_from_slice(&(s as u64 + 1).to_be_bytes());
+            let started = (now - 3_600_000 + (s as i64) * 1_000) as u64 * 1_000_000;
+            Span {
+                trace_id: trace_id.to_vec(),
+                span_id: 1u64.to_be_bytes().to_vec(),
+                name: "chat claude-haiku-4-5".into(),
+                start_time_unix_nano: started,
+                end_time_unix_nano: started + 900_000_000,
+                attributes: vec![
+                    text("gen_ai.operation.name", "chat"),
+                    text("gen_ai.provider.name", "anthropic"),
+                    text("gen_ai.request.model", "claude-haiku-4-5"),
+                    value("gen_ai.usage.input_tokens", Any::IntValue(1_200)),
+                    value("gen_ai.usage.output_tokens", Any::IntValue(300)),
+                    text("finishline.task.type", "billing-question"),
+                ],
+                ..Default::default()
+            }
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![
+                    text("service.name", "triage-gateway"),
+                    text("finishline.workflow", "support-triage"),
                 ],
                 ..Default::default()
             }),
@@ -330,8 +403,8 @@ async fn ingestion(spec: &BenchSpec) -> anyhow::Result<()> {
         items: spec.batches * spec.tasks_per_batch * (spec.calls_per_task + 1),
     };
     let otlp_rate = measure(spec, otlp, bodies).await?;
-    let (one_span, exports) = postgres::one_span_phase(spec);
-    let one_span_rate = measure(spec, one_span, postgres::one_span_bodies(exports, now)).await?;
+    let (one_span, exports) = one_span_phase(spec);
+    let one_span_rate = measure(spec, one_span, one_span_bodies(exports, now)).await?;
     let bare = ceiling::rusqlite_loader(spec, now).await?;
     let by_row = direct_loader(spec, now, 1).await?;
     let by_statement = direct_loader(spec, now, CALLS_PER_STATEMENT).await?;

@@ -4,45 +4,16 @@
 //! four clients per server. Prints throughput per shape and the two servers' ratio to one.
 
 use super::scale::ThrowAway;
-use super::{BenchSpec, Phase, batch, drive, finishline, percentile, start_server, tempfile_dir};
+use super::{
+    BenchSpec, Phase, batch, drive, finishline, one_span_bodies, one_span_phase, percentile,
+    start_server, tempfile_dir,
+};
 use anyhow::bail;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use prost::Message;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Clients per server process.
 const CLIENTS_PER_SERVER: usize = 4;
-/// One-span traces per OTLP export: an SDK's batch, under the batch size that takes one lock
-/// per task.
-const SPANS_PER_EXPORT: usize = 100;
-
-/// The one-span OTLP load: as many spans as a fifth of the bench's batches carry, in exports of
-/// [`SPANS_PER_EXPORT`]; and how many exports that is.
-pub(super) fn one_span_phase(spec: &BenchSpec) -> (Phase, usize) {
-    let exports =
-        spec.batches * spec.tasks_per_batch * (spec.calls_per_task + 1) / 5 / SPANS_PER_EXPORT;
-    let phase = Phase {
-        title: "OTLP/HTTP protobuf, one-span traces",
-        path: "/v1/traces",
-        content_type: "application/x-protobuf",
-        unit: "spans",
-        items: exports * SPANS_PER_EXPORT,
-    };
-    (phase, exports)
-}
-
-/// The encoded bodies of the one-span load's `exports` exports.
-pub(super) fn one_span_bodies(exports: usize, now: i64) -> Vec<Vec<u8>> {
-    (0..exports)
-        .map(|n| one_span_export(n, now).encode_to_vec())
-        .collect()
-}
-
 pub async fn run(spec: &BenchSpec, admin: &str) -> anyhow::Result<()> {
     let now = app::db::now_ms();
     let json = Phase {
@@ -133,63 +104,4 @@ async fn measure(
         ms(percentile(&mut latencies, 99)),
     );
     Ok(per_second)
-}
-
-/// Export `n`: [`SPANS_PER_EXPORT`] traces of one model span each, every one a task, attempt
-/// and call of its own (the shape of an SDK tracing single requests).
-fn one_span_export(n: usize, now: i64) -> ExportTraceServiceRequest {
-    let text = |key: &str, value: &str| KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(Any::StringValue(value.to_owned())),
-        }),
-        ..Default::default()
-    };
-    let int = |key: &str, value: i64| KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(Any::IntValue(value)),
-        }),
-        ..Default::default()
-    };
-    let spans = (0..SPANS_PER_EXPORT)
-        .map(|s| {
-            let mut trace_id = [0u8; 16];
-            trace_id[..8].copy_from_slice(&(n as u64 + 1).to_be_bytes());
-            trace_id[8..].copy_from_slice(&(s as u64 + 1).to_be_bytes());
-            let started = (now - 3_600_000 + (s as i64) * 1_000) as u64 * 1_000_000;
-            Span {
-                trace_id: trace_id.to_vec(),
-                span_id: 1u64.to_be_bytes().to_vec(),
-                name: "chat claude-haiku-4-5".into(),
-                start_time_unix_nano: started,
-                end_time_unix_nano: started + 900_000_000,
-                attributes: vec![
-                    text("gen_ai.operation.name", "chat"),
-                    text("gen_ai.provider.name", "anthropic"),
-                    text("gen_ai.request.model", "claude-haiku-4-5"),
-                    int("gen_ai.usage.input_tokens", 1_200),
-                    int("gen_ai.usage.output_tokens", 300),
-                    text("finishline.task.type", "billing-question"),
-                ],
-                ..Default::default()
-            }
-        })
-        .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![
-                    text("service.name", "triage-gateway"),
-                    text("finishline.workflow", "support-triage"),
-                ],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
 }
