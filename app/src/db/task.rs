@@ -2,6 +2,7 @@
 
 use super::{Db, DbResult, Tx, execute, on_db, on_tx, push_list};
 use crate::domain::status::{ReportedStatus, TaskStatus};
+use crate::domain::time::MS_PER_DAY;
 use crate::model::{Attempt, Call, NewTask, Task};
 use std::collections::{HashMap, HashSet};
 
@@ -644,6 +645,78 @@ impl<'a> Clause<'a> {
     }
 }
 
+/// The columns a task search's filters read: a task's own, or those of a row of the daily
+/// rollups, which keep the same dimensions under their own names.
+struct Columns {
+    workflow_id: &'static str,
+    status: &'static str,
+    task_type_id: &'static str,
+    segment: &'static str,
+    config_version_id: &'static str,
+    model: &'static str,
+}
+
+const TASK_COLUMNS: Columns = Columns {
+    workflow_id: "t.workflow_id",
+    status: "t.status",
+    task_type_id: "t.task_type_id",
+    segment: "t.segment",
+    config_version_id: "t.config_version_id",
+    model: "t.primary_model",
+};
+
+const ROLLUP_COLUMNS: Columns = Columns {
+    workflow_id: "r.workflow_id",
+    status: "r.status",
+    task_type_id: "r.task_type_id",
+    segment: "r.segment",
+    config_version_id: "r.config_version_id",
+    model: "r.model",
+};
+
+/// The conditions of the filters the search sets other than its period, over `columns`, with
+/// their placeholders numbered after `params`. Cost and escalation filters are left to
+/// [`search_clause`]: the rollups do not keep them.
+fn filters<'a>(search: &'a TaskSearch, columns: &Columns, params: Vec<Param<'a>>) -> Clause<'a> {
+    let mut clause = Clause {
+        conditions: Vec::new(),
+        params,
+    };
+    if !search.all_teams {
+        clause.and(
+            &format!(
+                "{} IN (SELECT w.id FROM workflows w JOIN user_teams ut ON ut.team_id = w.team_id WHERE ut.user_id = ?)",
+                columns.workflow_id
+            ),
+            Param::Int(search.user_id),
+        );
+    }
+    if let Some(id) = search.workflow_id {
+        clause.and(&format!("{} = ?", columns.workflow_id), Param::Int(id));
+    }
+    match search.status.as_deref() {
+        None => {}
+        Some("decided") => (clause.conditions).push(format!("{} <> 'pending'", columns.status)),
+        Some(status) => clause.and(&format!("{} = ?", columns.status), Param::Text(status)),
+    }
+    if let Some(id) = search.task_type_id {
+        clause.and(&format!("{} = ?", columns.task_type_id), Param::Int(id));
+    }
+    if let Some(segment) = &search.segment {
+        clause.and(&format!("{} = ?", columns.segment), Param::Text(segment));
+    }
+    if let Some(id) = search.config_version_id {
+        clause.and(
+            &format!("{} = ?", columns.config_version_id),
+            Param::Int(id),
+        );
+    }
+    if let Some(model) = &search.model {
+        clause.and(&format!("{} = ?", columns.model), Param::Text(model));
+    }
+    clause
+}
+
 /// The search's `FROM ... WHERE ...` with only the filters it sets, and the values for its
 /// placeholders in order. Leaving unset filters out of the statement (rather than writing
 /// `$n IS NULL OR ...`) lets the database use the index that fits them: on a million tasks
@@ -658,36 +731,10 @@ fn search_clause(search: &TaskSearch, by_cost: bool) -> (String, Vec<Param<'_>>)
     } else {
         "t.started_at"
     };
-    let mut clause = Clause {
-        conditions: vec![format!("{started} >= $1"), format!("{started} < $2")],
-        params: vec![Param::Int(search.from), Param::Int(search.to)],
-    };
-    if !search.all_teams {
-        clause.and(
-            "t.workflow_id IN (SELECT w.id FROM workflows w JOIN user_teams ut ON ut.team_id = w.team_id WHERE ut.user_id = ?)",
-            Param::Int(search.user_id),
-        );
-    }
-    if let Some(id) = search.workflow_id {
-        clause.and("t.workflow_id = ?", Param::Int(id));
-    }
-    match search.status.as_deref() {
-        None => {}
-        Some("decided") => clause.conditions.push("t.status <> 'pending'".into()),
-        Some(status) => clause.and("t.status = ?", Param::Text(status)),
-    }
-    if let Some(id) = search.task_type_id {
-        clause.and("t.task_type_id = ?", Param::Int(id));
-    }
-    if let Some(segment) = &search.segment {
-        clause.and("t.segment = ?", Param::Text(segment));
-    }
-    if let Some(id) = search.config_version_id {
-        clause.and("t.config_version_id = ?", Param::Int(id));
-    }
-    if let Some(model) = &search.model {
-        clause.and("t.primary_model = ?", Param::Text(model));
-    }
+    let period = vec![Param::Int(search.from), Param::Int(search.to)];
+    let mut clause = filters(search, &TASK_COLUMNS, period);
+    clause.conditions.insert(0, format!("{started} >= $1"));
+    clause.conditions.insert(1, format!("{started} < $2"));
     if let Some(reason) = &search.escalation_reason {
         clause.and("t.escalation_reason = ?", Param::Text(reason));
     }
@@ -714,11 +761,68 @@ macro_rules! bind_search {
     }};
 }
 
-/// How many tasks match.
+/// How many tasks match. A search the daily rollups can answer (no cost or escalation
+/// filter) counts its whole days from them and only the rest from the tasks themselves: the
+/// partial days at either end of its period, and the days whose rollups are behind their tasks
+/// (a batch marked them and the refresh has not caught up, see [`super::rollup`]). All in one
+/// statement, so one snapshot, so the total is exactly what counting every task would give,
+/// while reading a few days of tasks instead of the whole period.
 pub async fn count_tasks(db: &Db, search: &TaskSearch) -> DbResult<i64> {
-    let (clause, params) = search_clause(search, false);
-    let sql = format!("SELECT COUNT(*) {clause}");
-    Ok(on_db!(db, pool => bind_search!(sqlx::query_scalar(&sql), &params).fetch_one(pool).await)?)
+    let first_day =
+        search.from.div_euclid(MS_PER_DAY) + i64::from(search.from.rem_euclid(MS_PER_DAY) != 0);
+    let end_day = search.to.div_euclid(MS_PER_DAY);
+    let by_rollups = first_day < end_day
+        && search.escalation_reason.is_none()
+        && search.min_cost.is_none()
+        && search.max_cost.is_none();
+    if !by_rollups {
+        let (clause, params) = search_clause(search, false);
+        let sql = format!("SELECT COUNT(*) {clause}");
+        return Ok(
+            on_db!(db, pool => bind_search!(sqlx::query_scalar(&sql), &params).fetch_one(pool).await)?,
+        );
+    }
+    // $1..$4: the partial days before and after the whole ones; $5, $6: the whole days. Both
+    // sets of conditions number their placeholders after these, alike.
+    let bounds = || {
+        vec![
+            Param::Int(search.from),
+            Param::Int(first_day * MS_PER_DAY),
+            Param::Int(end_day * MS_PER_DAY),
+            Param::Int(search.to),
+            Param::Int(first_day),
+            Param::Int(end_day),
+        ]
+    };
+    let tasks = filters(search, &TASK_COLUMNS, bounds());
+    let rollups = filters(search, &ROLLUP_COLUMNS, bounds());
+    let and = |clause: &Clause| {
+        clause
+            .conditions
+            .iter()
+            .map(|condition| format!(" AND {condition}"))
+            .collect::<String>()
+    };
+    let (on_tasks, on_rollups) = (and(&tasks), and(&rollups));
+    let sql = format!(
+        "WITH stale (workflow_id, day) AS (
+             SELECT workflow_id, day FROM rollup_dirty WHERE version > refreshed_version
+             UNION SELECT workflow_id, day FROM rollup_marks WHERE day IS NOT NULL
+             UNION SELECT m.workflow_id, mt.started_at / {MS_PER_DAY}
+                   FROM rollup_marks m JOIN tasks mt ON mt.id = m.task_id WHERE m.day IS NULL)
+         SELECT CAST(
+             (SELECT COALESCE(SUM(r.tasks), 0) FROM task_rollups r
+              WHERE r.day >= $5 AND r.day < $6{on_rollups}
+                AND NOT EXISTS (SELECT 1 FROM stale s WHERE s.workflow_id = r.workflow_id AND s.day = r.day))
+           + (SELECT COUNT(*) FROM stale s JOIN tasks t ON t.workflow_id = s.workflow_id
+                AND t.started_at >= s.day * {MS_PER_DAY} AND t.started_at < (s.day + 1) * {MS_PER_DAY}
+              WHERE s.day >= $5 AND s.day < $6{on_tasks})
+           + (SELECT COUNT(*) FROM tasks t WHERE t.started_at >= $1 AND t.started_at < $2{on_tasks})
+           + (SELECT COUNT(*) FROM tasks t WHERE t.started_at >= $3 AND t.started_at < $4{on_tasks})
+         AS BIGINT)"
+    );
+    let total: i64 = on_db!(db, pool => bind_search!(sqlx::query_scalar(&sql), &tasks.params).fetch_one(pool).await)?;
+    Ok(total)
 }
 
 /// One page of the matching tasks in the order `sort` names (see [`TASK_SORTS`]).

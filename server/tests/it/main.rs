@@ -33,6 +33,7 @@ mod security;
 mod steps;
 mod storage;
 mod success;
+mod task_list;
 mod tenancy;
 mod verdicts;
 mod views;
