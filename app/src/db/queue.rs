@@ -190,10 +190,11 @@ pub async fn passed_on(tx: &mut Tx, task_id: i64, user_id: i64) -> DbResult<bool
 
 /// Open items per workflow: (workflow, waiting, of which claimed by someone now).
 pub async fn waiting_by_workflow(db: &Db, now: i64) -> DbResult<Vec<(i64, i64, i64)>> {
-    let sql = "SELECT t.workflow_id, COUNT(*),
+    // Each item carries its task's workflow (migration 0027): no task is read.
+    let sql = "SELECT q.workflow_id, COUNT(*),
                    SUM(CASE WHEN q.claimed_at >= $1 THEN 1 ELSE 0 END)
-               FROM review_queue q JOIN tasks t ON t.id = q.task_id
-               WHERE q.done_at IS NULL GROUP BY t.workflow_id";
+               FROM review_queue q
+               WHERE q.done_at IS NULL GROUP BY q.workflow_id";
     let rows: Vec<(i64, i64, Option<i64>)> =
         on_db!(db, pool => sqlx::query_as(sql).bind(now - CLAIM_MS).fetch_all(pool).await)?;
     Ok(rows
@@ -216,15 +217,82 @@ pub struct GradeLine {
     pub graded_at: i64,
 }
 
-/// Every grade of a workflow's tasks graded since `since`, by task then oldest first.
-pub async fn workflow_grades(db: &Db, workflow_id: i64, since: i64) -> DbResult<Vec<GradeLine>> {
-    let sql = "SELECT g.task_id, t.external_id AS task_external_id,
-                   COALESCE(t.task_type_id, 0) AS task_type_id, t.segment, g.grader, g.verdict,
-                   g.note, g.review_seconds, g.graded_at
-               FROM grades g JOIN tasks t ON t.id = g.task_id
-               WHERE t.workflow_id = $1 AND g.graded_at >= $2
-               ORDER BY g.task_id, g.graded_at, g.id";
+/// The first two grades since `since` of each of a workflow's tasks graded at least twice
+/// since then, by task then oldest first: the pairs agreement is measured on. Read from the
+/// grades of the period (`+t.workflow_id` keeps the planner from walking every task of the
+/// workflow instead), and only for tasks with a pair, since a page reads them all.
+pub async fn workflow_grade_pairs(
+    db: &Db,
+    workflow_id: i64,
+    since: i64,
+) -> DbResult<Vec<GradeLine>> {
+    let sql = "SELECT task_id, task_external_id, task_type_id, segment, grader, verdict, note,
+                      review_seconds, graded_at
+               FROM (SELECT g.task_id, t.external_id AS task_external_id,
+                            COALESCE(t.task_type_id, 0) AS task_type_id, t.segment, g.grader,
+                            g.verdict, g.note, g.review_seconds, g.graded_at, g.id,
+                            ROW_NUMBER() OVER (PARTITION BY g.task_id ORDER BY g.graded_at, g.id) AS nth,
+                            COUNT(*) OVER (PARTITION BY g.task_id) AS graded
+                     FROM grades g JOIN tasks t ON t.id = g.task_id
+                     WHERE +t.workflow_id = $1 AND g.graded_at >= $2) ranked
+               WHERE graded >= 2 AND nth <= 2
+               ORDER BY task_id, graded_at, id";
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(since).fetch_all(pool).await)?)
+}
+
+/// A workflow's grading, summed by the database rather than read grade by grade: how many
+/// grades each day from `days_from` on, the median review seconds of the grades since
+/// `seconds_from`, and per task type how many tasks had their first grade since `since` and how
+/// many of those pass.
+pub struct GradingSummary {
+    pub per_day: Vec<(i64, i64)>,
+    pub median_seconds: Option<i64>,
+    pub first_grades: Vec<(i64, i64, i64)>,
+}
+
+pub async fn grading_summary(
+    db: &Db,
+    workflow_id: i64,
+    since: i64,
+    days_from: i64,
+    seconds_from: i64,
+) -> DbResult<GradingSummary> {
+    // `+t.workflow_id`: read the period's grades and look up their tasks, rather than every
+    // task of the workflow and their grades.
+    let per_day = "SELECT g.graded_at / 86400000 AS day, COUNT(*)
+                   FROM grades g JOIN tasks t ON t.id = g.task_id
+                   WHERE +t.workflow_id = $1 AND g.graded_at >= $2
+                   GROUP BY g.graded_at / 86400000 ORDER BY day";
+    let per_day: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as(per_day).bind(workflow_id).bind(days_from).fetch_all(pool).await)?;
+    let count = "SELECT COUNT(*) FROM grades g JOIN tasks t ON t.id = g.task_id
+                 WHERE +t.workflow_id = $1 AND g.graded_at >= $2";
+    let graded: i64 = on_db!(db, pool => sqlx::query_scalar(count).bind(workflow_id).bind(seconds_from).fetch_one(pool).await)?;
+    // The nearest-rank median: the value at rank ceil(n / 2), as `stats::nearest_rank` takes it.
+    let median_seconds = match graded {
+        0 => None,
+        n => {
+            let nth = "SELECT g.review_seconds FROM grades g JOIN tasks t ON t.id = g.task_id
+                       WHERE +t.workflow_id = $1 AND g.graded_at >= $2
+                       ORDER BY g.review_seconds LIMIT 1 OFFSET $3";
+            let rank = (n + 1) / 2;
+            Some(
+                on_db!(db, pool => sqlx::query_scalar(nth).bind(workflow_id).bind(seconds_from).bind(rank - 1).fetch_one(pool).await)?,
+            )
+        }
+    };
+    let first = "SELECT task_type_id, COUNT(*),
+                        CAST(SUM(CASE WHEN verdict = 'pass' THEN 1 ELSE 0 END) AS BIGINT)
+                 FROM (SELECT COALESCE(t.task_type_id, 0) AS task_type_id, g.verdict,
+                              ROW_NUMBER() OVER (PARTITION BY g.task_id ORDER BY g.graded_at, g.id) AS nth
+                       FROM grades g JOIN tasks t ON t.id = g.task_id
+                       WHERE +t.workflow_id = $1 AND g.graded_at >= $2) ranked
+                 WHERE nth = 1 GROUP BY task_type_id";
+    let first_grades: Vec<(i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(first).bind(workflow_id).bind(since).fetch_all(pool).await)?;
+    Ok(GradingSummary {
+        per_day,
+        median_seconds,
+        first_grades,
+    })
 }
 
 /// Queues a workflow's finished tasks that started since `since` and match the filter (an

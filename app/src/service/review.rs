@@ -9,7 +9,6 @@ use crate::domain::agreement::{Agreement, agreement};
 use crate::domain::cpst::Proportion;
 use crate::domain::rule::Rule;
 use crate::domain::sampling::STRATUM_FLOOR;
-use crate::domain::stats::nearest_rank;
 use crate::domain::status::{EditSeverity, GradeVerdict, QueueReason};
 use crate::domain::time::{MS_PER_DAY, day_of, format_day, format_instant};
 use crate::error::AppError;
@@ -253,35 +252,39 @@ pub async fn health(db: &Db, flow: &Workflow, now: i64) -> Result<QueueHealth, D
         .into_iter()
         .find(|(id, _, _)| *id == flow.id)
         .map_or((0, 0), |(_, w, c)| (w, c));
-    let window_start = now - flow.gate_window_days.max(30) * MS_PER_DAY;
-    let grades = queue::workflow_grades(db, flow.id, window_start).await?;
     let today = day_of(now);
-    let graded_per_day = (today - 6..=today)
-        .map(|day| {
-            let count = grades.iter().filter(|g| day_of(g.graded_at) == day).count();
-            (format_day(day), count as i64)
-        })
-        .collect();
-    let mut seconds: Vec<i64> = grades
-        .iter()
-        .filter(|g| g.graded_at >= now - 30 * MS_PER_DAY)
-        .map(|g| g.review_seconds)
-        .collect();
-    seconds.sort_unstable();
-    let median_minutes = (!seconds.is_empty()).then(|| nearest_rank(&seconds, 50) as f64 / 60.0);
     // The first grade of each task in the gate window decides it; later ones measure agreement.
     let gate_start = now - flow.gate_window_days * MS_PER_DAY;
-    let mut first: BTreeMap<i64, &queue::GradeLine> = BTreeMap::new();
-    for line in grades.iter().filter(|g| g.graded_at >= gate_start) {
-        first.entry(line.task_id).or_insert(line);
-    }
+    let summary = queue::grading_summary(
+        db,
+        flow.id,
+        gate_start,
+        (today - 6) * MS_PER_DAY,
+        now - 30 * MS_PER_DAY,
+    )
+    .await?;
+    let graded_per_day = (today - 6..=today)
+        .map(|day| {
+            let count = summary
+                .per_day
+                .iter()
+                .find(|(d, _)| *d == day)
+                .map_or(0, |(_, n)| *n);
+            (format_day(day), count)
+        })
+        .collect();
+    let median_minutes = summary.median_seconds.map(|s| s as f64 / 60.0);
     let task_types = workflow::list_task_types(db, flow.id).await?;
     let samples = task_types
         .iter()
         .map(|t| {
-            let lines: Vec<_> = first.values().filter(|g| g.task_type_id == t.id).collect();
-            let graded = lines.len() as u64;
-            let passed = lines.iter().filter(|g| g.verdict == "pass").count() as u64;
+            let (graded, passed) = summary
+                .first_grades
+                .iter()
+                .find(|(id, _, _)| *id == t.id)
+                .map_or((0, 0), |(_, graded, passed)| {
+                    (*graded as u64, *passed as u64)
+                });
             let margin_points =
                 Proportion::wilson(passed, graded).map(|p| (p.upper - p.lower) * 50.0);
             TaskTypeSample {
@@ -321,7 +324,7 @@ fn row(label: String, found: Agreement) -> AgreementRow {
 
 /// Agreement over the last 90 days: each doubly-graded task's first two grades form a pair.
 pub async fn agreement_of(db: &Db, flow: &Workflow, now: i64) -> Result<AgreementView, DbError> {
-    let grades = queue::workflow_grades(db, flow.id, now - 90 * MS_PER_DAY).await?;
+    let grades = queue::workflow_grade_pairs(db, flow.id, now - 90 * MS_PER_DAY).await?;
     let task_types = workflow::list_task_types(db, flow.id).await?;
     let users = identity::list_users(db).await?;
     let name_of = |grader: &str| {

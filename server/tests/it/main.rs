@@ -11,6 +11,7 @@ mod errors;
 mod evaluations;
 mod faults;
 mod focus;
+mod grading;
 mod hardening;
 mod helpers;
 mod import;
