@@ -45,6 +45,14 @@ impl Window {
         self.last_day - self.first_day + 1
     }
 
+    /// The rows of `rows`, rollup rows in day order (as every rollup read returns them), whose
+    /// day falls in this window.
+    pub fn slice<'r>(&self, rows: &'r [TaskRollup]) -> &'r [TaskRollup] {
+        let start = rows.partition_point(|r| r.day < self.first_day);
+        let end = rows.partition_point(|r| r.day <= self.last_day).max(start);
+        &rows[start..end]
+    }
+
     /// The window of the same length just before this one.
     pub fn previous(&self) -> Window {
         Window::ending(self.first_day - 1, self.days())
@@ -259,6 +267,33 @@ pub fn overview(
 mod tests {
     use super::*;
     use crate::domain::time::{format_day, parse_day};
+
+    #[test]
+    fn a_windows_slice_of_rows_in_day_order_is_the_rows_of_its_days() {
+        let rows: Vec<TaskRollup> = [1, 1, 2, 3, 3, 5]
+            .into_iter()
+            .map(|day| TaskRollup {
+                day,
+                ..TaskRollup::default()
+            })
+            .collect();
+        let days = |first_day, last_day| -> Vec<i64> {
+            Window {
+                first_day,
+                last_day,
+            }
+            .slice(&rows)
+            .iter()
+            .map(|r| r.day)
+            .collect()
+        };
+        assert_eq!(days(2, 4), [2, 3, 3]);
+        assert_eq!(days(1, 1), [1, 1]);
+        assert_eq!(days(4, 4), Vec::<i64>::new());
+        assert_eq!(days(6, 9), Vec::<i64>::new());
+        assert_eq!(days(-3, 0), Vec::<i64>::new());
+        assert_eq!(days(0, 9).len(), rows.len());
+    }
 
     #[test]
     fn a_chosen_window_is_a_period_or_the_last_days_and_errors_name_the_field() {
