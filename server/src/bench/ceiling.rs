@@ -4,20 +4,24 @@
 //! execution, one transaction per batch, WAL, `synchronous=NORMAL`, foreign keys on. Nothing
 //! parsed, validated, priced, deduplicated or rolled up: what no server can beat.
 
-use super::BenchSpec;
 use anyhow::Context;
 use rusqlite::{Connection, params};
 use std::time::Instant;
 
-/// Calls per second the bare loader writes.
-pub async fn rusqlite_loader(spec: &BenchSpec, now: i64) -> anyhow::Result<f64> {
+/// Calls per second the bare loader writes: `batches` transactions of `tasks` tasks, each with
+/// one attempt and `calls` calls.
+pub async fn rusqlite_loader(
+    batches: usize,
+    tasks: usize,
+    calls: usize,
+    now: i64,
+) -> anyhow::Result<f64> {
     let dir = super::tempfile_dir()?;
     let path = dir.join("rusqlite.db");
     // The schema comes from the migrations themselves, applied as the server applies them.
     let db = app::db::Db::connect(&format!("sqlite://{}", path.display())).await?;
     db.migrate().await?;
     db.close().await;
-    let (batches, tasks, calls) = (spec.batches, spec.tasks_per_batch, spec.calls_per_task);
     let rate = tokio::task::spawn_blocking(move || load(&path, now, batches, tasks, calls))
         .await
         .context("the rusqlite loader panicked")??;

@@ -14,7 +14,9 @@
 //! computed and not ones this module made up.
 
 use super::bulk;
-use super::{finishline, load_times, peak_rss_mib, sign_in_reader, start_server, tempfile_dir};
+use super::{
+    finishline, load_times, peak_rss_mib, sign_in, sign_in_reader, start_server, tempfile_dir,
+};
 use crate::demo::{self, DemoSpec};
 use anyhow::{Context, bail};
 use app::db::{Db, Tx, execute, on_db, on_tx, rollup};
@@ -427,7 +429,8 @@ async fn refresh(db: &Db, end_day: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the server on `url`, signs in as the finance reader, and times each page.
+/// Starts the server on `url`, signs in as the finance reader, and times each page; then the
+/// workflow page again as its owner.
 async fn time_pages(db: &Db, url: &str) -> anyhow::Result<()> {
     // The costliest task of the last week: a trace with retries and repeated steps.
     let since = app::db::now_ms() - 7 * MS_PER_DAY;
@@ -446,6 +449,18 @@ async fn time_pages(db: &Db, url: &str) -> anyhow::Result<()> {
             load_times(port, &path, &cookie).await
         );
     }
+    // Its owner sees more of the workflow page: the review queue's health and agreement, read
+    // from the grades of the gate window and the last 90 days.
+    let owner = sign_in(port, "owner@demo.finishline.test", "demo-owner-password").await;
+    let Some(owner) = owner else {
+        let _ = server.kill();
+        bail!("signing in to the bench server as the owner failed");
+    };
+    let (name, path) = ("the same, as its owner", "/workflows/support-triage");
+    println!(
+        "  {name:<40} {path:<46} {}",
+        load_times(port, path, &owner).await
+    );
     println!(
         "  server peak memory {:>10.1} MiB",
         peak_rss_mib(server.id()).unwrap_or(f64::NAN)
