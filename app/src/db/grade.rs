@@ -18,10 +18,13 @@ pub struct NewGrade<'a> {
 }
 
 pub async fn insert_grade(tx: &mut Tx, grade: &NewGrade<'_>) -> DbResult<i64> {
+    // With its task's workflow (migration 0028), which the workflow page's grading reads by.
     let sql =
         "INSERT INTO grades (external_id, task_id, reviewer_id, grader, verdict, edit_severity,
-                   review_seconds, note, graded_at, content_hash)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+                   review_seconds, note, graded_at, content_hash, workflow_id)
+               SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, t.workflow_id
+               FROM tasks t WHERE t.id = $2
+               RETURNING id";
     Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(grade.external_id)
         .bind(grade.task_id)

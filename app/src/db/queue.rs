@@ -219,24 +219,24 @@ pub struct GradeLine {
 
 /// The first two grades since `since` of each of a workflow's tasks graded at least twice
 /// since then, by task then oldest first: the pairs agreement is measured on. Read from the
-/// grades of the period (`+t.workflow_id` keeps the planner from walking every task of the
-/// workflow instead), and only for tasks with a pair, since a page reads them all.
+/// workflow's grades of the period (one index range, migration 0028), and only for tasks with
+/// a pair, since a page reads them all.
 pub async fn workflow_grade_pairs(
     db: &Db,
     workflow_id: i64,
     since: i64,
 ) -> DbResult<Vec<GradeLine>> {
-    let sql = "SELECT task_id, task_external_id, task_type_id, segment, grader, verdict, note,
-                      review_seconds, graded_at
-               FROM (SELECT g.task_id, t.external_id AS task_external_id,
-                            COALESCE(t.task_type_id, 0) AS task_type_id, t.segment, g.grader,
-                            g.verdict, g.note, g.review_seconds, g.graded_at, g.id,
+    let sql = "SELECT p.task_id, t.external_id AS task_external_id,
+                      COALESCE(t.task_type_id, 0) AS task_type_id, t.segment, p.grader, p.verdict,
+                      p.note, p.review_seconds, p.graded_at
+               FROM (SELECT g.task_id, g.grader, g.verdict, g.note, g.review_seconds, g.graded_at,
+                            g.id,
                             ROW_NUMBER() OVER (PARTITION BY g.task_id ORDER BY g.graded_at, g.id) AS nth,
                             COUNT(*) OVER (PARTITION BY g.task_id) AS graded
-                     FROM grades g JOIN tasks t ON t.id = g.task_id
-                     WHERE +t.workflow_id = $1 AND g.graded_at >= $2) ranked
-               WHERE graded >= 2 AND nth <= 2
-               ORDER BY task_id, graded_at, id";
+                     FROM grades g WHERE g.workflow_id = $1 AND g.graded_at >= $2) p
+               JOIN tasks t ON t.id = p.task_id
+               WHERE p.graded >= 2 AND p.nth <= 2
+               ORDER BY p.task_id, p.graded_at, p.id";
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(since).fetch_all(pool).await)?)
 }
 
@@ -250,6 +250,8 @@ pub struct GradingSummary {
     pub first_grades: Vec<(i64, i64, i64)>,
 }
 
+/// Each statement reads the workflow's grades of its period, one index range (migration 0028);
+/// only the first grades look up their tasks, for their task type.
 pub async fn grading_summary(
     db: &Db,
     workflow_id: i64,
@@ -257,36 +259,31 @@ pub async fn grading_summary(
     days_from: i64,
     seconds_from: i64,
 ) -> DbResult<GradingSummary> {
-    // `+t.workflow_id`: read the period's grades and look up their tasks, rather than every
-    // task of the workflow and their grades.
-    let per_day = "SELECT g.graded_at / 86400000 AS day, COUNT(*)
-                   FROM grades g JOIN tasks t ON t.id = g.task_id
-                   WHERE +t.workflow_id = $1 AND g.graded_at >= $2
-                   GROUP BY g.graded_at / 86400000 ORDER BY day";
+    let per_day = "SELECT graded_at / 86400000 AS day, COUNT(*) FROM grades
+                   WHERE workflow_id = $1 AND graded_at >= $2
+                   GROUP BY graded_at / 86400000 ORDER BY day";
     let per_day: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as(per_day).bind(workflow_id).bind(days_from).fetch_all(pool).await)?;
-    let count = "SELECT COUNT(*) FROM grades g JOIN tasks t ON t.id = g.task_id
-                 WHERE +t.workflow_id = $1 AND g.graded_at >= $2";
+    let count = "SELECT COUNT(*) FROM grades WHERE workflow_id = $1 AND graded_at >= $2";
     let graded: i64 = on_db!(db, pool => sqlx::query_scalar(count).bind(workflow_id).bind(seconds_from).fetch_one(pool).await)?;
     // The nearest-rank median: the value at rank ceil(n / 2), as `stats::nearest_rank` takes it.
     let median_seconds = match graded {
         0 => None,
         n => {
-            let nth = "SELECT g.review_seconds FROM grades g JOIN tasks t ON t.id = g.task_id
-                       WHERE +t.workflow_id = $1 AND g.graded_at >= $2
-                       ORDER BY g.review_seconds LIMIT 1 OFFSET $3";
+            let nth = "SELECT review_seconds FROM grades WHERE workflow_id = $1 AND graded_at >= $2
+                       ORDER BY review_seconds LIMIT 1 OFFSET $3";
             let rank = (n + 1) / 2;
             Some(
                 on_db!(db, pool => sqlx::query_scalar(nth).bind(workflow_id).bind(seconds_from).bind(rank - 1).fetch_one(pool).await)?,
             )
         }
     };
-    let first = "SELECT task_type_id, COUNT(*),
-                        CAST(SUM(CASE WHEN verdict = 'pass' THEN 1 ELSE 0 END) AS BIGINT)
-                 FROM (SELECT COALESCE(t.task_type_id, 0) AS task_type_id, g.verdict,
+    let first = "SELECT COALESCE(t.task_type_id, 0) AS task_type_id, COUNT(*),
+                        CAST(SUM(CASE WHEN f.verdict = 'pass' THEN 1 ELSE 0 END) AS BIGINT)
+                 FROM (SELECT g.task_id, g.verdict,
                               ROW_NUMBER() OVER (PARTITION BY g.task_id ORDER BY g.graded_at, g.id) AS nth
-                       FROM grades g JOIN tasks t ON t.id = g.task_id
-                       WHERE +t.workflow_id = $1 AND g.graded_at >= $2) ranked
-                 WHERE nth = 1 GROUP BY task_type_id";
+                       FROM grades g WHERE g.workflow_id = $1 AND g.graded_at >= $2) f
+                 JOIN tasks t ON t.id = f.task_id
+                 WHERE f.nth = 1 GROUP BY COALESCE(t.task_type_id, 0)";
     let first_grades: Vec<(i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(first).bind(workflow_id).bind(since).fetch_all(pool).await)?;
     Ok(GradingSummary {
         per_day,

@@ -51,8 +51,11 @@ async fn grading_figures_summed_by_the_database_equal_those_of_every_grade() {
         let lone_sql = "SELECT t.id FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM grades g WHERE g.task_id = t.id) ORDER BY t.id";
         let lone: i64 =
             on_db!(db, pool => sqlx::query_scalar(lone_sql).fetch_one(pool).await).unwrap();
-        let insert = "INSERT INTO grades (task_id, grader, verdict, edit_severity, review_seconds, note, graded_at, content_hash)
-                      VALUES ($1, $2, $3, 'none', $4, '', $5, 'test')";
+        let insert =
+            "INSERT INTO grades (task_id, grader, verdict, edit_severity, review_seconds, note,
+                                          graded_at, content_hash, workflow_id)
+                      SELECT $1, $2, $3, 'none', $4, '', $5, 'test', t.workflow_id
+                      FROM tasks t WHERE t.id = $1";
         for (task, grader, verdict, seconds) in
             [(paired, "third", "fail", 900), (lone, "first", "pass", 30)]
         {
