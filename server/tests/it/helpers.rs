@@ -237,6 +237,17 @@ pub async fn demo_with_key(db: &Db, seed: u64, tasks: u64) -> String {
         .expect("a key is created")
 }
 
+/// Posts a batch to the ingestion API with `key`, and checks every item of it was stored.
+pub async fn ingest(router: &axum::Router, key: &str, body: &serde_json::Value) {
+    let request = Request::post("/api/v1/ingest")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let reply = send(router, request).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
 /// The host every browser-like test request is addressed to.
 pub const HOST: &str = "localhost:3000";
 /// The password of every account the tests make.

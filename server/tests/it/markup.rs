@@ -2,12 +2,14 @@
 //! shows it, parsed by a real HTML parser: nothing may become markup that the template did not
 //! put there, and every CSV export keeps its shape and runs no formula.
 
-use crate::helpers::{ADMIN, PASSWORD, app, enc, page, people, rpc, send, sign_in, test_databases};
+use crate::helpers::{
+    ADMIN, PASSWORD, app, enc, ingest, page, people, rpc, send, sign_in, test_databases,
+};
 use app::db::on_db;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use scraper::{Html, Selector};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// What each field carries: closes every raw-text and RCDATA element, breaks out of both kinds
 /// of attribute quote, and brings a refresh to another site, an image with a handler and a
@@ -89,16 +91,6 @@ fn rcdata_texts(document: &Html) -> Vec<String> {
         .select(&selector)
         .map(|element| element.text().collect())
         .collect()
-}
-
-async fn ingest(router: &axum::Router, key: &str, body: &Value) {
-    let request = Request::post("/api/v1/ingest")
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let reply = send(router, request).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
 async fn expect_ok(router: &axum::Router, endpoint: &str, form: &str, cookie: &str) -> String {

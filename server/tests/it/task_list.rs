@@ -2,12 +2,10 @@
 //! tasks themselves elsewhere, it always equals counting every matching task, whatever the
 //! background refresh has or has not caught up with.
 
-use crate::helpers::{app, send, test_databases};
+use crate::helpers::{app, ingest, test_databases};
 use app::db::task::{TaskSearch, count_tasks};
 use app::db::{Db, on_db};
 use app::domain::time::{MS_PER_DAY, day_of, format_day};
-use axum::body::Body;
-use axum::http::Request;
 use serde_json::{Value, json};
 use server::demo::{self, DemoSpec};
 use std::collections::HashSet;
@@ -161,16 +159,6 @@ fn batch(prefix: &str, days_ago: i64, count: usize) -> Value {
     json!({"tasks": tasks, "attempts": attempts, "calls": calls})
 }
 
-async fn ingest(router: &axum::Router, key: &str, body: Value) {
-    let request = Request::post("/api/v1/ingest")
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let reply = send(router, request).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-}
-
 #[tokio::test]
 async fn the_task_lists_total_equals_counting_every_task_before_during_and_after_a_refresh() {
     for t in test_databases().await {
@@ -213,8 +201,8 @@ async fn the_task_lists_total_equals_counting_every_task_before_during_and_after
             .await
             .unwrap();
         let router = app(db);
-        ingest(&router, &key, batch("mid", 5, 40)).await;
-        ingest(&router, &key, batch("now", 0, 10)).await;
+        ingest(&router, &key, &batch("mid", 5, 40)).await;
+        ingest(&router, &key, &batch("now", 0, 10)).await;
         let marks: i64 = on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM rollup_marks").fetch_one(pool).await).unwrap();
         assert!(marks > 0, "{}: the batches left marks", t.backend);
         counts_agree(
