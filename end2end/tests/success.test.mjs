@@ -123,7 +123,13 @@ test("an owner reads the autonomy gate and follows a disagreement to its task tr
   assert.ok(seconds > 0, "a graded task has review time");
   const rate = Number(await labour.getAttribute("data-rate-micros"));
   const micros = Math.round((rate * seconds) / 3600);
-  const shown = `$${(micros / 1e6).toFixed(micros >= 100_000 ? 2 : 4)}`;
+  // Written as the product writes a task's money: cents from ten cents up, four decimals below,
+  // half a unit rounded up on whole micro-dollars (toFixed would round 4.175 down, a float
+  // just under it).
+  const decimals = micros >= 100_000 ? 2 : 4;
+  const unit = 10 ** (6 - decimals);
+  const rounded = Math.floor((micros + unit / 2) / unit);
+  const shown = `$${Math.floor(rounded / 10 ** decimals)}.${String(rounded % 10 ** decimals).padStart(decimals, "0")}`;
   assert.equal((await labour.locator("tfoot td").textContent()).trim(), shown);
   const humanReview = page.locator("section[aria-labelledby=cost] tr", { has: page.locator("th", { hasText: "Human review" }) }).first();
   assert.equal((await humanReview.locator("td").textContent()).trim(), shown);
