@@ -628,9 +628,6 @@ async fn engineering(
     })
 }
 
-/// Twelve weeks (or thirty days) of success rate, CPST and spend by component, marking where
-/// a rule version or a configuration version took effect: figures on either side of a
-/// baseline measure different things.
 /// The trend's days: twelve whole weeks from a Monday (day 0 was a Thursday), this one being
 /// the last, or the last 30 days.
 fn trend_window(today: i64, by: TrendBy) -> crate::report::Window {
@@ -643,8 +640,10 @@ fn trend_window(today: i64, by: TrendBy) -> crate::report::Window {
     }
 }
 
-/// The trend over `window` (see [`trend_window`]), from `rows`, rollup rows of at least its days
-/// in day order.
+/// Twelve weeks (or thirty days) of success rate, CPST and spend by component, marking where
+/// a rule version or a configuration version took effect: figures on either side of a
+/// baseline measure different things. Over `window` (see [`trend_window`]), from `rows`,
+/// rollup rows of at least its days in day order.
 async fn trend(
     db: &crate::db::Db,
     catalog: &crate::db::catalog::Catalog,
