@@ -237,14 +237,18 @@ pub async fn demo_with_key(db: &Db, seed: u64, tasks: u64) -> String {
         .expect("a key is created")
 }
 
-/// Posts a batch to the ingestion API with `key`, and checks every item of it was stored.
-pub async fn ingest(router: &axum::Router, key: &str, body: &serde_json::Value) {
-    let request = Request::post("/api/v1/ingest")
+/// A request posting a batch to the ingestion API with `key`.
+pub fn ingest_request(key: &str, body: &serde_json::Value) -> Request<Body> {
+    Request::post("/api/v1/ingest")
         .header("authorization", format!("Bearer {key}"))
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
-        .unwrap();
-    let reply = send(router, request).await;
+        .unwrap()
+}
+
+/// Posts a batch to the ingestion API with `key`, and checks every item of it was stored.
+pub async fn ingest(router: &axum::Router, key: &str, body: &serde_json::Value) {
+    let reply = send(router, ingest_request(key, body)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 

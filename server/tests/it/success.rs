@@ -8,17 +8,11 @@ use crate::helpers::{
 };
 use app::db::{Db, on_db};
 use app::domain::time::{day_of, format_day};
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 async fn ingest(router: &axum::Router, key: &str, body: Value) -> Value {
-    let request = Request::post("/api/v1/ingest")
-        .header("authorization", format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let reply = send(router, request).await;
+    let reply = send(router, crate::helpers::ingest_request(key, &body)).await;
     assert!(
         reply.status.is_success(),
         "{}: {}",
