@@ -15,12 +15,15 @@
 
 use super::bulk;
 use super::{
-    finishline, load_times, peak_rss_mib, sign_in, sign_in_reader, start_server, tempfile_dir,
+    finishline, load_times, peak_rss_mib, sample_anonymous_memory, sign_in, sign_in_reader,
+    start_server, tempfile_dir,
 };
 use crate::demo::{self, DemoSpec};
 use anyhow::{Context, bail};
 use app::db::{Db, Tx, execute, on_db, on_tx, rollup};
 use app::domain::time::{MS_PER_DAY, day_of};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// What to generate and where.
@@ -438,6 +441,8 @@ async fn time_pages(db: &Db, url: &str) -> anyhow::Result<()> {
     let task: i64 = on_db!(db, pool => sqlx::query_scalar(sql).bind(since).fetch_one(pool).await)?;
     let mut command = finishline(&std::env::temp_dir());
     let (mut server, port) = start_server(command.env("DATABASE_URL", url), 1_200).await?;
+    let done = Arc::new(AtomicBool::new(false));
+    let heap = sample_anonymous_memory(server.id(), done.clone());
     let Some(cookie) = sign_in_reader(port).await else {
         let _ = server.kill();
         bail!("signing in to the bench server failed");
@@ -461,9 +466,14 @@ async fn time_pages(db: &Db, url: &str) -> anyhow::Result<()> {
         "  {name:<40} {path:<46} {}",
         load_times(port, path, &owner).await
     );
+    done.store(true, Ordering::Relaxed);
+    let heap = heap.await?;
     println!(
         "  server peak memory {:>10.1} MiB",
         peak_rss_mib(server.id()).unwrap_or(f64::NAN)
+    );
+    println!(
+        "    of it heap, at most {heap:>7.1} MiB (the rest: the program and the database file, mapped by each connection)"
     );
     let _ = server.kill();
     let _ = server.wait();
