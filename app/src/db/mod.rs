@@ -347,7 +347,6 @@ impl Tx {
     }
 }
 
-/// Milliseconds since the Unix epoch, now.
 /// Appends `values` to `query` as bound parameters separated by commas: the inside of an
 /// `IN (...)` list.
 pub(crate) fn push_list<'args, DB, T>(
@@ -363,6 +362,7 @@ pub(crate) fn push_list<'args, DB, T>(
     }
 }
 
+/// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
