@@ -1,6 +1,6 @@
 //! Human grades of sampled tasks.
 
-use super::{Db, DbResult, Tx, on_db, on_tx};
+use super::{Db, DbResult, Tx, execute, on_db, on_tx};
 use crate::domain::status::{EditSeverity, GradeVerdict};
 use crate::model::Grade;
 
@@ -18,14 +18,16 @@ pub struct NewGrade<'a> {
 }
 
 pub async fn insert_grade(tx: &mut Tx, grade: &NewGrade<'_>) -> DbResult<i64> {
-    // With its task's workflow (migration 0028), which the workflow page's grading reads by.
+    // With its task's workflow and task type (migrations 0028 and 0029), which the workflow
+    // page's grading reads by.
     let sql =
         "INSERT INTO grades (external_id, task_id, reviewer_id, grader, verdict, edit_severity,
-                   review_seconds, note, graded_at, content_hash, workflow_id)
-               SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, t.workflow_id
+                   review_seconds, note, graded_at, content_hash, workflow_id, task_type_id)
+               SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, t.workflow_id,
+                      COALESCE(t.task_type_id, 0)
                FROM tasks t WHERE t.id = $2
                RETURNING id";
-    Ok(on_tx!(tx, conn => sqlx::query_scalar(sql)
+    let id = on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(grade.external_id)
         .bind(grade.task_id)
         .bind(grade.reviewer_id)
@@ -37,7 +39,20 @@ pub async fn insert_grade(tx: &mut Tx, grade: &NewGrade<'_>) -> DbResult<i64> {
         .bind(grade.graded_at)
         .bind(grade.content_hash)
         .fetch_one(conn)
-        .await)?)
+        .await)?;
+    rank_grades(tx, grade.task_id).await?;
+    Ok(id)
+}
+
+/// Numbers a task's grades by time (`nth`: 1 decides, 2 is the second opinion agreement pairs it
+/// with), again after each new grade, since a sender's grade can arrive dated before another.
+pub async fn rank_grades(tx: &mut Tx, task_id: i64) -> DbResult<()> {
+    let sql = "UPDATE grades SET nth = ranked.nth
+               FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY graded_at, id) AS nth
+                     FROM grades WHERE task_id = $1) AS ranked
+               WHERE ranked.id = grades.id AND grades.nth <> ranked.nth";
+    execute!(tx, sqlx::query(sql).bind(task_id))?;
+    Ok(())
 }
 
 pub async fn list_task_grades(db: &Db, task_id: i64) -> DbResult<Vec<Grade>> {

@@ -1,6 +1,6 @@
 //! The review queue: sampled and forced tasks waiting for a human grade.
 
-use super::{Db, DbResult, Tx, execute, on_db, on_tx};
+use super::{Db, DbResult, Tx, execute, on_db, on_tx, push_list};
 use crate::domain::sampling::{Sample, SamplingPlan, decide};
 use crate::domain::status::QueueReason;
 use crate::domain::time::MS_PER_DAY;
@@ -203,41 +203,79 @@ pub async fn waiting_by_workflow(db: &Db, now: i64) -> DbResult<Vec<(i64, i64, i
         .collect())
 }
 
-/// One grade as the queue-health and agreement views read it.
+/// How many tasks of a task type whose second grade came in a period had this first and this
+/// second verdict: agreement is measured on these pairs.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, sqlx::FromRow)]
+pub struct PairCount {
+    pub task_type_id: i64,
+    pub first: String,
+    pub second: String,
+    pub pairs: i64,
+}
+
+/// A task whose second grade disagreed with its first: when the second came, and its type.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Disagreeing {
+    pub task_id: i64,
+    pub task_type_id: i64,
+    pub paired_at: i64,
+}
+
+/// The pairs of a workflow's tasks whose second grade came since `since` (each task's first two
+/// grades by time), counted by task type and verdicts. The second grades are one range of the
+/// workflow's grades, each joined with its task's first grade (each grade knows its rank,
+/// migration 0029): no task is read, and a few rows come back however many pairs there are.
+pub async fn pair_counts(db: &Db, workflow_id: i64, since: i64) -> DbResult<Vec<PairCount>> {
+    let sql = "SELECT s.task_type_id, f.verdict AS first, s.verdict AS second, COUNT(*) AS pairs
+               FROM grades s JOIN grades f ON f.task_id = s.task_id AND f.nth = 1
+               WHERE s.workflow_id = $1 AND s.graded_at >= $2 AND s.nth = 2
+               GROUP BY s.task_type_id, f.verdict, s.verdict
+               ORDER BY s.task_type_id, f.verdict, s.verdict";
+    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(since).fetch_all(pool).await)?)
+}
+
+/// The `limit` latest pairs of [`pair_counts`] whose verdicts differ, the latest first.
+pub async fn latest_disagreements(
+    db: &Db,
+    workflow_id: i64,
+    since: i64,
+    limit: i64,
+) -> DbResult<Vec<Disagreeing>> {
+    let sql = "SELECT s.task_id, s.task_type_id, s.graded_at AS paired_at
+               FROM grades s JOIN grades f ON f.task_id = s.task_id AND f.nth = 1
+               WHERE s.workflow_id = $1 AND s.graded_at >= $2 AND s.nth = 2
+                 AND f.verdict <> s.verdict
+               ORDER BY s.graded_at DESC, s.task_id DESC LIMIT $3";
+    Ok(
+        on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(since).bind(limit).fetch_all(pool).await)?,
+    )
+}
+
+/// One of the two grades of a pair, as the list of disagreements shows it.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct GradeLine {
     pub task_id: i64,
     pub task_external_id: String,
-    pub task_type_id: i64,
-    pub segment: String,
     pub grader: String,
     pub verdict: String,
     pub note: String,
-    pub review_seconds: i64,
-    pub graded_at: i64,
 }
 
-/// The first two grades since `since` of each of a workflow's tasks graded at least twice
-/// since then, by task then oldest first: the pairs agreement is measured on. Read from the
-/// workflow's grades of the period (one index range, migration 0028), and only for tasks with
-/// a pair, since a page reads them all.
-pub async fn workflow_grade_pairs(
-    db: &Db,
-    workflow_id: i64,
-    since: i64,
-) -> DbResult<Vec<GradeLine>> {
-    let sql = "SELECT p.task_id, t.external_id AS task_external_id,
-                      COALESCE(t.task_type_id, 0) AS task_type_id, t.segment, p.grader, p.verdict,
-                      p.note, p.review_seconds, p.graded_at
-               FROM (SELECT g.task_id, g.grader, g.verdict, g.note, g.review_seconds, g.graded_at,
-                            g.id,
-                            ROW_NUMBER() OVER (PARTITION BY g.task_id ORDER BY g.graded_at, g.id) AS nth,
-                            COUNT(*) OVER (PARTITION BY g.task_id) AS graded
-                     FROM grades g WHERE g.workflow_id = $1 AND g.graded_at >= $2) p
-               JOIN tasks t ON t.id = p.task_id
-               WHERE p.graded >= 2 AND p.nth <= 2
-               ORDER BY p.task_id, p.graded_at, p.id";
-    Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(since).fetch_all(pool).await)?)
+/// The first two grades of each of `task_ids` (a page's worth), by task then oldest first, with
+/// the task's sender id.
+pub async fn pair_grades(db: &Db, task_ids: &[i64]) -> DbResult<Vec<GradeLine>> {
+    if task_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let head = "SELECT g.task_id, t.external_id AS task_external_id, g.grader, g.verdict, g.note
+                FROM grades g JOIN tasks t ON t.id = g.task_id
+                WHERE g.nth IN (1, 2) AND g.task_id IN (";
+    Ok(on_db!(db, pool => {
+        let mut query = sqlx::QueryBuilder::new(head);
+        push_list(&mut query, task_ids.iter().copied());
+        query.push(") ORDER BY g.task_id, g.nth");
+        query.build_query_as().fetch_all(pool).await
+    })?)
 }
 
 /// A workflow's grading, summed by the database rather than read grade by grade: how many
@@ -250,8 +288,8 @@ pub struct GradingSummary {
     pub first_grades: Vec<(i64, i64, i64)>,
 }
 
-/// Each statement reads the workflow's grades of its period, one index range (migration 0028);
-/// only the first grades look up their tasks, for their task type.
+/// Each statement reads the workflow's grades of its period, one range of an index that holds
+/// every column they need (migrations 0028 and 0029).
 pub async fn grading_summary(
     db: &Db,
     workflow_id: i64,
@@ -277,13 +315,10 @@ pub async fn grading_summary(
             )
         }
     };
-    let first = "SELECT COALESCE(t.task_type_id, 0) AS task_type_id, COUNT(*),
-                        CAST(SUM(CASE WHEN f.verdict = 'pass' THEN 1 ELSE 0 END) AS BIGINT)
-                 FROM (SELECT g.task_id, g.verdict,
-                              ROW_NUMBER() OVER (PARTITION BY g.task_id ORDER BY g.graded_at, g.id) AS nth
-                       FROM grades g WHERE g.workflow_id = $1 AND g.graded_at >= $2) f
-                 JOIN tasks t ON t.id = f.task_id
-                 WHERE f.nth = 1 GROUP BY COALESCE(t.task_type_id, 0)";
+    let first = "SELECT task_type_id, COUNT(*),
+                        CAST(SUM(CASE WHEN verdict = 'pass' THEN 1 ELSE 0 END) AS BIGINT)
+                 FROM grades WHERE workflow_id = $1 AND graded_at >= $2 AND nth = 1
+                 GROUP BY task_type_id";
     let first_grades: Vec<(i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(first).bind(workflow_id).bind(since).fetch_all(pool).await)?;
     Ok(GradingSummary {
         per_day,

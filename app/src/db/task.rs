@@ -504,7 +504,7 @@ pub async fn stored_call(
 }
 
 /// Replaces a task's reported facts (the sender's last word wins); its verdict is re-decided
-/// by the caller.
+/// by the caller. Its grades follow it to a new task type (they carry it, migration 0029).
 pub async fn update_task(tx: &mut Tx, id: i64, task: &NewTask, at: i64) -> DbResult<()> {
     let sql = "UPDATE tasks SET task_type_id = $1, team_id = $2, config_version_id = $3, segment = $4,
                    started_at = $5, finished_at = $6, reported_status = $7, escalation_reason = $8,
@@ -531,6 +531,13 @@ pub async fn update_task(tx: &mut Tx, id: i64, task: &NewTask, at: i64) -> DbRes
             .bind(&task.metrics)
             .bind(&task.content_hash)
             .bind(at)
+            .bind(id)
+    )?;
+    let sql = "UPDATE grades SET task_type_id = $1 WHERE task_id = $2 AND task_type_id <> $1";
+    execute!(
+        tx,
+        sqlx::query(sql)
+            .bind(task.task_type_id.unwrap_or(0))
             .bind(id)
     )?;
     Ok(())

@@ -1051,7 +1051,7 @@ fn Agreement(agreement: AgreementView) -> impl IntoView {
             </table>
             {(!agreement.disagreements.is_empty()).then(|| view! {
                 <table class="figures">
-                    <caption>"Disagreements"</caption>
+                    <caption>{disagreements_caption(agreement.disagreements.len(), agreement.disagreements_total)}</caption>
                     <thead>
                         <tr>
                             <th scope="col">"Task"</th>
@@ -1075,6 +1075,15 @@ fn Agreement(agreement: AgreementView) -> impl IntoView {
                 </table>
             })}
         </section>
+    }
+}
+
+/// "Disagreements", or which of them the table shows when it shows only the latest.
+fn disagreements_caption(shown: usize, total: u64) -> String {
+    if shown as u64 >= total {
+        "Disagreements".to_owned()
+    } else {
+        format!("Disagreements: the latest {shown} of {}", count(total))
     }
 }
 

@@ -253,7 +253,8 @@ pub async fn health(db: &Db, flow: &Workflow, now: i64) -> Result<QueueHealth, D
         .find(|(id, _, _)| *id == flow.id)
         .map_or((0, 0), |(_, w, c)| (w, c));
     let today = day_of(now);
-    // The first grade of each task in the gate window decides it; later ones measure agreement.
+    // A task's first grade decides it (those of the gate window count here); later ones measure
+    // agreement.
     let gate_start = now - flow.gate_window_days * MS_PER_DAY;
     let summary = queue::grading_summary(
         db,
@@ -322,11 +323,33 @@ fn row(label: String, found: Agreement) -> AgreementRow {
     }
 }
 
-/// Agreement over the last 90 days: each doubly-graded task's first two grades form a pair.
+/// How many disagreements the workflow page lists, the most recent first.
+pub const DISAGREEMENTS_SHOWN: usize = 20;
+
+/// Agreement over the last 90 days: each task whose second grade came in them is a pair of its
+/// first two grades. Every pair counts; the page lists the latest disagreements with their notes.
 pub async fn agreement_of(db: &Db, flow: &Workflow, now: i64) -> Result<AgreementView, DbError> {
-    let grades = queue::workflow_grade_pairs(db, flow.id, now - 90 * MS_PER_DAY).await?;
-    let task_types = workflow::list_task_types(db, flow.id).await?;
-    let users = identity::list_users(db).await?;
+    let since = now - 90 * MS_PER_DAY;
+    let (counts, latest, task_types, users) = tokio::try_join!(
+        queue::pair_counts(db, flow.id, since),
+        queue::latest_disagreements(db, flow.id, since, DISAGREEMENTS_SHOWN as i64),
+        workflow::list_task_types(db, flow.id),
+        identity::list_users(db),
+    )?;
+    let mut pairs: Vec<(i64, GradeVerdict, GradeVerdict)> = Vec::new();
+    let mut disagreements_total = 0;
+    for count in &counts {
+        let (Ok(first), Ok(second)) = (count.first.parse(), count.second.parse()) else {
+            continue;
+        };
+        let n = usize::try_from(count.pairs).unwrap_or(0);
+        pairs.extend(std::iter::repeat_n((count.task_type_id, first, second), n));
+        if first != second {
+            disagreements_total += n as u64;
+        }
+    }
+    let shown: Vec<i64> = latest.iter().map(|d| d.task_id).collect();
+    let lines = queue::pair_grades(db, &shown).await?;
     let name_of = |grader: &str| {
         grader
             .strip_prefix("user:")
@@ -335,36 +358,34 @@ pub async fn agreement_of(db: &Db, flow: &Workflow, now: i64) -> Result<Agreemen
             .map_or_else(|| grader.to_owned(), |u| u.name.clone())
     };
     let mut by_task: BTreeMap<i64, Vec<&queue::GradeLine>> = BTreeMap::new();
-    for line in &grades {
+    for line in &lines {
         by_task.entry(line.task_id).or_default().push(line);
     }
-    let mut pairs: Vec<(i64, GradeVerdict, GradeVerdict)> = Vec::new();
-    let mut disagreements = Vec::new();
-    for lines in by_task.values().filter(|lines| lines.len() >= 2) {
-        let (a, b) = (lines[0], lines[1]);
-        let (Ok(first), Ok(second)) = (a.verdict.parse(), b.verdict.parse()) else {
-            continue;
-        };
-        pairs.push((a.task_type_id, first, second));
-        if first != second {
+    let disagreements = latest
+        .iter()
+        .filter_map(|pair| {
+            let (a, b) = match by_task.get(&pair.task_id)?.as_slice() {
+                [a, b, ..] => (*a, *b),
+                _ => return None,
+            };
             let notes: Vec<&str> = [a.note.as_str(), b.note.as_str()]
                 .into_iter()
                 .filter(|n| !n.is_empty())
                 .collect();
-            disagreements.push(Disagreement {
-                task_id: a.task_id,
+            Some(Disagreement {
+                task_id: pair.task_id,
                 external_id: a.task_external_id.clone(),
                 task_type: task_types
                     .iter()
-                    .find(|t| t.id == a.task_type_id)
+                    .find(|t| t.id == pair.task_type_id)
                     .map(|t| t.name.clone())
                     .unwrap_or_default(),
-                first: format!("{} by {}", first.as_str(), name_of(&a.grader)),
-                second: format!("{} by {}", second.as_str(), name_of(&b.grader)),
+                first: format!("{} by {}", a.verdict, name_of(&a.grader)),
+                second: format!("{} by {}", b.verdict, name_of(&b.grader)),
                 notes: notes.join(" / "),
-            });
-        }
-    }
+            })
+        })
+        .collect();
     let verdicts = |filter: &dyn Fn(i64) -> bool| -> Vec<(GradeVerdict, GradeVerdict)> {
         pairs
             .iter()
@@ -379,6 +400,7 @@ pub async fn agreement_of(db: &Db, flow: &Workflow, now: i64) -> Result<Agreemen
             .map(|t| row(t.name.clone(), agreement(&verdicts(&|id| id == t.id))))
             .collect(),
         disagreements,
+        disagreements_total,
     })
 }
 

@@ -69,7 +69,10 @@ pub struct TaskTypeSample {
 pub struct AgreementView {
     pub overall: AgreementRow,
     pub task_types: Vec<AgreementRow>,
+    /// The latest disagreements (the service decides how many), most recent first.
     pub disagreements: Vec<Disagreement>,
+    /// How many pairs disagree in all.
+    pub disagreements_total: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
