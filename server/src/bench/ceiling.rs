@@ -1,5 +1,5 @@
-//! The physical ceiling for SQLite ingestion: the rows a JSON batch describes, written into a
-//! fresh database with Finishline's own schema (every migration and index) by a bare loader on
+//! The physical ceiling for SQLite ingestion: the rows a JSON batch or an OTLP export makes,
+//! written into a fresh database with Finishline's own schema (every migration and index) by a bare loader on
 //! the same SQLite library: `rusqlite`, one cached prepared statement per table, one row per
 //! execution, one transaction per batch, WAL, `synchronous=NORMAL`, foreign keys on. Nothing
 //! parsed, validated, priced, deduplicated or rolled up: what no server can beat.
@@ -8,9 +8,20 @@ use anyhow::Context;
 use rusqlite::{Connection, params};
 use std::time::Instant;
 
+/// Whose rows the loader writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// A JSON batch's: short sender ids, no trace.
+    Batch,
+    /// An OTLP export's: each task a trace whose root span is a call too, the attempt named by
+    /// the trace id, each call by its trace and span ids, which it also keeps.
+    Traces,
+}
+
 /// Calls per second the bare loader writes: `batches` transactions of `tasks` tasks, each with
-/// one attempt and `calls` calls.
+/// one attempt and `calls` calls (and, in the traces' shape, a call for the root span).
 pub async fn rusqlite_loader(
+    shape: Shape,
     batches: usize,
     tasks: usize,
     calls: usize,
@@ -22,7 +33,7 @@ pub async fn rusqlite_loader(
     let db = app::db::Db::connect(&format!("sqlite://{}", path.display())).await?;
     db.migrate().await?;
     db.close().await;
-    let rate = tokio::task::spawn_blocking(move || load(&path, now, batches, tasks, calls))
+    let rate = tokio::task::spawn_blocking(move || load(&path, shape, now, batches, tasks, calls))
         .await
         .context("the rusqlite loader panicked")??;
     std::fs::remove_dir_all(dir).ok();
@@ -31,6 +42,7 @@ pub async fn rusqlite_loader(
 
 fn load(
     path: &std::path::Path,
+    shape: Shape,
     now: i64,
     batches: usize,
     tasks_per_batch: usize,
@@ -75,12 +87,18 @@ fn load(
                 "INSERT INTO calls (external_id, workflow_id, correlation_id, task_id, attempt_id,
                      kind, step, provider, model, input_tokens, output_tokens, cache_read_tokens,
                      reported_cost_micros, cost_micros, cost_source, started_at, latency_ms,
-                     status, content_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'anthropic', ?8, ?9, ?10, ?11, ?12, ?13,
-                     ?14, ?15, 800, 'ok', ?1, ?16)",
+                     status, content_hash, created_at, trace_id, span_id, parent_span_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                     ?15, ?16, 800, 'ok', ?1, ?17, ?18, ?19, ?20)",
             )?;
             for t in 0..tasks_per_batch {
-                let id = format!("bench-{n}-{t}");
+                let (id, trace) = match shape {
+                    Shape::Batch => (format!("bench-{n}-{t}"), None),
+                    Shape::Traces => (
+                        format!("otlp-{n}-{t}"),
+                        Some(format!("{:016x}{:016x}", n + 1, t + 1)),
+                    ),
+                };
                 let at = now - 3_600_000 + (t as i64) * 1_000;
                 let task: i64 = task_insert.query_row(
                     params![
@@ -94,20 +112,50 @@ fn load(
                     ],
                     |row| row.get(0),
                 )?;
-                let correlation = format!("{id}-a1");
+                let correlation = trace.clone().unwrap_or_else(|| format!("{id}-a1"));
                 let attempt: i64 = attempt_insert
                     .query_row(params![workflow, task, correlation, at], |row| row.get(0))?;
+                if let Some(trace) = &trace {
+                    // The root span: a call of its own, with no provider or cost.
+                    call_insert.execute(params![
+                        format!("{trace}-{:016x}", 1),
+                        workflow,
+                        correlation,
+                        task,
+                        attempt,
+                        "other",
+                        "invoke_agent triage",
+                        "",
+                        "",
+                        0_i64,
+                        0_i64,
+                        0_i64,
+                        None::<i64>,
+                        0_i64,
+                        "unpriced",
+                        at,
+                        now,
+                        trace,
+                        format!("{:016x}", 1),
+                        None::<&str>,
+                    ])?;
+                }
                 for c in 0..calls_per_task {
                     let kind = c % 3;
                     let model = kind == 0;
+                    let span = trace.as_ref().map(|_| format!("{:016x}", c + 2));
                     call_insert.execute(params![
-                        format!("{id}-c{c}"),
+                        match (&trace, &span) {
+                            (Some(trace), Some(span)) => format!("{trace}-{span}"),
+                            _ => format!("{id}-c{c}"),
+                        },
                         workflow,
                         correlation,
                         task,
                         attempt,
                         ["model", "retrieval", "tool"][kind],
                         ["drafter", "retriever", "crm"][kind],
+                        "anthropic",
                         if model { "claude-haiku-4-5" } else { "" },
                         if model { 4_000_i64 } else { 0 },
                         if model { 380_i64 } else { 0 },
@@ -117,11 +165,18 @@ fn load(
                         if model { "priced" } else { "reported" },
                         at + c as i64 * 100,
                         now,
+                        trace,
+                        span,
+                        trace.as_ref().map(|_| format!("{:016x}", 1)),
                     ])?;
                 }
             }
         }
         tx.commit()?;
     }
-    Ok((batches * tasks_per_batch * calls_per_task) as f64 / started.elapsed().as_secs_f64())
+    let calls = match shape {
+        Shape::Batch => calls_per_task,
+        Shape::Traces => calls_per_task + 1,
+    };
+    Ok((batches * tasks_per_batch * calls) as f64 / started.elapsed().as_secs_f64())
 }

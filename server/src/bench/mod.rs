@@ -14,6 +14,7 @@ pub mod scale;
 
 use anyhow::{Context, bail};
 use app::db::task::CALLS_PER_STATEMENT;
+use ceiling::Shape;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
@@ -424,17 +425,22 @@ async fn ingestion(spec: &BenchSpec) -> anyhow::Result<()> {
     let otlp_rate = measure(spec, otlp, bodies).await?;
     let (one_span, exports) = one_span_phase(spec);
     let one_span_rate = measure(spec, one_span, one_span_bodies(exports, now)).await?;
-    let bare =
-        ceiling::rusqlite_loader(spec.batches, spec.tasks_per_batch, spec.calls_per_task, now)
-            .await?;
-    // The same loader in the one-span shape: every call a task and attempt of its own.
-    let bare_one_span = ceiling::rusqlite_loader(exports, SPANS_PER_EXPORT, 1, now).await?;
+    let (tasks, calls) = (spec.tasks_per_batch, spec.calls_per_task);
+    let bare = ceiling::rusqlite_loader(Shape::Batch, spec.batches, tasks, calls, now).await?;
+    // The same loader writing the rows the export makes: a call for each root span too, and
+    // trace and span ids as the calls' ids and beside them.
+    let bare_traces =
+        ceiling::rusqlite_loader(Shape::Traces, spec.batches, tasks, calls, now).await?;
+    // And in the one-span shape: every span a trace, a task and an attempt of its own.
+    let bare_one_span =
+        ceiling::rusqlite_loader(Shape::Traces, exports, SPANS_PER_EXPORT, 0, now).await?;
     let by_row = direct_loader(spec, now, 1).await?;
     let by_statement = direct_loader(spec, now, CALLS_PER_STATEMENT).await?;
     println!(
         "Ceiling: the same tasks, attempts and calls inserted straight into SQLite with Finishline's schema (one transaction per batch, nothing checked, priced or rolled up), calls per second:"
     );
     println!("  rusqlite, a cached prepared statement per table  {bare:>10.0}");
+    println!("  rusqlite, the OTLP export's rows (spans)         {bare_traces:>10.0}");
     println!("  rusqlite, the one-span shape (a task per call)   {bare_one_span:>10.0}");
     println!("  sqlx, a row per statement                        {by_row:>10.0}");
     println!(
@@ -446,6 +452,7 @@ async fn ingestion(spec: &BenchSpec) -> anyhow::Result<()> {
     for (what, rate, ceiling) in [
         ("JSON batch API", json_rate, bare),
         ("OTLP/HTTP protobuf (calls per second)", otlp_calls, bare),
+        ("OTLP/HTTP protobuf (its own rows)", otlp_rate, bare_traces),
         (
             "OTLP one-span traces (each a task)",
             one_span_rate,
