@@ -221,16 +221,26 @@ pub struct Disagreeing {
     pub paired_at: i64,
 }
 
+/// What a pair is, for every statement that reads them: a workflow's (`$1`) second grades since
+/// `$2` as `s`, each with its task's first grade as `f`.
+macro_rules! pairs_since {
+    () => {
+        "FROM grades s JOIN grades f ON f.task_id = s.task_id AND f.nth = 1
+         WHERE s.workflow_id = $1 AND s.graded_at >= $2 AND s.nth = 2"
+    };
+}
+
 /// The pairs of a workflow's tasks whose second grade came since `since` (each task's first two
 /// grades by time), counted by task type and verdicts. The second grades are one range of the
 /// workflow's grades, each joined with its task's first grade (each grade knows its rank,
 /// migration 0029): no task is read, and a few rows come back however many pairs there are.
 pub async fn pair_counts(db: &Db, workflow_id: i64, since: i64) -> DbResult<Vec<PairCount>> {
-    let sql = "SELECT s.task_type_id, f.verdict AS first, s.verdict AS second, COUNT(*) AS pairs
-               FROM grades s JOIN grades f ON f.task_id = s.task_id AND f.nth = 1
-               WHERE s.workflow_id = $1 AND s.graded_at >= $2 AND s.nth = 2
-               GROUP BY s.task_type_id, f.verdict, s.verdict
-               ORDER BY s.task_type_id, f.verdict, s.verdict";
+    let sql = concat!(
+        "SELECT s.task_type_id, f.verdict AS first, s.verdict AS second, COUNT(*) AS pairs ",
+        pairs_since!(),
+        " GROUP BY s.task_type_id, f.verdict, s.verdict
+          ORDER BY s.task_type_id, f.verdict, s.verdict"
+    );
     Ok(on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(since).fetch_all(pool).await)?)
 }
 
@@ -241,11 +251,12 @@ pub async fn latest_disagreements(
     since: i64,
     limit: i64,
 ) -> DbResult<Vec<Disagreeing>> {
-    let sql = "SELECT s.task_id, s.task_type_id, s.graded_at AS paired_at
-               FROM grades s JOIN grades f ON f.task_id = s.task_id AND f.nth = 1
-               WHERE s.workflow_id = $1 AND s.graded_at >= $2 AND s.nth = 2
-                 AND f.verdict <> s.verdict
-               ORDER BY s.graded_at DESC, s.task_id DESC LIMIT $3";
+    let sql = concat!(
+        "SELECT s.task_id, s.task_type_id, s.graded_at AS paired_at ",
+        pairs_since!(),
+        " AND f.verdict <> s.verdict
+          ORDER BY s.graded_at DESC, s.task_id DESC LIMIT $3"
+    );
     Ok(
         on_db!(db, pool => sqlx::query_as(sql).bind(workflow_id).bind(since).bind(limit).fetch_all(pool).await)?,
     )

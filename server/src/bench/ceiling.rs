@@ -18,6 +18,9 @@ pub enum Shape {
     Traces,
 }
 
+/// The span id of every trace's root span, in hex, as the bench's exports send it.
+const ROOT_SPAN: &str = "0000000000000001";
+
 /// Calls per second the bare loader writes: `batches` transactions of `tasks` tasks, each with
 /// one attempt and `calls` calls (and, in the traces' shape, a call for the root span).
 pub async fn rusqlite_loader(
@@ -118,7 +121,7 @@ fn load(
                 if let Some(trace) = &trace {
                     // The root span: a call of its own, with no provider or cost.
                     call_insert.execute(params![
-                        format!("{trace}-{:016x}", 1),
+                        format!("{trace}-{ROOT_SPAN}"),
                         workflow,
                         correlation,
                         task,
@@ -136,7 +139,7 @@ fn load(
                         at,
                         now,
                         trace,
-                        format!("{:016x}", 1),
+                        ROOT_SPAN,
                         None::<&str>,
                     ])?;
                 }
@@ -167,7 +170,7 @@ fn load(
                         now,
                         trace,
                         span,
-                        trace.as_ref().map(|_| format!("{:016x}", 1)),
+                        trace.as_ref().map(|_| ROOT_SPAN),
                     ])?;
                 }
             }
